@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh clone:
+#   make demo   installs what is missing, builds, serves the demo on http://localhost:8080
+#   make test   installs what is missing (Chromium too), builds, runs every test
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+WASM := target/wasm32-unknown-unknown/wasm/kloudless_authenticator.wasm
+PKG := build/pkg
+SERVER := target/debug/authenticator-server
+# Features rustc's wasm32 target emits; wasm-opt must be allowed to keep them.
+WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+
+.PHONY: all deps deps-browser build dist server demo test test-native test-wasm test-e2e clean
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+deps-browser:
+	scripts/install-deps.sh --browser
+
+build: deps dist server
+
+# The shipped browser files: dist/kloudless.authenticator.js (script tag) and dist/esm/.
+dist:
+	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
+	wasm-bindgen --target web --out-dir $(PKG) $(WASM)
+	$(WASM_OPT) $(PKG)/kloudless_authenticator_bg.wasm -o $(PKG)/kloudless_authenticator_bg.wasm
+	node js/build.mjs
+
+server:
+	cargo build -p authenticator-server
+
+demo: build
+	@echo "Demo: open http://localhost:8080"
+	$(SERVER)
+
+test: deps-browser build test-native test-wasm test-e2e
+
+test-native:
+	cargo test --workspace
+
+test-wasm:
+	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --test web
+
+test-e2e:
+	node --test --test-concurrency=1 e2e/
+
+clean:
+	rm -rf build dist target

@@ -1,0 +1,158 @@
+// The whole flow in headless Chromium: an app page on one origin, the real API server on
+// another, the real pop-up driven through its chooser; success and every error path.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApi, startApp, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
+
+let api;
+let app;
+let browser;
+
+before(async () => {
+  app = await startApp();
+  const trusted = [`localhost:${app.port}`];
+  api = await startApi([
+    { client_id: 'e2e', trusted_domains: trusted },
+    { client_id: 'other', trusted_domains: trusted },
+  ]);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  api?.stop();
+  app?.stop();
+});
+
+const appUrl = (query = {}, origin = app.origin) =>
+  `${origin}/app.html?${new URLSearchParams({ api: api.baseUrl, ...query })}`;
+
+async function openApp(query, origin) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(appUrl(query, origin));
+  return { context, page };
+}
+
+/** After the first result, waits past the pop-up grace period and asserts no second callback. */
+async function onlyResult(page) {
+  const [first] = await results(page);
+  await sleep(2000);
+  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
+  return first;
+}
+
+test('connects an account: token verified, account fetched, one callback, everything released', async () => {
+  const { context, page } = await openApp({ scope: 'any' });
+  const popup = await clickForPopup(page);
+  await connect(popup, 'box', 'alice@example.com');
+  const result = await onlyResult(page);
+  assert.match(result.access_token, /\S{20,}/);
+  assert.equal(result.token_type, 'Bearer');
+  assert.match(result.state, /^[0-9a-f]{32}$/);
+  assert.equal(result.scope, 'box:normal.storage');
+  assert.equal(result.account.service, 'box');
+  assert.equal(result.account.account, 'alice@example.com');
+  assert.equal(typeof result.account.id, 'number');
+  assert.ok(popup.isClosed(), 'the library closes the pop-up');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('iframe').length), 0, 'relay removed');
+  await context.close();
+});
+
+test('a scope with one service skips the chooser', async () => {
+  const { context, page } = await openApp({ scope: 'dropbox' });
+  const popup = await clickForPopup(page);
+  assert.equal(await popup.locator('[data-service]').count(), 0);
+  await connect(popup, 'dropbox');
+  const result = await onlyResult(page);
+  assert.equal(result.account.service, 'dropbox');
+  await context.close();
+});
+
+test('deny passes the server error through unchanged', async () => {
+  const { context, page } = await openApp({ scope: 'crm' });
+  const popup = await clickForPopup(page);
+  await popup.click('[data-action="deny"]');
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'access_denied');
+  assert.equal(result.access_token, undefined);
+  assert.match(result.state, /^[0-9a-f]{32}$/);
+  await context.close();
+});
+
+test('a pop-up closed by the user reports popup_closed once', async () => {
+  const { context, page } = await openApp();
+  const popup = await clickForPopup(page);
+  await popup.close();
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'popup_closed');
+  await context.close();
+});
+
+test('an untrusted origin gets an error page and no message', async () => {
+  // 127.0.0.1 is not among the app's trusted domains (localhost is).
+  const { context, page } = await openApp({}, `http://127.0.0.1:${app.port}`);
+  const popup = await clickForPopup(page);
+  assert.match(await popup.textContent('body'), /not a Trusted Domain/);
+  await sleep(1000);
+  assert.deepEqual(await page.evaluate(() => window.results), []);
+  await popup.close();
+  assert.equal((await onlyResult(page)).error, 'popup_closed');
+  await context.close();
+});
+
+test('a result with another state is invalid_state', async () => {
+  const { context, page } = await openApp({ scope: 'box' });
+  await context.route(/\/v1\/oauth\?/, (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set('state', 'forged-state');
+    return route.continue({ url: url.toString() });
+  });
+  const popup = await clickForPopup(page);
+  await connect(popup, 'box');
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'invalid_state');
+  assert.equal(result.access_token, undefined);
+  await context.close();
+});
+
+test("a token of another app is client_id_mismatch, and the token is not handed out", async () => {
+  const { context, page } = await openApp({ scope: 'box' });
+  await context.route(/\/v1\/oauth\?/, (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set('client_id', 'other');
+    return route.continue({ url: url.toString() });
+  });
+  const popup = await clickForPopup(page);
+  await connect(popup, 'box');
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'client_id_mismatch');
+  assert.equal(result.access_token, undefined);
+  assert.equal(result.account, undefined);
+  await context.close();
+});
+
+test('a blocked pop-up reports popup_blocked once', async () => {
+  const blocking = await launchBrowser({ popupBlocking: true });
+  try {
+    const page = await blocking.newPage();
+    await page.goto(appUrl({ autolaunch: '1' }));
+    const result = await onlyResult(page);
+    assert.equal(result.error, 'popup_blocked');
+  } finally {
+    await blocking.close();
+  }
+});
+
+test('the original 1.3.0 script connects an account against this server', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${app.origin}/original.html?${new URLSearchParams({ api: api.baseUrl })}`);
+  const popup = await clickForPopup(page);
+  await connect(popup, 'box', 'legacy@example.com');
+  const [result] = await results(page);
+  assert.equal(result.account.service, 'box');
+  assert.equal(result.account.account, 'legacy@example.com');
+  assert.equal(result.token_type, 'Bearer');
+  await context.close();
+});

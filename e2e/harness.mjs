@@ -1,0 +1,109 @@
+// End-to-end harness: the real API server binary, a static app server on another origin,
+// and the system Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, extname, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const serverBinary = join(root, 'target/debug/authenticator-server');
+
+/** Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop }`. */
+export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
+  const config = join(dir, 'config.toml');
+  writeFileSync(config, apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
+    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n`).join('\n'));
+  if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
+  const child = spawn(serverBinary, ['--listen', listen, '--database', join(dir, 'db.sqlite'), '--config', config],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = [];
+  child.stderr.on('data', (chunk) => stderr.push(chunk));
+  const lines = createInterface({ input: child.stdout });
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${Buffer.concat(stderr)}`)), 15000);
+    lines.on('line', (line) => {
+      const match = /^listening on (http:\/\/\S+)/.exec(line);
+      if (match) { clearTimeout(timer); resolve(match[1]); }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
+  });
+  return { baseUrl, stop: () => child.kill(), logs: () => Buffer.concat(stderr).toString() };
+}
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css' };
+const mounts = {
+  '/dist/': join(root, 'dist'),
+  '/original/': join(root, 'node_modules/@kloudless/authenticator/build'),
+  '/': join(root, 'e2e/pages'),
+};
+
+/** A static server for the app pages (e2e/pages, dist/, the original 1.3.0 build) on 127.0.0.1. */
+export async function startApp() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
+    const file = normalize(join(mounts[prefix], path.slice(prefix.length)));
+    if (!file.startsWith(mounts[prefix]) || !existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { port, origin: `http://localhost:${port}`, stop: () => server.close() };
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Headless system Chromium; `popupBlocking` keeps Chromium's pop-up blocker on. */
+export async function launchBrowser({ popupBlocking = false } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    ignoreDefaultArgs: popupBlocking ? ['--disable-popup-blocking'] : [],
+  });
+}
+
+/** Waits until `window.results` has at least `count` entries, then returns them. */
+export async function results(page, count = 1) {
+  await page.waitForFunction((n) => window.results && window.results.length >= n, count, { timeout: 15000 });
+  return page.evaluate(() => window.results);
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Clicks `selector` on `page` and returns the pop-up it opens, loaded. */
+export async function clickForPopup(page, selector = '#connect') {
+  const popupEvent = page.waitForEvent('popup');
+  await page.click(selector);
+  const popup = await popupEvent;
+  await popup.waitForLoadState();
+  return popup;
+}
+
+/** Drives the server's pop-up: picks `service` (when a chooser is shown), names the account, and connects. */
+export async function connect(popup, service = 'box', account = 'e2e.user@example.com') {
+  const chooser = popup.locator(`[data-service="${service}"]`);
+  if (await chooser.count()) {
+    await chooser.click();
+    await popup.waitForLoadState();
+  }
+  await popup.fill('input[name="account"]', account);
+  await popup.click('[data-action="connect"]');
+}

@@ -1,0 +1,52 @@
+// The JS API over the WebAssembly module, shared by the ES module and the script-tag build.
+// Importing this touches no browser global: the wasm is compiled (synchronously, from bytes
+// embedded in the bundle) on the first call, so the API is usable as soon as it is called.
+import {
+  initSync,
+  authenticator as wasmAuthenticator,
+  stop as wasmStop,
+  setGlobalOptions as wasmSetGlobalOptions,
+  getGlobalOptions as wasmGetGlobalOptions,
+} from '../build/pkg/kloudless_authenticator.js';
+import wasmBytes from '../build/pkg/kloudless_authenticator_bg.wasm';
+
+let ready = false;
+function init() {
+  if (!ready) {
+    initSync({ module: wasmBytes });
+    ready = true;
+  }
+}
+
+/** The Kloudless API version spoken: `'v1'`. */
+export const apiVersion = 'v1';
+
+/**
+ * `authenticator(element, options, callback)` or `authenticator(options, callback)`.
+ * Returns `{ launch }`; a click on `element` (an Element or jQuery object) launches too.
+ */
+export function authenticator(element, options, callback) {
+  init();
+  const instance = wasmAuthenticator(element, options, callback);
+  return { launch: () => instance.launch() };
+}
+
+/** Stops a click on `element` from launching the pop-up. */
+export function stop(element) {
+  init();
+  wasmStop(element);
+}
+
+/** Sets the global options `{ baseUrl, debug }`. */
+export function setGlobalOptions(options = {}) {
+  init();
+  wasmSetGlobalOptions(options);
+}
+
+/** Returns the global options `{ baseUrl, debug }`. */
+export function getGlobalOptions() {
+  init();
+  return wasmGetGlobalOptions();
+}
+
+export default { authenticator, stop, apiVersion, getGlobalOptions, setGlobalOptions };

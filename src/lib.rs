@@ -1,0 +1,26 @@
+//! A drop-in replacement for the Kloudless Authenticator JS library, in Rust compiled to WebAssembly.
+//!
+//! The crate has two layers:
+//! - a pure-Rust, sans-IO core that turns options into a pop-up URL ([`options`], [`popup`]),
+//!   a postMessage into a verdict ([`message`]) and server replies into the callback's result
+//!   ([`verify`]), driven by one state machine per launch ([`flow`]); it has no browser
+//!   dependency and is unit-tested natively;
+//! - a thin browser shell (`web`, only on `wasm32`) that owns the listeners, timers, pop-up and
+//!   requests, feeds events to the core and carries out what it decides.
+
+pub mod error;
+pub mod flow;
+pub mod json;
+pub mod message;
+pub mod options;
+pub mod popup;
+pub mod verify;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+/// The Kloudless API version this library speaks (`apiVersion` in the JS API).
+pub const API_VERSION: &str = "v1";
+
+/// The `baseUrl` global option's default value.
+pub const DEFAULT_BASE_URL: &str = "https://api.kloudless.com";

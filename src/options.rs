@@ -1,0 +1,140 @@
+//! The user's `options` object → the pop-up's query parameters, by the original's rules.
+
+use crate::error::Error;
+
+/// Parameters the library sets itself; a user's values for them are dropped.
+const RESERVED: [&str; 5] = ["redirect_uri", "response_type", "state", "request_id", "origin"];
+
+/// One option value, as the browser shell reads it from the JS object.
+///
+/// `null` and `undefined` values never get here: they are dropped, as the original did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptionValue {
+    /// A primitive, as JS `String(value)` gives it.
+    Text(String),
+    /// An array: its items as `String(item)`, and the whole as `JSON.stringify` gives it.
+    Array {
+        /// Each item as text.
+        items: Vec<String>,
+        /// The array as JSON.
+        json: String,
+    },
+    /// A plain object: its own enumerable properties as text, and the whole as JSON.
+    Object {
+        /// `[key, String(value)]` for each own enumerable property.
+        entries: Vec<(String, String)>,
+        /// The object as JSON.
+        json: String,
+    },
+}
+
+/// Validated options of one authenticator: the app and its extra query parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The app's `client_id` (or the legacy `app_id` when no `client_id` is given).
+    pub client_id: String,
+    /// The user's query parameters in order, `client_id` among them, reserved ones removed.
+    pub params: Vec<(String, String)>,
+}
+
+impl Options {
+    /// Applies the original's rules: `scope` arrays are joined with spaces, `raw: {k: v}`
+    /// becomes `raw[k]=v`, other objects are JSON, reserved keys are dropped. A legacy
+    /// `app_id` stands in for a missing `client_id` (and is sent as `client_id`).
+    pub fn new(entries: Vec<(String, OptionValue)>) -> Result<Options, Error> {
+        let mut params = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            if RESERVED.contains(&key.as_str()) {
+                continue;
+            }
+            match value {
+                OptionValue::Text(text) => params.push((key, text)),
+                OptionValue::Array { items, .. } if key == "scope" => params.push((key, items.join(" "))),
+                OptionValue::Object { entries, .. } if key == "raw" => {
+                    params.extend(entries.into_iter().map(|(k, v)| (["raw[", &k, "]"].concat(), v)));
+                }
+                OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => {
+                    params.push((key, json))
+                }
+            }
+        }
+        let given = |name: &str| params.iter().rposition(|(k, v)| k == name && !v.is_empty());
+        let client_id = match (given("client_id"), given("app_id")) {
+            (Some(at), _) => params[at].1.clone(),
+            (None, Some(at)) => {
+                let (_, id) = params.remove(at);
+                params.retain(|(k, _)| k != "app_id" && k != "client_id");
+                params.insert(0, ("client_id".to_owned(), id.clone()));
+                id
+            }
+            (None, None) => return Err(Error::MissingClientId),
+        };
+        Ok(Options { client_id, params })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OptionValue, Options};
+    use crate::error::Error;
+
+    fn text(key: &str, value: &str) -> (String, OptionValue) {
+        (key.to_owned(), OptionValue::Text(value.to_owned()))
+    }
+
+    fn pairs(options: &Options) -> Vec<(&str, &str)> {
+        options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    #[test]
+    fn requires_a_client_id() {
+        assert_eq!(Options::new(vec![]), Err(Error::MissingClientId));
+        assert_eq!(
+            Options::new(vec![text("client_id", ""), text("scope", "box")]),
+            Err(Error::MissingClientId)
+        );
+        assert_eq!(Options::new(vec![text("client_id", "abc")]).unwrap().client_id, "abc");
+    }
+
+    #[test]
+    fn legacy_app_id_becomes_client_id() {
+        let options = Options::new(vec![text("scope", "box"), text("app_id", "legacy")]).unwrap();
+        assert_eq!(options.client_id, "legacy");
+        assert_eq!(pairs(&options), [("client_id", "legacy"), ("scope", "box")]);
+    }
+
+    #[test]
+    fn applies_the_original_rules() {
+        let options = Options::new(vec![
+            text("client_id", "app"),
+            (
+                "scope".into(),
+                OptionValue::Array { items: vec!["box".into(), "gdrive:admin".into()], json: "[..]".into() },
+            ),
+            text("state", "mine"),
+            text("redirect_uri", "https://evil.test/"),
+            text("request_id", "1"),
+            text("origin", "https://evil.test"),
+            text("response_type", "code"),
+            (
+                "raw".into(),
+                OptionValue::Object { entries: vec![("a".into(), "1".into())], json: "{\"a\":1}".into() },
+            ),
+            ("extra_data".into(), OptionValue::Object { entries: vec![], json: "{\"domain\":\"x\"}".into() }),
+            ("tags".into(), OptionValue::Array { items: vec!["a".into()], json: "[\"a\"]".into() }),
+            text("developer", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            pairs(&options),
+            [
+                ("client_id", "app"),
+                ("scope", "box gdrive:admin"),
+                ("raw[a]", "1"),
+                ("extra_data", "{\"domain\":\"x\"}"),
+                ("tags", "[\"a\"]"),
+                ("developer", "true"),
+            ]
+        );
+    }
+}

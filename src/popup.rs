@@ -1,0 +1,130 @@
+//! The pop-up: its URL, window name and window features.
+
+use crate::API_VERSION;
+use crate::options::Options;
+
+/// The pop-up window's name, as the original used.
+pub const WINDOW_NAME: &str = "kPOPUP";
+
+const WIDTH: i32 = 1000;
+const HEIGHT: i32 = 600;
+
+/// The per-launch values the library adds to the user's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Launch<'a> {
+    /// The unguessable `state` of this launch.
+    pub state: &'a str,
+    /// The id the result message must carry.
+    pub request_id: &'a str,
+    /// The page's origin (`location.protocol + '//' + location.host`).
+    pub origin: &'a str,
+}
+
+/// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
+pub fn trim_base_url(base_url: &str) -> &str {
+    base_url.trim_end_matches('/')
+}
+
+/// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
+/// `response_type`, `state`, the user's parameters, `request_id`, `origin`.
+pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
+    let fixed_head =
+        [("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"), ("response_type", "token"), ("state", launch.state)];
+    let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let fixed_tail = [("request_id", launch.request_id), ("origin", launch.origin)];
+    let mut out = [trim_base_url(base_url), "/", API_VERSION, "/oauth?"].concat();
+    for (i, (key, value)) in fixed_head.into_iter().chain(user).chain(fixed_tail).enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_component(key, &mut out);
+        out.push('=');
+        encode_component(value, &mut out);
+    }
+    out
+}
+
+/// Appends `text` percent-encoded exactly as JS `encodeURIComponent` does.
+pub fn encode_component(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 15)] as char);
+        }
+    }
+}
+
+/// The window features: 1000×600, centred on a screen of the given size (as the original).
+pub fn features(screen_width: i32, screen_height: i32) -> String {
+    let top = screen_height.saturating_sub(HEIGHT) / 2 - 50;
+    let left = screen_width.saturating_sub(WIDTH) / 2;
+    let mut out = String::from("resizable,scrollbars,status,height=600,width=1000,top=");
+    push_int(top, &mut out);
+    out.push_str(",left=");
+    push_int(left, &mut out);
+    out
+}
+
+/// Appends a decimal integer without the `core::fmt` machinery (it would cost the wasm ~20 KB).
+fn push_int(value: i32, out: &mut String) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 10];
+    let mut n = value.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| d as char));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::OptionValue;
+
+    #[test]
+    fn builds_the_original_url() {
+        let options = Options::new(vec![
+            ("client_id".into(), OptionValue::Text("app 1".into())),
+            ("scope".into(), OptionValue::Text("box gdrive".into())),
+        ])
+        .unwrap();
+        let launch = Launch { state: "s1", request_id: "r1", origin: "http://localhost:8080" };
+        assert_eq!(
+            url("https://api.test/", &options, &launch),
+            "https://api.test/v1/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token\
+             &state=s1&client_id=app%201&scope=box%20gdrive&request_id=r1&origin=http%3A%2F%2Flocalhost%3A8080"
+        );
+    }
+
+    #[test]
+    fn encodes_like_encode_uri_component() {
+        let mut out = String::new();
+        encode_component("aZ09-_.!~*'() /?#&=+é[]", &mut out);
+        assert_eq!(out, "aZ09-_.!~*'()%20%2F%3F%23%26%3D%2B%C3%A9%5B%5D");
+    }
+
+    #[test]
+    fn centres_the_window() {
+        assert_eq!(
+            features(1920, 1080),
+            "resizable,scrollbars,status,height=600,width=1000,top=190,left=460"
+        );
+        assert_eq!(
+            features(800, 500),
+            "resizable,scrollbars,status,height=600,width=1000,top=-100,left=-100"
+        );
+        assert!(features(i32::MIN, i32::MIN).ends_with("top=-1073741874,left=-1073741824"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The API server's replies → a verified token and the account metadata.
+
+use crate::API_VERSION;
+use crate::error::Error;
+use crate::json::Json;
+use crate::popup::{encode_component, trim_base_url};
+
+/// A completed HTTP reply from the API server.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reply<'a> {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body, as text.
+    pub body: &'a str,
+}
+
+/// `{baseUrl}/v1/oauth/token/`, where a bearer token is verified.
+pub fn token_url(base_url: &str) -> String {
+    [trim_base_url(base_url), "/", API_VERSION, "/oauth/token/"].concat()
+}
+
+/// `{baseUrl}/v1/accounts/{account}/?retrieve_full=False`.
+pub fn account_url(base_url: &str, account: &str) -> String {
+    let mut url = [trim_base_url(base_url), "/", API_VERSION, "/accounts/"].concat();
+    encode_component(account, &mut url);
+    url.push_str("/?retrieve_full=False");
+    url
+}
+
+/// Checks the token endpoint's reply: the token must belong to `client_id`. Returns the
+/// account to fetch: the token's `account_id`, or `me` when the server gives none.
+pub fn token_account(reply: Reply, client_id: &str) -> Result<String, Error> {
+    let info = json_object(reply).ok_or(Error::TokenVerificationFailed)?;
+    let owner = info.get("client_id").and_then(Json::scalar_text).ok_or(Error::TokenVerificationFailed)?;
+    if owner != client_id {
+        return Err(Error::ClientIdMismatch);
+    }
+    Ok(info.get("account_id").and_then(Json::scalar_text).unwrap_or("me").to_owned())
+}
+
+/// Checks the account endpoint's reply and returns the account's metadata.
+pub fn account(reply: Reply) -> Result<Json, Error> {
+    json_object(reply).ok_or(Error::AccountRetrievalFailed)
+}
+
+fn json_object(reply: Reply) -> Option<Json> {
+    if reply.status != 200 {
+        return None;
+    }
+    match Json::parse(reply.body)? {
+        object @ Json::Object(_) => Some(object),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> Reply<'_> {
+        Reply { status: 200, body }
+    }
+
+    #[test]
+    fn builds_the_endpoints() {
+        assert_eq!(token_url("http://api.test/"), "http://api.test/v1/oauth/token/");
+        assert_eq!(
+            account_url("http://api.test", "12"),
+            "http://api.test/v1/accounts/12/?retrieve_full=False"
+        );
+        assert_eq!(
+            account_url("http://api.test", "../x"),
+            "http://api.test/v1/accounts/..%2Fx/?retrieve_full=False"
+        );
+    }
+
+    #[test]
+    fn token_must_belong_to_the_app() {
+        assert_eq!(
+            token_account(ok(r#"{"account_id":12,"client_id":"app","scope":"box"}"#), "app"),
+            Ok("12".into())
+        );
+        assert_eq!(token_account(ok(r#"{"client_id":"app"}"#), "app"), Ok("me".into()));
+        assert_eq!(
+            token_account(ok(r#"{"account_id":12,"client_id":"other"}"#), "app"),
+            Err(Error::ClientIdMismatch)
+        );
+    }
+
+    #[test]
+    fn bad_token_replies_fail_verification() {
+        for reply in [
+            Reply { status: 401, body: r#"{"account_id":12,"client_id":"app"}"# },
+            Reply { status: 500, body: "" },
+            ok("not json"),
+            ok("[1]"),
+            ok(r#"{"account_id":12}"#),
+        ] {
+            assert_eq!(token_account(reply, "app"), Err(Error::TokenVerificationFailed), "{reply:?}");
+        }
+    }
+
+    #[test]
+    fn account_reply_must_be_an_object() {
+        assert_eq!(account(ok(r#"{"id":12}"#)).unwrap().get("id"), Some(&Json::Number("12".into())));
+        assert_eq!(account(Reply { status: 404, body: "{}" }), Err(Error::AccountRetrievalFailed));
+        assert_eq!(account(ok("<html>")), Err(Error::AccountRetrievalFailed));
+    }
+}

@@ -1,0 +1,75 @@
+//! The global options (`setGlobalOptions` / `getGlobalOptions`) and debug logging.
+
+use crate::DEFAULT_BASE_URL;
+use crate::error::Error;
+use crate::popup::trim_base_url;
+use js_sys::{Object, Reflect};
+use std::cell::RefCell;
+use wasm_bindgen::JsValue;
+
+/// The global options, with the API server's origin derived from `base_url`.
+#[derive(Clone)]
+pub struct Globals {
+    /// The API server URL, as the user gave it.
+    pub base_url: String,
+    /// `base_url`'s origin: the only origin a result message is accepted from.
+    pub api_origin: String,
+    /// Whether to log what the library does and why it drops messages.
+    pub debug: bool,
+}
+
+thread_local! {
+    static GLOBALS: RefCell<Option<Globals>> = const { RefCell::new(None) };
+}
+
+/// The current global options.
+pub fn get() -> Globals {
+    GLOBALS.with(|g| {
+        g.borrow_mut()
+            .get_or_insert_with(|| Globals {
+                base_url: DEFAULT_BASE_URL.to_owned(),
+                api_origin: DEFAULT_BASE_URL.to_owned(),
+                debug: false,
+            })
+            .clone()
+    })
+}
+
+/// Applies `{baseUrl, debug}`: a truthy `baseUrl` must be an absolute http(s) URL; `debug`,
+/// when present, is switched to its truthiness (so `{debug: false}` switches it off).
+pub fn set(options: &JsValue) -> Result<(), Error> {
+    let mut next = get();
+    let base_url = Reflect::get(options, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED);
+    if base_url.is_truthy() {
+        let base_url = base_url.as_string().ok_or(Error::InvalidBaseUrl)?;
+        next.api_origin = origin_of(&base_url).ok_or(Error::InvalidBaseUrl)?;
+        next.base_url = base_url;
+    }
+    let debug = Reflect::get(options, &"debug".into()).unwrap_or(JsValue::UNDEFINED);
+    if !debug.is_undefined() {
+        next.debug = debug.is_truthy();
+    }
+    GLOBALS.with(|g| *g.borrow_mut() = Some(next));
+    Ok(())
+}
+
+/// `{baseUrl, debug}` as a fresh JS object.
+pub fn to_js() -> JsValue {
+    let globals = get();
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"baseUrl".into(), &globals.base_url.into());
+    let _ = Reflect::set(&object, &"debug".into(), &globals.debug.into());
+    object.into()
+}
+
+fn origin_of(base_url: &str) -> Option<String> {
+    let url = web_sys::Url::new(trim_base_url(base_url)).ok()?;
+    matches!(url.protocol().as_str(), "http:" | "https:").then(|| url.origin())
+}
+
+/// Logs `[DEBUG]` and the parts (and an optional JS value) when debug mode is on.
+pub fn debug_log(parts: &[&str], value: &JsValue) {
+    if get().debug {
+        web_sys::console::log_2(&["[DEBUG] ", &parts.concat()].concat().into(), value);
+    }
+}

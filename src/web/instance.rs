@@ -1,0 +1,203 @@
+//! One authenticator instance and its pending flow: the shell around [`Flow`].
+//!
+//! While a flow is pending, its listener and timers hold the instance (an intentional cycle,
+//! so a result is never lost because the page dropped its reference); finishing the flow
+//! drops them all, which breaks the cycle and removes every listener, timer and the relay.
+
+use super::globals::{self, debug_log};
+use super::listener::EventListener;
+use super::timer::Timer;
+use super::{http, marshal};
+use crate::error::Error;
+use crate::flow::{self, Flow, Step};
+use crate::json::Json;
+use crate::options::Options;
+use crate::popup;
+use crate::verify::Reply;
+use js_sys::Function;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{HtmlIFrameElement, MessageEvent, Window};
+
+/// An authenticator: its options, callback, server and at most one pending flow.
+pub struct Instance {
+    options: Options,
+    callback: Function,
+    base_url: String,
+    api_origin: String,
+    pending: RefCell<Option<Pending>>,
+}
+
+/// What a pending flow owns; all of it is released when this is dropped.
+struct Pending {
+    flow: Flow,
+    popup: Option<Window>,
+    relay: Option<Relay>,
+    _message: EventListener,
+    _poll: Option<Timer>,
+    grace: Option<Timer>,
+}
+
+impl Pending {
+    fn close_popup(&mut self) {
+        if let Some(popup) = self.popup.take() {
+            let _ = popup.close();
+        }
+    }
+
+    fn is_own_window(&self, source: &JsValue) -> bool {
+        let relay = self.relay.as_ref().and_then(|r| r.0.content_window());
+        [self.popup.as_ref(), relay.as_ref()].into_iter().flatten().any(|w| JsValue::from(w) == *source)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.close_popup();
+    }
+}
+
+/// The API server's relay page in a hidden iframe, removed from the page when dropped.
+struct Relay(HtmlIFrameElement);
+
+impl Relay {
+    fn load(window: &Window, base_url: &str) -> Option<Relay> {
+        let document = window.document()?;
+        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.dyn_into().ok()?;
+        iframe.set_src(&[popup::trim_base_url(base_url), "/static/iexd.html"].concat());
+        let _ = iframe.style().set_property("display", "none");
+        document.body()?.append_child(&iframe).ok()?;
+        Some(Relay(iframe))
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
+}
+
+impl Instance {
+    /// An instance bound to the current global `baseUrl`.
+    pub fn new(options: Options, callback: Function) -> Instance {
+        let globals = globals::get();
+        Instance {
+            options,
+            callback,
+            base_url: globals.base_url,
+            api_origin: globals.api_origin,
+            pending: RefCell::new(None),
+        }
+    }
+
+    /// Opens the pop-up, synchronously (so inside the user's click). While a flow is pending
+    /// this only focuses its pop-up.
+    pub fn launch(self: &Rc<Self>) -> Result<(), Error> {
+        if let Some(pending) = self.pending.borrow().as_ref() {
+            if let Some(popup) = &pending.popup {
+                let _ = popup.focus();
+            }
+            return Ok(());
+        }
+        let window = web_sys::window().ok_or(Error::NoBrowser)?;
+        let mut random = [0u8; flow::RANDOM_BYTES];
+        getrandom::fill(&mut random).map_err(|_| Error::NoRandomSource)?;
+        let mut flow = Flow::new(&self.base_url, &self.options, &random);
+        let location = window.location();
+        let page_origin =
+            [location.protocol().unwrap_or_default(), "//".into(), location.host().unwrap_or_default()]
+                .concat();
+        let url = flow.popup_url(&self.options, &page_origin);
+        debug_log(&["Path is ", &url], &JsValue::UNDEFINED);
+        let (width, height) =
+            window.screen().map(|s| (s.width().unwrap_or(0), s.height().unwrap_or(0))).unwrap_or((0, 0));
+        let features = popup::features(width, height);
+        let Some(popup) =
+            window.open_with_url_and_target_and_features(&url, popup::WINDOW_NAME, &features).ok().flatten()
+        else {
+            self.finish_later(flow.on_popup_blocked());
+            return Ok(());
+        };
+        let _ = popup.focus();
+        let me = Rc::clone(self);
+        let message =
+            EventListener::new(&window, "message", move |event| me.on_message(event.unchecked_ref()));
+        let me = Rc::clone(self);
+        let poll = Timer::interval(flow::POPUP_POLL_MS, move || me.check_popup());
+        let relay = Relay::load(&window, &self.base_url);
+        *self.pending.borrow_mut() =
+            Some(Pending { flow, popup: Some(popup), relay, _message: message, _poll: poll, grace: None });
+        Ok(())
+    }
+
+    fn on_message(self: &Rc<Self>, event: &MessageEvent) {
+        let Some(data) = event.data().as_string() else { return };
+        let step = {
+            let mut pending = self.pending.borrow_mut();
+            let Some(pending) = pending.as_mut() else { return };
+            if event.origin() != self.api_origin {
+                return debug_log(&["Message dropped, origin mismatch: ", &event.origin()], &event.data());
+            }
+            if !event.source().is_some_and(|source| pending.is_own_window(&source)) {
+                return debug_log(&["Message dropped, not from this flow's pop-up or relay"], &event.data());
+            }
+            pending.flow.on_message(&data)
+        };
+        self.run(step);
+    }
+
+    fn check_popup(self: &Rc<Self>) {
+        let mut pending = self.pending.borrow_mut();
+        let Some(pending) = pending.as_mut() else { return };
+        let closed = pending.popup.as_ref().is_some_and(|p| p.closed().unwrap_or(false));
+        if closed && pending.grace.is_none() && pending.flow.awaits_result() {
+            debug_log(&["Pop-up closed; waiting for a late result"], &JsValue::UNDEFINED);
+            let me = Rc::clone(self);
+            pending.grace = Timer::timeout(flow::POPUP_CLOSED_GRACE_MS, move || {
+                let step =
+                    me.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
+                me.run(step);
+            });
+        }
+    }
+
+    fn run(self: &Rc<Self>, step: Step) {
+        match step {
+            Step::Ignore => {}
+            Step::Fetch { url, token } => {
+                if let Some(pending) = self.pending.borrow_mut().as_mut() {
+                    pending.close_popup();
+                }
+                let me = Rc::clone(self);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let reply = http::get(&url, &token).await;
+                    let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
+                    let step =
+                        me.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_reply(reply));
+                    me.run(step);
+                });
+            }
+            Step::Finish(result) => {
+                let pending = self.pending.borrow_mut().take();
+                drop(pending);
+                self.call_back(&result);
+            }
+        }
+    }
+
+    /// Delivers a result of a flow that never started (its pop-up was blocked), in a later task
+    /// so that the callback never runs inside `launch()`.
+    fn finish_later(self: &Rc<Self>, step: Step) {
+        if let Step::Finish(result) = step {
+            let me = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move { me.call_back(&result) });
+        }
+    }
+
+    fn call_back(&self, result: &Json) {
+        if let Err(thrown) = self.callback.call1(&JsValue::UNDEFINED, &marshal::to_js(result)) {
+            web_sys::console::error_2(&"[Kloudless] The authenticator callback threw:".into(), &thrown);
+        }
+    }
+}

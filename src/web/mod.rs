@@ -1,0 +1,87 @@
+//! The browser shell: the JS API (`authenticator`, `stop`, `setGlobalOptions`,
+//! `getGlobalOptions`) over the core, with every listener and timer owned RAII-style.
+//!
+//! Nothing here runs until the API is called, so loading the module touches no browser global.
+
+mod globals;
+mod http;
+mod instance;
+mod listener;
+mod marshal;
+pub mod registry;
+mod timer;
+
+use crate::error::Error;
+use crate::options::Options;
+use instance::Instance;
+use js_sys::Function;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+fn thrown(error: Error) -> JsError {
+    JsError::new(error.description())
+}
+
+/// What `authenticator()` returns: `launch()` opens the pop-up.
+#[wasm_bindgen]
+pub struct Authenticator {
+    instance: Rc<Instance>,
+}
+
+#[wasm_bindgen]
+impl Authenticator {
+    /// Opens the pop-up (call it inside a user gesture, e.g. a click handler). While this
+    /// authenticator's flow is pending, it focuses the open pop-up instead.
+    pub fn launch(&self) -> Result<(), JsError> {
+        self.instance.launch().map_err(thrown)
+    }
+}
+
+/// `authenticator(element, options, callback)` or `authenticator(options, callback)`.
+///
+/// `element` is an `Element` or a jQuery object; a click on it launches the pop-up. Throws
+/// for a bad `element`, options without `client_id`, or a missing callback.
+#[wasm_bindgen]
+pub fn authenticator(
+    element: JsValue,
+    options: JsValue,
+    callback: JsValue,
+) -> Result<Authenticator, JsError> {
+    let element = marshal::unwrap_jquery(element);
+    let (element, options, callback) = match element.dyn_into::<Element>() {
+        Ok(element) => (Some(element), options, callback),
+        Err(element) if !element.is_truthy() => (None, options, callback),
+        Err(_) if callback.is_truthy() => return Err(thrown(Error::InvalidElement)),
+        // No element: the arguments shift left, as in the original.
+        Err(shifted) => (None, shifted, options),
+    };
+    let options = Options::new(marshal::option_entries(&options).map_err(thrown)?).map_err(thrown)?;
+    let callback = callback.dyn_into::<Function>().map_err(|_| thrown(Error::InvalidCallback))?;
+    let instance = Rc::new(Instance::new(options, callback));
+    if let Some(element) = element {
+        registry::bind(element, Rc::clone(&instance));
+    }
+    Ok(Authenticator { instance })
+}
+
+/// Stops a click on `element` (an `Element` or jQuery object) from launching the pop-up.
+#[wasm_bindgen]
+pub fn stop(element: JsValue) {
+    let removed = marshal::unwrap_jquery(element).dyn_into::<Element>().is_ok_and(|e| registry::unbind(&e));
+    if !removed {
+        web_sys::console::log_1(&"No click listener found to remove.".into());
+    }
+}
+
+/// Sets the global options `{baseUrl, debug}`; throws for a `baseUrl` that is not an http(s) URL.
+#[wasm_bindgen(js_name = setGlobalOptions)]
+pub fn set_global_options(options: JsValue) -> Result<(), JsError> {
+    globals::set(&options).map_err(thrown)
+}
+
+/// The global options `{baseUrl, debug}`.
+#[wasm_bindgen(js_name = getGlobalOptions)]
+pub fn get_global_options() -> JsValue {
+    globals::to_js()
+}

@@ -1,0 +1,44 @@
+//! Which element launches which instance, by element identity (not `outerHTML`).
+
+use super::instance::Instance;
+use super::listener::EventListener;
+use std::cell::RefCell;
+use std::rc::Rc;
+use web_sys::Element;
+
+/// A click binding: dropping it removes the listener and releases the instance.
+struct Binding {
+    element: Element,
+    _click: EventListener,
+}
+
+thread_local! {
+    static BINDINGS: RefCell<Vec<Binding>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes a click on `element` launch `instance`, replacing the element's previous binding.
+pub fn bind(element: Element, instance: Rc<Instance>) {
+    unbind(&element);
+    let click = EventListener::new(&element, "click", move |_| {
+        if let Err(error) = instance.launch() {
+            web_sys::console::error_1(&error.description().into());
+        }
+    });
+    BINDINGS.with(|b| b.borrow_mut().push(Binding { element, _click: click }));
+}
+
+/// Removes `element`'s binding; `false` if it had none.
+pub fn unbind(element: &Element) -> bool {
+    let removed = BINDINGS.with(|b| {
+        let mut bindings = b.borrow_mut();
+        let at = bindings.iter().position(|binding| binding.element == *element)?;
+        Some(bindings.swap_remove(at))
+    });
+    // Dropped outside the borrow: releasing the instance must not re-enter the registry.
+    removed.is_some()
+}
+
+/// How many elements are bound (for tests).
+pub fn len() -> usize {
+    BINDINGS.with(|b| b.borrow().len())
+}

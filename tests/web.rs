@@ -1,0 +1,216 @@
+//! The browser shell in headless Chromium: argument handling, click bindings, pop-up
+//! opening, blocked and closed pop-ups, global options. `window.open` is replaced by a
+//! recorder here; the end-to-end tests (e2e/) drive the real pop-up against the real server.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Object, Promise, Reflect};
+use kloudless_authenticator::web::{self, registry};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function recordOpen(mode) {
+  const calls = [];
+  window.open = (url, name, features) => {
+    const popup = { closed: mode === 'closed', focusCalls: 0, closeCalls: 0,
+      focus() { this.focusCalls++; }, close() { this.closeCalls++; this.closed = true; } };
+    calls.push({ url, name, features, popup });
+    return mode === 'blocked' ? null : popup;
+  };
+  return calls;
+}
+export function options(extra) { return Object.assign({ client_id: 'app' }, extra); }
+export function jqueryLike(el) { return { jquery: '3.7.1', 0: el, length: el ? 1 : 0 }; }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = recordOpen)]
+    fn record_open(mode: &str) -> Array;
+    fn options(extra: JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = jqueryLike)]
+    fn jquery_like(element: &JsValue) -> JsValue;
+}
+
+/// A callback that records its results.
+fn recorder() -> (JsValue, Rc<RefCell<Vec<JsValue>>>) {
+    let results = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&results);
+    let callback = Closure::<dyn FnMut(JsValue)>::new(move |r| sink.borrow_mut().push(r));
+    (callback.into_js_value(), results)
+}
+
+fn button() -> HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let button: HtmlElement = document.create_element("button").unwrap().dyn_into().unwrap();
+    button.set_text_content(Some("Connect"));
+    document.body().unwrap().append_child(&button).unwrap();
+    button
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+fn text(value: &JsValue, key: &str) -> String {
+    get(value, key).as_string().unwrap_or_default()
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+fn thrown_message(result: Result<web::Authenticator, JsError>) -> String {
+    let error = JsValue::from(result.err().expect("must throw"));
+    text(&error, "message")
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_throw_clear_errors() {
+    let (callback, _) = recorder();
+    let no_id = web::authenticator(button().into(), Object::new().into(), callback.clone());
+    assert_eq!(thrown_message(no_id), "An App ID is required.");
+    let not_element = web::authenticator("#button".into(), options(JsValue::UNDEFINED), callback.clone());
+    assert_eq!(thrown_message(not_element), "'element' must be an Element or jQuery object.");
+    let no_callback = web::authenticator(button().into(), options(JsValue::UNDEFINED), JsValue::UNDEFINED);
+    assert_eq!(thrown_message(no_callback), "'callback' must be a function.");
+    let shifted_no_callback = web::authenticator(options(JsValue::UNDEFINED), 42.into(), JsValue::UNDEFINED);
+    assert_eq!(thrown_message(shifted_no_callback), "'callback' must be a function.");
+    assert!(web::set_global_options(options_with_base("ftp://api.test")).is_err());
+    assert!(web::set_global_options(options_with_base("not a url")).is_err());
+}
+
+#[wasm_bindgen_test]
+fn a_click_opens_the_popup_with_the_protocol_url() {
+    let calls = record_open("open");
+    web::set_global_options(options_with_base("http://api.test:9/")).unwrap();
+    let (callback, results) = recorder();
+    let element = button();
+    let raw = Object::new();
+    Reflect::set(&raw, &"a".into(), &"1".into()).unwrap();
+    let extra = Object::new();
+    Reflect::set(&extra, &"scope".into(), &Array::of2(&"box".into(), &"gdrive".into())).unwrap();
+    Reflect::set(&extra, &"raw".into(), &raw).unwrap();
+    Reflect::set(&extra, &"state".into(), &"mine".into()).unwrap();
+    web::authenticator(element.clone().into(), options(extra.into()), callback).unwrap();
+    element.click();
+    assert_eq!(calls.length(), 1);
+    let call = calls.get(0);
+    let url = text(&call, "url");
+    assert!(url.starts_with("http://api.test:9/v1/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token&state="), "{url}");
+    assert!(url.contains("&client_id=app&scope=box%20gdrive&raw%5Ba%5D=1&request_id="), "{url}");
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    let mut encoded_origin = String::new();
+    kloudless_authenticator::popup::encode_component(&origin, &mut encoded_origin);
+    assert!(url.ends_with(&["&origin=", &encoded_origin].concat()), "{url}");
+    assert!(!url.contains("mine"), "the user's state is dropped: {url}");
+    let state = url.split("&state=").nth(1).unwrap().split('&').next().unwrap();
+    assert_eq!(state.len(), 32);
+    assert!(state.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(text(&call, "name"), "kPOPUP");
+    assert!(text(&call, "features").starts_with("resizable,scrollbars,status,height=600,width=1000,top="));
+    assert_eq!(get(&get(&call, "popup"), "focusCalls"), JsValue::from(1));
+    // A second click while the flow is pending focuses the pop-up instead of a second flow.
+    element.click();
+    assert_eq!(calls.length(), 1);
+    assert_eq!(get(&get(&call, "popup"), "focusCalls"), JsValue::from(2));
+    assert!(results.borrow().is_empty());
+    web::stop(element.into());
+}
+
+fn options_with_base(base: &str) -> JsValue {
+    let o = Object::new();
+    Reflect::set(&o, &"baseUrl".into(), &base.into()).unwrap();
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn stop_removes_the_binding_by_element_identity() {
+    let calls = record_open("open");
+    let (callback, _) = recorder();
+    // Two buttons with identical outerHTML must not collide (the original keyed on outerHTML).
+    let (first, second) = (button(), button());
+    let before = registry::len();
+    web::authenticator(first.clone().into(), options(JsValue::UNDEFINED), callback.clone()).unwrap();
+    web::authenticator(jquery_like(&second), options(JsValue::UNDEFINED), callback).unwrap();
+    assert_eq!(registry::len(), before + 2);
+    web::stop(jquery_like(&first));
+    assert_eq!(registry::len(), before + 1);
+    first.click();
+    assert_eq!(calls.length(), 0, "a stopped element no longer launches");
+    second.click();
+    assert_eq!(calls.length(), 1, "the identical twin still launches");
+    web::stop(second.into());
+    assert_eq!(registry::len(), before);
+}
+
+#[wasm_bindgen_test]
+fn binding_an_element_again_replaces_its_binding() {
+    let calls = record_open("open");
+    let element = button();
+    let before = registry::len();
+    let (first_cb, _) = recorder();
+    let (second_cb, _) = recorder();
+    web::authenticator(element.clone().into(), options(JsValue::UNDEFINED), first_cb).unwrap();
+    web::authenticator(element.clone().into(), options(JsValue::UNDEFINED), second_cb).unwrap();
+    assert_eq!(registry::len(), before + 1);
+    element.click();
+    assert_eq!(calls.length(), 1, "one click, one pop-up");
+    web::stop(element.into());
+}
+
+#[wasm_bindgen_test]
+async fn a_blocked_popup_calls_back_once_with_popup_blocked() {
+    record_open("blocked");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    assert!(results.borrow().is_empty(), "never called back inside launch()");
+    sleep(50).await;
+    let results = results.borrow();
+    assert_eq!(results.len(), 1);
+    assert_eq!(text(&results[0], "error"), "popup_blocked");
+    assert_eq!(text(&results[0], "state").len(), 32);
+}
+
+#[wasm_bindgen_test]
+async fn a_closed_popup_calls_back_once_after_the_grace_period() {
+    let calls = record_open("closed");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    sleep(kloudless_authenticator::flow::POPUP_POLL_MS + 100).await;
+    assert!(results.borrow().is_empty(), "a closed pop-up is only a hint until the grace period ends");
+    sleep(kloudless_authenticator::flow::POPUP_CLOSED_GRACE_MS + 300).await;
+    assert_eq!(results.borrow().len(), 1);
+    assert_eq!(text(&results.borrow()[0], "error"), "popup_closed");
+    sleep(600).await;
+    assert_eq!(results.borrow().len(), 1, "exactly one callback");
+    // The flow is over: a new launch opens a new pop-up.
+    auth.launch().unwrap();
+    assert_eq!(calls.length(), 2);
+}
+
+#[wasm_bindgen_test]
+fn global_options_round_trip_and_debug_switches_off() {
+    let o = Object::new();
+    Reflect::set(&o, &"debug".into(), &true.into()).unwrap();
+    web::set_global_options(o.into()).unwrap();
+    assert_eq!(get(&web::get_global_options(), "debug"), JsValue::TRUE);
+    let o = Object::new();
+    Reflect::set(&o, &"debug".into(), &false.into()).unwrap();
+    web::set_global_options(o.into()).unwrap();
+    assert_eq!(get(&web::get_global_options(), "debug"), JsValue::FALSE);
+    web::set_global_options(options_with_base("https://api.example.test")).unwrap();
+    assert_eq!(text(&web::get_global_options(), "baseUrl"), "https://api.example.test");
+}
