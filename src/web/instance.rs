@@ -94,8 +94,11 @@ impl Instance {
     /// Opens the pop-up, synchronously (so inside the user's click). While a flow is pending
     /// this only focuses its pop-up.
     pub fn launch(self: &Rc<Self>) -> Result<(), Error> {
-        if let Some(pending) = self.pending.borrow().as_ref() {
-            if let Some(popup) = &pending.popup {
+        // No borrow is held across a call into the browser: focusing or opening a window can
+        // run page handlers synchronously, and they may call back into this instance.
+        let pending_popup = self.pending.borrow().as_ref().map(|pending| pending.popup.clone());
+        if let Some(popup) = pending_popup {
+            if let Some(popup) = popup {
                 let _ = popup.focus();
             }
             return Ok(());
