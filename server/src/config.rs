@@ -1,0 +1,178 @@
+//! The server's configuration: one typed struct, from the command line and a TOML file.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// An app: its `client_id` and the domains (`host[:port]`) its pages may run on.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The app's id, as pages send it in `client_id`.
+    pub client_id: String,
+    /// Trusted Domains: `host:port`, or `host` for the scheme's default port.
+    pub trusted_domains: Vec<String>,
+}
+
+/// Everything the server runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// The apps that may use this server.
+    pub apps: Vec<App>,
+    /// The demo page's folder, served at `/`.
+    pub www_dir: PathBuf,
+    /// The library build's folder, served at `/dist/`.
+    pub dist_dir: PathBuf,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    /// Serve with this configuration.
+    Run(Config),
+    /// Print [`USAGE`].
+    Help,
+}
+
+/// The command line's help text.
+pub const USAGE: &str = "\
+Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR]
+
+  --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains) and optional
+                    www_dir / dist_dir; default: app \"demo\" trusting localhost:8080 and 127.0.0.1:8080
+  --database FILE   SQLite database (default: data/authenticator.sqlite)
+  --listen ADDR     address to listen on (default: 127.0.0.1:8080)
+  --help            this text
+";
+
+/// The configuration used without `--config`.
+pub const DEFAULT_CONFIG: &str = r#"
+[[apps]]
+client_id = "demo"
+trusted_domains = ["localhost:8080", "127.0.0.1:8080"]
+"#;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    apps: Vec<App>,
+    www_dir: Option<PathBuf>,
+    dist_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the command line (without the program name); errors are messages for the user.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+        let mut listen = "127.0.0.1:8080".to_owned();
+        let mut database = PathBuf::from("data/authenticator.sqlite");
+        let mut file = None;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--help" | "-h" => return Ok(Command::Help),
+                "--listen" => listen = value()?,
+                "--database" => database = PathBuf::from(value()?),
+                "--config" => {
+                    let path = value()?;
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+                    file = Some((path, text));
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        let listen = listen
+            .parse()
+            .map_err(|_| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
+        let (source, text) =
+            file.unwrap_or_else(|| ("the default config".to_owned(), DEFAULT_CONFIG.to_owned()));
+        Config::from_toml(&text, listen, database).map(Command::Run).map_err(|e| format!("{source}: {e}"))
+    }
+
+    /// Builds a configuration from TOML text and the command-line values.
+    pub fn from_toml(text: &str, listen: SocketAddr, database: PathBuf) -> Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (i, app) in file.apps.iter().enumerate() {
+            if app.client_id.is_empty() {
+                return Err(format!("apps[{i}]: client_id is empty"));
+            }
+            if file.apps[..i].iter().any(|other| other.client_id == app.client_id) {
+                return Err(format!("apps[{i}]: client_id {:?} appears twice", app.client_id));
+            }
+        }
+        let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        Ok(Config {
+            listen,
+            database,
+            apps: file.apps,
+            www_dir: file.www_dir.unwrap_or_else(|| bundled.join("www")),
+            dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
+        })
+    }
+
+    /// The app with this `client_id`.
+    pub fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps.iter().find(|app| app.client_id == client_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Command, String> {
+        Config::from_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults() {
+        let Ok(Command::Run(config)) = args(&[]) else { panic!("defaults must parse") };
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.database, PathBuf::from("data/authenticator.sqlite"));
+        assert_eq!(
+            config.apps,
+            vec![App {
+                client_id: "demo".into(),
+                trusted_domains: vec!["localhost:8080".into(), "127.0.0.1:8080".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn flags_and_errors() {
+        let Ok(Command::Run(config)) = args(&["--listen", "127.0.0.1:0", "--database", "x.db"]) else {
+            panic!()
+        };
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.database, PathBuf::from("x.db"));
+        assert_eq!(args(&["--help"]), Ok(Command::Help));
+        assert!(args(&["--listen"]).unwrap_err().contains("needs a value"));
+        assert!(args(&["--listen", "nowhere"]).unwrap_err().contains("not an address"));
+        assert!(args(&["--verbose"]).unwrap_err().contains("unknown argument"));
+        assert!(args(&["--config", "/nonexistent.toml"]).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn toml_is_checked() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let ok = "www_dir = \"/w\"\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"x.test\"]\n";
+        let config = Config::from_toml(ok, at, "d".into()).unwrap();
+        assert_eq!(config.www_dir, PathBuf::from("/w"));
+        assert_eq!(config.app("a").unwrap().trusted_domains, ["x.test"]);
+        for bad in [
+            "[[apps]]\nclient_id = \"a\"\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\ncolour = 1\n",
+            "[[apps]]\nclient_id = \"\"\ntrusted_domains = []\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n",
+            "apps = 3",
+            "not toml at all [",
+        ] {
+            assert!(Config::from_toml(bad, at, "d".into()).is_err(), "{bad}");
+        }
+    }
+}

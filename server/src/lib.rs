@@ -1,0 +1,104 @@
+//! `authenticator-server`: a self-hostable API server that speaks the Kloudless v1 OAuth 2.0
+//! out-of-band protocol, with a built-in demo provider of simulated services.
+//!
+//! Handlers are thin ([`oauth`], [`api`], [`statics`]); the rules live in plain functions
+//! ([`origin`], [`services`], [`oauth::validate`]); storage is behind [`store`]; configuration
+//! is one typed struct ([`config::Config`]).
+
+pub mod api;
+pub mod config;
+pub mod oauth;
+pub mod origin;
+pub mod pages;
+pub mod services;
+pub mod statics;
+pub mod store;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{Html, Response};
+use axum::routing::get;
+use config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use store::Store;
+use tokio::net::TcpListener;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The configuration.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+}
+
+/// The largest request body accepted (the pop-up's form).
+const MAX_BODY: usize = 16 * 1024;
+
+/// All routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    let oauth = || get(oauth::show).post(oauth::submit);
+    let token = || get(api::token).options(api::preflight);
+    let account = || get(api::account).options(api::preflight);
+    Router::new()
+        .route("/", get(statics::index))
+        .route("/{file}", get(statics::www))
+        .route("/dist/{*path}", get(statics::dist))
+        .route("/static/iexd.html", get(|| async { Html(pages::RELAY) }))
+        .route("/v1/oauth", oauth())
+        .route("/v1/oauth/", oauth())
+        .route("/v1/oauth/token", token())
+        .route("/v1/oauth/token/", token())
+        .route("/v1/accounts/{id}", account())
+        .route("/v1/accounts/{id}/", account())
+        .route("/v1/{*rest}", get(api::not_found))
+        .fallback(statics::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(log))
+        .with_state(state)
+}
+
+/// Logs method, path (never the query string, which can carry state) and status.
+async fn log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    eprintln!("{method} {path} {}", response.status().as_u16());
+    response
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Opens the database (creating its folder) and binds the listening socket.
+    pub async fn bind(config: Config) -> Result<Server, String> {
+        if let Some(dir) = config.database.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let store = Store::open(&config.database)
+            .map_err(|e| format!("cannot open database {}: {e}", config.database.display()))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        Ok(Server { listener, router: router(Arc::new(AppState { config, store })) })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound TCP listener has an address")
+    }
+
+    /// Serves until the process is interrupted.
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    }
+}

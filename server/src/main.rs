@@ -1,0 +1,37 @@
+//! `authenticator-server [--config FILE] [--database FILE] [--listen ADDR]`
+
+use authenticator_server::Server;
+use authenticator_server::config::{Command, Config, USAGE};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_args(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("authenticator-server: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::bind(config).await {
+        Ok(server) => server,
+        Err(message) => {
+            eprintln!("authenticator-server: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening on http://{}", server.local_addr());
+    let _ = std::io::stdout().flush();
+    match server.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("authenticator-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

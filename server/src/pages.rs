@@ -1,0 +1,172 @@
+//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay.
+
+use crate::services::{Allowed, Service};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A complete pop-up page: never cached, never framed, no referrer.
+fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head><body{body_attrs}><main>{body}</main></body></html>",
+        title = escape(title),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
+main{max-width:32rem;margin:2rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin:.25rem 0;\
+border:1px solid #c5cad3;border-radius:.4rem;background:#fff;cursor:pointer;width:100%;text-align:left}\
+button[data-action=connect]{background:#2f6fed;color:#fff;border-color:#2f6fed;text-align:center}\
+button[data-action=deny]{text-align:center}input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem}\
+.error{border-left:4px solid #d33;padding-left:1rem}";
+
+fn hidden_inputs(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+        .collect()
+}
+
+fn deny_button() -> &'static str {
+    "<button type=\"submit\" name=\"action\" value=\"deny\" data-action=\"deny\">Deny</button>"
+}
+
+/// The service chooser: one button per allowed service, and a deny button.
+pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]) -> Response {
+    let hidden = hidden_inputs(params);
+    let buttons: String = allowed
+        .iter()
+        .map(|a| {
+            let id = escape(a.service.id);
+            format!(
+                "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\">{} \
+                 <small>({})</small></button>",
+                escape(a.service.name),
+                a.service.category
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Connect an account</h1><p>The app <b>{}</b> asks to connect one of your accounts. Choose a service:</p>\
+         <form method=\"get\" action=\"/v1/oauth\">{hidden}{buttons}</form>\
+         <form method=\"post\" action=\"/v1/oauth\">{hidden}{}</form>",
+        escape(client_id),
+        deny_button(),
+    );
+    page(StatusCode::OK, "Connect an account", &body, "")
+}
+
+/// The connect page for one service: the account's name, connect and deny.
+pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, admin: bool) -> Response {
+    let access = if admin { " with <b>admin</b> access" } else { "" };
+    let body = format!(
+        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>{access}. \
+         (This is the built-in demo provider: any account name works.)</p>\
+         <form method=\"post\" action=\"/v1/oauth\">{hidden}\
+         <input type=\"hidden\" name=\"service\" value=\"{id}\">\
+         <p><label>Account name <input name=\"account\" value=\"demo.user@example.com\" maxlength=\"254\" required></label></p>\
+         <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
+        name = escape(service.name),
+        app = escape(client_id),
+        hidden = hidden_inputs(params),
+        id = escape(service.id),
+        deny = deny_button(),
+    );
+    page(StatusCode::OK, service.name, &body, "")
+}
+
+/// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
+fn script_json(value: &Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+/// Posts the result to the opener: to the validated `origin`, or, when the opener is this
+/// server's own relay (same origin), to this origin. Never to `'*'`.
+const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
+var m='kloudless:'+JSON.stringify({type:'authentication',id:r.id,data:r.data});var o=window.opener;if(!o)return;\
+var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
+
+/// The result page: shows the outcome and posts `data` to the page at `origin`.
+pub fn result(request_id: &str, origin: &str, data: &Value) -> Response {
+    let success = data.get("access_token").is_some();
+    let embedded = serde_json::json!({ "id": request_id, "origin": origin, "data": data });
+    let text = if success { "Account connected. You can close this window." } else { "Access denied." };
+    let body = format!(
+        "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script><script>{POST_RESULT}</script>",
+        script_json(&embedded)
+    );
+    let attrs = if success { " data-result=\"success\"" } else { " data-result=\"error\"" };
+    page(StatusCode::OK, text, &body, attrs)
+}
+
+/// An error page (status 400): says what is wrong and posts nothing.
+pub fn error(message: &str) -> Response {
+    let body = format!("<h1>This request cannot be completed</h1><p class=\"error\">{}</p>", escape(message));
+    page(StatusCode::BAD_REQUEST, "Error", &body, " data-result=\"refused\"")
+}
+
+/// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe. It opens the
+/// pop-up on its parent's request (the original's IE path) and forwards the pop-up's result to
+/// the parent — only to the origin the pop-up was issued for, which must be the parent's own.
+pub const RELAY: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kloudless relay</title></head><body><script>
+(function () {
+  var ns = 'kloudless:', opened = null, target = null;
+  window.addEventListener('message', function (e) {
+    if (typeof e.data !== 'string' || e.data.indexOf(ns) !== 0) return;
+    var msg;
+    try { msg = JSON.parse(e.data.slice(ns.length)); } catch (err) { return; }
+    if (!msg || typeof msg !== 'object') return;
+    if (e.source === window.parent && e.source !== window) {
+      if (msg.type === 'prepareToOpenAuthenticator' && typeof msg.url === 'string') {
+        var url;
+        try { url = new URL(msg.url); } catch (err) { return; }
+        if (url.origin !== location.origin || url.pathname !== '/v1/oauth') return;
+        if (url.searchParams.get('origin') !== e.origin) return;
+        target = e.origin;
+        opened = window.open(url.href, 'kPOPUP', typeof msg.params === 'string' ? msg.params : '');
+      } else if (msg.type === 'close' && opened) {
+        opened.close();
+      }
+    } else if (opened && e.source === opened && e.origin === location.origin && target) {
+      window.parent.postMessage(e.data, target);
+    }
+  });
+})();
+</script></body></html>
+"#;
