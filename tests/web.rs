@@ -15,15 +15,21 @@ use web_sys::HtmlElement;
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen(inline_js = r#"
+const realOpen = window.open;
+// mode: 'open' (a fake pop-up), 'closed', 'blocked', or 'real' (a real about:blank window).
 export function recordOpen(mode) {
   const calls = [];
   window.open = (url, name, features) => {
-    const popup = { closed: mode === 'closed', focusCalls: 0, closeCalls: 0,
-      focus() { this.focusCalls++; }, close() { this.closeCalls++; this.closed = true; } };
+    const popup = mode === 'real' ? realOpen.call(window, 'about:blank', name, features)
+      : { closed: mode === 'closed', focusCalls: 0, closeCalls: 0,
+          focus() { this.focusCalls++; }, close() { this.closeCalls++; this.closed = true; } };
     calls.push({ url, name, features, popup });
     return mode === 'blocked' ? null : popup;
   };
   return calls;
+}
+export function post(data, origin, source) {
+  window.dispatchEvent(new MessageEvent('message', { data, origin, source }));
 }
 export function options(extra) { return Object.assign({ client_id: 'app' }, extra); }
 export function jqueryLike(el) { return { jquery: '3.7.1', 0: el, length: el ? 1 : 0 }; }
@@ -34,6 +40,7 @@ extern "C" {
     fn options(extra: JsValue) -> JsValue;
     #[wasm_bindgen(js_name = jqueryLike)]
     fn jquery_like(element: &JsValue) -> JsValue;
+    fn post(data: &str, origin: &str, source: &JsValue);
 }
 
 /// A callback that records its results.
@@ -213,4 +220,71 @@ fn global_options_round_trip_and_debug_switches_off() {
     assert_eq!(get(&web::get_global_options(), "debug"), JsValue::FALSE);
     web::set_global_options(options_with_base("https://api.example.test")).unwrap();
     assert_eq!(text(&web::get_global_options(), "baseUrl"), "https://api.example.test");
+}
+
+/// The `request_id` and `state` of a recorded pop-up URL.
+fn ids_of(url: &str) -> (String, String) {
+    let param = |name: &str| {
+        url.split(&["&", name, "="].concat()).nth(1).unwrap().split('&').next().unwrap().to_owned()
+    };
+    (param("request_id"), param("state"))
+}
+
+#[wasm_bindgen_test]
+async fn only_messages_from_the_api_origin_and_this_flows_popup_count() {
+    const API: &str = "http://127.0.0.1:9";
+    web::set_global_options(options_with_base(&[API, "/"].concat())).unwrap();
+    let calls = record_open("real");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    let popup = get(&calls.get(0), "popup");
+    let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
+    let message = |state: &str| {
+        [
+            "kloudless:{\"type\":\"authentication\",\"id\":\"",
+            &request_id,
+            "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
+            state,
+            "\"}}",
+        ]
+        .concat()
+    };
+    let window = JsValue::from(web_sys::window().unwrap());
+    post(&message("forged"), API, &window); // right origin, but from the page, not the pop-up
+    post(&message("forged"), "http://127.0.0.1:10", &popup); // the pop-up, but another origin
+    post(&message("forged"), "http://127.0.0.1:9/", &popup); // origins have no trailing slash
+    sleep(50).await;
+    assert!(results.borrow().is_empty(), "forged messages are dropped");
+    assert_eq!(get(&popup, "closed"), JsValue::FALSE);
+
+    post(&message("forged"), API, &popup); // ours, with a wrong state
+    sleep(50).await;
+    assert_eq!(results.borrow().len(), 1);
+    assert_eq!(text(&results.borrow()[0], "error"), "invalid_state");
+    assert_eq!(text(&results.borrow()[0], "state"), state);
+    assert_eq!(get(&popup, "closed"), JsValue::TRUE, "the library closes the pop-up");
+    post(&message(&state), API, &popup);
+    sleep(50).await;
+    assert_eq!(results.borrow().len(), 1, "nothing after the flow has finished");
+
+    // A valid result whose token cannot be verified (nothing listens on port 9): network_error.
+    auth.launch().unwrap();
+    let popup = get(&calls.get(1), "popup");
+    let (request_id2, state2) = ids_of(&text(&calls.get(1), "url"));
+    assert_ne!(state2, state, "a fresh state per launch");
+    let valid = message(&state2).replace(&request_id, &request_id2);
+    post(&valid, API, &popup);
+    post(&valid, API, &popup); // delivered twice
+    for _ in 0..50 {
+        if results.borrow().len() >= 2 {
+            break;
+        }
+        sleep(100).await;
+    }
+    sleep(200).await;
+    let results = results.borrow();
+    assert_eq!(results.len(), 2, "one callback per flow");
+    assert_eq!(text(&results[1], "error"), "network_error");
+    assert_eq!(get(&results[1], "access_token"), JsValue::UNDEFINED, "no token in an error");
 }
