@@ -59,8 +59,8 @@ test('connects an account: token verified, account fetched, one callback, everyt
   await context.close();
 });
 
-test('a scope with one service skips the chooser', async () => {
-  const { context, page } = await openApp({ scope: 'dropbox' });
+test('a jQuery element and a scope with one service (no chooser) connect', async () => {
+  const { context, page } = await openApp({ scope: 'dropbox', jquery: '1' });
   const popup = await clickForPopup(page);
   assert.equal(await popup.locator('[data-service]').count(), 0);
   await connect(popup, 'dropbox');

@@ -39,10 +39,11 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/ja
 const mounts = {
   '/dist/': join(root, 'dist'),
   '/original/': join(root, 'node_modules/@kloudless/authenticator/build'),
+  '/jquery/': join(root, 'node_modules/jquery/dist'),
   '/': join(root, 'e2e/pages'),
 };
 
-/** A static server for the app pages (e2e/pages, dist/, the original 1.3.0 build) on 127.0.0.1. */
+/** A static server for the app pages (e2e/pages, dist/, the original 1.3.0 build, jQuery) on 127.0.0.1. */
 export async function startApp() {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
