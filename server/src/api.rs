@@ -1,17 +1,20 @@
 //! The JSON API the library calls: `GET /v1/oauth/token/` and `GET /v1/accounts/{id|me}/`,
-//! with CORS for the apps' trusted origins only.
+//! CORS-enabled (see [`crate::cors`]) for the apps' trusted origins only.
 
 use crate::AppState;
-use crate::config::Config;
-use crate::origin::Origin;
-use crate::store::Grant;
+use crate::cors::{self, Audience};
+use crate::services;
+use crate::store::{Grant, Store};
+use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// An API error: a 4xx (or 500) with `{error, error_description}`.
+/// An API error: a status with the body `{"error": code, "error_description": text}`.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
@@ -25,92 +28,59 @@ impl ApiError {
     }
 }
 
-const INVALID_TOKEN: ApiError =
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "A valid bearer token is required.");
-const STORAGE: ApiError = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Storage failed.");
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.code, "error_description": self.description });
-        (self.status, axum::Json(body)).into_response()
+        (self.status, Json(body)).into_response()
     }
 }
 
-/// The origin CORS grants to: the request's `Origin` when an app trusts it — the token's app
-/// when there is a valid token, any app otherwise (so the page can read a 401).
-fn cors_origin(config: &Config, headers: &HeaderMap, client_id: Option<&str>) -> Option<HeaderValue> {
-    let value = headers.get(header::ORIGIN)?;
-    let origin = Origin::parse(value.to_str().ok()?)?;
-    let trusted = match client_id {
-        Some(id) => config.app(id).is_some_and(|app| origin.is_trusted_by(&app.trusted_domains)),
-        None => config.apps.iter().any(|app| origin.is_trusted_by(&app.trusted_domains)),
+const INVALID_TOKEN: ApiError =
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "A valid bearer token is required.");
+const FORBIDDEN: ApiError =
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
+const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such account.");
+const NO_ENDPOINT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.");
+const STORAGE: ApiError =
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.");
+
+/// The token in `Authorization: Bearer <token>` (the scheme is case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// What the request's bearer token grants.
+fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
+    let token = bearer_token(headers).ok_or(INVALID_TOKEN)?;
+    store.grant(token).map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
+}
+
+fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
+    eprintln!("storage error: {error}");
+    STORAGE
+}
+
+/// The token endpoint's answer.
+pub fn token_info(grant: &Grant) -> Value {
+    json!({ "account_id": grant.account_id, "client_id": grant.client_id, "scope": grant.scope })
+}
+
+/// The account `id` (a number or `me`), when `grant` gives access to it.
+pub fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Value, ApiError> {
+    let wanted = match id {
+        Some("me") => grant.account_id,
+        Some(number) => number.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
+        None => return Err(NO_ACCOUNT),
     };
-    trusted.then(|| value.clone())
-}
-
-fn with_cors(mut response: Response, origin: Option<HeaderValue>) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    if let Some(origin) = origin {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    }
-    response
-}
-
-fn authorize(app: &AppState, headers: &HeaderMap) -> Result<Grant, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .filter(|t| !t.is_empty())
-        .ok_or(INVALID_TOKEN)?;
-    app.store.grant(token).map_err(|_| STORAGE)?.ok_or(INVALID_TOKEN)
-}
-
-/// Answers with `body` (or the error), CORS-enabled for the grant's app.
-fn respond(app: &AppState, headers: &HeaderMap, result: Result<(Grant, Value), ApiError>) -> Response {
-    match result {
-        Ok((grant, body)) => with_cors(
-            axum::Json(body).into_response(),
-            cors_origin(&app.config, headers, Some(&grant.client_id)),
-        ),
-        Err(error) => with_cors(error.into_response(), cors_origin(&app.config, headers, None)),
-    }
-}
-
-/// `GET /v1/oauth/token/`: what the bearer token grants.
-pub async fn token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let result = authorize(&app, &headers).map(|grant| {
-        let body =
-            json!({ "account_id": grant.account_id, "client_id": grant.client_id, "scope": grant.scope });
-        (grant, body)
-    });
-    respond(&app, &headers, result)
-}
-
-/// `GET /v1/accounts/{id|me}/`: the token's account.
-pub async fn account(
-    State(app): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let result = account_of(&app, &id, &headers);
-    respond(&app, &headers, result)
-}
-
-fn account_of(app: &AppState, id: &str, headers: &HeaderMap) -> Result<(Grant, Value), ApiError> {
-    const NOT_FOUND: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such account.");
-    const FORBIDDEN: ApiError =
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
-    let grant = authorize(app, headers)?;
-    let wanted = if id == "me" { grant.account_id } else { id.parse().map_err(|_| NOT_FOUND)? };
     if wanted != grant.account_id {
         return Err(FORBIDDEN);
     }
-    let account = app.store.account(wanted).map_err(|_| STORAGE)?.ok_or(NOT_FOUND)?;
-    let service_name =
-        crate::services::SERVICES.iter().find(|s| s.id == account.service).map_or("", |s| s.name);
-    let body = json!({
+    let account = store.account(wanted).map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
+    let service_name = services::find(&account.service).map_or("", |service| service.name);
+    Ok(json!({
         "id": account.id,
         "account": account.name,
         "service": account.service,
@@ -118,28 +88,94 @@ fn account_of(app: &AppState, id: &str, headers: &HeaderMap) -> Result<(Grant, V
         "admin": account.admin,
         "active": true,
         "created": account.created,
-    });
-    Ok((grant, body))
+    }))
 }
 
-/// `OPTIONS` on the API: the CORS preflight, granted only to an origin some app trusts.
+/// Authorizes the request and answers with `body(grant)`. CORS is granted to the token's app's
+/// trusted origins, or, without a valid token, to any app's (so the page can read the 401).
+fn respond(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: impl FnOnce(&Grant) -> Result<Value, ApiError>,
+) -> Response {
+    match authorize(&app.store, headers) {
+        Err(error) => {
+            let origin = cors::allowed_origin(&app.config, headers, Audience::AnyApp);
+            cors::with_cors(error.into_response(), origin)
+        }
+        Ok(grant) => {
+            let response = match body(&grant) {
+                Ok(value) => Json(value).into_response(),
+                Err(error) => error.into_response(),
+            };
+            let origin = cors::allowed_origin(&app.config, headers, Audience::App(&grant.client_id));
+            cors::with_cors(response, origin)
+        }
+    }
+}
+
+/// `GET /v1/oauth/token/`: what the bearer token grants.
+pub async fn token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    respond(&app, &headers, |grant| Ok(token_info(grant)))
+}
+
+/// `GET /v1/accounts/{id|me}/`: the token's account.
+pub async fn account(
+    State(app): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let id = id.ok().map(|Path(id)| id);
+    respond(&app, &headers, |grant| account_info(&app.store, grant, id.as_deref()))
+}
+
+/// `OPTIONS` on the API: the CORS preflight.
 pub async fn preflight(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(origin) = cors_origin(&app.config, &headers, None) else {
-        return with_cors(StatusCode::FORBIDDEN.into_response(), None);
-    };
-    let response = (
-        StatusCode::NO_CONTENT,
-        [
-            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
-            (header::ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, X-Kloudless-Source, Content-Type"),
-            (header::ACCESS_CONTROL_MAX_AGE, "600"),
-        ],
-    )
-        .into_response();
-    with_cors(response, Some(origin))
+    cors::preflight(&app.config, &headers)
 }
 
 /// Any other path under `/v1/`.
-pub async fn not_found() -> Response {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.").into_response()
+pub fn not_found() -> Response {
+    NO_ENDPOINT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn auth(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn reads_bearer_tokens_only() {
+        assert_eq!(bearer_token(&auth("Bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&auth("bearer  abc ")), Some("abc"));
+        for bad in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearerabc"] {
+            assert_eq!(bearer_token(&auth(bad)), None, "{bad}");
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn accounts_are_visible_to_their_own_tokens_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true).unwrap();
+        let grant = store.grant(&token).unwrap().unwrap();
+        let me = account_info(&store, &grant, Some("me")).unwrap();
+        assert_eq!(me, account_info(&store, &grant, Some(&id.to_string())).unwrap());
+        assert_eq!(me["service_name"], "Box (demo)");
+        assert_eq!(me["admin"], true);
+        assert_eq!(account_info(&store, &grant, Some(&(id + 1).to_string())), Err(FORBIDDEN));
+        assert_eq!(account_info(&store, &grant, Some("x1")), Err(NO_ACCOUNT));
+        assert_eq!(account_info(&store, &grant, None), Err(NO_ACCOUNT));
+        assert_eq!(
+            token_info(&grant),
+            json!({ "account_id": id, "client_id": "app", "scope": "box:admin.storage" })
+        );
+    }
 }

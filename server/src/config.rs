@@ -101,7 +101,7 @@ impl Config {
             if app.client_id.is_empty() {
                 return Err(format!("apps[{i}]: client_id is empty"));
             }
-            if file.apps[..i].iter().any(|other| other.client_id == app.client_id) {
+            if file.apps.iter().take(i).any(|other| other.client_id == app.client_id) {
                 return Err(format!("apps[{i}]: client_id {:?} appears twice", app.client_id));
             }
         }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod config;
+pub mod cors;
 pub mod oauth;
 pub mod origin;
 pub mod pages;
@@ -16,6 +17,7 @@ pub mod store;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{Html, Response};
 use axum::routing::get;
@@ -52,11 +54,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/oauth/token/", token())
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
-        .route("/v1/{*rest}", get(api::not_found))
-        .fallback(statics::not_found)
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(log))
         .with_state(state)
+}
+
+/// Any unrouted path: a JSON error under `/v1/`, plain text elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
+        api::not_found()
+    } else {
+        statics::not_found()
+    }
 }
 
 /// Logs method, path (never the query string, which can carry state) and status.
@@ -71,6 +81,7 @@ async fn log(request: Request, next: Next) -> Response {
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
+    addr: SocketAddr,
     router: Router,
 }
 
@@ -82,15 +93,15 @@ impl Server {
         }
         let store = Store::open(&config.database)
             .map_err(|e| format!("cannot open database {}: {e}", config.database.display()))?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-        Ok(Server { listener, router: router(Arc::new(AppState { config, store })) })
+        let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
+        let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
+        let addr = listener.local_addr().map_err(cannot_listen)?;
+        Ok(Server { listener, addr, router: router(Arc::new(AppState { config, store })) })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound TCP listener has an address")
+        self.addr
     }
 
     /// Serves until the process is interrupted.

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
 use crate::services::{self, Allowed};
+use crate::store::{self, Store};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -46,6 +47,7 @@ pub fn parse_params(text: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(text.as_bytes()).into_owned().collect()
 }
 
+/// The value of `key`, if given; given more than once is an error.
 fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
     let mut values = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let first = values.next();
@@ -55,9 +57,10 @@ fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p st
     }
 }
 
+/// The one value of `key`, which must be present, non-empty and at most `max` characters.
 fn required<'p>(params: &'p [(String, String)], key: &str, max: usize) -> Result<&'p str, String> {
     match single(params, key)? {
-        Some(v) if !v.is_empty() && v.len() <= max => Ok(v),
+        Some(v) if !v.is_empty() && v.chars().count() <= max => Ok(v),
         Some(v) if !v.is_empty() => Err(format!("The parameter {key} is too long.")),
         _ => Err(format!("The parameter {key} is missing.")),
     }
@@ -104,6 +107,64 @@ pub fn denied(request: &AuthRequest) -> Value {
     json!({ "error": "access_denied", "error_description": "The user denied access.", "state": request.state })
 }
 
+/// The service to show the connect page for: the one chosen with `service` (which the scope
+/// must allow), or the only one allowed. `None` means the user has to choose.
+pub fn chosen<'r>(
+    request: &'r AuthRequest,
+    params: &[(String, String)],
+) -> Result<Option<&'r Allowed>, String> {
+    match field(params, "service") {
+        Some(id) => request
+            .service(id)
+            .map(Some)
+            .ok_or_else(|| format!("The service {id} is not allowed by the scope.")),
+        None => Ok(match request.allowed.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }),
+    }
+}
+
+/// Why a pop-up submission was not completed.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The submission is wrong; the text says how.
+    BadRequest(String),
+    /// Storing the account failed.
+    Storage(store::Error),
+}
+
+/// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` stores the
+/// account named `account` for the chosen `service` and gives a fresh token for it.
+pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)]) -> Result<Value, Refusal> {
+    let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
+    match field(params, "action") {
+        Some("deny") => Ok(denied(request)),
+        Some("connect") => {
+            let chosen = field(params, "service")
+                .and_then(|id| request.service(id))
+                .ok_or_else(|| refuse("Choose one of the services the scope allows."))?;
+            let name = field(params, "account").unwrap_or("");
+            if name.is_empty() || name.chars().count() > 254 {
+                return Err(refuse("The account name must be 1 to 254 characters."));
+            }
+            let scope = chosen.granted_scope();
+            let (_, token) = store
+                .connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin)
+                .map_err(Refusal::Storage)?;
+            Ok(
+                json!({ "access_token": token, "token_type": "Bearer", "scope": scope, "state": request.state }),
+            )
+        }
+        _ => Err(refuse("The action must be connect or deny.")),
+    }
+}
+
+/// The trimmed value of a form control (validation has made sure it is not repeated).
+fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
+}
+
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed.
 pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
     let params = parse_params(query.as_deref().unwrap_or(""));
@@ -111,49 +172,28 @@ pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let chosen = match params.iter().find(|(k, _)| k == "service") {
-        Some((_, id)) => match request.service(id) {
-            Some(allowed) => allowed,
-            None => return pages::error(&format!("The service {id} is not allowed by the scope.")),
-        },
-        None if request.allowed.len() == 1 => &request.allowed[0],
-        None => return pages::chooser(&request.client_id, &request.params, &request.allowed),
-    };
-    pages::connect(&request.client_id, &request.params, chosen.service, chosen.admin)
+    match chosen(&request, &params) {
+        Ok(Some(chosen)) => pages::connect(&request.client_id, &request.params, chosen.service, chosen.admin),
+        Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
+        Err(message) => pages::error(&message),
+    }
 }
 
-/// `POST /v1/oauth`: connect (issue a token for the named account) or deny.
+/// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page.
 pub async fn submit(State(app): State<Arc<AppState>>, body: String) -> Response {
     let params = parse_params(&body);
     let request = match validate(&app.config, &params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let field = |key| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim());
-    let data = match field("action") {
-        Some("deny") => denied(&request),
-        Some("connect") => {
-            let Some(chosen) = field("service").and_then(|id| request.service(id)) else {
-                return pages::error("Choose one of the services the scope allows.");
-            };
-            let name = field("account").unwrap_or("");
-            if name.is_empty() || name.chars().count() > 254 {
-                return pages::error("The account name must be 1 to 254 characters.");
-            }
-            let scope = chosen.granted_scope();
-            match app.store.connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin) {
-                Ok((_, token)) => {
-                    json!({ "access_token": token, "token_type": "Bearer", "scope": scope, "state": request.state })
-                }
-                Err(error) => {
-                    eprintln!("storage error: {error}");
-                    return pages::error("The account could not be saved; try again.");
-                }
-            }
+    match complete(&app.store, &request, &params) {
+        Ok(data) => pages::result(&request.request_id, &request.origin, &data),
+        Err(Refusal::BadRequest(message)) => pages::error(&message),
+        Err(Refusal::Storage(error)) => {
+            eprintln!("storage error: {error}");
+            pages::server_error("The account could not be saved; try again.")
         }
-        _ => return pages::error("The action must be connect or deny."),
-    };
-    pages::result(&request.request_id, &request.origin, &data)
+    }
 }
 
 #[cfg(test)]
@@ -209,5 +249,43 @@ mod tests {
         let mut repeated = params(&[]);
         repeated.push(("state".into(), "t".into()));
         assert!(validate(&config(), &repeated).unwrap_err().contains("more than once"));
+    }
+
+    #[test]
+    fn chooses_and_completes() {
+        let config = config();
+        let request = validate(&config, &params(&[("scope", "box:admin dropbox")])).unwrap();
+        assert_eq!(chosen(&request, &params(&[])).unwrap(), None, "two services: the chooser");
+        let box_choice = params(&[("service", "box")]);
+        assert_eq!(chosen(&request, &box_choice).unwrap().map(|a| a.admin), Some(true));
+        assert!(chosen(&request, &params(&[("service", "gdrive")])).unwrap_err().contains("not allowed"));
+        let single = validate(&config, &params(&[("scope", "hubspot")])).unwrap();
+        assert_eq!(chosen(&single, &params(&[])).unwrap().map(|a| a.service.id), Some("hubspot"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let form = |extra: &[(&str, &str)]| params(&[&[("scope", "box:admin dropbox")], extra].concat());
+        let data = complete(
+            &store,
+            &request,
+            &form(&[("service", "box"), ("account", " a "), ("action", "connect")]),
+        )
+        .unwrap();
+        assert_eq!(data["scope"], "box:admin.storage");
+        assert_eq!(data["state"], "s");
+        let grant = store.grant(data["access_token"].as_str().unwrap()).unwrap().unwrap();
+        assert_eq!(store.account(grant.account_id).unwrap().unwrap().name, "a");
+        assert_eq!(
+            complete(&store, &request, &form(&[("action", "deny")])).unwrap()["error"],
+            "access_denied"
+        );
+        for bad in [
+            form(&[("service", "box"), ("account", "   "), ("action", "connect")]),
+            form(&[("service", "box"), ("account", &"x".repeat(255)), ("action", "connect")]),
+            form(&[("service", "gdrive"), ("account", "a"), ("action", "connect")]),
+            form(&[("service", "box"), ("account", "a")]),
+        ] {
+            assert!(matches!(complete(&store, &request, &bad), Err(Refusal::BadRequest(_))), "{bad:?}");
+        }
     }
 }

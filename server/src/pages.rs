@@ -68,10 +68,10 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
         .map(|a| {
             let id = escape(a.service.id);
             format!(
-                "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\">{} \
-                 <small>({})</small></button>",
+                "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\" \
+                 title=\"{}\">{}</button>",
+                escape(a.service.category),
                 escape(a.service.name),
-                a.service.category
             )
         })
         .collect();
@@ -134,10 +134,19 @@ pub fn result(request_id: &str, origin: &str, data: &Value) -> Response {
     page(StatusCode::OK, text, &body, attrs)
 }
 
-/// An error page (status 400): says what is wrong and posts nothing.
+/// An error page (status 400): says what is wrong with the request and posts nothing.
 pub fn error(message: &str) -> Response {
+    message_page(StatusCode::BAD_REQUEST, message)
+}
+
+/// A server failure page (status 500): posts nothing.
+pub fn server_error(message: &str) -> Response {
+    message_page(StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+fn message_page(status: StatusCode, message: &str) -> Response {
     let body = format!("<h1>This request cannot be completed</h1><p class=\"error\">{}</p>", escape(message));
-    page(StatusCode::BAD_REQUEST, "Error", &body, " data-result=\"refused\"")
+    page(status, "Error", &body, " data-result=\"refused\"")
 }
 
 /// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe. It opens the
@@ -156,7 +165,8 @@ pub const RELAY: &str = r#"<!doctype html>
       if (msg.type === 'prepareToOpenAuthenticator' && typeof msg.url === 'string') {
         var url;
         try { url = new URL(msg.url); } catch (err) { return; }
-        if (url.origin !== location.origin || url.pathname !== '/v1/oauth') return;
+        if (url.origin !== location.origin) return;
+        if (url.pathname !== '/v1/oauth' && url.pathname !== '/v1/oauth/') return;
         if (url.searchParams.get('origin') !== e.origin) return;
         target = e.origin;
         opened = window.open(url.href, 'kPOPUP', typeof msg.params === 'string' ? msg.params : '');

@@ -22,6 +22,11 @@ pub const SERVICES: [Service; 7] = [
     Service { id: "outlook_calendar", name: "Outlook Calendar (demo)", category: "calendar" },
 ];
 
+/// The service with this id.
+pub fn find(id: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|service| service.id == id)
+}
+
 /// A service the scope allows, and whether it asks for admin access.
 #[derive(Debug, PartialEq)]
 pub struct Allowed {
@@ -40,7 +45,8 @@ impl Allowed {
 }
 
 /// The services `scope` allows, in catalogue order. Items are space-separated: a service id,
-/// a category, `any`/`all`, or `service.category`, each optionally `:admin`. Unknown items are
+/// a category, `any`/`all`, or `service.category`, each optionally `:level` (admin when the
+/// level starts with `admin`). Unknown items are
 /// ignored; an empty scope allows everything.
 pub fn allowed(scope: &str) -> Vec<Allowed> {
     let items: Vec<(&str, bool)> = scope
@@ -53,9 +59,9 @@ pub fn allowed(scope: &str) -> Vec<Allowed> {
     SERVICES
         .iter()
         .filter_map(|service| {
-            let matches = |name: &str| {
-                let name = name.split_once('.').map_or(name, |(id, _)| id);
-                name == service.id || name == service.category || name == "any" || name == "all"
+            let matches = |name: &str| match name.split_once('.') {
+                Some((id, category)) => id == service.id && category == service.category,
+                None => name == service.id || name == service.category || name == "any" || name == "all",
             };
             if items.is_empty() {
                 return Some(Allowed { service, admin: false });
@@ -84,7 +90,11 @@ mod tests {
         assert_eq!(ids("crm"), ["salesforce", "hubspot"]);
         assert_eq!(ids("gdrive box dropbox salesforce.crm"), ["box", "dropbox", "gdrive", "salesforce"]);
         assert_eq!(ids("box:normal.storage"), ["box"]);
+        assert!(ids("box.crm").is_empty(), "service.category must agree");
         assert!(ids("nothing here").is_empty());
+        assert_eq!(ids("box:admin unknown dropbox"), ["box", "dropbox"]);
+        assert_eq!(find("hubspot").map(|s| s.category), Some("crm"));
+        assert_eq!(find("crm"), None);
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! The demo page (`/`, from `www_dir`) and the library build (`/dist/…`, from `dist_dir`).
 
 use crate::AppState;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A plain file name: letters, digits, `.`, `_`, `-`, not starting with a dot.
+/// A plain file name: letters, digits, `.`, `_`, `-`; not starting with a dot, no `..`.
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
+        && !name.contains("..")
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
@@ -41,24 +43,25 @@ pub async fn index(State(app): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /{file}`: the demo page's other files.
-pub async fn www(State(app): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
-    if !is_plain_name(&file) {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
-    }
+pub async fn www(State(app): State<Arc<AppState>>, file: Result<Path<String>, PathRejection>) -> Response {
+    let Some(Path(file)) = file.ok().filter(|Path(file)| is_plain_name(file)) else {
+        return not_found();
+    };
     serve(app.config.www_dir.join(file), "Not found.").await
 }
 
 /// `GET /dist/{path}`: the library build (one level of sub-folder allowed, e.g. `esm/index.js`).
-pub async fn dist(State(app): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+pub async fn dist(State(app): State<Arc<AppState>>, path: Result<Path<String>, PathRejection>) -> Response {
+    let Ok(Path(path)) = path else { return not_found() };
     let parts: Vec<&str> = path.split('/').collect();
     if parts.len() > 2 || !parts.iter().all(|p| is_plain_name(p)) {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     }
     serve(app.config.dist_dir.join(path), "Not built: run `make build` first.").await
 }
 
 /// Any other path outside the API.
-pub async fn not_found() -> Response {
+pub fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found.").into_response()
 }
 
@@ -67,7 +70,7 @@ mod tests {
     #[test]
     fn plain_names_only() {
         assert!(super::is_plain_name("kloudless.authenticator.js"));
-        for bad in ["", ".env", "..", "a/b", "a\\b", "%2e%2e", "a b"] {
+        for bad in ["", ".env", "..", "a..b", "a/b", "a\\b", "%2e%2e", "a b", "a\0b"] {
             assert!(!super::is_plain_name(bad), "{bad}");
         }
     }

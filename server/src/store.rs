@@ -39,7 +39,30 @@ pub struct Store {
 }
 
 /// A storage failure.
-pub type Error = rusqlite::Error;
+#[derive(Debug)]
+pub enum Error {
+    /// SQLite failed.
+    Database(rusqlite::Error),
+    /// The operating system's random source failed.
+    Random(getrandom::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Database(error) => write!(f, "database: {error}"),
+            Error::Random(error) => write!(f, "random source: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Error {
+        Error::Database(error)
+    }
+}
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
@@ -84,7 +107,7 @@ impl Store {
         name: &str,
         admin: bool,
     ) -> Result<(i64, String), Error> {
-        let token = new_token();
+        let token = new_token()?;
         let mut db = self.db();
         let tx = db.transaction()?;
         tx.execute(
@@ -114,6 +137,7 @@ impl Store {
                 |row| Ok(Grant { account_id: row.get(0)?, client_id: row.get(1)?, scope: row.get(2)? }),
             )
             .optional()
+            .map_err(Error::from)
     }
 
     /// The account with this id.
@@ -134,15 +158,15 @@ impl Store {
                 },
             )
             .optional()
+            .map_err(Error::from)
     }
 }
 
 /// 256 random bits, hex-encoded.
-fn new_token() -> String {
+fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
-    // The OS random source failing is not something a server can carry on from.
-    getrandom::fill(&mut bytes).expect("the OS random source failed");
-    hex(&bytes)
+    getrandom::fill(&mut bytes).map_err(Error::Random)?;
+    Ok(hex(&bytes))
 }
 
 fn hash(token: &str) -> String {

@@ -359,3 +359,148 @@ async fn relay_demo_and_static_files() {
     assert_eq!(unbuilt.status, 404);
     assert!(unbuilt.body.contains("make build"));
 }
+
+#[tokio::test]
+async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
+    let server = start().await;
+    let mut params = protocol_params("storage calendar:admin");
+    params.push(("raw[x]", "kept".into()));
+    let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<form method=\"get\" action=\"/v1/oauth\">"));
+    assert!(page.body.contains("<input type=\"hidden\" name=\"raw[x]\" value=\"kept\">"));
+    assert!(page.body.contains("<input type=\"hidden\" name=\"origin\" value=\"http://localhost:3000\">"));
+    assert!(page.body.contains("data-service=\"gdrive\" title=\"storage\">Google Drive (demo)</button>"));
+    assert!(page.body.contains("data-service=\"outlook_calendar\""));
+    assert!(!page.body.contains("data-service=\"hubspot\""));
+    assert!(!page.body.contains("<script"), "the chooser runs no script");
+
+    // Choosing a service (as the chooser's GET form does) shows its connect page, admin included.
+    params.push(("service", "google_calendar".into()));
+    let connect_page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert_eq!(connect_page.status, 200);
+    assert!(connect_page.body.contains("<form method=\"post\" action=\"/v1/oauth\">"));
+    assert!(connect_page.body.contains("name=\"account\" value=\"demo.user@example.com\""));
+    assert!(connect_page.body.contains("with <b>admin</b> access"));
+
+    let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let result =
+        post_form(server.addr, &[form.as_slice(), &[("account", " dana "), ("action", "connect")]].concat())
+            .await;
+    assert_eq!(result.status, 200);
+    assert_eq!(result.header("cache-control"), Some("no-store"));
+    assert!(result.body.contains("<body data-result=\"success\">"));
+    assert!(result.body.contains("Account connected. You can close this window."));
+    assert!(result.body.contains("postMessage(m,same?location.origin:r.origin)"));
+    assert!(!result.body.contains("'*'"));
+    let embedded = embedded_result(&result.body);
+    assert_eq!(embedded["origin"], APP_ORIGIN);
+    assert_eq!(embedded["data"]["scope"], "google_calendar:admin.calendar");
+    let auth = format!("Bearer {}", embedded["data"]["access_token"].as_str().unwrap());
+    let account = get(server.addr, "/v1/accounts/me", &[("Authorization", &auth)]).await.json();
+    assert_eq!(account["account"], "dana", "the name is trimmed");
+    assert_eq!(account["admin"], true);
+    assert!(account["created"].as_str().unwrap().ends_with('Z'));
+
+    // Bad submissions: no account name, a service outside the scope, no action.
+    for extra in [
+        vec![("account", "  "), ("action", "connect")],
+        vec![("account", "x"), ("action", "connect"), ("service", "hubspot")],
+        vec![("account", "x")],
+    ] {
+        let form: Vec<(&str, &str)> = params
+            .iter()
+            .filter(|(k, _)| extra.iter().all(|(e, _)| e != k))
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        let page = post_form(server.addr, &[form.as_slice(), &extra].concat()).await;
+        assert_eq!(page.status, 400, "{extra:?}");
+        assert!(!page.body.contains("<script"), "{extra:?}");
+    }
+}
+
+#[tokio::test]
+async fn result_json_cannot_break_out_of_its_script() {
+    let server = start().await;
+    let params: Vec<_> =
+        protocol_params("box")
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "state" { (k, "</script><script>alert(1)</script>\u{2028}&".into()) } else { (k, v) }
+            })
+            .collect();
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.push(("action", "deny"));
+    let page = post_form(server.addr, &form).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<body data-result=\"error\">"));
+    assert!(!page.body.contains("<script>alert(1)"));
+    assert!(page.body.contains("\\u003c/script\\u003e"));
+    assert!(!page.body.contains('\u{2028}'));
+    assert_eq!(embedded_result(&page.body)["data"]["state"], "</script><script>alert(1)</script>\u{2028}&");
+}
+
+#[tokio::test]
+async fn trusted_domains_without_a_port_mean_the_default_port() {
+    let server = start().await;
+    for (origin, status) in
+        [("https://other.test", 200), ("http://other.test", 200), ("https://other.test:8443", 400)]
+    {
+        let params: Vec<_> = protocol_params("any")
+            .into_iter()
+            .map(|(k, v)| match k {
+                "client_id" => (k, "other".into()),
+                "origin" => (k, origin.into()),
+                _ => (k, v),
+            })
+            .collect();
+        let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        assert_eq!(page.status, status, "{origin}");
+    }
+    // An origin trusted by another app only is not trusted for this one.
+    let mut params = protocol_params("any");
+    params.retain(|(k, _)| *k != "origin");
+    params.push(("origin", "https://other.test".into()));
+    let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("The origin https://other.test is not a Trusted Domain of app app."));
+}
+
+#[tokio::test]
+async fn errors_get_cors_for_the_right_audience() {
+    let server = start().await;
+    let alice = connect(server.addr, "box", "alice").await;
+    let auth = format!("Bearer {}", alice["data"]["access_token"].as_str().unwrap());
+    // A valid token: the 403 is readable only by the token's app's origins.
+    let own =
+        get(server.addr, "/v1/accounts/99999/", &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await;
+    assert_eq!(own.status, 403);
+    assert_eq!(own.header("access-control-allow-origin"), Some(APP_ORIGIN));
+    let foreign = get(
+        server.addr,
+        "/v1/accounts/99999/",
+        &[("Authorization", &auth), ("Origin", "https://other.test")],
+    )
+    .await;
+    assert_eq!(foreign.status, 403);
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+    assert_eq!(foreign.header("vary"), Some("Origin"));
+    // No valid token: any app's origin may read the 401; others may not.
+    let other_app = get(
+        server.addr,
+        "/v1/accounts/me/",
+        &[("Authorization", "Bearer x"), ("Origin", "https://other.test")],
+    )
+    .await;
+    assert_eq!(other_app.status, 401);
+    assert_eq!(other_app.header("access-control-allow-origin"), Some("https://other.test"));
+    let evil = get(server.addr, "/v1/oauth/token/", &[("Origin", "http://evil.test")]).await;
+    assert_eq!(evil.status, 401);
+    assert_eq!(evil.header("access-control-allow-origin"), None);
+    // Unknown API paths are JSON 404s, whatever the method.
+    let posted = send(server.addr, "POST /v1/unknown/thing HTTP/1.1", b"").await;
+    assert_eq!(posted.status, 404);
+    assert_eq!(posted.json()["error"], "not_found");
+    let text = get(server.addr, "/nope/deeper", &[]).await;
+    assert_eq!((text.status, text.body.as_str()), (404, "Not found."));
+}
