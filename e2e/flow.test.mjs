@@ -34,6 +34,15 @@ async function openApp(query, origin) {
   return { context, page };
 }
 
+/** Rewrites one query parameter of every pop-up request of `context` (an attacker in the middle). */
+function tamperPopupParam(context, name, value) {
+  return context.route(/\/v1\/oauth\?/, (route) => {
+    const url = new URL(route.request().url());
+    url.searchParams.set(name, value);
+    return route.continue({ url: url.toString() });
+  });
+}
+
 /** After the first result, waits past the pop-up grace period and asserts no second callback. */
 async function onlyResult(page) {
   const [first] = await results(page);
@@ -103,11 +112,7 @@ test('an untrusted origin gets an error page and no message', async () => {
 
 test('a result with another state is invalid_state', async () => {
   const { context, page } = await openApp({ scope: 'box' });
-  await context.route(/\/v1\/oauth\?/, (route) => {
-    const url = new URL(route.request().url());
-    url.searchParams.set('state', 'forged-state');
-    return route.continue({ url: url.toString() });
-  });
+  await tamperPopupParam(context, 'state', 'forged-state');
   const popup = await clickForPopup(page);
   await connect(popup, 'box');
   const result = await onlyResult(page);
@@ -118,11 +123,7 @@ test('a result with another state is invalid_state', async () => {
 
 test("a token of another app is client_id_mismatch, and the token is not handed out", async () => {
   const { context, page } = await openApp({ scope: 'box' });
-  await context.route(/\/v1\/oauth\?/, (route) => {
-    const url = new URL(route.request().url());
-    url.searchParams.set('client_id', 'other');
-    return route.continue({ url: url.toString() });
-  });
+  await tamperPopupParam(context, 'client_id', 'other');
   const popup = await clickForPopup(page);
   await connect(popup, 'box');
   const result = await onlyResult(page);

@@ -28,6 +28,17 @@ export function recordOpen(mode) {
   };
   return calls;
 }
+export function hostileOptions() {
+  const cyclic = {}; cyclic.self = cyclic;
+  return [
+    { client_id: 'app', extra_data: cyclic },
+    { client_id: 'app', raw: { a: Object.create(null) } },
+    { client_id: 'app', get boom() { throw new Error('getter'); } },
+  ];
+}
+export function oddButValidOptions() {
+  return { client_id: 'app', sym: Symbol('s'), n: 1.5, big: 10n, b: false, f() {}, nothing: null, gone: undefined };
+}
 export function post(data, origin, source) {
   window.dispatchEvent(new MessageEvent('message', { data, origin, source }));
 }
@@ -41,6 +52,10 @@ extern "C" {
     #[wasm_bindgen(js_name = jqueryLike)]
     fn jquery_like(element: &JsValue) -> JsValue;
     fn post(data: &str, origin: &str, source: &JsValue);
+    #[wasm_bindgen(js_name = hostileOptions)]
+    fn hostile_options() -> Array;
+    #[wasm_bindgen(js_name = oddButValidOptions)]
+    fn odd_but_valid_options() -> JsValue;
 }
 
 /// A callback that records its results.
@@ -287,4 +302,21 @@ async fn only_messages_from_the_api_origin_and_this_flows_popup_count() {
     assert_eq!(results.len(), 2, "one callback per flow");
     assert_eq!(text(&results[1], "error"), "network_error");
     assert_eq!(get(&results[1], "access_token"), JsValue::UNDEFINED, "no token in an error");
+}
+
+#[wasm_bindgen_test]
+fn hostile_option_values_throw_and_leave_the_module_working() {
+    let calls = record_open("open");
+    web::set_global_options(options_with_base("http://api.test")).unwrap();
+    let (callback, _) = recorder();
+    for options in hostile_options() {
+        let error = thrown_message(web::authenticator(options, callback.clone(), JsValue::UNDEFINED));
+        assert!(error.starts_with("Each option must be"), "{error}");
+    }
+    // Values the original turned into strings still work, null/undefined are dropped.
+    let auth = web::authenticator(odd_but_valid_options(), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    let url = text(&calls.get(0), "url");
+    assert!(url.contains("&sym=Symbol(s)&n=1.5&big=10&b=false&f="), "{url}");
+    assert!(!url.contains("nothing") && !url.contains("gone"), "{url}");
 }
