@@ -24,13 +24,13 @@ after(async () => {
   app?.stop();
 });
 
-const appUrl = (query = {}, origin = app.origin) =>
-  `${origin}/app.html?${new URLSearchParams({ api: api.baseUrl, ...query })}`;
+const appUrl = (query = {}, origin = app.origin, page = '/app.html') =>
+  `${origin}${page}?${new URLSearchParams({ api: api.baseUrl, ...query })}`;
 
-async function openApp(query, origin) {
+async function openApp(query, origin, path) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(appUrl(query, origin));
+  await page.goto(appUrl(query, origin, path));
   return { context, page };
 }
 
@@ -75,6 +75,16 @@ test('a jQuery element and a scope with one service (no chooser) connect', async
   await connect(popup, 'dropbox');
   const result = await onlyResult(page);
   assert.equal(result.account.service, 'dropbox');
+  await context.close();
+});
+
+test('the script works on a page in a legacy encoding (windows-1252)', async () => {
+  // The embedded wasm is one character per byte in UTF-8: the file's BOM must win over the page's charset.
+  const { context, page } = await openApp({ scope: 'hubspot' }, app.origin, '/windows-1252/app.html');
+  assert.equal(await page.evaluate(() => document.characterSet), 'windows-1252');
+  const popup = await clickForPopup(page);
+  await connect(popup, 'hubspot');
+  assert.equal((await onlyResult(page)).account.service, 'hubspot');
   await context.close();
 });
 

@@ -46,14 +46,18 @@ const mounts = {
 /** A static server for the app pages (e2e/pages, dist/, the original 1.3.0 build, jQuery) on 127.0.0.1. */
 export async function startApp() {
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    // /windows-1252/… serves a page declared in a legacy encoding (its scripts inherit it).
+    const legacy = path.startsWith('/windows-1252/');
+    if (legacy) path = path.slice('/windows-1252'.length);
     const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
     const file = normalize(join(mounts[prefix], path.slice(prefix.length)));
     if (!file.startsWith(mounts[prefix]) || !existsSync(file)) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
+    const type = types[extname(file)] || 'application/octet-stream';
+    res.writeHead(200, { 'content-type': legacy && type === 'text/html' ? `${type}; charset=windows-1252` : type });
     res.end(readFileSync(file));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -8,12 +8,12 @@ import {
   setGlobalOptions as wasmSetGlobalOptions,
   getGlobalOptions as wasmGetGlobalOptions,
 } from '../build/pkg/kloudless_authenticator.js';
-import wasmBytes from '../build/pkg/kloudless_authenticator_bg.wasm';
+import wasmBytes from '../build/pkg/kloudless_authenticator_bg.wasm'; // a function: see js/build.mjs
 
 let ready = false;
 function init() {
   if (!ready) {
-    initSync({ module: wasmBytes });
+    initSync({ module: wasmBytes() });
     ready = true;
   }
 }
