@@ -8,6 +8,8 @@
 //! - a thin browser shell (`web`, only on `wasm32`) that owns the listeners, timers, pop-up and
 //!   requests, feeds events to the core and carries out what it decides.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod flow;
 pub mod json;

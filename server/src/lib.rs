@@ -5,6 +5,8 @@
 //! ([`origin`], [`services`], [`oauth::validate`]); storage is behind [`store`]; configuration
 //! is one typed struct ([`config::Config`]).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod config;
 pub mod cors;
