@@ -40,21 +40,22 @@ struct Pending {
 }
 
 impl Pending {
-    fn close_popup(&mut self) {
-        if let Some(popup) = self.popup.take() {
-            let _ = popup.close();
-        }
-    }
-
     fn is_own_window(&self, source: &JsValue) -> bool {
         let relay = self.relay.as_ref().and_then(|r| r.0.content_window());
         [self.popup.as_ref(), relay.as_ref()].into_iter().flatten().any(|w| JsValue::from(w) == *source)
     }
 }
 
+/// Closes a pop-up, if there is one.
+fn close(popup: Option<Window>) {
+    if let Some(popup) = popup {
+        let _ = popup.close();
+    }
+}
+
 impl Drop for Pending {
     fn drop(&mut self) {
-        self.close_popup();
+        close(self.popup.take());
     }
 }
 
@@ -169,9 +170,9 @@ impl Instance {
         match step {
             Step::Ignore => {}
             Step::Fetch { url, token } => {
-                if let Some(pending) = self.pending.borrow_mut().as_mut() {
-                    pending.close_popup();
-                }
+                // The pop-up has delivered: close it (outside the borrow, as everywhere).
+                let popup = self.pending.borrow_mut().as_mut().and_then(|p| p.popup.take());
+                close(popup);
                 let me = Rc::clone(self);
                 wasm_bindgen_futures::spawn_local(async move {
                     let reply = http::get(&url, &token).await;
