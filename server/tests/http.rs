@@ -90,6 +90,13 @@ fn protocol_params(scope: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// [`protocol_params`] with `key` set to `value`.
+fn params_with(scope: &str, key: &str, value: &str) -> Vec<(&'static str, String)> {
+    let mut params = protocol_params(scope);
+    params.iter_mut().filter(|(k, _)| *k == key).for_each(|(_, v)| *v = value.to_owned());
+    params
+}
+
 fn query(params: &[(&str, String)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }
@@ -215,9 +222,7 @@ async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
         "javascript:alert(1)",
         "null",
     ] {
-        let mut params = protocol_params("any");
-        params.retain(|(k, _)| *k != "origin");
-        params.push(("origin", origin.into()));
+        let params = params_with("any", "origin", origin);
         let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{origin}");
         assert!(!page.body.contains("postMessage"), "{origin}");
@@ -244,10 +249,7 @@ async fn missing_repeated_and_unknown_parameters_are_refused() {
         get(server.addr, &format!("/v1/oauth?{}&state=again", query(&protocol_params("any"))), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("more than once"));
-    let unknown_app: Vec<_> = protocol_params("any")
-        .into_iter()
-        .map(|(k, v)| if k == "client_id" { (k, "nope".into()) } else { (k, v) })
-        .collect();
+    let unknown_app = params_with("any", "client_id", "nope");
     let page = get(server.addr, &format!("/v1/oauth?{}", query(&unknown_app)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("no app with client_id nope"));
@@ -255,10 +257,7 @@ async fn missing_repeated_and_unknown_parameters_are_refused() {
         get(server.addr, &format!("/v1/oauth?{}&service=box", query(&protocol_params("crm"))), &[]).await;
     assert_eq!(page.status, 400, "a service outside the scope");
     // Markup in parameters is escaped, never interpreted.
-    let hostile: Vec<_> = protocol_params("any")
-        .into_iter()
-        .map(|(k, v)| if k == "state" { (k, "\"><script>alert(1)</script>".into()) } else { (k, v) })
-        .collect();
+    let hostile = params_with("any", "state", "\"><script>alert(1)</script>");
     let page = get(server.addr, &format!("/v1/oauth?{}", query(&hostile)), &[]).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("<script>alert(1)"));
@@ -458,9 +457,7 @@ async fn trusted_domains_without_a_port_mean_the_default_port() {
         assert_eq!(page.status, status, "{origin}");
     }
     // An origin trusted by another app only is not trusted for this one.
-    let mut params = protocol_params("any");
-    params.retain(|(k, _)| *k != "origin");
-    params.push(("origin", "https://other.test".into()));
+    let params = params_with("any", "origin", "https://other.test");
     let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("The origin https://other.test is not a Trusted Domain of app app."));
