@@ -32,7 +32,7 @@ export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
   });
-  return { baseUrl, stop: () => child.kill(), logs: () => Buffer.concat(stderr).toString() };
+  return { baseUrl, stop: () => child.kill() };
 }
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css' };

@@ -8,12 +8,13 @@ import {
   setGlobalOptions as wasmSetGlobalOptions,
   getGlobalOptions as wasmGetGlobalOptions,
 } from '../build/pkg/kloudless_authenticator.js';
-import wasmBytes from '../build/pkg/kloudless_authenticator_bg.wasm'; // a function: see js/build.mjs
+// js/build.mjs embeds the wasm as a function that decodes its bytes on first use.
+import decodeWasm from '../build/pkg/kloudless_authenticator_bg.wasm';
 
 let ready = false;
 function init() {
   if (!ready) {
-    initSync({ module: wasmBytes() });
+    initSync({ module: decodeWasm() });
     ready = true;
   }
 }
