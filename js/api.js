@@ -24,12 +24,22 @@ export const apiVersion = 'v1';
 
 /**
  * `authenticator(element, options, callback)` or `authenticator(options, callback)`.
- * Returns `{ launch }`; a click on `element` (an Element or jQuery object) launches too.
+ * Returns `{ launch, destroy }`; a click on `element` (an Element or jQuery object) launches too.
+ * `destroy()` releases it: a pending flow ends with no callback and its pop-up is closed.
  */
 export function authenticator(element, options, callback) {
   init();
-  const instance = wasmAuthenticator(element, options, callback);
-  return { launch: () => instance.launch() };
+  let instance = wasmAuthenticator(element, options, callback);
+  return {
+    launch() {
+      if (!instance) throw new Error('This authenticator was destroyed.');
+      instance.launch();
+    },
+    destroy() {
+      instance?.destroy();
+      instance = null;
+    },
+  };
 }
 
 /** Stops a click on `element` from launching the pop-up. */

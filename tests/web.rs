@@ -329,3 +329,38 @@ fn hostile_option_values_throw_and_leave_the_module_working() {
     assert!(url.contains("&sym=Symbol(s)&n=1.5&big=10&b=false&f="), "{url}");
     assert!(!url.contains("nothing") && !url.contains("gone"), "{url}");
 }
+
+#[wasm_bindgen_test]
+async fn destroy_ends_a_pending_flow_without_a_callback_and_unbinds_the_element() {
+    let calls = record_open("closed");
+    let (callback, results) = recorder();
+    let element = button();
+    let before = registry::len();
+    let auth = web::authenticator(element.clone().into(), options(JsValue::UNDEFINED), callback).unwrap();
+    element.click();
+    assert_eq!(calls.length(), 1);
+    let popup = get(&calls.get(0), "popup");
+    auth.destroy();
+    assert_eq!(get(&popup, "closeCalls"), JsValue::from(1), "the pop-up is closed");
+    assert_eq!(registry::len(), before, "the element is unbound");
+    element.click();
+    assert_eq!(calls.length(), 1, "a click no longer launches");
+    // The pop-up reads as closed: without destroy, popup_closed would follow the grace period.
+    sleep(
+        kloudless_authenticator::flow::POPUP_CLOSED_GRACE_MS
+            + 2 * kloudless_authenticator::flow::POPUP_POLL_MS,
+    )
+    .await;
+    assert!(results.borrow().is_empty(), "no callback after destroy");
+}
+
+#[wasm_bindgen_test]
+async fn destroy_right_after_a_blocked_launch_suppresses_its_callback() {
+    record_open("blocked");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    auth.destroy();
+    sleep(50).await;
+    assert!(results.borrow().is_empty(), "the queued popup_blocked is dropped");
+}

@@ -7,7 +7,7 @@
 use super::globals::{self, debug_log};
 use super::listener::EventListener;
 use super::timer::Timer;
-use super::{http, marshal};
+use super::{http, marshal, registry};
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
 use crate::json::Json;
@@ -15,7 +15,7 @@ use crate::options::Options;
 use crate::popup;
 use crate::verify::Reply;
 use js_sys::Function;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlIFrameElement, MessageEvent, Window};
@@ -27,6 +27,7 @@ pub struct Instance {
     base_url: String,
     api_origin: String,
     pending: RefCell<Option<Pending>>,
+    destroyed: Cell<bool>,
 }
 
 /// What a pending flow owns; all of it is released when this is dropped.
@@ -89,6 +90,7 @@ impl Instance {
             base_url: globals.base_url,
             api_origin: globals.api_origin,
             pending: RefCell::new(None),
+            destroyed: Cell::new(false),
         }
     }
 
@@ -133,6 +135,15 @@ impl Instance {
         *self.pending.borrow_mut() =
             Some(Pending { flow, popup: Some(popup), relay, _message: message, _poll: poll, grace: None });
         Ok(())
+    }
+
+    /// Ends this instance for good: no callback ever again, the pending flow (if any) and the
+    /// click binding (if any) are released. A request still in flight finds no flow and is ignored.
+    pub fn destroy(self: &Rc<Self>) {
+        self.destroyed.set(true);
+        let pending = self.pending.borrow_mut().take();
+        drop(pending);
+        registry::unbind_instance(self);
     }
 
     fn on_message(self: &Rc<Self>, event: &MessageEvent) {
@@ -200,6 +211,9 @@ impl Instance {
     }
 
     fn call_back(&self, result: &Json) {
+        if self.destroyed.get() {
+            return;
+        }
         if let Err(thrown) = self.callback.call1(&JsValue::UNDEFINED, &marshal::to_js(result)) {
             web_sys::console::error_2(&"[Kloudless] The authenticator callback threw:".into(), &thrown);
         }

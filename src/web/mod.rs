@@ -36,6 +36,13 @@ impl Authenticator {
     pub fn launch(&self) -> Result<(), JsError> {
         self.instance.launch().map_err(thrown)
     }
+
+    /// Releases this authenticator: a pending flow ends without a callback (its pop-up is
+    /// closed, its listener, timers and relay removed), and a click on its element no longer
+    /// launches. The framework wrappers call it when a component unmounts.
+    pub fn destroy(self) {
+        self.instance.destroy();
+    }
 }
 
 /// `authenticator(element, options, callback)` or `authenticator(options, callback)`.

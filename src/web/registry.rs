@@ -9,6 +9,7 @@ use web_sys::Element;
 /// A click binding: dropping it removes the listener and releases the instance.
 struct Binding {
     element: Element,
+    instance: Rc<Instance>,
     _click: EventListener,
 }
 
@@ -19,12 +20,13 @@ thread_local! {
 /// Makes a click on `element` launch `instance`, replacing the element's previous binding.
 pub fn bind(element: Element, instance: Rc<Instance>) {
     unbind(&element);
+    let launcher = Rc::clone(&instance);
     let click = EventListener::new(&element, "click", move |_| {
-        if let Err(error) = instance.launch() {
+        if let Err(error) = launcher.launch() {
             web_sys::console::error_1(&error.description().into());
         }
     });
-    BINDINGS.with(|b| b.borrow_mut().push(Binding { element, _click: click }));
+    BINDINGS.with(|b| b.borrow_mut().push(Binding { element, instance, _click: click }));
 }
 
 /// Removes `element`'s binding; `false` if it had none.
@@ -36,6 +38,12 @@ pub fn unbind(element: &Element) -> bool {
     });
     // Dropped outside the borrow: releasing the instance must not re-enter the registry.
     removed.is_some()
+}
+
+/// Removes every binding that launches `instance`.
+pub fn unbind_instance(instance: &Rc<Instance>) {
+    // Dropping a binding only removes a listener and a reference: safe inside the borrow.
+    BINDINGS.with(|b| b.borrow_mut().retain(|binding| !Rc::ptr_eq(&binding.instance, instance)));
 }
 
 /// How many elements are bound (for tests).
