@@ -12,7 +12,7 @@ WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ex
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: all deps deps-browser build dist server demo test test-native test-wasm test-e2e clean
+.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean
 all: build
 
 deps:
@@ -23,12 +23,17 @@ deps-browser:
 
 build: deps dist server
 
-# The shipped browser files: dist/kloudless.authenticator.js (script tag) and dist/esm/.
+# The shipped browser files: dist/kloudless.authenticator.js (script tag) and the npm package
+# (staged in build/npm/, packed by npm pack into dist/kloudless-authenticator-<version>.tgz).
 dist:
 	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
 	wasm-bindgen --target web --out-dir $(PKG) $(WASM)
 	$(WASM_OPT) $(PKG)/kloudless_authenticator_bg.wasm -o $(PKG)/kloudless_authenticator_bg.wasm
 	node js/build.mjs
+
+# The example apps and the typed consumer, installed from the fresh tarball (npm ci).
+packages: dist
+	scripts/install-packages.sh
 
 server:
 	cargo build -p authenticator-server
@@ -37,7 +42,7 @@ demo: build
 	@echo "Demo: open http://localhost:8080"
 	$(SERVER)
 
-test: deps-browser build test-native test-wasm test-e2e
+test: deps-browser build packages test-native test-wasm test-e2e
 
 test-native:
 	cargo test --workspace
@@ -49,4 +54,4 @@ test-e2e:
 	node --test --test-concurrency=1 e2e/
 
 clean:
-	rm -rf build dist target
+	rm -rf build dist target examples/*/dist

@@ -2,7 +2,7 @@
 // and the system Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,23 +35,28 @@ export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
   return { baseUrl, stop: () => child.kill() };
 }
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css' };
-const mounts = {
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+  '.svg': 'image/svg+xml' };
+const pageMounts = {
   '/dist/': join(root, 'dist'),
   '/original/': join(root, 'node_modules/@kloudless/authenticator/build'),
   '/jquery/': join(root, 'node_modules/jquery/dist'),
   '/': join(root, 'e2e/pages'),
 };
 
-/** A static server for the app pages (e2e/pages, dist/, the original 1.3.0 build, jQuery) on 127.0.0.1. */
-export async function startApp() {
+/**
+ * A static server on 127.0.0.1 for the app pages: by default e2e/pages, dist/, the original
+ * 1.3.0 build and jQuery; `mounts` maps URL prefixes (longest first) to folders instead.
+ */
+export async function startApp(mounts = pageMounts) {
   const server = createServer((req, res) => {
     let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     // /windows-1252/… serves a page declared in a legacy encoding (its scripts inherit it).
     const legacy = path.startsWith('/windows-1252/');
     if (legacy) path = path.slice('/windows-1252'.length);
-    const prefix = Object.keys(mounts).find((p) => path.startsWith(p));
-    const file = normalize(join(mounts[prefix], path.slice(prefix.length)));
+    const prefix = Object.keys(mounts).sort((a, b) => b.length - a.length).find((p) => path.startsWith(p));
+    let file = normalize(join(mounts[prefix], path.slice(prefix.length)));
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!file.startsWith(mounts[prefix]) || !existsSync(file)) {
       res.writeHead(404).end('not found');
       return;

@@ -1,13 +1,16 @@
-// Bundles the wasm-bindgen output into the two shipped files (wasm embedded in each):
-//   dist/kloudless.authenticator.js   classic script for a <script> tag (IIFE)
-//   dist/esm/index.js (+ index.d.ts)  ES module for bundlers
+// Builds the shipped browser files from the wasm-bindgen output (wasm embedded in each):
+//   dist/kloudless.authenticator.js         classic script for a <script> tag (IIFE)
+//   build/npm/                              the npm package (js/package.json):
+//     index.js (ES module), launcher.js, react.js, vue.js, kloudless.authenticator.js, *.d.ts
+//   dist/kloudless-authenticator-<v>.tgz    that package, packed by `npm pack`
 import { build } from 'esbuild';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 // The wasm is embedded as a string of one character per byte, decoded on first use: it gzips
-// ~20% smaller than base64. The files start with a UTF-8 byte order mark, which makes browsers
-// decode them as UTF-8 whatever the including page's encoding.
+// ~20% smaller than base64, and bundlers (Vite, webpack 5) need no plugin or config for it.
+// The files start with a UTF-8 byte order mark, which makes browsers decode them as UTF-8
+// whatever the including page's encoding.
 const wasmAsString = {
   name: 'wasm-as-string',
   setup(context) {
@@ -30,16 +33,28 @@ const common = {
   // `new URL('…_bg.wasm', import.meta.url)` that bundlers would try to resolve: take it out.
   define: { 'import.meta.url': 'undefined' },
 };
+const npm = 'build/npm';
+rmSync(npm, { recursive: true, force: true });
+mkdirSync(npm, { recursive: true });
 const outputs = [
   { entryPoints: ['js/script.js'], format: 'iife', outfile: 'dist/kloudless.authenticator.js' },
-  { entryPoints: ['js/index.js'], format: 'esm', outfile: 'dist/esm/index.js' },
+  { entryPoints: ['js/index.js'], format: 'esm', outfile: `${npm}/index.js` },
 ];
 for (const output of outputs) {
   await build({ ...common, ...output });
   writeFileSync(output.outfile, '\uFEFF' + readFileSync(output.outfile, 'utf8'));
 }
-copyFileSync('js/index.d.ts', 'dist/esm/index.d.ts');
+// The bindings import './index.js' and 'react'/'vue' (peer dependencies): shipped as written.
+const asWritten = ['launcher.js', 'react.js', 'vue.js', 'index.d.ts', 'react.d.ts', 'vue.d.ts', 'script.d.ts',
+  'package.json'];
+for (const file of asWritten) copyFileSync(`js/${file}`, `${npm}/${file}`);
+copyFileSync('dist/kloudless.authenticator.js', `${npm}/kloudless.authenticator.js`);
+copyFileSync('README.md', `${npm}/README.md`);
+copyFileSync('LICENSE', `${npm}/LICENSE`);
+const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', '../../dist'],
+  { cwd: npm, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))[0];
 
-const file = 'dist/kloudless.authenticator.js';
-const gzip = execFileSync('gzip', ['-9c', file]).length;
-console.log(`${file}: ${readFileSync(file).length} bytes, ${gzip} bytes gzip -9`);
+const report = (file) => `${file}: ${readFileSync(file).length} bytes, ${execFileSync('gzip', ['-9c', file]).length} bytes gzip -9`;
+console.log(report('dist/kloudless.authenticator.js'));
+console.log(report(`${npm}/index.js`));
+console.log(`dist/${packed.filename}: ${packed.size} bytes, ${packed.entryCount} files`);

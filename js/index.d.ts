@@ -1,6 +1,6 @@
 // Types of the ES module (and of window.Kloudless.auth in the script-tag build).
 
-/** The codes of failures the library reports; a server's own error (e.g. `access_denied`) passes through. */
+/** The codes of failures the library itself reports. */
 export type ErrorCode =
   | 'popup_blocked'
   | 'popup_closed'
@@ -10,17 +10,18 @@ export type ErrorCode =
   | 'account_retrieval_failed'
   | 'network_error';
 
-/** The pop-up's query parameters. `client_id` is required; other keys pass through. */
-export interface Options {
-  client_id?: string;
-  /** Legacy v0 app id, accepted as the client id. */
-  app_id?: string;
+/** The pop-up's query parameters other than the app's id; other keys pass through. */
+export interface CommonOptions {
   /** Space-separated string or an array (joined with spaces). */
   scope?: string | string[];
   /** `raw: {k: v}` is sent as `raw[k]=v`. */
   raw?: Record<string, string | number | boolean>;
+  /** Other objects (e.g. `extra_data`, `custom_properties`) are sent as JSON. */
   [parameter: string]: unknown;
 }
+
+/** The pop-up's query parameters: `client_id` (or the legacy v0 `app_id`) is required. */
+export type Options = CommonOptions & ({ client_id: string } | { app_id: string });
 
 /** The connected account's metadata, as the API server returns it. */
 export interface Account {
@@ -39,9 +40,20 @@ export interface SuccessResult {
   error?: undefined;
 }
 
+/** The OAuth 2.0 error codes (RFC 6749 §4.2.2.1) a server's pop-up reports, passed through unchanged. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'unauthorized_client'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'invalid_scope'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
 /** What the callback gets on failure: never an access token. */
 export interface ErrorResult {
-  error: ErrorCode | (string & {});
+  /** The library's code, or the server's OAuth error (a literal union, so `if (result.error)` narrows). */
+  error: ErrorCode | OAuthErrorCode;
   error_description?: string;
   state?: string;
   access_token?: undefined;
@@ -54,6 +66,11 @@ export type Callback = (result: Result) => void;
 export interface Authenticator {
   /** Opens the pop-up; call it inside a user gesture. Focuses the pop-up of a pending flow instead. */
   launch(): void;
+  /**
+   * Releases this authenticator: a pending flow ends with no callback (its pop-up is closed) and a
+   * click on its element no longer launches. `launch()` throws afterwards.
+   */
+  destroy(): void;
 }
 
 /** An Element, or a jQuery object (its first node). */

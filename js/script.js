@@ -1,8 +1,10 @@
 // Script-tag entry: defines window.Kloudless.auth as soon as the script has run, plus the
 // original's window.Kloudless.{apiVersion, baseUrl} and deprecated v1.0 aliases.
+// It names `globalThis` (the window, in a browser) so that importing it under Node, as
+// server-side rendering may, touches no browser global.
 import auth from './api.js';
 
-const K = (window.Kloudless = window.Kloudless || {});
+const K = (globalThis.Kloudless = globalThis.Kloudless || {});
 
 const scriptAuth = {
   ...auth,

@@ -43,7 +43,8 @@ pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains) and optional
-                    www_dir / dist_dir; default: app \"demo\" trusting localhost:8080 and 127.0.0.1:8080
+                    www_dir / dist_dir; default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080
+                    and, for the examples, localhost:8000, localhost:5173 and localhost:4173
   --database FILE   SQLite database (default: data/authenticator.sqlite)
   --listen ADDR     address to listen on (default: 127.0.0.1:8080)
   --help            this text
@@ -53,7 +54,8 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR]
 pub const DEFAULT_CONFIG: &str = r#"
 [[apps]]
 client_id = "demo"
-trusted_domains = ["localhost:8080", "127.0.0.1:8080"]
+# The demo page, then the examples: a static server, `vite` and `vite preview`.
+trusted_domains = ["localhost:8080", "127.0.0.1:8080", "localhost:8000", "localhost:5173", "localhost:4173"]
 "#;
 
 #[derive(Deserialize)]
@@ -138,7 +140,15 @@ mod tests {
             config.apps,
             vec![App {
                 client_id: "demo".into(),
-                trusted_domains: vec!["localhost:8080".into(), "127.0.0.1:8080".into()]
+                trusted_domains: [
+                    "localhost:8080",
+                    "127.0.0.1:8080",
+                    "localhost:8000",
+                    "localhost:5173",
+                    "localhost:4173"
+                ]
+                .map(String::from)
+                .to_vec()
             }]
         );
     }
