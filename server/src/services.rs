@@ -59,9 +59,14 @@ pub fn allowed(scope: &str) -> Vec<Allowed> {
     SERVICES
         .iter()
         .filter_map(|service| {
+            let any = |name: &str| name == "any" || name == "all";
+            // Kloudless scopes: `service.category`, either part `any`/`all` (`any.all`,
+            // `any.storage`, `box.all`), or a service, a category, or `any`/`all` alone.
             let matches = |name: &str| match name.split_once('.') {
-                Some((id, category)) => id == service.id && category == service.category,
-                None => name == service.id || name == service.category || name == "any" || name == "all",
+                Some((id, category)) => {
+                    (any(id) || id == service.id) && (any(category) || category == service.category)
+                }
+                None => any(name) || name == service.id || name == service.category,
             };
             if items.is_empty() {
                 return Some(Allowed { service, admin: false });
@@ -86,6 +91,11 @@ mod tests {
         assert_eq!(ids("").len(), SERVICES.len());
         assert_eq!(ids("any").len(), SERVICES.len());
         assert_eq!(ids("all:admin").len(), SERVICES.len());
+        assert_eq!(ids("any.all").len(), SERVICES.len(), "the original README's example");
+        assert_eq!(ids("any.storage"), ["box", "dropbox", "gdrive"]);
+        assert_eq!(ids("any.calendar any.crm").len(), 4);
+        assert_eq!(ids("box.all"), ["box"]);
+        assert_eq!(ids("box.crm"), Vec::<&str>::new());
         assert_eq!(ids("box"), ["box"]);
         assert_eq!(ids("crm"), ["salesforce", "hubspot"]);
         assert_eq!(ids("gdrive box dropbox salesforce.crm"), ["box", "dropbox", "gdrive", "salesforce"]);
