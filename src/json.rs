@@ -6,6 +6,10 @@
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
 const MAX_DEPTH: usize = 64;
 
+/// The one object key refused anywhere in a document: the browser shell turns objects into JS
+/// objects by setting each member, and setting `__proto__` would replace the prototype.
+const FORBIDDEN_KEY: &str = "__proto__";
+
 /// A parsed JSON value. Object members keep their order and any duplicates.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
@@ -24,7 +28,8 @@ pub enum Json {
 }
 
 impl Json {
-    /// Parses a complete JSON text; `None` if it is not valid JSON (or nests too deeply).
+    /// Parses a complete JSON text; `None` if it is not valid JSON, nests too deeply, or has an
+    /// object key that is exactly `__proto__` once unescaped, at any depth (prototype pollution).
     pub fn parse(text: &str) -> Option<Json> {
         let mut parser = Parser { bytes: text.as_bytes(), pos: 0 };
         let value = parser.value(0)?;
@@ -145,6 +150,9 @@ impl Parser<'_> {
                 return None;
             }
             let key = self.string()?;
+            if key == FORBIDDEN_KEY {
+                return None;
+            }
             self.skip_ws();
             if !self.eat(b':') {
                 return None;
@@ -320,6 +328,33 @@ mod tests {
         assert_eq!(Json::parse(&deep), None);
         let ok = "[".repeat(60) + &"]".repeat(60);
         assert!(Json::parse(&ok).is_some());
+    }
+
+    #[test]
+    fn refuses_proto_keys_at_any_depth() {
+        for bad in [
+            r#"{"__proto__":{"polluted":true}}"#,
+            r#"{"a":1,"__proto__":null}"#,
+            r#"{"\u005f_proto__":{}}"#,
+            r#"{"\u005F\u005Fproto\u005f\u005f":1}"#,
+            r#"{"__pr\u006fto__":1}"#,
+            r#"{"a":{"b":{"__proto__":{}}}}"#,
+            r#"[1,{"__proto__":{}}]"#,
+            r#"[[[{"x":[{"__proto__":0}]}]]]"#,
+            r#"{"data":[{"ok":1},{"__proto__":{"isAdmin":true}}]}"#,
+        ] {
+            assert_eq!(Json::parse(bad), None, "{bad:?} must be refused");
+        }
+        // Only the exact key is refused: as a value, or as a near miss, it is harmless.
+        for good in [
+            r#"{"a":"__proto__"}"#,
+            r#"["__proto__"]"#,
+            r#""__proto__""#,
+            r#"{"__proto":1,"_proto__":2,"__PROTO__":3," __proto__":4,"__proto__ ":5}"#,
+            r#"{"constructor":{"prototype":{}}}"#,
+        ] {
+            assert!(Json::parse(good).is_some(), "{good:?} must be accepted");
+        }
     }
 
     #[test]

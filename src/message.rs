@@ -62,6 +62,18 @@ mod tests {
     }
 
     #[test]
+    fn drops_results_with_proto_keys() {
+        for message in [
+            r#"kloudless:{"type":"authentication","id":"r1","data":{"state":"s","__proto__":{"x":1}}}"#,
+            r#"kloudless:{"type":"authentication","id":"r1","data":{"state":"s","\u005f_proto__":{}}}"#,
+            r#"kloudless:{"type":"authentication","id":"r1","data":{"account":[{"__proto__":{}}]}}"#,
+            r#"kloudless:{"__proto__":{},"type":"authentication","id":"r1","data":{}}"#,
+        ] {
+            assert_eq!(authentication_result(message, "r1"), None, "{message}");
+        }
+    }
+
+    #[test]
     fn drops_oversized_messages_unparsed() {
         let padding = " ".repeat(MAX_LEN);
         let big = [r#"kloudless:{"type":"authentication","id":"r1","data":{}}"#, &padding].concat();

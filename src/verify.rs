@@ -101,6 +101,16 @@ mod tests {
     }
 
     #[test]
+    fn replies_with_proto_keys_are_refused() {
+        let polluted = r#"{"client_id":"app","__proto__":{"isAdmin":true}}"#;
+        assert_eq!(token_account(ok(polluted), "app"), Err(Error::TokenVerificationFailed));
+        assert_eq!(
+            account(ok(r#"{"id":1,"meta":{"\u005f_proto__":{}}}"#)),
+            Err(Error::AccountRetrievalFailed)
+        );
+    }
+
+    #[test]
     fn account_reply_must_be_an_object() {
         assert_eq!(account(ok(r#"{"id":12}"#)).unwrap().get("id"), Some(&Json::Number("12".into())));
         assert_eq!(account(Reply { status: 404, body: "{}" }), Err(Error::AccountRetrievalFailed));
