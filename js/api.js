@@ -24,8 +24,9 @@ export const apiVersion = 'v1';
 
 /**
  * `authenticator(element, options, callback)` or `authenticator(options, callback)`.
- * Returns `{ launch, destroy }`; a click on `element` (an Element or jQuery object) launches too.
- * `destroy()` releases it: a pending flow ends with no callback and its pop-up is closed.
+ * Returns `{ launch, cancel, destroy }`; a click on `element` (an Element or jQuery object)
+ * launches too. `cancel()` ends a pending flow with one `cancelled` callback; `destroy()`
+ * releases the authenticator: a pending flow ends with no callback. Both close its pop-up.
  */
 export function authenticator(element, options, callback) {
   init();
@@ -35,6 +36,9 @@ export function authenticator(element, options, callback) {
       if (!instance) throw new Error('This authenticator was destroyed.');
       instance.launch();
     },
+    cancel() {
+      instance?.cancel();
+    },
     destroy() {
       instance?.destroy();
       instance = null;
@@ -42,19 +46,19 @@ export function authenticator(element, options, callback) {
   };
 }
 
-/** Stops a click on `element` from launching the pop-up. */
+/** Stops a click on `element` from launching the pop-up; its pending flow ends as `cancelled`. */
 export function stop(element) {
   init();
   wasmStop(element);
 }
 
-/** Sets the global options `{ baseUrl, debug }`. */
+/** Sets the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function setGlobalOptions(options = {}) {
   init();
   wasmSetGlobalOptions(options);
 }
 
-/** Returns the global options `{ baseUrl, debug }`. */
+/** Returns the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function getGlobalOptions() {
   init();
   return wasmGetGlobalOptions();

@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'token_verification_failed'
   | 'client_id_mismatch'
   | 'account_retrieval_failed'
-  | 'network_error';
+  | 'network_error'
+  | 'timeout'
+  | 'cancelled';
 
 /** The pop-up's query parameters other than the app's id; other keys pass through. */
 export interface CommonOptions {
@@ -66,6 +68,8 @@ export type Callback = (result: Result) => void;
 export interface Authenticator {
   /** Opens the pop-up; call it inside a user gesture. Focuses the pop-up of a pending flow instead. */
   launch(): void;
+  /** Ends a pending flow with one `cancelled` callback and closes its pop-up; nothing otherwise. */
+  cancel(): void;
   /**
    * Releases this authenticator: a pending flow ends with no callback (its pop-up is closed) and a
    * click on its element no longer launches. `launch()` throws afterwards.
@@ -77,8 +81,14 @@ export interface Authenticator {
 export type ElementLike = Element | { jquery: string; [index: number]: Element | undefined };
 
 export interface GlobalOptions {
+  /** The API server; default `https://api.kloudless.com`. */
   baseUrl: string;
+  /** Logs why messages are dropped, the pop-up URL. */
   debug: boolean;
+  /** Milliseconds a request to the API server may take (`timeout` error); default 10000. */
+  requestTimeout: number;
+  /** Milliseconds a whole flow may take (`timeout` error); 0 (the default) for no limit. */
+  flowTimeout: number;
 }
 
 export function authenticator(element: ElementLike | null | undefined, options: Options, callback: Callback): Authenticator;

@@ -20,6 +20,12 @@ pub enum Error {
     AccountRetrievalFailed,
     /// A request to the API server did not complete (offline, CORS refused, connection lost).
     NetworkError,
+    /// A request to the API server got no reply within `requestTimeout`.
+    RequestTimeout,
+    /// The flow did not finish within the `flowTimeout` global option.
+    FlowTimeout,
+    /// The page ended the flow: `cancel()`, or `stop()` on its element.
+    Cancelled,
     /// Thrown: `element` is neither an `Element` nor a jQuery object.
     InvalidElement,
     /// Thrown: `options` has no `client_id` (nor legacy `app_id`).
@@ -30,6 +36,8 @@ pub enum Error {
     InvalidOptions,
     /// Thrown: `baseUrl` is not an absolute http(s) URL.
     InvalidBaseUrl,
+    /// Thrown: `requestTimeout` or `flowTimeout` is not a whole number of milliseconds ≥ 0.
+    InvalidTimeout,
     /// Thrown: no secure random source (`crypto.getRandomValues`) to make `state` from.
     NoRandomSource,
     /// Thrown: called outside a browser window.
@@ -47,11 +55,14 @@ impl Error {
             Error::ClientIdMismatch => "client_id_mismatch",
             Error::AccountRetrievalFailed => "account_retrieval_failed",
             Error::NetworkError => "network_error",
+            Error::RequestTimeout | Error::FlowTimeout => "timeout",
+            Error::Cancelled => "cancelled",
             Error::InvalidElement => "invalid_element",
             Error::MissingClientId => "missing_client_id",
             Error::InvalidCallback => "invalid_callback",
             Error::InvalidOptions => "invalid_options",
             Error::InvalidBaseUrl => "invalid_base_url",
+            Error::InvalidTimeout => "invalid_timeout",
             Error::NoRandomSource => "no_random_source",
             Error::NoBrowser => "no_browser",
         }
@@ -67,6 +78,9 @@ impl Error {
             Error::ClientIdMismatch => "The access token was issued to another app.",
             Error::AccountRetrievalFailed => "The connected account could not be retrieved.",
             Error::NetworkError => "The API server could not be reached.",
+            Error::RequestTimeout => "The API server did not answer in time.",
+            Error::FlowTimeout => "The flow did not finish in the time allowed.",
+            Error::Cancelled => "The flow was cancelled.",
             Error::InvalidElement => "'element' must be an Element or jQuery object.",
             Error::MissingClientId => "An App ID is required.",
             Error::InvalidCallback => "'callback' must be a function.",
@@ -74,6 +88,9 @@ impl Error {
                 "Each option must be a string, number, boolean, array or JSON-serializable object."
             }
             Error::InvalidBaseUrl => "'baseUrl' must be an absolute http(s) URL.",
+            Error::InvalidTimeout => {
+                "'requestTimeout' and 'flowTimeout' must be whole milliseconds, 0 or more."
+            }
             Error::NoRandomSource => "A secure random source (crypto.getRandomValues) is required.",
             Error::NoBrowser => "The authenticator needs a browser window.",
         }
@@ -100,6 +117,9 @@ mod tests {
             (Error::ClientIdMismatch, "client_id_mismatch"),
             (Error::AccountRetrievalFailed, "account_retrieval_failed"),
             (Error::NetworkError, "network_error"),
+            (Error::RequestTimeout, "timeout"),
+            (Error::FlowTimeout, "timeout"),
+            (Error::Cancelled, "cancelled"),
         ];
         for (error, code) in codes {
             assert_eq!(error.code(), code);

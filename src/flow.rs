@@ -8,16 +8,18 @@ use crate::json::Json;
 use crate::message;
 use crate::options::Options;
 use crate::popup::{self, Launch};
+use crate::rendezvous::{self, Found};
 use crate::verify::{self, Reply};
 
 /// How often the shell checks whether the user closed the pop-up, in milliseconds.
 pub const POPUP_POLL_MS: i32 = 250;
 
-/// How long after the pop-up reads as closed a result may still arrive, in milliseconds.
-pub const POPUP_CLOSED_GRACE_MS: i32 = 1500;
+/// About how long after the pop-up reads as closed a result may still arrive, in milliseconds
+/// (longer while the server reports the pop-up's flow as under way: see [`rendezvous`]).
+pub const POPUP_CLOSED_GRACE_MS: i32 = rendezvous::RETRY_MS * rendezvous::GRACE_ATTEMPTS as i32;
 
-/// Random bytes a flow needs: 16 for `state`, 16 for `request_id`.
-pub const RANDOM_BYTES: usize = 32;
+/// Random bytes a flow needs: 16 for `state`, 16 for `request_id`, 32 for the rendezvous verifier.
+pub const RANDOM_BYTES: usize = 64;
 
 /// What the shell must do next.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,15 +34,34 @@ pub enum Step {
         /// The bearer token.
         token: String,
     },
+    /// After `after_ms` milliseconds, POST `body` (a form) to `url` and feed the reply to
+    /// [`Flow::on_collected`]: the pop-up reads as closed, so collect its result at the server.
+    Collect {
+        /// The rendezvous endpoint.
+        url: String,
+        /// `client_id` and the verifier, form-encoded.
+        body: String,
+        /// The delay before the request.
+        after_ms: i32,
+    },
     /// Release everything and call the callback with this result. Happens once per flow.
     Finish(Json),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
-    AwaitingResult,
-    VerifyingToken { data: Json, token: String },
-    FetchingAccount { data: Json },
+    /// `misses` counts collection attempts in a row that found nothing, once the pop-up reads
+    /// as closed (`None` until then).
+    AwaitingResult {
+        misses: Option<u8>,
+    },
+    VerifyingToken {
+        data: Json,
+        token: String,
+    },
+    FetchingAccount {
+        data: Json,
+    },
     Done,
 }
 
@@ -51,6 +72,7 @@ pub struct Flow {
     client_id: String,
     state: String,
     request_id: String,
+    verifier: String,
     phase: Phase,
 }
 
@@ -58,20 +80,24 @@ impl Flow {
     /// Starts a flow for `options` against `base_url`, its `state` and `request_id` made from
     /// `random` (which must come from a CSPRNG: 128 bits each).
     pub fn new(base_url: &str, options: &Options, random: &[u8; RANDOM_BYTES]) -> Flow {
-        let (state, request_id) = random.split_at(RANDOM_BYTES / 2);
+        let (ids, verifier) = random.split_at(32);
+        let (state, request_id) = ids.split_at(16);
         Flow {
             base_url: popup::trim_base_url(base_url).to_owned(),
             client_id: options.client_id.clone(),
             state: hex(state),
             request_id: hex(request_id),
-            phase: Phase::AwaitingResult,
+            verifier: hex(verifier),
+            phase: Phase::AwaitingResult { misses: None },
         }
     }
 
-    /// The pop-up URL for this launch, the page being at `origin`.
+    /// The pop-up URL for this launch, the page being at `origin`; it carries the rendezvous
+    /// challenge (never the verifier).
     pub fn popup_url(&self, options: &Options, origin: &str) -> String {
         let launch = Launch { state: &self.state, request_id: &self.request_id, origin };
-        popup::url(&self.base_url, options, &launch)
+        let challenge = rendezvous::challenge(&self.verifier);
+        [&popup::url(&self.base_url, options, &launch), "&", rendezvous::PARAMETER, "=", &challenge].concat()
     }
 
     /// This launch's `state`.
@@ -81,7 +107,7 @@ impl Flow {
 
     /// Whether the pop-up's result is still awaited (the pop-up matters only then).
     pub fn awaits_result(&self) -> bool {
-        self.phase == Phase::AwaitingResult
+        matches!(self.phase, Phase::AwaitingResult { .. })
     }
 
     /// A message's data, from the expected origin and from this flow's pop-up or relay.
@@ -110,12 +136,12 @@ impl Flow {
         }
     }
 
-    /// The reply to the last [`Step::Fetch`]; `None` when the request itself failed.
-    pub fn on_reply(&mut self, reply: Option<Reply>) -> Step {
+    /// The reply to the last [`Step::Fetch`]; an error ([`Error::NetworkError`],
+    /// [`Error::RequestTimeout`]) when the request itself failed.
+    pub fn on_reply(&mut self, reply: Result<Reply, Error>) -> Step {
         match core::mem::replace(&mut self.phase, Phase::Done) {
             Phase::VerifyingToken { data, token } => {
-                match reply.ok_or(Error::NetworkError).and_then(|r| verify::token_account(r, &self.client_id))
-                {
+                match reply.and_then(|r| verify::token_account(r, &self.client_id)) {
                     Ok(account) => {
                         self.phase = Phase::FetchingAccount { data };
                         Step::Fetch { url: verify::account_url(&self.base_url, &account), token }
@@ -123,15 +149,13 @@ impl Flow {
                     Err(error) => self.fail(error),
                 }
             }
-            Phase::FetchingAccount { mut data } => {
-                match reply.ok_or(Error::NetworkError).and_then(verify::account) {
-                    Ok(account) => {
-                        data.set("account", account);
-                        Step::Finish(data)
-                    }
-                    Err(error) => self.fail(error),
+            Phase::FetchingAccount { mut data } => match reply.and_then(verify::account) {
+                Ok(account) => {
+                    data.set("account", account);
+                    Step::Finish(data)
                 }
-            }
+                Err(error) => self.fail(error),
+            },
             other => {
                 self.phase = other;
                 Step::Ignore
@@ -141,16 +165,54 @@ impl Flow {
 
     /// The pop-up could not be opened.
     pub fn on_popup_blocked(&mut self) -> Step {
-        self.fail_while_awaiting(Error::PopupBlocked)
+        self.abort(Error::PopupBlocked)
     }
 
-    /// The pop-up read as closed and the grace period passed with no result.
+    /// The pop-up reads as closed: only a hint, since a pop-up whose opener was cut by COOP
+    /// reads so while still open. Start collecting its result at the server (once).
     pub fn on_popup_closed(&mut self) -> Step {
-        self.fail_while_awaiting(Error::PopupClosed)
+        match self.phase {
+            Phase::AwaitingResult { misses: None } => {
+                self.phase = Phase::AwaitingResult { misses: Some(0) };
+                self.collect(0)
+            }
+            _ => Step::Ignore,
+        }
     }
 
-    fn fail_while_awaiting(&mut self, error: Error) -> Step {
-        if self.awaits_result() { self.fail(error) } else { Step::Ignore }
+    /// The reply to the last [`Step::Collect`] (`None` when the request failed). The result
+    /// goes through every check a posted message does; a flow under way at the server keeps
+    /// the collection going; [`rendezvous::GRACE_ATTEMPTS`] misses in a row end the flow
+    /// with `popup_closed`.
+    pub fn on_collected(&mut self, reply: Option<Reply>) -> Step {
+        let Phase::AwaitingResult { misses: Some(misses) } = self.phase else { return Step::Ignore };
+        let misses = match rendezvous::found(reply) {
+            Found::Pending => 0,
+            Found::Result(message) => match self.on_message(message) {
+                Step::Ignore => misses + 1,
+                step => return step,
+            },
+            Found::Nothing => misses + 1,
+        };
+        if misses >= rendezvous::GRACE_ATTEMPTS {
+            return self.fail(Error::PopupClosed);
+        }
+        self.phase = Phase::AwaitingResult { misses: Some(misses) };
+        self.collect(rendezvous::RETRY_MS)
+    }
+
+    /// Ends the flow with `error` (`cancelled`, a flow `timeout`, `popup_closed` when the page
+    /// launches again after its pop-up was closed), unless it has already finished.
+    pub fn abort(&mut self, error: Error) -> Step {
+        if self.phase == Phase::Done { Step::Ignore } else { self.fail(error) }
+    }
+
+    fn collect(&self, after_ms: i32) -> Step {
+        Step::Collect {
+            url: rendezvous::url(&self.base_url),
+            body: rendezvous::body(&self.client_id, &self.verifier),
+            after_ms,
+        }
     }
 
     fn fail(&mut self, error: Error) -> Step {
@@ -169,7 +231,8 @@ pub fn error_result(error: Error, state: &str) -> Json {
     ])
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
@@ -205,8 +268,8 @@ mod tests {
         )
     }
 
-    fn ok(body: &str) -> Option<Reply<'_>> {
-        Some(Reply { status: 200, body })
+    fn ok(body: &str) -> Result<Reply<'_>, Error> {
+        Ok(Reply { status: 200, body })
     }
 
     fn error_code(step: &Step) -> Option<&str> {
@@ -223,7 +286,11 @@ mod tests {
         let url = f.popup_url(&options(), "http://app.test");
         assert!(url.starts_with("http://api.test/v1/oauth?"));
         assert!(url.contains(&["&state=", STATE, "&"].concat()));
-        assert!(url.ends_with(&["&request_id=", REQUEST, "&origin=http%3A%2F%2Fapp.test"].concat()));
+        assert!(url.contains(&["&request_id=", REQUEST, "&origin=http%3A%2F%2Fapp.test&"].concat()));
+        // The challenge of the verifier (bytes 32..64), never the verifier itself.
+        let verifier = hex(&core::array::from_fn::<u8, 32, _>(|i| 32 + i as u8));
+        assert!(url.ends_with(&["&rendezvous=", &rendezvous::challenge(&verifier)].concat()), "{url}");
+        assert!(!url.contains(&verifier));
     }
 
     #[test]
@@ -278,11 +345,12 @@ mod tests {
 
     #[test]
     fn verification_failures_have_their_codes_and_no_token() {
-        let cases: [(Option<Reply>, &str); 4] = [
+        let cases: [(Result<Reply, Error>, &str); 5] = [
             (ok(r#"{"account_id":7,"client_id":"other"}"#), "client_id_mismatch"),
-            (Some(Reply { status: 401, body: "{}" }), "token_verification_failed"),
+            (Ok(Reply { status: 401, body: "{}" }), "token_verification_failed"),
             (ok("garbage"), "token_verification_failed"),
-            (None, "network_error"),
+            (Err(Error::NetworkError), "network_error"),
+            (Err(Error::RequestTimeout), "timeout"),
         ];
         for (reply, code) in cases {
             let mut f = flow();
@@ -298,9 +366,11 @@ mod tests {
 
     #[test]
     fn account_failures_have_their_codes() {
-        for (reply, code) in
-            [(Some(Reply { status: 500, body: "" }), "account_retrieval_failed"), (None, "network_error")]
-        {
+        for (reply, code) in [
+            (Ok(Reply { status: 500, body: "" }), "account_retrieval_failed"),
+            (Err(Error::NetworkError), "network_error"),
+            (Err(Error::RequestTimeout), "timeout"),
+        ] {
             let mut f = flow();
             f.on_message(&success_message());
             f.on_reply(ok(r#"{"account_id":7,"client_id":"app"}"#));
@@ -308,15 +378,84 @@ mod tests {
         }
     }
 
+    fn collect(after_ms: i32) -> Step {
+        let verifier: String = hex(&core::array::from_fn::<u8, 32, _>(|i| 32 + i as u8));
+        Step::Collect {
+            url: "http://api.test/v1/oauth/rendezvous".into(),
+            body: ["client_id=app&verifier=", &verifier].concat(),
+            after_ms,
+        }
+    }
+
+    fn reply(status: u16, body: &str) -> Option<Reply<'_>> {
+        Some(Reply { status, body })
+    }
+
     #[test]
     fn the_popup_matters_only_while_awaiting_the_result() {
         let mut blocked = flow();
         assert_eq!(error_code(&blocked.on_popup_blocked()), Some("popup_blocked"));
-        let mut closed = flow();
-        assert_eq!(error_code(&closed.on_popup_closed()), Some("popup_closed"));
-        assert_eq!(closed.on_message(&success_message()), Step::Ignore);
         let mut delivered = flow();
         delivered.on_message(&success_message());
         assert_eq!(delivered.on_popup_closed(), Step::Ignore);
+        assert_eq!(delivered.on_collected(reply(200, &success_message())), Step::Ignore);
+    }
+
+    #[test]
+    fn a_closed_popup_is_a_hint_the_grace_period_is_three_empty_collections() {
+        let mut f = flow();
+        assert_eq!(f.on_popup_closed(), collect(0));
+        assert_eq!(f.on_popup_closed(), Step::Ignore, "collection starts once");
+        assert_eq!(f.on_collected(reply(404, "")), collect(rendezvous::RETRY_MS));
+        assert_eq!(f.on_collected(None), collect(rendezvous::RETRY_MS));
+        assert_eq!(error_code(&f.on_collected(reply(404, ""))), Some("popup_closed"));
+        assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
+        assert_eq!(f.on_message(&success_message()), Step::Ignore);
+    }
+
+    #[test]
+    fn a_flow_under_way_at_the_server_keeps_the_collection_going() {
+        let mut f = flow();
+        f.on_popup_closed();
+        for _ in 0..10 {
+            f.on_collected(reply(404, ""));
+            assert_eq!(f.on_collected(reply(202, "")), collect(rendezvous::RETRY_MS));
+        }
+        // A late posted message still wins while collecting...
+        assert!(matches!(f.on_message(&success_message()), Step::Fetch { .. }));
+        // ...and then the collected copy is dropped.
+        assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
+    }
+
+    #[test]
+    fn a_collected_result_goes_through_every_check() {
+        let mut f = flow();
+        f.on_popup_closed();
+        let forged = success_message().replace(REQUEST, "other");
+        assert_eq!(f.on_collected(reply(200, &forged)), collect(rendezvous::RETRY_MS), "wrong id: a miss");
+        assert_eq!(f.on_collected(reply(500, &success_message())), collect(rendezvous::RETRY_MS));
+        assert_eq!(
+            f.on_collected(reply(200, &success_message())),
+            Step::Fetch { url: "http://api.test/v1/oauth/token/".into(), token: "tok".into() }
+        );
+        let mut wrong_state = flow();
+        wrong_state.on_popup_closed();
+        let message = result_message(r#"{"access_token":"tok","state":"guess"}"#);
+        assert_eq!(error_code(&wrong_state.on_collected(reply(200, &message))), Some("invalid_state"));
+    }
+
+    #[test]
+    fn abort_ends_a_flow_once_in_any_phase() {
+        let mut waiting = flow();
+        assert_eq!(error_code(&waiting.abort(Error::Cancelled)), Some("cancelled"));
+        assert_eq!(waiting.abort(Error::Cancelled), Step::Ignore);
+        assert_eq!(waiting.on_message(&success_message()), Step::Ignore);
+        let mut verifying = flow();
+        verifying.on_message(&success_message());
+        let step = verifying.abort(Error::FlowTimeout);
+        assert_eq!(error_code(&step), Some("timeout"));
+        let Step::Finish(result) = step else { unreachable!() };
+        assert_eq!(result.get("access_token"), None, "no token in an aborted result");
+        assert_eq!(verifying.on_reply(ok(r#"{"account_id":7,"client_id":"app"}"#)), Step::Ignore);
     }
 }

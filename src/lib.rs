@@ -16,6 +16,7 @@ pub mod json;
 pub mod message;
 pub mod options;
 pub mod popup;
+pub mod rendezvous;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

@@ -144,7 +144,9 @@ fn a_click_opens_the_popup_with_the_protocol_url() {
     let origin = web_sys::window().unwrap().location().origin().unwrap();
     let mut encoded_origin = String::new();
     kloudless_authenticator::popup::encode_component(&origin, &mut encoded_origin);
-    assert!(url.ends_with(&["&origin=", &encoded_origin].concat()), "{url}");
+    assert!(url.contains(&["&origin=", &encoded_origin, "&rendezvous="].concat()), "{url}");
+    let challenge = url.split("&rendezvous=").nth(1).unwrap();
+    assert!(challenge.len() == 64 && challenge.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
     assert!(!url.contains("mine"), "the user's state is dropped: {url}");
     let state = url.split("&state=").nth(1).unwrap().split('&').next().unwrap();
     assert_eq!(state.len(), 32);
@@ -363,4 +365,87 @@ async fn destroy_right_after_a_blocked_launch_suppresses_its_callback() {
     auth.destroy();
     sleep(50).await;
     assert!(results.borrow().is_empty(), "the queued popup_blocked is dropped");
+}
+
+fn timeouts(request: JsValue, flow: JsValue) -> JsValue {
+    let o = Object::new();
+    Reflect::set(&o, &"requestTimeout".into(), &request).unwrap();
+    Reflect::set(&o, &"flowTimeout".into(), &flow).unwrap();
+    o.into()
+}
+
+#[wasm_bindgen_test]
+async fn cancel_ends_a_pending_flow_with_one_cancelled_callback() {
+    let calls = record_open("open");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.cancel(); // nothing pending: nothing happens
+    auth.launch().unwrap();
+    auth.cancel();
+    assert!(results.borrow().is_empty(), "the callback comes in a later task");
+    assert_eq!(get(&get(&calls.get(0), "popup"), "closeCalls"), JsValue::from(1), "the pop-up is closed");
+    auth.cancel();
+    wait_for(&results, 1).await;
+    sleep(100).await;
+    assert_eq!(results.borrow().len(), 1, "exactly one callback");
+    assert_eq!(text(&results.borrow()[0], "error"), "cancelled");
+    auth.launch().unwrap();
+    assert_eq!(calls.length(), 2, "a new flow can start");
+    auth.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn stop_ends_the_elements_pending_flow_as_cancelled() {
+    let calls = record_open("open");
+    let (callback, results) = recorder();
+    let element = button();
+    web::authenticator(element.clone().into(), options(JsValue::UNDEFINED), callback).unwrap();
+    element.click();
+    web::stop(element.clone().into());
+    wait_for(&results, 1).await;
+    assert_eq!(text(&results.borrow()[0], "error"), "cancelled");
+    assert_eq!(get(&get(&calls.get(0), "popup"), "closeCalls"), JsValue::from(1));
+    element.click();
+    assert_eq!(calls.length(), 1, "stopped");
+}
+
+#[wasm_bindgen_test]
+async fn launching_again_after_the_popup_was_closed_starts_over() {
+    let calls = record_open("closed");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    auth.launch().unwrap();
+    assert_eq!(calls.length(), 2, "a closed pop-up cannot be focused: a new flow opens a new one");
+    wait_for(&results, 1).await;
+    assert_eq!(text(&results.borrow()[0], "error"), "popup_closed");
+    auth.destroy();
+    sleep(100).await;
+    assert_eq!(results.borrow().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_flow_timeout_ends_a_flow_once_and_bad_timeouts_throw() {
+    for (request, flow) in [
+        (JsValue::from(-1), JsValue::from(0)),
+        (1.5.into(), 0.into()),
+        ("10".into(), 0.into()),
+        (1000.into(), f64::NAN.into()),
+    ] {
+        assert!(web::set_global_options(timeouts(request, flow)).is_err());
+    }
+    let defaults = web::get_global_options();
+    assert_eq!(get(&defaults, "requestTimeout"), JsValue::from(10_000));
+    assert_eq!(get(&defaults, "flowTimeout"), JsValue::from(0));
+    web::set_global_options(timeouts(JsValue::UNDEFINED, 300.into())).unwrap();
+    let calls = record_open("open");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    auth.launch().unwrap();
+    web::set_global_options(timeouts(JsValue::UNDEFINED, 0.into())).unwrap();
+    wait_for(&results, 1).await;
+    sleep(100).await;
+    assert_eq!(results.borrow().len(), 1);
+    assert_eq!(text(&results.borrow()[0], "error"), "timeout");
+    assert_eq!(get(&get(&calls.get(0), "popup"), "closeCalls"), JsValue::from(1));
 }

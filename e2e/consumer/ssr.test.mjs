@@ -50,7 +50,8 @@ test('the API works under Node until something needs a browser window', () => {
   touched.length = 0;
   assert.equal(auth.apiVersion, 'v1');
   assert.equal(auth.authenticator, authenticator);
-  assert.deepEqual(auth.getGlobalOptions(), { baseUrl: 'https://api.kloudless.com', debug: false });
+  assert.deepEqual(auth.getGlobalOptions(),
+    { baseUrl: 'https://api.kloudless.com', debug: false, requestTimeout: 10000, flowTimeout: 0 });
   assert.throws(() => auth.authenticator({}, () => {}), /An App ID is required\./);
   const instance = auth.authenticator({ client_id: 'app' }, () => {});
   assert.deepEqual(touched, [], 'creating an authenticator touches nothing');

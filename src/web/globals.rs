@@ -16,7 +16,14 @@ pub struct Globals {
     pub api_origin: String,
     /// Whether to log what the library does and why it drops messages.
     pub debug: bool,
+    /// How long a request to the API server may take before the flow ends with `timeout`.
+    pub request_timeout_ms: i32,
+    /// How long a whole flow may take before it ends with `timeout`; 0 for no limit.
+    pub flow_timeout_ms: i32,
 }
+
+/// `requestTimeout`'s default, in milliseconds.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: i32 = 10_000;
 
 thread_local! {
     static GLOBALS: RefCell<Option<Globals>> = const { RefCell::new(None) };
@@ -30,13 +37,17 @@ pub fn get() -> Globals {
                 base_url: DEFAULT_BASE_URL.to_owned(),
                 api_origin: DEFAULT_BASE_URL.to_owned(),
                 debug: false,
+                request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+                flow_timeout_ms: 0,
             })
             .clone()
     })
 }
 
-/// Applies `{baseUrl, debug}`: a truthy `baseUrl` must be an absolute http(s) URL; `debug`,
-/// when present, is switched to its truthiness (so `{debug: false}` switches it off).
+/// Applies `{baseUrl, debug, requestTimeout, flowTimeout}`: a truthy `baseUrl` must be an
+/// absolute http(s) URL; `debug`, when present, is switched to its truthiness (so
+/// `{debug: false}` switches it off); the timeouts, when present, must be whole milliseconds.
+/// Nothing changes when anything is wrong.
 pub fn set(options: &JsValue) -> Result<(), Error> {
     let mut next = get();
     let base_url = Reflect::get(options, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED);
@@ -49,16 +60,32 @@ pub fn set(options: &JsValue) -> Result<(), Error> {
     if !debug.is_undefined() {
         next.debug = debug.is_truthy();
     }
+    for (key, field) in
+        [("requestTimeout", &mut next.request_timeout_ms), ("flowTimeout", &mut next.flow_timeout_ms)]
+    {
+        let value = Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if !value.is_undefined() {
+            *field = milliseconds(&value).ok_or(Error::InvalidTimeout)?;
+        }
+    }
     GLOBALS.with(|g| *g.borrow_mut() = Some(next));
     Ok(())
 }
 
-/// `{baseUrl, debug}` as a fresh JS object.
+/// A whole number of milliseconds from 0 to `i32::MAX` (what `setTimeout` takes).
+fn milliseconds(value: &JsValue) -> Option<i32> {
+    let ms = value.as_f64()?;
+    (ms >= 0.0 && ms <= f64::from(i32::MAX) && ms.fract() == 0.0).then_some(ms as i32)
+}
+
+/// `{baseUrl, debug, requestTimeout, flowTimeout}` as a fresh JS object.
 pub fn to_js() -> JsValue {
     let globals = get();
     let object = Object::new();
     let _ = Reflect::set(&object, &"baseUrl".into(), &globals.base_url.into());
     let _ = Reflect::set(&object, &"debug".into(), &globals.debug.into());
+    let _ = Reflect::set(&object, &"requestTimeout".into(), &globals.request_timeout_ms.into());
+    let _ = Reflect::set(&object, &"flowTimeout".into(), &globals.flow_timeout_ms.into());
     object.into()
 }
 

@@ -1,13 +1,15 @@
 //! One authenticator instance and its pending flow: the shell around [`Flow`].
 //!
-//! While a flow is pending, its listener and timers hold the instance (an intentional cycle,
-//! so a result is never lost because the page dropped its reference); finishing the flow
-//! drops them all, which breaks the cycle and removes every listener, timer and the relay.
+//! While a flow is pending, its listener, timers and requests hold the instance (an
+//! intentional cycle, so a result is never lost because the page dropped its reference);
+//! finishing the flow drops them all, which breaks the cycle, removes every listener, timer
+//! and the relay, and aborts a request under way.
 
 use super::globals::{self, debug_log};
+use super::http::{self, Failure, InFlight, Outcome, Send};
 use super::listener::EventListener;
 use super::timer::Timer;
-use super::{http, marshal, registry};
+use super::{marshal, registry};
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
 use crate::json::Json;
@@ -28,6 +30,8 @@ pub struct Instance {
     api_origin: String,
     pending: RefCell<Option<Pending>>,
     destroyed: Cell<bool>,
+    /// Numbers requests, so that a reply is taken only by the request still awaited.
+    requests: Cell<u32>,
 }
 
 /// What a pending flow owns; all of it is released when this is dropped.
@@ -37,7 +41,20 @@ struct Pending {
     relay: Option<Relay>,
     _message: EventListener,
     _poll: Option<Timer>,
-    grace: Option<Timer>,
+    _flow_timeout: Option<Timer>,
+    /// The request awaited (its number), aborted when replaced or dropped.
+    request: Option<(u32, InFlight)>,
+    /// The pause before the next collection attempt.
+    collect_after: Option<Timer>,
+}
+
+/// Which of the flow's events a request's reply is.
+#[derive(Clone, Copy)]
+enum Awaited {
+    /// [`Flow::on_reply`].
+    Reply,
+    /// [`Flow::on_collected`].
+    Collected,
 }
 
 impl Pending {
@@ -91,20 +108,27 @@ impl Instance {
             api_origin: globals.api_origin,
             pending: RefCell::new(None),
             destroyed: Cell::new(false),
+            requests: Cell::new(0),
         }
     }
 
     /// Opens the pop-up, synchronously (so inside the user's click). While a flow is pending
-    /// this only focuses its pop-up.
+    /// this only focuses its pop-up; if that pop-up reads as closed, the pending flow ends with
+    /// `popup_closed` and a new one starts.
     pub fn launch(self: &Rc<Self>) -> Result<(), Error> {
         // No borrow is held across a call into the browser: focusing or opening a window can
         // run page handlers synchronously, and they may call back into this instance.
         let pending_popup = self.pending.borrow().as_ref().map(|pending| pending.popup.clone());
         if let Some(popup) = pending_popup {
-            if let Some(popup) = popup {
-                let _ = popup.focus();
+            match popup {
+                Some(popup) if !popup.closed().unwrap_or(true) => {
+                    let _ = popup.focus();
+                    return Ok(());
+                }
+                // Its pop-up is gone (or its result is being verified): start over.
+                Some(_) => self.end(Error::PopupClosed),
+                None => return Ok(()),
             }
-            return Ok(());
         }
         let window = web_sys::window().ok_or(Error::NoBrowser)?;
         let mut random = [0u8; flow::RANDOM_BYTES];
@@ -132,9 +156,47 @@ impl Instance {
         let me = Rc::clone(self);
         let poll = Timer::interval(flow::POPUP_POLL_MS, move || me.check_popup());
         let relay = Relay::load(&window, &self.base_url);
-        *self.pending.borrow_mut() =
-            Some(Pending { flow, popup: Some(popup), relay, _message: message, _poll: poll, grace: None });
+        let flow_timeout = match globals::get().flow_timeout_ms {
+            0 => None,
+            ms => {
+                let me = Rc::clone(self);
+                Timer::timeout(ms, move || {
+                    let step = me
+                        .pending
+                        .borrow_mut()
+                        .as_mut()
+                        .map_or(Step::Ignore, |p| p.flow.abort(Error::FlowTimeout));
+                    me.run(step);
+                })
+            }
+        };
+        *self.pending.borrow_mut() = Some(Pending {
+            flow,
+            popup: Some(popup),
+            relay,
+            _message: message,
+            _poll: poll,
+            _flow_timeout: flow_timeout,
+            request: None,
+            collect_after: None,
+        });
         Ok(())
+    }
+
+    /// Ends the pending flow, if any, with `cancelled`: its pop-up closes, everything is
+    /// released, and the callback follows in a later task.
+    pub fn cancel(self: &Rc<Self>) {
+        self.end(Error::Cancelled);
+    }
+
+    /// Ends the pending flow with `error`, the callback in a later task.
+    fn end(self: &Rc<Self>, error: Error) {
+        let pending = self.pending.borrow_mut().take();
+        if let Some(mut pending) = pending {
+            let step = pending.flow.abort(error);
+            drop(pending);
+            self.finish_later(step);
+        }
     }
 
     /// Ends this instance for good: no callback ever again, the pending flow (if any) and the
@@ -163,18 +225,16 @@ impl Instance {
     }
 
     fn check_popup(self: &Rc<Self>) {
-        let mut pending = self.pending.borrow_mut();
-        let Some(pending) = pending.as_mut() else { return };
-        let closed = pending.popup.as_ref().is_some_and(|p| p.closed().unwrap_or(false));
-        if closed && pending.grace.is_none() && pending.flow.awaits_result() {
-            debug_log(&["Pop-up closed; waiting for a late result"], &JsValue::UNDEFINED);
-            let me = Rc::clone(self);
-            pending.grace = Timer::timeout(flow::POPUP_CLOSED_GRACE_MS, move || {
-                let step =
-                    me.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
-                me.run(step);
-            });
-        }
+        let step = {
+            let mut pending = self.pending.borrow_mut();
+            let Some(pending) = pending.as_mut() else { return };
+            if !pending.popup.as_ref().is_some_and(|p| p.closed().unwrap_or(false)) {
+                return;
+            }
+            debug_log(&["Pop-up reads as closed; collecting its result at the server"], &JsValue::UNDEFINED);
+            pending.flow.on_popup_closed()
+        };
+        self.run(step);
     }
 
     fn run(self: &Rc<Self>, step: Step) {
@@ -184,14 +244,15 @@ impl Instance {
                 // The pop-up has delivered: close it (outside the borrow, as everywhere).
                 let popup = self.pending.borrow_mut().as_mut().and_then(|p| p.popup.take());
                 close(popup);
+                self.request(&url, Send::Bearer(&token), Awaited::Reply);
+            }
+            Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let reply = http::get(&url, &token).await;
-                    let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
-                    let step =
-                        me.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_reply(reply));
-                    me.run(step);
-                });
+                let wait =
+                    Timer::timeout(after_ms, move || me.request(&url, Send::Form(&body), Awaited::Collected));
+                if let Some(pending) = self.pending.borrow_mut().as_mut() {
+                    pending.collect_after = wait;
+                }
             }
             Step::Finish(result) => {
                 let pending = self.pending.borrow_mut().take();
@@ -199,6 +260,40 @@ impl Instance {
                 self.call_back(&result);
             }
         }
+    }
+
+    /// Sends a request whose reply (or failure) goes to the flow as `awaited`.
+    fn request(self: &Rc<Self>, url: &str, send: Send, awaited: Awaited) {
+        let id = self.requests.get().wrapping_add(1);
+        self.requests.set(id);
+        let Some((in_flight, reply)) = http::start(url, send, globals::get().request_timeout_ms) else {
+            return self.on_response(None, awaited, Err(Failure::Failed));
+        };
+        if let Some(pending) = self.pending.borrow_mut().as_mut() {
+            pending.request = Some((id, in_flight));
+        }
+        let me = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move { me.on_response(Some(id), awaited, reply.await) });
+    }
+
+    /// Feeds a reply to the flow, if it is the one awaited: request `id` (`None`: one that could
+    /// not even start). A late reply to a replaced, timed-out or aborted request is dropped.
+    fn on_response(self: &Rc<Self>, id: Option<u32>, awaited: Awaited, reply: Outcome) {
+        let step = {
+            let mut pending = self.pending.borrow_mut();
+            let awaits = |p: &&mut Pending| id.is_none() || p.request.as_ref().map(|(r, _)| *r) == id;
+            let Some(pending) = pending.as_mut().filter(awaits) else { return };
+            pending.request = None;
+            let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
+            match awaited {
+                Awaited::Reply => pending.flow.on_reply(reply.map_err(|failure| match failure {
+                    Failure::TimedOut => Error::RequestTimeout,
+                    Failure::Failed => Error::NetworkError,
+                })),
+                Awaited::Collected => pending.flow.on_collected(reply.ok()),
+            }
+        };
+        self.run(step);
     }
 
     /// Delivers a result of a flow that never started (its pop-up was blocked), in a later task

@@ -37,6 +37,12 @@ impl Authenticator {
         self.instance.launch().map_err(thrown)
     }
 
+    /// Ends the pending flow, if any, with one `cancelled` callback (in a later task): its
+    /// pop-up closes and everything it holds is released. Without a pending flow, nothing.
+    pub fn cancel(&self) {
+        self.instance.cancel();
+    }
+
     /// Releases this authenticator: a pending flow ends without a callback (its pop-up is
     /// closed, its listener, timers and relay removed), and a click on its element no longer
     /// launches. The framework wrappers call it when a component unmounts.
@@ -72,22 +78,24 @@ pub fn authenticator(
     Ok(Authenticator { instance })
 }
 
-/// Stops a click on `element` (an `Element` or jQuery object) from launching the pop-up.
+/// Stops a click on `element` (an `Element` or jQuery object) from launching the pop-up, and
+/// ends its pending flow, if any, with one `cancelled` callback.
 #[wasm_bindgen]
 pub fn stop(element: JsValue) {
-    let removed = marshal::unwrap_jquery(element).dyn_into::<Element>().is_ok_and(|e| registry::unbind(&e));
-    if !removed {
-        web_sys::console::log_1(&"No click listener found to remove.".into());
+    match marshal::unwrap_jquery(element).dyn_into::<Element>().ok().and_then(|e| registry::unbind(&e)) {
+        Some(instance) => instance.cancel(),
+        None => web_sys::console::log_1(&"No click listener found to remove.".into()),
     }
 }
 
-/// Sets the global options `{baseUrl, debug}`; throws for a `baseUrl` that is not an http(s) URL.
+/// Sets the global options `{baseUrl, debug, requestTimeout, flowTimeout}`; throws for a
+/// `baseUrl` that is not an http(s) URL or a timeout that is not whole milliseconds ≥ 0.
 #[wasm_bindgen(js_name = setGlobalOptions)]
 pub fn set_global_options(options: JsValue) -> Result<(), JsError> {
     globals::set(&options).map_err(thrown)
 }
 
-/// The global options `{baseUrl, debug}`.
+/// The global options `{baseUrl, debug, requestTimeout, flowTimeout}`.
 #[wasm_bindgen(js_name = getGlobalOptions)]
 pub fn get_global_options() -> JsValue {
     globals::to_js()

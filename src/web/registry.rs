@@ -29,15 +29,15 @@ pub fn bind(element: Element, instance: Rc<Instance>) {
     BINDINGS.with(|b| b.borrow_mut().push(Binding { element, instance, _click: click }));
 }
 
-/// Removes `element`'s binding; `false` if it had none.
-pub fn unbind(element: &Element) -> bool {
+/// Removes `element`'s binding; returns the instance it launched (`None` if it had none).
+pub fn unbind(element: &Element) -> Option<Rc<Instance>> {
     let removed = BINDINGS.with(|b| {
         let mut bindings = b.borrow_mut();
         let at = bindings.iter().position(|binding| binding.element == *element)?;
         Some(bindings.swap_remove(at))
     });
     // Dropped outside the borrow: releasing the instance must not re-enter the registry.
-    removed.is_some()
+    removed.map(|binding| binding.instance)
 }
 
 /// Removes every binding that launches `instance`.
