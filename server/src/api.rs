@@ -3,11 +3,14 @@
 
 use crate::AppState;
 use crate::cors::{self, Audience};
+use crate::faults::{self, Action, Endpoint};
+use crate::params::{self, BadParams};
 use crate::services;
 use crate::store::{Grant, Store};
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -43,6 +46,18 @@ const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "
 const NO_ENDPOINT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.");
 const STORAGE: ApiError =
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.");
+const TWO_AUTHORIZATIONS: ApiError =
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "Give one Authorization header only.");
+const QUERY_TOO_LONG: ApiError =
+    ApiError::new(StatusCode::URI_TOO_LONG, "invalid_request", "The query string is too long.");
+const QUERY_NOT_UTF8: ApiError =
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "The query string is not valid UTF-8.");
+const QUERY_REPEATED: ApiError =
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "A query parameter is given more than once.");
+const BODY_TOO_LARGE: ApiError =
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "The request body is too large.");
+const BODY_GIVEN: ApiError =
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "This endpoint takes no request body.");
 
 /// The token in `Authorization: Bearer <token>` (the scheme is case-insensitive).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -52,8 +67,29 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Checks what the API ignores but must not be malformed: the query string (at most
+/// [`params::MAX_LEN`] bytes, UTF-8, no name twice) and the body (there is none).
+pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
+    let query = params::parse(query.unwrap_or("").as_bytes()).map_err(|bad| match bad {
+        BadParams::TooLong => QUERY_TOO_LONG,
+        BadParams::NotUtf8 => QUERY_NOT_UTF8,
+    })?;
+    if params::repeated(&query).is_some() {
+        return Err(QUERY_REPEATED);
+    }
+    match body {
+        Ok(body) if body.is_empty() => Ok(()),
+        Ok(_) => Err(BODY_GIVEN),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(BODY_TOO_LARGE),
+        Err(_) => Err(BODY_GIVEN),
+    }
+}
+
 /// What the request's bearer token grants.
 fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Err(TWO_AUTHORIZATIONS);
+    }
     let token = bearer_token(headers).ok_or(INVALID_TOKEN)?;
     store.grant(token).map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
 }
@@ -91,42 +127,73 @@ pub fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Va
     }))
 }
 
-/// Authorizes the request and answers with `body(grant)`. CORS is granted to the token's app's
-/// trusted origins, or, without a valid token, to any app's (so the page can read the 401).
-fn respond(
+/// One API request: its input as [`check_input`] found it, its headers, its endpoint.
+struct Call<'r> {
+    input: Result<(), ApiError>,
+    headers: &'r HeaderMap,
+    endpoint: Endpoint,
+}
+
+/// Checks the input, authorizes the request and answers with `body(grant)` — or as the
+/// token's app's test fault says (see [`faults`]). CORS is granted to the token's app's trusted
+/// origins, or, without a valid token, to any app's (so the page can read the error).
+async fn respond(
     app: &AppState,
-    headers: &HeaderMap,
+    call: Call<'_>,
     body: impl FnOnce(&Grant) -> Result<Value, ApiError>,
 ) -> Response {
-    match authorize(&app.store, headers) {
+    let grant = match call.input.and_then(|()| authorize(&app.store, call.headers)) {
+        Ok(grant) => grant,
         Err(error) => {
-            let origin = cors::allowed_origin(&app.config, headers, Audience::AnyApp);
-            cors::with_cors(error.into_response(), origin)
+            let origin = cors::allowed_origin(&app.config, call.headers, Audience::AnyApp);
+            return cors::with_cors(error.into_response(), origin);
         }
-        Ok(grant) => {
-            let response = match body(&grant) {
-                Ok(value) => Json(value).into_response(),
-                Err(error) => error.into_response(),
-            };
-            let origin = cors::allowed_origin(&app.config, headers, Audience::App(&grant.client_id));
-            cors::with_cors(response, origin)
+    };
+    let fault = faults::active(&app.config, &grant.client_id, call.endpoint)
+        .map(|fault| faults::action(&app.config, fault, &grant));
+    let response = match fault {
+        Some(Action::Reply(response)) => response,
+        Some(Action::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            reply(body(&grant))
         }
+        None => reply(body(&grant)),
+    };
+    let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
+    cors::with_cors(response, origin)
+}
+
+fn reply(body: Result<Value, ApiError>) -> Response {
+    match body {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
 /// `GET /v1/oauth/token/`: what the bearer token grants.
-pub async fn token(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    respond(&app, &headers, |grant| Ok(token_info(grant)))
+pub async fn token(
+    State(app): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let call =
+        Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Token };
+    respond(&app, call, |grant| Ok(token_info(grant))).await
 }
 
 /// `GET /v1/accounts/{id|me}/`: the token's account.
 pub async fn account(
     State(app): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let id = id.ok().map(|Path(id)| id);
-    respond(&app, &headers, |grant| account_info(&app.store, grant, id.as_deref()))
+    let call =
+        Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Account };
+    respond(&app, call, |grant| account_info(&app.store, grant, id.as_deref())).await
 }
 
 /// `OPTIONS` on the API: the CORS preflight.

@@ -1,5 +1,7 @@
 //! The server's configuration: one typed struct, from the command line and a TOML file.
 
+use crate::faults::Fault;
+use crate::origin;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,8 +12,12 @@ use std::path::PathBuf;
 pub struct App {
     /// The app's id, as pages send it in `client_id`.
     pub client_id: String,
-    /// Trusted Domains: `host:port`, or `host` for the scheme's default port.
+    /// Trusted Domains: `host:port`, or `host` for the scheme's default port (checked with
+    /// [`origin::is_domain_entry`]).
     pub trusted_domains: Vec<String>,
+    /// A fault to inject in its API replies: test-only, accepted with `--test-faults` only.
+    #[serde(default)]
+    pub fault: Option<Fault>,
 }
 
 /// Everything the server runs with.
@@ -40,13 +46,18 @@ pub enum Command {
 
 /// The command line's help text.
 pub const USAGE: &str = "\
-Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR]
+Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains) and optional
                     www_dir / dist_dir; default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080
                     and, for the examples, localhost:8000, localhost:5173 and localhost:4173
   --database FILE   SQLite database (default: data/authenticator.sqlite)
   --listen ADDR     address to listen on (default: 127.0.0.1:8080)
+  --test-faults     FOR TESTS ONLY: accept a `fault` key in [[apps]] entries, which makes the API
+                    misbehave for that app's tokens, e.g.
+                      fault = { endpoint = \"token\", kind = \"status_500\" }
+                    endpoint: token | account; kind: status_500 | status_401 | malformed_json |
+                    slow (optional slow_ms, default 5000) | drop | other_client_id (token only)
   --help            this text
 ";
 
@@ -72,6 +83,7 @@ impl Config {
         let mut listen = "127.0.0.1:8080".to_owned();
         let mut database = PathBuf::from("data/authenticator.sqlite");
         let mut file = None;
+        let mut test_faults = false;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -79,6 +91,7 @@ impl Config {
                 "--help" | "-h" => return Ok(Command::Help),
                 "--listen" => listen = value()?,
                 "--database" => database = PathBuf::from(value()?),
+                "--test-faults" => test_faults = true,
                 "--config" => {
                     let path = value()?;
                     let text =
@@ -93,11 +106,24 @@ impl Config {
             .map_err(|_| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
         let (source, text) =
             file.unwrap_or_else(|| ("the default config".to_owned(), DEFAULT_CONFIG.to_owned()));
-        Config::from_toml(&text, listen, database).map(Command::Run).map_err(|e| format!("{source}: {e}"))
+        Config::from_toml_with_faults(&text, listen, database, test_faults)
+            .map(Command::Run)
+            .map_err(|e| format!("{source}: {e}"))
     }
 
-    /// Builds a configuration from TOML text and the command-line values.
+    /// Builds a configuration from TOML text and the command-line values; a `fault` is refused.
     pub fn from_toml(text: &str, listen: SocketAddr, database: PathBuf) -> Result<Config, String> {
+        Config::from_toml_with_faults(text, listen, database, false)
+    }
+
+    /// [`Config::from_toml`], accepting the apps' test-only `fault` when `test_faults` is set
+    /// (the `--test-faults` flag).
+    pub fn from_toml_with_faults(
+        text: &str,
+        listen: SocketAddr,
+        database: PathBuf,
+        test_faults: bool,
+    ) -> Result<Config, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         for (i, app) in file.apps.iter().enumerate() {
             if app.client_id.is_empty() {
@@ -105,6 +131,17 @@ impl Config {
             }
             if file.apps.iter().take(i).any(|other| other.client_id == app.client_id) {
                 return Err(format!("apps[{i}]: client_id {:?} appears twice", app.client_id));
+            }
+            if let Some(entry) = app.trusted_domains.iter().find(|d| !origin::is_domain_entry(d)) {
+                return Err(format!("apps[{i}]: trusted domain {entry:?} is not host or host:port"));
+            }
+            if let Some(fault) = &app.fault {
+                if !test_faults {
+                    return Err(format!(
+                        "apps[{i}]: fault is a test-only setting: start the server with --test-faults to use it"
+                    ));
+                }
+                fault.check().map_err(|e| format!("apps[{i}]: fault: {e}"))?;
             }
         }
         let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -148,7 +185,8 @@ mod tests {
                     "localhost:4173"
                 ]
                 .map(String::from)
-                .to_vec()
+                .to_vec(),
+                fault: None,
             }]
         );
     }
@@ -179,6 +217,9 @@ mod tests {
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\ncolour = 1\n",
             "[[apps]]\nclient_id = \"\"\ntrusted_domains = []\n",
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"a.test; script-src *\"]\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://a.test\"]\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\nfault = { endpoint = \"token\", kind = \"drop\" }\n",
             "apps = 3",
             "not toml at all [",
         ] {

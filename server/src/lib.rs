@@ -2,17 +2,20 @@
 //! out-of-band protocol, with a built-in demo provider of simulated services.
 //!
 //! Handlers are thin ([`oauth`], [`api`], [`statics`]); the rules live in plain functions
-//! ([`origin`], [`services`], [`oauth::validate`]); storage is behind [`store`]; configuration
-//! is one typed struct ([`config::Config`]).
+//! ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`oauth::validate`]); storage
+//! is behind [`store`]; configuration is one typed struct ([`config::Config`]).
 
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod config;
 pub mod cors;
+pub mod faults;
 pub mod oauth;
 pub mod origin;
 pub mod pages;
+pub mod params;
+pub mod security;
 pub mod services;
 pub mod statics;
 pub mod store;
@@ -21,7 +24,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
-use axum::response::{Html, Response};
+use axum::response::Response;
 use axum::routing::get;
 use config::Config;
 use std::net::SocketAddr;
@@ -38,7 +41,7 @@ pub struct AppState {
 }
 
 /// The largest request body accepted (the pop-up's form).
-const MAX_BODY: usize = 16 * 1024;
+const MAX_BODY: usize = params::MAX_LEN;
 
 /// All routes.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -49,7 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(statics::index))
         .route("/{file}", get(statics::www))
         .route("/dist/{*path}", get(statics::dist))
-        .route("/static/iexd.html", get(|| async { Html(pages::RELAY) }))
+        .route("/static/iexd.html", get(statics::relay))
         .route("/v1/oauth", oauth())
         .route("/v1/oauth/", oauth())
         .route("/v1/oauth/token", token())
@@ -58,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/{id}/", account())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(security::defaults))
         .layer(middleware::from_fn(log))
         .with_state(state)
 }

@@ -5,9 +5,13 @@ use crate::AppState;
 use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
+use crate::params::{self, BadParams};
 use crate::services::{self, Allowed};
 use crate::store::{self, Store};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -40,11 +44,6 @@ impl AuthRequest {
     pub fn service(&self, id: &str) -> Option<&Allowed> {
         self.allowed.iter().find(|a| a.service.id == id)
     }
-}
-
-/// Decodes `a=1&b=2` (a query string or a form body).
-pub fn parse_params(text: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(text.as_bytes()).into_owned().collect()
 }
 
 /// The value of `key`, if given; given more than once is an error.
@@ -96,7 +95,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         client_id: client_id.to_owned(),
         state: state.to_owned(),
         request_id: request_id.to_owned(),
-        origin: origin_text.to_owned(),
+        origin: origin.to_string(),
         allowed,
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
     })
@@ -165,9 +164,32 @@ fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
 }
 
+/// The status and sentence for parameters that cannot be read; `too_long` is the status for
+/// [`BadParams::TooLong`] (414 for a query string, 413 for a form body).
+fn unreadable(bad: BadParams, too_long: StatusCode) -> (StatusCode, &'static str) {
+    let status = if bad == BadParams::TooLong { too_long } else { StatusCode::BAD_REQUEST };
+    (status, bad.message())
+}
+
+/// The submitted form's parameters, or why the body cannot be read.
+fn form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, (StatusCode, &'static str)> {
+    let too_long = StatusCode::PAYLOAD_TOO_LARGE;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => unreadable(BadParams::TooLong, too_long),
+        _ => (StatusCode::BAD_REQUEST, "The form could not be read."),
+    })?;
+    params::parse(&body).map_err(|bad| unreadable(bad, too_long))
+}
+
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed.
 pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
-    let params = parse_params(query.as_deref().unwrap_or(""));
+    let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        Ok(params) => params,
+        Err(bad) => {
+            let (status, message) = unreadable(bad, StatusCode::URI_TOO_LONG);
+            return pages::refused(status, message);
+        }
+    };
     let request = match validate(&app.config, &params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
@@ -180,8 +202,11 @@ pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
 }
 
 /// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page.
-pub async fn submit(State(app): State<Arc<AppState>>, body: String) -> Response {
-    let params = parse_params(&body);
+pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let params = match form(body) {
+        Ok(params) => params,
+        Err((status, message)) => return pages::refused(status, message),
+    };
     let request = match validate(&app.config, &params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),

@@ -54,6 +54,12 @@ impl Origin {
     }
 }
 
+/// Whether `entry` is a valid Trusted Domain entry: `host` or `host:port` (surrounding spaces
+/// and case do not matter), as [`Origin::is_trusted_by`] reads it.
+pub fn is_domain_entry(entry: &str) -> bool {
+    Origin::parse(&format!("http://{}", entry.trim().to_ascii_lowercase())).is_some()
+}
+
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.port == self.default_port() {
@@ -103,6 +109,16 @@ mod tests {
             "scheme is case-sensitive"
         );
         assert_eq!(Origin::parse("https://X.test:443").unwrap().to_string(), "https://x.test");
+    }
+
+    #[test]
+    fn domain_entries() {
+        for good in ["localhost:8080", "Example.com", " a.test ", "[::1]:3000", "127.0.0.1"] {
+            assert!(super::is_domain_entry(good), "{good}");
+        }
+        for bad in ["", "*.a.test", "a.test/", "http://a.test", "a.test:0", "a.test:x", "a b", "a.test; x"] {
+            assert!(!super::is_domain_entry(bad), "{bad}");
+        }
     }
 
     #[test]

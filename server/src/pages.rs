@@ -1,7 +1,8 @@
 //! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay.
 
+use crate::security;
 use crate::services::{Allowed, Service};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -21,15 +22,20 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A complete pop-up page: never cached, never framed, no referrer.
-fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str) -> Response {
+/// A complete pop-up page: never cached, never framed, no referrer, and a strict policy (see
+/// [`security::popup_csp`]) under which only [`STYLE`] and, when given, the inline `script`
+/// (placed at the end of the body) apply.
+fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str, script: Option<&str>) -> Response {
+    let script_element = script.map(|s| format!("<script>{s}</script>")).unwrap_or_default();
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head><body{body_attrs}><main>{body}</main></body></html>",
+         <title>{title}</title><style>{STYLE}</style></head><body{body_attrs}><main>{body}</main>\
+         {script_element}</body></html>",
         title = escape(title),
     );
-    (
+    let csp = security::popup_csp(STYLE, script);
+    let mut response = (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -39,7 +45,11 @@ fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str) -> Respon
         ],
         html,
     )
-        .into_response()
+        .into_response();
+    let csp = HeaderValue::from_str(&csp)
+        .unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    response
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
@@ -82,7 +92,7 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
         escape(client_id),
         deny_button(),
     );
-    page(StatusCode::OK, "Connect an account", &body, "")
+    page(StatusCode::OK, "Connect an account", &body, "", None)
 }
 
 /// The connect page for one service: the account's name, connect and deny.
@@ -101,7 +111,7 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
         id = escape(service.id),
         deny = deny_button(),
     );
-    page(StatusCode::OK, service.name, &body, "")
+    page(StatusCode::OK, service.name, &body, "", None)
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
@@ -127,16 +137,21 @@ pub fn result(request_id: &str, origin: &str, data: &Value) -> Response {
     let embedded = serde_json::json!({ "id": request_id, "origin": origin, "data": data });
     let text = if success { "Account connected. You can close this window." } else { "Access denied." };
     let body = format!(
-        "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script><script>{POST_RESULT}</script>",
+        "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script>",
         script_json(&embedded)
     );
     let attrs = if success { " data-result=\"success\"" } else { " data-result=\"error\"" };
-    page(StatusCode::OK, text, &body, attrs)
+    page(StatusCode::OK, text, &body, attrs, Some(POST_RESULT))
 }
 
 /// An error page (status 400): says what is wrong with the request and posts nothing.
 pub fn error(message: &str) -> Response {
     message_page(StatusCode::BAD_REQUEST, message)
+}
+
+/// An error page with another status (e.g. 413 or 414): posts nothing.
+pub fn refused(status: StatusCode, message: &str) -> Response {
+    message_page(status, message)
 }
 
 /// A server failure page (status 500): posts nothing.
@@ -146,14 +161,32 @@ pub fn server_error(message: &str) -> Response {
 
 fn message_page(status: StatusCode, message: &str) -> Response {
     let body = format!("<h1>This request cannot be completed</h1><p class=\"error\">{}</p>", escape(message));
-    page(status, "Error", &body, " data-result=\"refused\"")
+    page(status, "Error", &body, " data-result=\"refused\"", None)
 }
 
-/// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe. It opens the
-/// pop-up on its parent's request (the original's IE path) and forwards the pop-up's result to
-/// the parent — only to the origin the pop-up was issued for, which must be the parent's own.
-pub const RELAY: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Kloudless relay</title></head><body><script>
+/// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe, with its
+/// policy `csp` (see [`security::relay_csp`], which allows [`RELAY_SCRIPT`] by its hash and lets
+/// the apps' pages frame it). No `X-Frame-Options`: it has to be frameable.
+pub fn relay(csp: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kloudless relay</title></head>\
+         <body><script>{RELAY_SCRIPT}</script></body></html>\n"
+    );
+    let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static("frame-ancestors 'none'"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CONTENT_SECURITY_POLICY, csp),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The relay's script. It opens the pop-up on its parent's request (the original's IE path)
+/// and forwards the pop-up's result to the parent — only to the origin the pop-up was issued
+/// for, which must be the parent's own.
+pub const RELAY_SCRIPT: &str = r#"
 (function () {
   var ns = 'kloudless:', opened = null, target = null;
   window.addEventListener('message', function (e) {
@@ -178,5 +211,4 @@ pub const RELAY: &str = r#"<!doctype html>
     }
   });
 })();
-</script></body></html>
 "#;

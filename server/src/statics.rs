@@ -1,6 +1,6 @@
 //! The demo page (`/`, from `www_dir`) and the library build (`/dist/…`, from `dist_dir`).
 
-use crate::AppState;
+use crate::{AppState, pages, security};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -35,6 +35,11 @@ async fn serve(path: PathBuf, missing: &'static str) -> Response {
         Ok(bytes) => ([(header::CONTENT_TYPE, content_type(name))], bytes).into_response(),
         Err(_) => (StatusCode::NOT_FOUND, missing).into_response(),
     }
+}
+
+/// `GET /static/iexd.html`: the relay page, frameable by the apps' Trusted Domains only.
+pub async fn relay(State(app): State<Arc<AppState>>) -> Response {
+    pages::relay(&security::relay_csp(&app.config, pages::RELAY_SCRIPT))
 }
 
 /// `GET /`: the demo page.

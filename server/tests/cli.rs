@@ -95,3 +95,170 @@ fn serves_on_the_printed_address_and_logs_no_query_strings() {
     assert!(logs.contains("GET /v1/oauth 400"), "{logs}");
     assert!(!logs.contains("SECRET-STATE"), "{logs}");
 }
+
+/// Starts the binary with `args` (plus a port and a database in `dir`); returns it and its address.
+fn start(dir: &std::path::Path, args: &[&str]) -> (Running, String, BufReader<std::process::ChildStdout>) {
+    let database = dir.join("db.sqlite");
+    let mut child = Running(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr =
+        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    (child, addr, stdout)
+}
+
+/// One request over a fresh connection; returns the whole reply.
+fn request(addr: &str, head: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+#[test]
+fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[[apps]]\nclient_id = \"cli\"\ntrusted_domains = [\"localhost:3000\"]\n")
+        .unwrap();
+    let (mut child, addr, mut stdout) = start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let (state, request_id) = ("STATE-5f2a9c0e", "REQUEST-ID-81d4b7");
+    let query = format!(
+        "client_id=cli&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token&state={state}\
+         &request_id={request_id}&origin=http%3A%2F%2Flocalhost%3A3000&scope=box%20dropbox"
+    );
+    let chooser = request(&addr, &format!("GET /v1/oauth?{query} HTTP/1.1"), "");
+    assert!(chooser.starts_with("HTTP/1.1 200") && chooser.contains("data-service=\"box\""), "{chooser}");
+    let connect_page = request(&addr, &format!("GET /v1/oauth?{query}&service=box HTTP/1.1"), "");
+    assert!(connect_page.contains("data-action=\"connect\""), "{connect_page}");
+    let result = request(
+        &addr,
+        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
+        &format!("{query}&service=box&account=logged.user%40example.com&action=connect"),
+    );
+    assert!(result.starts_with("HTTP/1.1 200"), "{result}");
+    let token = result.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(token.len(), 64, "{result}");
+
+    let auth = format!("Authorization: Bearer {token}\r\nOrigin: http://localhost:3000");
+    let preflight = request(
+        &addr,
+        "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: GET",
+        "",
+    );
+    assert!(preflight.starts_with("HTTP/1.1 204"), "{preflight}");
+    let info = request(&addr, &format!("GET /v1/oauth/token/ HTTP/1.1\r\n{auth}"), "");
+    assert!(info.starts_with("HTTP/1.1 200") && info.contains("\"client_id\":\"cli\""), "{info}");
+    let id = info.split("\"account_id\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
+    for path in [format!("/v1/accounts/{id}/?retrieve_full=False"), "/v1/accounts/me/".to_owned()] {
+        let account = request(&addr, &format!("GET {path} HTTP/1.1\r\n{auth}"), "");
+        assert!(
+            account.starts_with("HTTP/1.1 200") && account.contains("logged.user@example.com"),
+            "{account}"
+        );
+    }
+    // A wrong token and a wrong state are not logged either.
+    let refused =
+        request(&addr, "GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer WRONG-TOKEN-3c9e", "");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+
+    let mut stderr = child.0.stderr.take().unwrap();
+    drop(child);
+    let (mut logs, mut out) = (String::new(), String::new());
+    stderr.read_to_string(&mut logs).unwrap();
+    stdout.read_to_string(&mut out).unwrap();
+    for expected in [
+        "GET /v1/oauth 200",
+        "POST /v1/oauth 200",
+        "OPTIONS /v1/oauth/token/ 204",
+        "GET /v1/oauth/token/ 200",
+        "GET /v1/accounts/me/ 200",
+        &format!("GET /v1/accounts/{id}/ 200"),
+        "GET /v1/oauth/token/ 401",
+    ] {
+        assert!(logs.contains(expected), "{expected:?} in {logs}");
+    }
+    for secret in [token.as_str(), state, request_id, "WRONG-TOKEN-3c9e", "logged.user", "retrieve_full"] {
+        assert!(!logs.contains(secret), "{secret:?} in stderr: {logs}");
+        assert!(!out.contains(secret), "{secret:?} in stdout: {out}");
+    }
+}
+
+#[test]
+fn faults_need_the_test_faults_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faults.toml");
+    std::fs::write(
+        &config,
+        "[[apps]]\nclient_id = \"token-500\"\ntrusted_domains = [\"localhost:5000\"]\n\
+         fault = { endpoint = \"token\", kind = \"status_500\" }\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("apps[0]: fault is a test-only setting: start the server with --test-faults"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Usage:"), "{stderr}");
+    assert!(!stdout.contains("listening"));
+    let (code, _, stderr) =
+        run(&["--test-faults", "--config", config.to_str().unwrap(), "--listen", "nowhere"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not an address"), "the config was accepted: {stderr}");
+    std::fs::write(
+        &config,
+        "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\nfault = { endpoint = \"x\", kind = \"drop\" }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["--test-faults", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown variant `x`"), "{stderr}");
+
+    // With the flag, the fault applies to the app's tokens.
+    std::fs::write(
+        &config,
+        "[[apps]]\nclient_id = \"token-500\"\ntrusted_domains = [\"localhost:5000\"]\n\
+         fault = { endpoint = \"token\", kind = \"status_500\" }\n",
+    )
+    .unwrap();
+    let (_child, addr, _) = start(dir.path(), &["--test-faults", "--config", config.to_str().unwrap()]);
+    let result = request(
+        &addr,
+        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
+        "client_id=token-500&response_type=token&state=s&request_id=r&origin=http%3A%2F%2Flocalhost%3A5000\
+         &scope=box&service=box&account=a&action=connect",
+    );
+    let token = result.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let reply = request(
+        &addr,
+        &format!(
+            "GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer {token}\r\nOrigin: http://localhost:5000"
+        ),
+        "",
+    );
+    assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
+    assert!(reply.to_lowercase().contains("access-control-allow-origin: http://localhost:5000"), "{reply}");
+}
+
+#[test]
+fn usage_documents_the_test_faults_flag() {
+    let (_, stdout, _) = run(&["--help"]);
+    assert!(stdout.contains("--test-faults"));
+    assert!(stdout.contains("fault = { endpoint = \"token\", kind = \"status_500\" }"));
+}

@@ -1,0 +1,164 @@
+//! Security headers: the pop-up's strict Content-Security-Policy, the relay's `frame-ancestors`
+//! (the apps' Trusted Domains), and the defaults every other response gets (never framed).
+
+use crate::config::Config;
+use crate::origin;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+
+/// The policy of every response that sets none itself: it may not be framed.
+pub const DEFAULT_CSP: &str = "frame-ancestors 'none'";
+
+/// A CSP hash source for an inline `<script>` or `<style>` element's exact text:
+/// `'sha256-<base64>'`.
+pub fn hash_source(text: &str) -> String {
+    format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
+}
+
+/// The pop-up pages' policy: nothing loads or runs but the inline `style` and, when given, the
+/// inline `script` (each allowed by its hash); forms post only to this server; no `<base>`;
+/// never framed.
+pub fn popup_csp(style: &str, script: Option<&str>) -> String {
+    let scripts = script.map_or_else(|| "'none'".to_owned(), hash_source);
+    format!(
+        "default-src 'none'; script-src {scripts}; style-src {}; form-action 'self'; base-uri 'none'; \
+         frame-ancestors 'none'",
+        hash_source(style)
+    )
+}
+
+/// The CSP source list for one Trusted Domain entry (`host:port` or `host`): the entry on
+/// `http` and `https`. `None` for an entry that is not a plain host with an optional port.
+pub fn frame_sources(entry: &str) -> Option<String> {
+    let entry = entry.trim().to_ascii_lowercase();
+    origin::is_domain_entry(&entry).then(|| format!("http://{entry} https://{entry}"))
+}
+
+/// The relay page's policy: only its own inline `script` (by hash) runs, and only pages on a
+/// Trusted Domain of some app may frame it (`frame-ancestors 'none'` when there is none).
+pub fn relay_csp(config: &Config, script: &str) -> String {
+    let mut ancestors: Vec<String> = Vec::new();
+    for entry in config.apps.iter().flat_map(|app| &app.trusted_domains) {
+        if let Some(sources) = frame_sources(entry).filter(|s| !ancestors.contains(s)) {
+            ancestors.push(sources);
+        }
+    }
+    let ancestors = if ancestors.is_empty() { "'none'".to_owned() } else { ancestors.join(" ") };
+    format!(
+        "default-src 'none'; script-src {}; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
+        hash_source(script)
+    )
+}
+
+/// Completes a response's headers: `X-Content-Type-Options: nosniff` always; a response that
+/// sets no policy of its own gets [`DEFAULT_CSP`] and `X-Frame-Options: DENY`. (The relay sets
+/// its own policy, so it stays frameable by the apps' pages.)
+pub fn apply_defaults(headers: &mut HeaderMap) {
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+}
+
+/// Middleware: [`apply_defaults`] on every response.
+pub async fn defaults(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    apply_defaults(response.headers_mut());
+    response
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_hash_sources() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected, "{input}");
+        }
+        // printf 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(hash_source("alert(1)"), "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='");
+    }
+
+    #[test]
+    fn popup_policy_is_strict() {
+        let csp = popup_csp("b{}", Some("go()"));
+        assert!(csp.starts_with("default-src 'none'; "));
+        assert!(csp.contains(&format!("script-src {};", hash_source("go()"))));
+        assert!(csp.contains(&format!("style-src {};", hash_source("b{}"))));
+        for part in ["form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(part), "{part}");
+        }
+        assert!(!csp.contains("unsafe"));
+        assert!(popup_csp("b{}", None).contains("script-src 'none';"));
+    }
+
+    #[test]
+    fn relay_policy_lists_the_trusted_domains() {
+        let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\", \"A.test\"]\n\
+                    [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3000\", \"[::1]:8080\"]\n";
+        let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
+        let csp = relay_csp(&config, "x()");
+        assert!(csp.ends_with(
+            "frame-ancestors http://localhost:3000 https://localhost:3000 http://a.test https://a.test \
+             http://[::1]:8080 https://[::1]:8080"
+        ));
+        assert!(csp.contains(&hash_source("x()")));
+        let none = Config::from_toml(
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n",
+            "127.0.0.1:0".parse().unwrap(),
+            "db".into(),
+        )
+        .unwrap();
+        assert!(relay_csp(&none, "x()").ends_with("frame-ancestors 'none'"));
+        for bad in ["a.test; script-src *", "*.a.test", "a.test/x", "", "a b"] {
+            assert_eq!(frame_sources(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_never_override_a_policy() {
+        let mut plain = HeaderMap::new();
+        apply_defaults(&mut plain);
+        assert_eq!(plain[header::CONTENT_SECURITY_POLICY], DEFAULT_CSP);
+        assert_eq!(plain[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(plain[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let mut relay = HeaderMap::new();
+        relay.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors http://a.test"),
+        );
+        apply_defaults(&mut relay);
+        assert_eq!(relay[header::CONTENT_SECURITY_POLICY], "frame-ancestors http://a.test");
+        assert!(relay.get(header::X_FRAME_OPTIONS).is_none());
+    }
+}
