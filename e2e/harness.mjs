@@ -79,12 +79,12 @@ export async function freePort() {
   return port;
 }
 
-/** Headless system Chromium; `popupBlocking` keeps Chromium's pop-up blocker on. */
-export async function launchBrowser({ popupBlocking = false } = {}) {
+/** Headless system Chromium; `popupBlocking` keeps Chromium's pop-up blocker on; `args` are added. */
+export async function launchBrowser({ popupBlocking = false, args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+      '--disable-component-update', '--disable-sync', '--no-first-run', ...args],
     ignoreDefaultArgs: popupBlocking ? ['--disable-popup-blocking'] : [],
   });
 }

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod origin;
 pub mod pages;
 pub mod params;
+pub mod rendezvous;
 pub mod security;
 pub mod services;
 pub mod statics;
@@ -25,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub config: Config,
     /// The database.
     pub store: Store,
+    /// The pop-ups' results awaiting collection (in memory).
+    pub rendezvous: rendezvous::Rendezvous,
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -55,6 +58,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/iexd.html", get(statics::relay))
         .route("/v1/oauth", oauth())
         .route("/v1/oauth/", oauth())
+        .route("/v1/oauth/rendezvous", post(rendezvous::collect))
+        .route("/v1/oauth/rendezvous/abandon", post(rendezvous::abandon))
         .route("/v1/oauth/token", token())
         .route("/v1/oauth/token/", token())
         .route("/v1/accounts/{id}", account())
@@ -102,7 +107,11 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        Ok(Server { listener, addr, router: router(Arc::new(AppState { config, store })) })
+        Ok(Server {
+            listener,
+            addr,
+            router: router(Arc::new(AppState { config, store, rendezvous: Default::default() })),
+        })
     }
 
     /// The address actually bound (useful with port 0).

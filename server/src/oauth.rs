@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
 use crate::params::{self, BadParams};
+use crate::rendezvous;
 use crate::services::{self, Allowed};
 use crate::store::{self, Store};
 use axum::body::Bytes;
@@ -15,10 +16,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
-const PROTOCOL: [&str; 7] =
-    ["client_id", "redirect_uri", "response_type", "state", "request_id", "origin", "scope"];
+const PROTOCOL: [&str; 8] =
+    ["client_id", "redirect_uri", "response_type", "state", "request_id", "origin", "scope", "rendezvous"];
 /// Parameters the pop-up's own forms add.
 const CONTROLS: [&str; 3] = ["service", "account", "action"];
 
@@ -35,6 +37,8 @@ pub struct AuthRequest {
     pub origin: String,
     /// The services the scope allows (at least one).
     pub allowed: Vec<Allowed>,
+    /// The library's rendezvous challenge, if it sent one (see [`rendezvous`]).
+    pub rendezvous: Option<String>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
 }
@@ -86,6 +90,10 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     if !origin.is_trusted_by(&app.trusted_domains) {
         return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
     }
+    let challenge = single(params, "rendezvous")?;
+    if challenge.is_some_and(|c| !rendezvous::is_hex256(c)) {
+        return Err("The parameter rendezvous must be 64 lowercase hex digits.".to_owned());
+    }
     let scope = single(params, "scope")?.unwrap_or("");
     let allowed = services::allowed(scope);
     if allowed.is_empty() {
@@ -97,6 +105,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         request_id: request_id.to_owned(),
         origin: origin.to_string(),
         allowed,
+        rendezvous: challenge.map(str::to_owned),
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
     })
 }
@@ -194,6 +203,9 @@ pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
+    if let Some(challenge) = &request.rendezvous {
+        app.rendezvous.open(challenge, &request.client_id, &request.origin, Instant::now());
+    }
     match chosen(&request, &params) {
         Ok(Some(chosen)) => pages::connect(&request.client_id, &request.params, chosen.service, chosen.admin),
         Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
@@ -212,7 +224,15 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Err(message) => return pages::error(&message),
     };
     match complete(&app.store, &request, &params) {
-        Ok(data) => pages::result(&request.request_id, &request.origin, &data),
+        Ok(data) => {
+            if let Some(challenge) = &request.rendezvous {
+                let message = rendezvous::message(&request.request_id, &data);
+                let now = Instant::now();
+                app.rendezvous.open(challenge, &request.client_id, &request.origin, now);
+                app.rendezvous.complete(challenge, &request.client_id, &request.origin, message, now);
+            }
+            pages::result(&request.request_id, &request.origin, &data)
+        }
         Err(Refusal::BadRequest(message)) => pages::error(&message),
         Err(Refusal::Storage(error)) => {
             eprintln!("storage error: {error}");

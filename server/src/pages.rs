@@ -66,6 +66,24 @@ fn hidden_inputs(params: &[(String, String)]) -> String {
         .collect()
 }
 
+/// Sends the abandon beacon when the user closes the pop-up on this page (not when one of its
+/// forms moves the flow on), so that a page collecting at the rendezvous learns at once.
+const ABANDON_ON_CLOSE: &str = "(function(){var c=document.body.getAttribute('data-rendezvous'),moving=false;\
+document.addEventListener('submit',function(){moving=true});addEventListener('pagehide',function(){\
+if(!moving)navigator.sendBeacon('/v1/oauth/rendezvous/abandon',c)})})();";
+
+/// A page of the flow under way: the body attribute and script that abandon its rendezvous
+/// (if the library sent a challenge) when the user closes the pop-up.
+fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
+    match params.iter().find(|(k, _)| k == "rendezvous") {
+        Some((_, challenge)) => {
+            let attrs = format!(" data-rendezvous=\"{}\"", escape(challenge));
+            page(StatusCode::OK, title, body, &attrs, Some(ABANDON_ON_CLOSE))
+        }
+        None => page(StatusCode::OK, title, body, "", None),
+    }
+}
+
 fn deny_button() -> &'static str {
     "<button type=\"submit\" name=\"action\" value=\"deny\" data-action=\"deny\">Deny</button>"
 }
@@ -92,7 +110,7 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
         escape(client_id),
         deny_button(),
     );
-    page(StatusCode::OK, "Connect an account", &body, "", None)
+    page_under_way("Connect an account", &body, params)
 }
 
 /// The connect page for one service: the account's name, connect and deny.
@@ -111,7 +129,7 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
         id = escape(service.id),
         deny = deny_button(),
     );
-    page(StatusCode::OK, service.name, &body, "", None)
+    page_under_way(service.name, &body, params)
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
@@ -128,7 +146,8 @@ fn script_json(value: &Value) -> String {
 /// Posts the result to the opener: to the validated `origin`, or, when the opener is this
 /// server's own relay (same origin), to this origin. Never to `'*'`.
 const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
-var m='kloudless:'+JSON.stringify({type:'authentication',id:r.id,data:r.data});var o=window.opener;if(!o)return;\
+var m='kloudless:'+JSON.stringify({type:'authentication',id:r.id,data:r.data});var o=window.opener;\
+if(!o){setTimeout(function(){window.close()},1500);return}\
 var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
 
 /// The result page: shows the outcome and posts `data` to the page at `origin`.

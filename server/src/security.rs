@@ -19,13 +19,13 @@ pub fn hash_source(text: &str) -> String {
 }
 
 /// The pop-up pages' policy: nothing loads or runs but the inline `style` and, when given, the
-/// inline `script` (each allowed by its hash); forms post only to this server; no `<base>`;
-/// never framed.
+/// inline `script` (each allowed by its hash); requests (the abandon beacon) and forms go only
+/// to this server; no `<base>`; never framed.
 pub fn popup_csp(style: &str, script: Option<&str>) -> String {
     let scripts = script.map_or_else(|| "'none'".to_owned(), hash_source);
     format!(
-        "default-src 'none'; script-src {scripts}; style-src {}; form-action 'self'; base-uri 'none'; \
-         frame-ancestors 'none'",
+        "default-src 'none'; script-src {scripts}; style-src {}; connect-src 'self'; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'",
         hash_source(style)
     )
 }

@@ -1009,3 +1009,98 @@ fn faults_need_the_flag() {
     assert!(error.contains("--test-faults"), "{error}");
     assert!(Config::from_toml_with_faults(&fault_apps(), at, "db".into(), true).is_ok());
 }
+
+/// POSTs a rendezvous collection from `origin`.
+async fn collect(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let head = format!(
+        "POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
+    );
+    send(addr, &head, body.as_bytes()).await
+}
+
+#[tokio::test]
+async fn the_rendezvous_hands_the_result_once_to_the_app_and_origin_that_opened_it() {
+    use sha2::{Digest, Sha256};
+    let running = start().await;
+    let addr = running.addr;
+    let verifier = "0123456789abcdef".repeat(4);
+    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let ask = |origin: &'static str, client_id: &'static str, verifier: String| async move {
+        collect(addr, origin, &[("client_id", client_id), ("verifier", &verifier)]).await
+    };
+    assert_eq!(ask(APP_ORIGIN, "app", verifier.clone()).await.status, 404, "nothing registered yet");
+
+    // The pop-up registers the challenge when it loads; the flow is then under way.
+    let mut params = protocol_params("any");
+    params.push(("rendezvous", challenge.clone()));
+    let chooser = get(addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert_eq!(chooser.status, 200);
+    assert!(
+        chooser.body.contains(&format!("data-rendezvous=\"{challenge}\"")),
+        "the abandon beacon knows it"
+    );
+    let pending = ask(APP_ORIGIN, "app", verifier.clone()).await;
+    assert_eq!(pending.status, 202);
+    assert_eq!(pending.header("access-control-allow-origin"), Some(APP_ORIGIN));
+
+    // Connecting stores the result under the challenge.
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
+    let page = post_form(addr, &form).await;
+    let posted = embedded_result(&page.body);
+
+    let untrusted = ask("http://evil.test", "app", verifier.clone()).await;
+    assert_eq!(untrusted.status, 403);
+    assert_eq!(untrusted.header("access-control-allow-origin"), None);
+    assert_eq!(
+        ask(APP_ORIGIN, "other", verifier.clone()).await.status,
+        403,
+        "origin not trusted by that app"
+    );
+    assert_eq!(
+        ask(APP_ORIGIN, "app", challenge.clone()).await.status,
+        404,
+        "the challenge is not the verifier"
+    );
+    assert_eq!(collect(addr, APP_ORIGIN, &[("client_id", "app"), ("verifier", "short")]).await.status, 400);
+    let twice = [("client_id", "app"), ("verifier", verifier.as_str()), ("verifier", verifier.as_str())];
+    assert_eq!(collect(addr, APP_ORIGIN, &twice).await.status, 400);
+
+    let collected = ask(APP_ORIGIN, "app", verifier.clone()).await;
+    assert_eq!(collected.status, 200);
+    assert_eq!(collected.header("cache-control"), Some("no-store"));
+    let message: serde_json::Value =
+        serde_json::from_str(collected.body.strip_prefix("kloudless:").expect("the protocol's message"))
+            .unwrap();
+    assert_eq!(message["type"], "authentication");
+    assert_eq!(message["id"], posted["id"]);
+    assert_eq!(message["data"], posted["data"], "the same result the pop-up posts");
+    assert_eq!(ask(APP_ORIGIN, "app", verifier).await.status, 404, "handed out once");
+}
+
+#[tokio::test]
+async fn closing_the_popup_abandons_its_rendezvous() {
+    use sha2::{Digest, Sha256};
+    let running = start().await;
+    let verifier = "fedcba9876543210".repeat(4);
+    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let mut params = protocol_params("box");
+    params.push(("rendezvous", challenge.clone()));
+    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let form = [("client_id", "app"), ("verifier", verifier.as_str())];
+    assert_eq!(collect(running.addr, APP_ORIGIN, &form).await.status, 202);
+    let beacon = send(
+        running.addr,
+        "POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain",
+        challenge.as_bytes(),
+    )
+    .await;
+    assert_eq!(beacon.status, 204);
+    assert_eq!(collect(running.addr, APP_ORIGIN, &form).await.status, 404);
+    let bad = send(running.addr, "POST /v1/oauth/rendezvous/abandon HTTP/1.1", b"not a challenge").await;
+    assert_eq!(bad.status, 400);
+    let mut malformed = protocol_params("box");
+    malformed.push(("rendezvous", "XYZ".into()));
+    assert_eq!(get(running.addr, &format!("/v1/oauth?{}", query(&malformed)), &[]).await.status, 400);
+}

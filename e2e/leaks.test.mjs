@@ -1,0 +1,83 @@
+// Leaks: 1,000 create/launch/cancel cycles and 1,000 complete flows against the real server
+// (its pop-up driven over HTTP, the result collected at the rendezvous, the token verified and
+// the account fetched), then no listener, interval, timeout or relay iframe may be left, and
+// the wasm memory must stop growing after the first hundred of each.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApi, startApp, launchBrowser } from './harness.mjs';
+
+let api;
+let app;
+let browser;
+
+before(async () => {
+  app = await startApp();
+  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }]);
+  browser = await launchBrowser({ args: ['--js-flags=--expose-gc'] });
+});
+
+after(async () => {
+  await browser?.close();
+  api?.stop();
+  app?.stop();
+});
+
+async function openPage() {
+  const page = await browser.newPage();
+  await page.goto(`${app.origin}/leaks.html?${new URLSearchParams({ api: api.baseUrl })}`);
+  // The library's own listeners and timers appear only once it is used.
+  return { page, baseline: await page.evaluate(() => window.snapshot()) };
+}
+
+/** Runs `batches` batches of `run(page)`, with a GC after each; returns the wasm size after each. */
+async function measure(page, batches, run) {
+  const sizes = [];
+  for (let i = 0; i < batches; i++) {
+    await run(page);
+    await page.evaluate(() => window.gc());
+    sizes.push(await page.evaluate(() => window.snapshot().wasmBytes));
+  }
+  return sizes;
+}
+
+/** Waits until the library holds nothing any more (timers of finished flows may still be firing). */
+async function settled(page, baseline) {
+  await page.waitForFunction((base) => {
+    const now = window.snapshot();
+    return now.listeners === base.listeners && now.intervals === 0 && now.timeouts === 0 && now.iframes === 0;
+  }, baseline, { timeout: 15000 }).catch(() => {});
+  return page.evaluate(() => window.snapshot());
+}
+
+test('1,000 create/launch/cancel cycles leave nothing behind and stop growing the wasm memory', async () => {
+  const { page, baseline } = await openPage();
+  const sizes = await measure(page, 10, async (p) => {
+    const errors = await p.evaluate(() => window.cancelCycles(100));
+    assert.deepEqual([...new Set(errors)], ['cancelled'], 'each cycle: exactly one cancelled callback');
+    assert.equal(errors.length, 100);
+  });
+  const end = await settled(page, baseline);
+  assert.equal(end.listeners, baseline.listeners, `no listener left: ${end.kinds}`);
+  assert.equal(end.messageListeners, 0);
+  assert.equal(end.intervals, 0, 'no interval left');
+  assert.equal(end.timeouts, 0, 'no timeout left');
+  assert.equal(end.iframes, 0, 'no relay iframe left');
+  assert.ok(sizes[0] > 0);
+  assert.deepEqual(sizes.slice(1), sizes.slice(1).map(() => sizes[0]), `wasm memory after each hundred: ${sizes}`);
+  await page.close();
+});
+
+test('1,000 complete flows against the server leave nothing behind and stop growing the wasm memory', async () => {
+  const { page, baseline } = await openPage();
+  const sizes = await measure(page, 10, async (p) => {
+    const outcomes = await p.evaluate(() => window.completeFlows(100, 10));
+    assert.deepEqual([...new Set(outcomes)], ['box'], `each flow connects: ${[...new Set(outcomes)]}`);
+  });
+  const end = await settled(page, baseline);
+  assert.equal(end.listeners, baseline.listeners, `no listener left: ${end.kinds}`);
+  assert.equal(end.intervals, 0, 'no interval left');
+  assert.equal(end.timeouts, 0, 'no timeout left');
+  assert.equal(end.iframes, 0, 'no relay iframe left');
+  assert.deepEqual(sizes.slice(1), sizes.slice(1).map(() => sizes[0]), `wasm memory after each hundred: ${sizes}`);
+  await page.close();
+});
