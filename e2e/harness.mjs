@@ -12,14 +12,21 @@ import { chromium } from 'playwright-core';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serverBinary = join(root, 'target/debug/authenticator-server');
 
-/** Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop }`. */
+/**
+ * Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop }`. An app may
+ * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
+ */
 export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
   const config = join(dir, 'config.toml');
+  const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
+    + `kind = ${JSON.stringify(kind)}${slow ? `, slow_ms = ${slow}` : ''} }\n`;
   writeFileSync(config, apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
-    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n`).join('\n'));
+    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`).join('\n'));
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
-  const child = spawn(serverBinary, ['--listen', listen, '--database', join(dir, 'db.sqlite'), '--config', config],
+  const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];
+  const child = spawn(serverBinary,
+    ['--listen', listen, '--database', join(dir, 'db.sqlite'), '--config', config, ...faults],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = [];
   child.stderr.on('data', (chunk) => stderr.push(chunk));
