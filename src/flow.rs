@@ -26,11 +26,14 @@ pub const RANDOM_BYTES: usize = 64;
 pub enum Step {
     /// Nothing: the event was not for this flow, or the flow is already done.
     Ignore,
-    /// GET `url` with `Authorization: Bearer {token}` and feed the reply to [`Flow::on_reply`].
-    /// The pop-up has delivered: close it.
-    Fetch {
-        /// The endpoint.
-        url: String,
+    /// The pop-up has delivered: close it, and at once GET both `token_url` (feed the reply to
+    /// [`Flow::on_token`]) and `account_url` (to [`Flow::on_account`]) with
+    /// `Authorization: Bearer {token}`: one round trip instead of two.
+    Verify {
+        /// The token endpoint.
+        token_url: String,
+        /// The account endpoint, for `me` (the token's own account).
+        account_url: String,
         /// The bearer token.
         token: String,
     },
@@ -55,12 +58,11 @@ enum Phase {
     AwaitingResult {
         misses: Option<u8>,
     },
-    VerifyingToken {
+    /// Both replies are awaited; each is kept until the other is in.
+    Verifying {
         data: Json,
-        token: String,
-    },
-    FetchingAccount {
-        data: Json,
+        token: Option<Result<(), Error>>,
+        account: Option<Result<Json, Error>>,
     },
     Done,
 }
@@ -124,9 +126,12 @@ impl Flow {
         match result.get("access_token").and_then(Json::as_str).filter(|t| !t.is_empty()) {
             Some(token) => {
                 let token = token.to_owned();
-                let url = verify::token_url(&self.base_url);
-                self.phase = Phase::VerifyingToken { data: result, token: token.clone() };
-                Step::Fetch { url, token }
+                self.phase = Phase::Verifying { data: result, token: None, account: None };
+                Step::Verify {
+                    token_url: verify::token_url(&self.base_url),
+                    account_url: verify::account_url(&self.base_url, "me"),
+                    token,
+                }
             }
             // An error from the server (e.g. access_denied) passes through unchanged.
             None => {
@@ -136,30 +141,41 @@ impl Flow {
         }
     }
 
-    /// The reply to the last [`Step::Fetch`]; an error ([`Error::NetworkError`],
+    /// The token endpoint's reply to [`Step::Verify`]; an error ([`Error::NetworkError`],
     /// [`Error::RequestTimeout`]) when the request itself failed.
-    pub fn on_reply(&mut self, reply: Result<Reply, Error>) -> Step {
-        match core::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::VerifyingToken { data, token } => {
-                match reply.and_then(|r| verify::token_account(r, &self.client_id)) {
-                    Ok(account) => {
-                        self.phase = Phase::FetchingAccount { data };
-                        Step::Fetch { url: verify::account_url(&self.base_url, &account), token }
-                    }
-                    Err(error) => self.fail(error),
-                }
+    pub fn on_token(&mut self, reply: Result<Reply, Error>) -> Step {
+        let client_id = &self.client_id;
+        if let Phase::Verifying { token: slot @ None, .. } = &mut self.phase {
+            *slot = Some(reply.and_then(|r| verify::token_account(r, client_id)).map(drop));
+        }
+        self.decide()
+    }
+
+    /// The account endpoint's reply to [`Step::Verify`]; an error when the request failed.
+    pub fn on_account(&mut self, reply: Result<Reply, Error>) -> Step {
+        if let Phase::Verifying { account: slot @ None, .. } = &mut self.phase {
+            *slot = Some(reply.and_then(verify::account));
+        }
+        self.decide()
+    }
+
+    /// Finishes once the token is known bad (the account, if any, is discarded: a token of
+    /// another app always ends in `client_id_mismatch`), or once both replies are in.
+    fn decide(&mut self) -> Step {
+        let Phase::Verifying { token: Some(token), account, .. } = &self.phase else { return Step::Ignore };
+        match (token, account) {
+            (Err(error), _) | (Ok(()), Some(Err(error))) => {
+                let error = *error;
+                self.fail(error)
             }
-            Phase::FetchingAccount { mut data } => match reply.and_then(verify::account) {
-                Ok(account) => {
+            (Ok(()), None) => Step::Ignore,
+            (Ok(()), Some(Ok(_))) => match core::mem::replace(&mut self.phase, Phase::Done) {
+                Phase::Verifying { mut data, account: Some(Ok(account)), .. } => {
                     data.set("account", account);
                     Step::Finish(data)
                 }
-                Err(error) => self.fail(error),
+                _ => Step::Ignore,
             },
-            other => {
-                self.phase = other;
-                Step::Ignore
-            }
         }
     }
 
@@ -293,31 +309,43 @@ mod tests {
         assert!(!url.contains(&verifier));
     }
 
+    fn verify() -> Step {
+        Step::Verify {
+            token_url: "http://api.test/v1/oauth/token/".into(),
+            account_url: "http://api.test/v1/accounts/me/?retrieve_full=False".into(),
+            token: "tok".into(),
+        }
+    }
+
+    const TOKEN_INFO: &str = r#"{"account_id":7,"client_id":"app","scope":"box"}"#;
+    const ACCOUNT: &str = r#"{"id":7,"service":"box"}"#;
+
     #[test]
-    fn success_verifies_the_token_then_fetches_the_account() {
-        let mut f = flow();
-        assert_eq!(
-            f.on_message(&success_message()),
-            Step::Fetch { url: "http://api.test/v1/oauth/token/".into(), token: "tok".into() }
-        );
-        assert_eq!(
-            f.on_reply(ok(r#"{"account_id":7,"client_id":"app","scope":"box"}"#)),
-            Step::Fetch {
-                url: "http://api.test/v1/accounts/7/?retrieve_full=False".into(),
-                token: "tok".into()
-            }
-        );
-        let Step::Finish(result) = f.on_reply(ok(r#"{"id":7,"service":"box"}"#)) else {
-            panic!("must finish")
-        };
-        assert_eq!(result.get("access_token").and_then(Json::as_str), Some("tok"));
-        assert_eq!(result.get("token_type").and_then(Json::as_str), Some("Bearer"));
-        assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
-        assert_eq!(result.get("account").and_then(|a| a.get("service")).and_then(Json::as_str), Some("box"));
-        // Exactly once: everything after the finish is ignored.
-        assert_eq!(f.on_message(&success_message()), Step::Ignore);
-        assert_eq!(f.on_reply(ok("{}")), Step::Ignore);
-        assert_eq!(f.on_popup_closed(), Step::Ignore);
+    fn success_verifies_the_token_and_fetches_the_account_at_once() {
+        for token_first in [true, false] {
+            let mut f = flow();
+            assert_eq!(f.on_message(&success_message()), verify());
+            let finish = if token_first {
+                assert_eq!(f.on_token(ok(TOKEN_INFO)), Step::Ignore, "waits for the account");
+                f.on_account(ok(ACCOUNT))
+            } else {
+                assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore, "waits for the token check");
+                f.on_token(ok(TOKEN_INFO))
+            };
+            let Step::Finish(result) = finish else { panic!("must finish") };
+            assert_eq!(result.get("access_token").and_then(Json::as_str), Some("tok"));
+            assert_eq!(result.get("token_type").and_then(Json::as_str), Some("Bearer"));
+            assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
+            assert_eq!(
+                result.get("account").and_then(|a| a.get("service")).and_then(Json::as_str),
+                Some("box")
+            );
+            // Exactly once: everything after the finish is ignored.
+            assert_eq!(f.on_message(&success_message()), Step::Ignore);
+            assert_eq!(f.on_token(ok(TOKEN_INFO)), Step::Ignore);
+            assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+            assert_eq!(f.on_popup_closed(), Step::Ignore);
+        }
     }
 
     #[test]
@@ -353,14 +381,21 @@ mod tests {
             (Err(Error::RequestTimeout), "timeout"),
         ];
         for (reply, code) in cases {
-            let mut f = flow();
-            f.on_message(&success_message());
-            let step = f.on_reply(reply);
-            assert_eq!(error_code(&step), Some(code));
-            let Step::Finish(result) = step else { unreachable!() };
-            assert_eq!(result.get("access_token"), None);
-            assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
-            assert_eq!(f.on_reply(ok("{}")), Step::Ignore);
+            for account_first in [false, true] {
+                let mut f = flow();
+                f.on_message(&success_message());
+                if account_first {
+                    assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+                }
+                // A bad token wins whatever the account reply: the account is discarded.
+                let step = f.on_token(reply);
+                assert_eq!(error_code(&step), Some(code));
+                let Step::Finish(result) = step else { unreachable!() };
+                assert_eq!(result.get("access_token"), None);
+                assert_eq!(result.get("account"), None);
+                assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
+                assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+            }
         }
     }
 
@@ -373,8 +408,15 @@ mod tests {
         ] {
             let mut f = flow();
             f.on_message(&success_message());
-            f.on_reply(ok(r#"{"account_id":7,"client_id":"app"}"#));
-            assert_eq!(error_code(&f.on_reply(reply)), Some(code));
+            assert_eq!(f.on_account(reply), Step::Ignore, "the token check decides first");
+            assert_eq!(error_code(&f.on_token(ok(TOKEN_INFO))), Some(code));
+            let mut g = flow();
+            g.on_message(&success_message());
+            g.on_token(ok(TOKEN_INFO));
+            assert_eq!(
+                error_code(&g.on_account(Ok(Reply { status: 500, body: "" }))),
+                Some("account_retrieval_failed")
+            );
         }
     }
 
@@ -422,7 +464,7 @@ mod tests {
             assert_eq!(f.on_collected(reply(202, "")), collect(rendezvous::RETRY_MS));
         }
         // A late posted message still wins while collecting...
-        assert!(matches!(f.on_message(&success_message()), Step::Fetch { .. }));
+        assert_eq!(f.on_message(&success_message()), verify());
         // ...and then the collected copy is dropped.
         assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
     }
@@ -434,10 +476,7 @@ mod tests {
         let forged = success_message().replace(REQUEST, "other");
         assert_eq!(f.on_collected(reply(200, &forged)), collect(rendezvous::RETRY_MS), "wrong id: a miss");
         assert_eq!(f.on_collected(reply(500, &success_message())), collect(rendezvous::RETRY_MS));
-        assert_eq!(
-            f.on_collected(reply(200, &success_message())),
-            Step::Fetch { url: "http://api.test/v1/oauth/token/".into(), token: "tok".into() }
-        );
+        assert_eq!(f.on_collected(reply(200, &success_message())), verify());
         let mut wrong_state = flow();
         wrong_state.on_popup_closed();
         let message = result_message(r#"{"access_token":"tok","state":"guess"}"#);
@@ -456,6 +495,6 @@ mod tests {
         assert_eq!(error_code(&step), Some("timeout"));
         let Step::Finish(result) = step else { unreachable!() };
         assert_eq!(result.get("access_token"), None, "no token in an aborted result");
-        assert_eq!(verifying.on_reply(ok(r#"{"account_id":7,"client_id":"app"}"#)), Step::Ignore);
+        assert_eq!(verifying.on_token(ok(TOKEN_INFO)), Step::Ignore);
     }
 }

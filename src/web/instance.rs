@@ -42,8 +42,8 @@ struct Pending {
     _message: EventListener,
     _poll: Option<Timer>,
     _flow_timeout: Option<Timer>,
-    /// The request awaited (its number), aborted when replaced or dropped.
-    request: Option<(u32, InFlight)>,
+    /// The requests awaited (by number), aborted when dropped.
+    requests: Vec<(u32, InFlight)>,
     /// The pause before the next collection attempt.
     collect_after: Option<Timer>,
 }
@@ -51,8 +51,10 @@ struct Pending {
 /// Which of the flow's events a request's reply is.
 #[derive(Clone, Copy)]
 enum Awaited {
-    /// [`Flow::on_reply`].
-    Reply,
+    /// [`Flow::on_token`].
+    Token,
+    /// [`Flow::on_account`].
+    Account,
     /// [`Flow::on_collected`].
     Collected,
 }
@@ -177,7 +179,7 @@ impl Instance {
             _message: message,
             _poll: poll,
             _flow_timeout: flow_timeout,
-            request: None,
+            requests: Vec::new(),
             collect_after: None,
         });
         Ok(())
@@ -221,6 +223,12 @@ impl Instance {
             }
             pending.flow.on_message(&data)
         };
+        if step == Step::Ignore {
+            debug_log(
+                &["Message dropped, not this flow's result (prefix, size, JSON, type or id)"],
+                &event.data(),
+            );
+        }
         self.run(step);
     }
 
@@ -240,11 +248,12 @@ impl Instance {
     fn run(self: &Rc<Self>, step: Step) {
         match step {
             Step::Ignore => {}
-            Step::Fetch { url, token } => {
+            Step::Verify { token_url, account_url, token } => {
                 // The pop-up has delivered: close it (outside the borrow, as everywhere).
                 let popup = self.pending.borrow_mut().as_mut().and_then(|p| p.popup.take());
                 close(popup);
-                self.request(&url, Send::Bearer(&token), Awaited::Reply);
+                self.request(&token_url, Send::Bearer(&token), Awaited::Token);
+                self.request(&account_url, Send::Bearer(&token), Awaited::Account);
             }
             Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
@@ -270,26 +279,30 @@ impl Instance {
             return self.on_response(None, awaited, Err(Failure::Failed));
         };
         if let Some(pending) = self.pending.borrow_mut().as_mut() {
-            pending.request = Some((id, in_flight));
+            pending.requests.push((id, in_flight));
         }
         let me = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move { me.on_response(Some(id), awaited, reply.await) });
     }
 
-    /// Feeds a reply to the flow, if it is the one awaited: request `id` (`None`: one that could
-    /// not even start). A late reply to a replaced, timed-out or aborted request is dropped.
+    /// Feeds a reply to the flow, if it is awaited: request `id` (`None`: one that could not
+    /// even start). A late reply to an aborted request (of a flow that ended) is dropped.
     fn on_response(self: &Rc<Self>, id: Option<u32>, awaited: Awaited, reply: Outcome) {
         let step = {
             let mut pending = self.pending.borrow_mut();
-            let awaits = |p: &&mut Pending| id.is_none() || p.request.as_ref().map(|(r, _)| *r) == id;
-            let Some(pending) = pending.as_mut().filter(awaits) else { return };
-            pending.request = None;
+            let Some(pending) = pending.as_mut() else { return };
+            if let Some(id) = id {
+                let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
+                pending.requests.swap_remove(at);
+            }
             let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
+            let failed = |failure: &Failure| match failure {
+                Failure::TimedOut => Error::RequestTimeout,
+                Failure::Failed => Error::NetworkError,
+            };
             match awaited {
-                Awaited::Reply => pending.flow.on_reply(reply.map_err(|failure| match failure {
-                    Failure::TimedOut => Error::RequestTimeout,
-                    Failure::Failed => Error::NetworkError,
-                })),
+                Awaited::Token => pending.flow.on_token(reply.map_err(failed)),
+                Awaited::Account => pending.flow.on_account(reply.map_err(failed)),
                 Awaited::Collected => pending.flow.on_collected(reply.ok()),
             }
         };
