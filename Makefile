@@ -12,7 +12,7 @@ WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ex
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean
+.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean bench
 all: build
 
 deps:
@@ -52,6 +52,13 @@ test-wasm:
 
 test-e2e:
 	node --test --test-concurrency=1 e2e/
+
+# This library against the original 1.3.0 in headless Chromium: prints the table and writes
+# bench/results.md (the bench's own dependencies are in bench/package.json).
+bench: deps-browser dist server
+	if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules ]; then \
+		(cd bench && npm ci --no-audit --no-fund) && touch bench/node_modules; fi
+	node bench/run.mjs
 
 clean:
 	rm -rf build dist target examples/*/dist

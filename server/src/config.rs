@@ -5,6 +5,7 @@ use crate::origin;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// An app: its `client_id` and the domains (`host[:port]`) its pages may run on.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -33,6 +34,9 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// The library build's folder, served at `/dist/`.
     pub dist_dir: PathBuf,
+    /// Added latency before every API request is answered (`--latency-ms`, for benchmarks; zero
+    /// by default): see [`crate::latency`].
+    pub latency: Duration,
 }
 
 /// What the command line asks for.
@@ -47,6 +51,7 @@ pub enum Command {
 /// The command line's help text.
 pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
+                            [--latency-ms MS]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains) and optional
                     www_dir / dist_dir; default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080
@@ -84,6 +89,7 @@ impl Config {
         let mut database = PathBuf::from("data/authenticator.sqlite");
         let mut file = None;
         let mut test_faults = false;
+        let mut latency = Duration::ZERO;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -92,6 +98,7 @@ impl Config {
                 "--listen" => listen = value()?,
                 "--database" => database = PathBuf::from(value()?),
                 "--test-faults" => test_faults = true,
+                "--latency-ms" => latency = parse_latency(&value()?)?,
                 "--config" => {
                     let path = value()?;
                     let text =
@@ -107,7 +114,7 @@ impl Config {
         let (source, text) =
             file.unwrap_or_else(|| ("the default config".to_owned(), DEFAULT_CONFIG.to_owned()));
         Config::from_toml_with_faults(&text, listen, database, test_faults)
-            .map(Command::Run)
+            .map(|config| Command::Run(Config { latency, ..config }))
             .map_err(|e| format!("{source}: {e}"))
     }
 
@@ -151,6 +158,7 @@ impl Config {
             apps: file.apps,
             www_dir: file.www_dir.unwrap_or_else(|| bundled.join("www")),
             dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
+            latency: Duration::ZERO,
         })
     }
 
@@ -158,6 +166,21 @@ impl Config {
     pub fn app(&self, client_id: &str) -> Option<&App> {
         self.apps.iter().find(|app| app.client_id == client_id)
     }
+}
+
+/// Reads `--latency-ms`: whole milliseconds, at most [`crate::latency::MAX_LATENCY_MS`].
+fn parse_latency(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms <= crate::latency::MAX_LATENCY_MS)
+        .map(Duration::from_millis)
+        .ok_or_else(|| {
+            format!(
+                "--latency-ms {value:?} is not a number of milliseconds from 0 to {}",
+                crate::latency::MAX_LATENCY_MS
+            )
+        })
 }
 
 #[cfg(test)]
@@ -203,6 +226,21 @@ mod tests {
         assert!(args(&["--listen", "nowhere"]).unwrap_err().contains("not an address"));
         assert!(args(&["--verbose"]).unwrap_err().contains("unknown argument"));
         assert!(args(&["--config", "/nonexistent.toml"]).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
+    fn latency_flag() {
+        let Ok(Command::Run(config)) = args(&[]) else { panic!() };
+        assert_eq!(config.latency, Duration::ZERO, "off by default");
+        let Ok(Command::Run(config)) = args(&["--latency-ms", "50"]) else { panic!() };
+        assert_eq!(config.latency, Duration::from_millis(50));
+        for bad in ["-1", "fast", "1.5", "60001", ""] {
+            assert!(
+                args(&["--latency-ms", bad]).unwrap_err().contains("not a number of milliseconds"),
+                "{bad}"
+            );
+        }
+        assert!(args(&["--latency-ms"]).unwrap_err().contains("needs a value"));
     }
 
     #[test]

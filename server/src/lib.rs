@@ -11,6 +11,7 @@ pub mod api;
 pub mod config;
 pub mod cors;
 pub mod faults;
+pub mod latency;
 pub mod oauth;
 pub mod origin;
 pub mod pages;
@@ -65,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(security::defaults))
         .layer(middleware::from_fn(log))
