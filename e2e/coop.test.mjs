@@ -5,16 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { startApi, startApp, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
+import { environment, results, sleep, clickForPopup, connect } from './harness.mjs';
 
-let api;
-let app;
+const env = environment();
 let idp;
-let browser;
 
 before(async () => {
-  app = await startApp();
-  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }]);
   // The third origin: a page that severs the opener, then goes on to `next`.
   idp = createServer((req, res) => {
     const next = new URL(req.url, 'http://x').searchParams.get('next') || '';
@@ -23,19 +19,13 @@ before(async () => {
       <script>setTimeout(() => location.replace(${JSON.stringify(next)}), 300)</script>`);
   });
   await new Promise((resolve) => idp.listen(0, '127.0.0.1', resolve));
-  browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-  idp?.close();
-});
+after(() => idp?.close());
 
 /** A page whose pop-up first visits the COOP page (once), then the server's pop-up. */
 async function openSeveringApp() {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   let severed = false;
   await context.route(/\/v1\/oauth\?/, (route) => {
     if (severed) return route.continue();
@@ -45,7 +35,7 @@ async function openSeveringApp() {
     return route.fulfill({ status: 302, headers: { location } });
   });
   const page = await context.newPage();
-  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, scope: 'any' })}`);
+  await page.goto(`${env.app.origin}/app.html?${new URLSearchParams({ api: env.api.baseUrl, scope: 'any' })}`);
   return { context, page };
 }
 

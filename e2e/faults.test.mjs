@@ -1,9 +1,9 @@
 // The fault matrix: the server (with --test-faults) makes the token or the account endpoint
 // fail in each way a real one can; every flow must end in exactly one callback with the right
 // error code, and no error result may carry the token.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApi, startApp, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
+import { environment, results, sleep, clickForPopup, connect } from './harness.mjs';
 
 const REQUEST_TIMEOUT_MS = 1000;
 const cases = [
@@ -20,36 +20,23 @@ const cases = [
   ['account', 'drop', 'network_error'],
 ];
 
-let api;
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  const trusted = [`localhost:${app.port}`];
-  api = await startApi([
-    { client_id: 'e2e', trusted_domains: trusted },
+const env = environment({
+  apps: (app) => [
+    { client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] },
     ...cases.map(([endpoint, kind]) => ({
       client_id: `${endpoint}-${kind}`,
-      trusted_domains: trusted,
+      trusted_domains: [`localhost:${app.port}`],
       fault: { endpoint, kind, slow_ms: kind === 'slow' ? 4 * REQUEST_TIMEOUT_MS : undefined },
     })),
-  ]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
+  ],
 });
 
 for (const [endpoint, kind, code] of cases) {
   test(`${endpoint} endpoint ${kind}: one ${code} callback, no token`, async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    const query = { api: api.baseUrl, client_id: `${endpoint}-${kind}`, scope: 'box', requestTimeout: REQUEST_TIMEOUT_MS };
-    await page.goto(`${app.origin}/app.html?${new URLSearchParams(query)}`);
+    const query = { api: env.api.baseUrl, client_id: `${endpoint}-${kind}`, scope: 'box', requestTimeout: REQUEST_TIMEOUT_MS };
+    await page.goto(`${env.app.origin}/app.html?${new URLSearchParams(query)}`);
     const popup = await clickForPopup(page);
     await connect(popup, 'box', `${kind}@example.com`);
     const [result] = await results(page);

@@ -1,34 +1,18 @@
 // The whole flow in headless Chromium: an app page on one origin, the real API server on
 // another, the real pop-up driven through its chooser; success and every error path.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApi, startApp, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
+import { environment, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
 
-let api;
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  const trusted = [`localhost:${app.port}`];
-  api = await startApi([
-    { client_id: 'e2e', trusted_domains: trusted },
-    { client_id: 'other', trusted_domains: trusted },
-  ]);
-  browser = await launchBrowser();
+const env = environment({
+  apps: (app) => ['e2e', 'other'].map((client_id) => ({ client_id, trusted_domains: [`localhost:${app.port}`] })),
 });
 
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-});
-
-const appUrl = (query = {}, origin = app.origin, page = '/app.html') =>
-  `${origin}${page}?${new URLSearchParams({ api: api.baseUrl, ...query })}`;
+const appUrl = (query = {}, origin = env.app.origin, page = '/app.html') =>
+  `${origin}${page}?${new URLSearchParams({ api: env.api.baseUrl, ...query })}`;
 
 async function openApp(query, origin, path) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   await page.goto(appUrl(query, origin, path));
   return { context, page };
@@ -80,7 +64,7 @@ test('a jQuery element and a scope with one service (no chooser) connect', async
 
 test('the script works on a page in a legacy encoding (windows-1252)', async () => {
   // The embedded wasm is one character per byte in UTF-8: the file's BOM must win over the page's charset.
-  const { context, page } = await openApp({ scope: 'hubspot' }, app.origin, '/windows-1252/app.html');
+  const { context, page } = await openApp({ scope: 'hubspot' }, env.app.origin, '/windows-1252/app.html');
   assert.equal(await page.evaluate(() => document.characterSet), 'windows-1252');
   const popup = await clickForPopup(page);
   await connect(popup, 'hubspot');
@@ -110,7 +94,7 @@ test('a pop-up closed by the user reports popup_closed once', async () => {
 
 test('an untrusted origin gets an error page and no message', async () => {
   // 127.0.0.1 is not among the app's trusted domains (localhost is).
-  const { context, page } = await openApp({}, `http://127.0.0.1:${app.port}`);
+  const { context, page } = await openApp({}, `http://127.0.0.1:${env.app.port}`);
   const popup = await clickForPopup(page);
   assert.match(await popup.textContent('body'), /not a Trusted Domain/);
   await sleep(1000);
@@ -156,9 +140,9 @@ test('a blocked pop-up reports popup_blocked once', async () => {
 });
 
 test('the original 1.3.0 script connects an account against this server', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${app.origin}/original.html?${new URLSearchParams({ api: api.baseUrl })}`);
+  await page.goto(`${env.app.origin}/original.html?${new URLSearchParams({ api: env.api.baseUrl })}`);
   const popup = await clickForPopup(page);
   await connect(popup, 'box', 'legacy@example.com');
   const [result] = await results(page);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -123,4 +124,27 @@ export async function connect(popup, service = 'box', account = 'e2e.user@exampl
   }
   await popup.fill('input[name="account"]', account);
   await popup.click('[data-action="connect"]');
+}
+
+/**
+ * The usual setting of a test file: before its tests, an app server (startApp), the API server
+ * with `apps(app)` (default: the app `e2e` trusting the app server) and a browser (launched with
+ * `browserOptions`); all stopped after them. Returns `{ app, api, browser }`, filled in by then.
+ */
+export function environment({
+  apps = (app) => [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }],
+  browser: browserOptions = {},
+} = {}) {
+  const env = {};
+  before(async () => {
+    env.app = await startApp();
+    env.api = await startApi(apps(env.app));
+    env.browser = await launchBrowser(browserOptions);
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.api?.stop();
+    env.app?.stop();
+  });
+  return env;
 }

@@ -20,29 +20,15 @@
 // posted by party 2 from the relay's realm — `opener.frames[i].Function(...)`, possible because the
 // relay is same-origin with it — has source = relay and IS accepted: every other check passes, so
 // the source check alone stops party 2. Script running on the API origin is trusted by design.)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApi, startApp, launchBrowser, results, sleep, clickForPopup, connect, root } from './harness.mjs';
+import { environment, results, sleep, clickForPopup, connect, root } from './harness.mjs';
 
 const forger = readFileSync(join(root, 'e2e/pages/hostile-forger.html'), 'utf8');
 
-let api;
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-});
+const env = environment();
 
 /** Counts, in the app page, the `kloudless:` messages from each party, and the valid-shaped ones. */
 function installCounter() {
@@ -70,17 +56,17 @@ function installCounter() {
 
 /** The app page with the counter, party 1's iframe and party 2's window, all flooding. */
 async function hostileApp() {
-  const context = await browser.newContext();
-  const attackerUrl = `${new URL(api.baseUrl).origin}/hostile-attacker.html`;
+  const context = await env.browser.newContext();
+  const attackerUrl = `${new URL(env.api.baseUrl).origin}/hostile-attacker.html`;
   await context.route(attackerUrl, (route) => route.fulfill({ contentType: 'text/html', body: forger }));
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, scope: 'box' })}`);
+  await page.goto(`${env.app.origin}/app.html?${new URLSearchParams({ api: env.api.baseUrl, scope: 'box' })}`);
   await page.evaluate(installCounter);
 
   // Party 1: a cross-origin iframe.
-  const frameUrl = `http://127.0.0.1:${app.port}/hostile-forger.html`;
+  const frameUrl = `http://127.0.0.1:${env.app.port}/hostile-forger.html`;
   await page.evaluate((src) => {
     const iframe = document.createElement('iframe');
     iframe.id = 'hostile-frame';
@@ -130,8 +116,8 @@ async function onlyResult(page) {
 
 /** The flood really happened: hundreds of `kloudless:` strings from each party, from the expected origins. */
 function assertFlooded(count, { valid = 200 } = {}) {
-  assert.deepEqual(count.frame.origins, [`http://127.0.0.1:${app.port}`]);
-  assert.deepEqual(count.attacker.origins, [new URL(api.baseUrl).origin], 'party 2 passes the origin check');
+  assert.deepEqual(count.frame.origins, [`http://127.0.0.1:${env.app.port}`]);
+  assert.deepEqual(count.attacker.origins, [new URL(env.api.baseUrl).origin], 'party 2 passes the origin check');
   for (const party of ['frame', 'attacker']) {
     assert.ok(count[party].prefixed >= 1000, `${party}: ${count[party].prefixed} forged kloudless: strings`);
     assert.ok(count[party].other >= 100, `${party}: ${count[party].other} non-string messages`);
@@ -158,7 +144,7 @@ test('a real connection succeeds, once, with its own token, through a flood of f
   assert.equal(result.account.service, 'box');
   assert.equal(result.account.account, 'flooded@example.com');
   // The token is the server's, and it is this account's.
-  const reply = await fetch(`${api.baseUrl}/v1/oauth/token/`, { headers: { Authorization: `Bearer ${result.access_token}` } });
+  const reply = await fetch(`${env.api.baseUrl}/v1/oauth/token/`, { headers: { Authorization: `Bearer ${result.access_token}` } });
   assert.equal(reply.status, 200);
   const grant = await reply.json();
   assert.equal(grant.client_id, 'e2e');

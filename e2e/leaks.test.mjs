@@ -2,29 +2,15 @@
 // (its pop-up driven over HTTP, the result collected at the rendezvous, the token verified and
 // the account fetched), then no listener, interval, timeout or relay iframe may be left, and
 // the wasm memory must stop growing after the first hundred of each.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApi, startApp, launchBrowser } from './harness.mjs';
+import { environment } from './harness.mjs';
 
-let api;
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }]);
-  browser = await launchBrowser({ args: ['--js-flags=--expose-gc'] });
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-});
+const env = environment({ browser: { args: ['--js-flags=--expose-gc'] } });
 
 async function openPage() {
-  const page = await browser.newPage();
-  await page.goto(`${app.origin}/leaks.html?${new URLSearchParams({ api: api.baseUrl })}`);
+  const page = await env.browser.newPage();
+  await page.goto(`${env.app.origin}/leaks.html?${new URLSearchParams({ api: env.api.baseUrl })}`);
   // The library's own listeners and timers appear only once it is used.
   return { page, baseline: await page.evaluate(() => window.snapshot()) };
 }

@@ -1,31 +1,17 @@
 // Ready at once: the script-tag build makes the API usable synchronously, and a click right
 // after the page loads opens the pop-up inside the click, so Chromium's pop-up blocker (on
 // here) lets it through.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApi, startApp, launchBrowser } from './harness.mjs';
+import { environment } from './harness.mjs';
 
-let api;
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }]);
-  browser = await launchBrowser({ popupBlocking: true });
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-});
+const env = environment({ browser: { popupBlocking: true } });
 
 test('the API is usable synchronously and a click right after load opens the pop-up in the click', async () => {
   for (let run = 0; run < 3; run++) {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${app.origin}/ready.html?${new URLSearchParams({ api: api.baseUrl })}`, { waitUntil: 'commit' });
+    await page.goto(`${env.app.origin}/ready.html?${new URLSearchParams({ api: env.api.baseUrl })}`, { waitUntil: 'commit' });
     const popup = page.waitForEvent('popup', { timeout: 10000 });
     // Clicks as soon as the button exists, while the page may still be loading.
     await page.click('#connect');
