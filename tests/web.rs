@@ -449,3 +449,70 @@ async fn the_flow_timeout_ends_a_flow_once_and_bad_timeouts_throw() {
     assert_eq!(text(&results.borrow()[0], "error"), "timeout");
     assert_eq!(get(&get(&calls.get(0), "popup"), "closeCalls"), JsValue::from(1));
 }
+
+#[wasm_bindgen(inline_js = r#"
+// Replaces fetch: the rendezvous answers 202 ('pending') or never ('hang', until aborted); the
+// token endpoint answers after `tokenDelay` ms; the account endpoint at once. Logs every call.
+export function stubFetch(collect, tokenDelay) {
+  const log = [];
+  const realFetch = window.fetch;
+  window.fetch = (request) => new Promise((resolve, reject) => {
+    const entry = { url: request.url, at: performance.now() };
+    log.push(entry);
+    request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+    const json = (body) => new Response(JSON.stringify(body), { status: 200 });
+    if (request.url.endsWith('/oauth/rendezvous')) {
+      if (collect === 'pending') resolve(new Response('', { status: 202 }));
+    } else if (request.url.includes('/oauth/token')) {
+      setTimeout(() => resolve(json({ client_id: 'app', account_id: '42' })), tokenDelay);
+    } else {
+      resolve(json({ id: '42', service: 'box' }));
+    }
+  });
+  log.restore = () => { window.fetch = realFetch; };
+  return log;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = stubFetch)]
+    fn stub_fetch(collect: &str, token_delay: i32) -> Array;
+}
+
+/// The pop-up reads closed (collection starts), then its result arrives by message after all
+/// and takes longer to verify than a collection retry: verified once, and collection stops.
+#[wasm_bindgen_test]
+async fn a_result_arriving_while_collecting_is_verified_once_and_collection_stops() {
+    const API: &str = "http://127.0.0.1:9";
+    for collect in ["pending", "hang"] {
+        web::set_global_options(options_with_base(API)).unwrap();
+        let calls = record_open("real");
+        let log = stub_fetch(collect, 3 * kloudless_authenticator::rendezvous::RETRY_MS);
+        let (callback, results) = recorder();
+        let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+        auth.launch().unwrap();
+        let popup = get(&calls.get(0), "popup");
+        let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
+        let close: js_sys::Function = get(&popup, "close").unchecked_into();
+        close.call0(&popup).unwrap();
+        sleep(kloudless_authenticator::flow::POPUP_POLL_MS + 150).await;
+        let collections = || log.iter().filter(|e| text(e, "url").ends_with("/oauth/rendezvous")).count();
+        assert!(collections() >= 1, "{collect}: collecting once the pop-up reads closed");
+        let message = [
+            "kloudless:{\"type\":\"authentication\",\"id\":\"",
+            &request_id,
+            "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
+            &state,
+            "\"}}",
+        ]
+        .concat();
+        post(&message, API, &popup);
+        let collected_before = collections();
+        wait_for(&results, 1).await;
+        sleep(200).await;
+        assert_eq!(results.borrow().len(), 1, "{collect}: exactly one callback");
+        assert_eq!(text(&results.borrow()[0], "access_token"), "tok", "{collect}");
+        assert_eq!(collections(), collected_before, "{collect}: no collection after the result came");
+        let restore: js_sys::Function = get(&log, "restore").unchecked_into();
+        restore.call0(&log).unwrap();
+    }
+}

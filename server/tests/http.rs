@@ -1104,3 +1104,25 @@ async fn closing_the_popup_abandons_its_rendezvous() {
     malformed.push(("rendezvous", "XYZ".into()));
     assert_eq!(get(running.addr, &format!("/v1/oauth?{}", query(&malformed)), &[]).await.status, 400);
 }
+
+#[tokio::test]
+async fn a_rendezvous_is_bound_to_the_app_and_origin_that_opened_it() {
+    use sha2::{Digest, Sha256};
+    let more = "[[apps]]\nclient_id = \"two\"\ntrusted_domains = [\"localhost:3000\", \"localhost:4000\"]\n\
+                [[apps]]\nclient_id = \"three\"\ntrusted_domains = [\"localhost:3000\"]\n";
+    let running = start_with(more, false).await;
+    let verifier = "0123456789abcdef".repeat(4);
+    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let mut params = params_with("box", "client_id", "two");
+    params.push(("rendezvous", challenge));
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend([("service", "box"), ("account", "b@example.com"), ("action", "connect")]);
+    assert_eq!(post_form(running.addr, &form).await.status, 200);
+    let ask = |origin: &'static str, client_id: &'static str| {
+        let verifier = verifier.clone();
+        async move { collect(running.addr, origin, &[("client_id", client_id), ("verifier", &verifier)]).await }
+    };
+    assert_eq!(ask("http://localhost:4000", "two").await.status, 404, "another origin the app trusts");
+    assert_eq!(ask(APP_ORIGIN, "three").await.status, 404, "another app on the same origin");
+    assert_eq!(ask(APP_ORIGIN, "two").await.status, 200, "still there for its own page");
+}

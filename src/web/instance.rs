@@ -249,8 +249,12 @@ impl Instance {
         match step {
             Step::Ignore => {}
             Step::Verify { token_url, account_url, token } => {
-                // The pop-up has delivered: close it (outside the borrow, as everywhere).
-                let popup = self.pending.borrow_mut().as_mut().and_then(|p| p.popup.take());
+                // The pop-up has delivered: close it (outside the borrow, as everywhere), and
+                // collect nothing more.
+                let popup = self.pending.borrow_mut().as_mut().and_then(|p| {
+                    p.collect_after = None;
+                    p.popup.take()
+                });
                 close(popup);
                 self.request(&token_url, Send::Bearer(&token), Awaited::Token);
                 self.request(&account_url, Send::Bearer(&token), Awaited::Account);
