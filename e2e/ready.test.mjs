@@ -13,7 +13,9 @@ test('the API is usable synchronously and a click right after load opens the pop
     const page = await context.newPage();
     await page.goto(`${env.app.origin}/ready.html?${new URLSearchParams({ api: env.api.baseUrl })}`, { waitUntil: 'commit' });
     const popup = page.waitForEvent('popup', { timeout: 10000 });
-    // Clicks as soon as the button exists, while the page may still be loading.
+    // Clicks as soon as the page's own script has bound the button, while the page may still
+    // be loading: nothing to wait for, no queue.
+    await page.waitForFunction(() => window.ready, null, { polling: 'raf' });
     await page.click('#connect');
     await popup;
     const ready = await page.evaluate(() => window.ready);
