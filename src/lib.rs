@@ -17,6 +17,7 @@ pub mod message;
 pub mod options;
 pub mod popup;
 pub mod rendezvous;
+pub mod sha256;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

@@ -10,7 +10,6 @@
 use crate::API_VERSION;
 use crate::popup::{encode_component, trim_base_url};
 use crate::verify::Reply;
-use sha2::{Digest, Sha256};
 
 /// The pop-up URL's parameter that carries the challenge.
 pub const PARAMETER: &str = "rendezvous";
@@ -24,7 +23,7 @@ pub const GRACE_ATTEMPTS: u8 = 3;
 
 /// The challenge for `verifier`: lowercase hex of its SHA-256.
 pub fn challenge(verifier: &str) -> String {
-    crate::flow::hex(&Sha256::digest(verifier.as_bytes()))
+    crate::flow::hex(&crate::sha256::digest(verifier.as_bytes()))
 }
 
 /// `{baseUrl}/v1/oauth/rendezvous`, where the result is collected.

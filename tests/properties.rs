@@ -696,3 +696,15 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The core's small SHA-256 agrees with the `sha2` crate, across every padding case.
+    #[test]
+    fn sha256_matches_the_reference(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        use sha2::Digest;
+        let reference: [u8; 32] = sha2::Sha256::digest(&data).into();
+        prop_assert_eq!(kloudless_authenticator::sha256::digest(&data), reference);
+    }
+}
