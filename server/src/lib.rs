@@ -1,9 +1,11 @@
 //! `authenticator-server`: a self-hostable API server that speaks the Kloudless v1 OAuth 2.0
 //! out-of-band protocol, with a built-in demo provider of simulated services.
 //!
-//! Handlers are thin ([`oauth`], [`api`], [`statics`]); the rules live in plain functions
-//! ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`oauth::validate`]); storage
-//! is behind [`store`]; configuration is one typed struct ([`config::Config`]).
+//! Handlers are thin ([`oauth`], [`api`], [`rendezvous`], [`statics`]); the rules live in plain
+//! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
+//! [`oauth::validate`]); storage is behind [`store`] (SQLite: accounts, hashed tokens) and
+//! [`rendezvous::Rendezvous`] (in memory: results awaiting collection); configuration is one
+//! typed struct ([`config::Config`]).
 
 #![warn(missing_docs)]
 
