@@ -25,7 +25,8 @@ export const apiVersion = 'v1';
 /**
  * `authenticator(element, options, callback)` or `authenticator(options, callback)`.
  * Returns `{ launch, cancel, destroy }`; a click on `element` (an Element or jQuery object)
- * launches too. `cancel()` ends a pending flow with one `cancelled` callback; `destroy()`
+ * launches too. `launch()` returns `true` when it started a new flow (whose callback will
+ * come), `false` when it focused the pending flow's pop-up. `cancel()` ends a pending flow with one `cancelled` callback; `destroy()`
  * releases the authenticator: a pending flow ends with no callback. Both close its pop-up.
  */
 export function authenticator(element, options, callback) {
@@ -34,7 +35,7 @@ export function authenticator(element, options, callback) {
   return {
     launch() {
       if (!instance) throw new Error('This authenticator was destroyed.');
-      instance.launch();
+      return instance.launch();
     },
     cancel() {
       instance?.cancel();

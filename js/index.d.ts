@@ -66,8 +66,11 @@ export type Callback = (result: Result) => void;
 
 /** The object `authenticator()` returns. */
 export interface Authenticator {
-  /** Opens the pop-up; call it inside a user gesture. Focuses the pop-up of a pending flow instead. */
-  launch(): void;
+  /**
+   * Opens the pop-up; call it inside a user gesture. Returns `true` when a new flow started (its
+   * callback will come), `false` when it focused the pending flow's pop-up instead.
+   */
+  launch(): boolean;
   /** Ends a pending flow with one `cancelled` callback and closes its pop-up; nothing otherwise. */
   cancel(): void;
   /**
@@ -85,7 +88,7 @@ export interface GlobalOptions {
   baseUrl: string;
   /** Logs why messages are dropped, the pop-up URL. */
   debug: boolean;
-  /** Milliseconds a request to the API server may take (`timeout` error); default 10000. */
+  /** Milliseconds a request to the API server may take (`timeout` error); default 10000, 0 for no limit. */
   requestTimeout: number;
   /** Milliseconds a whole flow may take (`timeout` error); 0 (the default) for no limit. */
   flowTimeout: number;

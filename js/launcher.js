@@ -1,16 +1,17 @@
 // The part the React and Vue bindings share: a component's authenticator. A new flow gets a
 // fresh authenticator made from the options of that moment; while a flow is pending, launching
-// again focuses its pop-up. `release()` (on unmount) ends a pending flow with no callback.
+// again focuses its pop-up (or, if the user closed it, ends that flow as popup_closed and starts
+// another in the same authenticator). `release()` (on unmount) ends a pending flow with no callback.
 import auth from './index.js';
 
 /** A launcher that hands every result to `onResult(result)`. */
 export function launcher(onResult) {
   let instance = null;
-  let pending = false;
+  let flows = 0; // started and not yet called back
   const release = () => {
     instance?.destroy();
     instance = null;
-    pending = false;
+    flows = 0;
   };
   return {
     /**
@@ -18,19 +19,22 @@ export function launcher(onResult) {
      * started, `false` when a pending one was focused. Throws for bad options.
      */
     launch(options) {
-      if (pending) {
-        instance.launch();
-        return false;
+      if (flows > 0) {
+        const started = instance.launch();
+        if (started) flows += 1;
+        return started;
       }
       release();
       instance = auth.authenticator({ ...options }, (result) => {
-        pending = false;
+        flows -= 1;
         onResult(result);
       });
       instance.launch();
-      pending = true;
+      flows = 1;
       return true;
     },
+    /** Whether a flow is under way. */
+    pending: () => flows > 0,
     release,
   };
 }

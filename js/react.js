@@ -4,14 +4,14 @@
 import { createElement, forwardRef, useCallback, useEffect, useRef, useState } from 'react';
 import { launcher } from './launcher.js';
 
-/** Keeps `onResult` current; returns a stable `launch(options)` released on unmount. */
+/** Keeps `onResult` current; returns a stable launcher, released on unmount. */
 function useLauncher(onResult) {
   const latest = useRef(onResult);
   latest.current = onResult;
   const own = useRef(null);
   if (!own.current) own.current = launcher((result) => latest.current(result));
   useEffect(() => own.current.release, []);
-  return own.current.launch;
+  return own.current;
 }
 
 const idle = { result: null, error: null, pending: false };
@@ -22,13 +22,15 @@ const idle = { result: null, error: null, pending: false };
  */
 export function useAuthenticator(options) {
   const [state, setState] = useState(idle);
-  const launchWith = useLauncher((result) =>
-    setState(result.error ? { ...idle, error: result } : { ...idle, result }));
+  const own = useLauncher((result) => {
+    // The state shows the latest flow: the end of one it replaced is not shown.
+    if (!own.pending()) setState(result.error ? { ...idle, error: result } : { ...idle, result });
+  });
   const current = useRef(options);
   current.current = options;
   const launch = useCallback(() => {
-    if (launchWith(current.current)) setState({ ...idle, pending: true });
-  }, [launchWith]);
+    if (own.launch(current.current)) setState({ ...idle, pending: true });
+  }, [own]);
   return { launch, ...state };
 }
 
@@ -39,10 +41,10 @@ export function useAuthenticator(options) {
  */
 export function createAuthButton(Component) {
   const Wrapper = forwardRef(function AuthButtonWrapper({ options, onSuccess, onError, onClick, ...rest }, ref) {
-    const launch = useLauncher((result) => (result.error ? onError : onSuccess)?.(result));
+    const own = useLauncher((result) => (result.error ? onError : onSuccess)?.(result));
     const click = (...args) => {
       onClick?.(...args);
-      launch(options);
+      own.launch(options);
     };
     return createElement(Component, { ...rest, ref, onClick: click });
   });

@@ -9,7 +9,7 @@ import { launcher } from './launcher.js';
 function scopedLauncher(onResult) {
   const own = launcher(onResult);
   if (getCurrentScope()) onScopeDispose(own.release);
-  return own.launch;
+  return own;
 }
 
 /**
@@ -20,12 +20,14 @@ export function useAuthenticator(options) {
   const result = shallowRef(null);
   const error = shallowRef(null);
   const pending = ref(false);
-  const launchWith = scopedLauncher((outcome) => {
+  const own = scopedLauncher((outcome) => {
+    // The refs show the latest flow: the end of one it replaced is not shown.
+    if (own.pending()) return;
     pending.value = false;
     (outcome.error ? error : result).value = outcome;
   });
   const launch = () => {
-    if (launchWith(toValue(options))) {
+    if (own.launch(toValue(options))) {
       result.value = null;
       error.value = null;
       pending.value = true;
@@ -61,10 +63,10 @@ export function createAuthButton(Component = DefaultButton) {
     props: { options: { type: Object, required: true } },
     emits: ['click', 'success', 'error'],
     setup(props, { attrs, emit, slots }) {
-      const launch = scopedLauncher((result) => emit(result.error ? 'error' : 'success', result));
+      const own = scopedLauncher((result) => emit(result.error ? 'error' : 'success', result));
       const onClick = (...args) => {
         emit('click', ...args);
-        launch(props.options);
+        own.launch(props.options);
       };
       return () => h(Component, { ...attrs, onClick }, slots);
     },

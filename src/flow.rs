@@ -16,7 +16,7 @@ pub const POPUP_POLL_MS: i32 = 250;
 
 /// About how long after the pop-up reads as closed a result may still arrive, in milliseconds
 /// (longer while the server reports the pop-up's flow as under way: see [`rendezvous`]).
-pub const POPUP_CLOSED_GRACE_MS: i32 = rendezvous::RETRY_MS * rendezvous::GRACE_ATTEMPTS as i32;
+pub const POPUP_CLOSED_GRACE_MS: i32 = rendezvous::RETRY_MS * (rendezvous::GRACE_ATTEMPTS as i32 - 1);
 
 /// Random bytes a flow needs: 16 for `state`, 16 for `request_id`, 32 for the rendezvous verifier.
 pub const RANDOM_BYTES: usize = 64;
@@ -198,8 +198,8 @@ impl Flow {
 
     /// The reply to the last [`Step::Collect`] (`None` when the request failed). The result
     /// goes through every check a posted message does; a flow under way at the server keeps
-    /// the collection going; [`rendezvous::GRACE_ATTEMPTS`] misses in a row end the flow
-    /// with `popup_closed`.
+    /// the collection going (until the server forgets it, after 5 minutes, or `flowTimeout`);
+    /// [`rendezvous::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed`.
     pub fn on_collected(&mut self, reply: Option<Reply>) -> Step {
         let Phase::AwaitingResult { misses: Some(misses) } = self.phase else { return Step::Ignore };
         let misses = match rendezvous::found(reply) {
@@ -444,12 +444,13 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_popup_is_a_hint_the_grace_period_is_three_empty_collections() {
+    fn a_closed_popup_is_a_hint_the_grace_period_is_four_empty_collections() {
         let mut f = flow();
         assert_eq!(f.on_popup_closed(), collect(0));
         assert_eq!(f.on_popup_closed(), Step::Ignore, "collection starts once");
         assert_eq!(f.on_collected(reply(404, "")), collect(rendezvous::RETRY_MS));
         assert_eq!(f.on_collected(None), collect(rendezvous::RETRY_MS));
+        assert_eq!(f.on_collected(reply(410, "")), collect(rendezvous::RETRY_MS));
         assert_eq!(error_code(&f.on_collected(reply(404, ""))), Some("popup_closed"));
         assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
         assert_eq!(f.on_message(&success_message()), Step::Ignore);

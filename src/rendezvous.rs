@@ -17,9 +17,10 @@ pub const PARAMETER: &str = "rendezvous";
 /// Pause between two collection attempts, in milliseconds.
 pub const RETRY_MS: i32 = 500;
 
-/// Attempts in a row that find nothing before the pop-up counts as closed by the user: with
-/// [`RETRY_MS`], a grace period of about 1.5 s for a late result.
-pub const GRACE_ATTEMPTS: u8 = 3;
+/// Attempts in a row that find nothing before the pop-up counts as closed by the user: the
+/// first when it reads as closed, then one every [`RETRY_MS`], so a late result has a grace
+/// period of 1.5 s (plus the requests' own time).
+pub const GRACE_ATTEMPTS: u8 = 4;
 
 /// The challenge for `verifier`: lowercase hex of its SHA-256.
 pub fn challenge(verifier: &str) -> String {

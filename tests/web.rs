@@ -336,6 +336,7 @@ fn hostile_option_values_throw_and_leave_the_module_working() {
 
 #[wasm_bindgen_test]
 async fn destroy_ends_a_pending_flow_without_a_callback_and_unbinds_the_element() {
+    web::set_global_options(options_with_base("http://127.0.0.1:9")).unwrap();
     let calls = record_open("closed");
     let (callback, results) = recorder();
     let element = button();
@@ -517,4 +518,43 @@ async fn a_result_arriving_while_collecting_is_verified_once_and_collection_stop
         let restore: js_sys::Function = get(&log, "restore").unchecked_into();
         restore.call0(&log).unwrap();
     }
+}
+
+/// Launches with a real pop-up, delivers a valid result from it, and returns the callback's results.
+async fn deliver_valid_result(request_timeout: i32) -> Rc<RefCell<Vec<JsValue>>> {
+    const API: &str = "http://127.0.0.1:9";
+    web::set_global_options(options_with_base(API)).unwrap();
+    web::set_global_options(timeouts(request_timeout.into(), JsValue::UNDEFINED)).unwrap();
+    let calls = record_open("real");
+    let (callback, results) = recorder();
+    let auth = web::authenticator(options(JsValue::UNDEFINED), callback, JsValue::UNDEFINED).unwrap();
+    assert!(auth.launch().unwrap(), "a new flow started");
+    assert!(!auth.launch().unwrap(), "then the pending flow's pop-up is focused");
+    let popup = get(&calls.get(0), "popup");
+    let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
+    let message = [
+        "kloudless:{\"type\":\"authentication\",\"id\":\"",
+        &request_id,
+        "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
+        &state,
+        "\"}}",
+    ]
+    .concat();
+    post(&message, API, &popup);
+    wait_for(&results, 1).await;
+    results
+}
+
+#[wasm_bindgen_test]
+async fn a_request_slower_than_request_timeout_ends_the_flow_with_timeout_and_0_means_no_limit() {
+    let log = stub_fetch("hang", 600);
+    let results = deliver_valid_result(200).await;
+    assert_eq!(results.borrow().len(), 1);
+    assert_eq!(text(&results.borrow()[0], "error"), "timeout");
+    assert_eq!(get(&results.borrow()[0], "access_token"), JsValue::UNDEFINED);
+    let results = deliver_valid_result(0).await;
+    assert_eq!(text(&results.borrow()[0], "access_token"), "tok", "0: no limit, the slow reply is taken");
+    web::set_global_options(timeouts(10_000.into(), JsValue::UNDEFINED)).unwrap();
+    let restore: js_sys::Function = get(&log, "restore").unchecked_into();
+    restore.call0(&log).unwrap();
 }

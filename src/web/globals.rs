@@ -16,7 +16,8 @@ pub struct Globals {
     pub api_origin: String,
     /// Whether to log what the library does and why it drops messages.
     pub debug: bool,
-    /// How long a request to the API server may take before the flow ends with `timeout`.
+    /// How long a request to the API server may take before the flow ends with `timeout`; 0 for
+    /// no limit.
     pub request_timeout_ms: i32,
     /// How long a whole flow may take before it ends with `timeout`; 0 for no limit.
     pub flow_timeout_ms: i32,

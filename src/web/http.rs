@@ -39,7 +39,7 @@ pub enum Failure {
 /// A request's outcome: its status and body, or why there is none.
 pub type Outcome = Result<(u16, String), Failure>;
 
-/// Starts a request to `url` that times out after `timeout_ms`; returns its [`InFlight`]
+/// Starts a request to `url` that times out after `timeout_ms` (0: never); returns its [`InFlight`]
 /// (keep it while waiting) and the outcome to await.
 pub fn start(
     url: &str,
@@ -69,10 +69,15 @@ pub fn start(
     let fetch = JsFuture::from(web_sys::window()?.fetch_with_request(&request));
     let timed_out = Rc::new(Cell::new(false));
     let (flag, on_timeout) = (Rc::clone(&timed_out), abort.clone());
-    let timeout = Timer::timeout(timeout_ms, move || {
-        flag.set(true);
-        on_timeout.abort();
-    });
+    // 0: no limit.
+    let timeout = (timeout_ms > 0)
+        .then(|| {
+            Timer::timeout(timeout_ms, move || {
+                flag.set(true);
+                on_timeout.abort();
+            })
+        })
+        .flatten();
     let reply = async move {
         let reply = async {
             let response: Response = fetch.await.ok()?.dyn_into().ok()?;

@@ -60,10 +60,16 @@ enum Awaited {
 }
 
 impl Pending {
-    fn is_own_window(&self, source: &JsValue) -> bool {
-        let relay = self.relay.as_ref().and_then(|r| r.0.content_window());
-        [self.popup.as_ref(), relay.as_ref()].into_iter().flatten().any(|w| JsValue::from(w) == *source)
+    /// The windows a result may come from: the pop-up and the relay's iframe element.
+    fn windows(&self) -> (Option<Window>, Option<HtmlIFrameElement>) {
+        (self.popup.clone(), self.relay.as_ref().map(|r| r.0.clone()))
     }
+}
+
+/// Whether `popup` reads as closed (a hint only: COOP makes an open pop-up read so too). An
+/// unreadable answer counts as open.
+fn is_closed(popup: &Window) -> bool {
+    popup.closed().unwrap_or(false)
 }
 
 /// Closes a pop-up, if there is one.
@@ -114,22 +120,24 @@ impl Instance {
         }
     }
 
-    /// Opens the pop-up, synchronously (so inside the user's click). While a flow is pending
-    /// this only focuses its pop-up; if that pop-up reads as closed, the pending flow ends with
-    /// `popup_closed` and a new one starts.
-    pub fn launch(self: &Rc<Self>) -> Result<(), Error> {
-        // No borrow is held across a call into the browser: focusing or opening a window can
-        // run page handlers synchronously, and they may call back into this instance.
+    /// Opens the pop-up, synchronously (so inside the user's click); `true` when a new flow
+    /// started (its callback will come). While a flow is pending this only focuses its pop-up
+    /// (`false`); if that pop-up reads as closed, the pending flow ends with `popup_closed` and
+    /// a new one starts.
+    pub fn launch(self: &Rc<Self>) -> Result<bool, Error> {
+        // No borrow is held across a call into the browser (here and everywhere): the page can
+        // run code in a browser call (a getter, a focus handler) that calls this instance again.
         let pending_popup = self.pending.borrow().as_ref().map(|pending| pending.popup.clone());
         if let Some(popup) = pending_popup {
             match popup {
-                Some(popup) if !popup.closed().unwrap_or(true) => {
+                Some(popup) if !is_closed(&popup) => {
                     let _ = popup.focus();
-                    return Ok(());
+                    return Ok(false);
                 }
-                // Its pop-up is gone (or its result is being verified): start over.
+                // Its pop-up is gone: start over.
                 Some(_) => self.end(Error::PopupClosed),
-                None => return Ok(()),
+                // The pop-up delivered; the result is being verified.
+                None => return Ok(false),
             }
         }
         let window = web_sys::window().ok_or(Error::NoBrowser)?;
@@ -149,7 +157,7 @@ impl Instance {
             window.open_with_url_and_target_and_features(&url, popup::WINDOW_NAME, &features).ok().flatten()
         else {
             self.finish_later(flow.on_popup_blocked());
-            return Ok(());
+            return Ok(true);
         };
         let _ = popup.focus();
         let me = Rc::clone(self);
@@ -172,7 +180,7 @@ impl Instance {
                 })
             }
         };
-        *self.pending.borrow_mut() = Some(Pending {
+        let previous = self.pending.replace(Some(Pending {
             flow,
             popup: Some(popup),
             relay,
@@ -181,8 +189,9 @@ impl Instance {
             _flow_timeout: flow_timeout,
             requests: Vec::new(),
             collect_after: None,
-        });
-        Ok(())
+        }));
+        drop(previous); // None: a pending flow was focused or ended above.
+        Ok(true)
     }
 
     /// Ends the pending flow, if any, with `cancelled`: its pop-up closes, everything is
@@ -212,17 +221,18 @@ impl Instance {
 
     fn on_message(self: &Rc<Self>, event: &MessageEvent) {
         let Some(data) = event.data().as_string() else { return };
-        let step = {
-            let mut pending = self.pending.borrow_mut();
-            let Some(pending) = pending.as_mut() else { return };
-            if event.origin() != self.api_origin {
-                return debug_log(&["Message dropped, origin mismatch: ", &event.origin()], &event.data());
-            }
-            if !event.source().is_some_and(|source| pending.is_own_window(&source)) {
-                return debug_log(&["Message dropped, not from this flow's pop-up or relay"], &event.data());
-            }
-            pending.flow.on_message(&data)
-        };
+        let Some((popup, relay)) = self.pending.borrow().as_ref().map(Pending::windows) else { return };
+        let origin = event.origin();
+        if origin != self.api_origin {
+            return debug_log(&["Message dropped, origin mismatch: ", &origin], &event.data());
+        }
+        let source = event.source().map(JsValue::from);
+        let relay = relay.and_then(|r| r.content_window());
+        let own = [popup, relay].into_iter().flatten().any(|w| source.as_ref() == Some(&JsValue::from(w)));
+        if !own {
+            return debug_log(&["Message dropped, not from this flow's pop-up or relay"], &event.data());
+        }
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
         if step == Step::Ignore {
             debug_log(
                 &["Message dropped, not this flow's result (prefix, size, JSON, type or id)"],
@@ -233,15 +243,14 @@ impl Instance {
     }
 
     fn check_popup(self: &Rc<Self>) {
-        let step = {
-            let mut pending = self.pending.borrow_mut();
-            let Some(pending) = pending.as_mut() else { return };
-            if !pending.popup.as_ref().is_some_and(|p| p.closed().unwrap_or(false)) {
-                return;
-            }
+        let popup = self.pending.borrow().as_ref().and_then(|p| p.popup.clone());
+        if !popup.is_some_and(|p| is_closed(&p)) {
+            return;
+        }
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
+        if step != Step::Ignore {
             debug_log(&["Pop-up reads as closed; collecting its result at the server"], &JsValue::UNDEFINED);
-            pending.flow.on_popup_closed()
-        };
+        }
         self.run(step);
     }
 

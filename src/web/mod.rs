@@ -31,9 +31,10 @@ pub struct Authenticator {
 
 #[wasm_bindgen]
 impl Authenticator {
-    /// Opens the pop-up (call it inside a user gesture, e.g. a click handler). While this
-    /// authenticator's flow is pending, it focuses the open pop-up instead.
-    pub fn launch(&self) -> Result<(), JsError> {
+    /// Opens the pop-up (call it inside a user gesture, e.g. a click handler) and returns `true`:
+    /// a new flow started, its callback will come. While this authenticator's flow is pending it
+    /// focuses the open pop-up instead and returns `false`.
+    pub fn launch(&self) -> Result<bool, JsError> {
         self.instance.launch().map_err(thrown)
     }
 
