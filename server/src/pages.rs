@@ -69,8 +69,8 @@ fn hidden_inputs(params: &[(String, String)]) -> String {
 /// Sends the abandon beacon when the user closes the pop-up on this page (not when one of its
 /// forms moves the flow on), so that a page collecting at the rendezvous learns at once.
 const ABANDON_ON_CLOSE: &str = "(function(){var c=document.body.getAttribute('data-rendezvous'),moving=false;\
-document.addEventListener('submit',function(){moving=true});addEventListener('pagehide',function(){\
-if(!moving)navigator.sendBeacon('/v1/oauth/rendezvous/abandon',c)})})();";
+document.addEventListener('submit',function(){moving=true});addEventListener('pagehide',function(e){\
+if(!moving&&!e.persisted)navigator.sendBeacon('/v1/oauth/rendezvous/abandon',c)})})();";
 
 /// A page of the flow under way: the body attribute and script that abandon its rendezvous
 /// (if the library sent a challenge) when the user closes the pop-up.

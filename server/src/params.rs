@@ -44,11 +44,8 @@ pub fn parse(raw: &[u8]) -> Result<Vec<(String, String)>, BadParams> {
 
 /// The first name given more than once, if any.
 pub fn repeated(params: &[(String, String)]) -> Option<&str> {
-    params
-        .iter()
-        .enumerate()
-        .find(|(i, (name, _))| params[..*i].iter().any(|(other, _)| other == name))
-        .map(|(_, (name, _))| name.as_str())
+    let mut seen = std::collections::HashSet::with_capacity(params.len());
+    params.iter().map(|(name, _)| name.as_str()).find(|name| !seen.insert(*name))
 }
 
 fn decode(bytes: &[u8]) -> Result<String, BadParams> {

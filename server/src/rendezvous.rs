@@ -66,10 +66,15 @@ impl Rendezvous {
     }
 
     /// Registers `challenge` for the app and origin (a pop-up page loaded). The first
-    /// registration binds it; a later one with another app or origin changes nothing.
+    /// registration binds it; a later one with another app or origin changes nothing, and one
+    /// with the same takes back an abandonment (the pop-up was reloaded, not closed).
     pub fn open(&self, challenge: &str, client_id: &str, origin: &str, now: Instant) {
         let mut entries = self.entries(now);
-        if entries.len() < MAX_ENTRIES && !entries.contains_key(challenge) {
+        if let Some(entry) = entries.get_mut(challenge) {
+            if entry.client_id == client_id && entry.origin == origin {
+                entry.abandoned = false;
+            }
+        } else if entries.len() < MAX_ENTRIES {
             let entry = Entry {
                 client_id: client_id.to_owned(),
                 origin: origin.to_owned(),
@@ -81,12 +86,14 @@ impl Rendezvous {
         }
     }
 
-    /// Stores the pop-up's result `message` under `challenge`, if registered for this app and origin.
+    /// Stores the pop-up's result `message` under `challenge`, if registered for this app and
+    /// origin and no result is stored yet (the first one wins).
     pub fn complete(&self, challenge: &str, client_id: &str, origin: &str, message: String, now: Instant) {
         let mut entries = self.entries(now);
-        if let Some(entry) =
-            entries.get_mut(challenge).filter(|e| e.client_id == client_id && e.origin == origin)
-        {
+        let registered = entries
+            .get_mut(challenge)
+            .filter(|e| e.client_id == client_id && e.origin == origin && e.message.is_none());
+        if let Some(entry) = registered {
             entry.message = Some(message);
             entry.abandoned = false;
         }
@@ -145,6 +152,13 @@ pub async fn collect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if body.as_ref().is_err_and(|rejection| rejection.status() == StatusCode::PAYLOAD_TOO_LARGE) {
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "The request body is too large.",
+        );
+    }
     let form = body.ok().and_then(|body| params::parse(&body).ok()).filter(|p| params::repeated(p).is_none());
     let field = |name: &str| form.iter().flatten().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let (Some(client_id), Some(verifier)) = (field("client_id"), field("verifier").filter(|v| is_hex256(v)))
@@ -245,6 +259,24 @@ mod tests {
         rendezvous.complete(&challenge, "app", ORIGIN, "kloudless:{}".into(), now);
         let later = now + TTL;
         assert_eq!(rendezvous.collect(VERIFIER, "app", ORIGIN, later), Collected::Nothing, "expired");
+    }
+
+    #[test]
+    fn reloading_takes_back_an_abandonment_and_the_first_result_wins() {
+        let now = Instant::now();
+        let (rendezvous, challenge) = opened(now);
+        rendezvous.abandon(&challenge, now);
+        rendezvous.open(&challenge, "other", "http://evil.test", now);
+        assert_eq!(
+            rendezvous.collect(VERIFIER, "app", ORIGIN, now),
+            Collected::Nothing,
+            "not by another app"
+        );
+        rendezvous.open(&challenge, "app", ORIGIN, now);
+        assert_eq!(rendezvous.collect(VERIFIER, "app", ORIGIN, now), Collected::Pending);
+        rendezvous.complete(&challenge, "app", ORIGIN, "first".into(), now);
+        rendezvous.complete(&challenge, "app", ORIGIN, "second".into(), now);
+        assert_eq!(rendezvous.collect(VERIFIER, "app", ORIGIN, now), Collected::Result("first".into()));
     }
 
     #[test]

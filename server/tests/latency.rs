@@ -36,31 +36,34 @@ async fn timed(addr: SocketAddr, head: &str, body: &str) -> (u16, Duration) {
     (status, started.elapsed())
 }
 
-fn api_requests() -> [(&'static str, &'static str); 5] {
+fn api_requests() -> [(&'static str, &'static str, u16); 5] {
     [
-        ("GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer nope", ""),
-        ("GET /v1/accounts/me/?retrieve_full=False HTTP/1.1\r\nAuthorization: Bearer nope", ""),
+        ("GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer nope", "", 401),
+        ("GET /v1/accounts/me/?retrieve_full=False HTTP/1.1\r\nAuthorization: Bearer nope", "", 401),
         (
             "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nAccess-Control-Request-Method: GET\r\n\
              Access-Control-Request-Headers: authorization",
             "",
+            403,
         ),
-        ("POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: text/plain", "{}"),
-        ("POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain", "{}"),
+        ("POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
+        ("POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
     ]
 }
 
 #[tokio::test]
 async fn every_api_request_waits_and_pages_do_not() {
     let (addr, _dir) = start(LATENCY).await;
-    for (head, body) in api_requests() {
+    for (head, body, expected) in api_requests() {
         let (status, took) = timed(addr, head, body).await;
-        assert!(status > 0, "{head}");
+        assert_eq!(status, expected, "{head}");
         assert!(took >= LATENCY, "{head}: answered after {took:?}, before the added {LATENCY:?}");
     }
-    for page in ["GET /static/iexd.html HTTP/1.1", "GET /v1/oauth?client_id=app HTTP/1.1"] {
+    for (page, expected) in
+        [("GET /static/iexd.html HTTP/1.1", 200), ("GET /v1/oauth?client_id=app HTTP/1.1", 400)]
+    {
         let (status, took) = timed(addr, page, "").await;
-        assert!(status > 0, "{page}");
+        assert_eq!(status, expected, "{page}");
         assert!(took < LATENCY, "{page} is not delayed, took {took:?}");
     }
 }
@@ -68,8 +71,9 @@ async fn every_api_request_waits_and_pages_do_not() {
 #[tokio::test]
 async fn no_latency_by_default() {
     let (addr, _dir) = start(Duration::ZERO).await;
-    for (head, body) in api_requests() {
-        let (_, took) = timed(addr, head, body).await;
+    for (head, body, expected) in api_requests() {
+        let (status, took) = timed(addr, head, body).await;
+        assert_eq!(status, expected, "{head}");
         assert!(took < LATENCY, "{head}: took {took:?}");
     }
 }
