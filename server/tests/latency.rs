@@ -44,7 +44,7 @@ fn api_requests() -> [(&'static str, &'static str, u16); 5] {
             "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nAccess-Control-Request-Method: GET\r\n\
              Access-Control-Request-Headers: authorization",
             "",
-            403,
+            204,
         ),
         ("POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
         ("POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
