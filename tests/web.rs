@@ -500,15 +500,7 @@ async fn a_result_arriving_while_collecting_is_verified_once_and_collection_stop
         sleep(kloudless_authenticator::flow::POPUP_POLL_MS + 150).await;
         let collections = || log.iter().filter(|e| text(e, "url").ends_with("/oauth/rendezvous")).count();
         assert!(collections() >= 1, "{collect}: collecting once the pop-up reads closed");
-        let message = [
-            "kloudless:{\"type\":\"authentication\",\"id\":\"",
-            &request_id,
-            "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
-            &state,
-            "\"}}",
-        ]
-        .concat();
-        post(&message, API, &popup);
+        post(&token_result(&request_id, &state), API, &popup);
         let collected_before = collections();
         wait_for(&results, 1).await;
         sleep(200).await;
@@ -518,6 +510,18 @@ async fn a_result_arriving_while_collecting_is_verified_once_and_collection_stop
         let restore: js_sys::Function = get(&log, "restore").unchecked_into();
         restore.call0(&log).unwrap();
     }
+}
+
+/// The pop-up's message with the access token `tok` for this request and state.
+fn token_result(request_id: &str, state: &str) -> String {
+    [
+        "kloudless:{\"type\":\"authentication\",\"id\":\"",
+        request_id,
+        "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
+        state,
+        "\"}}",
+    ]
+    .concat()
 }
 
 /// Launches with a real pop-up, delivers a valid result from it, and returns the callback's results.
@@ -532,15 +536,7 @@ async fn deliver_valid_result(request_timeout: i32) -> Rc<RefCell<Vec<JsValue>>>
     assert!(!auth.launch().unwrap(), "then the pending flow's pop-up is focused");
     let popup = get(&calls.get(0), "popup");
     let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
-    let message = [
-        "kloudless:{\"type\":\"authentication\",\"id\":\"",
-        &request_id,
-        "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
-        &state,
-        "\"}}",
-    ]
-    .concat();
-    post(&message, API, &popup);
+    post(&token_result(&request_id, &state), API, &popup);
     wait_for(&results, 1).await;
     results
 }
