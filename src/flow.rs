@@ -97,9 +97,10 @@ impl Flow {
     /// The pop-up URL for this launch, the page being at `origin`; it carries the rendezvous
     /// challenge (never the verifier).
     pub fn popup_url(&self, options: &Options, origin: &str) -> String {
-        let launch = Launch { state: &self.state, request_id: &self.request_id, origin };
         let challenge = rendezvous::challenge(&self.verifier);
-        [&popup::url(&self.base_url, options, &launch), "&", rendezvous::PARAMETER, "=", &challenge].concat()
+        let launch =
+            Launch { state: &self.state, request_id: &self.request_id, origin, rendezvous: &challenge };
+        popup::url(&self.base_url, options, &launch)
     }
 
     /// This launch's `state`.
@@ -146,7 +147,7 @@ impl Flow {
     pub fn on_token(&mut self, reply: Result<Reply, Error>) -> Step {
         let client_id = &self.client_id;
         if let Phase::Verifying { token: slot @ None, .. } = &mut self.phase {
-            *slot = Some(reply.and_then(|r| verify::token_account(r, client_id)).map(drop));
+            *slot = Some(reply.and_then(|r| verify::token(r, client_id)));
         }
         self.decide()
     }

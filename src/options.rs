@@ -3,7 +3,7 @@
 use crate::error::Error;
 
 /// Parameters the library sets itself; a user's values for them are dropped.
-const RESERVED: [&str; 5] = ["redirect_uri", "response_type", "state", "request_id", "origin"];
+const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
 
 /// One option value, as the browser shell reads it from the JS object.
 ///
@@ -115,6 +115,7 @@ mod tests {
             text("redirect_uri", "https://evil.test/"),
             text("request_id", "1"),
             text("origin", "https://evil.test"),
+            text("rendezvous", "mine"),
             text("response_type", "code"),
             (
                 "raw".into(),

@@ -18,6 +18,8 @@ pub struct Launch<'a> {
     pub request_id: &'a str,
     /// The page's origin (`location.protocol + '//' + location.host`).
     pub origin: &'a str,
+    /// The rendezvous challenge (see [`crate::rendezvous`]).
+    pub rendezvous: &'a str,
 }
 
 /// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
@@ -26,12 +28,13 @@ pub fn trim_base_url(base_url: &str) -> &str {
 }
 
 /// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
-/// `response_type`, `state`, the user's parameters, `request_id`, `origin`.
+/// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `rendezvous`.
 pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     let fixed_head =
         [("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"), ("response_type", "token"), ("state", launch.state)];
     let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let fixed_tail = [("request_id", launch.request_id), ("origin", launch.origin)];
+    let fixed_tail =
+        [("request_id", launch.request_id), ("origin", launch.origin), ("rendezvous", launch.rendezvous)];
     let mut out = [trim_base_url(base_url), "/", API_VERSION, "/oauth?"].concat();
     for (i, (key, value)) in fixed_head.into_iter().chain(user).chain(fixed_tail).enumerate() {
         if i > 0 {
@@ -100,11 +103,13 @@ mod tests {
             ("scope".into(), OptionValue::Text("box gdrive".into())),
         ])
         .unwrap();
-        let launch = Launch { state: "s1", request_id: "r1", origin: "http://localhost:8080" };
+        let launch =
+            Launch { state: "s1", request_id: "r1", origin: "http://localhost:8080", rendezvous: "c1" };
         assert_eq!(
             url("https://api.test/", &options, &launch),
             "https://api.test/v1/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token\
-             &state=s1&client_id=app%201&scope=box%20gdrive&request_id=r1&origin=http%3A%2F%2Flocalhost%3A8080"
+             &state=s1&client_id=app%201&scope=box%20gdrive&request_id=r1&origin=http%3A%2F%2Flocalhost%3A8080\
+             &rendezvous=c1"
         );
     }
 

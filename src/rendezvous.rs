@@ -11,9 +11,6 @@ use crate::API_VERSION;
 use crate::popup::{encode_component, trim_base_url};
 use crate::verify::Reply;
 
-/// The pop-up URL's parameter that carries the challenge.
-pub const PARAMETER: &str = "rendezvous";
-
 /// Pause between two collection attempts, in milliseconds.
 pub const RETRY_MS: i32 = 500;
 

@@ -27,15 +27,15 @@ pub fn account_url(base_url: &str, account: &str) -> String {
     url
 }
 
-/// Checks the token endpoint's reply: the token must belong to `client_id`. Returns the
-/// account to fetch: the token's `account_id`, or `me` when the server gives none.
-pub fn token_account(reply: Reply, client_id: &str) -> Result<String, Error> {
+/// Checks the token endpoint's reply: the token must belong to `client_id`. (The account is
+/// fetched as `me`, the token's own, at the same time.)
+pub fn token(reply: Reply, client_id: &str) -> Result<(), Error> {
     let info = json_object(reply).ok_or(Error::TokenVerificationFailed)?;
     let owner = info.get("client_id").and_then(Json::scalar_text).ok_or(Error::TokenVerificationFailed)?;
     if owner != client_id {
         return Err(Error::ClientIdMismatch);
     }
-    Ok(info.get("account_id").and_then(Json::scalar_text).unwrap_or("me").to_owned())
+    Ok(())
 }
 
 /// Checks the account endpoint's reply and returns the account's metadata.
@@ -76,13 +76,10 @@ mod tests {
 
     #[test]
     fn token_must_belong_to_the_app() {
+        assert_eq!(token(ok(r#"{"account_id":12,"client_id":"app","scope":"box"}"#), "app"), Ok(()));
+        assert_eq!(token(ok(r#"{"client_id":"app"}"#), "app"), Ok(()));
         assert_eq!(
-            token_account(ok(r#"{"account_id":12,"client_id":"app","scope":"box"}"#), "app"),
-            Ok("12".into())
-        );
-        assert_eq!(token_account(ok(r#"{"client_id":"app"}"#), "app"), Ok("me".into()));
-        assert_eq!(
-            token_account(ok(r#"{"account_id":12,"client_id":"other"}"#), "app"),
+            token(ok(r#"{"account_id":12,"client_id":"other"}"#), "app"),
             Err(Error::ClientIdMismatch)
         );
     }
@@ -96,14 +93,14 @@ mod tests {
             ok("[1]"),
             ok(r#"{"account_id":12}"#),
         ] {
-            assert_eq!(token_account(reply, "app"), Err(Error::TokenVerificationFailed), "{reply:?}");
+            assert_eq!(token(reply, "app"), Err(Error::TokenVerificationFailed), "{reply:?}");
         }
     }
 
     #[test]
     fn replies_with_proto_keys_are_refused() {
         let polluted = r#"{"client_id":"app","__proto__":{"isAdmin":true}}"#;
-        assert_eq!(token_account(ok(polluted), "app"), Err(Error::TokenVerificationFailed));
+        assert_eq!(token(ok(polluted), "app"), Err(Error::TokenVerificationFailed));
         assert_eq!(
             account(ok(r#"{"id":1,"meta":{"\u005f_proto__":{}}}"#)),
             Err(Error::AccountRetrievalFailed)

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use std::time::{Duration, Instant};
 
-const RESERVED: [&str; 5] = ["redirect_uri", "response_type", "state", "request_id", "origin"];
+const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
 
 /// `cases` for this block, or `cases × PROPTEST_CASES / 256` when that variable is set.
 fn config(cases: u32) -> Config {
@@ -583,7 +583,7 @@ fn option_key() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(vec![
             "client_id", "app_id", "scope", "raw", "extra_data", "redirect_uri", "response_type",
-            "state", "request_id", "origin", "raw[state]", "State", "",
+            "state", "request_id", "origin", "rendezvous", "raw[state]", "State", "",
         ])
         .prop_map(str::to_owned),
         2 => any_text(),
@@ -626,6 +626,7 @@ proptest! {
         state in launch_text(),
         request_id in launch_text(),
         origin in launch_text(),
+        challenge in launch_text(),
     ) {
         let Ok(options) = Options::new(entries.clone()) else {
             // Only a missing client_id is refused.
@@ -638,7 +639,7 @@ proptest! {
         prop_assert!(!options.client_id.is_empty());
         prop_assert!(options.params.iter().all(|(k, _)| !RESERVED.contains(&k.as_str())));
 
-        let launch = Launch { state: &state, request_id: &request_id, origin: &origin };
+        let launch = Launch { state: &state, request_id: &request_id, origin: &origin, rendezvous: &challenge };
         let url = popup::url(&base, &options, &launch);
         let head = [popup::trim_base_url(&base), "/v1/oauth?"].concat();
         prop_assert!(url.starts_with(&head));
@@ -658,6 +659,7 @@ proptest! {
         expected.extend(options.params.iter().cloned());
         expected.push(("request_id".to_owned(), request_id.clone()));
         expected.push(("origin".to_owned(), origin.clone()));
+        expected.push(("rendezvous".to_owned(), challenge.clone()));
         prop_assert_eq!(&decoded, &expected);
         for name in RESERVED {
             prop_assert_eq!(decoded.iter().filter(|(k, _)| k == name).count(), 1, "{}", name);

@@ -258,13 +258,14 @@ impl Instance {
         match step {
             Step::Ignore => {}
             Step::Verify { token_url, account_url, token } => {
-                // The pop-up has delivered: close it (outside the borrow, as everywhere), and
-                // collect nothing more.
-                let popup = self.pending.borrow_mut().as_mut().and_then(|p| {
-                    p.collect_after = None;
-                    p.popup.take()
-                });
-                close(popup);
+                // The pop-up has delivered: close it and collect nothing more (both outside the
+                // borrow, as everywhere).
+                let taken =
+                    self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.collect_after.take()));
+                if let Some((popup, retry)) = taken {
+                    close(popup);
+                    drop(retry);
+                }
                 self.request(&token_url, Send::Bearer(&token), Awaited::Token);
                 self.request(&account_url, Send::Bearer(&token), Awaited::Account);
             }
@@ -272,9 +273,9 @@ impl Instance {
                 let me = Rc::clone(self);
                 let wait =
                     Timer::timeout(after_ms, move || me.request(&url, Send::Form(&body), Awaited::Collected));
-                if let Some(pending) = self.pending.borrow_mut().as_mut() {
-                    pending.collect_after = wait;
-                }
+                let replaced =
+                    self.pending.borrow_mut().as_mut().map(|p| std::mem::replace(&mut p.collect_after, wait));
+                drop(replaced);
             }
             Step::Finish(result) => {
                 let pending = self.pending.borrow_mut().take();
@@ -301,12 +302,13 @@ impl Instance {
     /// Feeds a reply to the flow, if it is awaited: request `id` (`None`: one that could not
     /// even start). A late reply to an aborted request (of a flow that ended) is dropped.
     fn on_response(self: &Rc<Self>, id: Option<u32>, awaited: Awaited, reply: Outcome) {
+        let mut done = None; // the finished request, dropped (cleared) outside the borrow
         let step = {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return };
             if let Some(id) = id {
                 let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
-                pending.requests.swap_remove(at);
+                done = Some(pending.requests.swap_remove(at));
             }
             let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
             let failed = |failure: &Failure| match failure {
@@ -319,6 +321,7 @@ impl Instance {
                 Awaited::Collected => pending.flow.on_collected(reply.ok()),
             }
         };
+        drop(done);
         self.run(step);
     }
 
