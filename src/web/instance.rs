@@ -258,16 +258,16 @@ impl Instance {
         match step {
             Step::Ignore => {}
             Step::Verify { token_url, account_url, token } => {
-                // The pop-up has delivered: close it and collect nothing more (both outside the
-                // borrow, as everywhere).
+                // Both requests first (the wait for them is the user's), then the pop-up has
+                // delivered: close it and collect nothing more (outside the borrow, as everywhere).
+                self.request(&token_url, Send::Bearer(&token), Awaited::Token);
+                self.request(&account_url, Send::Bearer(&token), Awaited::Account);
                 let taken =
                     self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.collect_after.take()));
                 if let Some((popup, retry)) = taken {
                     close(popup);
                     drop(retry);
                 }
-                self.request(&token_url, Send::Bearer(&token), Awaited::Token);
-                self.request(&account_url, Send::Bearer(&token), Awaited::Account);
             }
             Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
@@ -278,9 +278,12 @@ impl Instance {
                 drop(replaced);
             }
             Step::Finish(result) => {
+                // The flow is over as soon as it is taken out (a launch from the callback starts
+                // a new one); its listeners, timers and relay are released after the callback,
+                // which so waits for no DOM work.
                 let pending = self.pending.borrow_mut().take();
-                drop(pending);
                 self.call_back(&result);
+                drop(pending);
             }
         }
     }
