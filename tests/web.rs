@@ -459,14 +459,14 @@ async fn the_flow_timeout_ends_a_flow_once_and_bad_timeouts_throw() {
 export function stubFetch(collect, tokenDelay) {
   const log = [];
   const realFetch = window.fetch;
-  window.fetch = (request) => new Promise((resolve, reject) => {
-    const entry = { url: request.url, at: performance.now() };
+  window.fetch = (url, init) => new Promise((resolve, reject) => {
+    const entry = { url, at: performance.now() };
     log.push(entry);
-    request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+    init.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
     const json = (body) => new Response(JSON.stringify(body), { status: 200 });
-    if (request.url.endsWith('/oauth/rendezvous')) {
+    if (url.endsWith('/oauth/rendezvous')) {
       if (collect === 'pending') resolve(new Response('', { status: 202 }));
-    } else if (request.url.includes('/oauth/token')) {
+    } else if (url.includes('/oauth/token')) {
       setTimeout(() => resolve(json({ client_id: 'app', account_id: '42' })), tokenDelay);
     } else {
       resolve(json({ id: '42', service: 'box' }));

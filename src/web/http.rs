@@ -2,11 +2,34 @@
 //! [`InFlight`] is dropped (the flow ended) or its timeout fires.
 
 use super::timer::Timer;
-use std::cell::Cell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, RequestMode, Response};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use web_sys::AbortController;
+
+#[wasm_bindgen(inline_js = "export function send(url, bearer, form, done) {
+  const abort = new AbortController();
+  const post = bearer === undefined;
+  const headers = post
+    ? { 'Content-Type': 'application/x-www-form-urlencoded' }
+    : { Authorization: 'Bearer ' + bearer, 'X-Kloudless-Source': 'authenticator' };
+  const init = { method: post ? 'POST' : 'GET', body: post ? form : null, headers, mode: 'cors',
+    credentials: 'omit', signal: abort.signal };
+  const reply = (status, body) => abort.signal.aborted || done(status, body);
+  fetch(url, init).then((r) => r.text().then((body) => [r.status, body]))
+    .then(([status, body]) => reply(status, body), () => reply(0, ''));
+  return abort;
+}")]
+extern "C" {
+    /// Starts the request; `done(status, body)` gets its reply (status 0: none), unless it was
+    /// aborted first. Returns what aborts it.
+    fn send(
+        url: &str,
+        bearer: Option<&str>,
+        form: &str,
+        done: &Closure<dyn FnMut(u16, String)>,
+    ) -> AbortController;
+}
 
 /// What a request carries.
 pub enum Send<'a> {
@@ -16,9 +39,11 @@ pub enum Send<'a> {
     Form(&'a str),
 }
 
-/// A request under way: dropping it aborts the request and clears its timeout.
+/// A request under way: dropping it aborts the request (its reply is never delivered) and
+/// clears its timeout.
 pub struct InFlight {
     abort: AbortController,
+    _done: Closure<dyn FnMut(u16, String)>,
     _timeout: Option<Timer>,
 }
 
@@ -30,61 +55,29 @@ impl Drop for InFlight {
 
 /// How a request ended without a reply.
 pub enum Failure {
-    /// Aborted by its timeout.
+    /// Its timeout fired first.
     TimedOut,
-    /// No reply: network failure, CORS refusal, unreadable body, or aborted because dropped.
+    /// No reply: network failure, CORS refusal or unreadable body.
     Failed,
 }
 
 /// A request's outcome: its status and body, or why there is none.
 pub type Outcome = Result<(u16, String), Failure>;
 
-/// Starts a request to `url` that times out after `timeout_ms` (0: never); returns its [`InFlight`]
-/// (keep it while waiting) and the outcome to await.
-pub fn start(
-    url: &str,
-    send: Send,
-    timeout_ms: i32,
-) -> Option<(InFlight, impl Future<Output = Outcome> + 'static)> {
-    let abort = AbortController::new().ok()?;
-    let init = RequestInit::new();
-    let headers = Headers::new().ok()?;
-    match send {
-        Send::Bearer(token) => {
-            headers.set("Authorization", &["Bearer ", token].concat()).ok()?;
-            headers.set("X-Kloudless-Source", "authenticator").ok()?;
-            init.set_method("GET");
-        }
-        Send::Form(body) => {
-            headers.set("Content-Type", "application/x-www-form-urlencoded").ok()?;
-            init.set_method("POST");
-            init.set_body(&body.into());
-        }
-    }
-    init.set_headers(&headers);
-    init.set_mode(RequestMode::Cors);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_signal(Some(&abort.signal()));
-    let request = Request::new_with_str_and_init(url, &init).ok()?;
-    let fetch = JsFuture::from(web_sys::window()?.fetch_with_request(&request));
-    let timed_out = Rc::new(Cell::new(false));
-    let (flag, on_timeout) = (Rc::clone(&timed_out), abort.clone());
-    // 0: no limit.
-    let timeout = (timeout_ms > 0)
-        .then(|| {
-            Timer::timeout(timeout_ms, move || {
-                flag.set(true);
-                on_timeout.abort();
-            })
-        })
-        .flatten();
-    let reply = async move {
-        let reply = async {
-            let response: Response = fetch.await.ok()?.dyn_into().ok()?;
-            let body = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
-            Some((response.status(), body))
-        };
-        reply.await.ok_or(if timed_out.get() { Failure::TimedOut } else { Failure::Failed })
+/// Starts a request to `url` that times out after `timeout_ms` (0: never); `on_done` gets its
+/// outcome once, unless the returned [`InFlight`] (keep it while waiting) is dropped first.
+pub fn start(url: &str, send: Send, timeout_ms: i32, on_done: impl Fn(Outcome) + 'static) -> InFlight {
+    let on_done = Rc::new(on_done);
+    let on_timeout = Rc::clone(&on_done);
+    let done = Closure::<dyn FnMut(u16, String)>::new(move |status, body| {
+        on_done(if status == 0 { Err(Failure::Failed) } else { Ok((status, body)) })
+    });
+    let abort = match send {
+        Send::Bearer(token) => self::send(url, Some(token), "", &done),
+        Send::Form(body) => self::send(url, None, body, &done),
     };
-    Some((InFlight { abort, _timeout: timeout }, reply))
+    // 0: no limit.
+    let timeout =
+        (timeout_ms > 0).then(|| Timer::timeout(timeout_ms, move || on_timeout(Err(Failure::TimedOut))));
+    InFlight { abort, _done: done, _timeout: timeout.flatten() }
 }

@@ -19,6 +19,7 @@ use crate::verify::Reply;
 use js_sys::Function;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlIFrameElement, MessageEvent, Window};
 
@@ -292,37 +293,40 @@ impl Instance {
     fn request(self: &Rc<Self>, url: &str, send: Send, awaited: Awaited) {
         let id = self.requests.get().wrapping_add(1);
         self.requests.set(id);
-        let Some((in_flight, reply)) = http::start(url, send, globals::get().request_timeout_ms) else {
-            return self.on_response(None, awaited, Err(Failure::Failed));
-        };
-        if let Some(pending) = self.pending.borrow_mut().as_mut() {
-            pending.requests.push((id, in_flight));
-        }
         let me = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move { me.on_response(Some(id), awaited, reply.await) });
+        let in_flight = http::start(url, send, globals::get().request_timeout_ms, move |reply| {
+            me.on_response(id, awaited, reply)
+        });
+        let unawaited = match self.pending.borrow_mut().as_mut() {
+            Some(pending) => {
+                pending.requests.push((id, in_flight));
+                None
+            }
+            None => Some(in_flight),
+        };
+        drop(unawaited); // no flow awaits it: aborted, outside the borrow
     }
 
-    /// Feeds a reply to the flow, if it is awaited: request `id` (`None`: one that could not
-    /// even start). A late reply to an aborted request (of a flow that ended) is dropped.
-    fn on_response(self: &Rc<Self>, id: Option<u32>, awaited: Awaited, reply: Outcome) {
-        let mut done = None; // the finished request, dropped (cleared) outside the borrow
-        let step = {
+    /// Feeds a reply to request `id` to the flow, if it is still awaited: a late reply to an
+    /// aborted request (of a flow that ended) is dropped.
+    fn on_response(self: &Rc<Self>, id: u32, awaited: Awaited, reply: Outcome) {
+        // The finished request is dropped (its timeout cleared) outside the borrow.
+        let (done, step) = {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return };
-            if let Some(id) = id {
-                let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
-                done = Some(pending.requests.swap_remove(at));
-            }
+            let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
+            let done = pending.requests.swap_remove(at);
             let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
             let failed = |failure: &Failure| match failure {
                 Failure::TimedOut => Error::RequestTimeout,
                 Failure::Failed => Error::NetworkError,
             };
-            match awaited {
+            let step = match awaited {
                 Awaited::Token => pending.flow.on_token(reply.map_err(failed)),
                 Awaited::Account => pending.flow.on_account(reply.map_err(failed)),
                 Awaited::Collected => pending.flow.on_collected(reply.ok()),
-            }
+            };
+            (done, step)
         };
         drop(done);
         self.run(step);
@@ -333,7 +337,10 @@ impl Instance {
     fn finish_later(self: &Rc<Self>, step: Step) {
         if let Step::Finish(result) = step {
             let me = Rc::clone(self);
-            wasm_bindgen_futures::spawn_local(async move { me.call_back(&result) });
+            let later = Closure::once_into_js(move || me.call_back(&result));
+            if let Some(window) = web_sys::window() {
+                window.queue_microtask(later.unchecked_ref());
+            }
         }
     }
 
