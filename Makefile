@@ -26,7 +26,7 @@ build: deps dist server
 # The shipped browser files: dist/kloudless.authenticator.js (script tag) and the npm package
 # (staged in build/npm/, packed by npm pack into dist/kloudless-authenticator-<version>.tgz).
 dist:
-	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
+	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm --features tiny-panic
 	wasm-bindgen --target web --out-dir $(PKG) $(WASM)
 	$(WASM_OPT) $(PKG)/kloudless_authenticator_bg.wasm -o $(PKG)/kloudless_authenticator_bg.wasm
 	node js/build.mjs

@@ -3,6 +3,10 @@
 //!
 //! A flow finishes exactly once: after [`Step::Finish`] every event is ignored.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec;
+
 use crate::error::Error;
 use crate::json::Json;
 use crate::message;

@@ -3,6 +3,10 @@
 //! Numbers keep their source text (the browser shell turns them into JS numbers), so the
 //! browser build carries no float-parsing code.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
 const MAX_DEPTH: usize = 64;
 

@@ -9,6 +9,9 @@
 //!   requests, feeds events to the core and carries out what it decides.
 
 #![warn(missing_docs)]
+#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
+
+extern crate alloc;
 
 pub mod error;
 pub mod flow;
@@ -22,6 +25,14 @@ pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// `tiny-panic`: a panic (a bug: nothing here is meant to panic) traps, which JS sees as a thrown
+/// `RuntimeError: unreachable`.
+#[cfg(all(target_arch = "wasm32", not(test), feature = "tiny-panic"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 /// Talc instead of dlmalloc: the same job in fewer bytes.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]

@@ -1,5 +1,9 @@
 //! The user's `options` object → the pop-up's query parameters, by the original's rules.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::error::Error;
 
 /// Parameters the library sets itself; a user's values for them are dropped.

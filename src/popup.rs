@@ -1,5 +1,7 @@
 //! The pop-up: its URL, window name and window features.
 
+use alloc::string::String;
+
 use crate::API_VERSION;
 use crate::options::Options;
 

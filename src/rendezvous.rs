@@ -7,6 +7,8 @@
 //! collects the result with the verifier (`POST {baseUrl}/v1/oauth/rendezvous`, CORS): the server
 //! hands it out once. The result is the same `kloudless:` message the pop-up would have posted.
 
+use alloc::string::String;
+
 use crate::API_VERSION;
 use crate::popup::{encode_component, trim_base_url};
 use crate::verify::Reply;

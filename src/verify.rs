@@ -1,5 +1,7 @@
 //! The API server's replies → a verified token and the account metadata.
 
+use alloc::string::String;
+
 use crate::API_VERSION;
 use crate::error::Error;
 use crate::json::Json;

@@ -1,10 +1,13 @@
 //! The global options (`setGlobalOptions` / `getGlobalOptions`) and debug logging.
 
+use super::Global;
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
 use crate::popup::trim_base_url;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use core::cell::RefCell;
 use js_sys::{Object, Reflect};
-use std::cell::RefCell;
 use wasm_bindgen::JsValue;
 
 /// The global options, with the API server's origin derived from `base_url`.
@@ -26,23 +29,20 @@ pub struct Globals {
 /// `requestTimeout`'s default, in milliseconds.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: i32 = 10_000;
 
-thread_local! {
-    static GLOBALS: RefCell<Option<Globals>> = const { RefCell::new(None) };
-}
+static GLOBALS: Global<RefCell<Option<Globals>>> = Global(RefCell::new(None));
 
 /// The current global options.
 pub fn get() -> Globals {
-    GLOBALS.with(|g| {
-        g.borrow_mut()
-            .get_or_insert_with(|| Globals {
-                base_url: DEFAULT_BASE_URL.to_owned(),
-                api_origin: DEFAULT_BASE_URL.to_owned(),
-                debug: false,
-                request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
-                flow_timeout_ms: 0,
-            })
-            .clone()
-    })
+    GLOBALS
+        .borrow_mut()
+        .get_or_insert_with(|| Globals {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_origin: DEFAULT_BASE_URL.to_owned(),
+            debug: false,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            flow_timeout_ms: 0,
+        })
+        .clone()
 }
 
 /// Applies `{baseUrl, debug, requestTimeout, flowTimeout}`: a truthy `baseUrl` must be an
@@ -69,14 +69,14 @@ pub fn set(options: &JsValue) -> Result<(), Error> {
             *field = milliseconds(&value).ok_or(Error::InvalidTimeout)?;
         }
     }
-    GLOBALS.with(|g| *g.borrow_mut() = Some(next));
+    *GLOBALS.borrow_mut() = Some(next);
     Ok(())
 }
 
 /// A whole number of milliseconds from 0 to `i32::MAX` (what `setTimeout` takes).
 fn milliseconds(value: &JsValue) -> Option<i32> {
     let ms = value.as_f64()?;
-    (ms >= 0.0 && ms <= f64::from(i32::MAX) && ms.fract() == 0.0).then_some(ms as i32)
+    (ms >= 0.0 && ms <= f64::from(i32::MAX) && f64::from(ms as i32) == ms).then_some(ms as i32)
 }
 
 /// `{baseUrl, debug, requestTimeout, flowTimeout}` as a fresh JS object.

@@ -2,7 +2,8 @@
 //! [`InFlight`] is dropped (the flow ended) or its timeout fires.
 
 use super::timer::Timer;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::AbortController;

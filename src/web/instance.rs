@@ -16,9 +16,11 @@ use crate::json::Json;
 use crate::options::Options;
 use crate::popup;
 use crate::verify::Reply;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 use js_sys::Function;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{HtmlIFrameElement, MessageEvent, Window};
@@ -274,8 +276,11 @@ impl Instance {
                 let me = Rc::clone(self);
                 let wait =
                     Timer::timeout(after_ms, move || me.request(&url, Send::Form(&body), Awaited::Collected));
-                let replaced =
-                    self.pending.borrow_mut().as_mut().map(|p| std::mem::replace(&mut p.collect_after, wait));
+                let replaced = self
+                    .pending
+                    .borrow_mut()
+                    .as_mut()
+                    .map(|p| core::mem::replace(&mut p.collect_after, wait));
                 drop(replaced);
             }
             Step::Finish(result) => {

@@ -3,6 +3,8 @@
 use crate::error::Error;
 use crate::json::Json;
 use crate::options::OptionValue;
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, JSON, JsString, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};

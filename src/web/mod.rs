@@ -13,11 +13,29 @@ mod timer;
 
 use crate::error::Error;
 use crate::options::Options;
+use alloc::rc::Rc;
 use instance::Instance;
 use js_sys::Function;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
+
+/// A global of the browser shell. The shell runs on wasm32 without threads (the build has no
+/// `atomics`), so a plain static with interior mutability is what `thread_local!` would be
+/// there, without needing std.
+struct Global<T>(T);
+
+// SAFETY: there is one thread (see above), so the value is never shared between threads.
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T> core::ops::Deref for Global<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+#[cfg(target_feature = "atomics")]
+compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
 
 fn thrown(error: Error) -> JsError {
     JsError::new(error.description())
