@@ -21,6 +21,7 @@ pub mod options;
 pub mod popup;
 pub mod rendezvous;
 pub mod sha256;
+pub mod text;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

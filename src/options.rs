@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Error;
+use crate::text::{concat, join};
 
 /// Parameters the library sets itself; a user's values for them are dropped.
 const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
@@ -53,9 +54,9 @@ impl Options {
             }
             match value {
                 OptionValue::Text(text) => params.push((key, text)),
-                OptionValue::Array { items, .. } if key == "scope" => params.push((key, items.join(" "))),
+                OptionValue::Array { items, .. } if key == "scope" => params.push((key, join(&items, " "))),
                 OptionValue::Object { entries, .. } if key == "raw" => {
-                    params.extend(entries.into_iter().map(|(k, v)| (["raw[", &k, "]"].concat(), v)));
+                    params.extend(entries.into_iter().map(|(k, v)| (concat(&["raw[", &k, "]"]), v)));
                 }
                 OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => {
                     params.push((key, json))

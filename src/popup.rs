@@ -4,6 +4,7 @@ use alloc::string::String;
 
 use crate::API_VERSION;
 use crate::options::Options;
+use crate::text::concat;
 
 /// The pop-up window's name, as the original used.
 pub const WINDOW_NAME: &str = "kPOPUP";
@@ -37,7 +38,7 @@ pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let fixed_tail =
         [("request_id", launch.request_id), ("origin", launch.origin), ("rendezvous", launch.rendezvous)];
-    let mut out = [trim_base_url(base_url), "/", API_VERSION, "/oauth?"].concat();
+    let mut out = concat(&[trim_base_url(base_url), "/", API_VERSION, "/oauth?"]);
     for (i, (key, value)) in fixed_head.into_iter().chain(user).chain(fixed_tail).enumerate() {
         if i > 0 {
             out.push('&');

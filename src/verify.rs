@@ -6,6 +6,7 @@ use crate::API_VERSION;
 use crate::error::Error;
 use crate::json::Json;
 use crate::popup::{encode_component, trim_base_url};
+use crate::text::concat;
 
 /// A completed HTTP reply from the API server.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,12 +19,12 @@ pub struct Reply<'a> {
 
 /// `{baseUrl}/v1/oauth/token/`, where a bearer token is verified.
 pub fn token_url(base_url: &str) -> String {
-    [trim_base_url(base_url), "/", API_VERSION, "/oauth/token/"].concat()
+    concat(&[trim_base_url(base_url), "/", API_VERSION, "/oauth/token/"])
 }
 
 /// `{baseUrl}/v1/accounts/{account}/?retrieve_full=False`.
 pub fn account_url(base_url: &str, account: &str) -> String {
-    let mut url = [trim_base_url(base_url), "/", API_VERSION, "/accounts/"].concat();
+    let mut url = concat(&[trim_base_url(base_url), "/", API_VERSION, "/accounts/"]);
     encode_component(account, &mut url);
     url.push_str("/?retrieve_full=False");
     url

@@ -4,6 +4,7 @@ use super::Global;
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
 use crate::popup::trim_base_url;
+use crate::text::concat;
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use core::cell::RefCell;
@@ -98,6 +99,6 @@ fn origin_of(base_url: &str) -> Option<String> {
 /// Logs `[DEBUG]` and the parts (and an optional JS value) when debug mode is on.
 pub fn debug_log(parts: &[&str], value: &JsValue) {
     if get().debug {
-        web_sys::console::log_2(&["[DEBUG] ", &parts.concat()].concat().into(), value);
+        web_sys::console::log_2(&concat(&["[DEBUG] ", &concat(parts)]).into(), value);
     }
 }

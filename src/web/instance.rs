@@ -15,6 +15,7 @@ use crate::flow::{self, Flow, Step};
 use crate::json::Json;
 use crate::options::Options;
 use crate::popup;
+use crate::text::concat;
 use crate::verify::Reply;
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -95,7 +96,7 @@ impl Relay {
     fn load(window: &Window, base_url: &str) -> Option<Relay> {
         let document = window.document()?;
         let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.dyn_into().ok()?;
-        iframe.set_src(&[popup::trim_base_url(base_url), "/static/iexd.html"].concat());
+        iframe.set_src(&concat(&[popup::trim_base_url(base_url), "/static/iexd.html"]));
         let _ = iframe.style().set_property("display", "none");
         document.body()?.append_child(&iframe).ok()?;
         Some(Relay(iframe))
@@ -148,9 +149,8 @@ impl Instance {
         getrandom::fill(&mut random).map_err(|_| Error::NoRandomSource)?;
         let mut flow = Flow::new(&self.base_url, &self.options, &random);
         let location = window.location();
-        let page_origin =
-            [location.protocol().unwrap_or_default(), "//".into(), location.host().unwrap_or_default()]
-                .concat();
+        let (protocol, host) = (location.protocol().unwrap_or_default(), location.host().unwrap_or_default());
+        let page_origin = concat(&[&protocol, "//", &host]);
         let url = flow.popup_url(&self.options, &page_origin);
         debug_log(&["Path is ", &url], &JsValue::UNDEFINED);
         let (width, height) =
