@@ -8,7 +8,7 @@ WASM := target/wasm32-unknown-unknown/wasm/kloudless_authenticator.wasm
 PKG := build/pkg
 SERVER := target/debug/authenticator-server
 # Features rustc's wasm32 target emits; wasm-opt must be allowed to keep them.
-WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+WASM_OPT := node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 

@@ -146,7 +146,10 @@ impl Instance {
         }
         let window = web_sys::window().ok_or(Error::NoBrowser)?;
         let mut random = [0u8; flow::RANDOM_BYTES];
-        getrandom::fill(&mut random).map_err(|_| Error::NoRandomSource)?;
+        window
+            .crypto()
+            .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut random))
+            .map_err(|_| Error::NoRandomSource)?;
         let mut flow = Flow::new(&self.base_url, &self.options, &random);
         let location = window.location();
         let (protocol, host) = (location.protocol().unwrap_or_default(), location.host().unwrap_or_default());
