@@ -17,8 +17,8 @@ use web_sys::AbortController;
   const init = { method: post ? 'POST' : 'GET', body: post ? form : null, headers, mode: 'cors',
     credentials: 'omit', signal: abort.signal };
   const reply = (status, body) => abort.signal.aborted || done(status, body);
-  fetch(url, init).then((r) => r.text().then((body) => [r.status, body]))
-    .then(([status, body]) => reply(status, body), () => reply(0, ''));
+  const failed = () => reply(0, '');
+  fetch(url, init).then((r) => r.text().then((body) => reply(r.status, body), failed), failed);
   return abort;
 }")]
 extern "C" {
