@@ -19,7 +19,13 @@ const wasmAsString = {
       for (const byte of readFileSync(path)) text += String.fromCharCode(byte);
       return {
         loader: 'js',
-        contents: `export default () => Uint8Array.from(${JSON.stringify(text)}, (c) => c.charCodeAt(0));`,
+        // A plain loop: Uint8Array.from with a map function takes 4x as long on a cold page.
+        contents: `export default () => {
+          const text = ${JSON.stringify(text)};
+          const bytes = new Uint8Array(text.length);
+          for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+          return bytes;
+        };`,
       };
     });
   },
