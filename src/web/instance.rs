@@ -264,13 +264,16 @@ impl Instance {
         match step {
             Step::Ignore => {}
             Step::Verify { token_url, account_url, token } => {
-                // The pop-up has delivered: collect nothing more (outside the borrow, as
-                // everywhere). It stays open until the flow finishes (right after the callback):
-                // closing a window takes the browser's time just when the requests need it.
-                let retry = self.pending.borrow_mut().as_mut().map(|p| p.collect_after.take());
-                drop(retry);
+                // Both requests first (the wait for them is the user's), then the pop-up has
+                // delivered: close it and collect nothing more (outside the borrow, as everywhere).
                 self.request(&token_url, Send::Bearer(&token), Awaited::Token);
                 self.request(&account_url, Send::Bearer(&token), Awaited::Account);
+                let taken =
+                    self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.collect_after.take()));
+                if let Some((popup, retry)) = taken {
+                    close(popup);
+                    drop(retry);
+                }
             }
             Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
