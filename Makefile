@@ -26,7 +26,7 @@ build: deps dist server
 # The shipped browser files: dist/kloudless.authenticator.js (script tag) and the npm package
 # (staged in build/npm/, packed by npm pack into dist/kloudless-authenticator-<version>.tgz).
 dist:
-	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm --features tiny-panic
+	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
 	wasm-bindgen --target web --out-dir $(PKG) $(WASM)
 	$(WASM_OPT) $(PKG)/kloudless_authenticator_bg.wasm -o $(PKG)/kloudless_authenticator_bg.wasm
 	node js/build.mjs
@@ -48,7 +48,7 @@ test-native:
 	cargo test --workspace
 
 test-wasm:
-	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --test web
+	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --no-default-features --test web
 
 test-e2e:
 	node --test --test-concurrency=1 e2e/

@@ -537,6 +537,12 @@ async fn deliver_valid_result(request_timeout: i32) -> Rc<RefCell<Vec<JsValue>>>
     let popup = get(&calls.get(0), "popup");
     let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
     post(&token_result(&request_id, &state), API, &popup);
+    // While the result is verified (the replies are stubbed, and come in later tasks), a launch
+    // neither opens a pop-up nor ends the flow, even once the user has closed its pop-up.
+    let close: js_sys::Function = get(&popup, "close").unchecked_into();
+    close.call0(&popup).unwrap();
+    assert!(!auth.launch().unwrap(), "the flow is being verified");
+    assert_eq!(calls.length(), 1, "no new pop-up");
     wait_for(&results, 1).await;
     results
 }
@@ -553,4 +559,48 @@ async fn a_request_slower_than_request_timeout_ends_the_flow_with_timeout_and_0_
     web::set_global_options(timeouts(10_000.into(), JsValue::UNDEFINED)).unwrap();
     let restore: js_sys::Function = get(&log, "restore").unchecked_into();
     restore.call0(&log).unwrap();
+}
+
+/// A launch from the callback (here of a denied result) keeps its own pop-up: a new pop-up gets
+/// the same window name, so the finished flow's pop-up must be closed before the callback, not
+/// after it.
+#[wasm_bindgen_test]
+async fn a_launch_from_the_callback_keeps_its_popup() {
+    const API: &str = "http://127.0.0.1:9";
+    web::set_global_options(options_with_base(API)).unwrap();
+    let calls = record_open("real");
+    let auth: Rc<RefCell<Option<web::Authenticator>>> = Rc::new(RefCell::new(None));
+    let results = Rc::new(RefCell::new(Vec::new()));
+    let callback = Closure::<dyn FnMut(JsValue)>::new({
+        let (auth, results) = (Rc::clone(&auth), Rc::clone(&results));
+        move |result| {
+            results.borrow_mut().push(result);
+            if results.borrow().len() == 1 {
+                assert!(auth.borrow().as_ref().unwrap().launch().unwrap(), "a new flow from the callback");
+            }
+        }
+    });
+    let authenticator =
+        web::authenticator(options(JsValue::UNDEFINED), callback.into_js_value(), JsValue::UNDEFINED)
+            .unwrap();
+    assert!(authenticator.launch().unwrap());
+    *auth.borrow_mut() = Some(authenticator);
+    let popup = get(&calls.get(0), "popup");
+    let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
+    let denied = [
+        "kloudless:{\"type\":\"authentication\",\"id\":\"",
+        &request_id,
+        "\",\"data\":{\"error\":\"access_denied\",\"state\":\"",
+        &state,
+        "\"}}",
+    ]
+    .concat();
+    post(&denied, API, &popup);
+    wait_for(&results, 1).await;
+    sleep(100).await;
+    assert_eq!(text(&results.borrow()[0], "error"), "access_denied");
+    assert_eq!(calls.length(), 2, "the callback launched again");
+    assert_eq!(get(&get(&calls.get(1), "popup"), "closed"), JsValue::FALSE, "the new flow's pop-up is open");
+    assert_eq!(results.borrow().len(), 1, "the new flow is pending");
+    auth.borrow_mut().take().unwrap().destroy();
 }

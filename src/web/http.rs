@@ -4,32 +4,36 @@
 use super::timer::Timer;
 use alloc::rc::Rc;
 use alloc::string::String;
+use js_sys::Function;
+use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
-use web_sys::AbortController;
 
+// `live` (not the signal's `aborted`, which a page can patch) keeps a reply from reaching
+// `done` after the request was cancelled, when its closure is gone.
 #[wasm_bindgen(inline_js = "export function send(url, bearer, form, done) {
-  const abort = new AbortController();
-  const post = bearer === undefined;
-  const headers = post
-    ? { 'Content-Type': 'application/x-www-form-urlencoded' }
-    : { Authorization: 'Bearer ' + bearer, 'X-Kloudless-Source': 'authenticator' };
-  const init = { method: post ? 'POST' : 'GET', body: post ? form : null, headers, mode: 'cors',
-    credentials: 'omit', signal: abort.signal };
-  const reply = (status, body) => abort.signal.aborted || done(status, body);
+  let live = true;
+  let abort;
+  const reply = (status, body) => { if (live) { live = false; done(status, body); } };
   const failed = () => reply(0, '');
-  fetch(url, init).then((r) => r.text().then((body) => reply(r.status, body), failed), failed);
-  return abort;
+  try {
+    abort = new AbortController();
+    const post = bearer === undefined;
+    const headers = post
+      ? { 'Content-Type': 'application/x-www-form-urlencoded' }
+      : { Authorization: 'Bearer ' + bearer, 'X-Kloudless-Source': 'authenticator' };
+    fetch(url, { method: post ? 'POST' : 'GET', body: post ? form : null, headers, mode: 'cors',
+      credentials: 'omit', signal: abort.signal })
+      .then((r) => r.text().then((body) => reply(r.status, body), failed), failed);
+  } catch (error) {
+    Promise.resolve().then(failed);
+  }
+  return () => { live = false; try { abort.abort(); } catch (error) {} };
 }")]
 extern "C" {
-    /// Starts the request; `done(status, body)` gets its reply (status 0: none), unless it was
-    /// aborted first. Returns what aborts it.
-    fn send(
-        url: &str,
-        bearer: Option<&str>,
-        form: &str,
-        done: &Closure<dyn FnMut(u16, String)>,
-    ) -> AbortController;
+    /// Starts the request; `done(status, body)` gets its reply (status 0: none) once, in a later
+    /// task, unless it was cancelled first. Returns what cancels it (and aborts the fetch).
+    fn send(url: &str, bearer: Option<&str>, form: &str, done: &Closure<dyn FnMut(u16, String)>) -> Function;
 }
 
 /// What a request carries.
@@ -43,14 +47,14 @@ pub enum Send<'a> {
 /// A request under way: dropping it aborts the request (its reply is never delivered) and
 /// clears its timeout.
 pub struct InFlight {
-    abort: AbortController,
+    cancel: Function,
     _done: Closure<dyn FnMut(u16, String)>,
     _timeout: Option<Timer>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.abort.abort();
+        let _ = self.cancel.call0(&JsValue::UNDEFINED);
     }
 }
 
@@ -73,12 +77,12 @@ pub fn start(url: &str, send: Send, timeout_ms: i32, on_done: impl Fn(Outcome) +
     let done = Closure::<dyn FnMut(u16, String)>::new(move |status, body| {
         on_done(if status == 0 { Err(Failure::Failed) } else { Ok((status, body)) })
     });
-    let abort = match send {
+    let cancel = match send {
         Send::Bearer(token) => self::send(url, Some(token), "", &done),
         Send::Form(body) => self::send(url, None, body, &done),
     };
     // 0: no limit.
     let timeout =
         (timeout_ms > 0).then(|| Timer::timeout(timeout_ms, move || on_timeout(Err(Failure::TimedOut))));
-    InFlight { abort, _done: done, _timeout: timeout.flatten() }
+    InFlight { cancel, _done: done, _timeout: timeout.flatten() }
 }

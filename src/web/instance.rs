@@ -95,9 +95,10 @@ struct Relay(HtmlIFrameElement);
 impl Relay {
     fn load(window: &Window, base_url: &str) -> Option<Relay> {
         let document = window.document()?;
-        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.dyn_into().ok()?;
-        iframe.set_src(&concat(&[popup::trim_base_url(base_url), "/static/iexd.html"]));
-        let _ = iframe.style().set_property("display", "none");
+        // Attributes rather than the typed setters: fewer browser calls to bind.
+        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.unchecked_into();
+        iframe.set_attribute("src", &concat(&[popup::trim_base_url(base_url), "/static/iexd.html"])).ok()?;
+        let _ = iframe.set_attribute("style", "display:none");
         document.body()?.append_child(&iframe).ok()?;
         Some(Relay(iframe))
     }
@@ -287,10 +288,12 @@ impl Instance {
                 drop(replaced);
             }
             Step::Finish(result) => {
-                // The flow is over as soon as it is taken out (a launch from the callback starts
-                // a new one); its listeners, timers and relay are released after the callback,
-                // which so waits for no DOM work.
-                let pending = self.pending.borrow_mut().take();
+                // The flow is over as soon as it is taken out, and its pop-up is closed before the
+                // callback: a launch from the callback opens a pop-up of the same window name,
+                // which must not be the old one, closed after. The listeners, timers and relay
+                // are released after the callback, which so waits for no DOM work.
+                let mut pending = self.pending.borrow_mut().take();
+                close(pending.as_mut().and_then(|p| p.popup.take()));
                 self.call_back(&result);
                 drop(pending);
             }
@@ -340,14 +343,16 @@ impl Instance {
         self.run(step);
     }
 
-    /// Delivers a result of a flow that never started (its pop-up was blocked), in a later task
-    /// so that the callback never runs inside `launch()`.
+    /// Delivers the result of a flow that ended outside a browser event (a blocked pop-up,
+    /// `cancel()`), in a later task so that the callback never runs inside the page's call.
     fn finish_later(self: &Rc<Self>, step: Step) {
         if let Step::Finish(result) = step {
             let me = Rc::clone(self);
+            // A one-shot closure, freed when it has run.
             let later = Closure::once_into_js(move || me.call_back(&result));
             if let Some(window) = web_sys::window() {
-                window.queue_microtask(later.unchecked_ref());
+                let _ =
+                    window.set_timeout_with_callback_and_timeout_and_arguments_0(later.unchecked_ref(), 0);
             }
         }
     }
