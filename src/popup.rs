@@ -30,6 +30,11 @@ pub fn trim_base_url(base_url: &str) -> &str {
     base_url.trim_end_matches('/')
 }
 
+/// `{baseUrl}/v1{path}`: an endpoint of the API server.
+pub fn api_url(base_url: &str, path: &str) -> String {
+    concat(&[trim_base_url(base_url), "/", API_VERSION, path])
+}
+
 /// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
 /// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `rendezvous`.
 pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
@@ -38,7 +43,7 @@ pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let fixed_tail =
         [("request_id", launch.request_id), ("origin", launch.origin), ("rendezvous", launch.rendezvous)];
-    let mut out = concat(&[trim_base_url(base_url), "/", API_VERSION, "/oauth?"]);
+    let mut out = api_url(base_url, "/oauth?");
     for (i, (key, value)) in fixed_head.into_iter().chain(user).chain(fixed_tail).enumerate() {
         if i > 0 {
             out.push('&');

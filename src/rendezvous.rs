@@ -9,9 +9,7 @@
 
 use alloc::string::String;
 
-use crate::API_VERSION;
-use crate::popup::{encode_component, trim_base_url};
-use crate::text::concat;
+use crate::popup::{api_url, encode_component};
 use crate::verify::Reply;
 
 /// Pause between two collection attempts, in milliseconds.
@@ -29,7 +27,7 @@ pub fn challenge(verifier: &str) -> String {
 
 /// `{baseUrl}/v1/oauth/rendezvous`, where the result is collected.
 pub fn url(base_url: &str) -> String {
-    concat(&[trim_base_url(base_url), "/", API_VERSION, "/oauth/rendezvous"])
+    api_url(base_url, "/oauth/rendezvous")
 }
 
 /// The collection request's form body: `client_id=…&verifier=…`.

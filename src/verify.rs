@@ -2,11 +2,9 @@
 
 use alloc::string::String;
 
-use crate::API_VERSION;
 use crate::error::Error;
 use crate::json::Json;
-use crate::popup::{encode_component, trim_base_url};
-use crate::text::concat;
+use crate::popup::{api_url, encode_component};
 
 /// A completed HTTP reply from the API server.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,12 +17,12 @@ pub struct Reply<'a> {
 
 /// `{baseUrl}/v1/oauth/token/`, where a bearer token is verified.
 pub fn token_url(base_url: &str) -> String {
-    concat(&[trim_base_url(base_url), "/", API_VERSION, "/oauth/token/"])
+    api_url(base_url, "/oauth/token/")
 }
 
 /// `{baseUrl}/v1/accounts/{account}/?retrieve_full=False`.
 pub fn account_url(base_url: &str, account: &str) -> String {
-    let mut url = concat(&[trim_base_url(base_url), "/", API_VERSION, "/accounts/"]);
+    let mut url = api_url(base_url, "/accounts/");
     encode_component(account, &mut url);
     url.push_str("/?retrieve_full=False");
     url

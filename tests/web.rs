@@ -273,16 +273,7 @@ async fn only_messages_from_the_api_origin_and_this_flows_popup_count() {
     auth.launch().unwrap();
     let popup = get(&calls.get(0), "popup");
     let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
-    let message = |state: &str| {
-        [
-            "kloudless:{\"type\":\"authentication\",\"id\":\"",
-            &request_id,
-            "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
-            state,
-            "\"}}",
-        ]
-        .concat()
-    };
+    let message = |state: &str| token_result(&request_id, state);
     let window = JsValue::from(web_sys::window().unwrap());
     post(&message("forged"), API, &window); // right origin, but from the page, not the pop-up
     post(&message("forged"), "http://127.0.0.1:10", &popup); // the pop-up, but another origin
@@ -306,7 +297,7 @@ async fn only_messages_from_the_api_origin_and_this_flows_popup_count() {
     let popup = get(&calls.get(1), "popup");
     let (request_id2, state2) = ids_of(&text(&calls.get(1), "url"));
     assert_ne!(state2, state, "a fresh state per launch");
-    let valid = message(&state2).replace(&request_id, &request_id2);
+    let valid = token_result(&request_id2, &state2);
     post(&valid, API, &popup);
     post(&valid, API, &popup); // delivered twice
     wait_for(&results, 2).await;
@@ -512,16 +503,23 @@ async fn a_result_arriving_while_collecting_is_verified_once_and_collection_stop
     }
 }
 
-/// The pop-up's message with the access token `tok` for this request and state.
-fn token_result(request_id: &str, state: &str) -> String {
+/// The pop-up's message for this request: `data` is the result's members before `state`.
+fn result_message(request_id: &str, data: &str, state: &str) -> String {
     [
         "kloudless:{\"type\":\"authentication\",\"id\":\"",
         request_id,
-        "\",\"data\":{\"access_token\":\"tok\",\"state\":\"",
+        "\",\"data\":{",
+        data,
+        ",\"state\":\"",
         state,
         "\"}}",
     ]
     .concat()
+}
+
+/// The pop-up's message with the access token `tok` for this request and state.
+fn token_result(request_id: &str, state: &str) -> String {
+    result_message(request_id, "\"access_token\":\"tok\"", state)
 }
 
 /// Launches with a real pop-up, delivers a valid result from it, and returns the callback's results.
@@ -587,15 +585,7 @@ async fn a_launch_from_the_callback_keeps_its_popup() {
     *auth.borrow_mut() = Some(authenticator);
     let popup = get(&calls.get(0), "popup");
     let (request_id, state) = ids_of(&text(&calls.get(0), "url"));
-    let denied = [
-        "kloudless:{\"type\":\"authentication\",\"id\":\"",
-        &request_id,
-        "\",\"data\":{\"error\":\"access_denied\",\"state\":\"",
-        &state,
-        "\"}}",
-    ]
-    .concat();
-    post(&denied, API, &popup);
+    post(&result_message(&request_id, "\"error\":\"access_denied\"", &state), API, &popup);
     wait_for(&results, 1).await;
     sleep(100).await;
     assert_eq!(text(&results.borrow()[0], "error"), "access_denied");
