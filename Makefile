@@ -5,14 +5,12 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 WASM := target/wasm32-unknown-unknown/wasm/kloudless_authenticator.wasm
-PKG := build/pkg
 SERVER := target/debug/authenticator-server
 # Features rustc's wasm32 target emits; wasm-opt must be allowed to keep them.
 WASM_OPT := node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
-export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean bench
+.PHONY: all deps deps-browser build dist packages server demo test test-native test-e2e clean bench
 all: build
 
 deps:
@@ -27,8 +25,8 @@ build: deps dist server
 # (staged in build/npm/, packed by npm pack into dist/kloudless-authenticator-<version>.tgz).
 dist:
 	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
-	wasm-bindgen --target web --out-dir $(PKG) $(WASM)
-	$(WASM_OPT) $(PKG)/kloudless_authenticator_bg.wasm -o $(PKG)/kloudless_authenticator_bg.wasm
+	mkdir -p build
+	$(WASM_OPT) --strip-debug --strip-producers $(WASM) -o build/kloudless_authenticator.wasm
 	node js/build.mjs
 
 # The example apps and the typed consumer, installed from the fresh tarball (npm ci).
@@ -42,13 +40,10 @@ demo: build
 	@echo "Demo: open http://localhost:8080"
 	$(SERVER)
 
-test: deps-browser build packages test-native test-wasm test-e2e
+test: deps-browser build packages test-native test-e2e
 
 test-native:
 	cargo test --workspace
-
-test-wasm:
-	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --no-default-features --test web
 
 test-e2e:
 	node --test --test-concurrency=1 e2e/

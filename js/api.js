@@ -1,23 +1,26 @@
 // The JS API over the WebAssembly module, shared by the ES module and the script-tag build.
 // Importing this touches no browser global: the wasm is compiled (synchronously, from bytes
 // embedded in the bundle) on the first call, so the API is usable as soon as it is called.
-import {
-  initSync,
-  authenticator as wasmAuthenticator,
-  stop as wasmStop,
-  setGlobalOptions as wasmSetGlobalOptions,
-  getGlobalOptions as wasmGetGlobalOptions,
-} from '../build/pkg/kloudless_authenticator.js';
+import { instantiate } from './host.js';
 // js/build.mjs embeds the wasm as a function that decodes its bytes on first use.
-import decodeWasm from '../build/pkg/kloudless_authenticator_bg.wasm';
+import decodeWasm from '../build/kloudless_authenticator.wasm';
 
-let ready = false;
-function init() {
-  if (!ready) {
-    initSync({ module: decodeWasm() });
-    ready = true;
-  }
+let module;
+// The module, instantiated on first use.
+const wasm = () => (module = module || instantiate(decodeWasm()));
+// Puts a JS value in the module's table, for an export that takes it over.
+const hold = (value) => wasm().hold(value);
+// Runs an export with the numbers given; throws what it handed over if `failed(result)`, else
+// returns `[result, given]`.
+function run(failed, name, ...numbers) {
+  const [result, given] = wasm().call(name, ...numbers);
+  if (failed(result)) throw new Error(given);
+  return [result, given];
 }
+const never = () => false;
+// Frees an authenticator's instance once the page drops it (without destroy()).
+const dropped = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((id) => run(never, 'kl_release', id, 0)) : null;
 
 /** The Kloudless API version spoken: `'v1'`. */
 export const apiVersion = 'v1';
@@ -30,39 +33,40 @@ export const apiVersion = 'v1';
  * releases the authenticator: a pending flow ends with no callback. Both close its pop-up.
  */
 export function authenticator(element, options, callback) {
-  init();
-  let instance = wasmAuthenticator(element, options, callback);
-  return {
+  let [id] = run((id) => id === 0, 'kl_authenticator', hold(element), hold(options), hold(callback));
+  const handle = {
     launch() {
-      if (!instance) throw new Error('This authenticator was destroyed.');
-      return instance.launch();
+      if (!id) throw new Error('This authenticator was destroyed.');
+      return run((started) => started < 0, 'kl_launch', id)[0] === 1;
     },
     cancel() {
-      instance?.cancel();
+      if (id) run(never, 'kl_cancel', id);
     },
     destroy() {
-      instance?.destroy();
-      instance = null;
+      if (id) {
+        dropped?.unregister(handle);
+        run(never, 'kl_release', id, 1);
+        id = 0;
+      }
     },
   };
+  dropped?.register(handle, id, handle);
+  return handle;
 }
 
 /** Stops a click on `element` from launching the pop-up; its pending flow ends as `cancelled`. */
 export function stop(element) {
-  init();
-  wasmStop(element);
+  run(never, 'kl_stop', hold(element));
 }
 
 /** Sets the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function setGlobalOptions(options = {}) {
-  init();
-  wasmSetGlobalOptions(options);
+  run((ok) => !ok, 'kl_set_globals', hold(options));
 }
 
 /** Returns the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function getGlobalOptions() {
-  init();
-  return wasmGetGlobalOptions();
+  return JSON.parse(run(never, 'kl_get_globals')[1]);
 }
 
 export default { authenticator, stop, apiVersion, getGlobalOptions, setGlobalOptions };

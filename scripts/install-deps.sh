@@ -1,23 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need and is missing: the wasm target, wasm-bindgen-cli
-# (the version of the wasm-bindgen crate), npm packages, and (as root, with apt) Chromium.
+# Installs what the build and the tests need and is missing: the wasm target, npm packages
+# (binaryen's wasm-opt, esbuild, playwright-core, …), and (as root, with apt) Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
-  cargo install wasm-bindgen-cli --version "=$want" --locked || cargo install wasm-bindgen-cli --version "=$want"
-fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund
   touch node_modules
 fi
-if [ "${1:-}" = "--browser" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   else
-    echo "Chromium and chromedriver are needed for the browser tests: install them (Debian: apt-get install chromium chromium-driver)." >&2
+    echo "Chromium is needed for the browser tests: install it (Debian: apt-get install chromium)." >&2
     exit 1
   fi
 fi

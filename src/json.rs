@@ -65,6 +65,44 @@ impl Json {
         }
     }
 
+    /// This value as JSON text, for `JSON.parse` (numbers as written in their source).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => write_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Json::Object(members) => {
+                out.push('{');
+                for (i, (key, member)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(key, out);
+                    out.push(':');
+                    member.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
     /// Sets an object member, replacing every earlier member of that name; no-op on non-objects.
     pub fn set(&mut self, key: &str, value: Json) {
         if let Json::Object(members) = self {
@@ -72,6 +110,25 @@ impl Json {
             members.push((key.to_owned(), value));
         }
     }
+}
+
+/// `text` as a JSON string: quotes, backslashes and control characters escaped.
+fn write_string(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0'..='\u{1f}' => {
+                out.push_str("\\u00");
+                out.push(HEX[c as usize >> 4] as char);
+                out.push(HEX[c as usize & 15] as char);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 struct Parser<'a> {
@@ -281,6 +338,12 @@ mod tests {
         assert_eq!(data.get("ok"), Some(&Json::Bool(true)));
         assert_eq!(data.get("x"), Some(&Json::Null));
         assert_eq!(data.get("l"), Some(&Json::Array(vec![Json::Number("1".into()), s("a")])));
+    }
+
+    #[test]
+    fn writes_json_text() {
+        let v = Json::parse(r#"{"a":[1.5e3,true,null],"b\"":"x\u0001\\\n"}"#).unwrap();
+        assert_eq!(v.to_text(), r#"{"a":[1.5e3,true,null],"b\"":"x\u0001\\\u000a"}"#);
     }
 
     #[test]

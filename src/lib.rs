@@ -25,7 +25,7 @@ pub mod text;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
-pub mod web;
+mod web;
 
 /// `tiny-panic`: a panic (a bug: nothing here is meant to panic) traps, which JS sees as a thrown
 /// `RuntimeError: unreachable`.

@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::Error;
+use crate::json::Json;
 use crate::text::{concat, join};
 
 /// Parameters the library sets itself; a user's values for them are dropped.
@@ -43,6 +44,13 @@ pub struct Options {
 }
 
 impl Options {
+    /// Options as the browser shell reads them off the JS object: a JSON array of
+    /// `[key, 0, text]`, `[key, 1, [item, …], json]` (an array) and
+    /// `[key, 2, [[key, text], …], json]` (an object), in the object's order; then [`Options::new`].
+    pub fn parse(entries: &str) -> Result<Options, Error> {
+        Options::new(entries_of(entries).ok_or(Error::InvalidOptions)?)
+    }
+
     /// Applies the original's rules: `scope` arrays are joined with spaces, `raw: {k: v}`
     /// becomes `raw[k]=v`, other objects are JSON, reserved keys are dropped. A legacy
     /// `app_id` stands in for a missing `client_id` (and is sent as `client_id`).
@@ -76,6 +84,39 @@ impl Options {
         };
         Ok(Options { client_id, params })
     }
+}
+
+/// The entries of [`Options::parse`]'s JSON; `None` if it has another shape.
+fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
+    let Json::Array(entries) = Json::parse(text)? else { return None };
+    let string = |value: Json| match value {
+        Json::String(text) => Some(text),
+        _ => None,
+    };
+    let strings = |value: Json| match value {
+        Json::Array(items) => items.into_iter().map(string).collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Json::Array(parts) = entry else { return None };
+        let mut parts = parts.into_iter();
+        let key = string(parts.next()?)?;
+        let value = match (parts.next()?.scalar_text()?, parts.next()?, parts.next(), parts.next()) {
+            ("0", Json::String(text), None, None) => OptionValue::Text(text),
+            ("1", items, Some(json), None) => OptionValue::Array { items: strings(items)?, json: string(json)? },
+            ("2", Json::Array(pairs), Some(json), None) => {
+                let entries = pairs.into_iter().map(|pair| match <[String; 2]>::try_from(strings(pair)?) {
+                    Ok([key, value]) => Some((key, value)),
+                    Err(_) => None,
+                });
+                OptionValue::Object { entries: entries.collect::<Option<_>>()?, json: string(json)? }
+            }
+            _ => return None,
+        };
+        out.push((key, value));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -142,5 +183,30 @@ mod tests {
                 ("developer", "true"),
             ]
         );
+    }
+
+    #[test]
+    fn parses_the_shells_entries() {
+        let options = Options::parse(
+            r#"[["client_id",0,"app"],["scope",1,["a","b"],"[\"a\",\"b\"]"],["raw",2,[["k","v"]],"{\"k\":\"v\"}"],["n",0,"1"]]"#,
+        )
+        .unwrap();
+        assert_eq!(pairs(&options), [("client_id", "app"), ("scope", "a b"), ("raw[k]", "v"), ("n", "1")]);
+        assert_eq!(Options::parse("[]"), Err(Error::MissingClientId));
+        for bad in [
+            "",
+            "{}",
+            "[1]",
+            r#"[["k"]]"#,
+            r#"[["k",0,1]]"#,
+            r#"[["k",0,"v","x"]]"#,
+            r#"[["k",1,["a",1],"[]"]]"#,
+            r#"[["k",1,["a"]]]"#,
+            r#"[["k",2,[["a"]],"{}"]]"#,
+            r#"[["k",2,[["a","b","c"]],"{}"]]"#,
+            r#"[["k",3,"v"]]"#,
+        ] {
+            assert_eq!(Options::parse(bad), Err(Error::InvalidOptions), "{bad}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use alloc::string::String;
 
 use crate::API_VERSION;
 use crate::options::Options;
-use crate::text::concat;
+use crate::text::{self, concat};
 
 /// The pop-up window's name, as the original used.
 pub const WINDOW_NAME: &str = "kPOPUP";
@@ -74,30 +74,12 @@ pub fn features(screen_width: i32, screen_height: i32) -> String {
     let top = screen_height.saturating_sub(HEIGHT) / 2 - 50;
     let left = screen_width.saturating_sub(WIDTH) / 2;
     let mut out = String::from("resizable,scrollbars,status,height=600,width=1000,top=");
-    push_int(top, &mut out);
+    text::push_int(top, &mut out);
     out.push_str(",left=");
-    push_int(left, &mut out);
+    text::push_int(left, &mut out);
     out
 }
 
-/// Appends a decimal integer without the `core::fmt` machinery (it would cost the wasm ~20 KB).
-fn push_int(value: i32, out: &mut String) {
-    if value < 0 {
-        out.push('-');
-    }
-    let mut digits = [0u8; 10];
-    let mut n = value.unsigned_abs();
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[i..].iter().map(|&d| d as char));
-}
 
 #[cfg(test)]
 mod tests {

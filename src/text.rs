@@ -24,6 +24,25 @@ pub fn join(parts: &[String], separator: &str) -> String {
     out
 }
 
+/// Appends a decimal integer without the `core::fmt` machinery (it would cost the wasm ~20 KB).
+pub fn push_int(value: i32, out: &mut String) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 10];
+    let mut n = value.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[i..].iter().map(|&d| d as char));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +55,11 @@ mod tests {
         assert_eq!(join(&parts, " "), "a  b");
         assert_eq!(join(&parts[..1], " "), "a");
         assert_eq!(join(&[], " "), "");
+        let mut out = String::new();
+        for n in [0, 7, -42, i32::MAX, i32::MIN] {
+            push_int(n, &mut out);
+            out.push(' ');
+        }
+        assert_eq!(out, "0 7 -42 2147483647 -2147483648 ");
     }
 }

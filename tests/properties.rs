@@ -227,6 +227,13 @@ proptest! {
         prop_assert_eq!(Json::parse(&text), Some(value), "{}", text);
     }
 
+    /// What the browser shell hands to `JSON.parse` reads back as the same value.
+    #[test]
+    fn to_text_parses_back(value in json()) {
+        let text = value.to_text();
+        prop_assert_eq!(Json::parse(&text), Some(value), "{}", text);
+    }
+
     /// One edit of a valid document (a character removed or inserted): whatever the verdict,
     /// no panic.
     #[test]

@@ -1,15 +1,16 @@
 //! The global options (`setGlobalOptions` / `getGlobalOptions`) and debug logging.
 
 use super::Global;
+use super::host::{self, Handle, kind};
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
+use crate::json::Json;
 use crate::popup::trim_base_url;
-use crate::text::concat;
+use crate::text::{concat, push_int};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
+use alloc::vec;
 use core::cell::RefCell;
-use js_sys::{Object, Reflect};
-use wasm_bindgen::JsValue;
 
 /// The global options, with the API server's origin derived from `base_url`.
 #[derive(Clone)]
@@ -50,24 +51,24 @@ pub fn get() -> Globals {
 /// absolute http(s) URL; `debug`, when present, is switched to its truthiness (so
 /// `{debug: false}` switches it off); the timeouts, when present, must be whole milliseconds.
 /// Nothing changes when anything is wrong.
-pub fn set(options: &JsValue) -> Result<(), Error> {
+pub fn set(options: &Handle) -> Result<(), Error> {
     let mut next = get();
-    let base_url = Reflect::get(options, &"baseUrl".into()).unwrap_or(JsValue::UNDEFINED);
-    if base_url.is_truthy() {
-        let base_url = base_url.as_string().ok_or(Error::InvalidBaseUrl)?;
-        next.api_origin = origin_of(&base_url).ok_or(Error::InvalidBaseUrl)?;
+    let base_url = options.get("baseUrl");
+    if base_url.is(kind::TRUTHY) {
+        let base_url = base_url.is(kind::STRING).then(|| base_url.text()).flatten().ok_or(Error::InvalidBaseUrl)?;
+        next.api_origin = host::origin_of(trim_base_url(&base_url)).ok_or(Error::InvalidBaseUrl)?;
         next.base_url = base_url;
     }
-    let debug = Reflect::get(options, &"debug".into()).unwrap_or(JsValue::UNDEFINED);
+    let debug = options.get("debug");
     if !debug.is_undefined() {
-        next.debug = debug.is_truthy();
+        next.debug = debug.is(kind::TRUTHY);
     }
     for (key, field) in
         [("requestTimeout", &mut next.request_timeout_ms), ("flowTimeout", &mut next.flow_timeout_ms)]
     {
-        let value = Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        let value = options.get(key);
         if !value.is_undefined() {
-            *field = milliseconds(&value).ok_or(Error::InvalidTimeout)?;
+            *field = milliseconds(value.number()).ok_or(Error::InvalidTimeout)?;
         }
     }
     *GLOBALS.borrow_mut() = Some(next);
@@ -75,30 +76,31 @@ pub fn set(options: &JsValue) -> Result<(), Error> {
 }
 
 /// A whole number of milliseconds from 0 to `i32::MAX` (what `setTimeout` takes).
-fn milliseconds(value: &JsValue) -> Option<i32> {
-    let ms = value.as_f64()?;
+fn milliseconds(ms: f64) -> Option<i32> {
     (ms >= 0.0 && ms <= f64::from(i32::MAX) && f64::from(ms as i32) == ms).then_some(ms as i32)
 }
 
-/// `{baseUrl, debug, requestTimeout, flowTimeout}` as a fresh JS object.
-pub fn to_js() -> JsValue {
+/// `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
+pub fn to_json() -> String {
     let globals = get();
-    let object = Object::new();
-    let _ = Reflect::set(&object, &"baseUrl".into(), &globals.base_url.into());
-    let _ = Reflect::set(&object, &"debug".into(), &globals.debug.into());
-    let _ = Reflect::set(&object, &"requestTimeout".into(), &globals.request_timeout_ms.into());
-    let _ = Reflect::set(&object, &"flowTimeout".into(), &globals.flow_timeout_ms.into());
-    object.into()
+    let number = |ms: i32| {
+        let mut text = String::new();
+        push_int(ms, &mut text);
+        Json::Number(text)
+    };
+    Json::Object(vec![
+        ("baseUrl".to_owned(), Json::String(globals.base_url)),
+        ("debug".to_owned(), Json::Bool(globals.debug)),
+        ("requestTimeout".to_owned(), number(globals.request_timeout_ms)),
+        ("flowTimeout".to_owned(), number(globals.flow_timeout_ms)),
+    ])
+    .to_text()
 }
 
-fn origin_of(base_url: &str) -> Option<String> {
-    let url = web_sys::Url::new(trim_base_url(base_url)).ok()?;
-    matches!(url.protocol().as_str(), "http:" | "https:").then(|| url.origin())
-}
-
-/// Logs `[DEBUG]` and the parts (and an optional JS value) when debug mode is on.
-pub fn debug_log(parts: &[&str], value: &JsValue) {
+/// Logs `[DEBUG]` and the parts (and the data of the message being delivered, if `with_data`)
+/// when debug mode is on.
+pub fn debug_log(parts: &[&str], with_data: bool) {
     if get().debug {
-        web_sys::console::log_2(&concat(&["[DEBUG] ", &concat(parts)]).into(), value);
+        host::console_log(&concat(&["[DEBUG] ", &concat(parts)]), with_data);
     }
 }

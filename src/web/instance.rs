@@ -5,11 +5,11 @@
 //! finishing the flow drops them all, which breaks the cycle, removes every listener, timer
 //! and the relay, and aborts a request under way.
 
+use super::events::{self, Event, Hook};
 use super::globals::{self, debug_log};
+use super::host::{self, Handle};
 use super::http::{self, Failure, InFlight, Outcome, Send};
-use super::listener::EventListener;
-use super::timer::Timer;
-use super::{marshal, registry};
+use super::registry;
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
 use crate::json::Json;
@@ -21,15 +21,11 @@ use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
-use js_sys::Function;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlIFrameElement, MessageEvent, Window};
 
 /// An authenticator: its options, callback, server and at most one pending flow.
 pub struct Instance {
     options: Options,
-    callback: Function,
+    callback: Handle,
     base_url: String,
     api_origin: String,
     pending: RefCell<Option<Pending>>,
@@ -41,15 +37,15 @@ pub struct Instance {
 /// What a pending flow owns; all of it is released when this is dropped.
 struct Pending {
     flow: Flow,
-    popup: Option<Window>,
+    popup: Option<Handle>,
     relay: Option<Relay>,
-    _message: EventListener,
-    _poll: Option<Timer>,
-    _flow_timeout: Option<Timer>,
+    _message: Hook,
+    _poll: Hook,
+    _flow_timeout: Option<Hook>,
     /// The requests awaited (by number), aborted when dropped.
     requests: Vec<(u32, InFlight)>,
     /// The pause before the next collection attempt.
-    collect_after: Option<Timer>,
+    collect_after: Option<Hook>,
 }
 
 /// Which of the flow's events a request's reply is.
@@ -64,22 +60,17 @@ enum Awaited {
 }
 
 impl Pending {
-    /// The windows a result may come from: the pop-up and the relay's iframe element.
-    fn windows(&self) -> (Option<Window>, Option<HtmlIFrameElement>) {
-        (self.popup.clone(), self.relay.as_ref().map(|r| r.0.clone()))
+    /// Whether the message being delivered comes from the pop-up or the relay.
+    fn sent_the_message(&self) -> bool {
+        let relay = self.relay.as_ref().map(|relay| &relay.window);
+        [self.popup.as_ref(), relay].into_iter().flatten().any(Handle::sent_the_message)
     }
 }
 
-/// Whether `popup` reads as closed (a hint only: COOP makes an open pop-up read so too). An
-/// unreadable answer counts as open.
-fn is_closed(popup: &Window) -> bool {
-    popup.closed().unwrap_or(false)
-}
-
 /// Closes a pop-up, if there is one.
-fn close(popup: Option<Window>) {
+fn close(popup: Option<Handle>) {
     if let Some(popup) = popup {
-        let _ = popup.close();
+        popup.close();
     }
 }
 
@@ -90,29 +81,28 @@ impl Drop for Pending {
 }
 
 /// The API server's relay page in a hidden iframe, removed from the page when dropped.
-struct Relay(HtmlIFrameElement);
+struct Relay {
+    iframe: Handle,
+    /// The iframe's window, which its messages come from.
+    window: Handle,
+}
 
 impl Relay {
-    fn load(window: &Window, base_url: &str) -> Option<Relay> {
-        let document = window.document()?;
-        // Attributes rather than the typed setters: fewer browser calls to bind.
-        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.unchecked_into();
-        iframe.set_attribute("src", &concat(&[popup::trim_base_url(base_url), "/static/iexd.html"])).ok()?;
-        let _ = iframe.set_attribute("style", "display:none");
-        document.body()?.append_child(&iframe).ok()?;
-        Some(Relay(iframe))
+    fn load(base_url: &str) -> Option<Relay> {
+        let iframe = host::add_iframe(&concat(&[popup::trim_base_url(base_url), "/static/iexd.html"]))?;
+        Some(Relay { window: iframe.content_window(), iframe })
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.0.remove();
+        self.iframe.remove();
     }
 }
 
 impl Instance {
     /// An instance bound to the current global `baseUrl`.
-    pub fn new(options: Options, callback: Function) -> Instance {
+    pub fn new(options: Options, callback: Handle) -> Instance {
         let globals = globals::get();
         Instance {
             options,
@@ -135,8 +125,8 @@ impl Instance {
         let pending_popup = self.pending.borrow().as_ref().map(|pending| pending.popup.clone());
         if let Some(popup) = pending_popup {
             match popup {
-                Some(popup) if !is_closed(&popup) => {
-                    let _ = popup.focus();
+                Some(popup) if !popup.is_closed() => {
+                    popup.focus();
                     return Ok(false);
                 }
                 // Its pop-up is gone: start over.
@@ -145,46 +135,42 @@ impl Instance {
                 None => return Ok(false),
             }
         }
-        let window = web_sys::window().ok_or(Error::NoBrowser)?;
+        let page_origin = host::origin_of_page().ok_or(Error::NoBrowser)?;
         let mut random = [0u8; flow::RANDOM_BYTES];
-        window
-            .crypto()
-            .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut random))
-            .map_err(|_| Error::NoRandomSource)?;
+        if !host::fill_random(&mut random) {
+            return Err(Error::NoRandomSource);
+        }
         let mut flow = Flow::new(&self.base_url, &self.options, &random);
-        let location = window.location();
-        let (protocol, host) = (location.protocol().unwrap_or_default(), location.host().unwrap_or_default());
-        let page_origin = concat(&[&protocol, "//", &host]);
         let url = flow.popup_url(&self.options, &page_origin);
-        debug_log(&["Path is ", &url], &JsValue::UNDEFINED);
-        let (width, height) =
-            window.screen().map(|s| (s.width().unwrap_or(0), s.height().unwrap_or(0))).unwrap_or((0, 0));
+        debug_log(&["Path is ", &url], false);
+        let (width, height) = host::screen_size();
         let features = popup::features(width, height);
-        let Some(popup) =
-            window.open_with_url_and_target_and_features(&url, popup::WINDOW_NAME, &features).ok().flatten()
-        else {
+        let Some(popup) = host::open_window(&url, popup::WINDOW_NAME, &features) else {
             self.finish_later(flow.on_popup_blocked());
             return Ok(true);
         };
-        let _ = popup.focus();
+        popup.focus();
         let me = Rc::clone(self);
-        let message =
-            EventListener::new(&window, "message", move |event| me.on_message(event.unchecked_ref()));
+        let message = Hook::listen(None, move |event| {
+            if let Event::Message { data, origin } = event {
+                me.on_message(&data, &origin);
+            }
+        });
         let me = Rc::clone(self);
-        let poll = Timer::interval(flow::POPUP_POLL_MS, move || me.check_popup());
-        let relay = Relay::load(&window, &self.base_url);
+        let poll = Hook::timer(flow::POPUP_POLL_MS, true, move || me.check_popup());
+        let relay = Relay::load(&self.base_url);
         let flow_timeout = match globals::get().flow_timeout_ms {
             0 => None,
             ms => {
                 let me = Rc::clone(self);
-                Timer::timeout(ms, move || {
+                Some(Hook::timer(ms, false, move || {
                     let step = me
                         .pending
                         .borrow_mut()
                         .as_mut()
                         .map_or(Step::Ignore, |p| p.flow.abort(Error::FlowTimeout));
                     me.run(step);
-                })
+                }))
             }
         };
         let previous = self.pending.replace(Some(Pending {
@@ -226,37 +212,30 @@ impl Instance {
         registry::unbind_instance(self);
     }
 
-    fn on_message(self: &Rc<Self>, event: &MessageEvent) {
-        let Some(data) = event.data().as_string() else { return };
-        let Some((popup, relay)) = self.pending.borrow().as_ref().map(Pending::windows) else { return };
-        let origin = event.origin();
+    fn on_message(self: &Rc<Self>, data: &str, origin: &str) {
+        // The host read the event before calling: comparing windows runs no page code.
+        let Some(own) = self.pending.borrow().as_ref().map(Pending::sent_the_message) else { return };
         if origin != self.api_origin {
-            return debug_log(&["Message dropped, origin mismatch: ", &origin], &event.data());
+            return debug_log(&["Message dropped, origin mismatch: ", origin], true);
         }
-        let source = event.source().map(JsValue::from);
-        let relay = relay.and_then(|r| r.content_window());
-        let own = [popup, relay].into_iter().flatten().any(|w| source.as_ref() == Some(&JsValue::from(w)));
         if !own {
-            return debug_log(&["Message dropped, not from this flow's pop-up or relay"], &event.data());
+            return debug_log(&["Message dropped, not from this flow's pop-up or relay"], true);
         }
-        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(data));
         if step == Step::Ignore {
-            debug_log(
-                &["Message dropped, not this flow's result (prefix, size, JSON, type or id)"],
-                &event.data(),
-            );
+            debug_log(&["Message dropped, not this flow's result (prefix, size, JSON, type or id)"], true);
         }
         self.run(step);
     }
 
     fn check_popup(self: &Rc<Self>) {
         let popup = self.pending.borrow().as_ref().and_then(|p| p.popup.clone());
-        if !popup.is_some_and(|p| is_closed(&p)) {
+        if !popup.is_some_and(|p| p.is_closed()) {
             return;
         }
         let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
         if step != Step::Ignore {
-            debug_log(&["Pop-up reads as closed; collecting its result at the server"], &JsValue::UNDEFINED);
+            debug_log(&["Pop-up reads as closed; collecting its result at the server"], false);
         }
         self.run(step);
     }
@@ -279,7 +258,7 @@ impl Instance {
             Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
                 let wait =
-                    Timer::timeout(after_ms, move || me.request(&url, Send::Form(&body), Awaited::Collected));
+                    Some(Hook::timer(after_ms, false, move || me.request(&url, Send::Form(&body), Awaited::Collected)));
                 let replaced = self
                     .pending
                     .borrow_mut()
@@ -348,12 +327,7 @@ impl Instance {
     fn finish_later(self: &Rc<Self>, step: Step) {
         if let Step::Finish(result) = step {
             let me = Rc::clone(self);
-            // A one-shot closure, freed when it has run.
-            let later = Closure::once_into_js(move || me.call_back(&result));
-            if let Some(window) = web_sys::window() {
-                let _ =
-                    window.set_timeout_with_callback_and_timeout_and_arguments_0(later.unchecked_ref(), 0);
-            }
+            events::later(move || me.call_back(&result));
         }
     }
 
@@ -361,8 +335,6 @@ impl Instance {
         if self.destroyed.get() {
             return;
         }
-        if let Err(thrown) = self.callback.call1(&JsValue::UNDEFINED, &marshal::to_js(result)) {
-            web_sys::console::error_2(&"[Kloudless] The authenticator callback threw:".into(), &thrown);
-        }
+        self.callback.call(&result.to_text());
     }
 }

@@ -1,23 +1,24 @@
-//! The browser shell: the JS API (`authenticator`, `stop`, `setGlobalOptions`,
-//! `getGlobalOptions`) over the core, with every listener and timer owned RAII-style.
+//! The browser shell: the module's exports behind the JS API (`authenticator`, `stop`,
+//! `setGlobalOptions`, `getGlobalOptions` in `js/api.js`), over the core, with every listener,
+//! timer and request owned RAII-style. It reaches the browser only through `js/host.js`
+//! ([`host`]), which calls the exports here and in [`events`].
 //!
 //! Nothing here runs until the API is called, so loading the module touches no browser global.
 
+mod events;
 mod globals;
+mod host;
 mod http;
 mod instance;
-mod listener;
-mod marshal;
-pub mod registry;
-mod timer;
+mod registry;
 
 use crate::error::Error;
 use crate::options::Options;
 use alloc::rc::Rc;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use host::{Handle, kind};
 use instance::Instance;
-use js_sys::Function;
-use wasm_bindgen::prelude::*;
-use web_sys::Element;
 
 /// A global of the browser shell. The shell runs on wasm32 without threads (the build has no
 /// `atomics`), so a plain static with interior mutability is what `thread_local!` would be
@@ -37,85 +38,159 @@ impl<T> core::ops::Deref for Global<T> {
 #[cfg(target_feature = "atomics")]
 compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
 
-fn thrown(error: Error) -> JsError {
-    JsError::new(error.description())
+/// Values by number, for the host to name them by: numbers are not reused (until they wrap).
+struct Table<T> {
+    items: RefCell<Vec<(u32, T)>>,
+    last: Cell<u32>,
 }
 
-/// What `authenticator()` returns: `launch()` opens the pop-up.
-#[wasm_bindgen]
-pub struct Authenticator {
-    instance: Rc<Instance>,
-}
-
-#[wasm_bindgen]
-impl Authenticator {
-    /// Opens the pop-up (call it inside a user gesture, e.g. a click handler) and returns `true`:
-    /// a new flow started, its callback will come. While this authenticator's flow is pending it
-    /// focuses the open pop-up instead and returns `false`.
-    pub fn launch(&self) -> Result<bool, JsError> {
-        self.instance.launch().map_err(thrown)
+impl<T: Clone> Table<T> {
+    const fn new() -> Table<T> {
+        Table { items: RefCell::new(Vec::new()), last: Cell::new(0) }
     }
 
-    /// Ends the pending flow, if any, with one `cancelled` callback (in a later task): its
-    /// pop-up closes and everything it holds is released. Without a pending flow, nothing.
-    pub fn cancel(&self) {
-        self.instance.cancel();
+    /// Adds `value`; returns its number.
+    fn insert(&self, value: T) -> u32 {
+        let id = self.last.get().wrapping_add(1);
+        self.last.set(id);
+        self.items.borrow_mut().push((id, value));
+        id
     }
 
-    /// Releases this authenticator: a pending flow ends without a callback (its pop-up is
-    /// closed, its listener, timers and relay removed), and a click on its element no longer
-    /// launches. The framework wrappers call it when a component unmounts.
-    pub fn destroy(self) {
-        self.instance.destroy();
+    /// The value numbered `id`, if it is there.
+    fn get(&self, id: u32) -> Option<T> {
+        self.items.borrow().iter().find(|(i, _)| *i == id).map(|(_, value)| value.clone())
+    }
+
+    /// Takes out the value numbered `id` (dropping it is the caller's, outside the borrow).
+    fn remove(&self, id: u32) -> Option<T> {
+        let mut items = self.items.borrow_mut();
+        let at = items.iter().position(|(i, _)| *i == id)?;
+        Some(items.swap_remove(at).1)
     }
 }
 
-/// `authenticator(element, options, callback)` or `authenticator(options, callback)`.
+/// The authenticators the page holds, by number (what `authenticator()` returns names one).
+static INSTANCES: Global<Table<Rc<Instance>>> = Global(Table::new());
+
+/// The authenticator numbered `id`, if the page still holds it.
+fn instance(id: u32) -> Option<Rc<Instance>> {
+    INSTANCES.get(id)
+}
+
+/// Hands the error's description to the JS call, which throws it.
+fn thrown(error: Error) {
+    host::hand_over(error.description());
+}
+
+/// A jQuery object stands for its first node (an empty one for no element); anything else is itself.
+fn unwrap_jquery(value: Handle) -> Handle {
+    if value.is(kind::OBJECT) && value.get("jquery").is(kind::STRING) { value.get("0") } else { value }
+}
+
+/// `authenticator(element, options, callback)` or `authenticator(options, callback)` (the
+/// arguments are the host's handles, owned from here): the new authenticator's number, or 0
+/// with the error handed over for a bad `element`, options without `client_id`, or a missing
+/// callback.
 ///
-/// `element` is an `Element` or a jQuery object; a click on it launches the pop-up. Throws
-/// for a bad `element`, options without `client_id`, or a missing callback.
-#[wasm_bindgen]
-pub fn authenticator(
-    element: JsValue,
-    options: JsValue,
-    callback: JsValue,
-) -> Result<Authenticator, JsError> {
-    let element = marshal::unwrap_jquery(element);
-    let (element, options, callback) = match element.dyn_into::<Element>() {
-        Ok(element) => (Some(element), options, callback),
-        Err(element) if !element.is_truthy() => (None, options, callback),
-        Err(_) if callback.is_truthy() => return Err(thrown(Error::InvalidElement)),
+/// `element` is an `Element` or a jQuery object; a click on it launches the pop-up.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_authenticator(element: u32, options: u32, callback: u32) -> u32 {
+    let (element, options, callback) = (Handle::own(element), Handle::own(options), Handle::own(callback));
+    match new_instance(unwrap_jquery(element), options, callback) {
+        Ok(id) => id,
+        Err(error) => {
+            thrown(error);
+            0
+        }
+    }
+}
+
+fn new_instance(element: Handle, options: Handle, callback: Handle) -> Result<u32, Error> {
+    let (element, options, callback) = if element.is(kind::ELEMENT) {
+        (Some(element), options, callback)
+    } else if !element.is(kind::TRUTHY) {
+        (None, options, callback)
+    } else if callback.is(kind::TRUTHY) {
+        return Err(Error::InvalidElement);
+    } else {
         // No element: the arguments shift left, as in the original.
-        Err(shifted) => (None, shifted, options),
+        (None, element, options)
     };
-    let options = Options::new(marshal::option_entries(&options).map_err(thrown)?).map_err(thrown)?;
-    let callback = callback.dyn_into::<Function>().map_err(|_| thrown(Error::InvalidCallback))?;
+    // A non-object gives no entries (and so fails for want of a `client_id`).
+    let entries = if options.is(kind::OBJECT) { options.entries().ok_or(Error::InvalidOptions)? } else { "[]".into() };
+    let options = Options::parse(&entries)?;
+    if !callback.is(kind::FUNCTION) {
+        return Err(Error::InvalidCallback);
+    }
     let instance = Rc::new(Instance::new(options, callback));
     if let Some(element) = element {
         registry::bind(element, Rc::clone(&instance));
     }
-    Ok(Authenticator { instance })
+    Ok(INSTANCES.insert(instance))
 }
 
-/// Stops a click on `element` (an `Element` or jQuery object) from launching the pop-up, and
-/// ends its pending flow, if any, with one `cancelled` callback.
-#[wasm_bindgen]
-pub fn stop(element: JsValue) {
-    match marshal::unwrap_jquery(element).dyn_into::<Element>().ok().and_then(|e| registry::unbind(&e)) {
-        Some(instance) => instance.cancel(),
-        None => web_sys::console::log_1(&"No click listener found to remove.".into()),
+/// `launch()` of authenticator `id`: opens the pop-up (call it inside a user gesture, e.g. a
+/// click handler) and returns 1: a new flow started, its callback will come. While the flow is
+/// pending it focuses the open pop-up instead and returns 0. -1: the error was handed over.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_launch(id: u32) -> i32 {
+    match instance(id).map(|instance| instance.launch()) {
+        Some(Ok(started)) => i32::from(started),
+        Some(Err(error)) => {
+            thrown(error);
+            -1
+        }
+        None => 0,
     }
 }
 
-/// Sets the global options `{baseUrl, debug, requestTimeout, flowTimeout}`; throws for a
-/// `baseUrl` that is not an http(s) URL or a timeout that is not whole milliseconds ≥ 0.
-#[wasm_bindgen(js_name = setGlobalOptions)]
-pub fn set_global_options(options: JsValue) -> Result<(), JsError> {
-    globals::set(&options).map_err(thrown)
+/// `cancel()` of authenticator `id`: ends the pending flow, if any, with one `cancelled`
+/// callback (in a later task): its pop-up closes and everything it holds is released.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_cancel(id: u32) {
+    if let Some(instance) = instance(id) {
+        instance.cancel();
+    }
 }
 
-/// The global options `{baseUrl, debug, requestTimeout, flowTimeout}`.
-#[wasm_bindgen(js_name = getGlobalOptions)]
-pub fn get_global_options() -> JsValue {
-    globals::to_js()
+/// Releases authenticator `id`, which the page no longer holds; with `destroy` (its
+/// `destroy()`) a pending flow also ends without a callback (its pop-up is closed, its
+/// listener, timers and relay removed), and a click on its element no longer launches.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_release(id: u32, destroy: u32) {
+    let removed = INSTANCES.remove(id);
+    if let Some(instance) = removed.filter(|_| destroy != 0) {
+        instance.destroy();
+    }
+}
+
+/// Stops a click on `element` (an `Element` or jQuery object, a handle owned from here) from
+/// launching the pop-up, and ends its pending flow, if any, with one `cancelled` callback.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_stop(element: u32) {
+    match registry::unbind(&unwrap_jquery(Handle::own(element))) {
+        Some(instance) => instance.cancel(),
+        None => host::console_log("No click listener found to remove.", false),
+    }
+}
+
+/// Sets the global options `{baseUrl, debug, requestTimeout, flowTimeout}` (a handle owned from
+/// here); 0, with the error handed over, for a `baseUrl` that is not an http(s) URL or a timeout
+/// that is not whole milliseconds ≥ 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_set_globals(options: u32) -> u32 {
+    match globals::set(&Handle::own(options)) {
+        Ok(()) => 1,
+        Err(error) => {
+            thrown(error);
+            0
+        }
+    }
+}
+
+/// Hands over the global options `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
+#[unsafe(no_mangle)]
+pub extern "C" fn kl_get_globals() {
+    host::hand_over(&globals::to_json());
 }

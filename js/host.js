@@ -1,0 +1,188 @@
+// The wasm module's window on the browser (the `host` imports of src/web/host.rs): a table of
+// the JS values the module holds by number, UTF-8 strings in its memory, and a few browser
+// calls. Listeners, timers and requests call back into the module's `kl_*` exports.
+
+/**
+ * Instantiates the module from its bytes, synchronously. Returns `hold(value)`, which puts a
+ * JS value in the table (for an export that takes it over), and `call(name, ...numbers)`,
+ * which runs an export and returns `[result, given]`: what it returned, and the string it
+ * handed over (`give`), if any.
+ */
+export function instantiate(bytes) {
+  const values = [undefined]; // by handle; 0 is undefined
+  const free = [];
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  let wasm;
+  let given;
+  let message; // the message event being delivered
+
+  const hold = (value) => {
+    if (value === undefined) return 0;
+    const handle = free.length ? free.pop() : values.length;
+    values[handle] = value;
+    return handle;
+  };
+  const bytesAt = (ptr, len) => new Uint8Array(wasm.memory.buffer, ptr, len);
+  const read = (ptr, len) => decoder.decode(bytesAt(ptr, len));
+  // A string in module memory, which the module takes over: [ptr, len].
+  const put = (text) => {
+    const encoded = encoder.encode(text);
+    const ptr = wasm.kl_alloc(encoded.length);
+    bytesAt(ptr, encoded.length).set(encoded);
+    return [ptr, encoded.length];
+  };
+  // Writes a string for the module into its `out` slots; 1, or 0 when `make` throws.
+  const out = (slots, make) => {
+    try {
+      const [ptr, len] = put(make());
+      new Uint32Array(wasm.memory.buffer, slots, 2).set([ptr, len]);
+      return 1;
+    } catch (error) {
+      return 0;
+    }
+  };
+  const attempt = (run, otherwise) => {
+    try {
+      return run();
+    } catch (error) {
+      return otherwise;
+    }
+  };
+  // [key, 0, String(value)], [key, 1, items as String, JSON] or [key, 2, [key, String] pairs, JSON]
+  // for each own enumerable property not null or undefined (see Options::parse).
+  const entries = (object) => JSON.stringify(Object.keys(object).flatMap((key) => {
+    const value = object[key];
+    if (value == null) return [];
+    if (Array.isArray(value)) return [[key, 1, Array.from(value, String), JSON.stringify(value)]];
+    if (typeof value === 'object') {
+      return [[key, 2, Object.keys(value).map((k) => [k, String(value[k])]), JSON.stringify(value)]];
+    }
+    return [[key, 0, String(value)]];
+  }));
+
+  const host = {
+    release(handle) {
+      values[handle] = undefined;
+      free.push(handle);
+    },
+    dup: (handle) => hold(values[handle]),
+    kind(handle) {
+      const value = values[handle];
+      return (value ? 1 : 0) | (typeof value === 'object' && value !== null ? 2 : 0)
+        | (typeof value === 'function' ? 4 : 0) | (typeof value === 'string' ? 8 : 0)
+        | (typeof Element !== 'undefined' && value instanceof Element ? 16 : 0);
+    },
+    prop: (handle, ptr, len) => attempt(() => hold(values[handle][read(ptr, len)]), 0),
+    number: (handle) => (typeof values[handle] === 'number' ? values[handle] : NaN),
+    text: (handle, slots) => out(slots, () => String(values[handle])),
+    entries: (handle, slots) => out(slots, () => entries(values[handle])),
+    same: (a, b) => values[a] === values[b],
+    random: (ptr, len) => attempt(() => crypto.getRandomValues(bytesAt(ptr, len)) && 1, 0),
+    page_origin: (slots) => out(slots, () => `${window.location.protocol}//${window.location.host}`),
+    url_origin: (ptr, len, slots) => out(slots, () => {
+      const url = new URL(read(ptr, len));
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw url;
+      return url.origin;
+    }),
+    screen: (height) => attempt(() => (height ? screen.height : screen.width) | 0, 0),
+    open: (url, urlLen, name, nameLen, features, featuresLen) => attempt(() => hold(
+      window.open(read(url, urlLen), read(name, nameLen), read(features, featuresLen)) || undefined), 0),
+    focus: (handle) => attempt(() => values[handle].focus()),
+    closed: (handle) => attempt(() => values[handle].closed === true, false),
+    close: (handle) => attempt(() => values[handle].close()),
+    relay: (ptr, len) => attempt(() => {
+      const iframe = document.createElement('iframe');
+      iframe.src = read(ptr, len);
+      iframe.style.display = 'none';
+      document.body.appendChild(iframe);
+      return hold(iframe);
+    }, 0),
+    content_window: (handle) => hold(values[handle].contentWindow || undefined),
+    remove: (handle) => attempt(() => values[handle].remove()),
+    listen(handle, id) {
+      const target = handle ? values[handle] : window;
+      const type = handle ? 'click' : 'message';
+      const listener = handle ? () => wasm.kl_fire(id) : (event) => {
+        // Read once, before the module runs: it compares windows only, and runs no page code.
+        const { data, origin, source } = event;
+        if (typeof data !== 'string') return;
+        const outer = message; // a page's callback may dispatch a message synchronously
+        message = { data, source };
+        try {
+          wasm.kl_message(id, ...put(data), ...put(origin));
+        } finally {
+          message = outer;
+        }
+      };
+      target.addEventListener(type, listener);
+      return hold(() => target.removeEventListener(type, listener));
+    },
+    from: (handle) => message?.source === values[handle],
+    timer(id, ms, repeat) {
+      const timer = (repeat ? setInterval : setTimeout)(() => wasm.kl_fire(id), ms);
+      return hold(() => (repeat ? clearInterval : clearTimeout)(timer));
+    },
+    later: (id) => setTimeout(() => wasm.kl_fire(id), 0),
+    request(url, urlLen, value, valueLen, post, id) {
+      // `live` (not the signal's `aborted`, which a page can patch) keeps a reply from reaching
+      // the module after the request was cancelled.
+      let live = true;
+      let abort;
+      const reply = (status, body) => {
+        if (live) {
+          live = false;
+          wasm.kl_reply(id, status, ...put(body));
+        }
+      };
+      const failed = () => reply(0, '');
+      try {
+        abort = new AbortController();
+        const text = read(value, valueLen);
+        const headers = post
+          ? { 'Content-Type': 'application/x-www-form-urlencoded' }
+          : { Authorization: `Bearer ${text}`, 'X-Kloudless-Source': 'authenticator' };
+        fetch(read(url, urlLen), { method: post ? 'POST' : 'GET', body: post ? text : null, headers,
+          mode: 'cors', credentials: 'omit', signal: abort.signal })
+          .then((response) => response.text().then((body) => reply(response.status, body), failed), failed);
+      } catch (error) {
+        Promise.resolve().then(failed);
+      }
+      return hold(() => {
+        live = false;
+        attempt(() => abort.abort());
+      });
+    },
+    undo(handle) {
+      const undo = values[handle];
+      host.release(handle);
+      undo();
+    },
+    call(handle, ptr, len) {
+      const callback = values[handle];
+      try {
+        callback(JSON.parse(read(ptr, len)));
+      } catch (error) {
+        console.error('[Kloudless] The authenticator callback threw:', error);
+      }
+    },
+    log(level, ptr, len, withData) {
+      const args = [read(ptr, len)];
+      if (withData) args.push(message?.data);
+      console[level ? 'error' : 'log'](...args);
+    },
+    give(ptr, len) {
+      given = read(ptr, len);
+    },
+  };
+
+  wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { host }).exports;
+  return {
+    hold,
+    call(name, ...numbers) {
+      given = undefined;
+      const result = wasm[name](...numbers);
+      return [result, given];
+    },
+  };
+}
