@@ -38,7 +38,9 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 /// Talc instead of dlmalloc: the same job in fewer bytes.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// SAFETY: the browser build is single-threaded (no `atomics`).
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 /// The Kloudless API version this library speaks (`apiVersion` in the JS API).
 pub const API_VERSION: &str = "v1";
