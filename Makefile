@@ -26,7 +26,7 @@ build: deps dist server
 dist:
 	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
 	mkdir -p build
-	$(WASM_OPT) --strip-debug --strip-producers $(WASM) -o build/kloudless_authenticator.wasm
+	$(WASM_OPT) --strip-debug --strip-producers --strip-target-features $(WASM) -o build/kloudless_authenticator.wasm
 	node js/build.mjs
 
 # The example apps and the typed consumer, installed from the fresh tarball (npm ci).
