@@ -49,6 +49,17 @@ impl Json {
         }
     }
 
+    /// Takes an object member out by name (the last one, as [`Json::get`] reads it).
+    pub fn take(&mut self, key: &str) -> Option<Json> {
+        match self {
+            Json::Object(members) => {
+                let at = members.iter().rposition(|(k, _)| k == key)?;
+                Some(members.remove(at).1)
+            }
+            _ => None,
+        }
+    }
+
     /// The text of a string value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -338,6 +349,15 @@ mod tests {
         assert_eq!(data.get("ok"), Some(&Json::Bool(true)));
         assert_eq!(data.get("x"), Some(&Json::Null));
         assert_eq!(data.get("l"), Some(&Json::Array(vec![Json::Number("1".into()), s("a")])));
+    }
+
+    #[test]
+    fn takes_the_member_get_reads() {
+        let mut v = Json::parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        assert_eq!(v.take("a"), Some(Json::Number("3".into())));
+        assert_eq!(v.get("a"), Some(&Json::Number("1".into())));
+        assert_eq!(v.take("c"), None);
+        assert_eq!(Json::Null.take("a"), None);
     }
 
     #[test]

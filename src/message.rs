@@ -16,11 +16,11 @@ pub fn authentication_result(message: &str, request_id: &str) -> Option<Json> {
     if message.len() > MAX_LEN {
         return None;
     }
-    let envelope = Json::parse(message.strip_prefix(PREFIX)?)?;
+    let mut envelope = Json::parse(message.strip_prefix(PREFIX)?)?;
     let is_ours = envelope.get("type")?.as_str()? == "authentication"
         && envelope.get("id")?.scalar_text()? == request_id;
-    match envelope.get("data")? {
-        data @ Json::Object(_) if is_ours => Some(data.clone()),
+    match envelope.take("data")? {
+        data @ Json::Object(_) if is_ours => Some(data),
         _ => None,
     }
 }
