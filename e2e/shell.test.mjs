@@ -476,3 +476,63 @@ test('a launch from the callback keeps its pop-up', async (t) => {
   assert.equal(calls.length, 2, 'the callback launched again');
   assert.equal(calls[1].closed, false, "the new flow's pop-up is open");
 });
+
+// Page code can throw inside the browser calls the library makes (a patched DOM method) or
+// break built-ins it could rely on (the array iterator): each call still ends cleanly, and the
+// library keeps working. The module must never see an exception unwind through it.
+test('page code that throws in browser calls, or a broken array iterator, leaves the library working', async (t) => {
+  const page = await openShell(t);
+  const seen = await page.evaluate(async () => {
+    const { auth } = Kloudless;
+    shell.recordOpen('popup');
+    const once = (target, name) => {
+      const real = target[name];
+      target[name] = function patched() {
+        target[name] = real;
+        throw new Error(`patched ${name} threw`);
+      };
+    };
+    // destroy(): removing the click listener throws.
+    const bound = auth.authenticator(shell.button(), shell.options(), shell.recorder('destroyed'));
+    once(EventTarget.prototype, 'removeEventListener');
+    const destroyed = shell.thrown(() => bound.destroy());
+    const button = shell.button();
+    auth.authenticator(button, shell.options(), shell.recorder());
+    const stopped = shell.stop(button);
+    // launch(): adding the message listener throws; the flow still starts, and cancel() ends it.
+    const cancelled = auth.authenticator(shell.options(), shell.recorder('cancelled'));
+    once(window, 'addEventListener');
+    const launched = cancelled.launch();
+    cancelled.cancel();
+    // A polyfill that breaks the array iterator (it yields the first item only).
+    const iterator = Array.prototype[Symbol.iterator];
+    Array.prototype[Symbol.iterator] = function first() { return iterator.call(this.length ? [this[0]] : this); };
+    let broken;
+    try {
+      broken = {
+        globals: auth.getGlobalOptions().requestTimeout,
+        made: typeof auth.authenticator(shell.options(), shell.recorder('iterator')).launch,
+        bad: shell.thrown(() => auth.setGlobalOptions({ baseUrl: 'not a url' })),
+      };
+    } finally {
+      Array.prototype[Symbol.iterator] = iterator;
+    }
+    // A byte order mark is text like any other: not an http(s) URL.
+    const bom = shell.thrown(() => auth.setGlobalOptions({ baseUrl: '\uFEFFhttps://api.test' }));
+    return { destroyed, stopped, launched, broken, bom, baseUrl: auth.getGlobalOptions().baseUrl };
+  });
+  assert.deepEqual(seen, {
+    destroyed: null,
+    stopped: true,
+    launched: true,
+    broken: { globals: 10000, made: 'function', bad: "'baseUrl' must be an absolute http(s) URL." },
+    bom: "'baseUrl' must be an absolute http(s) URL.",
+    baseUrl: 'http://127.0.0.1:9',
+  });
+  const [result] = await exactly(page, 1, { tag: 'cancelled' });
+  assert.equal(result.error, 'cancelled');
+  assert.deepEqual(await resultsNow(page, 'destroyed'), [], 'a destroyed authenticator never calls back');
+  const calls = await openCalls(page);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].closed, true, "the cancelled flow's pop-up is closed");
+});

@@ -10,12 +10,13 @@ let module;
 const wasm = () => (module = module || instantiate(decodeWasm()));
 // Puts a JS value in the module's table, for an export that takes it over.
 const hold = (value) => wasm().hold(value);
-// Runs an export with the numbers given; throws what it handed over if `failed(result)`, else
-// returns `[result, given]`.
-function run(failed, name, ...numbers) {
-  const [result, given] = wasm().call(name, ...numbers);
-  if (failed(result)) throw new Error(given);
-  return [result, given];
+// Runs an export with up to three numbers; throws what it handed over if `failed(result)`,
+// else returns `{ result, given }`. (No array destructuring or spread: a page can patch the
+// array iterator.)
+function run(failed, name, a, b, c) {
+  const done = wasm().call(name, a, b, c);
+  if (failed(done.result)) throw new Error(done.given);
+  return done;
 }
 const never = () => false;
 // Frees an authenticator's instance once the page drops it (without destroy()).
@@ -29,24 +30,26 @@ export const apiVersion = 'v1';
  * `authenticator(element, options, callback)` or `authenticator(options, callback)`.
  * Returns `{ launch, cancel, destroy }`; a click on `element` (an Element or jQuery object)
  * launches too. `launch()` returns `true` when it started a new flow (whose callback will
- * come), `false` when it focused the pending flow's pop-up. `cancel()` ends a pending flow with one `cancelled` callback; `destroy()`
- * releases the authenticator: a pending flow ends with no callback. Both close its pop-up.
+ * come), `false` when it focused the pending flow's pop-up. `cancel()` ends a pending flow with
+ * one `cancelled` callback; `destroy()` releases the authenticator: a pending flow ends with no
+ * callback. Both close its pop-up.
  */
 export function authenticator(element, options, callback) {
-  let [id] = run((id) => id === 0, 'kl_authenticator', hold(element), hold(options), hold(callback));
+  let id = run((made) => made === 0, 'kl_authenticator', hold(element), hold(options), hold(callback)).result;
   const handle = {
     launch() {
       if (!id) throw new Error('This authenticator was destroyed.');
-      return run((started) => started < 0, 'kl_launch', id)[0] === 1;
+      return run((started) => started < 0, 'kl_launch', id).result === 1;
     },
     cancel() {
       if (id) run(never, 'kl_cancel', id);
     },
     destroy() {
-      if (id) {
+      const destroyed = id;
+      if (destroyed) {
+        id = 0; // first: whatever happens below, this authenticator is done
         dropped?.unregister(handle);
-        run(never, 'kl_release', id, 1);
-        id = 0;
+        run(never, 'kl_release', destroyed, 1);
       }
     },
   };
@@ -66,7 +69,7 @@ export function setGlobalOptions(options = {}) {
 
 /** Returns the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function getGlobalOptions() {
-  return JSON.parse(run(never, 'kl_get_globals')[1]);
+  return JSON.parse(run(never, 'kl_get_globals').given);
 }
 
 export default { authenticator, stop, apiVersion, getGlobalOptions, setGlobalOptions };

@@ -4,19 +4,31 @@
 
 /**
  * Instantiates the module from its bytes, synchronously. Returns `hold(value)`, which puts a
- * JS value in the table (for an export that takes it over), and `call(name, ...numbers)`,
- * which runs an export and returns `[result, given]`: what it returned, and the string it
- * handed over (`give`), if any.
+ * JS value in the table (for an export that takes it over), and `call(name, a, b, c)`, which
+ * runs an export with up to three numbers and returns `{ result, given }`: what it returned,
+ * and the string it handed over (`give`), if any.
  */
 export function instantiate(bytes) {
   const values = [undefined]; // by handle; 0 is undefined
   const free = [];
   const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
+  // Keeps a leading U+FEFF: the module must see the text as the page gave it.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let wasm;
   let given;
   let message; // the message event being delivered
 
+  // No import may throw: an exception would unwind the module's frames without running its
+  // destructors (a RefCell left borrowed traps every later call). What may throw (page code:
+  // a patched DOM method, a getter) runs inside `attempt`. Nothing here uses array
+  // destructuring or spread, which a page can break by patching the array iterator.
+  const attempt = (run, otherwise) => {
+    try {
+      return run();
+    } catch (error) {
+      return otherwise;
+    }
+  };
   const hold = (value) => {
     if (value === undefined) return 0;
     const handle = free.length ? free.pop() : values.length;
@@ -25,30 +37,22 @@ export function instantiate(bytes) {
   };
   const bytesAt = (ptr, len) => new Uint8Array(wasm.memory.buffer, ptr, len);
   const read = (ptr, len) => decoder.decode(bytesAt(ptr, len));
-  // A string in module memory, which the module takes over: [ptr, len].
+  // A string in module memory, which the module takes over.
   const put = (text) => {
     const encoded = encoder.encode(text);
     const ptr = wasm.kl_alloc(encoded.length);
     bytesAt(ptr, encoded.length).set(encoded);
-    return [ptr, encoded.length];
+    return { ptr, len: encoded.length };
   };
-  // Writes a string for the module into its `out` slots; 1, or 0 when `make` throws.
-  const out = (slots, make) => {
-    try {
-      const [ptr, len] = put(make());
-      new Uint32Array(wasm.memory.buffer, slots, 2).set([ptr, len]);
-      return 1;
-    } catch (error) {
-      return 0;
-    }
-  };
-  const attempt = (run, otherwise) => {
-    try {
-      return run();
-    } catch (error) {
-      return otherwise;
-    }
-  };
+  // Writes a string for the module into its two `out` slots (little-endian, as wasm memory
+  // is); 1, or 0 when `make` throws.
+  const out = (slots, make) => attempt(() => {
+    const text = put(make());
+    const view = new DataView(wasm.memory.buffer);
+    view.setUint32(slots, text.ptr, true);
+    view.setUint32(slots + 4, text.len, true);
+    return 1;
+  }, 0);
   // [key, 0, String(value)], [key, 1, items as String, JSON] or [key, 2, [key, String] pairs, JSON]
   // for each own enumerable property not null or undefined (see Options::parse).
   const entries = (object) => JSON.stringify(Object.keys(object).flatMap((key) => {
@@ -60,19 +64,40 @@ export function instantiate(bytes) {
     }
     return [[key, 0, String(value)]];
   }));
+  // A listener on `target`, added: the handle that removes it (0 when adding it threw).
+  const listen = (target, type, listener) => attempt(() => {
+    target.addEventListener(type, listener);
+    return hold(() => target.removeEventListener(type, listener));
+  }, 0);
+  const onMessage = (id) => (event) => {
+    // Read once, before the module runs: it compares windows only, and runs no page code.
+    const { data, origin, source } = event;
+    if (typeof data !== 'string') return;
+    const outer = message; // a page's callback may dispatch a message synchronously
+    message = { data, source };
+    try {
+      const text = put(data);
+      const from = put(origin);
+      wasm.kl_message(id, text.ptr, text.len, from.ptr, from.len);
+    } finally {
+      message = outer;
+    }
+  };
 
   const host = {
     release(handle) {
-      values[handle] = undefined;
-      free.push(handle);
+      if (handle) {
+        values[handle] = undefined;
+        free.push(handle);
+      }
     },
     dup: (handle) => hold(values[handle]),
-    kind(handle) {
+    kind: (handle) => attempt(() => {
       const value = values[handle];
       return (value ? 1 : 0) | (typeof value === 'object' && value !== null ? 2 : 0)
         | (typeof value === 'function' ? 4 : 0) | (typeof value === 'string' ? 8 : 0)
         | (typeof Element !== 'undefined' && value instanceof Element ? 16 : 0);
-    },
+    }, 0),
     prop: (handle, ptr, len) => attempt(() => hold(values[handle][read(ptr, len)]), 0),
     number: (handle) => (typeof values[handle] === 'number' ? values[handle] : NaN),
     text: (handle, slots) => out(slots, () => String(values[handle])),
@@ -98,32 +123,17 @@ export function instantiate(bytes) {
       document.body.appendChild(iframe);
       return hold(iframe);
     }, 0),
-    content_window: (handle) => hold(values[handle].contentWindow || undefined),
+    content_window: (handle) => attempt(() => hold(values[handle].contentWindow || undefined), 0),
     remove: (handle) => attempt(() => values[handle].remove()),
-    listen(handle, id) {
-      const target = handle ? values[handle] : window;
-      const type = handle ? 'click' : 'message';
-      const listener = handle ? () => wasm.kl_fire(id) : (event) => {
-        // Read once, before the module runs: it compares windows only, and runs no page code.
-        const { data, origin, source } = event;
-        if (typeof data !== 'string') return;
-        const outer = message; // a page's callback may dispatch a message synchronously
-        message = { data, source };
-        try {
-          wasm.kl_message(id, ...put(data), ...put(origin));
-        } finally {
-          message = outer;
-        }
-      };
-      target.addEventListener(type, listener);
-      return hold(() => target.removeEventListener(type, listener));
-    },
-    from: (handle) => message?.source === values[handle],
-    timer(id, ms, repeat) {
+    listen: (handle, id) => (handle
+      ? listen(values[handle], 'click', () => wasm.kl_fire(id))
+      : listen(window, 'message', onMessage(id))),
+    from: (handle) => message !== undefined && message.source === values[handle],
+    timer: (id, ms, repeat) => attempt(() => {
       const timer = (repeat ? setInterval : setTimeout)(() => wasm.kl_fire(id), ms);
       return hold(() => (repeat ? clearInterval : clearTimeout)(timer));
-    },
-    later: (id) => setTimeout(() => wasm.kl_fire(id), 0),
+    }, 0),
+    later: (id) => attempt(() => setTimeout(() => wasm.kl_fire(id), 0)),
     request(url, urlLen, value, valueLen, post, id) {
       // `live` (not the signal's `aborted`, which a page can patch) keeps a reply from reaching
       // the module after the request was cancelled.
@@ -132,7 +142,8 @@ export function instantiate(bytes) {
       const reply = (status, body) => {
         if (live) {
           live = false;
-          wasm.kl_reply(id, status, ...put(body));
+          const text = put(body);
+          wasm.kl_reply(id, status, text.ptr, text.len);
         }
       };
       const failed = () => reply(0, '');
@@ -146,31 +157,32 @@ export function instantiate(bytes) {
           mode: 'cors', credentials: 'omit', signal: abort.signal })
           .then((response) => response.text().then((body) => reply(response.status, body), failed), failed);
       } catch (error) {
-        Promise.resolve().then(failed);
+        attempt(() => Promise.resolve().then(failed));
       }
       return hold(() => {
         live = false;
-        attempt(() => abort.abort());
+        abort?.abort();
       });
     },
     undo(handle) {
       const undo = values[handle];
       host.release(handle);
-      undo();
+      attempt(undo);
     },
     call(handle, ptr, len) {
       const callback = values[handle];
       try {
         callback(JSON.parse(read(ptr, len)));
       } catch (error) {
-        console.error('[Kloudless] The authenticator callback threw:', error);
+        attempt(() => console.error('[Kloudless] The authenticator callback threw:', error));
       }
     },
-    log(level, ptr, len, withData) {
-      const args = [read(ptr, len)];
-      if (withData) args.push(message?.data);
-      console[level ? 'error' : 'log'](...args);
-    },
+    log: (level, ptr, len, withData) => attempt(() => {
+      const text = read(ptr, len);
+      if (level) console.error(text);
+      else if (withData) console.log(text, message && message.data);
+      else console.log(text);
+    }),
     give(ptr, len) {
       given = read(ptr, len);
     },
@@ -179,10 +191,10 @@ export function instantiate(bytes) {
   wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { host }).exports;
   return {
     hold,
-    call(name, ...numbers) {
+    call(name, a, b, c) {
       given = undefined;
-      const result = wasm[name](...numbers);
-      return [result, given];
+      const result = wasm[name](a, b, c);
+      return { result, given };
     },
   };
 }

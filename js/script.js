@@ -8,24 +8,25 @@ const K = (globalThis.Kloudless = globalThis.Kloudless || {});
 
 const scriptAuth = {
   ...auth,
-  authenticator(...args) {
+  authenticator(element, options, callback) {
     // Backward compatible: a page-set window.Kloudless.baseUrl overrides the global baseUrl.
     if (K.baseUrl && K.baseUrl !== auth.getGlobalOptions().baseUrl) {
       auth.setGlobalOptions({ baseUrl: K.baseUrl });
     }
-    return auth.authenticator(...args);
+    return auth.authenticator(element, options, callback);
   },
   setGlobalOptions(options = {}) {
     auth.setGlobalOptions(options);
-    if (options.baseUrl) K.baseUrl = options.baseUrl;
+    if (options && options.baseUrl) K.baseUrl = options.baseUrl;
   },
 };
 
 ['stop', 'authenticator'].forEach((key) => {
-  K[key] = (...args) => {
+  // No spread (see api.js): at most the three arguments of authenticator().
+  K[key] = (a, b, c) => {
     console.log(`[WARN] The method window.Kloudless.${key}() is deprecated since v1.1.`
       + ` Please use window.Kloudless.auth.${key}() instead.`);
-    return scriptAuth[key](...args);
+    return scriptAuth[key](a, b, c);
   };
 });
 K.apiVersion = auth.apiVersion;

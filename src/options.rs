@@ -104,7 +104,9 @@ fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
         let key = string(parts.next()?)?;
         let value = match (parts.next()?.scalar_text()?, parts.next()?, parts.next(), parts.next()) {
             ("0", Json::String(text), None, None) => OptionValue::Text(text),
-            ("1", items, Some(json), None) => OptionValue::Array { items: strings(items)?, json: string(json)? },
+            ("1", items, Some(json), None) => {
+                OptionValue::Array { items: strings(items)?, json: string(json)? }
+            }
             ("2", Json::Array(pairs), Some(json), None) => {
                 let entries = pairs.into_iter().map(|pair| match <[String; 2]>::try_from(strings(pair)?) {
                     Ok([key, value]) => Some((key, value)),

@@ -80,7 +80,6 @@ pub fn features(screen_width: i32, screen_height: i32) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

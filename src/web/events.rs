@@ -3,8 +3,8 @@
 //! timer or request and its handler RAII-style, as `gloo-events` does: dropped ⇒ removed,
 //! cleared or aborted, and a late event for it is ignored.
 
-use super::{Global, Table};
 use super::host::{self, Handle, Undo, string_from};
+use super::{Global, Table};
 use alloc::rc::Rc;
 use alloc::string::String;
 
@@ -89,18 +89,30 @@ pub extern "C" fn kl_fire(id: u32) {
     deliver(id, Event::Fired);
 }
 
-/// A string message for handler `id`; the strings are the host's, from `kl_alloc`.
+/// A string message for handler `id`.
+///
+/// # Safety
+/// The strings must be the host's, from `kl_alloc`, holding UTF-8, each handed over once.
 #[unsafe(no_mangle)]
-pub extern "C" fn kl_message(id: u32, data: *mut u8, data_len: usize, origin: *mut u8, origin_len: usize) {
-    // SAFETY: the host hands over strings it wrote into memory from `kl_alloc`.
+pub unsafe extern "C" fn kl_message(
+    id: u32,
+    data: *mut u8,
+    data_len: usize,
+    origin: *mut u8,
+    origin_len: usize,
+) {
+    // SAFETY: this function's contract.
     let (data, origin) = unsafe { (string_from(data, data_len), string_from(origin, origin_len)) };
     deliver(id, Event::Message { data, origin });
 }
 
-/// A request's reply for handler `id`; the body is the host's, from `kl_alloc`.
+/// A request's reply for handler `id`.
+///
+/// # Safety
+/// As for [`kl_message`], the body.
 #[unsafe(no_mangle)]
-pub extern "C" fn kl_reply(id: u32, status: u16, body: *mut u8, body_len: usize) {
-    // SAFETY: as above.
+pub unsafe extern "C" fn kl_reply(id: u32, status: u16, body: *mut u8, body_len: usize) {
+    // SAFETY: this function's contract.
     let body = unsafe { string_from(body, body_len) };
     deliver(id, Event::Reply { status, body });
 }

@@ -55,7 +55,8 @@ pub fn set(options: &Handle) -> Result<(), Error> {
     let mut next = get();
     let base_url = options.get("baseUrl");
     if base_url.is(kind::TRUTHY) {
-        let base_url = base_url.is(kind::STRING).then(|| base_url.text()).flatten().ok_or(Error::InvalidBaseUrl)?;
+        let base_url =
+            base_url.is(kind::STRING).then(|| base_url.text()).flatten().ok_or(Error::InvalidBaseUrl)?;
         next.api_origin = host::origin_of(trim_base_url(&base_url)).ok_or(Error::InvalidBaseUrl)?;
         next.base_url = base_url;
     }

@@ -69,7 +69,8 @@ unsafe extern "C" {
     safe fn later(id: u32);
     /// Starts a `fetch` whose reply goes to the event handler `id`: a GET with the bearer token
     /// `value`, or (`post`) a POST of the form `value`. Returns the handle that [`undo`] aborts it with.
-    fn request(url: *const u8, url_len: usize, value: *const u8, value_len: usize, post: u32, id: u32) -> u32;
+    fn request(url: *const u8, url_len: usize, value: *const u8, value_len: usize, post: u32, id: u32)
+    -> u32;
     /// Undoes (and releases) what a handle from [`listen`], [`timer`] or [`request`] stands for.
     safe fn undo(handle: u32);
     /// Calls a function with `JSON.parse(json)`; what it throws is logged.

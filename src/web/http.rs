@@ -50,6 +50,7 @@ pub fn start(url: &str, send: Send, timeout_ms: i32, on_done: impl Fn(Outcome) +
         },
     );
     // 0: no limit.
-    let timeout = (timeout_ms > 0).then(|| Hook::timer(timeout_ms, false, move || on_timeout(Err(Failure::TimedOut))));
+    let timeout =
+        (timeout_ms > 0).then(|| Hook::timer(timeout_ms, false, move || on_timeout(Err(Failure::TimedOut))));
     InFlight { _request: request, _timeout: timeout }
 }

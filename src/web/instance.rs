@@ -183,7 +183,13 @@ impl Instance {
             requests: Vec::new(),
             collect_after: None,
         }));
-        drop(previous); // None: a pending flow was focused or ended above.
+        // None, unless page code run by the browser calls above (a patched `window.open`)
+        // launched again: that flow is superseded, and ends with its one callback.
+        if let Some(mut previous) = previous {
+            let step = previous.flow.abort(Error::Cancelled);
+            drop(previous);
+            self.finish_later(step);
+        }
         Ok(true)
     }
 
@@ -257,8 +263,9 @@ impl Instance {
             }
             Step::Collect { url, body, after_ms } => {
                 let me = Rc::clone(self);
-                let wait =
-                    Some(Hook::timer(after_ms, false, move || me.request(&url, Send::Form(&body), Awaited::Collected)));
+                let wait = Some(Hook::timer(after_ms, false, move || {
+                    me.request(&url, Send::Form(&body), Awaited::Collected)
+                }));
                 let replaced = self
                     .pending
                     .borrow_mut()

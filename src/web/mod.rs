@@ -38,7 +38,8 @@ impl<T> core::ops::Deref for Global<T> {
 #[cfg(target_feature = "atomics")]
 compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
 
-/// Values by number, for the host to name them by: numbers are not reused (until they wrap).
+/// Values by number, for the host to name them by: numbers are not reused (until they wrap,
+/// after 4 billion).
 struct Table<T> {
     items: RefCell<Vec<(u32, T)>>,
     last: Cell<u32>,
@@ -49,9 +50,9 @@ impl<T: Clone> Table<T> {
         Table { items: RefCell::new(Vec::new()), last: Cell::new(0) }
     }
 
-    /// Adds `value`; returns its number.
+    /// Adds `value`; returns its number (never 0, which the host reads as none).
     fn insert(&self, value: T) -> u32 {
-        let id = self.last.get().wrapping_add(1);
+        let id = self.last.get().checked_add(1).unwrap_or(1);
         self.last.set(id);
         self.items.borrow_mut().push((id, value));
         id
@@ -118,7 +119,8 @@ fn new_instance(element: Handle, options: Handle, callback: Handle) -> Result<u3
         (None, element, options)
     };
     // A non-object gives no entries (and so fails for want of a `client_id`).
-    let entries = if options.is(kind::OBJECT) { options.entries().ok_or(Error::InvalidOptions)? } else { "[]".into() };
+    let entries =
+        if options.is(kind::OBJECT) { options.entries().ok_or(Error::InvalidOptions)? } else { "[]".into() };
     let options = Options::parse(&entries)?;
     if !callback.is(kind::FUNCTION) {
         return Err(Error::InvalidCallback);

@@ -32,17 +32,20 @@ pub fn bind(element: Handle, instance: Rc<Instance>) {
 
 /// Removes `element`'s binding; returns the instance it launched (`None` if it had none).
 pub fn unbind(element: &Handle) -> Option<Rc<Instance>> {
-    let removed = {
-        let mut bindings = BINDINGS.borrow_mut();
-        let at = bindings.iter().position(|binding| binding.element.same(element))?;
-        bindings.swap_remove(at)
-    };
-    // Dropped outside the borrow: releasing the instance must not re-enter the registry.
-    Some(removed.instance)
+    take(|binding| binding.element.same(element)).map(|binding| binding.instance)
 }
 
 /// Removes every binding that launches `instance`.
 pub fn unbind_instance(instance: &Rc<Instance>) {
-    // Dropping a binding only removes a listener, a handle and a reference: safe inside the borrow.
-    BINDINGS.borrow_mut().retain(|binding| !Rc::ptr_eq(&binding.instance, instance));
+    while let Some(binding) = take(|binding| Rc::ptr_eq(&binding.instance, instance)) {
+        drop(binding);
+    }
+}
+
+/// Takes out the first binding that `matches`. The caller drops it outside the borrow: removing
+/// its listener runs page code (a patched `removeEventListener`) that may call the registry again.
+fn take(matches: impl Fn(&Binding) -> bool) -> Option<Binding> {
+    let mut bindings = BINDINGS.borrow_mut();
+    let at = bindings.iter().position(matches)?;
+    Some(bindings.swap_remove(at))
 }
