@@ -2,9 +2,9 @@
 // in headless Chromium: argument handling, click bindings by identity, the pop-up URL and
 // features, blocked and closed pop-ups, the origin and source checks, global options and
 // timeouts, cancel(), stop() mid-flow, destroy(), a launch while the result is verified and one
-// from the callback. These are the wasm-bindgen tests of tests/web.rs, ported so that they hold
-// whatever the shell is built with. e2e/pages/shell.html stubs window.open and fetch and forges
-// messages as those tests did. No API server runs: the page's baseUrl is API, a loopback port
+// from the callback, page code that throws inside the library's browser calls. (They were
+// wasm-bindgen tests until the shell left wasm-bindgen.) e2e/pages/shell.html stubs window.open
+// and fetch and forges messages. No API server runs: the page's baseUrl is API, a loopback port
 // Chromium refuses outright, so every request to it fails at once and nothing leaves the machine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
