@@ -37,6 +37,7 @@ async function onlyResult(page) {
 
 test('connects an account: token verified, account fetched, one callback, everything released', async () => {
   const { context, page } = await openApp({ scope: 'any' });
+  const logged = env.api.log().length;
   const popup = await clickForPopup(page);
   await connect(popup, 'box', 'alice@example.com');
   const result = await onlyResult(page);
@@ -49,6 +50,13 @@ test('connects an account: token verified, account fetched, one callback, everyt
   assert.equal(typeof result.account.id, 'number');
   assert.ok(popup.isClosed(), 'the library closes the pop-up');
   assert.equal(await page.evaluate(() => document.querySelectorAll('iframe').length), 0, 'relay removed');
+  // The launch warmed the verification's CORS preflights (an OPTIONS, after its own preflight),
+  // so verifying the result needed none: one round trip after the pop-up, not two.
+  const requests = env.api.log().slice(logged).split('\n');
+  for (const path of ['/v1/oauth/token/', '/v1/accounts/me/']) {
+    assert.equal(requests.filter((line) => line === `OPTIONS ${path} 204`).length, 2, `${path}: ${requests}`);
+    assert.equal(requests.filter((line) => line === `GET ${path} 200`).length, 1, `${path}: ${requests}`);
+  }
   await context.close();
 });
 

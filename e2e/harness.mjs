@@ -14,7 +14,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serverBinary = join(root, 'target/debug/authenticator-server');
 
 /**
- * Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop }`. An app may
+ * Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop, log }` (`log()`:
+ * the server's request log so far). An app may
  * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
  */
 export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
@@ -40,7 +41,8 @@ export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
   });
-  return { baseUrl, stop: () => child.kill() };
+  // The server logs one line per request: method, path and status.
+  return { baseUrl, stop: () => child.kill(), log: () => Buffer.concat(stderr).toString() };
 }
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',

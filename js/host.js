@@ -134,7 +134,7 @@ export function instantiate(bytes) {
       return hold(() => (repeat ? clearInterval : clearTimeout)(timer));
     }, 0),
     later: (id) => attempt(() => setTimeout(() => wasm.kl_fire(id), 0)),
-    request(url, urlLen, value, valueLen, post, id) {
+    request(url, urlLen, value, valueLen, method, id) {
       // `live` (not the signal's `aborted`, which a page can patch) keeps a reply from reaching
       // the module after the request was cancelled.
       let live = true;
@@ -150,11 +150,12 @@ export function instantiate(bytes) {
       try {
         abort = new AbortController();
         const text = read(value, valueLen);
+        const post = method === 1; // 0: GET, 1: POST, 2: OPTIONS (src/web/host.rs)
         const headers = post
           ? { 'Content-Type': 'application/x-www-form-urlencoded' }
           : { Authorization: `Bearer ${text}`, 'X-Kloudless-Source': 'authenticator' };
-        fetch(read(url, urlLen), { method: post ? 'POST' : 'GET', body: post ? text : null, headers,
-          mode: 'cors', credentials: 'omit', signal: abort.signal })
+        fetch(read(url, urlLen), { method: post ? 'POST' : method ? 'OPTIONS' : 'GET', body: post ? text : null,
+          headers, mode: 'cors', credentials: 'omit', signal: abort.signal })
           .then((response) => response.text().then((body) => reply(response.status, body), failed), failed);
       } catch (error) {
         attempt(() => Promise.resolve().then(failed));

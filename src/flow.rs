@@ -112,6 +112,13 @@ impl Flow {
         &self.state
     }
 
+    /// The token and account endpoints that [`Step::Verify`] will call. A shell can warm their
+    /// CORS preflights while the user is in the pop-up, so that each costs one request, not two,
+    /// once the result is in.
+    pub fn verify_urls(&self) -> [String; 2] {
+        [verify::token_url(&self.base_url), verify::account_url(&self.base_url, "me")]
+    }
+
     /// Whether the pop-up's result is still awaited (the pop-up matters only then).
     pub fn awaits_result(&self) -> bool {
         matches!(self.phase, Phase::AwaitingResult { .. })
@@ -132,11 +139,8 @@ impl Flow {
             Some(token) => {
                 let token = token.to_owned();
                 self.phase = Phase::Verifying { data: result, token: None, account: None };
-                Step::Verify {
-                    token_url: verify::token_url(&self.base_url),
-                    account_url: verify::account_url(&self.base_url, "me"),
-                    token,
-                }
+                let [token_url, account_url] = self.verify_urls();
+                Step::Verify { token_url, account_url, token }
             }
             // An error from the server (e.g. access_denied) passes through unchanged.
             None => {
@@ -324,6 +328,12 @@ mod tests {
 
     const TOKEN_INFO: &str = r#"{"account_id":7,"client_id":"app","scope":"box"}"#;
     const ACCOUNT: &str = r#"{"id":7,"service":"box"}"#;
+
+    #[test]
+    fn the_urls_to_warm_are_those_verified() {
+        let Step::Verify { token_url, account_url, .. } = verify() else { unreachable!() };
+        assert_eq!(flow().verify_urls(), [token_url, account_url]);
+    }
 
     #[test]
     fn success_verifies_the_token_and_fetches_the_account_at_once() {

@@ -67,10 +67,17 @@ unsafe extern "C" {
     safe fn timer(id: u32, ms: i32, repeat: u32) -> u32;
     /// Fires the event handler `id` once in a later task (`setTimeout(…, 0)`).
     safe fn later(id: u32);
-    /// Starts a `fetch` whose reply goes to the event handler `id`: a GET with the bearer token
-    /// `value`, or (`post`) a POST of the form `value`. Returns the handle that [`undo`] aborts it with.
-    fn request(url: *const u8, url_len: usize, value: *const u8, value_len: usize, post: u32, id: u32)
-    -> u32;
+    /// Starts a `fetch` whose reply goes to the event handler `id`: a [`GET`] (or an
+    /// [`OPTIONS`]) with the bearer token `value`, or a [`POST`] of the form `value`. Returns the
+    /// handle that [`undo`] aborts it with.
+    fn request(
+        url: *const u8,
+        url_len: usize,
+        value: *const u8,
+        value_len: usize,
+        method: u32,
+        id: u32,
+    ) -> u32;
     /// Undoes (and releases) what a handle from [`listen`], [`timer`] or [`request`] stands for.
     safe fn undo(handle: u32);
     /// Calls a function with `JSON.parse(json)`; what it throws is logged.
@@ -224,10 +231,17 @@ pub fn fire_later(id: u32) {
     later(id)
 }
 
-/// Starts a request to `url` (a GET with bearer token `value`, or a POST of form `value`) whose
-/// reply goes to event handler `id`.
-pub fn start_request(url: &str, value: &str, post: bool, id: u32) -> Undo {
-    Undo(unsafe { request(url.as_ptr(), url.len(), value.as_ptr(), value.len(), u32::from(post), id) })
+/// [`start_request`]'s methods.
+pub const GET: u32 = 0;
+/// See [`GET`].
+pub const POST: u32 = 1;
+/// See [`GET`].
+pub const OPTIONS: u32 = 2;
+
+/// Starts a request to `url` (a [`GET`] or [`OPTIONS`] with bearer token `value`, or a
+/// [`POST`] of form `value`) whose reply goes to event handler `id`.
+pub fn start_request(url: &str, value: &str, method: u32, id: u32) -> Undo {
+    Undo(unsafe { request(url.as_ptr(), url.len(), value.as_ptr(), value.len(), method, id) })
 }
 
 /// Fills `bytes` from the browser's CSPRNG; `false` when there is none.

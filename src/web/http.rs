@@ -12,6 +12,9 @@ pub enum Send<'a> {
     Bearer(&'a str),
     /// A POST of this form body (a CORS-safelisted content type: no preflight).
     Form(&'a str),
+    /// An OPTIONS with the headers of [`Send::Bearer`] (and no token): its preflight warms the
+    /// browser's preflight cache for the URL, so that a later [`Send::Bearer`] needs none.
+    Warm,
 }
 
 /// A request under way: dropping it aborts the request (its reply is never delivered) and
@@ -34,15 +37,15 @@ pub type Outcome = Result<(u16, String), Failure>;
 
 /// Starts a request to `url` that times out after `timeout_ms` (0: never); `on_done` gets its
 /// outcome once, unless the returned [`InFlight`] (keep it while waiting) is dropped first.
-pub fn start(url: &str, send: Send, timeout_ms: i32, on_done: impl Fn(Outcome) + 'static) -> InFlight {
-    let on_done = Rc::new(on_done);
+pub fn start(url: &str, send: Send, timeout_ms: i32, on_done: Rc<dyn Fn(Outcome)>) -> InFlight {
     let on_timeout = Rc::clone(&on_done);
-    let (value, post) = match send {
-        Send::Bearer(token) => (token, false),
-        Send::Form(body) => (body, true),
+    let (value, method) = match send {
+        Send::Bearer(token) => (token, host::GET),
+        Send::Form(body) => (body, host::POST),
+        Send::Warm => ("-", host::OPTIONS),
     };
     let request = Hook::new(
-        |id| host::start_request(url, value, post, id),
+        |id| host::start_request(url, value, method, id),
         move |event| {
             if let Event::Reply { status, body } = event {
                 on_done(if status == 0 { Err(Failure::Failed) } else { Ok((status, body)) })

@@ -44,6 +44,8 @@ struct Pending {
     _flow_timeout: Option<Hook>,
     /// The requests awaited (by number), aborted when dropped.
     requests: Vec<(u32, InFlight)>,
+    /// The verification endpoints' preflights being warmed (see [`Send::Warm`]).
+    _warming: [InFlight; 2],
     /// The pause before the next collection attempt.
     collect_after: Option<Hook>,
 }
@@ -159,6 +161,11 @@ impl Instance {
         let me = Rc::clone(self);
         let poll = Hook::timer(flow::POPUP_POLL_MS, true, move || me.check_popup());
         let relay = Relay::load(&self.base_url);
+        // While the user is in the pop-up: once the result is in, its verification then costs one
+        // round trip, not a preflight and a request.
+        let warm = |url: &str| http::start(url, Send::Warm, 0, Rc::new(|_| {}));
+        let [token_url, account_url] = flow.verify_urls();
+        let warming = [warm(&token_url), warm(&account_url)];
         let flow_timeout = match globals::get().flow_timeout_ms {
             0 => None,
             ms => {
@@ -181,6 +188,7 @@ impl Instance {
             _poll: poll,
             _flow_timeout: flow_timeout,
             requests: Vec::new(),
+            _warming: warming,
             collect_after: None,
         }));
         // None, unless page code run by the browser calls above (a patched `window.open`)
@@ -291,9 +299,8 @@ impl Instance {
         let id = self.requests.get().wrapping_add(1);
         self.requests.set(id);
         let me = Rc::clone(self);
-        let in_flight = http::start(url, send, globals::get().request_timeout_ms, move |reply| {
-            me.on_response(id, awaited, reply)
-        });
+        let on_done = Rc::new(move |reply| me.on_response(id, awaited, reply));
+        let in_flight = http::start(url, send, globals::get().request_timeout_ms, on_done);
         let unawaited = match self.pending.borrow_mut().as_mut() {
             Some(pending) => {
                 pending.requests.push((id, in_flight));
