@@ -51,7 +51,8 @@ test('connects an account: token verified, account fetched, one callback, everyt
   assert.ok(popup.isClosed(), 'the library closes the pop-up');
   assert.equal(await page.evaluate(() => document.querySelectorAll('iframe').length), 0, 'relay removed');
   // The launch warmed the verification's CORS preflights (an OPTIONS, after its own preflight),
-  // so verifying the result needed none: one round trip after the pop-up, not two.
+  // so verifying the result needed none: one round trip after the pop-up, not two. (No
+  // context.route in this test: with one, Playwright answers preflights itself.)
   const requests = env.api.log().slice(logged).split('\n');
   for (const path of ['/v1/oauth/token/', '/v1/accounts/me/']) {
     assert.equal(requests.filter((line) => line === `OPTIONS ${path} 204`).length, 2, `${path}: ${requests}`);

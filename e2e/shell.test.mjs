@@ -536,3 +536,32 @@ test('page code that throws in browser calls, or a broken array iterator, leaves
   assert.equal(calls.length, 1);
   assert.equal(calls[0].closed, true, "the cancelled flow's pop-up is closed");
 });
+
+// launch() runs page code before it has stored its flow (here a page's `fetch` wrapper, which
+// the launch's preflight warm-up calls): a cancel() or destroy() from there still ends that flow.
+test('cancel() or destroy() from page code that launch() runs ends the new flow', async (t) => {
+  const page = await openShell(t);
+  const launched = await page.evaluate(() => {
+    const { auth } = Kloudless;
+    shell.recordOpen('popup');
+    const onFirstFetch = (run) => {
+      const wrapped = window.fetch;
+      window.fetch = function fetch(resource, init) {
+        window.fetch = wrapped;
+        run();
+        return wrapped.call(this, resource, init);
+      };
+    };
+    const cancelled = auth.authenticator(shell.options(), shell.recorder('cancelled'));
+    onFirstFetch(() => cancelled.cancel());
+    const destroyed = auth.authenticator(shell.options(), shell.recorder('destroyed'));
+    const first = cancelled.launch();
+    onFirstFetch(() => destroyed.destroy());
+    return [first, destroyed.launch()];
+  });
+  assert.deepEqual(launched, [true, true]);
+  const [result] = await exactly(page, 1, { tag: 'cancelled' });
+  assert.equal(result.error, 'cancelled');
+  assert.deepEqual(await resultsNow(page, 'destroyed'), [], 'a destroyed authenticator never calls back');
+  assert.deepEqual((await openCalls(page)).map((call) => call.closed), [true, true], 'both pop-ups are closed');
+});

@@ -30,6 +30,8 @@ pub struct Instance {
     api_origin: String,
     pending: RefCell<Option<Pending>>,
     destroyed: Cell<bool>,
+    /// Counts `cancel()` calls, so that a launch sees one made by page code it ran.
+    cancels: Cell<u32>,
     /// Numbers requests, so that a reply is taken only by the request still awaited.
     requests: Cell<u32>,
 }
@@ -113,6 +115,7 @@ impl Instance {
             api_origin: globals.api_origin,
             pending: RefCell::new(None),
             destroyed: Cell::new(false),
+            cancels: Cell::new(0),
             requests: Cell::new(0),
         }
     }
@@ -137,6 +140,7 @@ impl Instance {
                 None => return Ok(false),
             }
         }
+        let cancels = self.cancels.get();
         let page_origin = host::origin_of_page().ok_or(Error::NoBrowser)?;
         let mut random = [0u8; flow::RANDOM_BYTES];
         if !host::fill_random(&mut random) {
@@ -198,12 +202,20 @@ impl Instance {
             drop(previous);
             self.finish_later(step);
         }
+        // Page code run by those calls (a patched `fetch` or `appendChild`) may also have
+        // destroyed or cancelled this instance before the flow was stored: it ends now, as it
+        // would have then.
+        // (A destroyed instance's callback never runs.)
+        if self.destroyed.get() || self.cancels.get() != cancels {
+            self.end(Error::Cancelled);
+        }
         Ok(true)
     }
 
     /// Ends the pending flow, if any, with `cancelled`: its pop-up closes, everything is
     /// released, and the callback follows in a later task.
     pub fn cancel(self: &Rc<Self>) {
+        self.cancels.set(self.cancels.get().wrapping_add(1));
         self.end(Error::Cancelled);
     }
 
