@@ -60,6 +60,12 @@ async function exactly(page, count, { settle = SETTLE_MS, tag = 'main' } = {}) {
   return all;
 }
 
+/** Launches the page's `auth` again; returns how many pop-ups have been opened. */
+const launchAgain = (page) => page.evaluate(() => {
+  auth.launch();
+  return shell.calls.length;
+});
+
 /** The recorded window.open calls: url, name, features, and the pop-up's closed, focusCalls, closeCalls. */
 const openCalls = (page) => page.evaluate(() => shell.openCalls());
 
@@ -187,10 +193,7 @@ test('a closed pop-up calls back once, after the grace period; then a launch ope
   const waited = await page.evaluate(() => shell.times.main[0] - shell.launchedAt);
   assert.ok(waited >= POPUP_CLOSED_GRACE_MS,
     `a closed pop-up is only a hint until the grace period ends: called back after ${waited} ms`);
-  const opened = await page.evaluate(() => {
-    auth.launch();
-    return shell.calls.length;
-  });
+  const opened = await launchAgain(page);
   assert.equal(opened, 2, 'the flow is over: a new launch opens a new pop-up');
 });
 
@@ -332,10 +335,7 @@ test('cancel() ends a pending flow with one cancelled callback', async (t) => {
   assert.equal(seen.closeCalls, 1, 'the pop-up is closed');
   const [result] = await exactly(page, 1);
   assert.equal(result.error, 'cancelled');
-  const opened = await page.evaluate(() => {
-    auth.launch();
-    return shell.calls.length;
-  });
+  const opened = await launchAgain(page);
   assert.equal(opened, 2, 'a new flow can start');
 });
 

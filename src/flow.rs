@@ -116,7 +116,7 @@ impl Flow {
     /// CORS preflights while the user is in the pop-up, so that each costs one request, not two,
     /// once the result is in.
     pub fn verify_urls(&self) -> [String; 2] {
-        [verify::token_url(&self.base_url), verify::account_url(&self.base_url, "me")]
+        [verify::token_url(&self.base_url), verify::account_url(&self.base_url)]
     }
 
     /// Whether the pop-up's result is still awaited (the pop-up matters only then).

@@ -1,6 +1,6 @@
-//! A small JSON reader: just what the protocol needs, without serde or float parsing.
+//! A small JSON reader and writer: just what the protocol needs, without serde or float parsing.
 //!
-//! Numbers keep their source text (the browser shell turns them into JS numbers), so the
+//! Numbers keep their source text (written back as read, for the page's `JSON.parse`), so the
 //! browser build carries no float-parsing code.
 
 use alloc::borrow::ToOwned;
@@ -10,8 +10,9 @@ use alloc::vec::Vec;
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
 const MAX_DEPTH: usize = 64;
 
-/// The one object key refused anywhere in a document: the browser shell turns objects into JS
-/// objects by setting each member, and setting `__proto__` would replace the prototype.
+/// The one object key refused anywhere in a document: results reach the page's callback as JS
+/// objects, and an own `__proto__` member copied by assignment (`Object.assign`) would replace
+/// the prototype of the object the page copies it into.
 const FORBIDDEN_KEY: &str = "__proto__";
 
 /// A parsed JSON value. Object members keep their order and any duplicates.

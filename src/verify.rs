@@ -4,7 +4,7 @@ use alloc::string::String;
 
 use crate::error::Error;
 use crate::json::Json;
-use crate::popup::{api_url, encode_component};
+use crate::popup::api_url;
 
 /// A completed HTTP reply from the API server.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,12 +20,9 @@ pub fn token_url(base_url: &str) -> String {
     api_url(base_url, "/oauth/token/")
 }
 
-/// `{baseUrl}/v1/accounts/{account}/?retrieve_full=False`.
-pub fn account_url(base_url: &str, account: &str) -> String {
-    let mut url = api_url(base_url, "/accounts/");
-    encode_component(account, &mut url);
-    url.push_str("/?retrieve_full=False");
-    url
+/// `{baseUrl}/v1/accounts/me/?retrieve_full=False`: the token's own account.
+pub fn account_url(base_url: &str) -> String {
+    api_url(base_url, "/accounts/me/?retrieve_full=False")
 }
 
 /// Checks the token endpoint's reply: the token must belong to `client_id`. (The account is
@@ -65,14 +62,7 @@ mod tests {
     #[test]
     fn builds_the_endpoints() {
         assert_eq!(token_url("http://api.test/"), "http://api.test/v1/oauth/token/");
-        assert_eq!(
-            account_url("http://api.test", "12"),
-            "http://api.test/v1/accounts/12/?retrieve_full=False"
-        );
-        assert_eq!(
-            account_url("http://api.test", "../x"),
-            "http://api.test/v1/accounts/..%2Fx/?retrieve_full=False"
-        );
+        assert_eq!(account_url("http://api.test/"), "http://api.test/v1/accounts/me/?retrieve_full=False");
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Drop for Registered {
 
 /// Runs `handler` once, in a later task.
 pub fn later(handler: impl Fn() + 'static) {
-    host::fire_later(HANDLERS.insert((Rc::new(move |_| handler()), true)));
+    host::later(HANDLERS.insert((Rc::new(move |_| handler()), true)));
 }
 
 /// Delivers `event` to handler `id`, if it is still registered.

@@ -101,7 +101,8 @@ pub fn to_json() -> String {
 /// Logs `[DEBUG]` and the parts (and the data of the message being delivered, if `with_data`)
 /// when debug mode is on.
 pub fn debug_log(parts: &[&str], with_data: bool) {
-    if get().debug {
+    // Read in place, not through `get()`: it is asked for every message the page receives.
+    if GLOBALS.borrow().as_ref().is_some_and(|globals| globals.debug) {
         host::console_log(&concat(&["[DEBUG] ", &concat(parts)]), with_data);
     }
 }

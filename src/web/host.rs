@@ -66,7 +66,7 @@ unsafe extern "C" {
     /// [`undo`] clears it with.
     safe fn timer(id: u32, ms: i32, repeat: u32) -> u32;
     /// Fires the event handler `id` once in a later task (`setTimeout(…, 0)`).
-    safe fn later(id: u32);
+    pub safe fn later(id: u32);
     /// Starts a `fetch` whose reply goes to the event handler `id`: a [`GET`] (or an
     /// [`OPTIONS`]) with the bearer token `value`, or a [`POST`] of the form `value`. Returns the
     /// handle that [`undo`] aborts it with.
@@ -224,11 +224,6 @@ pub fn listen_to(element: Option<&Handle>, id: u32) -> Undo {
 /// Fires event handler `id` after `ms` milliseconds, and again every `ms` if `repeat`.
 pub fn start_timer(id: u32, ms: i32, repeat: bool) -> Undo {
     Undo(timer(id, ms, u32::from(repeat)))
-}
-
-/// Fires event handler `id` once in a later task.
-pub fn fire_later(id: u32) {
-    later(id)
 }
 
 /// [`start_request`]'s methods.

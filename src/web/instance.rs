@@ -204,8 +204,7 @@ impl Instance {
         }
         // Page code run by those calls (a patched `fetch` or `appendChild`) may also have
         // destroyed or cancelled this instance before the flow was stored: it ends now, as it
-        // would have then.
-        // (A destroyed instance's callback never runs.)
+        // would have then (a destroyed instance's callback never runs).
         if self.destroyed.get() || self.cancels.get() != cancels {
             self.end(Error::Cancelled);
         }

@@ -74,14 +74,13 @@ impl<T: Clone> Table<T> {
 /// The authenticators the page holds, by number (what `authenticator()` returns names one).
 static INSTANCES: Global<Table<Rc<Instance>>> = Global(Table::new());
 
-/// The authenticator numbered `id`, if the page still holds it.
-fn instance(id: u32) -> Option<Rc<Instance>> {
-    INSTANCES.get(id)
-}
-
-/// Hands the error's description to the JS call, which throws it.
-fn thrown(error: Error) {
-    host::hand_over(error.description());
+/// The value of `result`, or `failed` with the error's description handed over to the JS
+/// call, which throws it.
+fn or_thrown<T>(result: Result<T, Error>, failed: T) -> T {
+    result.unwrap_or_else(|error| {
+        host::hand_over(error.description());
+        failed
+    })
 }
 
 /// A jQuery object stands for its first node (an empty one for no element); anything else is itself.
@@ -98,13 +97,7 @@ fn unwrap_jquery(value: Handle) -> Handle {
 #[unsafe(no_mangle)]
 pub extern "C" fn kl_authenticator(element: u32, options: u32, callback: u32) -> u32 {
     let (element, options, callback) = (Handle::own(element), Handle::own(options), Handle::own(callback));
-    match new_instance(unwrap_jquery(element), options, callback) {
-        Ok(id) => id,
-        Err(error) => {
-            thrown(error);
-            0
-        }
-    }
+    or_thrown(new_instance(unwrap_jquery(element), options, callback), 0)
 }
 
 fn new_instance(element: Handle, options: Handle, callback: Handle) -> Result<u32, Error> {
@@ -137,21 +130,14 @@ fn new_instance(element: Handle, options: Handle, callback: Handle) -> Result<u3
 /// pending it focuses the open pop-up instead and returns 0. -1: the error was handed over.
 #[unsafe(no_mangle)]
 pub extern "C" fn kl_launch(id: u32) -> i32 {
-    match instance(id).map(|instance| instance.launch()) {
-        Some(Ok(started)) => i32::from(started),
-        Some(Err(error)) => {
-            thrown(error);
-            -1
-        }
-        None => 0,
-    }
+    INSTANCES.get(id).map_or(0, |instance| or_thrown(instance.launch().map(i32::from), -1))
 }
 
 /// `cancel()` of authenticator `id`: ends the pending flow, if any, with one `cancelled`
 /// callback (in a later task): its pop-up closes and everything it holds is released.
 #[unsafe(no_mangle)]
 pub extern "C" fn kl_cancel(id: u32) {
-    if let Some(instance) = instance(id) {
+    if let Some(instance) = INSTANCES.get(id) {
         instance.cancel();
     }
 }
@@ -182,13 +168,7 @@ pub extern "C" fn kl_stop(element: u32) {
 /// that is not whole milliseconds ≥ 0.
 #[unsafe(no_mangle)]
 pub extern "C" fn kl_set_globals(options: u32) -> u32 {
-    match globals::set(&Handle::own(options)) {
-        Ok(()) => 1,
-        Err(error) => {
-            thrown(error);
-            0
-        }
-    }
+    or_thrown(globals::set(&Handle::own(options)).map(|()| 1), 0)
 }
 
 /// Hands over the global options `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
