@@ -2,6 +2,7 @@
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::Error;
@@ -72,17 +73,16 @@ impl Options {
             }
         }
         let given = |name: &str| params.iter().rposition(|(k, v)| k == name && !v.is_empty());
-        let client_id = match (given("client_id"), given("app_id")) {
-            (Some(at), _) => params[at].1.clone(),
+        match (given("client_id"), given("app_id")) {
+            (Some(at), _) => Ok(Options { client_id: params[at].1.clone(), params }),
             (None, Some(at)) => {
-                let (_, id) = params.remove(at);
-                params.retain(|(k, _)| k != "app_id" && k != "client_id");
-                params.insert(0, ("client_id".to_owned(), id.clone()));
-                id
+                let client_id = params[at].1.clone();
+                let mut with_id = vec![("client_id".to_owned(), client_id.clone())];
+                with_id.extend(params.into_iter().filter(|(k, _)| k != "app_id" && k != "client_id"));
+                Ok(Options { client_id, params: with_id })
             }
-            (None, None) => return Err(Error::MissingClientId),
-        };
-        Ok(Options { client_id, params })
+            (None, None) => Err(Error::MissingClientId),
+        }
     }
 }
 

@@ -24,18 +24,26 @@ pub fn digest(data: &[u8]) -> [u8; 32] {
     // The padding: 0x80, zeros, then the length in bits (big-endian), in one or two blocks.
     let rest = blocks.remainder();
     let mut last = [0u8; 128];
-    last[..rest.len()].copy_from_slice(rest);
+    copy(&mut last, rest);
     last[rest.len()] = 0x80;
     let end = if rest.len() < 56 { 64 } else { 128 };
-    last[end - 8..end].copy_from_slice(&(data.len() as u64 * 8).to_be_bytes());
+    copy(&mut last[end - 8..], &(data.len() as u64 * 8).to_be_bytes());
     for block in last[..end].chunks_exact(64) {
         compress(&mut state, block);
     }
     let mut out = [0u8; 32];
     for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-        bytes.copy_from_slice(&word.to_be_bytes());
+        copy(bytes, &word.to_be_bytes());
     }
     out
+}
+
+/// Copies `from` to the start of `to` (`copy_from_slice` without its length check's panic
+/// message, which the browser build would carry).
+fn copy(to: &mut [u8], from: &[u8]) {
+    for (to, from) in to.iter_mut().zip(from) {
+        *to = *from;
+    }
 }
 
 /// One 64-byte block into the state.
