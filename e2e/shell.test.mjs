@@ -250,6 +250,30 @@ test("only messages from the API origin and this flow's pop-up count", async (t)
   assert.equal(failed.access_token, undefined, 'no token in an error');
 });
 
+test('a message longer than the core takes is dropped without being copied into the module', async (t) => {
+  const page = await openShell(t);
+  const grown = await page.evaluate(() => {
+    shell.recordOpen('real');
+    window.auth = Kloudless.auth.authenticator(shell.options(), shell.recorder());
+    auth.launch();
+    const before = shell.wasmBytes();
+    const padding = 'x'.repeat(8 << 20);
+    shell.post(padding, 'http://127.0.0.1:10', shell.popup(0)); // another origin
+    shell.post(padding, shell.api, window); // not the pop-up
+    // From the pop-up and the API origin, but over the core's 64 KiB.
+    shell.post(shell.message(0, { data: { access_token: 'tok', padding } }), shell.api, shell.popup(0));
+    return shell.wasmBytes() - before;
+  });
+  // The module's memory never shrinks: each copy of 8 MiB would have grown it for good.
+  assert.ok(grown < 1 << 20, `the wasm memory grew by ${grown} bytes`);
+  await sleep(SETTLE_MS);
+  assert.deepEqual(await resultsNow(page), [], 'the long messages are dropped');
+  // The flow goes on: its result, whose token cannot be verified here (nothing answers at the API).
+  await page.evaluate(() => shell.post(shell.message(0), shell.api, shell.popup(0)));
+  const [failed] = await exactly(page, 1);
+  assert.equal(failed.error, 'network_error');
+});
+
 test('hostile option values throw and leave the library working', async (t) => {
   const page = await openShell(t);
   const { thrown, url } = await page.evaluate(() => {

@@ -70,15 +70,15 @@ export function instantiate(bytes) {
     return hold(() => target.removeEventListener(type, listener));
   }, 0);
   const onMessage = (id) => (event) => {
-    // Read once, before the module runs: it compares windows only, and runs no page code.
+    // Read once, before the module runs: it compares windows only, and runs no page code. Its
+    // data is copied into module memory only when the module asks (`message_data`).
     const { data, origin, source } = event;
     if (typeof data !== 'string') return;
     const outer = message; // a page's callback may dispatch a message synchronously
     message = { data, source };
     try {
-      const text = put(data);
       const from = put(origin);
-      wasm.kl_message(id, text.ptr, text.len, from.ptr, from.len);
+      wasm.kl_message(id, from.ptr, from.len);
     } finally {
       message = outer;
     }
@@ -129,6 +129,8 @@ export function instantiate(bytes) {
       ? listen(values[handle], 'click', () => wasm.kl_fire(id))
       : listen(window, 'message', onMessage(id))),
     from: (handle) => message !== undefined && message.source === values[handle],
+    message_data: (max, slots) => (message !== undefined && message.data.length <= max
+      ? out(slots, () => message.data) : 0),
     timer: (id, ms, repeat) => attempt(() => {
       const timer = (repeat ? setInterval : setTimeout)(() => wasm.kl_fire(id), ms);
       return hold(() => (repeat ? clearInterval : clearTimeout)(timer));

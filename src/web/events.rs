@@ -12,10 +12,9 @@ use alloc::string::String;
 pub enum Event {
     /// A click, or a timer firing.
     Fired,
-    /// A string `message` posted to the window, and the origin it came from.
+    /// A string `message` posted to the window, from `origin`: while it is delivered,
+    /// [`host::data_of_message`] reads its data.
     Message {
-        /// `event.data`.
-        data: String,
         /// `event.origin`.
         origin: String,
     },
@@ -89,27 +88,21 @@ pub extern "C" fn kl_fire(id: u32) {
     deliver(id, Event::Fired);
 }
 
-/// A string message for handler `id`.
+/// A string message from `origin` for handler `id`.
 ///
 /// # Safety
-/// The strings must be the host's, from `kl_alloc`, holding UTF-8, each handed over once.
+/// As for [`kl_reply`], the origin.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn kl_message(
-    id: u32,
-    data: *mut u8,
-    data_len: usize,
-    origin: *mut u8,
-    origin_len: usize,
-) {
+pub unsafe extern "C" fn kl_message(id: u32, origin: *mut u8, origin_len: usize) {
     // SAFETY: this function's contract.
-    let (data, origin) = unsafe { (string_from(data, data_len), string_from(origin, origin_len)) };
-    deliver(id, Event::Message { data, origin });
+    let origin = unsafe { string_from(origin, origin_len) };
+    deliver(id, Event::Message { origin });
 }
 
 /// A request's reply for handler `id`.
 ///
 /// # Safety
-/// As for [`kl_message`], the body.
+/// The string must be the host's, from `kl_alloc`, holding UTF-8, handed over once.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn kl_reply(id: u32, status: u16, body: *mut u8, body_len: usize) {
     // SAFETY: this function's contract.

@@ -62,6 +62,9 @@ unsafe extern "C" {
     safe fn listen(element: u32, id: u32) -> u32;
     /// Whether the message being delivered comes from a window.
     safe fn from(window: u32) -> u32;
+    /// The data of the message being delivered into `out`; 0 when it is longer than `max`
+    /// UTF-16 code units, or when no message is being delivered.
+    fn message_data(max: u32, out: *mut usize) -> u32;
     /// `setInterval` (or `setTimeout`) firing the event handler `id`; returns the handle that
     /// [`undo`] clears it with.
     safe fn timer(id: u32, ms: i32, repeat: u32) -> u32;
@@ -253,6 +256,13 @@ pub fn origin_of_page() -> Option<String> {
 /// The origin of an absolute http(s) URL; `None` for anything else.
 pub fn origin_of(url: &str) -> Option<String> {
     take(|out| unsafe { url_origin(url.as_ptr(), url.len(), out) })
+}
+
+/// The data of the message being delivered, unless it has more than `max` UTF-16 code units
+/// (and so more than `max` UTF-8 bytes): a longer one is not copied into the module's memory,
+/// which never shrinks.
+pub fn data_of_message(max: u32) -> Option<String> {
+    take(|out| unsafe { message_data(max, out) })
 }
 
 /// The screen's width and height (0 when unknown).

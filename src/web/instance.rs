@@ -13,6 +13,7 @@ use super::registry;
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
 use crate::json::Json;
+use crate::message;
 use crate::options::Options;
 use crate::popup;
 use crate::text::concat;
@@ -158,8 +159,8 @@ impl Instance {
         popup.focus();
         let me = Rc::clone(self);
         let message = Hook::listen(None, move |event| {
-            if let Event::Message { data, origin } = event {
-                me.on_message(&data, &origin);
+            if let Event::Message { origin } = event {
+                me.on_message(&origin);
             }
         });
         let me = Rc::clone(self);
@@ -237,7 +238,7 @@ impl Instance {
         registry::unbind_instance(self);
     }
 
-    fn on_message(self: &Rc<Self>, data: &str, origin: &str) {
+    fn on_message(self: &Rc<Self>, origin: &str) {
         // The host read the event before calling: comparing windows runs no page code.
         let Some(own) = self.pending.borrow().as_ref().map(Pending::sent_the_message) else { return };
         if origin != self.api_origin {
@@ -246,7 +247,10 @@ impl Instance {
         if !own {
             return debug_log(&["Message dropped, not from this flow's pop-up or relay"], true);
         }
-        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(data));
+        // Only now is the data copied in, and only if the core might take it (a longer one
+        // reads as empty, which the core drops as well).
+        let data = host::data_of_message(message::MAX_LEN as u32).unwrap_or_default();
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
         if step == Step::Ignore {
             debug_log(&["Message dropped, not this flow's result (prefix, size, JSON, type or id)"], true);
         }
