@@ -88,35 +88,54 @@ impl Options {
 
 /// The entries of [`Options::parse`]'s JSON; `None` if it has another shape.
 fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
-    let Json::Array(entries) = Json::parse(text)? else { return None };
-    let string = |value: Json| match value {
-        Json::String(text) => Some(text),
-        _ => None,
-    };
-    let strings = |value: Json| match value {
-        Json::Array(items) => items.into_iter().map(string).collect::<Option<Vec<_>>>(),
-        _ => None,
-    };
-    let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let Json::Array(parts) = entry else { return None };
-        let mut parts = parts.into_iter();
+    let mut out = Vec::new();
+    for entry in array(Json::parse(text)?)? {
+        let mut parts = array(entry)?.into_iter();
         let key = string(parts.next()?)?;
         let value = match (parts.next()?.scalar_text()?, parts.next()?, parts.next(), parts.next()) {
-            ("0", Json::String(text), None, None) => OptionValue::Text(text),
+            ("0", text, None, None) => OptionValue::Text(string(text)?),
             ("1", items, Some(json), None) => {
                 OptionValue::Array { items: strings(items)?, json: string(json)? }
             }
-            ("2", Json::Array(pairs), Some(json), None) => {
-                let entries = pairs.into_iter().map(|pair| match <[String; 2]>::try_from(strings(pair)?) {
-                    Ok([key, value]) => Some((key, value)),
-                    Err(_) => None,
-                });
-                OptionValue::Object { entries: entries.collect::<Option<_>>()?, json: string(json)? }
+            ("2", pairs, Some(json), None) => {
+                let mut entries = Vec::new();
+                for pair in array(pairs)? {
+                    let mut pair = strings(pair)?.into_iter();
+                    match (pair.next(), pair.next(), pair.next()) {
+                        (Some(key), Some(value), None) => entries.push((key, value)),
+                        _ => return None,
+                    }
+                }
+                OptionValue::Object { entries, json: string(json)? }
             }
             _ => return None,
         };
         out.push((key, value));
+    }
+    Some(out)
+}
+
+/// The items of a JSON array.
+fn array(value: Json) -> Option<Vec<Json>> {
+    match value {
+        Json::Array(items) => Some(items),
+        _ => None,
+    }
+}
+
+/// The text of a JSON string.
+fn string(value: Json) -> Option<String> {
+    match value {
+        Json::String(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// The texts of a JSON array of strings.
+fn strings(value: Json) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for item in array(value)? {
+        out.push(string(item)?);
     }
     Some(out)
 }
