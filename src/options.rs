@@ -65,7 +65,9 @@ impl Options {
                 OptionValue::Text(text) => params.push((key, text)),
                 OptionValue::Array { items, .. } if key == "scope" => params.push((key, join(&items, " "))),
                 OptionValue::Object { entries, .. } if key == "raw" => {
-                    params.extend(entries.into_iter().map(|(k, v)| (concat(&["raw[", &k, "]"]), v)));
+                    for (k, v) in entries {
+                        params.push((concat(&["raw[", &k, "]"]), v));
+                    }
                 }
                 OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => {
                     params.push((key, json))
@@ -78,7 +80,11 @@ impl Options {
             (None, Some(at)) => {
                 let client_id = params[at].1.clone();
                 let mut with_id = vec![("client_id".to_owned(), client_id.clone())];
-                with_id.extend(params.into_iter().filter(|(k, _)| k != "app_id" && k != "client_id"));
+                for (k, v) in params {
+                    if k != "app_id" && k != "client_id" {
+                        with_id.push((k, v));
+                    }
+                }
                 Ok(Options { client_id, params: with_id })
             }
             (None, None) => Err(Error::MissingClientId),

@@ -38,20 +38,22 @@ pub fn api_url(base_url: &str, path: &str) -> String {
 /// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
 /// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `rendezvous`.
 pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
-    let fixed_head =
-        [("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"), ("response_type", "token"), ("state", launch.state)];
-    let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let fixed_tail =
-        [("request_id", launch.request_id), ("origin", launch.origin), ("rendezvous", launch.rendezvous)];
-    let mut out = api_url(base_url, "/oauth?");
-    for (i, (key, value)) in fixed_head.into_iter().chain(user).chain(fixed_tail).enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
+    // The two fixed parameters, already encoded.
+    let mut out =
+        api_url(base_url, "/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token");
+    let mut add = |key: &str, value: &str| {
+        out.push('&');
         encode_component(key, &mut out);
         out.push('=');
         encode_component(value, &mut out);
+    };
+    add("state", launch.state);
+    for (key, value) in &options.params {
+        add(key, value);
     }
+    add("request_id", launch.request_id);
+    add("origin", launch.origin);
+    add("rendezvous", launch.rendezvous);
     out
 }
 

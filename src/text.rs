@@ -40,7 +40,9 @@ pub fn push_int(value: i32, out: &mut String) {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| d as char));
+    for &digit in &digits[i..] {
+        out.push(digit as char);
+    }
 }
 
 #[cfg(test)]
