@@ -36,7 +36,7 @@ impl Json {
     /// Parses a complete JSON text; `None` if it is not valid JSON, nests too deeply, or has an
     /// object key that is exactly `__proto__` once unescaped, at any depth (prototype pollution).
     pub fn parse(text: &str) -> Option<Json> {
-        let mut parser = Parser { bytes: text.as_bytes(), pos: 0 };
+        let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
         let value = parser.value(0)?;
         parser.skip_ws();
         (parser.pos == parser.bytes.len()).then_some(value)
@@ -142,6 +142,8 @@ fn write_string(text: &str, out: &mut String) {
 }
 
 struct Parser<'a> {
+    text: &'a str,
+    /// `text`'s bytes.
     bytes: &'a [u8],
     pos: usize,
 }
@@ -265,7 +267,7 @@ impl Parser<'_> {
                 return None;
             }
         }
-        let text = core::str::from_utf8(&self.bytes[start..self.pos]).ok()?;
+        let text = self.text.get(start..self.pos)?;
         Some(Json::Number(text.to_owned()))
     }
 
@@ -283,7 +285,7 @@ impl Parser<'_> {
             while !matches!(self.peek()?, b'"' | b'\\' | 0..=0x1f) {
                 self.pos += 1;
             }
-            out.push_str(core::str::from_utf8(&self.bytes[start..self.pos]).ok()?);
+            out.push_str(self.text.get(start..self.pos)?);
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
