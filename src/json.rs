@@ -59,6 +59,14 @@ impl Json {
         Some(members.swap_remove(at).1)
     }
 
+    /// The items of an array value.
+    pub fn as_array(&self) -> Option<&[Json]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
     /// The text of a string value.
     pub fn as_str(&self) -> Option<&str> {
         match self {

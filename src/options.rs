@@ -94,54 +94,41 @@ impl Options {
 
 /// The entries of [`Options::parse`]'s JSON; `None` if it has another shape.
 fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
+    let json = Json::parse(text)?;
     let mut out = Vec::new();
-    for entry in array(Json::parse(text)?)? {
-        let mut parts = array(entry)?.into_iter();
-        let key = string(parts.next()?)?;
-        let value = match (parts.next()?.scalar_text()?, parts.next()?, parts.next(), parts.next()) {
-            ("0", text, None, None) => OptionValue::Text(string(text)?),
-            ("1", items, Some(json), None) => {
-                OptionValue::Array { items: strings(items)?, json: string(json)? }
+    for entry in json.as_array()? {
+        let (key, value) = match entry.as_array()? {
+            [Json::String(key), Json::Number(kind), Json::String(text)] if kind == "0" => {
+                (key, OptionValue::Text(text.clone()))
             }
-            ("2", pairs, Some(json), None) => {
+            [Json::String(key), Json::Number(kind), items, Json::String(json)] if kind == "1" => {
+                (key, OptionValue::Array { items: strings(items)?, json: json.clone() })
+            }
+            [Json::String(key), Json::Number(kind), Json::Array(pairs), Json::String(json)] if kind == "2" => {
                 let mut entries = Vec::new();
-                for pair in array(pairs)? {
-                    let mut pair = strings(pair)?.into_iter();
-                    match (pair.next(), pair.next(), pair.next()) {
-                        (Some(key), Some(value), None) => entries.push((key, value)),
+                for pair in pairs {
+                    match pair.as_array()? {
+                        [Json::String(k), Json::String(v)] => entries.push((k.clone(), v.clone())),
                         _ => return None,
                     }
                 }
-                OptionValue::Object { entries, json: string(json)? }
+                (key, OptionValue::Object { entries, json: json.clone() })
             }
             _ => return None,
         };
-        out.push((key, value));
+        out.push((key.clone(), value));
     }
     Some(out)
 }
 
-/// The items of a JSON array.
-fn array(value: Json) -> Option<Vec<Json>> {
-    match value {
-        Json::Array(items) => Some(items),
-        _ => None,
-    }
-}
-
-/// The text of a JSON string.
-fn string(value: Json) -> Option<String> {
-    match value {
-        Json::String(text) => Some(text),
-        _ => None,
-    }
-}
-
 /// The texts of a JSON array of strings.
-fn strings(value: Json) -> Option<Vec<String>> {
+fn strings(value: &Json) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    for item in array(value)? {
-        out.push(string(item)?);
+    for item in value.as_array()? {
+        match item {
+            Json::String(text) => out.push(text.clone()),
+            _ => return None,
+        }
     }
     Some(out)
 }
