@@ -276,7 +276,7 @@ mod tests {
     const REQUEST: &str = "101112131415161718191a1b1c1d1e1f";
 
     fn options() -> Options {
-        Options::new(vec![("client_id".into(), OptionValue::Text("app".into()))]).unwrap()
+        Options::new(&[("client_id".into(), OptionValue::Text("app".into()))]).unwrap()
     }
 
     fn flow() -> Flow {

@@ -49,30 +49,30 @@ impl Options {
     /// `[key, 0, text]`, `[key, 1, [item, …], json]` (an array) and
     /// `[key, 2, [[key, text], …], json]` (an object), in the object's order; then [`Options::new`].
     pub fn parse(entries: &str) -> Result<Options, Error> {
-        Options::new(entries_of(entries).ok_or(Error::InvalidOptions)?)
+        Options::new(&entries_of(entries).ok_or(Error::InvalidOptions)?)
     }
 
     /// Applies the original's rules: `scope` arrays are joined with spaces, `raw: {k: v}`
     /// becomes `raw[k]=v`, other objects are JSON, reserved keys are dropped. A legacy
     /// `app_id` stands in for a missing `client_id` (and is sent as `client_id`).
-    pub fn new(entries: Vec<(String, OptionValue)>) -> Result<Options, Error> {
+    pub fn new(entries: &[(String, OptionValue)]) -> Result<Options, Error> {
         let mut params = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             if RESERVED.contains(&key.as_str()) {
                 continue;
             }
-            match value {
-                OptionValue::Text(text) => params.push((key, text)),
-                OptionValue::Array { items, .. } if key == "scope" => params.push((key, join(&items, " "))),
+            let value = match value {
+                OptionValue::Text(text) => text.clone(),
+                OptionValue::Array { items, .. } if key == "scope" => join(items, " "),
                 OptionValue::Object { entries, .. } if key == "raw" => {
                     for (k, v) in entries {
-                        params.push((concat(&["raw[", &k, "]"]), v));
+                        params.push((concat(&["raw[", k, "]"]), v.clone()));
                     }
+                    continue;
                 }
-                OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => {
-                    params.push((key, json))
-                }
-            }
+                OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => json.clone(),
+            };
+            params.push((key.clone(), value));
         }
         let given = |name: &str| params.iter().rposition(|(k, v)| k == name && !v.is_empty());
         match (given("client_id"), given("app_id")) {
@@ -104,7 +104,9 @@ fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
             [Json::String(key), Json::Number(kind), items, Json::String(json)] if kind == "1" => {
                 (key, OptionValue::Array { items: strings(items)?, json: json.clone() })
             }
-            [Json::String(key), Json::Number(kind), Json::Array(pairs), Json::String(json)] if kind == "2" => {
+            [Json::String(key), Json::Number(kind), Json::Array(pairs), Json::String(json)]
+                if kind == "2" =>
+            {
                 let mut entries = Vec::new();
                 for pair in pairs {
                     match pair.as_array()? {
@@ -148,24 +150,21 @@ mod tests {
 
     #[test]
     fn requires_a_client_id() {
-        assert_eq!(Options::new(vec![]), Err(Error::MissingClientId));
-        assert_eq!(
-            Options::new(vec![text("client_id", ""), text("scope", "box")]),
-            Err(Error::MissingClientId)
-        );
-        assert_eq!(Options::new(vec![text("client_id", "abc")]).unwrap().client_id, "abc");
+        assert_eq!(Options::new(&[]), Err(Error::MissingClientId));
+        assert_eq!(Options::new(&[text("client_id", ""), text("scope", "box")]), Err(Error::MissingClientId));
+        assert_eq!(Options::new(&[text("client_id", "abc")]).unwrap().client_id, "abc");
     }
 
     #[test]
     fn legacy_app_id_becomes_client_id() {
-        let options = Options::new(vec![text("scope", "box"), text("app_id", "legacy")]).unwrap();
+        let options = Options::new(&[text("scope", "box"), text("app_id", "legacy")]).unwrap();
         assert_eq!(options.client_id, "legacy");
         assert_eq!(pairs(&options), [("client_id", "legacy"), ("scope", "box")]);
     }
 
     #[test]
     fn applies_the_original_rules() {
-        let options = Options::new(vec![
+        let options = Options::new(&[
             text("client_id", "app"),
             (
                 "scope".into(),

@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn builds_the_original_url() {
-        let options = Options::new(vec![
+        let options = Options::new(&[
             ("client_id".into(), OptionValue::Text("app 1".into())),
             ("scope".into(), OptionValue::Text("box gdrive".into())),
         ])

@@ -635,7 +635,7 @@ proptest! {
         origin in launch_text(),
         challenge in launch_text(),
     ) {
-        let Ok(options) = Options::new(entries.clone()) else {
+        let Ok(options) = Options::new(&entries) else {
             // Only a missing client_id is refused.
             let has_id = entries.iter().any(|(k, v)| {
                 (k == "client_id" || k == "app_id") && matches!(v, OptionValue::Text(t) if !t.is_empty())
@@ -686,7 +686,7 @@ proptest! {
     ) {
         let mut all = vec![("client_id".to_owned(), OptionValue::Text(client_id))];
         all.extend(entries.iter().cloned());
-        let options = Options::new(all).expect("a client_id is given");
+        let options = Options::new(&all).expect("a client_id is given");
         let has = |k: &str, v: &str| options.params.iter().any(|(pk, pv)| pk == k && pv == v);
         for (key, value) in &entries {
             if RESERVED.contains(&key.as_str()) || key == "client_id" || key == "app_id" {
