@@ -229,7 +229,7 @@ impl Flow {
     /// Ends the flow with `error` (`cancelled`, a flow `timeout`, `popup_closed` when the page
     /// launches again after its pop-up was closed), unless it has already finished.
     pub fn abort(&mut self, error: Error) -> Step {
-        if self.phase == Phase::Done { Step::Ignore } else { self.fail(error) }
+        if matches!(self.phase, Phase::Done) { Step::Ignore } else { self.fail(error) }
     }
 
     fn collect(&self, after_ms: i32) -> Step {

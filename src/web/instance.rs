@@ -251,7 +251,7 @@ impl Instance {
         // reads as empty, which the core drops as well).
         let data = host::data_of_message(message::MAX_LEN as u32).unwrap_or_default();
         let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
-        if step == Step::Ignore {
+        if matches!(step, Step::Ignore) {
             debug_log(&["Message dropped, not this flow's result (prefix, size, JSON, type or id)"], true);
         }
         self.run(step);
@@ -263,7 +263,7 @@ impl Instance {
             return;
         }
         let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
-        if step != Step::Ignore {
+        if !matches!(step, Step::Ignore) {
             debug_log(&["Pop-up reads as closed; collecting its result at the server"], false);
         }
         self.run(step);
