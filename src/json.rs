@@ -175,12 +175,14 @@ impl Parser<'_> {
         found
     }
 
-    fn literal(&mut self, word: &str, value: Json) -> Option<Json> {
+    /// Whether `word` comes next (then skipped).
+    fn literal(&mut self, word: &str) -> bool {
         let end = self.pos + word.len();
-        (self.bytes.get(self.pos..end)? == word.as_bytes()).then(|| {
+        let found = self.bytes.get(self.pos..end) == Some(word.as_bytes());
+        if found {
             self.pos = end;
-            value
-        })
+        }
+        found
     }
 
     fn value(&mut self, depth: usize) -> Option<Json> {
@@ -189,9 +191,9 @@ impl Parser<'_> {
         }
         self.skip_ws();
         match self.peek()? {
-            b'n' => self.literal("null", Json::Null),
-            b't' => self.literal("true", Json::Bool(true)),
-            b'f' => self.literal("false", Json::Bool(false)),
+            b'n' => self.literal("null").then_some(Json::Null),
+            b't' => self.literal("true").then_some(Json::Bool(true)),
+            b'f' => self.literal("false").then_some(Json::Bool(false)),
             b'"' => self.string().map(Json::String),
             b'[' => self.array(depth),
             b'{' => self.object(depth),

@@ -67,8 +67,8 @@ enum Awaited {
 impl Pending {
     /// Whether the message being delivered comes from the pop-up or the relay.
     fn sent_the_message(&self) -> bool {
-        let relay = self.relay.as_ref().map(|relay| &relay.window);
-        [self.popup.as_ref(), relay].into_iter().flatten().any(Handle::sent_the_message)
+        self.popup.as_ref().is_some_and(Handle::sent_the_message)
+            || self.relay.as_ref().is_some_and(|relay| relay.window.sent_the_message())
     }
 }
 
