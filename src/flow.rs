@@ -270,13 +270,12 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::OptionValue;
 
     const STATE: &str = "000102030405060708090a0b0c0d0e0f";
     const REQUEST: &str = "101112131415161718191a1b1c1d1e1f";
 
     fn options() -> Options {
-        Options::new(&[("client_id".into(), OptionValue::Text("app".into()))]).unwrap()
+        Options::parse(r#"[["client_id",0,"app"]]"#).unwrap()
     }
 
     fn flow() -> Flow {

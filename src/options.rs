@@ -7,33 +7,10 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::json::Json;
-use crate::text::{concat, join};
+use crate::text::concat;
 
 /// Parameters the library sets itself; a user's values for them are dropped.
 const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
-
-/// One option value, as the browser shell reads it from the JS object.
-///
-/// `null` and `undefined` values never get here: they are dropped, as the original did.
-#[derive(Clone, Debug, PartialEq)]
-pub enum OptionValue {
-    /// A primitive, as JS `String(value)` gives it.
-    Text(String),
-    /// An array: its items as `String(item)`, and the whole as `JSON.stringify` gives it.
-    Array {
-        /// Each item as text.
-        items: Vec<String>,
-        /// The array as JSON.
-        json: String,
-    },
-    /// A plain object: its own enumerable properties as text, and the whole as JSON.
-    Object {
-        /// `[key, String(value)]` for each own enumerable property.
-        entries: Vec<(String, String)>,
-        /// The object as JSON.
-        json: String,
-    },
-}
 
 /// Validated options of one authenticator: the app and its extra query parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,34 +22,21 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options as the browser shell reads them off the JS object: a JSON array of
-    /// `[key, 0, text]`, `[key, 1, [item, …], json]` (an array) and
-    /// `[key, 2, [[key, text], …], json]` (an object), in the object's order; then [`Options::new`].
-    pub fn parse(entries: &str) -> Result<Options, Error> {
-        Options::new(&entries_of(entries).ok_or(Error::InvalidOptions)?)
-    }
-
+    /// Options as the browser shell reads them off the JS object: a JSON array, in the
+    /// object's order, of `[key, 0, text]` (a primitive, as `String(value)`),
+    /// `[key, 1, [item, …], json]` (an array: each item as `String(item)`, and the whole as
+    /// `JSON.stringify` gives it) and `[key, 2, [[key, text], …], json]` (a plain object: its own
+    /// enumerable properties, and the whole as JSON); `null` and `undefined` values are left
+    /// out, as the original did.
+    ///
     /// Applies the original's rules: `scope` arrays are joined with spaces, `raw: {k: v}`
-    /// becomes `raw[k]=v`, other objects are JSON, reserved keys are dropped. A legacy
-    /// `app_id` stands in for a missing `client_id` (and is sent as `client_id`).
-    pub fn new(entries: &[(String, OptionValue)]) -> Result<Options, Error> {
-        let mut params = Vec::with_capacity(entries.len());
-        for (key, value) in entries {
-            if RESERVED.contains(&key.as_str()) {
-                continue;
-            }
-            let value = match value {
-                OptionValue::Text(text) => text.clone(),
-                OptionValue::Array { items, .. } if key == "scope" => join(items, " "),
-                OptionValue::Object { entries, .. } if key == "raw" => {
-                    for (k, v) in entries {
-                        params.push((concat(&["raw[", k, "]"]), v.clone()));
-                    }
-                    continue;
-                }
-                OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => json.clone(),
-            };
-            params.push((key.clone(), value));
+    /// becomes `raw[k]=v`, other arrays and objects are JSON, reserved keys are dropped. A
+    /// legacy `app_id` stands in for a missing `client_id` (and is sent as `client_id`).
+    pub fn parse(entries: &str) -> Result<Options, Error> {
+        let entries = Json::parse(entries).ok_or(Error::InvalidOptions)?;
+        let mut params = Vec::new();
+        for entry in entries.as_array().ok_or(Error::InvalidOptions)? {
+            add_param(entry, &mut params).ok_or(Error::InvalidOptions)?;
         }
         let given = |name: &str| params.iter().rposition(|(k, v)| k == name && !v.is_empty());
         match (given("client_id"), given("app_id")) {
@@ -92,57 +56,48 @@ impl Options {
     }
 }
 
-/// The entries of [`Options::parse`]'s JSON; `None` if it has another shape.
-fn entries_of(text: &str) -> Option<Vec<(String, OptionValue)>> {
-    let json = Json::parse(text)?;
-    let mut out = Vec::new();
-    for entry in json.as_array()? {
-        let (key, value) = match entry.as_array()? {
-            [Json::String(key), Json::Number(kind), Json::String(text)] if kind == "0" => {
-                (key, OptionValue::Text(text.clone()))
-            }
-            [Json::String(key), Json::Number(kind), items, Json::String(json)] if kind == "1" => {
-                (key, OptionValue::Array { items: strings(items)?, json: json.clone() })
-            }
-            [Json::String(key), Json::Number(kind), Json::Array(pairs), Json::String(json)]
-                if kind == "2" =>
-            {
-                let mut entries = Vec::new();
-                for pair in pairs {
-                    match pair.as_array()? {
-                        [Json::String(k), Json::String(v)] => entries.push((k.clone(), v.clone())),
-                        _ => return None,
+/// Adds the query parameters of one of [`Options::parse`]'s entries; `None` if it has another
+/// shape.
+fn add_param(entry: &Json, params: &mut Vec<(String, String)>) -> Option<()> {
+    let (key, value) = match entry.as_array()? {
+        [Json::String(key), Json::Number(kind), Json::String(text)] if kind == "0" => (key, text.clone()),
+        [Json::String(key), Json::Number(kind), Json::Array(items), Json::String(json)] if kind == "1" => {
+            if key != "scope" {
+                (key, json.clone())
+            } else {
+                let mut joined = String::new();
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(' ');
                     }
+                    joined.push_str(item.as_str()?);
                 }
-                (key, OptionValue::Object { entries, json: json.clone() })
+                (key, joined)
             }
-            _ => return None,
-        };
-        out.push((key.clone(), value));
-    }
-    Some(out)
-}
-
-/// The texts of a JSON array of strings.
-fn strings(value: &Json) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for item in value.as_array()? {
-        match item {
-            Json::String(text) => out.push(text.clone()),
-            _ => return None,
         }
+        [Json::String(key), Json::Number(kind), Json::Array(members), Json::String(json)] if kind == "2" => {
+            if key != "raw" {
+                (key, json.clone())
+            } else {
+                for member in members {
+                    let [Json::String(k), Json::String(v)] = member.as_array()? else { return None };
+                    params.push((concat(&["raw[", k, "]"]), v.clone()));
+                }
+                return Some(());
+            }
+        }
+        _ => return None,
+    };
+    if !RESERVED.contains(&key.as_str()) {
+        params.push((key.clone(), value));
     }
-    Some(out)
+    Some(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{OptionValue, Options};
+    use super::Options;
     use crate::error::Error;
-
-    fn text(key: &str, value: &str) -> (String, OptionValue) {
-        (key.to_owned(), OptionValue::Text(value.to_owned()))
-    }
 
     fn pairs(options: &Options) -> Vec<(&str, &str)> {
         options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
@@ -150,40 +105,36 @@ mod tests {
 
     #[test]
     fn requires_a_client_id() {
-        assert_eq!(Options::new(&[]), Err(Error::MissingClientId));
-        assert_eq!(Options::new(&[text("client_id", ""), text("scope", "box")]), Err(Error::MissingClientId));
-        assert_eq!(Options::new(&[text("client_id", "abc")]).unwrap().client_id, "abc");
+        assert_eq!(Options::parse("[]"), Err(Error::MissingClientId));
+        assert_eq!(Options::parse(r#"[["client_id",0,""],["scope",0,"box"]]"#), Err(Error::MissingClientId));
+        assert_eq!(Options::parse(r#"[["client_id",0,"abc"]]"#).unwrap().client_id, "abc");
     }
 
     #[test]
     fn legacy_app_id_becomes_client_id() {
-        let options = Options::new(&[text("scope", "box"), text("app_id", "legacy")]).unwrap();
+        let options = Options::parse(r#"[["scope",0,"box"],["app_id",0,"legacy"]]"#).unwrap();
         assert_eq!(options.client_id, "legacy");
         assert_eq!(pairs(&options), [("client_id", "legacy"), ("scope", "box")]);
     }
 
     #[test]
     fn applies_the_original_rules() {
-        let options = Options::new(&[
-            text("client_id", "app"),
-            (
-                "scope".into(),
-                OptionValue::Array { items: vec!["box".into(), "gdrive:admin".into()], json: "[..]".into() },
-            ),
-            text("state", "mine"),
-            text("redirect_uri", "https://evil.test/"),
-            text("request_id", "1"),
-            text("origin", "https://evil.test"),
-            text("rendezvous", "mine"),
-            text("response_type", "code"),
-            (
-                "raw".into(),
-                OptionValue::Object { entries: vec![("a".into(), "1".into())], json: "{\"a\":1}".into() },
-            ),
-            ("extra_data".into(), OptionValue::Object { entries: vec![], json: "{\"domain\":\"x\"}".into() }),
-            ("tags".into(), OptionValue::Array { items: vec!["a".into()], json: "[\"a\"]".into() }),
-            text("developer", "true"),
-        ])
+        let options = Options::parse(
+            r#"[
+                ["client_id",0,"app"],
+                ["scope",1,["box","gdrive:admin"],"[..]"],
+                ["state",0,"mine"],
+                ["redirect_uri",0,"https://evil.test/"],
+                ["request_id",0,"1"],
+                ["origin",0,"https://evil.test"],
+                ["rendezvous",0,"mine"],
+                ["response_type",0,"code"],
+                ["raw",2,[["a","1"]],"{\"a\":1}"],
+                ["extra_data",2,[],"{\"domain\":\"x\"}"],
+                ["tags",1,["a"],"[\"a\"]"],
+                ["developer",0,"true"]
+            ]"#,
+        )
         .unwrap();
         assert_eq!(
             pairs(&options),
@@ -213,10 +164,10 @@ mod tests {
             r#"[["k"]]"#,
             r#"[["k",0,1]]"#,
             r#"[["k",0,"v","x"]]"#,
-            r#"[["k",1,["a",1],"[]"]]"#,
+            r#"[["scope",1,["a",1],"[]"]]"#,
             r#"[["k",1,["a"]]]"#,
-            r#"[["k",2,[["a"]],"{}"]]"#,
-            r#"[["k",2,[["a","b","c"]],"{}"]]"#,
+            r#"[["raw",2,[["a"]],"{}"]]"#,
+            r#"[["raw",2,[["a","b","c"]],"{}"]]"#,
             r#"[["k",3,"v"]]"#,
         ] {
             assert_eq!(Options::parse(bad), Err(Error::InvalidOptions), "{bad}");

@@ -85,15 +85,10 @@ pub fn features(screen_width: i32, screen_height: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::OptionValue;
 
     #[test]
     fn builds_the_original_url() {
-        let options = Options::new(&[
-            ("client_id".into(), OptionValue::Text("app 1".into())),
-            ("scope".into(), OptionValue::Text("box gdrive".into())),
-        ])
-        .unwrap();
+        let options = Options::parse(r#"[["client_id",0,"app 1"],["scope",0,"box gdrive"]]"#).unwrap();
         let launch =
             Launch { state: "s1", request_id: "r1", origin: "http://localhost:8080", rendezvous: "c1" };
         assert_eq!(

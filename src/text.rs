@@ -12,18 +12,6 @@ pub fn concat(parts: &[&str]) -> String {
     out
 }
 
-/// The parts with `separator` between them.
-pub fn join(parts: &[String], separator: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push_str(separator);
-        }
-        out.push_str(part);
-    }
-    out
-}
-
 /// Appends a decimal integer without the `core::fmt` machinery (it would cost the wasm ~20 KB).
 pub fn push_int(value: i32, out: &mut String) {
     if value < 0 {
@@ -50,13 +38,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn concatenates_and_joins() {
+    fn concatenates() {
         assert_eq!(concat(&[]), "");
         assert_eq!(concat(&["a", "", "bc"]), "abc");
-        let parts = ["a".to_owned(), String::new(), "b".to_owned()];
-        assert_eq!(join(&parts, " "), "a  b");
-        assert_eq!(join(&parts[..1], " "), "a");
-        assert_eq!(join(&[], " "), "");
         let mut out = String::new();
         for n in [0, 7, -42, i32::MAX, i32::MIN] {
             push_int(n, &mut out);

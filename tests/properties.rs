@@ -7,7 +7,7 @@
 
 use kloudless_authenticator::json::Json;
 use kloudless_authenticator::message::{self, MAX_LEN, PREFIX};
-use kloudless_authenticator::options::{OptionValue, Options};
+use kloudless_authenticator::options::Options;
 use kloudless_authenticator::popup::{self, Launch};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -597,6 +597,36 @@ fn option_key() -> impl Strategy<Value = String> {
     ]
 }
 
+/// One option value, as the browser shell reads it off the JS object (`null` and `undefined`
+/// are left out there).
+#[derive(Clone, Debug)]
+enum OptionValue {
+    /// A primitive, as `String(value)`.
+    Text(String),
+    /// An array: each item as `String(item)`, and the whole as JSON.
+    Array { items: Vec<String>, json: String },
+    /// A plain object: its own enumerable properties as text, and the whole as JSON.
+    Object { entries: Vec<(String, String)>, json: String },
+}
+
+/// The entries as the shell hands them to `Options::parse`.
+fn entries_json(entries: &[(String, OptionValue)]) -> String {
+    let text = |t: &str| Json::String(t.to_owned());
+    let kind = |k: &str| Json::Number(k.to_owned());
+    let texts = |items: &[String]| Json::Array(items.iter().map(|t| text(t)).collect());
+    let entry = |(key, value): &(String, OptionValue)| {
+        Json::Array(match value {
+            OptionValue::Text(t) => vec![text(key), kind("0"), text(t)],
+            OptionValue::Array { items, json } => vec![text(key), kind("1"), texts(items), text(json)],
+            OptionValue::Object { entries, json } => {
+                let pairs = entries.iter().map(|(k, v)| Json::Array(vec![text(k), text(v)])).collect();
+                vec![text(key), kind("2"), Json::Array(pairs), text(json)]
+            }
+        })
+    };
+    Json::Array(entries.iter().map(entry).collect()).to_text()
+}
+
 fn option_value() -> impl Strategy<Value = OptionValue> {
     prop_oneof![
         3 => any_text().prop_map(OptionValue::Text),
@@ -635,7 +665,7 @@ proptest! {
         origin in launch_text(),
         challenge in launch_text(),
     ) {
-        let Ok(options) = Options::new(&entries) else {
+        let Ok(options) = Options::parse(&entries_json(&entries)) else {
             // Only a missing client_id is refused.
             let has_id = entries.iter().any(|(k, v)| {
                 (k == "client_id" || k == "app_id") && matches!(v, OptionValue::Text(t) if !t.is_empty())
@@ -686,7 +716,7 @@ proptest! {
     ) {
         let mut all = vec![("client_id".to_owned(), OptionValue::Text(client_id))];
         all.extend(entries.iter().cloned());
-        let options = Options::new(&all).expect("a client_id is given");
+        let options = Options::parse(&entries_json(&all)).expect("a client_id is given");
         let has = |k: &str, v: &str| options.params.iter().any(|(pk, pv)| pk == k && pv == v);
         for (key, value) in &entries {
             if RESERVED.contains(&key.as_str()) || key == "client_id" || key == "app_id" {
