@@ -1,7 +1,7 @@
 //! The global options (`setGlobalOptions` / `getGlobalOptions`) and debug logging.
 
-use super::Global;
 use super::host::{self, Handle, kind};
+use super::{Global, Shared};
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
 use crate::json::Json;
@@ -10,7 +10,6 @@ use crate::text::{concat, push_int};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec;
-use core::cell::RefCell;
 
 /// The global options, with the API server's origin derived from `base_url`.
 #[derive(Clone)]
@@ -31,7 +30,7 @@ pub struct Globals {
 /// `requestTimeout`'s default, in milliseconds.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: i32 = 10_000;
 
-static GLOBALS: Global<RefCell<Option<Globals>>> = Global(RefCell::new(None));
+static GLOBALS: Global<Shared<Option<Globals>>> = Global(Shared::new(None));
 
 /// The current global options.
 pub fn get() -> Globals {

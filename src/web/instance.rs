@@ -9,7 +9,7 @@ use super::events::{self, Event, Hook};
 use super::globals::{self, debug_log};
 use super::host::{self, Handle};
 use super::http::{self, Failure, InFlight, Outcome, Send};
-use super::registry;
+use super::{Shared, registry};
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
 use crate::json::Json;
@@ -21,7 +21,7 @@ use crate::verify::Reply;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
 
 /// An authenticator: its options, callback, server and at most one pending flow.
 pub struct Instance {
@@ -29,7 +29,7 @@ pub struct Instance {
     callback: Handle,
     base_url: String,
     api_origin: String,
-    pending: RefCell<Option<Pending>>,
+    pending: Shared<Option<Pending>>,
     destroyed: Cell<bool>,
     /// Counts `cancel()` calls, so that a launch sees one made by page code it ran.
     cancels: Cell<u32>,
@@ -114,7 +114,7 @@ impl Instance {
             callback,
             base_url: globals.base_url,
             api_origin: globals.api_origin,
-            pending: RefCell::new(None),
+            pending: Shared::new(None),
             destroyed: Cell::new(false),
             cancels: Cell::new(0),
             requests: Cell::new(0),

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::options::Options;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, Ref, RefCell, RefMut};
 use host::{Handle, kind};
 use instance::Instance;
 
@@ -38,16 +38,41 @@ impl<T> core::ops::Deref for Global<T> {
 #[cfg(target_feature = "atomics")]
 compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
 
+/// The shell's `RefCell`: a borrow that `RefCell` would refuse with a panic (a bug: no borrow
+/// is held across a call out of the module) traps instead. That is what a panic does here
+/// anyway (see `tiny-panic`), without a panic message and a caller location in the build for
+/// every place that borrows.
+struct Shared<T>(RefCell<T>);
+
+impl<T> Shared<T> {
+    const fn new(value: T) -> Shared<T> {
+        Shared(RefCell::new(value))
+    }
+
+    fn borrow(&self) -> Ref<'_, T> {
+        self.0.try_borrow().unwrap_or_else(|_| core::arch::wasm32::unreachable())
+    }
+
+    fn borrow_mut(&self) -> RefMut<'_, T> {
+        self.0.try_borrow_mut().unwrap_or_else(|_| core::arch::wasm32::unreachable())
+    }
+
+    /// Puts `value` in; returns what was there.
+    fn replace(&self, value: T) -> T {
+        core::mem::replace(&mut *self.borrow_mut(), value)
+    }
+}
+
 /// Values by number, for the host to name them by: numbers are not reused (until they wrap,
 /// after 4 billion).
 struct Table<T> {
-    items: RefCell<Vec<(u32, T)>>,
+    items: Shared<Vec<(u32, T)>>,
     last: Cell<u32>,
 }
 
 impl<T: Clone> Table<T> {
     const fn new() -> Table<T> {
-        Table { items: RefCell::new(Vec::new()), last: Cell::new(0) }
+        Table { items: Shared::new(Vec::new()), last: Cell::new(0) }
     }
 
     /// Adds `value`; returns its number (never 0, which the host reads as none).

@@ -1,12 +1,11 @@
 //! Which element launches which instance, by element identity (not `outerHTML`).
 
-use super::Global;
 use super::events::Hook;
 use super::host::{self, Handle};
 use super::instance::Instance;
+use super::{Global, Shared};
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use core::cell::RefCell;
 
 /// A click binding: dropping it removes the listener and releases the instance.
 struct Binding {
@@ -15,7 +14,7 @@ struct Binding {
     instance: Rc<Instance>,
 }
 
-static BINDINGS: Global<RefCell<Vec<Binding>>> = Global(RefCell::new(Vec::new()));
+static BINDINGS: Global<Shared<Vec<Binding>>> = Global(Shared::new(Vec::new()));
 
 /// Makes a click on `element` launch `instance`, replacing the element's previous binding.
 pub fn bind(element: Handle, instance: Rc<Instance>) {
