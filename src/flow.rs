@@ -5,10 +5,9 @@
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
-use alloc::vec;
 
 use crate::error::Error;
-use crate::json::Json;
+use crate::json::{self, Json};
 use crate::message;
 use crate::options::Options;
 use crate::popup::{self, Launch};
@@ -51,8 +50,9 @@ pub enum Step {
         /// The delay before the request.
         after_ms: i32,
     },
-    /// Release everything and call the callback with this result. Happens once per flow.
-    Finish(Json),
+    /// Release everything and call the callback with this result, as JSON text. Happens once
+    /// per flow.
+    Finish(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -145,7 +145,7 @@ impl Flow {
             // An error from the server (e.g. access_denied) passes through unchanged.
             None => {
                 self.phase = Phase::Done;
-                Step::Finish(result)
+                Step::Finish(result.to_text())
             }
         }
     }
@@ -181,7 +181,7 @@ impl Flow {
             (Ok(()), Some(Ok(_))) => match core::mem::replace(&mut self.phase, Phase::Done) {
                 Phase::Verifying { mut data, account: Some(Ok(account)), .. } => {
                     data.set("account", account);
-                    Step::Finish(data)
+                    Step::Finish(data.to_text())
                 }
                 _ => Step::Ignore,
             },
@@ -246,14 +246,16 @@ impl Flow {
     }
 }
 
-/// The result the callback gets for a failure: `{error, error_description, state}`.
-pub fn error_result(error: Error, state: &str) -> Json {
-    let text = |s: &str| Json::String(s.to_owned());
-    Json::Object(vec![
-        ("error".to_owned(), text(error.code())),
-        ("error_description".to_owned(), text(error.description())),
-        ("state".to_owned(), text(state)),
-    ])
+/// The result the callback gets for a failure, as JSON text: `{error, error_description, state}`.
+pub fn error_result(error: Error, state: &str) -> String {
+    let mut out = String::from("{\"error\":");
+    json::write_string(error.code(), &mut out);
+    out.push_str(",\"error_description\":");
+    json::write_string(error.description(), &mut out);
+    out.push_str(",\"state\":");
+    json::write_string(state, &mut out);
+    out.push('}');
+    out
 }
 
 /// Lowercase hex of `bytes`.
@@ -298,9 +300,15 @@ mod tests {
         Ok(Reply { status: 200, body })
     }
 
-    fn error_code(step: &Step) -> Option<&str> {
+    /// The result a step finishes with, parsed.
+    fn finished(step: &Step) -> Json {
+        let Step::Finish(result) = step else { panic!("must finish: {step:?}") };
+        Json::parse(result).expect("the result is JSON")
+    }
+
+    fn error_code(step: &Step) -> Option<String> {
         match step {
-            Step::Finish(result) => result.get("error").and_then(Json::as_str),
+            Step::Finish(_) => finished(step).get("error").and_then(Json::as_str).map(str::to_owned),
             _ => None,
         }
     }
@@ -348,7 +356,7 @@ mod tests {
                 assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore, "waits for the token check");
                 f.on_token(ok(TOKEN_INFO))
             };
-            let Step::Finish(result) = finish else { panic!("must finish") };
+            let result = finished(&finish);
             assert_eq!(result.get("access_token").and_then(Json::as_str), Some("tok"));
             assert_eq!(result.get("token_type").and_then(Json::as_str), Some("Bearer"));
             assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
@@ -368,7 +376,7 @@ mod tests {
     fn a_wrong_state_is_invalid_state() {
         let mut f = flow();
         let step = f.on_message(&result_message(r#"{"access_token":"tok","state":"guess"}"#));
-        assert_eq!(error_code(&step), Some("invalid_state"));
+        assert_eq!(error_code(&step).as_deref(), Some("invalid_state"));
         assert_eq!(f.on_message(&success_message()), Step::Ignore);
     }
 
@@ -376,7 +384,7 @@ mod tests {
     fn a_server_error_passes_through_unchanged() {
         let mut f = flow();
         let data = [r#"{"error":"access_denied","error_description":"no","state":""#, STATE, "\"}"].concat();
-        assert_eq!(f.on_message(&result_message(&data)), Step::Finish(Json::parse(&data).unwrap()));
+        assert_eq!(finished(&f.on_message(&result_message(&data))), Json::parse(&data).unwrap());
     }
 
     #[test]
@@ -405,8 +413,8 @@ mod tests {
                 }
                 // A bad token wins whatever the account reply: the account is discarded.
                 let step = f.on_token(reply);
-                assert_eq!(error_code(&step), Some(code));
-                let Step::Finish(result) = step else { unreachable!() };
+                assert_eq!(error_code(&step).as_deref(), Some(code));
+                let result = finished(&step);
                 assert_eq!(result.get("access_token"), None);
                 assert_eq!(result.get("account"), None);
                 assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
@@ -425,12 +433,12 @@ mod tests {
             let mut f = flow();
             f.on_message(&success_message());
             assert_eq!(f.on_account(reply), Step::Ignore, "the token check decides first");
-            assert_eq!(error_code(&f.on_token(ok(TOKEN_INFO))), Some(code));
+            assert_eq!(error_code(&f.on_token(ok(TOKEN_INFO))).as_deref(), Some(code));
             let mut g = flow();
             g.on_message(&success_message());
             g.on_token(ok(TOKEN_INFO));
             assert_eq!(
-                error_code(&g.on_account(Ok(Reply { status: 500, body: "" }))),
+                error_code(&g.on_account(Ok(Reply { status: 500, body: "" }))).as_deref(),
                 Some("account_retrieval_failed")
             );
         }
@@ -452,7 +460,7 @@ mod tests {
     #[test]
     fn the_popup_matters_only_while_awaiting_the_result() {
         let mut blocked = flow();
-        assert_eq!(error_code(&blocked.on_popup_blocked()), Some("popup_blocked"));
+        assert_eq!(error_code(&blocked.on_popup_blocked()).as_deref(), Some("popup_blocked"));
         let mut delivered = flow();
         delivered.on_message(&success_message());
         assert_eq!(delivered.on_popup_closed(), Step::Ignore);
@@ -467,7 +475,7 @@ mod tests {
         assert_eq!(f.on_collected(reply(404, "")), collect(rendezvous::RETRY_MS));
         assert_eq!(f.on_collected(None), collect(rendezvous::RETRY_MS));
         assert_eq!(f.on_collected(reply(410, "")), collect(rendezvous::RETRY_MS));
-        assert_eq!(error_code(&f.on_collected(reply(404, ""))), Some("popup_closed"));
+        assert_eq!(error_code(&f.on_collected(reply(404, ""))).as_deref(), Some("popup_closed"));
         assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
         assert_eq!(f.on_message(&success_message()), Step::Ignore);
     }
@@ -497,20 +505,23 @@ mod tests {
         let mut wrong_state = flow();
         wrong_state.on_popup_closed();
         let message = result_message(r#"{"access_token":"tok","state":"guess"}"#);
-        assert_eq!(error_code(&wrong_state.on_collected(reply(200, &message))), Some("invalid_state"));
+        assert_eq!(
+            error_code(&wrong_state.on_collected(reply(200, &message))).as_deref(),
+            Some("invalid_state")
+        );
     }
 
     #[test]
     fn abort_ends_a_flow_once_in_any_phase() {
         let mut waiting = flow();
-        assert_eq!(error_code(&waiting.abort(Error::Cancelled)), Some("cancelled"));
+        assert_eq!(error_code(&waiting.abort(Error::Cancelled)).as_deref(), Some("cancelled"));
         assert_eq!(waiting.abort(Error::Cancelled), Step::Ignore);
         assert_eq!(waiting.on_message(&success_message()), Step::Ignore);
         let mut verifying = flow();
         verifying.on_message(&success_message());
         let step = verifying.abort(Error::FlowTimeout);
-        assert_eq!(error_code(&step), Some("timeout"));
-        let Step::Finish(result) = step else { unreachable!() };
+        assert_eq!(error_code(&step).as_deref(), Some("timeout"));
+        let result = finished(&step);
         assert_eq!(result.get("access_token"), None, "no token in an aborted result");
         assert_eq!(verifying.on_token(ok(TOKEN_INFO)), Step::Ignore);
     }

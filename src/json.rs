@@ -130,8 +130,8 @@ impl Json {
     }
 }
 
-/// `text` as a JSON string: quotes, backslashes and control characters escaped.
-fn write_string(text: &str, out: &mut String) {
+/// Appends `text` as a JSON string: quotes, backslashes and control characters escaped.
+pub fn write_string(text: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in text.chars() {

@@ -12,7 +12,6 @@ use super::http::{self, Failure, InFlight, Outcome, Send};
 use super::{Shared, registry};
 use crate::error::Error;
 use crate::flow::{self, Flow, Step};
-use crate::json::Json;
 use crate::message;
 use crate::options::Options;
 use crate::popup;
@@ -360,10 +359,10 @@ impl Instance {
         }
     }
 
-    fn call_back(&self, result: &Json) {
+    fn call_back(&self, result: &str) {
         if self.destroyed.get() {
             return;
         }
-        self.callback.call(&result.to_text());
+        self.callback.call(result);
     }
 }
