@@ -38,21 +38,21 @@ impl Options {
         for entry in entries.as_array().ok_or(Error::InvalidOptions)? {
             add_param(entry, &mut params).ok_or(Error::InvalidOptions)?;
         }
-        let given = |name: &str| params.iter().rposition(|(k, v)| k == name && !v.is_empty());
-        match (given("client_id"), given("app_id")) {
-            (Some(at), _) => Ok(Options { client_id: params[at].1.clone(), params }),
-            (None, Some(at)) => {
-                let client_id = params[at].1.clone();
-                let mut with_id = vec![("client_id".to_owned(), client_id.clone())];
-                for (k, v) in params {
-                    if k != "app_id" && k != "client_id" {
-                        with_id.push((k, v));
-                    }
-                }
-                Ok(Options { client_id, params: with_id })
-            }
-            (None, None) => Err(Error::MissingClientId),
+        // The last non-empty one wins.
+        let given = |name: &str| {
+            params.iter().rev().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone())
+        };
+        if let Some(client_id) = given("client_id") {
+            return Ok(Options { client_id, params });
         }
+        let client_id = given("app_id").ok_or(Error::MissingClientId)?;
+        let mut with_id = vec![("client_id".to_owned(), client_id.clone())];
+        for (k, v) in params {
+            if k != "app_id" && k != "client_id" {
+                with_id.push((k, v));
+            }
+        }
+        Ok(Options { client_id, params: with_id })
     }
 }
 

@@ -17,20 +17,14 @@ pub fn push_int(value: i32, out: &mut String) {
     if value < 0 {
         out.push('-');
     }
-    let mut digits = [0u8; 10];
-    let mut n = value.unsigned_abs();
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    push_digits(value.unsigned_abs(), out);
+}
+
+fn push_digits(n: u32, out: &mut String) {
+    if n >= 10 {
+        push_digits(n / 10, out);
     }
-    for &digit in &digits[i..] {
-        out.push(digit as char);
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 #[cfg(test)]
