@@ -15,59 +15,74 @@ const K: [u32; 64] = [
 
 /// The SHA-256 digest of `data`.
 pub fn digest(data: &[u8]) -> [u8; 32] {
-    let mut state: [u32; 8] =
-        [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-    let mut blocks = data.chunks_exact(64);
-    for block in &mut blocks {
-        compress(&mut state, block);
+    let mut hasher = Hasher {
+        state: [
+            0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+        ],
+        block: [0; 64],
+        filled: 0,
+    };
+    for &byte in data {
+        hasher.push(byte);
     }
-    // The padding: 0x80, zeros, then the length in bits (big-endian), in one or two blocks.
-    let rest = blocks.remainder();
-    let mut last = [0u8; 128];
-    copy(&mut last, rest);
-    last[rest.len()] = 0x80;
-    let end = if rest.len() < 56 { 64 } else { 128 };
-    copy(&mut last[end - 8..], &(data.len() as u64 * 8).to_be_bytes());
-    for block in last[..end].chunks_exact(64) {
-        compress(&mut state, block);
+    // The padding: 0x80, zeros up to 8 bytes short of a block, then the length in bits.
+    hasher.push(0x80);
+    while hasher.filled != 56 {
+        hasher.push(0);
+    }
+    for byte in (data.len() as u64 * 8).to_be_bytes() {
+        hasher.push(byte);
     }
     let mut out = [0u8; 32];
-    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-        copy(bytes, &word.to_be_bytes());
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = (hasher.state[i / 4] >> (24 - 8 * (i % 4))) as u8;
     }
     out
 }
 
-/// Copies `from` to the start of `to` (`copy_from_slice` without its length check's panic
-/// message, which the browser build would carry).
-fn copy(to: &mut [u8], from: &[u8]) {
-    for (to, from) in to.iter_mut().zip(from) {
-        *to = *from;
-    }
+/// The hash state, and the block being filled.
+struct Hasher {
+    state: [u32; 8],
+    block: [u8; 64],
+    filled: usize,
 }
 
-/// One 64-byte block into the state.
-fn compress(state: &mut [u32; 8], block: &[u8]) {
-    let mut w = [0u32; 64];
-    for (word, bytes) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+impl Hasher {
+    /// Adds a byte, compressing the block once it is full.
+    fn push(&mut self, byte: u8) {
+        self.block[self.filled] = byte;
+        self.filled += 1;
+        if self.filled == 64 {
+            self.filled = 0;
+            self.compress();
+        }
     }
-    for i in 16..64 {
-        let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-        let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-    }
-    let mut v = *state;
-    for (k, w) in K.iter().zip(w) {
-        let [a, b, c, d, e, f, g, h] = v;
-        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let t1 = h.wrapping_add(s1).wrapping_add((e & f) ^ (!e & g)).wrapping_add(*k).wrapping_add(w);
-        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let t2 = s0.wrapping_add((a & b) ^ (a & c) ^ (b & c));
-        v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
-    }
-    for (word, add) in state.iter_mut().zip(v) {
-        *word = word.wrapping_add(add);
+
+    /// The full block into the state.
+    fn compress(&mut self) {
+        let mut w = [0u32; 64];
+        for i in 0..64 {
+            w[i] = if i < 16 {
+                let b = &self.block[4 * i..];
+                u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+            } else {
+                let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+                let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+                w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1)
+            };
+        }
+        let mut v = self.state;
+        for (k, w) in K.iter().zip(w) {
+            let [a, b, c, d, e, f, g, h] = v;
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let t1 = h.wrapping_add(s1).wrapping_add((e & f) ^ (!e & g)).wrapping_add(*k).wrapping_add(w);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let t2 = s0.wrapping_add((a & b) ^ (a & c) ^ (b & c));
+            v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
+        }
+        for (word, add) in self.state.iter_mut().zip(v) {
+            *word = word.wrapping_add(add);
+        }
     }
 }
 
