@@ -4,12 +4,11 @@ use super::host::{self, Handle, kind};
 use super::{Global, Shared};
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
-use crate::json::Json;
+use crate::json;
 use crate::popup::trim_base_url;
 use crate::text::{concat, push_int};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
-use alloc::vec;
 
 /// The global options, with the API server's origin derived from `base_url`.
 #[derive(Clone)]
@@ -63,15 +62,18 @@ pub fn set(options: &Handle) -> Result<(), Error> {
     if !debug.is_undefined() {
         next.debug = debug.is(kind::TRUTHY);
     }
-    for (key, field) in
-        [("requestTimeout", &mut next.request_timeout_ms), ("flowTimeout", &mut next.flow_timeout_ms)]
-    {
-        let value = options.get(key);
-        if !value.is_undefined() {
-            *field = milliseconds(value.number()).ok_or(Error::InvalidTimeout)?;
-        }
-    }
+    set_timeout(options, "requestTimeout", &mut next.request_timeout_ms)?;
+    set_timeout(options, "flowTimeout", &mut next.flow_timeout_ms)?;
     *GLOBALS.borrow_mut() = Some(next);
+    Ok(())
+}
+
+/// Sets `field` to the option `key`, when present: whole milliseconds.
+fn set_timeout(options: &Handle, key: &str, field: &mut i32) -> Result<(), Error> {
+    let value = options.get(key);
+    if !value.is_undefined() {
+        *field = milliseconds(value.number()).ok_or(Error::InvalidTimeout)?;
+    }
     Ok(())
 }
 
@@ -83,18 +85,15 @@ fn milliseconds(ms: f64) -> Option<i32> {
 /// `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
 pub fn to_json() -> String {
     let globals = get();
-    let number = |ms: i32| {
-        let mut text = String::new();
-        push_int(ms, &mut text);
-        Json::Number(text)
-    };
-    Json::Object(vec![
-        ("baseUrl".to_owned(), Json::String(globals.base_url)),
-        ("debug".to_owned(), Json::Bool(globals.debug)),
-        ("requestTimeout".to_owned(), number(globals.request_timeout_ms)),
-        ("flowTimeout".to_owned(), number(globals.flow_timeout_ms)),
-    ])
-    .to_text()
+    let mut out = String::from("{\"baseUrl\":");
+    json::write_string(&globals.base_url, &mut out);
+    out.push_str(if globals.debug { ",\"debug\":true" } else { ",\"debug\":false" });
+    out.push_str(",\"requestTimeout\":");
+    push_int(globals.request_timeout_ms, &mut out);
+    out.push_str(",\"flowTimeout\":");
+    push_int(globals.flow_timeout_ms, &mut out);
+    out.push('}');
+    out
 }
 
 /// Logs `[DEBUG]` and the parts (and the data of the message being delivered, if `with_data`)
