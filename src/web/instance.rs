@@ -174,14 +174,7 @@ impl Instance {
             0 => None,
             ms => {
                 let me = Rc::clone(self);
-                Some(Hook::timer(ms, false, move || {
-                    let step = me
-                        .pending
-                        .borrow_mut()
-                        .as_mut()
-                        .map_or(Step::Ignore, |p| p.flow.abort(Error::FlowTimeout));
-                    me.run(step);
-                }))
+                Some(Hook::timer(ms, false, move || me.end(Error::FlowTimeout)))
             }
         };
         let previous = self.pending.replace(Some(Pending {
