@@ -59,11 +59,12 @@ impl Options {
 /// Adds the query parameters of one of [`Options::parse`]'s entries; `None` if it has another
 /// shape.
 fn add_param(entry: &Json, params: &mut Vec<(String, String)>) -> Option<()> {
-    let (key, value) = match entry.as_array()? {
-        [Json::String(key), Json::Number(kind), Json::String(text)] if kind == "0" => (key, text.clone()),
-        [Json::String(key), Json::Number(kind), Json::Array(items), Json::String(json)] if kind == "1" => {
+    let [Json::String(key), Json::Number(kind), rest @ ..] = entry.as_array()? else { return None };
+    let value = match (kind.as_str(), rest) {
+        ("0", [Json::String(text)]) => text.clone(),
+        ("1", [Json::Array(items), Json::String(json)]) => {
             if key != "scope" {
-                (key, json.clone())
+                json.clone()
             } else {
                 let mut joined = String::new();
                 for (i, item) in items.iter().enumerate() {
@@ -72,12 +73,12 @@ fn add_param(entry: &Json, params: &mut Vec<(String, String)>) -> Option<()> {
                     }
                     joined.push_str(item.as_str()?);
                 }
-                (key, joined)
+                joined
             }
         }
-        [Json::String(key), Json::Number(kind), Json::Array(members), Json::String(json)] if kind == "2" => {
+        ("2", [Json::Array(members), Json::String(json)]) => {
             if key != "raw" {
-                (key, json.clone())
+                json.clone()
             } else {
                 for member in members {
                     let [Json::String(k), Json::String(v)] = member.as_array()? else { return None };
