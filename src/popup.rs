@@ -27,7 +27,11 @@ pub struct Launch<'a> {
 
 /// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
 pub fn trim_base_url(base_url: &str) -> &str {
-    base_url.trim_end_matches('/')
+    let mut trimmed = base_url;
+    while let Some(shorter) = trimmed.strip_suffix("/") {
+        trimmed = shorter;
+    }
+    trimmed
 }
 
 /// `{baseUrl}/v1{path}`: an endpoint of the API server.
@@ -61,7 +65,9 @@ pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
 pub fn encode_component(text: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+        {
             out.push(byte as char);
         } else {
             out.push('%');
