@@ -250,26 +250,37 @@ test("only messages from the API origin and this flow's pop-up count", async (t)
   assert.equal(failed.access_token, undefined, 'no token in an error');
 });
 
-test('a message longer than the core takes is dropped without being copied into the module', async (t) => {
+test("a message's data is read only after its origin and source pass, and only up to the core's 64 KiB", async (t) => {
   const page = await openShell(t);
-  const grown = await page.evaluate(() => {
+  const seen = await page.evaluate(() => {
     shell.recordOpen('real');
     window.auth = Kloudless.auth.authenticator(shell.options(), shell.recorder());
     auth.launch();
+    const reads = shell.dataReads();
     const before = shell.wasmBytes();
+    const short = shell.message(0);
+    shell.post(short, 'http://127.0.0.1:10', shell.popup(0)); // another origin
+    shell.post(short, shell.api, window); // not the pop-up
+    const readsForForeign = shell.dataReads() - reads;
     const padding = 'x'.repeat(8 << 20);
-    shell.post(padding, 'http://127.0.0.1:10', shell.popup(0)); // another origin
-    shell.post(padding, shell.api, window); // not the pop-up
+    shell.post(padding, 'http://127.0.0.1:10', shell.popup(0));
+    shell.post(padding, shell.api, window);
     // From the pop-up and the API origin, but over the core's 64 KiB.
     shell.post(shell.message(0, { data: { access_token: 'tok', padding } }), shell.api, shell.popup(0));
-    return shell.wasmBytes() - before;
+    return { readsForForeign, grown: shell.wasmBytes() - before };
   });
+  assert.equal(seen.readsForForeign, 0, 'no data read for a message from another origin or window');
   // The module's memory never shrinks: each copy of 8 MiB would have grown it for good.
-  assert.ok(grown < 1 << 20, `the wasm memory grew by ${grown} bytes`);
+  assert.ok(seen.grown < 1 << 20, `the wasm memory grew by ${seen.grown} bytes`);
   await sleep(SETTLE_MS);
-  assert.deepEqual(await resultsNow(page), [], 'the long messages are dropped');
-  // The flow goes on: its result, whose token cannot be verified here (nothing answers at the API).
-  await page.evaluate(() => shell.post(shell.message(0), shell.api, shell.popup(0)));
+  assert.deepEqual(await resultsNow(page), [], 'the foreign and the long messages are dropped');
+  // The flow goes on: its result is read, and its token cannot be verified here (nothing answers at the API).
+  const reads = await page.evaluate(() => {
+    const before = shell.dataReads();
+    shell.post(shell.message(0), shell.api, shell.popup(0));
+    return shell.dataReads() - before;
+  });
+  assert.equal(reads, 1, "the flow's own message is read");
   const [failed] = await exactly(page, 1);
   assert.equal(failed.error, 'network_error');
 });

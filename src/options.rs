@@ -116,6 +116,18 @@ mod tests {
         let options = Options::parse(r#"[["scope",0,"box"],["app_id",0,"legacy"]]"#).unwrap();
         assert_eq!(options.client_id, "legacy");
         assert_eq!(pairs(&options), [("client_id", "legacy"), ("scope", "box")]);
+        // An empty client_id is dropped with it: client_id is sent once.
+        let options = Options::parse(r#"[["client_id",0,""],["app_id",0,"x"]]"#).unwrap();
+        assert_eq!(pairs(&options), [("client_id", "x")]);
+    }
+
+    #[test]
+    fn the_last_non_empty_id_wins() {
+        let options =
+            Options::parse(r#"[["client_id",0,"a"],["client_id",0,"b"],["client_id",0,""]]"#).unwrap();
+        assert_eq!(options.client_id, "b");
+        let options = Options::parse(r#"[["app_id",0,"a"],["app_id",0,"b"]]"#).unwrap();
+        assert_eq!(options.client_id, "b");
     }
 
     #[test]

@@ -343,8 +343,9 @@ impl Instance {
         self.run(step);
     }
 
-    /// Delivers the result of a flow that ended outside a browser event (a blocked pop-up,
-    /// `cancel()`), in a later task so that the callback never runs inside the page's call.
+    /// Delivers the result of a flow that ended through a page's call (a blocked pop-up,
+    /// `cancel()`, a relaunch after the pop-up closed) or through [`Instance::end`] (also the
+    /// flow timeout), in a later task, so that the callback never runs inside the page's call.
     fn finish_later(self: &Rc<Self>, step: Step) {
         if let Step::Finish(result) = step {
             let me = Rc::clone(self);

@@ -39,7 +39,7 @@ impl<T> core::ops::Deref for Global<T> {
 compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
 
 /// The shell's `RefCell`: a borrow that `RefCell` would refuse with a panic (a bug: no borrow
-/// is held across a call out of the module) traps instead. That is what a panic does here
+/// is held across a call that can run page code) traps instead. That is what a panic does here
 /// anyway (see `tiny-panic`), without a panic message and a caller location in the build for
 /// every place that borrows.
 struct Shared<T>(RefCell<T>);
