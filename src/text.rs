@@ -1,5 +1,6 @@
 //! String building for the browser build: one small non-generic `concat` in place of the
-//! standard `[..].concat()` / `join`, each of which is a kilobyte of generic code per type.
+//! standard `[..].concat()` (a kilobyte of generic code per type), and `push_int` in place of
+//! `core::fmt`.
 
 use alloc::string::String;
 
