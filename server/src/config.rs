@@ -2,6 +2,7 @@
 
 use crate::faults::Fault;
 use crate::origin;
+use crate::progress::Quotas;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct Config {
     /// Added latency before every API request is answered (`--latency-ms`, for benchmarks; zero
     /// by default): see [`crate::latency`].
     pub latency: Duration,
+    /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
+    pub popup_flows: Quotas,
 }
 
 /// What the command line asks for.
@@ -53,9 +56,11 @@ pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
                             [--latency-ms MS]
 
-  --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains) and optional
-                    www_dir / dist_dir; default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080
-                    and, for the examples, localhost:8000, localhost:5173 and localhost:4173
+  --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains), optional
+                    www_dir / dist_dir and an optional [popup_flows] table (max_per_client,
+                    max_per_app, return_window_secs); default: app \"demo\" trusting
+                    localhost:8080, 127.0.0.1:8080 and, for the examples, localhost:8000,
+                    localhost:5173 and localhost:4173
   --database FILE   SQLite database (default: data/authenticator.sqlite)
   --listen ADDR     address to listen on (default: 127.0.0.1:8080)
   --test-faults     FOR TESTS ONLY: accept a `fault` key in [[apps]] entries, which makes the API
@@ -80,6 +85,8 @@ struct File {
     apps: Vec<App>,
     www_dir: Option<PathBuf>,
     dist_dir: Option<PathBuf>,
+    #[serde(default)]
+    popup_flows: Quotas,
 }
 
 impl Config {
@@ -151,6 +158,9 @@ impl Config {
                 fault.check().map_err(|e| format!("apps[{i}]: fault: {e}"))?;
             }
         }
+        if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
+            return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
+        }
         let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         Ok(Config {
             listen,
@@ -159,6 +169,7 @@ impl Config {
             www_dir: file.www_dir.unwrap_or_else(|| bundled.join("www")),
             dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
             latency: Duration::ZERO,
+            popup_flows: file.popup_flows,
         })
     }
 

@@ -1,5 +1,5 @@
 //! Added latency, for benchmarks: `--latency-ms N` (off by default) makes every API request —
-//! the token, account and rendezvous endpoints, their CORS preflights included — wait `N` ms
+//! the token, account and progress endpoints, their CORS preflights included — wait `N` ms
 //! before it is answered, as a distant API server would. Pages (the pop-up, the relay, the demo
 //! and the build files) are not delayed.
 
@@ -16,7 +16,7 @@ pub const MAX_LATENCY_MS: u64 = 60_000;
 /// Whether `path` is an API request that the added latency applies to.
 pub fn applies_to(path: &str) -> bool {
     let path = path.strip_suffix('/').unwrap_or(path);
-    matches!(path, "/v1/oauth/token" | "/v1/oauth/rendezvous" | "/v1/oauth/rendezvous/abandon")
+    matches!(path, "/v1/oauth/token" | "/v1/oauth/progress" | "/v1/oauth/progress/abandon")
         || path.strip_prefix("/v1/accounts/").is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
@@ -46,8 +46,8 @@ mod tests {
             "/v1/oauth/token/",
             "/v1/accounts/me/",
             "/v1/accounts/42",
-            "/v1/oauth/rendezvous",
-            "/v1/oauth/rendezvous/abandon",
+            "/v1/oauth/progress",
+            "/v1/oauth/progress/abandon",
         ] {
             assert_eq!(delay_for(api, ms), ms, "{api}");
         }

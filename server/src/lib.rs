@@ -1,10 +1,10 @@
 //! `authenticator-server`: a self-hostable API server that speaks the Kloudless v1 OAuth 2.0
 //! out-of-band protocol, with a built-in demo provider of simulated services.
 //!
-//! Handlers are thin ([`oauth`], [`api`], [`rendezvous`], [`statics`]); the rules live in plain
+//! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
 //! [`oauth::validate`]); storage is behind [`store`] (SQLite: accounts, hashed tokens) and
-//! [`rendezvous::Rendezvous`] (in memory: results awaiting collection); configuration is one
+//! [`progress::Progress`] (in memory: where the pop-up flows are, never a result); configuration is one
 //! typed struct ([`config::Config`]).
 
 #![warn(missing_docs)]
@@ -18,7 +18,7 @@ pub mod oauth;
 pub mod origin;
 pub mod pages;
 pub mod params;
-pub mod rendezvous;
+pub mod progress;
 pub mod security;
 pub mod services;
 pub mod statics;
@@ -42,8 +42,8 @@ pub struct AppState {
     pub config: Config,
     /// The database.
     pub store: Store,
-    /// The pop-ups' results awaiting collection (in memory).
-    pub rendezvous: rendezvous::Rendezvous,
+    /// Where the pop-up flows are (in memory), for pages whose pop-up reads as closed.
+    pub progress: progress::Progress,
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -61,8 +61,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/iexd.html", get(statics::relay))
         .route("/v1/oauth", oauth())
         .route("/v1/oauth/", oauth())
-        .route("/v1/oauth/rendezvous", post(rendezvous::collect))
-        .route("/v1/oauth/rendezvous/abandon", post(rendezvous::abandon))
+        .route("/v1/oauth/progress", post(progress::status))
+        .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route("/v1/oauth/token", token())
         .route("/v1/oauth/token/", token())
         .route("/v1/accounts/{id}", account())
@@ -114,7 +114,11 @@ impl Server {
         Ok(Server {
             listener,
             addr,
-            router: router(Arc::new(AppState { config, store, rendezvous: Default::default() })),
+            router: router(Arc::new(AppState {
+                progress: progress::Progress::new(config.popup_flows.clone()),
+                config,
+                store,
+            })),
         })
     }
 
@@ -125,7 +129,7 @@ impl Server {
 
     /// Serves until the process is interrupted.
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

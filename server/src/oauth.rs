@@ -6,21 +6,25 @@ use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
 use crate::params::{self, BadParams};
-use crate::rendezvous;
+use crate::progress;
 use crate::services::{self, Allowed};
 use crate::store::{self, Store};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
 const PROTOCOL: [&str; 8] =
-    ["client_id", "redirect_uri", "response_type", "state", "request_id", "origin", "scope", "rendezvous"];
+    ["client_id", "redirect_uri", "response_type", "state", "request_id", "origin", "scope", "return_to"];
+
+/// The longest `return_to` accepted.
+const MAX_RETURN_TO: usize = 2048;
 /// Parameters the pop-up's own forms add.
 const CONTROLS: [&str; 3] = ["service", "account", "action"];
 
@@ -37,8 +41,9 @@ pub struct AuthRequest {
     pub origin: String,
     /// The services the scope allows (at least one).
     pub allowed: Vec<Allowed>,
-    /// The library's rendezvous challenge, if it sent one (see [`rendezvous`]).
-    pub rendezvous: Option<String>,
+    /// The page that launched the flow (on `origin`), if the library sent it: where the result
+    /// goes back when the pop-up has no opener (see [`progress`]).
+    pub return_to: Option<String>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
 }
@@ -90,10 +95,11 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     if !origin.is_trusted_by(&app.trusted_domains) {
         return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
     }
-    let challenge = single(params, "rendezvous")?;
-    if challenge.is_some_and(|c| !rendezvous::is_hex256(c)) {
-        return Err("The parameter rendezvous must be 64 lowercase hex digits.".to_owned());
+    if !progress::is_request_id(request_id) {
+        return Err("The parameter request_id must not hold control characters.".to_owned());
     }
+    let return_to =
+        single(params, "return_to")?.map(|url| return_page(url, &origin.to_string())).transpose()?;
     let scope = single(params, "scope")?.unwrap_or("");
     let allowed = services::allowed(scope);
     if allowed.is_empty() {
@@ -105,9 +111,27 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         request_id: request_id.to_owned(),
         origin: origin.to_string(),
         allowed,
-        rendezvous: challenge.map(str::to_owned),
+        return_to,
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
     })
+}
+
+/// Checks `return_to`: an absolute http(s) URL on `origin` (so on a Trusted Domain of the app),
+/// without credentials or a fragment (the result goes there). Returns it as the WHATWG URL
+/// parser writes it.
+fn return_page(text: &str, origin: &str) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("The parameter return_to {why}."));
+    if text.chars().count() > MAX_RETURN_TO {
+        return refuse("is too long");
+    }
+    let Ok(url) = url::Url::parse(text) else { return refuse("is not an absolute URL") };
+    if url.origin().ascii_serialization() != origin {
+        return refuse("is not a page of the origin that opened the pop-up");
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return refuse("may have neither credentials nor a fragment");
+    }
+    Ok(url.into())
 }
 
 /// The result of a denial: `access_denied`, with the page's state.
@@ -191,7 +215,11 @@ fn form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, (S
 }
 
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed.
-pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+pub async fn show(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
         Ok(params) => params,
         Err(bad) => {
@@ -203,8 +231,11 @@ pub async fn show(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    if let Some(challenge) = &request.rendezvous {
-        app.rendezvous.open(challenge, &request.client_id, &request.origin, Instant::now());
+    if request.return_to.is_some() {
+        let tracked = app.progress.open(&request.request_id, &request.client_id, client.ip(), Instant::now());
+        if let Err(refused) = tracked {
+            return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message());
+        }
     }
     match chosen(&request, &params) {
         Ok(Some(chosen)) => pages::connect(&request.client_id, &request.params, chosen.service, chosen.admin),
@@ -225,13 +256,10 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
     };
     match complete(&app.store, &request, &params) {
         Ok(data) => {
-            if let Some(challenge) = &request.rendezvous {
-                let message = rendezvous::message(&request.request_id, &data);
-                let now = Instant::now();
-                app.rendezvous.open(challenge, &request.client_id, &request.origin, now);
-                app.rendezvous.complete(challenge, &request.client_id, &request.origin, message, now);
+            if request.return_to.is_some() {
+                app.progress.returned(&request.request_id, &request.client_id, Instant::now());
             }
-            pages::result(&request.request_id, &request.origin, &data)
+            pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), &data)
         }
         Err(Refusal::BadRequest(message)) => pages::error(&message),
         Err(Refusal::Storage(error)) => {

@@ -67,20 +67,22 @@ fn hidden_inputs(params: &[(String, String)]) -> String {
 }
 
 /// Sends the abandon beacon when the user closes the pop-up on this page (not when one of its
-/// forms moves the flow on), so that a page collecting at the rendezvous learns at once.
-const ABANDON_ON_CLOSE: &str = "(function(){var c=document.body.getAttribute('data-rendezvous'),moving=false;\
+/// forms moves the flow on), so that a page whose pop-up reads as closed learns at once that no
+/// result will come.
+const ABANDON_ON_CLOSE: &str = "(function(){var r=document.body.getAttribute('data-request'),moving=false;\
 document.addEventListener('submit',function(){moving=true});addEventListener('pagehide',function(e){\
-if(!moving&&!e.persisted)navigator.sendBeacon('/v1/oauth/rendezvous/abandon',c)})})();";
+if(!moving&&!e.persisted)navigator.sendBeacon('/v1/oauth/progress/abandon',r)})})();";
 
-/// A page of the flow under way: the body attribute and script that abandon its rendezvous
-/// (if the library sent a challenge) when the user closes the pop-up.
+/// A page of the flow under way: when the server tracks the flow (the library sent
+/// `return_to`), the body attribute and script that abandon it when the user closes the pop-up.
 fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
-    match params.iter().find(|(k, _)| k == "rendezvous") {
-        Some((_, challenge)) => {
-            let attrs = format!(" data-rendezvous=\"{}\"", escape(challenge));
+    let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    match (value("return_to"), value("request_id")) {
+        (Some(_), Some(request_id)) => {
+            let attrs = format!(" data-request=\"{}\"", escape(request_id));
             page(StatusCode::OK, title, body, &attrs, Some(ABANDON_ON_CLOSE))
         }
-        None => page(StatusCode::OK, title, body, "", None),
+        _ => page(StatusCode::OK, title, body, "", None),
     }
 }
 
@@ -143,17 +145,24 @@ fn script_json(value: &Value) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-/// Posts the result to the opener: to the validated `origin`, or, when the opener is this
-/// server's own relay (same origin), to this origin. Never to `'*'`.
+/// Hands the result to the page that asked. With an opener: posts it, to the validated `origin`
+/// only (or, when the opener is this server's own relay, to this origin); never to `'*'`. Without
+/// one (an identity provider's `Cross-Origin-Opener-Policy` cut it): takes the pop-up back to
+/// `return_to`, the launching page on that origin, with the message in the fragment, which no
+/// server sees and the library there hands to the waiting page. Without `return_to` either (an
+/// older library): closes the pop-up.
 const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
 var m='kloudless:'+JSON.stringify({type:'authentication',id:r.id,data:r.data});var o=window.opener;\
-if(!o){setTimeout(function(){window.close()},1500);return}\
+if(!o){if(r.return_to)location.replace(r.return_to+'#kloudless-result='+encodeURIComponent(m));\
+else setTimeout(function(){window.close()},1500);return}\
 var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
 
-/// The result page: shows the outcome and posts `data` to the page at `origin`.
-pub fn result(request_id: &str, origin: &str, data: &Value) -> Response {
+/// The result page: shows the outcome and hands `data` to the page at `origin` that asked for
+/// `request_id` (see [`POST_RESULT`]).
+pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Value) -> Response {
     let success = data.get("access_token").is_some();
-    let embedded = serde_json::json!({ "id": request_id, "origin": origin, "data": data });
+    let embedded =
+        serde_json::json!({ "id": request_id, "origin": origin, "return_to": return_to, "data": data });
     let text = if success { "Account connected. You can close this window." } else { "Access denied." };
     let body = format!(
         "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script>",

@@ -57,7 +57,19 @@ impl Reply {
 
 /// One HTTP/1.1 request over a fresh connection; `head` is the request line and headers.
 async fn send(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    send_from(addr, None, head, body).await
+}
+
+/// [`send`] from the local address `from` (any of 127.0.0.0/8 works on loopback).
+async fn send_from(addr: SocketAddr, from: Option<std::net::IpAddr>, head: &str, body: &[u8]) -> Reply {
+    let mut stream = match from {
+        None => TcpStream::connect(addr).await.unwrap(),
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(ip, 0)).unwrap();
+            socket.connect(addr).await.unwrap()
+        }
+    };
     let request =
         format!("{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len());
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -1010,119 +1022,186 @@ fn faults_need_the_flag() {
     assert!(Config::from_toml_with_faults(&fault_apps(), at, "db".into(), true).is_ok());
 }
 
-/// POSTs a rendezvous collection from `origin`.
-async fn collect(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
+/// POSTs a progress check from `origin`.
+async fn progress(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let head = format!(
-        "POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
+        "POST /v1/oauth/progress HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
     );
     send(addr, &head, body.as_bytes()).await
 }
 
+/// [`protocol_params`] with the library's `return_to`: a page of [`APP_ORIGIN`].
+fn tracked_params(scope: &str) -> Vec<(&'static str, String)> {
+    let mut params = protocol_params(scope);
+    params.push(("return_to", format!("{APP_ORIGIN}/settings?tab=accounts")));
+    params
+}
+
 #[tokio::test]
-async fn the_rendezvous_hands_the_result_once_to_the_app_and_origin_that_opened_it() {
-    use sha2::{Digest, Sha256};
+async fn a_tracked_flow_reports_its_progress_and_its_result_goes_back_to_the_launching_page() {
     let running = start().await;
     let addr = running.addr;
-    let verifier = "0123456789abcdef".repeat(4);
-    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let ask = |origin: &'static str, client_id: &'static str, verifier: String| async move {
-        collect(addr, origin, &[("client_id", client_id), ("verifier", &verifier)]).await
+    let ask = |origin: &'static str, client_id: &'static str| async move {
+        progress(addr, origin, &[("client_id", client_id), ("request_id", "req1")]).await
     };
-    assert_eq!(ask(APP_ORIGIN, "app", verifier.clone()).await.status, 404, "nothing registered yet");
+    assert_eq!(ask(APP_ORIGIN, "app").await.status, 404, "nothing tracked yet");
 
-    // The pop-up registers the challenge when it loads; the flow is then under way.
-    let mut params = protocol_params("any");
-    params.push(("rendezvous", challenge.clone()));
+    let params = tracked_params("any");
     let chooser = get(addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(chooser.status, 200);
-    assert!(
-        chooser.body.contains(&format!("data-rendezvous=\"{challenge}\"")),
-        "the abandon beacon knows it"
-    );
-    let pending = ask(APP_ORIGIN, "app", verifier.clone()).await;
-    assert_eq!(pending.status, 202);
-    assert_eq!(pending.header("access-control-allow-origin"), Some(APP_ORIGIN));
+    assert!(chooser.body.contains("data-request=\"req1\""), "the abandon beacon knows the flow");
+    let under_way = ask(APP_ORIGIN, "app").await;
+    assert_eq!(under_way.status, 202);
+    assert_eq!(under_way.header("access-control-allow-origin"), Some(APP_ORIGIN));
+    assert_eq!(under_way.header("cache-control"), Some("no-store"));
+    let untrusted = ask("http://evil.test", "app").await;
+    assert_eq!(untrusted.header("access-control-allow-origin"), None, "no page elsewhere reads it");
+    assert_eq!(ask(APP_ORIGIN, "other").await.status, 404, "another app's flow is unknown");
 
-    // Connecting stores the result under the challenge.
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
     let page = post_form(addr, &form).await;
-    let posted = embedded_result(&page.body);
+    let embedded = embedded_result(&page.body);
+    assert_eq!(embedded["return_to"], format!("{APP_ORIGIN}/settings?tab=accounts"));
+    assert_eq!(ask(APP_ORIGIN, "app").await.status, 202, "the result is on its way back");
 
-    let untrusted = ask("http://evil.test", "app", verifier.clone()).await;
-    assert_eq!(untrusted.status, 403);
-    assert_eq!(untrusted.header("access-control-allow-origin"), None);
-    assert_eq!(
-        ask(APP_ORIGIN, "other", verifier.clone()).await.status,
-        403,
-        "origin not trusted by that app"
-    );
-    assert_eq!(
-        ask(APP_ORIGIN, "app", challenge.clone()).await.status,
-        404,
-        "the challenge is not the verifier"
-    );
-    assert_eq!(collect(addr, APP_ORIGIN, &[("client_id", "app"), ("verifier", "short")]).await.status, 400);
-    let twice = [("client_id", "app"), ("verifier", verifier.as_str()), ("verifier", verifier.as_str())];
-    assert_eq!(collect(addr, APP_ORIGIN, &twice).await.status, 400);
-
-    let collected = ask(APP_ORIGIN, "app", verifier.clone()).await;
-    assert_eq!(collected.status, 200);
-    assert_eq!(collected.header("cache-control"), Some("no-store"));
-    let message: serde_json::Value =
-        serde_json::from_str(collected.body.strip_prefix("kloudless:").expect("the protocol's message"))
-            .unwrap();
-    assert_eq!(message["type"], "authentication");
-    assert_eq!(message["id"], posted["id"]);
-    assert_eq!(message["data"], posted["data"], "the same result the pop-up posts");
-    assert_eq!(ask(APP_ORIGIN, "app", verifier).await.status, 404, "handed out once");
+    assert_eq!(progress(addr, APP_ORIGIN, &[("client_id", "app"), ("request_id", "")]).await.status, 400);
+    let twice = [("client_id", "app"), ("request_id", "req1"), ("request_id", "req1")];
+    assert_eq!(progress(addr, APP_ORIGIN, &twice).await.status, 400);
 }
 
 #[tokio::test]
-async fn closing_the_popup_abandons_its_rendezvous() {
-    use sha2::{Digest, Sha256};
+async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
+    // The attack the second channel once allowed: a page (or curl) opens the real pop-up for the
+    // real app, claiming a trusted origin; the victim connects; the attacker then asks every
+    // endpoint, with any Origin it likes.
     let running = start().await;
-    let verifier = "fedcba9876543210".repeat(4);
-    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let mut params = protocol_params("box");
-    params.push(("rendezvous", challenge.clone()));
-    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
-    let form = [("client_id", "app"), ("verifier", verifier.as_str())];
-    assert_eq!(collect(running.addr, APP_ORIGIN, &form).await.status, 202);
-    let beacon = send(
-        running.addr,
-        "POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain",
-        challenge.as_bytes(),
-    )
-    .await;
-    assert_eq!(beacon.status, 204);
-    assert_eq!(collect(running.addr, APP_ORIGIN, &form).await.status, 404);
-    let bad = send(running.addr, "POST /v1/oauth/rendezvous/abandon HTTP/1.1", b"not a challenge").await;
-    assert_eq!(bad.status, 400);
-    let mut malformed = protocol_params("box");
-    malformed.push(("rendezvous", "XYZ".into()));
-    assert_eq!(get(running.addr, &format!("/v1/oauth?{}", query(&malformed)), &[]).await.status, 400);
+    let addr = running.addr;
+    let stolen =
+        get(addr, &format!("/v1/oauth?{}", query(&params_with("box", "origin", "http://evil.test"))), &[])
+            .await;
+    assert_eq!(stolen.status, 400, "an untrusted origin gets no pop-up");
+    let mut elsewhere = protocol_params("box");
+    elsewhere.push(("return_to", "http://evil.test/steal".into()));
+    assert_eq!(
+        get(addr, &format!("/v1/oauth?{}", query(&elsewhere)), &[]).await.status,
+        400,
+        "nor another return page"
+    );
+
+    let params = tracked_params("box");
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend([("service", "box"), ("account", "victim@example.com"), ("action", "connect")]);
+    let token = embedded_result(&post_form(addr, &form).await.body)["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let form_body = "client_id=app&request_id=req1&verifier=".to_owned() + &"ab".repeat(32);
+    let mut answers = Vec::new();
+    for origin in [APP_ORIGIN, "http://evil.test", "null"] {
+        for path in ["/v1/oauth/progress", "/v1/oauth/rendezvous", "/v1/oauth/progress/abandon", "/v1/oauth"]
+        {
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
+            );
+            answers.push(send(addr, &head, form_body.as_bytes()).await);
+        }
+        for path in ["/v1/oauth/token/", "/v1/accounts/me/", "/v1/oauth/progress"] {
+            answers.push(get(addr, path, &[("Origin", origin)]).await);
+        }
+    }
+    assert_eq!(answers.len(), 21);
+    for answer in answers {
+        assert!(!answer.body.contains(&token), "{} leaked the token: {}", answer.status, answer.body);
+    }
 }
 
 #[tokio::test]
-async fn a_rendezvous_is_bound_to_the_app_and_origin_that_opened_it() {
-    use sha2::{Digest, Sha256};
-    let more = "[[apps]]\nclient_id = \"two\"\ntrusted_domains = [\"localhost:3000\", \"localhost:4000\"]\n\
-                [[apps]]\nclient_id = \"three\"\ntrusted_domains = [\"localhost:3000\"]\n";
-    let running = start_with(more, false).await;
-    let verifier = "0123456789abcdef".repeat(4);
-    let challenge: String = Sha256::digest(verifier.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let mut params = params_with("box", "client_id", "two");
-    params.push(("rendezvous", challenge));
+async fn closing_the_popup_abandons_its_flow() {
+    let running = start().await;
+    let params = tracked_params("box");
+    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let form = [("client_id", "app"), ("request_id", "req1")];
+    assert_eq!(progress(running.addr, APP_ORIGIN, &form).await.status, 202);
+    let beacon =
+        send(running.addr, "POST /v1/oauth/progress/abandon HTTP/1.1\r\nContent-Type: text/plain", b"req1")
+            .await;
+    assert_eq!(beacon.status, 204);
+    assert_eq!(progress(running.addr, APP_ORIGIN, &form).await.status, 404);
+    let bad = send(running.addr, "POST /v1/oauth/progress/abandon HTTP/1.1", b"").await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
+    let running = start().await;
+    let long = format!("{APP_ORIGIN}/{}", "x".repeat(2100));
+    for bad in [
+        "/settings",
+        "settings",
+        "http://localhost:3001/settings",
+        "https://localhost:3000/settings",
+        "http://user:pw@localhost:3000/settings",
+        "http://localhost:3000/settings#tab",
+        "javascript:alert(1)//localhost:3000",
+        long.as_str(),
+    ] {
+        let mut params = protocol_params("box");
+        params.push(("return_to", bad.into()));
+        let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        assert_eq!(page.status, 400, "{bad}");
+        assert!(page.body.contains("return_to"), "{bad}: {}", page.body);
+    }
+    let mut params = protocol_params("box");
+    params.push(("return_to", format!("{APP_ORIGIN}")));
+    assert_eq!(
+        get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
+        200,
+        "the origin's root"
+    );
+}
+
+#[tokio::test]
+async fn a_result_not_handed_over_is_reported_after_the_return_window() {
+    let running = start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
+    let params = tracked_params("box");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    form.extend([("service", "box"), ("account", "b@example.com"), ("action", "connect")]);
-    assert_eq!(post_form(running.addr, &form).await.status, 200);
-    let ask = |origin: &'static str, client_id: &'static str| {
-        let verifier = verifier.clone();
-        async move { collect(running.addr, origin, &[("client_id", client_id), ("verifier", &verifier)]).await }
+    form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
+    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    post_form(running.addr, &form).await;
+    let ask = [("client_id", "app"), ("request_id", "req1")];
+    assert_eq!(progress(running.addr, APP_ORIGIN, &ask).await.status, 202);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let gone = progress(running.addr, APP_ORIGIN, &ask).await;
+    assert_eq!(gone.status, 410);
+    assert_eq!(gone.json()["error"], "not_delivered");
+}
+
+#[tokio::test]
+async fn a_flood_from_one_client_or_at_one_app_gets_429_and_other_apps_users_do_not() {
+    let more = "[[apps]]\nclient_id = \"two\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                [popup_flows]\nmax_per_client = 3\nmax_per_app = 5\n";
+    let running = start_with(more, false).await;
+    let popup = |from: &'static str, client_id: &'static str, request_id: String| async move {
+        let mut params = params_with("box", "client_id", client_id);
+        params.iter_mut().filter(|(k, _)| *k == "request_id").for_each(|(_, v)| *v = request_id.clone());
+        params.push(("return_to", format!("{APP_ORIGIN}/")));
+        let head = format!("GET /v1/oauth?{} HTTP/1.1", query(&params));
+        send_from(running.addr, Some(from.parse().unwrap()), &head, b"").await
     };
-    assert_eq!(ask("http://localhost:4000", "two").await.status, 404, "another origin the app trusts");
-    assert_eq!(ask(APP_ORIGIN, "three").await.status, 404, "another app on the same origin");
-    assert_eq!(ask(APP_ORIGIN, "two").await.status, 200, "still there for its own page");
+    for i in 0..3 {
+        assert_eq!(popup("127.0.0.2", "app", format!("f{i}")).await.status, 200);
+    }
+    let refused = popup("127.0.0.2", "two", "f3".into()).await;
+    assert_eq!(refused.status, 429, "one client's quota covers every app");
+    assert!(refused.body.contains("Too many sign-in windows"), "{}", refused.body);
+    assert_eq!(popup("127.0.0.2", "app", "f0".into()).await.status, 200, "reloading a tracked flow is free");
+    assert_eq!(popup("127.0.0.3", "app", "g0".into()).await.status, 200);
+    assert_eq!(popup("127.0.0.4", "app", "g1".into()).await.status, 200);
+    assert_eq!(popup("127.0.0.5", "app", "g2".into()).await.status, 429, "the app's quota is full");
+    assert_eq!(popup("127.0.0.1", "two", "mine".into()).await.status, 200, "another app's user");
+    let untracked = get(running.addr, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
+    assert_eq!(untracked.status, 200, "a flow the server keeps nothing for needs no quota");
 }

@@ -46,8 +46,8 @@ fn api_requests() -> [(&'static str, &'static str, u16); 5] {
             "",
             204,
         ),
-        ("POST /v1/oauth/rendezvous HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
-        ("POST /v1/oauth/rendezvous/abandon HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
+        ("POST /v1/oauth/progress HTTP/1.1\r\nContent-Type: text/plain", "{}", 400),
+        ("POST /v1/oauth/progress/abandon HTTP/1.1\r\nContent-Type: text/plain", "", 400),
     ]
 }
 
