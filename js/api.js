@@ -1,9 +1,13 @@
 // The JS API over the WebAssembly module, shared by the ES module and the script-tag build.
-// Importing this touches no browser global: the wasm is compiled (synchronously, from bytes
-// embedded in the bundle) on the first call, so the API is usable as soon as it is called.
+// Importing this reads only `location` (to find a result a pop-up brought back: see
+// returned.js): the wasm is compiled (synchronously, from bytes embedded in the bundle) on the
+// first call, so the API is usable as soon as it is called.
 import { instantiate } from './host.js';
+import { handOverReturnedResult } from './returned.js';
 // js/build.mjs embeds the wasm as a function that decodes its bytes on first use.
 import decodeWasm from '../build/kloudless_authenticator.wasm';
+
+handOverReturnedResult();
 
 let module;
 // The module, instantiated on first use.

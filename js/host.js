@@ -105,6 +105,11 @@ export function instantiate(bytes) {
     same: (a, b) => values[a] === values[b],
     random: (ptr, len) => attempt(() => crypto.getRandomValues(bytesAt(ptr, len)) && 1, 0),
     page_origin: (slots) => out(slots, () => `${window.location.protocol}//${window.location.host}`),
+    page_url: (slots) => out(slots, () => {
+      const url = new URL(window.location.href);
+      url.hash = '';
+      return url.href;
+    }),
     url_origin: (ptr, len, slots) => out(slots, () => {
       const url = new URL(read(ptr, len));
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw url;
@@ -128,6 +133,22 @@ export function instantiate(bytes) {
     listen: (handle, id) => (handle
       ? listen(values[handle], 'click', () => wasm.kl_fire(id))
       : listen(window, 'message', onMessage(id))),
+    // BroadcastChannel messages come from this origin only; so do storage events, the
+    // fallback where there is no BroadcastChannel (they carry the string as `newValue`).
+    listen_returns: (ptr, len, id) => attempt(() => {
+      const name = read(ptr, len);
+      const deliver = onMessage(id);
+      if (typeof BroadcastChannel !== 'function') {
+        return listen(window, 'storage', (event) => event.key === name && event.newValue !== null
+          && deliver({ data: event.newValue, origin: window.location.origin, source: null }));
+      }
+      const channel = new BroadcastChannel(name);
+      const listening = listen(channel, 'message', deliver);
+      return hold(() => {
+        host.undo(listening);
+        channel.close();
+      });
+    }, 0),
     from: (handle) => message !== undefined && message.source === values[handle],
     message_data: (max, slots) => (message !== undefined && message.data.length <= max
       ? out(slots, () => message.data) : 0),

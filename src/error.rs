@@ -10,6 +10,9 @@ pub enum Error {
     PopupBlocked,
     /// The user closed the pop-up and no result arrived within the grace period.
     PopupClosed,
+    /// The pop-up's opener was cut, and the page it brought the result back to did not hand
+    /// it over (that page must load this library). Its code is `popup_closed`.
+    ResultNotHandedOver,
     /// The result's `state` is not the one this flow sent.
     InvalidState,
     /// The token endpoint rejected the token or answered something unreadable.
@@ -49,7 +52,7 @@ impl Error {
     pub fn code(self) -> &'static str {
         match self {
             Error::PopupBlocked => "popup_blocked",
-            Error::PopupClosed => "popup_closed",
+            Error::PopupClosed | Error::ResultNotHandedOver => "popup_closed",
             Error::InvalidState => "invalid_state",
             Error::TokenVerificationFailed => "token_verification_failed",
             Error::ClientIdMismatch => "client_id_mismatch",
@@ -73,6 +76,9 @@ impl Error {
         match self {
             Error::PopupBlocked => "The pop-up was blocked by the browser.",
             Error::PopupClosed => "The pop-up was closed before the account was connected.",
+            Error::ResultNotHandedOver => {
+                "The pop-up took the result back to this page's URL, but the page there did not hand it over: it must load the Kloudless authenticator."
+            }
             Error::InvalidState => "The result's state does not match the request's.",
             Error::TokenVerificationFailed => "The access token could not be verified.",
             Error::ClientIdMismatch => "The access token was issued to another app.",
@@ -112,6 +118,7 @@ mod tests {
         let codes = [
             (Error::PopupBlocked, "popup_blocked"),
             (Error::PopupClosed, "popup_closed"),
+            (Error::ResultNotHandedOver, "popup_closed"),
             (Error::InvalidState, "invalid_state"),
             (Error::TokenVerificationFailed, "token_verification_failed"),
             (Error::ClientIdMismatch, "client_id_mismatch"),

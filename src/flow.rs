@@ -11,18 +11,18 @@ use crate::json::{self, Json};
 use crate::message;
 use crate::options::Options;
 use crate::popup::{self, Launch};
-use crate::rendezvous::{self, Found};
+use crate::progress::{self, Found};
 use crate::verify::{self, Reply};
 
 /// How often the shell checks whether the user closed the pop-up, in milliseconds.
 pub const POPUP_POLL_MS: i32 = 250;
 
 /// About how long after the pop-up reads as closed a result may still arrive, in milliseconds
-/// (longer while the server reports the pop-up's flow as under way: see [`rendezvous`]).
-pub const POPUP_CLOSED_GRACE_MS: i32 = rendezvous::RETRY_MS * (rendezvous::GRACE_ATTEMPTS as i32 - 1);
+/// (longer while the server reports the pop-up's flow as under way: see [`progress`]).
+pub const POPUP_CLOSED_GRACE_MS: i32 = progress::RETRY_MS * (progress::GRACE_ATTEMPTS as i32 - 1);
 
-/// Random bytes a flow needs: 16 for `state`, 16 for `request_id`, 32 for the rendezvous verifier.
-pub const RANDOM_BYTES: usize = 64;
+/// Random bytes a flow needs: 16 for `state`, 16 for `request_id`.
+pub const RANDOM_BYTES: usize = 32;
 
 /// What the shell must do next.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,11 +41,12 @@ pub enum Step {
         token: String,
     },
     /// After `after_ms` milliseconds, POST `body` (a form) to `url` and feed the reply to
-    /// [`Flow::on_collected`]: the pop-up reads as closed, so collect its result at the server.
-    Collect {
-        /// The rendezvous endpoint.
+    /// [`Flow::on_progress`]: the pop-up reads as closed, so ask the server whether its flow is
+    /// still under way.
+    CheckProgress {
+        /// The progress endpoint.
         url: String,
-        /// `client_id` and the verifier, form-encoded.
+        /// `client_id` and `request_id`, form-encoded.
         body: String,
         /// The delay before the request.
         after_ms: i32,
@@ -57,8 +58,8 @@ pub enum Step {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
-    /// `misses` counts collection attempts in a row that found nothing, once the pop-up reads
-    /// as closed (`None` until then).
+    /// `misses` counts progress checks in a row that found nothing under way, once the pop-up
+    /// reads as closed (`None` until then).
     AwaitingResult {
         misses: Option<u8>,
     },
@@ -78,7 +79,6 @@ pub struct Flow {
     client_id: String,
     state: String,
     request_id: String,
-    verifier: String,
     phase: Phase,
 }
 
@@ -86,24 +86,20 @@ impl Flow {
     /// Starts a flow for `options` against `base_url`, its `state` and `request_id` made from
     /// `random` (which must come from a CSPRNG: 128 bits each).
     pub fn new(base_url: &str, options: &Options, random: &[u8; RANDOM_BYTES]) -> Flow {
-        let (ids, verifier) = random.split_at(32);
-        let (state, request_id) = ids.split_at(16);
+        let (state, request_id) = random.split_at(16);
         Flow {
             base_url: popup::trim_base_url(base_url).to_owned(),
             client_id: options.client_id.clone(),
             state: hex(state),
             request_id: hex(request_id),
-            verifier: hex(verifier),
             phase: Phase::AwaitingResult { misses: None },
         }
     }
 
-    /// The pop-up URL for this launch, the page being at `origin`; it carries the rendezvous
-    /// challenge (never the verifier).
-    pub fn popup_url(&self, options: &Options, origin: &str) -> String {
-        let challenge = rendezvous::challenge(&self.verifier);
-        let launch =
-            Launch { state: &self.state, request_id: &self.request_id, origin, rendezvous: &challenge };
+    /// The pop-up URL for this launch, the page being `page_url` (without its fragment) at
+    /// `origin`.
+    pub fn popup_url(&self, options: &Options, origin: &str, page_url: &str) -> String {
+        let launch = Launch { state: &self.state, request_id: &self.request_id, origin, return_to: page_url };
         popup::url(&self.base_url, options, &launch)
     }
 
@@ -124,7 +120,8 @@ impl Flow {
         matches!(self.phase, Phase::AwaitingResult { .. })
     }
 
-    /// A message's data, from the expected origin and from this flow's pop-up or relay.
+    /// A message's data: posted from the expected origin by this flow's pop-up or relay, or
+    /// handed over on this page's origin by the page a pop-up came back to.
     pub fn on_message(&mut self, data: &str) -> Step {
         if !self.awaits_result() {
             return Step::Ignore;
@@ -194,36 +191,35 @@ impl Flow {
     }
 
     /// The pop-up reads as closed: only a hint, since a pop-up whose opener was cut by COOP
-    /// reads so while still open. Start collecting its result at the server (once).
+    /// reads so while still open. Start checking the flow's progress at the server (once).
     pub fn on_popup_closed(&mut self) -> Step {
         match self.phase {
             Phase::AwaitingResult { misses: None } => {
                 self.phase = Phase::AwaitingResult { misses: Some(0) };
-                self.collect(0)
+                self.check_progress(0)
             }
             _ => Step::Ignore,
         }
     }
 
-    /// The reply to the last [`Step::Collect`] (`None` when the request failed). The result
-    /// goes through every check a posted message does; a flow under way at the server keeps
-    /// the collection going (until the server forgets it, after 5 minutes, or `flowTimeout`);
-    /// [`rendezvous::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed`.
-    pub fn on_collected(&mut self, reply: Option<Reply>) -> Step {
+    /// The reply to the last [`Step::CheckProgress`] (`None` when the request failed). A flow
+    /// under way at the server (or whose result is on its way back to this page) keeps the
+    /// checks going, until the server forgets it (10 minutes after its last page) or
+    /// `flowTimeout`; [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with
+    /// `popup_closed`, and so, with its own description, does a result that went back to this
+    /// page's URL and was not handed over.
+    pub fn on_progress(&mut self, reply: Option<Reply>) -> Step {
         let Phase::AwaitingResult { misses: Some(misses) } = self.phase else { return Step::Ignore };
-        let misses = match rendezvous::found(reply) {
-            Found::Pending => 0,
-            Found::Result(message) => match self.on_message(message) {
-                Step::Ignore => misses + 1,
-                step => return step,
-            },
+        let misses = match progress::found(reply) {
+            Found::UnderWay => 0,
+            Found::NotDelivered => return self.fail(Error::ResultNotHandedOver),
             Found::Nothing => misses + 1,
         };
-        if misses >= rendezvous::GRACE_ATTEMPTS {
+        if misses >= progress::GRACE_ATTEMPTS {
             return self.fail(Error::PopupClosed);
         }
         self.phase = Phase::AwaitingResult { misses: Some(misses) };
-        self.collect(rendezvous::RETRY_MS)
+        self.check_progress(progress::RETRY_MS)
     }
 
     /// Ends the flow with `error` (`cancelled`, a flow `timeout`, `popup_closed` when the page
@@ -232,10 +228,10 @@ impl Flow {
         if matches!(self.phase, Phase::Done) { Step::Ignore } else { self.fail(error) }
     }
 
-    fn collect(&self, after_ms: i32) -> Step {
-        Step::Collect {
-            url: rendezvous::url(&self.base_url),
-            body: rendezvous::body(&self.client_id, &self.verifier),
+    fn check_progress(&self, after_ms: i32) -> Step {
+        Step::CheckProgress {
+            url: progress::url(&self.base_url),
+            body: progress::body(&self.client_id, &self.request_id),
             after_ms,
         }
     }
@@ -317,14 +313,11 @@ mod tests {
     fn state_and_request_id_come_from_the_random_bytes() {
         let f = flow();
         assert_eq!(f.state(), STATE);
-        let url = f.popup_url(&options(), "http://app.test");
+        let url = f.popup_url(&options(), "http://app.test", "http://app.test/route?q=1");
         assert!(url.starts_with("http://api.test/v1/oauth?"));
         assert!(url.contains(&["&state=", STATE, "&"].concat()));
         assert!(url.contains(&["&request_id=", REQUEST, "&origin=http%3A%2F%2Fapp.test&"].concat()));
-        // The challenge of the verifier (bytes 32..64), never the verifier itself.
-        let verifier = hex(&core::array::from_fn::<u8, 32, _>(|i| 32 + i as u8));
-        assert!(url.ends_with(&["&rendezvous=", &rendezvous::challenge(&verifier)].concat()), "{url}");
-        assert!(!url.contains(&verifier));
+        assert!(url.ends_with("&return_to=http%3A%2F%2Fapp.test%2Froute%3Fq%3D1"), "{url}");
     }
 
     fn verify() -> Step {
@@ -444,17 +437,16 @@ mod tests {
         }
     }
 
-    fn collect(after_ms: i32) -> Step {
-        let verifier: String = hex(&core::array::from_fn::<u8, 32, _>(|i| 32 + i as u8));
-        Step::Collect {
-            url: "http://api.test/v1/oauth/rendezvous".into(),
-            body: ["client_id=app&verifier=", &verifier].concat(),
+    fn check(after_ms: i32) -> Step {
+        Step::CheckProgress {
+            url: "http://api.test/v1/oauth/progress".into(),
+            body: ["client_id=app&request_id=", REQUEST].concat(),
             after_ms,
         }
     }
 
-    fn reply(status: u16, body: &str) -> Option<Reply<'_>> {
-        Some(Reply { status, body })
+    fn reply(status: u16) -> Option<Reply<'static>> {
+        Some(Reply { status, body: "" })
     }
 
     #[test]
@@ -464,51 +456,54 @@ mod tests {
         let mut delivered = flow();
         delivered.on_message(&success_message());
         assert_eq!(delivered.on_popup_closed(), Step::Ignore);
-        assert_eq!(delivered.on_collected(reply(200, &success_message())), Step::Ignore);
+        assert_eq!(delivered.on_progress(reply(202)), Step::Ignore);
     }
 
     #[test]
-    fn a_closed_popup_is_a_hint_the_grace_period_is_four_empty_collections() {
+    fn a_closed_popup_is_a_hint_the_grace_period_is_four_checks_finding_nothing() {
         let mut f = flow();
-        assert_eq!(f.on_popup_closed(), collect(0));
-        assert_eq!(f.on_popup_closed(), Step::Ignore, "collection starts once");
-        assert_eq!(f.on_collected(reply(404, "")), collect(rendezvous::RETRY_MS));
-        assert_eq!(f.on_collected(None), collect(rendezvous::RETRY_MS));
-        assert_eq!(f.on_collected(reply(410, "")), collect(rendezvous::RETRY_MS));
-        assert_eq!(error_code(&f.on_collected(reply(404, ""))).as_deref(), Some("popup_closed"));
-        assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
+        assert_eq!(f.on_popup_closed(), check(0));
+        assert_eq!(f.on_popup_closed(), Step::Ignore, "the checks start once");
+        assert_eq!(f.on_progress(reply(404)), check(progress::RETRY_MS));
+        assert_eq!(f.on_progress(None), check(progress::RETRY_MS));
+        assert_eq!(f.on_progress(reply(200)), check(progress::RETRY_MS));
+        let step = f.on_progress(reply(404));
+        assert_eq!(error_code(&step).as_deref(), Some("popup_closed"));
+        assert_eq!(
+            finished(&step).get("error_description").and_then(Json::as_str),
+            Some(Error::PopupClosed.description())
+        );
+        assert_eq!(f.on_progress(reply(202)), Step::Ignore);
         assert_eq!(f.on_message(&success_message()), Step::Ignore);
     }
 
     #[test]
-    fn a_flow_under_way_at_the_server_keeps_the_collection_going() {
+    fn a_flow_under_way_at_the_server_keeps_the_checks_going_and_a_handed_over_result_wins() {
         let mut f = flow();
         f.on_popup_closed();
         for _ in 0..10 {
-            f.on_collected(reply(404, ""));
-            assert_eq!(f.on_collected(reply(202, "")), collect(rendezvous::RETRY_MS));
+            f.on_progress(reply(404));
+            f.on_progress(reply(404));
+            assert_eq!(f.on_progress(reply(202)), check(progress::RETRY_MS));
         }
-        // A late posted message still wins while collecting...
+        // The result, handed over by the page the pop-up came back to, goes through the checks...
+        assert_eq!(f.on_message(&success_message().replace(REQUEST, "other")), Step::Ignore);
         assert_eq!(f.on_message(&success_message()), verify());
-        // ...and then the collected copy is dropped.
-        assert_eq!(f.on_collected(reply(200, &success_message())), Step::Ignore);
+        // ...and then the checks stop.
+        assert_eq!(f.on_progress(reply(202)), Step::Ignore);
     }
 
     #[test]
-    fn a_collected_result_goes_through_every_check() {
+    fn a_result_not_handed_over_ends_the_flow_with_its_own_description() {
         let mut f = flow();
         f.on_popup_closed();
-        let forged = success_message().replace(REQUEST, "other");
-        assert_eq!(f.on_collected(reply(200, &forged)), collect(rendezvous::RETRY_MS), "wrong id: a miss");
-        assert_eq!(f.on_collected(reply(500, &success_message())), collect(rendezvous::RETRY_MS));
-        assert_eq!(f.on_collected(reply(200, &success_message())), verify());
-        let mut wrong_state = flow();
-        wrong_state.on_popup_closed();
-        let message = result_message(r#"{"access_token":"tok","state":"guess"}"#);
-        assert_eq!(
-            error_code(&wrong_state.on_collected(reply(200, &message))).as_deref(),
-            Some("invalid_state")
-        );
+        assert_eq!(f.on_progress(reply(202)), check(progress::RETRY_MS));
+        let step = f.on_progress(reply(410));
+        assert_eq!(error_code(&step).as_deref(), Some("popup_closed"));
+        let description = finished(&step).get("error_description").and_then(Json::as_str).map(str::to_owned);
+        assert_eq!(description.as_deref(), Some(Error::ResultNotHandedOver.description()));
+        assert!(description.unwrap().contains("must load the Kloudless authenticator"));
+        assert_eq!(f.on_message(&success_message()), Step::Ignore);
     }
 
     #[test]

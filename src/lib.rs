@@ -19,8 +19,7 @@ pub mod json;
 pub mod message;
 pub mod options;
 pub mod popup;
-pub mod rendezvous;
-pub mod sha256;
+pub mod progress;
 pub mod text;
 pub mod verify;
 

@@ -10,7 +10,7 @@ use crate::json::Json;
 use crate::text::concat;
 
 /// Parameters the library sets itself; a user's values for them are dropped.
-const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
+const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "return_to"];
 
 /// Validated options of one authenticator: the app and its extra query parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,7 +140,7 @@ mod tests {
                 ["redirect_uri",0,"https://evil.test/"],
                 ["request_id",0,"1"],
                 ["origin",0,"https://evil.test"],
-                ["rendezvous",0,"mine"],
+                ["return_to",0,"mine"],
                 ["response_type",0,"code"],
                 ["raw",2,[["a","1"]],"{\"a\":1}"],
                 ["extra_data",2,[],"{\"domain\":\"x\"}"],

@@ -21,8 +21,9 @@ pub struct Launch<'a> {
     pub request_id: &'a str,
     /// The page's origin (`location.protocol + '//' + location.host`).
     pub origin: &'a str,
-    /// The rendezvous challenge (see [`crate::rendezvous`]).
-    pub rendezvous: &'a str,
+    /// This page's URL without its fragment, where a pop-up whose opener was cut brings the
+    /// result back (see [`crate::progress`]).
+    pub return_to: &'a str,
 }
 
 /// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
@@ -40,7 +41,7 @@ pub fn api_url(base_url: &str, path: &str) -> String {
 }
 
 /// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
-/// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `rendezvous`.
+/// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `return_to`.
 pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     // The two fixed parameters, already encoded.
     let mut out =
@@ -57,7 +58,7 @@ pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     }
     add("request_id", launch.request_id);
     add("origin", launch.origin);
-    add("rendezvous", launch.rendezvous);
+    add("return_to", launch.return_to);
     out
 }
 
@@ -95,13 +96,17 @@ mod tests {
     #[test]
     fn builds_the_original_url() {
         let options = Options::parse(r#"[["client_id",0,"app 1"],["scope",0,"box gdrive"]]"#).unwrap();
-        let launch =
-            Launch { state: "s1", request_id: "r1", origin: "http://localhost:8080", rendezvous: "c1" };
+        let launch = Launch {
+            state: "s1",
+            request_id: "r1",
+            origin: "http://localhost:8080",
+            return_to: "http://localhost:8080/a?b#",
+        };
         assert_eq!(
             url("https://api.test/", &options, &launch),
             "https://api.test/v1/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token\
              &state=s1&client_id=app%201&scope=box%20gdrive&request_id=r1&origin=http%3A%2F%2Flocalhost%3A8080\
-             &rendezvous=c1"
+             &return_to=http%3A%2F%2Flocalhost%3A8080%2Fa%3Fb%23"
         );
     }
 

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use std::time::{Duration, Instant};
 
-const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "rendezvous"];
+const RESERVED: [&str; 6] = ["redirect_uri", "response_type", "state", "request_id", "origin", "return_to"];
 
 /// `cases` for this block, or `cases × PROPTEST_CASES / 256` when that variable is set.
 fn config(cases: u32) -> Config {
@@ -590,7 +590,7 @@ fn option_key() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(vec![
             "client_id", "app_id", "scope", "raw", "extra_data", "redirect_uri", "response_type",
-            "state", "request_id", "origin", "rendezvous", "raw[state]", "State", "",
+            "state", "request_id", "origin", "return_to", "raw[state]", "State", "",
         ])
         .prop_map(str::to_owned),
         2 => any_text(),
@@ -663,7 +663,7 @@ proptest! {
         state in launch_text(),
         request_id in launch_text(),
         origin in launch_text(),
-        challenge in launch_text(),
+        return_to in launch_text(),
     ) {
         let Ok(options) = Options::parse(&entries_json(&entries)) else {
             // Only a missing client_id is refused.
@@ -676,7 +676,7 @@ proptest! {
         prop_assert!(!options.client_id.is_empty());
         prop_assert!(options.params.iter().all(|(k, _)| !RESERVED.contains(&k.as_str())));
 
-        let launch = Launch { state: &state, request_id: &request_id, origin: &origin, rendezvous: &challenge };
+        let launch = Launch { state: &state, request_id: &request_id, origin: &origin, return_to: &return_to };
         let url = popup::url(&base, &options, &launch);
         let head = [popup::trim_base_url(&base), "/v1/oauth?"].concat();
         prop_assert!(url.starts_with(&head));
@@ -696,7 +696,7 @@ proptest! {
         expected.extend(options.params.iter().cloned());
         expected.push(("request_id".to_owned(), request_id.clone()));
         expected.push(("origin".to_owned(), origin.clone()));
-        expected.push(("rendezvous".to_owned(), challenge.clone()));
+        expected.push(("return_to".to_owned(), return_to.clone()));
         prop_assert_eq!(&decoded, &expected);
         for name in RESERVED {
             prop_assert_eq!(decoded.iter().filter(|(k, _)| k == name).count(), 1, "{}", name);
@@ -733,17 +733,5 @@ proptest! {
                 OptionValue::Array { json, .. } | OptionValue::Object { json, .. } => prop_assert!(has(key, json)),
             }
         }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
-
-    /// The core's small SHA-256 agrees with the `sha2` crate, across every padding case.
-    #[test]
-    fn sha256_matches_the_reference(data in proptest::collection::vec(any::<u8>(), 0..300)) {
-        use sha2::Digest;
-        let reference: [u8; 32] = sha2::Sha256::digest(&data).into();
-        prop_assert_eq!(kloudless_authenticator::sha256::digest(&data), reference);
     }
 }

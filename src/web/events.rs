@@ -51,6 +51,11 @@ impl Hook {
         Hook::new(|id| host::listen_to(element, id), handler)
     }
 
+    /// Strings handed over on the page's origin on the channel `name` go to `handler`.
+    pub fn returns(name: &str, handler: impl Fn(Event) + 'static) -> Hook {
+        Hook::new(|id| host::listen_to_returns(name, id), handler)
+    }
+
     /// Calls `handler` after `ms` milliseconds, and every `ms` after that if `repeat`.
     pub fn timer(ms: i32, repeat: bool, handler: impl Fn() + 'static) -> Hook {
         Hook::new(|id| host::start_timer(id, ms, repeat), move |_| handler())

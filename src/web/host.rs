@@ -31,6 +31,8 @@ unsafe extern "C" {
     fn random(bytes: *mut u8, len: usize) -> u32;
     /// The page's `location.protocol + '//' + location.host` into `out`; 0 outside a window.
     fn page_origin(out: *mut usize) -> u32;
+    /// The page's `location.href` without its fragment into `out`; 0 outside a window.
+    fn page_url(out: *mut usize) -> u32;
     /// The origin of an absolute http(s) URL into `out` (as `new URL(url)` reads it); 0 for any
     /// other text.
     fn url_origin(url: *const u8, url_len: usize, out: *mut usize) -> u32;
@@ -60,6 +62,10 @@ unsafe extern "C" {
     /// Listens for clicks on an element (or, for 0, for string `message`s on the window), each
     /// sent to the event handler `id`; returns the handle that [`undo`] removes the listener with.
     safe fn listen(element: u32, id: u32) -> u32;
+    /// Listens for strings handed over on the page's own origin on the channel `name` (a
+    /// `BroadcastChannel`, or `storage` events for that key where there is none), each sent to
+    /// the event handler `id` as a message; returns the handle that [`undo`] stops it with.
+    fn listen_returns(name: *const u8, name_len: usize, id: u32) -> u32;
     /// Whether the message being delivered comes from a window.
     safe fn from(window: u32) -> u32;
     /// The data of the message being delivered into `out`; 0 when it is longer than `max`
@@ -224,6 +230,11 @@ pub fn listen_to(element: Option<&Handle>, id: u32) -> Undo {
     Undo(listen(element.map_or(0, Handle::raw), id))
 }
 
+/// Strings handed over on the page's origin on the channel `name` go to event handler `id`.
+pub fn listen_to_returns(name: &str, id: u32) -> Undo {
+    Undo(unsafe { listen_returns(name.as_ptr(), name.len(), id) })
+}
+
 /// Fires event handler `id` after `ms` milliseconds, and again every `ms` if `repeat`.
 pub fn start_timer(id: u32, ms: i32, repeat: bool) -> Undo {
     Undo(timer(id, ms, u32::from(repeat)))
@@ -251,6 +262,11 @@ pub fn fill_random(bytes: &mut [u8]) -> bool {
 /// window.
 pub fn origin_of_page() -> Option<String> {
     take(|out| unsafe { page_origin(out) })
+}
+
+/// The page's URL without its fragment; `None` outside a browser window.
+pub fn url_of_page() -> Option<String> {
+    take(|out| unsafe { page_url(out) })
 }
 
 /// The origin of an absolute http(s) URL; `None` for anything else.

@@ -15,6 +15,7 @@ use crate::flow::{self, Flow, Step};
 use crate::message;
 use crate::options::Options;
 use crate::popup;
+use crate::progress;
 use crate::text::concat;
 use crate::verify::Reply;
 use alloc::rc::Rc;
@@ -42,14 +43,16 @@ struct Pending {
     popup: Option<Handle>,
     relay: Option<Relay>,
     _message: Hook,
+    /// Results handed over by the page a pop-up whose opener was cut came back to.
+    _returns: Hook,
     _poll: Hook,
     _flow_timeout: Option<Hook>,
     /// The requests awaited (by number), aborted when dropped.
     requests: Vec<(u32, InFlight)>,
     /// The verification endpoints' preflights being warmed (see [`Send::Warm`]).
     _warming: [InFlight; 2],
-    /// The pause before the next collection attempt.
-    collect_after: Option<Hook>,
+    /// The pause before the next progress check.
+    check_after: Option<Hook>,
 }
 
 /// Which of the flow's events a request's reply is.
@@ -59,8 +62,8 @@ enum Awaited {
     Token,
     /// [`Flow::on_account`].
     Account,
-    /// [`Flow::on_collected`].
-    Collected,
+    /// [`Flow::on_progress`].
+    Progress,
 }
 
 impl Pending {
@@ -142,12 +145,13 @@ impl Instance {
         }
         let cancels = self.cancels.get();
         let page_origin = host::origin_of_page().ok_or(Error::NoBrowser)?;
+        let page_url = host::url_of_page().ok_or(Error::NoBrowser)?;
         let mut random = [0u8; flow::RANDOM_BYTES];
         if !host::fill_random(&mut random) {
             return Err(Error::NoRandomSource);
         }
         let mut flow = Flow::new(&self.base_url, &self.options, &random);
-        let url = flow.popup_url(&self.options, &page_origin);
+        let url = flow.popup_url(&self.options, &page_origin, &page_url);
         debug_log(&["Path is ", &url], false);
         let (width, height) = host::screen_size();
         let features = popup::features(width, height);
@@ -160,6 +164,12 @@ impl Instance {
         let message = Hook::listen(None, move |event| {
             if let Event::Message { origin } = event {
                 me.on_message(&origin);
+            }
+        });
+        let me = Rc::clone(self);
+        let returns = Hook::returns(progress::RETURN_CHANNEL, move |event| {
+            if let Event::Message { .. } = event {
+                me.on_returned();
             }
         });
         let me = Rc::clone(self);
@@ -182,11 +192,12 @@ impl Instance {
             popup: Some(popup),
             relay,
             _message: message,
+            _returns: returns,
             _poll: poll,
             _flow_timeout: flow_timeout,
             requests: Vec::new(),
             _warming: warming,
-            collect_after: None,
+            check_after: None,
         }));
         // None, unless page code run by the browser calls above (a patched `window.open`)
         // launched again: that flow is superseded, and ends with its one callback.
@@ -249,6 +260,20 @@ impl Instance {
         self.run(step);
     }
 
+    /// A message handed over on this page's origin, by the page a pop-up came back to: no
+    /// origin or source to check (the channel is this origin's), the rest as for a posted one.
+    fn on_returned(self: &Rc<Self>) {
+        let data = host::data_of_message(message::MAX_LEN as u32).unwrap_or_default();
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
+        if matches!(step, Step::Ignore) {
+            debug_log(
+                &["Handed-over result dropped, not this flow's (prefix, size, JSON, type or id)"],
+                true,
+            );
+        }
+        self.run(step);
+    }
+
     fn check_popup(self: &Rc<Self>) {
         let popup = self.pending.borrow().as_ref().and_then(|p| p.popup.clone());
         if !popup.is_some_and(|p| p.is_closed()) {
@@ -256,7 +281,7 @@ impl Instance {
         }
         let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
         if !matches!(step, Step::Ignore) {
-            debug_log(&["Pop-up reads as closed; collecting its result at the server"], false);
+            debug_log(&["Pop-up reads as closed; asking the server whether its flow is under way"], false);
         }
         self.run(step);
     }
@@ -266,26 +291,24 @@ impl Instance {
             Step::Ignore => {}
             Step::Verify { token_url, account_url, token } => {
                 // Both requests first (the wait for them is the user's), then the pop-up has
-                // delivered: close it and collect nothing more (outside the borrow, as everywhere).
+                // delivered: close it and check its progress no more (outside the borrow, as
+                // everywhere).
                 self.request(&token_url, Send::Bearer(&token), Awaited::Token);
                 self.request(&account_url, Send::Bearer(&token), Awaited::Account);
                 let taken =
-                    self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.collect_after.take()));
+                    self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.check_after.take()));
                 if let Some((popup, retry)) = taken {
                     close(popup);
                     drop(retry);
                 }
             }
-            Step::Collect { url, body, after_ms } => {
+            Step::CheckProgress { url, body, after_ms } => {
                 let me = Rc::clone(self);
                 let wait = Some(Hook::timer(after_ms, false, move || {
-                    me.request(&url, Send::Form(&body), Awaited::Collected)
+                    me.request(&url, Send::Form(&body), Awaited::Progress)
                 }));
-                let replaced = self
-                    .pending
-                    .borrow_mut()
-                    .as_mut()
-                    .map(|p| core::mem::replace(&mut p.collect_after, wait));
+                let replaced =
+                    self.pending.borrow_mut().as_mut().map(|p| core::mem::replace(&mut p.check_after, wait));
                 drop(replaced);
             }
             Step::Finish(result) => {
@@ -335,7 +358,7 @@ impl Instance {
             let step = match awaited {
                 Awaited::Token => pending.flow.on_token(reply.map_err(failed)),
                 Awaited::Account => pending.flow.on_account(reply.map_err(failed)),
-                Awaited::Collected => pending.flow.on_collected(reply.ok()),
+                Awaited::Progress => pending.flow.on_progress(reply.ok()),
             };
             (done, step)
         };
