@@ -1,13 +1,23 @@
 // A pop-up whose opener is cut: on its way to the server's pop-up it passes an intermediate page
 // on a third origin that sends `Cross-Origin-Opener-Policy: same-origin` (as some identity
 // providers' pages do). postMessage can no longer reach the app page, and `popup.closed` reads
-// true while the pop-up is still open; the result must still arrive, through the rendezvous.
+// true while the pop-up is still open. The result must still arrive, and only on the app's
+// origin: the server's result page takes the pop-up back to the launching page's URL with the
+// result in the fragment, and the library there hands it over to the waiting page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { environment, results, sleep, clickForPopup, connect } from './harness.mjs';
 
-const env = environment();
+// A short return window, so that a result nobody hands over is reported quickly; small quotas,
+// so that a flood fills them quickly.
+const env = environment({
+  apps: (app) => [
+    { client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] },
+    { client_id: 'two', trusted_domains: [`localhost:${app.port}`] },
+  ],
+  config: '[popup_flows]\nmax_per_client = 20\nmax_per_app = 40\nreturn_window_secs = 3\n',
+});
 let idp;
 
 before(async () => {
@@ -23,8 +33,12 @@ before(async () => {
 
 after(() => idp?.close());
 
-/** A page whose pop-up first visits the COOP page (once), then the server's pop-up. */
-async function openSeveringApp() {
+/**
+ * A page whose pop-up first visits the COOP page (once), then the server's pop-up. `query` is
+ * added to app.html's; `route`, when given, is where the page moves (history.pushState) before
+ * the click, as a single-page app does.
+ */
+async function openSeveringApp({ query = {}, route } = {}) {
   const context = await env.browser.newContext();
   let severed = false;
   await context.route(/\/v1\/oauth\?/, (route) => {
@@ -35,7 +49,9 @@ async function openSeveringApp() {
     return route.fulfill({ status: 302, headers: { location } });
   });
   const page = await context.newPage();
-  await page.goto(`${env.app.origin}/app.html?${new URLSearchParams({ api: env.api.baseUrl, scope: 'any' })}`);
+  const search = new URLSearchParams({ api: env.api.baseUrl, scope: 'any', ...query });
+  await page.goto(`${env.app.origin}/app.html?${search}`);
+  if (route) await page.evaluate((to) => history.pushState(null, '', to), route);
   return { context, page };
 }
 
@@ -48,18 +64,56 @@ async function severedPopup(page) {
   return popup;
 }
 
-test('a COOP-severed pop-up still connects the account, through the rendezvous, with one callback', async () => {
+/** Waits for the pop-up to close itself (after handing the result over). */
+async function closes(popup) {
+  if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 10000 });
+}
+
+/** Connects through a severed pop-up; checks the one success it brings back, and returns it. */
+async function connectsOnce(page, popup, service = 'gdrive') {
+  await connect(popup, service, 'coop@example.com');
+  const [result] = await results(page);
+  assert.match(result.access_token, /\S{20,}/);
+  assert.equal(result.account.service, service);
+  assert.equal(result.account.account, 'coop@example.com');
+  await closes(popup);
+  await sleep(2000);
+  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
+  return result;
+}
+
+test('a COOP-severed pop-up still connects the account, through the launching page, with one callback', async () => {
   const { context, page } = await openSeveringApp();
   const popup = await severedPopup(page);
   await sleep(2500); // longer than the grace period: the server reports the flow as under way
   assert.equal(await page.evaluate(() => window.results.length), 0);
-  await connect(popup, 'gdrive', 'coop@example.com');
-  const [result] = await results(page);
-  assert.match(result.access_token, /\S{20,}/);
-  assert.equal(result.account.service, 'gdrive');
-  assert.equal(result.account.account, 'coop@example.com');
-  await sleep(2000);
-  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
+  const returns = [];
+  popup.on('framenavigated', (frame) => frame === popup.mainFrame() && returns.push(frame.url()));
+  await connectsOnce(page, popup);
+  const back = returns.find((url) => url.startsWith(env.app.origin));
+  assert.ok(back && back.includes('#kloudless-result='), `the pop-up came back to the app page: ${returns}`);
+  assert.equal(back.split('#')[0], page.url(), 'to the very page that launched the flow');
+  await context.close();
+});
+
+test('the result comes back to a single-page app route with a query string', async () => {
+  const route = `/spa/settings/accounts?tab=connected&q=${encodeURIComponent('a b&c')}`;
+  const { context, page } = await openSeveringApp({ route });
+  const popup = await severedPopup(page);
+  const returned = new Promise((resolve) => popup.on('framenavigated', (frame) => {
+    if (frame.url().startsWith(`${env.app.origin}/spa/`)) resolve(frame.url());
+  }));
+  await connectsOnce(page, popup, 'box');
+  assert.equal((await returned).split('#')[0], `${env.app.origin}${route.replace(' ', '%20')}`);
+  await context.close();
+});
+
+test('without BroadcastChannel the result is handed over by a storage event', async () => {
+  const { context, page } = await openSeveringApp({ query: { nobc: '1' } });
+  assert.equal(await page.evaluate(() => typeof BroadcastChannel), 'undefined');
+  const popup = await severedPopup(page);
+  await connectsOnce(page, popup);
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing is left in storage');
   await context.close();
 });
 
@@ -81,7 +135,60 @@ test('a COOP-severed pop-up closed by the user reports popup_closed once', async
   await popup.close();
   const [result] = await results(page);
   assert.equal(result.error, 'popup_closed');
+  assert.doesNotMatch(result.error_description, /must load/);
   await sleep(2000);
   assert.equal((await page.evaluate(() => window.results)).length, 1);
   await context.close();
+});
+
+test('a launching page that does not load the library on its own gets popup_closed saying why', async () => {
+  const { context, page } = await openSeveringApp({ query: { lazy: '1' } });
+  const popup = await severedPopup(page);
+  await connect(popup, 'box', 'coop@example.com');
+  await popup.waitForURL(/#kloudless-result=/, { timeout: 10000 });
+  const [result] = await results(page);
+  assert.equal(result.error, 'popup_closed');
+  assert.match(result.error_description, /must load the Kloudless authenticator/);
+  assert.equal(result.access_token, undefined);
+  await context.close();
+});
+
+/** A GET of a pop-up URL of app `clientId` from the local address `from`; resolves to its status. */
+function popupFrom(from, clientId, requestId) {
+  const query = new URLSearchParams({
+    client_id: clientId, response_type: 'token', state: 's', request_id: requestId,
+    origin: env.app.origin, return_to: `${env.app.origin}/app.html`, scope: 'box',
+  });
+  return new Promise((resolve, reject) => {
+    const req = request(`${env.api.baseUrl}/v1/oauth?${query}`, { localAddress: from }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a flood from one client gets 429, and another app\'s flows still complete on both channels', async () => {
+  const statuses = [];
+  for (let i = 0; i < 60; i++) statuses.push(await popupFrom('127.0.0.2', i % 2 ? 'e2e' : 'two', `flood${i}`));
+  assert.equal(statuses.filter((s) => s === 200).length, 20, 'the client quota');
+  assert.equal(statuses.filter((s) => s === 429).length, 40);
+  // And a flood at one app from many addresses fills that app's quota only.
+  for (let i = 0; i < 40; i++) statuses.push(await popupFrom(`127.0.1.${i + 1}`, 'e2e', `spread${i}`));
+  assert.ok(statuses.slice(60).includes(429), 'the app quota');
+
+  // Another app's user, on the API's loopback address 127.0.0.1: by postMessage...
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.app.origin}/app.html?${new URLSearchParams({ api: env.api.baseUrl, client_id: 'two', scope: 'box' })}`);
+  const popup = await clickForPopup(page);
+  await connect(popup, 'box');
+  const [posted] = await results(page);
+  assert.equal(posted.account.service, 'box');
+  await context.close();
+  // ...and through a pop-up whose opener was cut.
+  const severing = await openSeveringApp({ query: { client_id: 'two' } });
+  await connectsOnce(severing.page, await severedPopup(severing.page));
+  await severing.context.close();
 });

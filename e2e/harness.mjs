@@ -17,14 +17,16 @@ const serverBinary = join(root, 'target/debug/authenticator-server');
  * Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop, log }` (`log()`:
  * the server's request log so far). An app may
  * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
+ * `config` is more TOML for the config file (e.g. a `[popup_flows]` table).
  */
-export async function startApi(apps, { listen = '127.0.0.1:0' } = {}) {
+export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
   const config = join(dir, 'config.toml');
   const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
     + `kind = ${JSON.stringify(kind)}${slow ? `, slow_ms = ${slow}` : ''} }\n`;
   writeFileSync(config, apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
-    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`).join('\n'));
+    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`).join('\n')
+    + `\n${extra}`);
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];
   const child = spawn(serverBinary,
@@ -66,6 +68,8 @@ export async function startApp(mounts = pageMounts) {
     if (legacy) path = path.slice('/windows-1252'.length);
     const prefix = Object.keys(mounts).sort((a, b) => b.length - a.length).find((p) => path.startsWith(p));
     let file = normalize(join(mounts[prefix], path.slice(prefix.length)));
+    // /spa/…: any route of a single-page app serves its page (as SPA hosting does).
+    if (path.startsWith('/spa/') && mounts === pageMounts) file = join(root, 'e2e/pages/app.html');
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!file.startsWith(mounts[prefix]) || !existsSync(file)) {
       res.writeHead(404).end('not found');
@@ -130,17 +134,18 @@ export async function connect(popup, service = 'box', account = 'e2e.user@exampl
 
 /**
  * The usual setting of a test file: before its tests, an app server (startApp), the API server
- * with `apps(app)` (default: the app `e2e` trusting the app server) and a browser (launched with
- * `browserOptions`); all stopped after them. Returns `{ app, api, browser }`, filled in by then.
+ * with `apps(app)` (default: the app `e2e` trusting the app server) and more `config` TOML, and a
+ * browser (launched with `browserOptions`); all stopped after them. Returns `{ app, api, browser }`, filled in by then.
  */
 export function environment({
   apps = (app) => [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }],
   browser: browserOptions = {},
+  config = '',
 } = {}) {
   const env = {};
   before(async () => {
     env.app = await startApp();
-    env.api = await startApi(apps(env.app));
+    env.api = await startApi(apps(env.app), { config });
     env.browser = await launchBrowser(browserOptions);
   });
   after(async () => {

@@ -1,16 +1,33 @@
 // Leaks: 1,000 create/launch/cancel cycles and 1,000 complete flows against the real server
-// (its pop-up driven over HTTP, the result collected at the rendezvous, the token verified and
-// the account fetched), then no listener, interval, timeout or relay iframe may be left, the
+// (its pop-up driven over HTTP, the result handed over on the page's origin as by the page a
+// pop-up whose opener was cut comes back to, the token verified and the account fetched), then no listener, interval, timeout or relay iframe may be left, the
 // wasm memory must stop growing after the first hundred of each, and so must the host's table
 // of JS values (within what the authenticators not yet garbage-collected hold).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { environment } from './harness.mjs';
 
-const env = environment({ browser: { args: ['--js-flags=--expose-gc'] } });
+// 1,000 flows from one address, 10 at a time: more than the default quota allows at once.
+const env = environment({
+  browser: { args: ['--js-flags=--expose-gc'] },
+  config: '[popup_flows]\nmax_per_client = 2000\n',
+});
+
+/** The server's pop-up for `url`, loaded and connected over HTTP; resolves to its result message. */
+async function connectOverHttp(url) {
+  await (await fetch(url)).text();
+  const form = new URLSearchParams(new URL(url).search);
+  for (const [key, value] of [['service', 'box'], ['account', 'leak@example.com'], ['action', 'connect']]) {
+    form.set(key, value);
+  }
+  const page = await (await fetch(`${env.api.baseUrl}/v1/oauth`, { method: 'POST', body: form })).text();
+  const embedded = JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]);
+  return `kloudless:${JSON.stringify({ type: 'authentication', id: embedded.id, data: embedded.data })}`;
+}
 
 async function openPage() {
   const page = await env.browser.newPage();
+  await page.exposeFunction('connectOverHttp', connectOverHttp);
   await page.goto(`${env.app.origin}/leaks.html?${new URLSearchParams({ api: env.api.baseUrl })}`);
   // The library's own listeners and timers appear only once it is used.
   return { page, baseline: await page.evaluate(() => window.snapshot()) };

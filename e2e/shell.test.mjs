@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { startApp, launchBrowser, sleep } from './harness.mjs';
 
 const API = 'http://127.0.0.1:9';
-// The library's timings (src/flow.rs, src/rendezvous.rs).
+// The library's timings (src/flow.rs, src/progress.rs).
 const POPUP_POLL_MS = 250;
 const RETRY_MS = 500;
 const POPUP_CLOSED_GRACE_MS = 3 * RETRY_MS;
@@ -94,7 +94,7 @@ test('bad arguments throw clear errors', async (t) => {
 
 test('a click opens the pop-up with the protocol URL; a second click focuses it', async (t) => {
   const page = await openShell(t);
-  const { first, second, results: called, origin } = await page.evaluate(() => {
+  const { first, second, results: called, origin, page: pageUrl } = await page.evaluate(() => {
     shell.recordOpen('open');
     Kloudless.auth.setGlobalOptions({ baseUrl: `${shell.api}/` });
     const button = shell.button();
@@ -104,14 +104,14 @@ test('a click opens the pop-up with the protocol URL; a second click focuses it'
     const first = shell.openCalls();
     // A second click while the flow is pending focuses the pop-up instead of a second flow.
     button.click();
-    return { first, second: shell.openCalls(), results: shell.results.main, origin: location.origin };
+    return { first, second: shell.openCalls(), results: shell.results.main, origin: location.origin, page: location.href };
   });
   assert.equal(first.length, 1);
   const [{ url, name, features, focusCalls }] = first;
   assert.ok(url.startsWith(`${API}/v1/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token&state=`), url);
   assert.ok(url.includes('&client_id=app&scope=box%20gdrive&raw%5Ba%5D=1&request_id='), url);
-  assert.ok(url.includes(`&origin=${encodeURIComponent(origin)}&rendezvous=`), url);
-  assert.match(url.split('&rendezvous=')[1], /^[0-9a-fA-F]{64}$/, 'the challenge ends the URL');
+  const returnTo = pageUrl.split('#')[0];
+  assert.ok(url.endsWith(`&origin=${encodeURIComponent(origin)}&return_to=${encodeURIComponent(returnTo)}`), url);
   assert.ok(!url.includes('mine'), `the user's state is dropped: ${url}`);
   assert.match(url.split('&state=')[1].split('&')[0], /^[0-9a-fA-F]{32}$/);
   assert.equal(name, 'kPOPUP');
@@ -180,7 +180,7 @@ test('a blocked pop-up calls back once with popup_blocked, never inside launch()
 test('a closed pop-up calls back once, after the grace period; then a launch opens a new one', async (t) => {
   const page = await openShell(t);
   await page.evaluate(() => {
-    // Nothing listens at the API: each collection attempt at the rendezvous fails at once.
+    // Nothing listens at the API: each progress check fails at once.
     shell.recordOpen('closed');
     window.auth = Kloudless.auth.authenticator(shell.options(), shell.recorder());
     shell.launchedAt = performance.now();
@@ -430,28 +430,64 @@ test('the flow timeout ends a flow once, and bad timeouts throw', async (t) => {
   assert.equal((await openCalls(page))[0].closeCalls, 1, 'the pop-up is closed');
 });
 
-// The pop-up reads closed (collection starts), then its result arrives by message after all and
-// takes longer to verify than a collection retry: verified once, and collection stops.
-for (const collect of ['pending', 'hang']) {
-  test(`a result arriving while collecting (rendezvous ${collect}) is verified once and collection stops`, async (t) => {
-    const page = await openShell(t);
-    await page.evaluate(([mode, tokenDelay]) => {
-      shell.recordOpen('real');
-      shell.stubFetch(mode, tokenDelay);
-      Kloudless.auth.authenticator(shell.options(), shell.recorder()).launch();
-      shell.popup(0).close();
-    }, [collect, 3 * RETRY_MS]);
-    // Collecting once the pop-up reads closed.
-    await page.waitForFunction(() => shell.collections() >= 1, null, { timeout: 15000 });
-    const collectedBefore = await page.evaluate(() => {
-      shell.post(shell.message(0), shell.api, shell.popup(0));
-      return shell.collections();
+// The pop-up reads closed (progress checks start), then its result arrives after all, posted by
+// the pop-up or handed over by the page it came back to, and takes longer to verify than a check's
+// retry: verified once, and the checks stop.
+for (const progress of ['pending', 'hang']) {
+  for (const channel of ['posted', 'handed over']) {
+    test(`a result ${channel} while checking progress (${progress}) is verified once and the checks stop`, async (t) => {
+      const page = await openShell(t);
+      await page.evaluate(([mode, tokenDelay]) => {
+        shell.recordOpen('real');
+        shell.stubFetch(mode, tokenDelay);
+        Kloudless.auth.authenticator(shell.options(), shell.recorder()).launch();
+        shell.popup(0).close();
+      }, [progress, 3 * RETRY_MS]);
+      await page.waitForFunction(() => shell.progressChecks() >= 1, null, { timeout: 15000 });
+      const checksBefore = await page.evaluate((how) => {
+        if (how === 'posted') shell.post(shell.message(0), shell.api, shell.popup(0));
+        else shell.handOver(shell.message(0));
+        return shell.progressChecks();
+      }, channel);
+      const [result] = await exactly(page, 1);
+      assert.equal(result.access_token, 'tok');
+      assert.equal(result.account.service, 'box');
+      assert.equal(await page.evaluate(() => shell.progressChecks()), checksBefore, 'no check after the result came');
     });
-    const [result] = await exactly(page, 1);
-    assert.equal(result.access_token, 'tok');
-    assert.equal(await page.evaluate(() => shell.collections()), collectedBefore, 'no collection after the result came');
-  });
+  }
 }
+
+test('a handed-over result passes every check a posted one does', async (t) => {
+  const page = await openShell(t);
+  await page.evaluate(() => {
+    shell.recordOpen('real');
+    shell.stubFetch('pending', 0);
+    Kloudless.auth.authenticator(shell.options(), shell.recorder()).launch();
+    // Another flow's result, a foreign shape and a non-string: dropped, the flow goes on.
+    shell.handOver(shell.message(0).replace(shell.ids(0).requestId, 'f'.repeat(32)));
+    shell.handOver('kloudless:{"type":"authentication"}');
+    shell.handOver({ data: shell.message(0) });
+  });
+  await sleep(300);
+  assert.equal(await page.evaluate(() => shell.results.main.length), 0, 'nothing taken');
+  await page.evaluate(() => shell.handOver(shell.message(0, { state: 'f'.repeat(32) })));
+  const [result] = await exactly(page, 1);
+  assert.equal(result.error, 'invalid_state', 'a wrong state ends the flow, as for a posted result');
+  assert.equal(result.access_token, undefined);
+});
+
+test('a result brought back to a page that did not hand it over ends with popup_closed and says why', async (t) => {
+  const page = await openShell(t);
+  await page.evaluate(() => {
+    shell.recordOpen('real');
+    shell.stubFetch('gone', 0);
+    Kloudless.auth.authenticator(shell.options(), shell.recorder()).launch();
+    shell.popup(0).close();
+  });
+  const [result] = await exactly(page, 1);
+  assert.equal(result.error, 'popup_closed');
+  assert.match(result.error_description, /must load the Kloudless authenticator/);
+});
 
 /**
  * Launches with a real pop-up, delivers a valid result from it, and returns the callback's

@@ -1,5 +1,6 @@
 // The package installed from its tarball, as an app's server would meet it (Next.js, Nuxt):
-// importing any entry touches no browser global, and its components render to HTML on the server.
+// importing any entry reads no browser global but `location` (to find a result a pop-up brought
+// back, which under Node it does not), and its components render to HTML on the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,8 +38,9 @@ const entries = {
 };
 const touchedByImports = [...touched];
 
-test('importing every entry touches no browser global', () => {
-  assert.deepEqual(touchedByImports, []);
+test('importing every entry reads no browser global but location, and finds none', () => {
+  assert.ok(touchedByImports.length > 0, 'each build looks for a returned result once');
+  assert.deepEqual([...new Set(touchedByImports)], ['location']);
   assert.equal(typeof entries.main.default.authenticator, 'function');
   assert.equal(typeof entries.react.AuthButton, 'object'); // a forwardRef component
   assert.equal(typeof entries.vue.default, 'object');
