@@ -22,7 +22,7 @@
 //!   *before* each `accept` and held by the connection's task until the socket is closed. At
 //!   the cap the loop stops accepting: new connections wait in the kernel's listen backlog,
 //!   where they cost the process no file descriptor, and are accepted in order as slots free up
-//!   (at most `header_timeout` later if the slots are held by idle sockets). Accepting and
+//!   (within `header_timeout` when the slots are held by sockets that send nothing). Accepting and
 //!   closing them at once instead would spend a descriptor on each and turn a legitimate
 //!   client's wait into an error; once the backlog itself is full the kernel drops new SYNs and
 //!   clients retry.
