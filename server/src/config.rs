@@ -3,6 +3,7 @@
 use crate::faults::Fault;
 use crate::origin;
 use crate::progress::Quotas;
+use crate::serve;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,16 @@ pub struct Config {
     pub latency: Duration,
     /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
     pub popup_flows: Quotas,
+    /// A new connection is closed unless it sends a complete request head within this time
+    /// (`--header-timeout-secs`, default [`serve::DEFAULT_HEADER_TIMEOUT`]).
+    pub header_timeout: Duration,
+    /// A kept-alive connection is closed unless it completes its next request head within this
+    /// time of the previous response (`--idle-timeout-secs`, default
+    /// [`serve::DEFAULT_IDLE_TIMEOUT`]); at least `header_timeout`.
+    pub idle_timeout: Duration,
+    /// The most connections open at once; more wait in the listen backlog
+    /// (`--max-connections`, default [`serve::default_max_connections`]).
+    pub max_connections: usize,
 }
 
 /// What the command line asks for.
@@ -54,7 +65,8 @@ pub enum Command {
 /// The command line's help text.
 pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
-                            [--latency-ms MS]
+                            [--latency-ms MS] [--header-timeout-secs S] [--idle-timeout-secs S]
+                            [--max-connections N]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains), optional
                     www_dir / dist_dir and an optional [popup_flows] table (max_per_client,
@@ -68,6 +80,16 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                       fault = { endpoint = \"token\", kind = \"status_500\" }
                     endpoint: token | account; kind: status_500 | status_401 | malformed_json |
                     slow (optional slow_ms, default 5000) | drop | other_client_id (token only)
+  --header-timeout-secs S
+                    close a new connection that has not sent a complete request head within S
+                    seconds (default 10)
+  --idle-timeout-secs S
+                    close a kept-alive connection that has not completed its next request head
+                    within S seconds of the previous response (default 60; at least the header
+                    timeout)
+  --max-connections N
+                    serve at most N connections at once; more wait in the listen backlog
+                    (default: half the open-file limit `ulimit -n`, at most 10000)
   --help            this text
 ";
 
@@ -97,6 +119,9 @@ impl Config {
         let mut file = None;
         let mut test_faults = false;
         let mut latency = Duration::ZERO;
+        let mut header_timeout = serve::DEFAULT_HEADER_TIMEOUT;
+        let mut idle_timeout = serve::DEFAULT_IDLE_TIMEOUT;
+        let mut max_connections = serve::default_max_connections();
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -106,6 +131,9 @@ impl Config {
                 "--database" => database = PathBuf::from(value()?),
                 "--test-faults" => test_faults = true,
                 "--latency-ms" => latency = parse_latency(&value()?)?,
+                "--header-timeout-secs" => header_timeout = parse_secs(&flag, &value()?)?,
+                "--idle-timeout-secs" => idle_timeout = parse_secs(&flag, &value()?)?,
+                "--max-connections" => max_connections = parse_max_connections(&value()?)?,
                 "--config" => {
                     let path = value()?;
                     let text =
@@ -121,8 +149,9 @@ impl Config {
         let (source, text) =
             file.unwrap_or_else(|| ("the default config".to_owned(), DEFAULT_CONFIG.to_owned()));
         Config::from_toml_with_faults(&text, listen, database, test_faults)
-            .map(|config| Command::Run(Config { latency, ..config }))
+            .map(|config| Config { latency, header_timeout, idle_timeout, max_connections, ..config })
             .map_err(|e| format!("{source}: {e}"))
+            .and_then(|config| config.connection_limits().map(|_| Command::Run(config)))
     }
 
     /// Builds a configuration from TOML text and the command-line values; a `fault` is refused.
@@ -170,12 +199,47 @@ impl Config {
             dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
             latency: Duration::ZERO,
             popup_flows: file.popup_flows,
+            header_timeout: serve::DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: serve::DEFAULT_IDLE_TIMEOUT,
+            max_connections: serve::default_max_connections(),
         })
     }
 
     /// The app with this `client_id`.
     pub fn app(&self, client_id: &str) -> Option<&App> {
         self.apps.iter().find(|app| app.client_id == client_id)
+    }
+
+    /// The connection settings, checked: both timeouts above zero and at most
+    /// [`serve::MAX_TIMEOUT_SECS`], the idle timeout no shorter than the header timeout, and
+    /// from 1 to [`serve::MAX_CONNECTIONS`] connections.
+    pub fn connection_limits(&self) -> Result<serve::Limits, String> {
+        let max = Duration::from_secs(serve::MAX_TIMEOUT_SECS);
+        for (flag, timeout) in
+            [("--header-timeout-secs", self.header_timeout), ("--idle-timeout-secs", self.idle_timeout)]
+        {
+            if timeout.is_zero() || timeout > max {
+                return Err(format!("{flag}: {timeout:?} is not above 0 and at most {}s", max.as_secs()));
+            }
+        }
+        if self.idle_timeout < self.header_timeout {
+            return Err(format!(
+                "--idle-timeout-secs ({:?}) must be at least --header-timeout-secs ({:?})",
+                self.idle_timeout, self.header_timeout
+            ));
+        }
+        if !(1..=serve::MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!(
+                "--max-connections {} is not from 1 to {}",
+                self.max_connections,
+                serve::MAX_CONNECTIONS
+            ));
+        }
+        Ok(serve::Limits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        })
     }
 }
 
@@ -192,6 +256,26 @@ fn parse_latency(value: &str) -> Result<Duration, String> {
                 crate::latency::MAX_LATENCY_MS
             )
         })
+}
+
+/// Reads `--header-timeout-secs` or `--idle-timeout-secs` (`flag`): whole seconds, from 1 to
+/// [`serve::MAX_TIMEOUT_SECS`].
+fn parse_secs(flag: &str, value: &str) -> Result<Duration, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|secs| (1..=serve::MAX_TIMEOUT_SECS).contains(secs))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            format!("{flag} {value:?} is not a number of seconds from 1 to {}", serve::MAX_TIMEOUT_SECS)
+        })
+}
+
+/// Reads `--max-connections`: a whole number from 1 to [`serve::MAX_CONNECTIONS`].
+fn parse_max_connections(value: &str) -> Result<usize, String> {
+    value.parse::<usize>().ok().filter(|n| (1..=serve::MAX_CONNECTIONS).contains(n)).ok_or_else(|| {
+        format!("--max-connections {value:?} is not a number from 1 to {}", serve::MAX_CONNECTIONS)
+    })
 }
 
 #[cfg(test)]
@@ -252,6 +336,78 @@ mod tests {
             );
         }
         assert!(args(&["--latency-ms"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn connection_flags() {
+        let Ok(Command::Run(config)) = args(&[]) else { panic!() };
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+        assert_eq!(config.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_connections, serve::default_max_connections());
+        let Ok(Command::Run(config)) =
+            args(&["--header-timeout-secs", "2", "--idle-timeout-secs", "3", "--max-connections", "50"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            config.connection_limits(),
+            Ok(serve::Limits {
+                header_timeout: Duration::from_secs(2),
+                idle_timeout: Duration::from_secs(3),
+                max_connections: 50,
+            })
+        );
+        let Ok(Command::Run(config)) = args(&["--header-timeout-secs", "5", "--idle-timeout-secs", "5"])
+        else {
+            panic!("equal timeouts are fine")
+        };
+        assert_eq!(config.idle_timeout, Duration::from_secs(5));
+        for flag in ["--header-timeout-secs", "--idle-timeout-secs"] {
+            for bad in ["0", "-1", "1.5", "ten", "", "3601"] {
+                let error = args(&[flag, bad]).unwrap_err();
+                assert!(
+                    error.contains(&format!("{flag} {bad:?} is not a number of seconds from 1 to 3600")),
+                    "{error}"
+                );
+            }
+            assert!(args(&[flag]).unwrap_err().contains("needs a value"));
+        }
+        for bad in ["0", "-1", "many", "", "1000001"] {
+            let error = args(&["--max-connections", bad]).unwrap_err();
+            assert!(error.contains("is not a number from 1 to 1000000"), "{error}");
+        }
+        assert!(args(&["--max-connections"]).unwrap_err().contains("needs a value"));
+        // The default idle timeout (60 s) is shorter than this header timeout.
+        let error = args(&["--header-timeout-secs", "61"]).unwrap_err();
+        assert!(
+            error.contains("--idle-timeout-secs (60s) must be at least --header-timeout-secs (61s)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn connection_limits_are_checked_on_the_struct_too() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n";
+        let config = Config::from_toml(toml, at, "d".into()).unwrap();
+        assert_eq!(config.header_timeout, serve::DEFAULT_HEADER_TIMEOUT, "from_toml has the defaults");
+        assert_eq!(config.idle_timeout, serve::DEFAULT_IDLE_TIMEOUT);
+        assert!(config.connection_limits().is_ok());
+        let short = Duration::from_millis(500);
+        let ok = Config { header_timeout: short, idle_timeout: short, ..config.clone() };
+        assert!(ok.connection_limits().is_ok(), "sub-second timeouts are for tests");
+        for bad in [
+            Config { header_timeout: Duration::ZERO, ..config.clone() },
+            Config { idle_timeout: Duration::from_secs(3601), ..config.clone() },
+            Config {
+                header_timeout: Duration::from_secs(2),
+                idle_timeout: Duration::from_secs(1),
+                ..config.clone()
+            },
+            Config { max_connections: 0, ..config.clone() },
+        ] {
+            assert!(bad.connection_limits().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
 //! [`oauth::validate`]); storage is behind [`store`] (SQLite: accounts, hashed tokens) and
-//! [`progress::Progress`] (in memory: where the pop-up flows are, never a result); configuration is one
-//! typed struct ([`config::Config`]).
+//! [`progress::Progress`] (in memory: where the pop-up flows are, never a result); configuration
+//! is one typed struct ([`config::Config`]); connections are accepted, timed out and capped by
+//! [`serve`].
 
 #![warn(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod pages;
 pub mod params;
 pub mod progress;
 pub mod security;
+pub mod serve;
 pub mod services;
 pub mod statics;
 pub mod store;
@@ -98,11 +100,14 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     router: Router,
+    limits: serve::Limits,
 }
 
 impl Server {
-    /// Opens the database (creating its folder) and binds the listening socket.
+    /// Checks the connection settings, opens the database (creating its folder) and binds the
+    /// listening socket.
     pub async fn bind(config: Config) -> Result<Server, String> {
+        let limits = config.connection_limits()?;
         if let Some(dir) = config.database.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
@@ -114,6 +119,7 @@ impl Server {
         Ok(Server {
             listener,
             addr,
+            limits,
             router: router(Arc::new(AppState {
                 progress: progress::Progress::new(config.popup_flows.clone()),
                 config,
@@ -127,12 +133,16 @@ impl Server {
         self.addr
     }
 
-    /// Serves until the process is interrupted.
+    /// Serves until the process is interrupted (Ctrl-C, SIGINT); then lets the requests in
+    /// progress finish. Never fails: accept errors are logged and retried ([`serve`]).
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+        let interrupted = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                // No signal handler: serve until the process is killed.
+                std::future::pending::<()>().await;
+            }
+        };
+        serve::serve(self.listener, self.router, self.limits, interrupted).await;
+        Ok(())
     }
 }
