@@ -37,6 +37,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use store::Store;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// What every handler shares.
 pub struct AppState {
@@ -72,6 +73,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A client that sent a request head must send its body as promptly as the head.
+        .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
         .layer(middleware::from_fn(security::defaults))
         .layer(middleware::from_fn(log))
         .with_state(state)

@@ -30,8 +30,8 @@
 //!   any other error (`EMFILE`, `ENFILE`, `ENOBUFS`) is logged and retried after
 //!   [`ACCEPT_BACKOFF`], as `axum::serve` and hyper 0.14 did.
 //!
-//! Not covered: once a request head has arrived, nothing limits how long the client takes to
-//! send the request body or to read the response.
+//! The request body gets the header timeout too, from the router (`RequestBodyTimeoutLayer` in
+//! [`crate::router`]). Not covered: how long a client takes to read the response.
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};

@@ -63,6 +63,28 @@ fn raise_open_file_limit() -> u64 {
     rlimit::increase_nofile_limit(u64::MAX).unwrap_or_else(|e| panic!("cannot read RLIMIT_NOFILE: {e}"))
 }
 
+/// A client that sends a complete request head and then only part of its body is answered
+/// (400: the body could not be read) and cut after the header timeout, not held forever.
+#[tokio::test]
+async fn a_request_body_that_stops_coming_is_cut_after_the_header_timeout() {
+    let (addr, _dir) = start(SECOND, 5 * SECOND, 100).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/oauth HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 100\r\n\r\nclient_id="
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let sent = Instant::now();
+    let mut reply = Vec::new();
+    let read = timeout(SECOND + MARGIN, stream.read_to_end(&mut reply)).await;
+    assert!(read.is_ok(), "still open after {:?}", sent.elapsed());
+    let took = sent.elapsed();
+    eprintln!("a stalled body: cut after {took:?}");
+    assert!(took >= SECOND, "cut before the timeout: {took:?}");
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 4"), "{reply}");
+}
+
 /// (a) 5,000 idle sockets that never send a byte (the attack: idle sockets until the server
 /// runs out of descriptors) are all closed by the server within the header timeout, and a
 /// request made while they are held is answered.
