@@ -158,7 +158,7 @@ else setTimeout(function(){window.close()},1500);return}\
 var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
 
 /// The result page: shows the outcome and hands `data` to the page at `origin` that asked for
-/// `request_id` (see [`POST_RESULT`]).
+/// `request_id`: posted to the opener, or brought back to `return_to` in the URL fragment.
 pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Value) -> Response {
     let success = data.get("access_token").is_some();
     let embedded =
