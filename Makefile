@@ -12,7 +12,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser build dist packages server demo test test-native test-e2e clean bench
+.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean bench
 all: build
 
 deps:
@@ -25,10 +25,12 @@ build: deps dist server
 
 # The shipped browser files: dist/kloudless.authenticator.js (script tag) and the npm package
 # (staged in build/npm/, packed by npm pack into dist/kloudless-authenticator-<version>.tgz).
+# wasm-bindgen generates the glue (build/wb/); wasm-opt shrinks its module.
 dist:
 	cargo build -p kloudless-authenticator --target wasm32-unknown-unknown --profile wasm
 	mkdir -p build
-	$(WASM_OPT) --strip-debug --strip-producers --strip-target-features $(WASM) -o build/kloudless_authenticator.wasm
+	wasm-bindgen --target web --no-typescript --out-dir build/wb $(WASM)
+	$(WASM_OPT) --strip-debug --strip-producers --strip-target-features build/wb/kloudless_authenticator_bg.wasm -o build/kloudless_authenticator.wasm
 	node js/build.mjs
 
 # The example apps and the typed consumer, installed from the fresh tarball (npm ci).
@@ -42,10 +44,17 @@ demo: build
 	@echo "Demo: open http://localhost:8080"
 	$(SERVER)
 
-test: deps-browser build packages test-native test-e2e
+test: deps-browser build packages test-native test-wasm test-e2e
 
 test-native:
 	cargo test --workspace
+
+# The browser shell's own tests (src/web/tests.rs), wasm-bindgen-test in headless Chromium
+# (webdriver.json passes its flags).
+test-wasm:
+	CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --lib
 
 # The files named (not the folder: Node 22+ would take `e2e/` for a module).
 test-e2e:

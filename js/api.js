@@ -1,31 +1,23 @@
-// The JS API over the WebAssembly module, shared by the ES module and the script-tag build.
-// Importing this reads only `location` (to find a result a pop-up brought back: see
-// returned.js): the wasm is compiled (synchronously, from bytes embedded in the bundle) on the
-// first call, so the API is usable as soon as it is called.
-import { instantiate } from './host.js';
-import { handOverReturnedResult } from './returned.js';
+// The JS API over the WebAssembly module (wasm-bindgen's generated glue), shared by the ES
+// module and the script-tag build. Importing this reads only `location` (to find a result a
+// pop-up brought back: see returned.js): the wasm is instantiated (synchronously, from bytes
+// embedded in the bundle) on the first call, so the API is usable as soon as it is called.
+import * as glue from '../build/wb/kloudless_authenticator.js';
 // js/build.mjs embeds the wasm as a function that decodes its bytes on first use.
 import decodeWasm from '../build/kloudless_authenticator.wasm';
+import { handOverReturnedResult } from './returned.js';
 
 handOverReturnedResult();
 
-let module;
-// The module, instantiated on first use.
-const wasm = () => (module = module || instantiate(decodeWasm()));
-// Puts a JS value in the module's table, for an export that takes it over.
-const hold = (value) => wasm().hold(value);
-// Runs an export with up to three numbers; throws what it handed over if `failed(result)`,
-// else returns `{ result, given }`. (No array destructuring or spread: a page can patch the
-// array iterator.)
-function run(failed, name, a, b, c) {
-  const done = wasm().call(name, a, b, c);
-  if (failed(done.result)) throw new Error(done.given);
-  return done;
+let ready = false;
+/** The module's exports, instantiated on first use. */
+function wasm() {
+  if (!ready) {
+    glue.initSync({ module: decodeWasm() });
+    ready = true;
+  }
+  return glue;
 }
-const never = () => false;
-// Frees an authenticator's instance once the page drops it (without destroy()).
-const dropped = typeof FinalizationRegistry === 'function'
-  ? new FinalizationRegistry((id) => run(never, 'kl_release', id, 0)) : null;
 
 /** The Kloudless API version spoken: `'v1'`. */
 export const apiVersion = 'v1';
@@ -36,44 +28,30 @@ export const apiVersion = 'v1';
  * launches too. `launch()` returns `true` when it started a new flow (whose callback will
  * come), `false` when it focused the pending flow's pop-up. `cancel()` ends a pending flow with
  * one `cancelled` callback; `destroy()` releases the authenticator: a pending flow ends with no
- * callback. Both close its pop-up.
+ * callback. Both close its pop-up. (The module frees an authenticator the page drops.)
  */
 export function authenticator(element, options, callback) {
-  let id = run((made) => made === 0, 'kl_authenticator', hold(element), hold(options), hold(callback)).result;
-  const handle = {
-    launch() {
-      if (!id) throw new Error('This authenticator was destroyed.');
-      return run((started) => started < 0, 'kl_launch', id).result === 1;
-    },
-    cancel() {
-      if (id) run(never, 'kl_cancel', id);
-    },
-    destroy() {
-      const destroyed = id;
-      if (destroyed) {
-        id = 0; // first: whatever happens below, this authenticator is done
-        dropped?.unregister(handle);
-        run(never, 'kl_release', destroyed, 1);
-      }
-    },
+  const made = wasm().authenticator(element, options, callback);
+  return {
+    launch: () => made.launch(),
+    cancel: () => made.cancel(),
+    destroy: () => made.destroy(),
   };
-  dropped?.register(handle, id, handle);
-  return handle;
 }
 
 /** Stops a click on `element` from launching the pop-up; its pending flow ends as `cancelled`. */
 export function stop(element) {
-  run(never, 'kl_stop', hold(element));
+  wasm().stop(element);
 }
 
 /** Sets the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function setGlobalOptions(options = {}) {
-  run((ok) => !ok, 'kl_set_globals', hold(options));
+  wasm().setGlobalOptions(options);
 }
 
 /** Returns the global options `{ baseUrl, debug, requestTimeout, flowTimeout }`. */
 export function getGlobalOptions() {
-  return JSON.parse(run(never, 'kl_get_globals').given);
+  return wasm().getGlobalOptions();
 }
 
 export default { authenticator, stop, apiVersion, getGlobalOptions, setGlobalOptions };

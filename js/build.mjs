@@ -1,4 +1,5 @@
-// Builds the shipped browser files from the optimized wasm (embedded in each) and js/:
+// Builds the shipped browser files from the optimized wasm (embedded in each), wasm-bindgen's
+// glue (build/wb/) and js/:
 //   dist/kloudless.authenticator.js         classic script for a <script> tag (IIFE)
 //   build/npm/                              the npm package (js/package.json):
 //     index.js (ES module), launcher.js, react.js, vue.js, kloudless.authenticator.js, *.d.ts
@@ -44,6 +45,10 @@ const common = {
   bundle: true, minify: true, logLevel: 'warning', legalComments: 'none', charset: 'utf8',
   plugins: [wasmAsString],
   target: ['es2020'],
+  // The glue's asynchronous init would fetch the wasm next to it (`new URL(…, import.meta.url)`,
+  // which bundlers such as Vite follow as an asset); the module is embedded and instantiated
+  // with initSync instead, so that path is cut.
+  define: { 'import.meta.url': 'undefined' },
 };
 const npm = 'build/npm';
 rmSync(npm, { recursive: true, force: true });

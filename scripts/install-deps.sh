@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need and is missing: the wasm target, npm packages
-# (binaryen's wasm-opt, esbuild, playwright-core, …), and (as root, with apt) Chromium.
+# Installs what the build and the tests need and is missing: the wasm target, wasm-bindgen-cli
+# (the very version of the wasm-bindgen crate), npm packages (binaryen's wasm-opt, esbuild,
+# playwright-core, …), and with --browser (as root, with apt) Chromium and chromedriver (the
+# wasm-bindgen-test runner drives it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+want=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
+  cargo install wasm-bindgen-cli --version "=$want" --locked || cargo install wasm-bindgen-cli --version "=$want"
+fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund
   touch node_modules
 fi
-# The browser the tests and the bench run (e2e/harness.mjs, bench/run.mjs).
-if [ "${1:-}" = "--browser" ] && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+# The browser the tests and the bench run (e2e/harness.mjs, bench/run.mjs), and its driver.
+if [ "${1:-}" = "--browser" ] && { [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || ! command -v chromedriver >/dev/null; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
   else
-    echo "Chromium is needed for the browser tests: install it (Debian: apt-get install chromium), or set CHROMIUM to its path." >&2
+    echo "Chromium and chromedriver are needed for the browser tests: install them (Debian: apt-get install chromium chromium-driver), or set CHROMIUM to Chromium's path." >&2
     exit 1
   fi
 fi

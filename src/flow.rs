@@ -3,16 +3,12 @@
 //!
 //! A flow finishes exactly once: after [`Step::Finish`] every event is ignored.
 
-use alloc::borrow::ToOwned;
-use alloc::string::String;
-
 use crate::error::Error;
-use crate::json::{self, Json};
-use crate::message;
+use crate::message::{self, Dropped, Fields, Sender};
 use crate::options::Options;
 use crate::popup::{self, Launch};
 use crate::progress::{self, Found};
-use crate::verify::{self, Reply};
+use crate::verify::{self, AccountReply, TokenReply};
 
 /// How often the shell checks whether the user closed the pop-up, in milliseconds.
 pub const POPUP_POLL_MS: i32 = 250;
@@ -40,9 +36,9 @@ pub enum Step {
         /// The bearer token.
         token: String,
     },
-    /// After `after_ms` milliseconds, POST `body` (a form) to `url` and feed the reply to
-    /// [`Flow::on_progress`]: the pop-up reads as closed, so ask the server whether its flow is
-    /// still under way.
+    /// After `after_ms` milliseconds, POST `body` (a form) to `url` and feed the reply's status
+    /// to [`Flow::on_progress`]: the pop-up reads as closed, so ask the server whether its flow
+    /// is still under way.
     CheckProgress {
         /// The progress endpoint.
         url: String,
@@ -51,9 +47,20 @@ pub enum Step {
         /// The delay before the request.
         after_ms: i32,
     },
-    /// Release everything and call the callback with this result, as JSON text. Happens once
-    /// per flow.
-    Finish(String),
+    /// Release everything and call the callback with this outcome. Happens once per flow.
+    Finish(Outcome),
+}
+
+/// What the callback gets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    /// The result message's `data`, with the account's metadata added as `account`.
+    Connected,
+    /// The result message's `data` unchanged: an error from the server's pop-up (e.g.
+    /// `access_denied`).
+    PassedThrough,
+    /// `{error, error_description, state}` for this error (see [`Flow::state`]); never a token.
+    Failed(Error),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,9 +72,8 @@ enum Phase {
     },
     /// Both replies are awaited; each is kept until the other is in.
     Verifying {
-        data: Json,
         token: Option<Result<(), Error>>,
-        account: Option<Result<Json, Error>>,
+        account: Option<Result<(), Error>>,
     },
     Done,
 }
@@ -76,6 +82,7 @@ enum Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
     base_url: String,
+    api_origin: String,
     client_id: String,
     state: String,
     request_id: String,
@@ -83,12 +90,13 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// Starts a flow for `options` against `base_url`, its `state` and `request_id` made from
-    /// `random` (which must come from a CSPRNG: 128 bits each).
-    pub fn new(base_url: &str, options: &Options, random: &[u8; RANDOM_BYTES]) -> Flow {
+    /// Starts a flow for `options` against `base_url` (whose origin is `api_origin`), its `state`
+    /// and `request_id` made from `random` (which must come from a CSPRNG: 128 bits each).
+    pub fn new(base_url: &str, api_origin: &str, options: &Options, random: &[u8; RANDOM_BYTES]) -> Flow {
         let (state, request_id) = random.split_at(16);
         Flow {
             base_url: popup::trim_base_url(base_url).to_owned(),
+            api_origin: api_origin.to_owned(),
             client_id: options.client_id.clone(),
             state: hex(state),
             request_id: hex(request_id),
@@ -120,36 +128,40 @@ impl Flow {
         matches!(self.phase, Phase::AwaitingResult { .. })
     }
 
-    /// A message's data: posted from the expected origin by this flow's pop-up or relay, or
-    /// handed over on this page's origin by the page a pop-up came back to.
-    pub fn on_message(&mut self, data: &str) -> Step {
+    /// Whether a message from `sender` may be read at all (before anything of it is).
+    pub fn accepts(&self, sender: Sender) -> Result<(), Dropped> {
+        message::check_sender(sender, &self.api_origin)
+    }
+
+    /// A message that [`Flow::accepts`] and the shell parsed: this flow's result starts the
+    /// verification (or, an error from the server, finishes the flow unchanged); any other
+    /// message is dropped, and says why.
+    pub fn on_message(&mut self, fields: &Fields) -> Result<Step, Dropped> {
         if !self.awaits_result() {
-            return Step::Ignore;
+            return Ok(Step::Ignore);
         }
-        let Some(result) = message::authentication_result(data, &self.request_id) else {
-            return Step::Ignore;
-        };
-        if result.get("state").and_then(Json::scalar_text) != Some(self.state.as_str()) {
-            return self.fail(Error::InvalidState);
+        let data = message::result_for(fields, &self.request_id)?;
+        if data.state.as_deref() != Some(self.state.as_str()) {
+            return Ok(self.fail(Error::InvalidState));
         }
-        match result.get("access_token").and_then(Json::as_str).filter(|t| !t.is_empty()) {
+        Ok(match &data.access_token {
             Some(token) => {
-                let token = token.to_owned();
-                self.phase = Phase::Verifying { data: result, token: None, account: None };
+                let token = token.clone();
+                self.phase = Phase::Verifying { token: None, account: None };
                 let [token_url, account_url] = self.verify_urls();
                 Step::Verify { token_url, account_url, token }
             }
             // An error from the server (e.g. access_denied) passes through unchanged.
             None => {
                 self.phase = Phase::Done;
-                Step::Finish(result.to_text())
+                Step::Finish(Outcome::PassedThrough)
             }
-        }
+        })
     }
 
     /// The token endpoint's reply to [`Step::Verify`]; an error ([`Error::NetworkError`],
     /// [`Error::RequestTimeout`]) when the request itself failed.
-    pub fn on_token(&mut self, reply: Result<Reply, Error>) -> Step {
+    pub fn on_token(&mut self, reply: Result<TokenReply, Error>) -> Step {
         let client_id = &self.client_id;
         if let Phase::Verifying { token: slot @ None, .. } = &mut self.phase {
             *slot = Some(reply.and_then(|r| verify::token(r, client_id)));
@@ -158,7 +170,7 @@ impl Flow {
     }
 
     /// The account endpoint's reply to [`Step::Verify`]; an error when the request failed.
-    pub fn on_account(&mut self, reply: Result<Reply, Error>) -> Step {
+    pub fn on_account(&mut self, reply: Result<AccountReply, Error>) -> Step {
         if let Phase::Verifying { account: slot @ None, .. } = &mut self.phase {
             *slot = Some(reply.and_then(verify::account));
         }
@@ -168,20 +180,14 @@ impl Flow {
     /// Finishes once the token is known bad (the account, if any, is discarded: a token of
     /// another app always ends in `client_id_mismatch`), or once both replies are in.
     fn decide(&mut self) -> Step {
-        let Phase::Verifying { token: Some(token), account, .. } = &self.phase else { return Step::Ignore };
-        match (token, account) {
-            (Err(error), _) | (Ok(()), Some(Err(error))) => {
-                let error = *error;
-                self.fail(error)
-            }
+        let Phase::Verifying { token: Some(token), account } = &self.phase else { return Step::Ignore };
+        match (*token, *account) {
+            (Err(error), _) | (Ok(()), Some(Err(error))) => self.fail(error),
             (Ok(()), None) => Step::Ignore,
-            (Ok(()), Some(Ok(_))) => match core::mem::replace(&mut self.phase, Phase::Done) {
-                Phase::Verifying { mut data, account: Some(Ok(account)), .. } => {
-                    data.set("account", account);
-                    Step::Finish(data.to_text())
-                }
-                _ => Step::Ignore,
-            },
+            (Ok(()), Some(Ok(()))) => {
+                self.phase = Phase::Done;
+                Step::Finish(Outcome::Connected)
+            }
         }
     }
 
@@ -202,15 +208,15 @@ impl Flow {
         }
     }
 
-    /// The reply to the last [`Step::CheckProgress`] (`None` when the request failed). A flow
-    /// under way at the server (or whose result is on its way back to this page) keeps the
-    /// checks going, until the server forgets it (10 minutes after its last page) or
-    /// `flowTimeout`; [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with
+    /// The status of the reply to the last [`Step::CheckProgress`] (`None` when the request
+    /// failed). A flow under way at the server (or whose result is on its way back to this
+    /// page) keeps the checks going, until the server forgets it (10 minutes after its last
+    /// page) or `flowTimeout`; [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with
     /// `popup_closed`, and so, with its own description, does a result that went back to this
     /// page's URL and was not handed over.
-    pub fn on_progress(&mut self, reply: Option<Reply>) -> Step {
+    pub fn on_progress(&mut self, status: Option<u16>) -> Step {
         let Phase::AwaitingResult { misses: Some(misses) } = self.phase else { return Step::Ignore };
-        let misses = match progress::found(reply) {
+        let misses = match progress::found(status) {
             Found::UnderWay => 0,
             Found::NotDelivered => return self.fail(Error::ResultNotHandedOver),
             Found::Nothing => misses + 1,
@@ -238,75 +244,65 @@ impl Flow {
 
     fn fail(&mut self, error: Error) -> Step {
         self.phase = Phase::Done;
-        Step::Finish(error_result(error, &self.state))
+        Step::Finish(Outcome::Failed(error))
     }
-}
-
-/// The result the callback gets for a failure, as JSON text: `{error, error_description, state}`.
-pub fn error_result(error: Error, state: &str) -> String {
-    let mut out = String::from("{\"error\":");
-    json::write_string(error.code(), &mut out);
-    out.push_str(",\"error_description\":");
-    json::write_string(error.description(), &mut out);
-    out.push_str(",\"state\":");
-    json::write_string(state, &mut out);
-    out.push('}');
-    out
 }
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::Data;
+    use crate::options::OptionValue;
 
     const STATE: &str = "000102030405060708090a0b0c0d0e0f";
     const REQUEST: &str = "101112131415161718191a1b1c1d1e1f";
+    const API: &str = "http://api.test";
 
     fn options() -> Options {
-        Options::parse(r#"[["client_id",0,"app"]]"#).unwrap()
+        Options::new([("client_id".to_owned(), OptionValue::Text("app".into()))]).unwrap()
     }
 
     fn flow() -> Flow {
-        let random: [u8; RANDOM_BYTES] = core::array::from_fn(|i| i as u8);
-        Flow::new("http://api.test/", &options(), &random)
+        let random: [u8; RANDOM_BYTES] = std::array::from_fn(|i| i as u8);
+        Flow::new("http://api.test/", API, &options(), &random)
     }
 
-    fn result_message(data: &str) -> String {
-        ["kloudless:{\"type\":\"authentication\",\"id\":\"", REQUEST, "\",\"data\":", data, "}"].concat()
-    }
-
-    fn success_message() -> String {
-        result_message(
-            &[r#"{"access_token":"tok","token_type":"Bearer","scope":"box","state":""#, STATE, "\"}"]
-                .concat(),
-        )
-    }
-
-    fn ok(body: &str) -> Result<Reply<'_>, Error> {
-        Ok(Reply { status: 200, body })
-    }
-
-    /// The result a step finishes with, parsed.
-    fn finished(step: &Step) -> Json {
-        let Step::Finish(result) = step else { panic!("must finish: {step:?}") };
-        Json::parse(result).expect("the result is JSON")
-    }
-
-    fn error_code(step: &Step) -> Option<String> {
-        match step {
-            Step::Finish(_) => finished(step).get("error").and_then(Json::as_str).map(str::to_owned),
-            _ => None,
+    /// A result message's fields: for `id`, with `state` and maybe a token.
+    fn result(id: &str, state: &str, token: Option<&str>) -> Fields {
+        Fields {
+            kind: Some("authentication".into()),
+            id: Some(id.into()),
+            data: Some(Data { state: Some(state.into()), access_token: token.map(Into::into) }),
         }
+    }
+
+    fn success() -> Fields {
+        result(REQUEST, STATE, Some("tok"))
+    }
+
+    fn token_ok() -> Result<TokenReply<'static>, Error> {
+        Ok(TokenReply { status: 200, client_id: Some("app") })
+    }
+
+    fn account_ok() -> Result<AccountReply, Error> {
+        Ok(AccountReply { status: 200, object: true })
+    }
+
+    fn verify() -> Step {
+        Step::Verify {
+            token_url: "http://api.test/v1/oauth/token/".into(),
+            account_url: "http://api.test/v1/accounts/me/?retrieve_full=False".into(),
+            token: "tok".into(),
+        }
+    }
+
+    fn failed(error: Error) -> Step {
+        Step::Finish(Outcome::Failed(error))
     }
 
     #[test]
@@ -320,17 +316,6 @@ mod tests {
         assert!(url.ends_with("&return_to=http%3A%2F%2Fapp.test%2Froute%3Fq%3D1"), "{url}");
     }
 
-    fn verify() -> Step {
-        Step::Verify {
-            token_url: "http://api.test/v1/oauth/token/".into(),
-            account_url: "http://api.test/v1/accounts/me/?retrieve_full=False".into(),
-            token: "tok".into(),
-        }
-    }
-
-    const TOKEN_INFO: &str = r#"{"account_id":7,"client_id":"app","scope":"box"}"#;
-    const ACCOUNT: &str = r#"{"id":7,"service":"box"}"#;
-
     #[test]
     fn the_urls_to_warm_are_those_verified() {
         let Step::Verify { token_url, account_url, .. } = verify() else { unreachable!() };
@@ -338,29 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_api_origin_and_the_flows_windows_are_heard() {
+        let f = flow();
+        assert_eq!(f.accepts(Sender::Posted { origin: API, from_flow_window: true }), Ok(()));
+        assert_eq!(
+            f.accepts(Sender::Posted { origin: "http://evil.test", from_flow_window: true }),
+            Err(Dropped::Origin)
+        );
+        assert_eq!(f.accepts(Sender::Posted { origin: API, from_flow_window: false }), Err(Dropped::Source));
+        assert_eq!(f.accepts(Sender::HandedOver), Ok(()));
+    }
+
+    #[test]
     fn success_verifies_the_token_and_fetches_the_account_at_once() {
         for token_first in [true, false] {
             let mut f = flow();
-            assert_eq!(f.on_message(&success_message()), verify());
+            assert_eq!(f.on_message(&success()), Ok(verify()));
             let finish = if token_first {
-                assert_eq!(f.on_token(ok(TOKEN_INFO)), Step::Ignore, "waits for the account");
-                f.on_account(ok(ACCOUNT))
+                assert_eq!(f.on_token(token_ok()), Step::Ignore, "waits for the account");
+                f.on_account(account_ok())
             } else {
-                assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore, "waits for the token check");
-                f.on_token(ok(TOKEN_INFO))
+                assert_eq!(f.on_account(account_ok()), Step::Ignore, "waits for the token check");
+                f.on_token(token_ok())
             };
-            let result = finished(&finish);
-            assert_eq!(result.get("access_token").and_then(Json::as_str), Some("tok"));
-            assert_eq!(result.get("token_type").and_then(Json::as_str), Some("Bearer"));
-            assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
-            assert_eq!(
-                result.get("account").and_then(|a| a.get("service")).and_then(Json::as_str),
-                Some("box")
-            );
+            assert_eq!(finish, Step::Finish(Outcome::Connected));
             // Exactly once: everything after the finish is ignored.
-            assert_eq!(f.on_message(&success_message()), Step::Ignore);
-            assert_eq!(f.on_token(ok(TOKEN_INFO)), Step::Ignore);
-            assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+            assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
+            assert_eq!(f.on_token(token_ok()), Step::Ignore);
+            assert_eq!(f.on_account(account_ok()), Step::Ignore);
             assert_eq!(f.on_popup_closed(), Step::Ignore);
         }
     }
@@ -368,72 +358,63 @@ mod tests {
     #[test]
     fn a_wrong_state_is_invalid_state() {
         let mut f = flow();
-        let step = f.on_message(&result_message(r#"{"access_token":"tok","state":"guess"}"#));
-        assert_eq!(error_code(&step).as_deref(), Some("invalid_state"));
-        assert_eq!(f.on_message(&success_message()), Step::Ignore);
+        assert_eq!(f.on_message(&result(REQUEST, "guess", Some("tok"))), Ok(failed(Error::InvalidState)));
+        assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
+        let mut missing = flow();
+        let no_state =
+            Fields { data: Some(Data { state: None, access_token: Some("tok".into()) }), ..success() };
+        assert_eq!(missing.on_message(&no_state), Ok(failed(Error::InvalidState)));
     }
 
     #[test]
     fn a_server_error_passes_through_unchanged() {
         let mut f = flow();
-        let data = [r#"{"error":"access_denied","error_description":"no","state":""#, STATE, "\"}"].concat();
-        assert_eq!(finished(&f.on_message(&result_message(&data))), Json::parse(&data).unwrap());
+        assert_eq!(f.on_message(&result(REQUEST, STATE, None)), Ok(Step::Finish(Outcome::PassedThrough)));
     }
 
     #[test]
-    fn messages_for_other_requests_are_ignored() {
+    fn messages_for_other_requests_are_dropped() {
         let mut f = flow();
-        let other = success_message().replace(REQUEST, "other");
-        assert_eq!(f.on_message(&other), Step::Ignore);
+        assert_eq!(f.on_message(&result("other", STATE, Some("tok"))), Err(Dropped::OtherRequest));
+        assert_eq!(f.on_message(&Fields::default()), Err(Dropped::Shape));
         assert!(f.awaits_result());
     }
 
     #[test]
-    fn verification_failures_have_their_codes_and_no_token() {
-        let cases: [(Result<Reply, Error>, &str); 5] = [
-            (ok(r#"{"account_id":7,"client_id":"other"}"#), "client_id_mismatch"),
-            (Ok(Reply { status: 401, body: "{}" }), "token_verification_failed"),
-            (ok("garbage"), "token_verification_failed"),
-            (Err(Error::NetworkError), "network_error"),
-            (Err(Error::RequestTimeout), "timeout"),
+    fn verification_failures_have_their_codes_and_discard_the_account() {
+        let cases = [
+            (Ok(TokenReply { status: 200, client_id: Some("other") }), Error::ClientIdMismatch),
+            (Ok(TokenReply { status: 401, client_id: Some("app") }), Error::TokenVerificationFailed),
+            (Ok(TokenReply { status: 200, client_id: None }), Error::TokenVerificationFailed),
+            (Err(Error::NetworkError), Error::NetworkError),
+            (Err(Error::RequestTimeout), Error::RequestTimeout),
         ];
-        for (reply, code) in cases {
+        for (reply, error) in cases {
             for account_first in [false, true] {
                 let mut f = flow();
-                f.on_message(&success_message());
+                f.on_message(&success()).unwrap();
                 if account_first {
-                    assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+                    assert_eq!(f.on_account(account_ok()), Step::Ignore);
                 }
-                // A bad token wins whatever the account reply: the account is discarded.
-                let step = f.on_token(reply);
-                assert_eq!(error_code(&step).as_deref(), Some(code));
-                let result = finished(&step);
-                assert_eq!(result.get("access_token"), None);
-                assert_eq!(result.get("account"), None);
-                assert_eq!(result.get("state").and_then(Json::as_str), Some(STATE));
-                assert_eq!(f.on_account(ok(ACCOUNT)), Step::Ignore);
+                // A bad token wins whatever the account reply.
+                assert_eq!(f.on_token(reply), failed(error));
+                assert_eq!(f.on_account(account_ok()), Step::Ignore);
             }
         }
     }
 
     #[test]
     fn account_failures_have_their_codes() {
-        for (reply, code) in [
-            (Ok(Reply { status: 500, body: "" }), "account_retrieval_failed"),
-            (Err(Error::NetworkError), "network_error"),
-            (Err(Error::RequestTimeout), "timeout"),
+        for (reply, error) in [
+            (Ok(AccountReply { status: 500, object: true }), Error::AccountRetrievalFailed),
+            (Ok(AccountReply { status: 200, object: false }), Error::AccountRetrievalFailed),
+            (Err(Error::NetworkError), Error::NetworkError),
+            (Err(Error::RequestTimeout), Error::RequestTimeout),
         ] {
             let mut f = flow();
-            f.on_message(&success_message());
+            f.on_message(&success()).unwrap();
             assert_eq!(f.on_account(reply), Step::Ignore, "the token check decides first");
-            assert_eq!(error_code(&f.on_token(ok(TOKEN_INFO))).as_deref(), Some(code));
-            let mut g = flow();
-            g.on_message(&success_message());
-            g.on_token(ok(TOKEN_INFO));
-            assert_eq!(
-                error_code(&g.on_account(Ok(Reply { status: 500, body: "" }))).as_deref(),
-                Some("account_retrieval_failed")
-            );
+            assert_eq!(f.on_token(token_ok()), failed(error));
         }
     }
 
@@ -445,18 +426,14 @@ mod tests {
         }
     }
 
-    fn reply(status: u16) -> Option<Reply<'static>> {
-        Some(Reply { status, body: "" })
-    }
-
     #[test]
     fn the_popup_matters_only_while_awaiting_the_result() {
         let mut blocked = flow();
-        assert_eq!(error_code(&blocked.on_popup_blocked()).as_deref(), Some("popup_blocked"));
+        assert_eq!(blocked.on_popup_blocked(), failed(Error::PopupBlocked));
         let mut delivered = flow();
-        delivered.on_message(&success_message());
+        delivered.on_message(&success()).unwrap();
         assert_eq!(delivered.on_popup_closed(), Step::Ignore);
-        assert_eq!(delivered.on_progress(reply(202)), Step::Ignore);
+        assert_eq!(delivered.on_progress(Some(202)), Step::Ignore);
     }
 
     #[test]
@@ -464,17 +441,12 @@ mod tests {
         let mut f = flow();
         assert_eq!(f.on_popup_closed(), check(0));
         assert_eq!(f.on_popup_closed(), Step::Ignore, "the checks start once");
-        assert_eq!(f.on_progress(reply(404)), check(progress::RETRY_MS));
+        assert_eq!(f.on_progress(Some(404)), check(progress::RETRY_MS));
         assert_eq!(f.on_progress(None), check(progress::RETRY_MS));
-        assert_eq!(f.on_progress(reply(200)), check(progress::RETRY_MS));
-        let step = f.on_progress(reply(404));
-        assert_eq!(error_code(&step).as_deref(), Some("popup_closed"));
-        assert_eq!(
-            finished(&step).get("error_description").and_then(Json::as_str),
-            Some(Error::PopupClosed.description())
-        );
-        assert_eq!(f.on_progress(reply(202)), Step::Ignore);
-        assert_eq!(f.on_message(&success_message()), Step::Ignore);
+        assert_eq!(f.on_progress(Some(200)), check(progress::RETRY_MS));
+        assert_eq!(f.on_progress(Some(404)), failed(Error::PopupClosed));
+        assert_eq!(f.on_progress(Some(202)), Step::Ignore);
+        assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
     }
 
     #[test]
@@ -482,42 +454,40 @@ mod tests {
         let mut f = flow();
         f.on_popup_closed();
         for _ in 0..10 {
-            f.on_progress(reply(404));
-            f.on_progress(reply(404));
-            assert_eq!(f.on_progress(reply(202)), check(progress::RETRY_MS));
+            f.on_progress(Some(404));
+            f.on_progress(Some(404));
+            assert_eq!(f.on_progress(Some(202)), check(progress::RETRY_MS));
         }
-        // The result, handed over by the page the pop-up came back to, goes through the checks...
-        assert_eq!(f.on_message(&success_message().replace(REQUEST, "other")), Step::Ignore);
-        assert_eq!(f.on_message(&success_message()), verify());
-        // ...and then the checks stop.
-        assert_eq!(f.on_progress(reply(202)), Step::Ignore);
+        assert_eq!(f.on_message(&result("other", STATE, Some("tok"))), Err(Dropped::OtherRequest));
+        assert_eq!(f.on_message(&success()), Ok(verify()));
+        assert_eq!(f.on_progress(Some(202)), Step::Ignore, "the checks stop");
     }
 
     #[test]
     fn a_result_not_handed_over_ends_the_flow_with_its_own_description() {
         let mut f = flow();
         f.on_popup_closed();
-        assert_eq!(f.on_progress(reply(202)), check(progress::RETRY_MS));
-        let step = f.on_progress(reply(410));
-        assert_eq!(error_code(&step).as_deref(), Some("popup_closed"));
-        let description = finished(&step).get("error_description").and_then(Json::as_str).map(str::to_owned);
-        assert_eq!(description.as_deref(), Some(Error::ResultNotHandedOver.description()));
-        assert!(description.unwrap().contains("must load the Kloudless authenticator"));
-        assert_eq!(f.on_message(&success_message()), Step::Ignore);
+        assert_eq!(f.on_progress(Some(202)), check(progress::RETRY_MS));
+        assert_eq!(f.on_progress(Some(410)), failed(Error::ResultNotHandedOver));
+        assert_eq!(Error::ResultNotHandedOver.code(), "popup_closed");
+        assert!(Error::ResultNotHandedOver.description().contains("must load the Kloudless authenticator"));
+        assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
     }
 
     #[test]
     fn abort_ends_a_flow_once_in_any_phase() {
         let mut waiting = flow();
-        assert_eq!(error_code(&waiting.abort(Error::Cancelled)).as_deref(), Some("cancelled"));
+        assert_eq!(waiting.abort(Error::Cancelled), failed(Error::Cancelled));
         assert_eq!(waiting.abort(Error::Cancelled), Step::Ignore);
-        assert_eq!(waiting.on_message(&success_message()), Step::Ignore);
+        assert_eq!(waiting.on_message(&success()), Ok(Step::Ignore));
         let mut verifying = flow();
-        verifying.on_message(&success_message());
-        let step = verifying.abort(Error::FlowTimeout);
-        assert_eq!(error_code(&step).as_deref(), Some("timeout"));
-        let result = finished(&step);
-        assert_eq!(result.get("access_token"), None, "no token in an aborted result");
-        assert_eq!(verifying.on_token(ok(TOKEN_INFO)), Step::Ignore);
+        verifying.on_message(&success()).unwrap();
+        assert_eq!(verifying.abort(Error::FlowTimeout), failed(Error::FlowTimeout));
+        assert_eq!(verifying.on_token(token_ok()), Step::Ignore);
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0, 15, 16, 255]), "000f10ff");
     }
 }

@@ -2,37 +2,26 @@
 //!
 //! The crate has two layers:
 //! - a pure-Rust, sans-IO core that turns options into a pop-up URL ([`options`], [`popup`]),
-//!   a postMessage into a verdict ([`message`]) and server replies into the callback's result
-//!   ([`verify`]), driven by one state machine per launch ([`flow`]); it has no browser
-//!   dependency and is unit-tested natively;
-//! - a thin browser shell (`web`, only on `wasm32`) that owns the listeners, timers, pop-up and
-//!   requests, feeds events to the core and carries out what it decides.
+//!   decides which messages to take and what they say ([`message`]), reads the server's replies
+//!   ([`verify`], [`progress`]), and drives one launch as a state machine ([`flow`]); it has no
+//!   browser dependency and is unit- and property-tested natively;
+//! - a thin wasm-bindgen shell (`web`, only on `wasm32`) that owns the listeners, timers, pop-up
+//!   and requests RAII-style, feeds browser events to the core and carries out what it decides.
+//!
+//! The wire protocol's constants and shapes are in [`kloudless_protocol`], shared with the server.
 
 #![warn(missing_docs)]
-#![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
-
-extern crate alloc;
 
 pub mod error;
 pub mod flow;
-pub mod json;
 pub mod message;
 pub mod options;
 pub mod popup;
 pub mod progress;
-pub mod text;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
-
-/// `tiny-panic`: a panic (a bug: nothing here is meant to panic) traps, which JS sees as a thrown
-/// `RuntimeError: unreachable`.
-#[cfg(all(target_arch = "wasm32", not(test), feature = "tiny-panic"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
 
 /// lol_alloc's free list (sorted by address, neighbours coalesced) instead of dlmalloc: the same
 /// job in fewer bytes, for the few small allocations a flow makes.
@@ -43,7 +32,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 /// The Kloudless API version this library speaks (`apiVersion` in the JS API).
-pub const API_VERSION: &str = "v1";
+pub use kloudless_protocol::API_VERSION;
 
 /// The `baseUrl` global option's default value.
 pub const DEFAULT_BASE_URL: &str = "https://api.kloudless.com";

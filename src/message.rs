@@ -1,82 +1,159 @@
-//! A postMessage's data → the pop-up's result, or nothing.
+//! Which messages a flow takes, and what a result message says.
+//!
+//! The shell asks in this order, so that nothing of a message is read before it may be: who
+//! sent it ([`check_sender`]), how long it is ([`check_length`]), whether it is the protocol's
+//! ([`payload`]); then it parses the JSON with the browser's `JSON.parse` and hands the
+//! [`Fields`] it read to the flow ([`result_for`]).
 
-use crate::json::Json;
+use kloudless_protocol::{AUTHENTICATION, MAX_MESSAGE_LEN, MESSAGE_PREFIX};
 
-/// Every message of the protocol starts with this namespace.
-pub const PREFIX: &str = "kloudless:";
+/// Where a message came from, as the shell saw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sender<'a> {
+    /// Posted to the window: `event.origin`, and whether `event.source` is the pop-up or the
+    /// relay window of this very flow.
+    Posted {
+        /// `event.origin`.
+        origin: &'a str,
+        /// Whether `event.source` is this flow's pop-up or relay.
+        from_flow_window: bool,
+    },
+    /// Handed over on this page's own origin by the page a pop-up came back to (a
+    /// `BroadcastChannel` or a `storage` event: nothing else can send on them).
+    HandedOver,
+}
 
-/// Longest message read; anything longer is dropped unparsed.
-pub const MAX_LEN: usize = 64 * 1024;
+/// Why a message is not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// Posted from another origin than the API server's.
+    Origin,
+    /// Posted by another window than this flow's pop-up or relay.
+    Source,
+    /// Its data is not a string.
+    NotText,
+    /// Longer than [`MAX_MESSAGE_LEN`]: not read at all.
+    TooLong,
+    /// Without the protocol's prefix.
+    NotProtocol,
+    /// Not JSON.
+    NotJson,
+    /// Not a result message (`type`, `id` or `data` missing or of another kind).
+    Shape,
+    /// Another flow's result.
+    OtherRequest,
+}
 
-/// The OAuth result (`data`) of a `kloudless:{"type":"authentication","id":…,"data":{…}}`
-/// message addressed to `request_id`; `None` for anything else, which the caller ignores.
-///
-/// The caller has already checked the message's origin and source window.
-pub fn authentication_result(message: &str, request_id: &str) -> Option<Json> {
-    if message.len() > MAX_LEN {
-        return None;
+impl Dropped {
+    /// Why, for the debug log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Dropped::Origin => "origin mismatch",
+            Dropped::Source => "not from this flow's pop-up or relay",
+            Dropped::NotText => "not a string",
+            Dropped::TooLong => "too long",
+            Dropped::NotProtocol => "no kloudless: prefix",
+            Dropped::NotJson => "not JSON",
+            Dropped::Shape => "not a result message",
+            Dropped::OtherRequest => "another flow's result",
+        }
     }
-    let mut envelope = Json::parse(message.strip_prefix(PREFIX)?)?;
-    let is_ours = envelope.get("type")?.as_str()? == "authentication"
-        && envelope.get("id")?.scalar_text()? == request_id;
-    match envelope.take("data")? {
-        data @ Json::Object(_) if is_ours => Some(data),
-        _ => None,
+}
+
+/// A posted message is taken only from `api_origin` and from the flow's own windows; one
+/// handed over on the page's origin is.
+pub fn check_sender(sender: Sender, api_origin: &str) -> Result<(), Dropped> {
+    match sender {
+        Sender::Posted { origin, .. } if origin != api_origin => Err(Dropped::Origin),
+        Sender::Posted { from_flow_window: false, .. } => Err(Dropped::Source),
+        _ => Ok(()),
     }
+}
+
+/// A message of `len` UTF-16 code units (a JS string's `length`) is read only if it can be at
+/// most [`MAX_MESSAGE_LEN`] bytes long: a longer one is never copied into the module's memory,
+/// which never shrinks.
+pub fn check_length(len: usize) -> Result<(), Dropped> {
+    if len <= MAX_MESSAGE_LEN { Ok(()) } else { Err(Dropped::TooLong) }
+}
+
+/// The JSON text of a protocol message: `text` without its `kloudless:` prefix.
+pub fn payload(text: &str) -> Result<&str, Dropped> {
+    if text.len() > MAX_MESSAGE_LEN {
+        return Err(Dropped::TooLong);
+    }
+    text.strip_prefix(MESSAGE_PREFIX).ok_or(Dropped::NotProtocol)
+}
+
+/// What a parsed message says, as the shell reads it from the value `JSON.parse` gave: each
+/// member a string (or a number, as its text: the original sent numeric ids), else `None`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fields {
+    /// `type`.
+    pub kind: Option<String>,
+    /// `id`.
+    pub id: Option<String>,
+    /// `data`, when it is an object.
+    pub data: Option<Data>,
+}
+
+/// What a result's `data` object says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Data {
+    /// `state`.
+    pub state: Option<String>,
+    /// `access_token`, when a non-empty string.
+    pub access_token: Option<String>,
+}
+
+/// The result's data, when the message is the result for `request_id`.
+pub fn result_for<'f>(fields: &'f Fields, request_id: &str) -> Result<&'f Data, Dropped> {
+    let (Some(AUTHENTICATION), Some(id), Some(data)) = (fields.kind.as_deref(), &fields.id, &fields.data)
+    else {
+        return Err(Dropped::Shape);
+    };
+    if id != request_id {
+        return Err(Dropped::OtherRequest);
+    }
+    Ok(data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn accepts_the_result_for_this_request() {
-        let data = authentication_result(
-            r#"kloudless:{"type":"authentication","id":"r1","data":{"state":"s"}}"#,
-            "r1",
-        );
-        assert_eq!(data.unwrap().get("state").and_then(Json::as_str), Some("s"));
-        // The original sent numeric ids.
-        assert!(
-            authentication_result(r#"kloudless:{"type":"authentication","id":42,"data":{}}"#, "42").is_some()
-        );
+    fn result(kind: &str, id: &str) -> Fields {
+        Fields { kind: Some(kind.into()), id: Some(id.into()), data: Some(Data::default()) }
     }
 
     #[test]
-    fn ignores_everything_else() {
-        for message in [
-            r#"{"type":"authentication","id":"r1","data":{}}"#,
-            r#"kloudless{"type":"authentication","id":"r1","data":{}}"#,
-            r#"kloudless:{"type":"authentication","id":"r2","data":{}}"#,
-            r#"kloudless:{"type":"close","id":"r1","data":{}}"#,
-            r#"kloudless:{"type":"authentication","data":{}}"#,
-            r#"kloudless:{"type":"authentication","id":"r1"}"#,
-            r#"kloudless:{"type":"authentication","id":"r1","data":"x"}"#,
-            r#"kloudless:{"type":"authentication","id":["r1"],"data":{}}"#,
-            r#"kloudless:["authentication"]"#,
-            "kloudless:not json",
-            "kloudless:",
-        ] {
-            assert_eq!(authentication_result(message, "r1"), None, "{message}");
-        }
+    fn posted_messages_come_from_the_api_origin_and_the_flows_windows_only() {
+        let api = "https://api.test";
+        assert_eq!(check_sender(Sender::Posted { origin: api, from_flow_window: true }, api), Ok(()));
+        let other = Sender::Posted { origin: "https://evil.test", from_flow_window: true };
+        assert_eq!(check_sender(other, api), Err(Dropped::Origin));
+        let stranger = Sender::Posted { origin: api, from_flow_window: false };
+        assert_eq!(check_sender(stranger, api), Err(Dropped::Source));
+        assert_eq!(check_sender(Sender::HandedOver, api), Ok(()));
     }
 
     #[test]
-    fn drops_results_with_proto_keys() {
-        for message in [
-            r#"kloudless:{"type":"authentication","id":"r1","data":{"state":"s","__proto__":{"x":1}}}"#,
-            r#"kloudless:{"type":"authentication","id":"r1","data":{"state":"s","\u005f_proto__":{}}}"#,
-            r#"kloudless:{"type":"authentication","id":"r1","data":{"account":[{"__proto__":{}}]}}"#,
-            r#"kloudless:{"__proto__":{},"type":"authentication","id":"r1","data":{}}"#,
-        ] {
-            assert_eq!(authentication_result(message, "r1"), None, "{message}");
-        }
+    fn long_or_foreign_messages_are_not_read() {
+        assert_eq!(check_length(MAX_MESSAGE_LEN), Ok(()));
+        assert_eq!(check_length(MAX_MESSAGE_LEN + 1), Err(Dropped::TooLong));
+        assert_eq!(payload("kloudless:{}"), Ok("{}"));
+        assert_eq!(payload("kloudless{}"), Err(Dropped::NotProtocol));
+        assert_eq!(payload(&["kloudless:", &" ".repeat(MAX_MESSAGE_LEN)].concat()), Err(Dropped::TooLong));
     }
 
     #[test]
-    fn drops_oversized_messages_unparsed() {
-        let padding = " ".repeat(MAX_LEN);
-        let big = [r#"kloudless:{"type":"authentication","id":"r1","data":{}}"#, &padding].concat();
-        assert_eq!(authentication_result(&big, "r1"), None);
+    fn takes_the_result_for_this_request_only() {
+        assert!(result_for(&result("authentication", "r1"), "r1").is_ok());
+        assert_eq!(result_for(&result("authentication", "r2"), "r1"), Err(Dropped::OtherRequest));
+        assert_eq!(result_for(&result("close", "r1"), "r1"), Err(Dropped::Shape));
+        let no_data = Fields { data: None, ..result("authentication", "r1") };
+        assert_eq!(result_for(&no_data, "r1"), Err(Dropped::Shape));
+        let no_id = Fields { id: None, ..result("authentication", "r1") };
+        assert_eq!(result_for(&no_id, "r1"), Err(Dropped::Shape));
     }
 }

@@ -1,16 +1,26 @@
 //! The pop-up: its URL, window name and window features.
 
-use alloc::string::String;
-
-use crate::API_VERSION;
 use crate::options::Options;
-use crate::text::{self, concat};
+use kloudless_protocol::{OOB_REDIRECT_URI, POPUP_PATH, RESPONSE_TYPE};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The pop-up window's name, as the original used.
 pub const WINDOW_NAME: &str = "kPOPUP";
 
 const WIDTH: i32 = 1000;
 const HEIGHT: i32 = 600;
+
+/// What JS `encodeURIComponent` escapes: everything but ASCII letters, digits and `-_.!~*'()`.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
 
 /// The per-launch values the library adds to the user's parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,74 +38,54 @@ pub struct Launch<'a> {
 
 /// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
 pub fn trim_base_url(base_url: &str) -> &str {
-    let mut trimmed = base_url;
-    while let Some(shorter) = trimmed.strip_suffix("/") {
-        trimmed = shorter;
-    }
-    trimmed
+    base_url.trim_end_matches('/')
 }
 
-/// `{baseUrl}/v1{path}`: an endpoint of the API server.
+/// `{baseUrl}{path}`: an endpoint of the API server.
 pub fn api_url(base_url: &str, path: &str) -> String {
-    concat(&[trim_base_url(base_url), "/", API_VERSION, path])
+    [trim_base_url(base_url), path].concat()
+}
+
+/// `text` percent-encoded exactly as JS `encodeURIComponent` does.
+pub fn encode_component(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
 }
 
 /// `{baseUrl}/v1/oauth?…` with the original's parameter order: `redirect_uri`,
 /// `response_type`, `state`, the user's parameters, `request_id`, `origin`; then `return_to`.
 pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
-    // The two fixed parameters, already encoded.
-    let mut out =
-        api_url(base_url, "/oauth?redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token");
-    let mut add = |key: &str, value: &str| {
-        out.push('&');
-        encode_component(key, &mut out);
-        out.push('=');
-        encode_component(value, &mut out);
-    };
-    add("state", launch.state);
-    for (key, value) in &options.params {
-        add(key, value);
-    }
-    add("request_id", launch.request_id);
-    add("origin", launch.origin);
-    add("return_to", launch.return_to);
-    out
-}
-
-/// Appends `text` percent-encoded exactly as JS `encodeURIComponent` does.
-pub fn encode_component(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
-        {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 15)] as char);
-        }
-    }
+    let fixed =
+        [("redirect_uri", OOB_REDIRECT_URI), ("response_type", RESPONSE_TYPE), ("state", launch.state)];
+    let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let own = [("request_id", launch.request_id), ("origin", launch.origin), ("return_to", launch.return_to)];
+    let query: Vec<String> = fixed
+        .into_iter()
+        .chain(user)
+        .chain(own)
+        .map(|(key, value)| format!("{}={}", encode_component(key), encode_component(value)))
+        .collect();
+    format!("{}?{}", api_url(base_url, POPUP_PATH), query.join("&"))
 }
 
 /// The window features: 1000×600, centred on a screen of the given size (as the original).
 pub fn features(screen_width: i32, screen_height: i32) -> String {
     let top = screen_height.saturating_sub(HEIGHT) / 2 - 50;
     let left = screen_width.saturating_sub(WIDTH) / 2;
-    let mut out = String::from("resizable,scrollbars,status,height=600,width=1000,top=");
-    text::push_int(top, &mut out);
-    out.push_str(",left=");
-    text::push_int(left, &mut out);
-    out
+    format!("resizable,scrollbars,status,height={HEIGHT},width={WIDTH},top={top},left={left}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::OptionValue;
 
     #[test]
     fn builds_the_original_url() {
-        let options = Options::parse(r#"[["client_id",0,"app 1"],["scope",0,"box gdrive"]]"#).unwrap();
+        let options = Options::new([
+            ("client_id".into(), OptionValue::Text("app 1".into())),
+            ("scope".into(), OptionValue::Text("box gdrive".into())),
+        ])
+        .unwrap();
         let launch = Launch {
             state: "s1",
             request_id: "r1",
@@ -112,9 +102,10 @@ mod tests {
 
     #[test]
     fn encodes_like_encode_uri_component() {
-        let mut out = String::new();
-        encode_component("aZ09-_.!~*'() /?#&=+é[]", &mut out);
-        assert_eq!(out, "aZ09-_.!~*'()%20%2F%3F%23%26%3D%2B%C3%A9%5B%5D");
+        assert_eq!(
+            encode_component("aZ09-_.!~*'() /?#&=+é[]"),
+            "aZ09-_.!~*'()%20%2F%3F%23%26%3D%2B%C3%A9%5B%5D"
+        );
     }
 
     #[test]

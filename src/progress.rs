@@ -11,16 +11,9 @@
 //! is only a hint: the page then asks the server how far the flow is
 //! (`POST {baseUrl}/v1/oauth/progress`), and keeps waiting while it is under way.
 
-use alloc::string::String;
-
 use crate::popup::{api_url, encode_component};
-use crate::verify::Reply;
-
-/// The fragment a pop-up comes back with: `#kloudless-result=` and the percent-encoded message.
-pub const RETURN_FRAGMENT: &str = "#kloudless-result=";
-
-/// The `BroadcastChannel` (on this page's origin) the returned page hands the message over on.
-pub const RETURN_CHANNEL: &str = "kloudless-authenticator";
+use kloudless_protocol::PROGRESS_PATH;
+pub use kloudless_protocol::{RETURN_CHANNEL, RETURN_FRAGMENT};
 
 /// Pause between two progress checks, in milliseconds.
 pub const RETRY_MS: i32 = 500;
@@ -32,16 +25,12 @@ pub const GRACE_ATTEMPTS: u8 = 4;
 
 /// `{baseUrl}/v1/oauth/progress`, where the flow's progress is asked for.
 pub fn url(base_url: &str) -> String {
-    api_url(base_url, "/oauth/progress")
+    api_url(base_url, PROGRESS_PATH)
 }
 
 /// The progress request's form body: `client_id=…&request_id=…`.
 pub fn body(client_id: &str, request_id: &str) -> String {
-    let mut body = String::from("client_id=");
-    encode_component(client_id, &mut body);
-    body.push_str("&request_id=");
-    encode_component(request_id, &mut body);
-    body
+    format!("client_id={}&request_id={}", encode_component(client_id), encode_component(request_id))
 }
 
 /// What a progress check found.
@@ -55,12 +44,12 @@ pub enum Found {
     Nothing,
 }
 
-/// Reads a progress reply: 202 is a flow under way, 410 a result not delivered, anything else
-/// nothing.
-pub fn found(reply: Option<Reply<'_>>) -> Found {
-    match reply {
-        Some(Reply { status: 202, .. }) => Found::UnderWay,
-        Some(Reply { status: 410, .. }) => Found::NotDelivered,
+/// Reads a progress reply's status (`None`: no reply): 202 is a flow under way, 410 a result
+/// not delivered, anything else nothing.
+pub fn found(status: Option<u16>) -> Found {
+    match status {
+        Some(202) => Found::UnderWay,
+        Some(410) => Found::NotDelivered,
         _ => Found::Nothing,
     }
 }
@@ -77,10 +66,9 @@ mod tests {
 
     #[test]
     fn replies_are_read_by_status() {
-        let reply = |status| Some(Reply { status, body: "" });
-        assert_eq!(found(reply(202)), Found::UnderWay);
-        assert_eq!(found(reply(410)), Found::NotDelivered);
-        for other in [reply(200), reply(404), reply(500), None] {
+        assert_eq!(found(Some(202)), Found::UnderWay);
+        assert_eq!(found(Some(410)), Found::NotDelivered);
+        for other in [Some(200), Some(404), Some(500), None] {
             assert_eq!(found(other), Found::Nothing);
         }
     }

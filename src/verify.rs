@@ -1,63 +1,54 @@
 //! The API server's replies → a verified token and the account metadata.
 
-use alloc::string::String;
-
 use crate::error::Error;
-use crate::json::Json;
 use crate::popup::api_url;
+use kloudless_protocol::{OWN_ACCOUNT_PATH, TOKEN_PATH};
 
-/// A completed HTTP reply from the API server.
+/// The token endpoint's reply, as the shell read it: its status and the `client_id` of its
+/// JSON object (a string, or a number as its text; `None` when there is no such object or
+/// member).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Reply<'a> {
-    /// The HTTP status code.
+pub struct TokenReply<'a> {
+    /// The HTTP status.
     pub status: u16,
-    /// The body, as text.
-    pub body: &'a str,
+    /// The token's app.
+    pub client_id: Option<&'a str>,
+}
+
+/// The account endpoint's reply, as the shell read it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccountReply {
+    /// The HTTP status.
+    pub status: u16,
+    /// Whether its body is a JSON object (the account, handed to the callback as parsed).
+    pub object: bool,
 }
 
 /// `{baseUrl}/v1/oauth/token/`, where a bearer token is verified.
 pub fn token_url(base_url: &str) -> String {
-    api_url(base_url, "/oauth/token/")
+    api_url(base_url, TOKEN_PATH)
 }
 
 /// `{baseUrl}/v1/accounts/me/?retrieve_full=False`: the token's own account.
 pub fn account_url(base_url: &str) -> String {
-    api_url(base_url, "/accounts/me/?retrieve_full=False")
+    api_url(base_url, OWN_ACCOUNT_PATH)
 }
 
 /// Checks the token endpoint's reply: the token must belong to `client_id`. (The account is
 /// fetched as `me`, the token's own, at the same time.)
-pub fn token(reply: Reply, client_id: &str) -> Result<(), Error> {
-    let info = json_object(reply).ok_or(Error::TokenVerificationFailed)?;
-    let owner = info.get("client_id").and_then(Json::scalar_text).ok_or(Error::TokenVerificationFailed)?;
-    if owner != client_id {
-        return Err(Error::ClientIdMismatch);
-    }
-    Ok(())
+pub fn token(reply: TokenReply, client_id: &str) -> Result<(), Error> {
+    let owner = reply.client_id.filter(|_| reply.status == 200).ok_or(Error::TokenVerificationFailed)?;
+    if owner == client_id { Ok(()) } else { Err(Error::ClientIdMismatch) }
 }
 
-/// Checks the account endpoint's reply and returns the account's metadata.
-pub fn account(reply: Reply) -> Result<Json, Error> {
-    json_object(reply).ok_or(Error::AccountRetrievalFailed)
-}
-
-fn json_object(reply: Reply) -> Option<Json> {
-    if reply.status != 200 {
-        return None;
-    }
-    match Json::parse(reply.body)? {
-        object @ Json::Object(_) => Some(object),
-        _ => None,
-    }
+/// Checks the account endpoint's reply: a JSON object, with status 200.
+pub fn account(reply: AccountReply) -> Result<(), Error> {
+    if reply.status == 200 && reply.object { Ok(()) } else { Err(Error::AccountRetrievalFailed) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ok(body: &str) -> Reply<'_> {
-        Reply { status: 200, body }
-    }
 
     #[test]
     fn builds_the_endpoints() {
@@ -66,42 +57,18 @@ mod tests {
     }
 
     #[test]
-    fn token_must_belong_to_the_app() {
-        assert_eq!(token(ok(r#"{"account_id":12,"client_id":"app","scope":"box"}"#), "app"), Ok(()));
-        assert_eq!(token(ok(r#"{"client_id":"app"}"#), "app"), Ok(()));
-        assert_eq!(
-            token(ok(r#"{"account_id":12,"client_id":"other"}"#), "app"),
-            Err(Error::ClientIdMismatch)
-        );
+    fn the_token_must_belong_to_the_app() {
+        let reply = |status, client_id| TokenReply { status, client_id };
+        assert_eq!(token(reply(200, Some("app")), "app"), Ok(()));
+        assert_eq!(token(reply(200, Some("other")), "app"), Err(Error::ClientIdMismatch));
+        assert_eq!(token(reply(200, None), "app"), Err(Error::TokenVerificationFailed));
+        assert_eq!(token(reply(401, Some("app")), "app"), Err(Error::TokenVerificationFailed));
     }
 
     #[test]
-    fn bad_token_replies_fail_verification() {
-        for reply in [
-            Reply { status: 401, body: r#"{"account_id":12,"client_id":"app"}"# },
-            Reply { status: 500, body: "" },
-            ok("not json"),
-            ok("[1]"),
-            ok(r#"{"account_id":12}"#),
-        ] {
-            assert_eq!(token(reply, "app"), Err(Error::TokenVerificationFailed), "{reply:?}");
-        }
-    }
-
-    #[test]
-    fn replies_with_proto_keys_are_refused() {
-        let polluted = r#"{"client_id":"app","__proto__":{"isAdmin":true}}"#;
-        assert_eq!(token(ok(polluted), "app"), Err(Error::TokenVerificationFailed));
-        assert_eq!(
-            account(ok(r#"{"id":1,"meta":{"\u005f_proto__":{}}}"#)),
-            Err(Error::AccountRetrievalFailed)
-        );
-    }
-
-    #[test]
-    fn account_reply_must_be_an_object() {
-        assert_eq!(account(ok(r#"{"id":12}"#)).unwrap().get("id"), Some(&Json::Number("12".into())));
-        assert_eq!(account(Reply { status: 404, body: "{}" }), Err(Error::AccountRetrievalFailed));
-        assert_eq!(account(ok("<html>")), Err(Error::AccountRetrievalFailed));
+    fn the_account_is_an_object_with_status_200() {
+        assert_eq!(account(AccountReply { status: 200, object: true }), Ok(()));
+        assert_eq!(account(AccountReply { status: 200, object: false }), Err(Error::AccountRetrievalFailed));
+        assert_eq!(account(AccountReply { status: 500, object: true }), Err(Error::AccountRetrievalFailed));
     }
 }

@@ -1,14 +1,11 @@
 //! The global options (`setGlobalOptions` / `getGlobalOptions`) and debug logging.
 
-use super::host::{self, Handle, kind};
-use super::{Global, Shared};
 use crate::DEFAULT_BASE_URL;
 use crate::error::Error;
-use crate::json;
 use crate::popup::trim_base_url;
-use crate::text::{concat, push_int};
-use alloc::borrow::ToOwned;
-use alloc::string::String;
+use serde::Serialize;
+use std::cell::RefCell;
+use wasm_bindgen::JsValue;
 
 /// The global options, with the API server's origin derived from `base_url`.
 #[derive(Clone)]
@@ -21,86 +18,105 @@ pub struct Globals {
     pub debug: bool,
     /// How long a request to the API server may take before the flow ends with `timeout`; 0 for
     /// no limit.
-    pub request_timeout_ms: i32,
+    pub request_timeout_ms: u32,
     /// How long a whole flow may take before it ends with `timeout`; 0 for no limit.
-    pub flow_timeout_ms: i32,
+    pub flow_timeout_ms: u32,
 }
 
 /// `requestTimeout`'s default, in milliseconds.
-pub const DEFAULT_REQUEST_TIMEOUT_MS: i32 = 10_000;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u32 = 10_000;
 
-static GLOBALS: Global<Shared<Option<Globals>>> = Global(Shared::new(None));
-
-/// The current global options.
-pub fn get() -> Globals {
-    GLOBALS
-        .borrow_mut()
-        .get_or_insert_with(|| Globals {
+impl Default for Globals {
+    fn default() -> Globals {
+        Globals {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_origin: DEFAULT_BASE_URL.to_owned(),
             debug: false,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             flow_timeout_ms: 0,
-        })
-        .clone()
+        }
+    }
+}
+
+thread_local! {
+    static GLOBALS: RefCell<Globals> = RefCell::new(Globals::default());
+}
+
+/// The current global options.
+pub fn get() -> Globals {
+    GLOBALS.with_borrow(Globals::clone)
+}
+
+/// What `getGlobalOptions()` returns.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Public<'a> {
+    base_url: &'a str,
+    debug: bool,
+    request_timeout: u32,
+    flow_timeout: u32,
+}
+
+/// `{baseUrl, debug, requestTimeout, flowTimeout}` as a new JS object.
+pub fn to_js() -> JsValue {
+    GLOBALS.with_borrow(|globals| {
+        let public = Public {
+            base_url: &globals.base_url,
+            debug: globals.debug,
+            request_timeout: globals.request_timeout_ms,
+            flow_timeout: globals.flow_timeout_ms,
+        };
+        serde_wasm_bindgen::to_value(&public).unwrap_or(JsValue::UNDEFINED)
+    })
 }
 
 /// Applies `{baseUrl, debug, requestTimeout, flowTimeout}`: a truthy `baseUrl` must be an
-/// absolute http(s) URL; `debug`, when present, is switched to its truthiness (so
-/// `{debug: false}` switches it off); the timeouts, when present, must be whole milliseconds.
-/// Nothing changes when anything is wrong.
-pub fn set(options: &Handle) -> Result<(), Error> {
+/// absolute http(s) URL (as the browser's `URL` reads it); `debug`, when present, is switched to
+/// its truthiness (so `{debug: false}` switches it off); the timeouts, when present, must be
+/// whole milliseconds. Nothing changes when anything is wrong.
+pub fn set(options: &JsValue) -> Result<(), Error> {
+    let read = |key: &str| js_sys::Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED);
     let mut next = get();
-    let base_url = options.get("baseUrl");
-    if base_url.is(kind::TRUTHY) {
-        let base_url =
-            base_url.is(kind::STRING).then(|| base_url.text()).flatten().ok_or(Error::InvalidBaseUrl)?;
-        next.api_origin = host::origin_of(trim_base_url(&base_url)).ok_or(Error::InvalidBaseUrl)?;
+    let base_url = read("baseUrl");
+    if base_url.is_truthy() {
+        let base_url = base_url.as_string().ok_or(Error::InvalidBaseUrl)?;
+        next.api_origin = http_origin(trim_base_url(&base_url)).ok_or(Error::InvalidBaseUrl)?;
         next.base_url = base_url;
     }
-    let debug = options.get("debug");
+    let debug = read("debug");
     if !debug.is_undefined() {
-        next.debug = debug.is(kind::TRUTHY);
+        next.debug = debug.is_truthy();
     }
-    set_timeout(options, "requestTimeout", &mut next.request_timeout_ms)?;
-    set_timeout(options, "flowTimeout", &mut next.flow_timeout_ms)?;
-    *GLOBALS.borrow_mut() = Some(next);
+    for (key, field) in
+        [("requestTimeout", &mut next.request_timeout_ms), ("flowTimeout", &mut next.flow_timeout_ms)]
+    {
+        let value = read(key);
+        if !value.is_undefined() {
+            *field = value.as_f64().and_then(milliseconds).ok_or(Error::InvalidTimeout)?;
+        }
+    }
+    GLOBALS.set(next);
     Ok(())
 }
 
-/// Sets `field` to the option `key`, when present: whole milliseconds.
-fn set_timeout(options: &Handle, key: &str, field: &mut i32) -> Result<(), Error> {
-    let value = options.get(key);
-    if !value.is_undefined() {
-        *field = milliseconds(value.number()).ok_or(Error::InvalidTimeout)?;
-    }
-    Ok(())
+/// The origin of an absolute http(s) URL, as the browser's `URL` reads it.
+fn http_origin(url: &str) -> Option<String> {
+    let url = web_sys::Url::new(url).ok()?;
+    matches!(url.protocol().as_str(), "http:" | "https:").then(|| url.origin())
 }
 
 /// A whole number of milliseconds from 0 to `i32::MAX` (what `setTimeout` takes).
-fn milliseconds(ms: f64) -> Option<i32> {
-    (ms >= 0.0 && ms <= f64::from(i32::MAX) && f64::from(ms as i32) == ms).then_some(ms as i32)
+fn milliseconds(ms: f64) -> Option<u32> {
+    (ms >= 0.0 && ms <= f64::from(i32::MAX) && ms.fract() == 0.0).then_some(ms as u32)
 }
 
-/// `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
-pub fn to_json() -> String {
-    let globals = get();
-    let mut out = String::from("{\"baseUrl\":");
-    json::write_string(&globals.base_url, &mut out);
-    out.push_str(if globals.debug { ",\"debug\":true" } else { ",\"debug\":false" });
-    out.push_str(",\"requestTimeout\":");
-    push_int(globals.request_timeout_ms, &mut out);
-    out.push_str(",\"flowTimeout\":");
-    push_int(globals.flow_timeout_ms, &mut out);
-    out.push('}');
-    out
-}
-
-/// Logs `[DEBUG]` and the parts (and the data of the message being delivered, if `with_data`)
-/// when debug mode is on.
-pub fn debug_log(parts: &[&str], with_data: bool) {
-    // Read in place, not through `get()`: it is asked for every message the page receives.
-    if GLOBALS.borrow().as_ref().is_some_and(|globals| globals.debug) {
-        host::console_log(&concat(&["[DEBUG] ", &concat(parts)]), with_data);
+/// Logs `[DEBUG]` and the text (and `value`, when given) when debug mode is on.
+pub fn debug_log(text: &str, value: Option<&JsValue>) {
+    if GLOBALS.with_borrow(|globals| globals.debug) {
+        let text = JsValue::from_str(&format!("[DEBUG] {text}"));
+        match value {
+            Some(value) => web_sys::console::log_2(&text, value),
+            None => web_sys::console::log_1(&text),
+        }
     }
 }

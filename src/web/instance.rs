@@ -1,35 +1,35 @@
 //! One authenticator instance and its pending flow: the shell around [`Flow`].
 //!
-//! While a flow is pending, its listener, timers and requests hold the instance (an
+//! While a flow is pending, its listeners, timers and requests hold the instance (an
 //! intentional cycle, so a result is never lost because the page dropped its reference);
 //! finishing the flow drops them all, which breaks the cycle, removes every listener, timer
 //! and the relay, and aborts a request under way.
 
-use super::events::{self, Event, Hook};
+use super::events::{Listener, later};
 use super::globals::{self, debug_log};
-use super::host::{self, Handle};
-use super::http::{self, Failure, InFlight, Outcome, Send};
-use super::{Shared, registry};
+use super::http::{self, Failure, InFlight, Outcome as Reply, Send};
+use super::read;
 use crate::error::Error;
-use crate::flow::{self, Flow, Step};
-use crate::message;
+use crate::flow::{self, Flow, Outcome, Step};
+use crate::message::Sender;
 use crate::options::Options;
 use crate::popup;
 use crate::progress;
-use crate::text::concat;
-use crate::verify::Reply;
-use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::Cell;
+use crate::verify::{AccountReply, TokenReply};
+use gloo_timers::callback::{Interval, Timeout};
+use kloudless_protocol::{OAuthResult, RELAY_PATH};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{Event, HtmlIFrameElement, MessageEvent, StorageEvent, Window};
 
 /// An authenticator: its options, callback, server and at most one pending flow.
 pub struct Instance {
     options: Options,
-    callback: Handle,
+    callback: js_sys::Function,
     base_url: String,
     api_origin: String,
-    pending: Shared<Option<Pending>>,
+    pending: RefCell<Option<Pending>>,
     destroyed: Cell<bool>,
     /// Counts `cancel()` calls, so that a launch sees one made by page code it ran.
     cancels: Cell<u32>,
@@ -40,19 +40,100 @@ pub struct Instance {
 /// What a pending flow owns; all of it is released when this is dropped.
 struct Pending {
     flow: Flow,
-    popup: Option<Handle>,
+    popup: Option<Window>,
     relay: Option<Relay>,
-    _message: Hook,
+    /// The result message's `data` and the account, as parsed, once they are in.
+    data: JsValue,
+    account: JsValue,
+    _message: Listener,
     /// Results handed over by the page a pop-up whose opener was cut came back to.
-    _returns: Hook,
-    _poll: Hook,
-    _flow_timeout: Option<Hook>,
+    _returns: Returns,
+    _poll: Interval,
+    _flow_timeout: Option<Timeout>,
     /// The requests awaited (by number), aborted when dropped.
     requests: Vec<(u32, InFlight)>,
     /// The verification endpoints' preflights being warmed (see [`Send::Warm`]).
     _warming: [InFlight; 2],
     /// The pause before the next progress check.
-    check_after: Option<Hook>,
+    check_after: Option<Timeout>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        close(self.popup.take());
+    }
+}
+
+/// Closes a pop-up, if there is one.
+fn close(popup: Option<Window>) {
+    if let Some(popup) = popup {
+        let _ = popup.close();
+    }
+}
+
+/// The API server's relay page in a hidden iframe, removed from the page when dropped.
+struct Relay {
+    iframe: HtmlIFrameElement,
+    /// The iframe's window, which its messages come from.
+    window: Option<Window>,
+}
+
+impl Relay {
+    fn load(window: &Window, base_url: &str) -> Option<Relay> {
+        let document = window.document()?;
+        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.dyn_into().ok()?;
+        iframe.set_src(&popup::api_url(base_url, RELAY_PATH));
+        iframe.set_attribute("style", "display:none").ok()?;
+        document.body()?.append_child(&iframe).ok()?;
+        Some(Relay { window: iframe.content_window(), iframe })
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.iframe.remove();
+    }
+}
+
+/// The same-origin channel handed-over results come on: a `BroadcastChannel`, or `storage`
+/// events where there is none. Closed when dropped.
+enum Returns {
+    Channel { channel: web_sys::BroadcastChannel, _listener: Listener },
+    Storage { _listener: Listener },
+    None,
+}
+
+impl Returns {
+    fn listen(window: &Window, on_data: impl Fn(JsValue) + 'static) -> Returns {
+        if !js_sys::Reflect::has(window, &"BroadcastChannel".into()).unwrap_or(false) {
+            let listener = Listener::new(window, "storage", move |event: Event| {
+                let event: StorageEvent = event.unchecked_into();
+                if event.key().as_deref() == Some(progress::RETURN_CHANNEL) {
+                    if let Some(value) = event.new_value() {
+                        on_data(JsValue::from_str(&value));
+                    }
+                }
+            });
+            return Returns::Storage { _listener: listener };
+        }
+        match web_sys::BroadcastChannel::new(progress::RETURN_CHANNEL) {
+            Ok(channel) => {
+                let listener = Listener::new(&channel, "message", move |event: Event| {
+                    on_data(event.unchecked_into::<MessageEvent>().data())
+                });
+                Returns::Channel { channel, _listener: listener }
+            }
+            Err(_) => Returns::None,
+        }
+    }
+}
+
+impl Drop for Returns {
+    fn drop(&mut self) {
+        if let Returns::Channel { channel, .. } = self {
+            channel.close();
+        }
+    }
 }
 
 /// Which of the flow's events a request's reply is.
@@ -66,61 +147,25 @@ enum Awaited {
     Progress,
 }
 
-impl Pending {
-    /// Whether the message being delivered comes from the pop-up or the relay.
-    fn sent_the_message(&self) -> bool {
-        self.popup.as_ref().is_some_and(Handle::sent_the_message)
-            || self.relay.as_ref().is_some_and(|relay| relay.window.sent_the_message())
-    }
-}
-
-/// Closes a pop-up, if there is one.
-fn close(popup: Option<Handle>) {
-    if let Some(popup) = popup {
-        popup.close();
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        close(self.popup.take());
-    }
-}
-
-/// The API server's relay page in a hidden iframe, removed from the page when dropped.
-struct Relay {
-    iframe: Handle,
-    /// The iframe's window, which its messages come from.
-    window: Handle,
-}
-
-impl Relay {
-    fn load(base_url: &str) -> Option<Relay> {
-        let iframe = host::add_iframe(&concat(&[popup::trim_base_url(base_url), "/static/iexd.html"]))?;
-        Some(Relay { window: iframe.content_window(), iframe })
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.iframe.remove();
-    }
-}
-
 impl Instance {
     /// An instance bound to the current global `baseUrl`.
-    pub fn new(options: Options, callback: Handle) -> Instance {
+    pub fn new(options: Options, callback: js_sys::Function) -> Instance {
         let globals = globals::get();
         Instance {
             options,
             callback,
             base_url: globals.base_url,
             api_origin: globals.api_origin,
-            pending: Shared::new(None),
+            pending: RefCell::new(None),
             destroyed: Cell::new(false),
             cancels: Cell::new(0),
             requests: Cell::new(0),
         }
+    }
+
+    /// Whether `destroy()` has been called.
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed.get()
     }
 
     /// Opens the pop-up, synchronously (so inside the user's click); `true` when a new flow
@@ -133,8 +178,8 @@ impl Instance {
         let pending_popup = self.pending.borrow().as_ref().map(|pending| pending.popup.clone());
         if let Some(popup) = pending_popup {
             match popup {
-                Some(popup) if !popup.is_closed() => {
-                    popup.focus();
+                Some(popup) if !popup.closed().unwrap_or(false) => {
+                    let _ = popup.focus();
                     return Ok(false);
                 }
                 // Its pop-up is gone: start over.
@@ -144,37 +189,39 @@ impl Instance {
             }
         }
         let cancels = self.cancels.get();
-        let page_origin = host::origin_of_page().ok_or(Error::NoBrowser)?;
-        let page_url = host::url_of_page().ok_or(Error::NoBrowser)?;
+        let window = web_sys::window().ok_or(Error::NoBrowser)?;
+        let location = window.location();
+        let page_origin = location.origin().map_err(|_| Error::NoBrowser)?;
+        let page_url = location.href().map_err(|_| Error::NoBrowser)?;
+        let page_url = page_url.split('#').next().unwrap_or_default();
         let mut random = [0u8; flow::RANDOM_BYTES];
-        if !host::fill_random(&mut random) {
-            return Err(Error::NoRandomSource);
-        }
-        let mut flow = Flow::new(&self.base_url, &self.options, &random);
-        let url = flow.popup_url(&self.options, &page_origin, &page_url);
-        debug_log(&["Path is ", &url], false);
-        let (width, height) = host::screen_size();
-        let features = popup::features(width, height);
-        let Some(popup) = host::open_window(&url, popup::WINDOW_NAME, &features) else {
-            self.finish_later(flow.on_popup_blocked());
+        getrandom::fill(&mut random).map_err(|_| Error::NoRandomSource)?;
+        let mut flow = Flow::new(&self.base_url, &self.api_origin, &self.options, &random);
+        let url = flow.popup_url(&self.options, &page_origin, page_url);
+        debug_log(&format!("Path is {url}"), None);
+        let screen = window.screen().ok();
+        let size =
+            |read: fn(&web_sys::Screen) -> Result<i32, JsValue>| screen.as_ref().and_then(|s| read(s).ok());
+        let features = popup::features(
+            size(web_sys::Screen::width).unwrap_or(0),
+            size(web_sys::Screen::height).unwrap_or(0),
+        );
+        let popup =
+            window.open_with_url_and_target_and_features(&url, popup::WINDOW_NAME, &features).ok().flatten();
+        let Some(popup) = popup else {
+            let step = flow.on_popup_blocked();
+            self.finish_later(step_with_state(step, flow.state().to_owned()));
             return Ok(true);
         };
-        popup.focus();
+        let _ = popup.focus();
         let me = Rc::clone(self);
-        let message = Hook::listen(None, move |event| {
-            if let Event::Message { origin } = event {
-                me.on_message(&origin);
-            }
-        });
+        let message =
+            Listener::new(&window, "message", move |event: Event| me.on_posted(&event.unchecked_into()));
         let me = Rc::clone(self);
-        let returns = Hook::returns(progress::RETURN_CHANNEL, move |event| {
-            if let Event::Message { .. } = event {
-                me.on_returned();
-            }
-        });
+        let returns = Returns::listen(&window, move |data| me.on_handed_over(&data));
         let me = Rc::clone(self);
-        let poll = Hook::timer(flow::POPUP_POLL_MS, true, move || me.check_popup());
-        let relay = Relay::load(&self.base_url);
+        let poll = Interval::new(flow::POPUP_POLL_MS as u32, move || me.check_popup());
+        let relay = Relay::load(&window, &self.base_url);
         // While the user is in the pop-up: once the result is in, its verification then costs one
         // round trip, not a preflight and a request.
         let warm = |url: &str| http::start(url, Send::Warm, 0, Rc::new(|_| {}));
@@ -184,13 +231,15 @@ impl Instance {
             0 => None,
             ms => {
                 let me = Rc::clone(self);
-                Some(Hook::timer(ms, false, move || me.end(Error::FlowTimeout)))
+                Some(Timeout::new(ms, move || me.end(Error::FlowTimeout)))
             }
         };
         let previous = self.pending.replace(Some(Pending {
             flow,
             popup: Some(popup),
             relay,
+            data: JsValue::UNDEFINED,
+            account: JsValue::UNDEFINED,
             _message: message,
             _returns: returns,
             _poll: poll,
@@ -203,8 +252,9 @@ impl Instance {
         // launched again: that flow is superseded, and ends with its one callback.
         if let Some(mut previous) = previous {
             let step = previous.flow.abort(Error::Cancelled);
+            let state = previous.flow.state().to_owned();
             drop(previous);
-            self.finish_later(step);
+            self.finish_later(step_with_state(step, state));
         }
         // Page code run by those calls (a patched `fetch` or `appendChild`) may also have
         // destroyed or cancelled this instance before the flow was stored: it ends now, as it
@@ -227,8 +277,9 @@ impl Instance {
         let pending = self.pending.borrow_mut().take();
         if let Some(mut pending) = pending {
             let step = pending.flow.abort(error);
+            let state = pending.flow.state().to_owned();
             drop(pending);
-            self.finish_later(step);
+            self.finish_later(step_with_state(step, state));
         }
     }
 
@@ -238,50 +289,63 @@ impl Instance {
         self.destroyed.set(true);
         let pending = self.pending.borrow_mut().take();
         drop(pending);
-        registry::unbind_instance(self);
+        super::registry::unbind_instance(self);
     }
 
-    fn on_message(self: &Rc<Self>, origin: &str) {
-        // The host read the event before calling: comparing windows runs no page code.
-        let Some(own) = self.pending.borrow().as_ref().map(Pending::sent_the_message) else { return };
-        if origin != self.api_origin {
-            return debug_log(&["Message dropped, origin mismatch: ", origin], true);
+    /// A message posted to the window: taken only from the API's origin and this flow's pop-up
+    /// or relay (the core decides), and only then read.
+    fn on_posted(self: &Rc<Self>, event: &MessageEvent) {
+        let source = event.source().map(JsValue::from);
+        let from_flow_window = |pending: &Pending| {
+            let is = |window: Option<&Window>| window.is_some_and(|w| source.as_ref() == Some(w.as_ref()));
+            is(pending.popup.as_ref()) || is(pending.relay.as_ref().and_then(|r| r.window.as_ref()))
+        };
+        let origin = event.origin();
+        let verdict = self.pending.borrow().as_ref().map(|pending| {
+            pending
+                .flow
+                .accepts(Sender::Posted { origin: &origin, from_flow_window: from_flow_window(pending) })
+        });
+        match verdict {
+            None => {}
+            Some(Err(dropped)) => debug_log(&format!("Message dropped, {}", dropped.reason()), None),
+            Some(Ok(())) => self.on_data(&event.data()),
         }
-        if !own {
-            return debug_log(&["Message dropped, not from this flow's pop-up or relay"], true);
-        }
-        // Only now is the data copied in, and only if the core might take it (a longer one
-        // reads as empty, which the core drops as well).
-        let data = host::data_of_message(message::MAX_LEN as u32).unwrap_or_default();
-        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
-        if matches!(step, Step::Ignore) {
-            debug_log(&["Message dropped, not this flow's result (prefix, size, JSON, type or id)"], true);
-        }
-        self.run(step);
     }
 
-    /// A message handed over on this page's origin, by the page a pop-up came back to: no
-    /// origin or source to check (the channel is this origin's), the rest as for a posted one.
-    fn on_returned(self: &Rc<Self>) {
-        let data = host::data_of_message(message::MAX_LEN as u32).unwrap_or_default();
-        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_message(&data));
-        if matches!(step, Step::Ignore) {
-            debug_log(
-                &["Handed-over result dropped, not this flow's (prefix, size, JSON, type or id)"],
-                true,
-            );
+    /// A message handed over on this page's origin by the page a pop-up came back to.
+    fn on_handed_over(self: &Rc<Self>, data: &JsValue) {
+        let verdict = self.pending.borrow().as_ref().map(|pending| pending.flow.accepts(Sender::HandedOver));
+        if let Some(Ok(())) = verdict {
+            self.on_data(data);
         }
-        self.run(step);
+    }
+
+    /// A message's data, from a sender the flow accepts: read, parsed and handed to the flow.
+    fn on_data(self: &Rc<Self>, data: &JsValue) {
+        let step = read::message(data).and_then(|(fields, value)| {
+            let mut pending = self.pending.borrow_mut();
+            let Some(pending) = pending.as_mut() else { return Ok(Step::Ignore) };
+            let step = pending.flow.on_message(&fields)?;
+            if matches!(step, Step::Verify { .. } | Step::Finish(Outcome::PassedThrough)) {
+                pending.data = value;
+            }
+            Ok(step)
+        });
+        match step {
+            Ok(step) => self.run(step),
+            Err(dropped) => debug_log(&format!("Message dropped, {}:", dropped.reason()), Some(data)),
+        }
     }
 
     fn check_popup(self: &Rc<Self>) {
         let popup = self.pending.borrow().as_ref().and_then(|p| p.popup.clone());
-        if !popup.is_some_and(|p| p.is_closed()) {
+        if !popup.is_some_and(|p| p.closed().unwrap_or(false)) {
             return;
         }
         let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.on_popup_closed());
         if !matches!(step, Step::Ignore) {
-            debug_log(&["Pop-up reads as closed; asking the server whether its flow is under way"], false);
+            debug_log("Pop-up reads as closed; asking the server whether its flow is under way", None);
         }
         self.run(step);
     }
@@ -304,23 +368,38 @@ impl Instance {
             }
             Step::CheckProgress { url, body, after_ms } => {
                 let me = Rc::clone(self);
-                let wait = Some(Hook::timer(after_ms, false, move || {
+                let wait = Some(Timeout::new(after_ms as u32, move || {
                     me.request(&url, Send::Form(&body), Awaited::Progress)
                 }));
                 let replaced =
-                    self.pending.borrow_mut().as_mut().map(|p| core::mem::replace(&mut p.check_after, wait));
+                    self.pending.borrow_mut().as_mut().map(|p| std::mem::replace(&mut p.check_after, wait));
                 drop(replaced);
             }
-            Step::Finish(result) => {
+            Step::Finish(outcome) => {
                 // The flow is over as soon as it is taken out, and its pop-up is closed before the
                 // callback: a launch from the callback opens a pop-up of the same window name,
                 // which must not be the old one, closed after. The listeners, timers and relay
                 // are released after the callback, which so waits for no DOM work.
                 let mut pending = self.pending.borrow_mut().take();
                 close(pending.as_mut().and_then(|p| p.popup.take()));
-                self.call_back(&result);
+                if let Some(pending) = &pending {
+                    let result = self.result(outcome, pending);
+                    self.call_back(&result);
+                }
                 drop(pending);
             }
+        }
+    }
+
+    /// The callback's value for a finished flow.
+    fn result(&self, outcome: Outcome, pending: &Pending) -> JsValue {
+        match outcome {
+            Outcome::Connected => {
+                let _ = js_sys::Reflect::set(&pending.data, &"account".into(), &pending.account);
+                pending.data.clone()
+            }
+            Outcome::PassedThrough => pending.data.clone(),
+            Outcome::Failed(error) => failure(error, pending.flow.state()),
         }
     }
 
@@ -343,22 +422,34 @@ impl Instance {
 
     /// Feeds a reply to request `id` to the flow, if it is still awaited: a late reply to an
     /// aborted request (of a flow that ended) is dropped.
-    fn on_response(self: &Rc<Self>, id: u32, awaited: Awaited, reply: Outcome) {
+    fn on_response(self: &Rc<Self>, id: u32, awaited: Awaited, reply: Reply) {
+        let failed = |failure: Failure| match failure {
+            Failure::TimedOut => Error::RequestTimeout,
+            Failure::Failed => Error::NetworkError,
+        };
+        // Parsed before the borrow: JSON.parse runs no page code, but nothing is held across it.
+        let parsed = reply.map(|(status, body)| (status, read::json(&body)));
         // The finished request is dropped (its timeout cleared) outside the borrow.
         let (done, step) = {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return };
             let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
             let done = pending.requests.swap_remove(at);
-            let reply = reply.as_ref().map(|(status, body)| Reply { status: *status, body });
-            let failed = |failure: &Failure| match failure {
-                Failure::TimedOut => Error::RequestTimeout,
-                Failure::Failed => Error::NetworkError,
-            };
-            let step = match awaited {
-                Awaited::Token => pending.flow.on_token(reply.map_err(failed)),
-                Awaited::Account => pending.flow.on_account(reply.map_err(failed)),
-                Awaited::Progress => pending.flow.on_progress(reply.ok()),
+            let step = match (awaited, parsed) {
+                (Awaited::Token, Ok((status, body))) => {
+                    let client_id = body.as_ref().and_then(|body| read::scalar(body, "client_id"));
+                    pending.flow.on_token(Ok(TokenReply { status, client_id: client_id.as_deref() }))
+                }
+                (Awaited::Account, Ok((status, body))) => {
+                    let object = body.as_ref().is_some_and(read::is_object);
+                    if let Some(body) = body.filter(|_| object) {
+                        pending.account = body;
+                    }
+                    pending.flow.on_account(Ok(AccountReply { status, object }))
+                }
+                (Awaited::Token, Err(failure)) => pending.flow.on_token(Err(failed(failure))),
+                (Awaited::Account, Err(failure)) => pending.flow.on_account(Err(failed(failure))),
+                (Awaited::Progress, reply) => pending.flow.on_progress(reply.ok().map(|(status, _)| status)),
             };
             (done, step)
         };
@@ -369,17 +460,38 @@ impl Instance {
     /// Delivers the result of a flow that ended through a page's call (a blocked pop-up,
     /// `cancel()`, a relaunch after the pop-up closed) or through [`Instance::end`] (also the
     /// flow timeout), in a later task, so that the callback never runs inside the page's call.
-    fn finish_later(self: &Rc<Self>, step: Step) {
-        if let Step::Finish(result) = step {
+    fn finish_later(self: &Rc<Self>, result: Option<JsValue>) {
+        if let Some(result) = result {
             let me = Rc::clone(self);
-            events::later(move || me.call_back(&result));
+            later(move || me.call_back(&result));
         }
     }
 
-    fn call_back(&self, result: &str) {
+    fn call_back(&self, result: &JsValue) {
         if self.destroyed.get() {
             return;
         }
-        self.callback.call(result);
+        if let Err(error) = self.callback.call1(&JsValue::NULL, result) {
+            let text = JsValue::from_str("[Kloudless] The authenticator callback threw:");
+            web_sys::console::error_2(&text, &error);
+        }
     }
+}
+
+/// The callback's value for an aborted flow's step (an abort only ever fails the flow).
+fn step_with_state(step: Step, state: String) -> Option<JsValue> {
+    match step {
+        Step::Finish(Outcome::Failed(error)) => Some(failure(error, &state)),
+        _ => None,
+    }
+}
+
+/// `{error, error_description, state}`.
+fn failure(error: Error, state: &str) -> JsValue {
+    let result = OAuthResult::Failure {
+        error: error.code().to_owned(),
+        error_description: error.description().to_owned(),
+        state: state.to_owned(),
+    };
+    serde_wasm_bindgen::to_value(&result).unwrap_or(JsValue::UNDEFINED)
 }

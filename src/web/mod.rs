@@ -1,203 +1,156 @@
-//! The browser shell: the module's exports behind the JS API (`authenticator`, `stop`,
-//! `setGlobalOptions`, `getGlobalOptions` in `js/api.js`), over the core, with every listener,
-//! timer and request owned RAII-style. It reaches the browser only through `js/host.js`
-//! ([`host`]), which calls the exports here and in [`events`].
+//! The browser shell: the exports behind the JS API (`authenticator`, the authenticator's
+//! `launch`, `cancel` and `destroy`, `stop`, `setGlobalOptions`, `getGlobalOptions`), over the
+//! core, with every listener, timer and request owned RAII-style. It reaches the browser only
+//! through wasm-bindgen's generated glue (web-sys, js-sys).
 //!
-//! Nothing here runs until the API is called, so loading the module touches no browser global.
+//! Nothing here runs until the API is called, and creating an authenticator touches no browser
+//! global, so the module can be imported and used under server-side rendering until `launch()`.
 
 mod events;
 mod globals;
-mod host;
 mod http;
 mod instance;
+mod read;
 mod registry;
+#[cfg(test)]
+mod tests;
 
 use crate::error::Error;
-use crate::options::Options;
-use alloc::rc::Rc;
-use alloc::vec::Vec;
-use core::cell::{Cell, Ref, RefCell, RefMut};
-use host::{Handle, kind};
+use crate::options::{OptionValue, Options};
 use instance::Instance;
+use js_sys::{Array, Object, Reflect};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
 
-/// A global of the browser shell. The shell runs on wasm32 without threads (the build has no
-/// `atomics`), so a plain static with interior mutability is what `thread_local!` would be
-/// there, without needing std.
-struct Global<T>(T);
-
-// SAFETY: there is one thread (see above), so the value is never shared between threads.
-unsafe impl<T> Sync for Global<T> {}
-
-impl<T> core::ops::Deref for Global<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
+impl From<Error> for JsValue {
+    fn from(error: Error) -> JsValue {
+        js_sys::Error::new(error.description()).into()
     }
 }
 
-#[cfg(target_feature = "atomics")]
-compile_error!("the browser shell's globals assume a single thread (no `atomics`)");
+/// An authenticator, as `authenticator()` returns it. The page may drop it: a pending flow
+/// still ends with its callback.
+#[wasm_bindgen]
+pub struct Authenticator(Rc<Instance>);
 
-/// The shell's `RefCell`: a borrow that `RefCell` would refuse with a panic (a bug: no borrow
-/// is held across a call that can run page code) traps instead. That is what a panic does here
-/// anyway (see `tiny-panic`), without a panic message and a caller location in the build for
-/// every place that borrows.
-struct Shared<T>(RefCell<T>);
-
-impl<T> Shared<T> {
-    const fn new(value: T) -> Shared<T> {
-        Shared(RefCell::new(value))
+#[wasm_bindgen]
+impl Authenticator {
+    /// Opens the pop-up (call it inside a user gesture, e.g. a click handler): `true` when a new
+    /// flow started, whose callback will come; `false` when it focused the pending flow's pop-up.
+    pub fn launch(&self) -> Result<bool, JsValue> {
+        if self.0.is_destroyed() {
+            return Err(js_sys::Error::new("This authenticator was destroyed.").into());
+        }
+        Ok(self.0.launch()?)
     }
 
-    fn borrow(&self) -> Ref<'_, T> {
-        self.0.try_borrow().unwrap_or_else(|_| core::arch::wasm32::unreachable())
+    /// Ends the pending flow, if any, with one `cancelled` callback (in a later task): its
+    /// pop-up closes and everything it holds is released.
+    pub fn cancel(&self) {
+        self.0.cancel();
     }
 
-    fn borrow_mut(&self) -> RefMut<'_, T> {
-        self.0.try_borrow_mut().unwrap_or_else(|_| core::arch::wasm32::unreachable())
+    /// Releases the authenticator: a pending flow ends without a callback (its pop-up is closed,
+    /// its listeners, timers and relay removed), and a click on its element no longer launches.
+    pub fn destroy(&self) {
+        if !self.0.is_destroyed() {
+            self.0.destroy();
+        }
     }
-
-    /// Puts `value` in; returns what was there.
-    fn replace(&self, value: T) -> T {
-        core::mem::replace(&mut *self.borrow_mut(), value)
-    }
-}
-
-/// Values by number, for the host to name them by: numbers are not reused (until they wrap,
-/// after 4 billion).
-struct Table<T> {
-    items: Shared<Vec<(u32, T)>>,
-    last: Cell<u32>,
-}
-
-impl<T: Clone> Table<T> {
-    const fn new() -> Table<T> {
-        Table { items: Shared::new(Vec::new()), last: Cell::new(0) }
-    }
-
-    /// Adds `value`; returns its number (never 0, which the host reads as none).
-    fn insert(&self, value: T) -> u32 {
-        let id = self.last.get().checked_add(1).unwrap_or(1);
-        self.last.set(id);
-        self.items.borrow_mut().push((id, value));
-        id
-    }
-
-    /// The value numbered `id`, if it is there.
-    fn get(&self, id: u32) -> Option<T> {
-        self.items.borrow().iter().find(|(i, _)| *i == id).map(|(_, value)| value.clone())
-    }
-
-    /// Takes out the value numbered `id` (dropping it is the caller's, outside the borrow).
-    fn remove(&self, id: u32) -> Option<T> {
-        let mut items = self.items.borrow_mut();
-        let at = items.iter().position(|(i, _)| *i == id)?;
-        Some(items.swap_remove(at).1)
-    }
-}
-
-/// The authenticators the page holds, by number (what `authenticator()` returns names one).
-static INSTANCES: Global<Table<Rc<Instance>>> = Global(Table::new());
-
-/// The value of `result`, or `failed` with the error's description handed over to the JS
-/// call, which throws it.
-fn or_thrown<T>(result: Result<T, Error>, failed: T) -> T {
-    result.unwrap_or_else(|error| {
-        host::hand_over(error.description());
-        failed
-    })
 }
 
 /// A jQuery object stands for its first node (an empty one for no element); anything else is itself.
-fn unwrap_jquery(value: Handle) -> Handle {
-    if value.is(kind::OBJECT) && value.get("jquery").is(kind::STRING) { value.get("0") } else { value }
+fn unwrap_jquery(value: JsValue) -> JsValue {
+    let is_jquery = value.is_object() && Reflect::get(&value, &"jquery".into()).is_ok_and(|v| v.is_string());
+    if is_jquery { Reflect::get(&value, &0.into()).unwrap_or(JsValue::UNDEFINED) } else { value }
 }
 
-/// `authenticator(element, options, callback)` or `authenticator(options, callback)` (the
-/// arguments are the host's handles, owned from here): the new authenticator's number, or 0
-/// with the error handed over for a bad `element`, options without `client_id`, or a missing
-/// callback.
-///
-/// `element` is an `Element` or a jQuery object; a click on it launches the pop-up.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_authenticator(element: u32, options: u32, callback: u32) -> u32 {
-    let (element, options, callback) = (Handle::own(element), Handle::own(options), Handle::own(callback));
-    or_thrown(new_instance(unwrap_jquery(element), options, callback), 0)
-}
-
-fn new_instance(element: Handle, options: Handle, callback: Handle) -> Result<u32, Error> {
-    let (element, options, callback) = if element.is(kind::ELEMENT) {
-        (Some(element), options, callback)
-    } else if !element.is(kind::TRUTHY) {
-        (None, options, callback)
-    } else if callback.is(kind::TRUTHY) {
-        return Err(Error::InvalidElement);
-    } else {
+/// `authenticator(element, options, callback)` or `authenticator(options, callback)`: throws
+/// for a bad `element`, options without `client_id`, or a missing callback. A click on
+/// `element` (an `Element` or a jQuery object) launches the pop-up.
+#[wasm_bindgen]
+pub fn authenticator(
+    element: JsValue,
+    options: JsValue,
+    callback: JsValue,
+) -> Result<Authenticator, JsValue> {
+    let element = unwrap_jquery(element);
+    let (element, options, callback) = match element.dyn_into::<Element>() {
+        Ok(element) => (Some(element), options, callback),
+        Err(element) if !element.is_truthy() => (None, options, callback),
+        Err(_) if callback.is_truthy() => return Err(Error::InvalidElement.into()),
         // No element: the arguments shift left, as in the original.
-        (None, element, options)
+        Err(element) => (None, element, options),
     };
-    // A non-object gives no entries (and so fails for want of a `client_id`).
-    let entries =
-        if options.is(kind::OBJECT) { options.entries().ok_or(Error::InvalidOptions)? } else { "[]".into() };
-    let options = Options::parse(&entries)?;
-    if !callback.is(kind::FUNCTION) {
-        return Err(Error::InvalidCallback);
-    }
+    let options = Options::new(option_entries(&options)?)?;
+    let callback = callback.dyn_into::<js_sys::Function>().map_err(|_| Error::InvalidCallback)?;
     let instance = Rc::new(Instance::new(options, callback));
     if let Some(element) = element {
         registry::bind(element, Rc::clone(&instance));
     }
-    Ok(INSTANCES.insert(instance))
+    Ok(Authenticator(instance))
 }
 
-/// `launch()` of authenticator `id`: opens the pop-up (call it inside a user gesture, e.g. a
-/// click handler) and returns 1: a new flow started, its callback will come. While the flow is
-/// pending it focuses the open pop-up instead and returns 0. -1: the error was handed over.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_launch(id: u32) -> i32 {
-    INSTANCES.get(id).map_or(0, |instance| or_thrown(instance.launch().map(i32::from), -1))
-}
-
-/// `cancel()` of authenticator `id`: ends the pending flow, if any, with one `cancelled`
-/// callback (in a later task): its pop-up closes and everything it holds is released.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_cancel(id: u32) {
-    if let Some(instance) = INSTANCES.get(id) {
-        instance.cancel();
+/// The options object's own enumerable entries, as the original read them: `null` and
+/// `undefined` left out, arrays and other objects also as their JSON.
+fn option_entries(options: &JsValue) -> Result<Vec<(String, OptionValue)>, Error> {
+    if !options.is_object() {
+        return Ok(Vec::new()); // no client_id: refused for that
     }
-}
-
-/// Releases authenticator `id`, which the page no longer holds; with `destroy` (its
-/// `destroy()`) a pending flow also ends without a callback (its pop-up is closed, its
-/// listener, timers and relay removed), and a click on its element no longer launches.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_release(id: u32, destroy: u32) {
-    let removed = INSTANCES.remove(id);
-    if let Some(instance) = removed.filter(|_| destroy != 0) {
-        instance.destroy();
+    let json =
+        |value: &JsValue| js_sys::JSON::stringify(value).ok().map(String::from).ok_or(Error::InvalidOptions);
+    let each = |object: &JsValue| -> Result<Vec<(String, JsValue)>, Error> {
+        let keys = Object::keys(object.unchecked_ref::<Object>());
+        (0..keys.length())
+            .map(|i| {
+                let key = keys.get(i);
+                let value = Reflect::get(object, &key).map_err(|_| Error::InvalidOptions)?;
+                Ok((key.as_string().unwrap_or_default(), value))
+            })
+            .collect()
+    };
+    let text = |value: &JsValue| read::text(value).ok_or(Error::InvalidOptions);
+    let mut entries = Vec::new();
+    for (key, value) in each(options)? {
+        let value = if value.is_null() || value.is_undefined() {
+            continue;
+        } else if Array::is_array(&value) {
+            let items = Array::from(&value);
+            let items = (0..items.length()).map(|i| text(&items.get(i))).collect::<Result<_, _>>()?;
+            OptionValue::List { items, json: json(&value)? }
+        } else if value.is_object() {
+            let members =
+                each(&value)?.iter().map(|(k, v)| Ok((k.clone(), text(v)?))).collect::<Result<_, _>>()?;
+            OptionValue::Map { members, json: json(&value)? }
+        } else {
+            OptionValue::Text(text(&value)?)
+        };
+        entries.push((key, value));
     }
+    Ok(entries)
 }
 
-/// Stops a click on `element` (an `Element` or jQuery object, a handle owned from here) from
-/// launching the pop-up, and ends its pending flow, if any, with one `cancelled` callback.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_stop(element: u32) {
-    match registry::unbind(&unwrap_jquery(Handle::own(element))) {
+/// Stops a click on `element` (an `Element` or jQuery object) from launching the pop-up, and
+/// ends its pending flow, if any, with one `cancelled` callback.
+#[wasm_bindgen]
+pub fn stop(element: JsValue) {
+    match registry::unbind(&unwrap_jquery(element)) {
         Some(instance) => instance.cancel(),
-        None => host::console_log("No click listener found to remove.", false),
+        None => web_sys::console::log_1(&"No click listener found to remove.".into()),
     }
 }
 
-/// Sets the global options `{baseUrl, debug, requestTimeout, flowTimeout}` (a handle owned from
-/// here); 0, with the error handed over, for a `baseUrl` that is not an http(s) URL or a timeout
-/// that is not whole milliseconds ≥ 0.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_set_globals(options: u32) -> u32 {
-    or_thrown(globals::set(&Handle::own(options)).map(|()| 1), 0)
+/// Sets the global options `{baseUrl, debug, requestTimeout, flowTimeout}`; throws, changing
+/// nothing, for a `baseUrl` that is not an http(s) URL or a timeout that is not whole
+/// milliseconds ≥ 0.
+#[wasm_bindgen(js_name = setGlobalOptions)]
+pub fn set_global_options(options: JsValue) -> Result<(), JsValue> {
+    Ok(globals::set(&options)?)
 }
 
-/// Hands over the global options `{baseUrl, debug, requestTimeout, flowTimeout}` as JSON.
-#[unsafe(no_mangle)]
-pub extern "C" fn kl_get_globals() {
-    host::hand_over(&globals::to_json());
+/// The global options `{baseUrl, debug, requestTimeout, flowTimeout}`.
+#[wasm_bindgen(js_name = getGlobalOptions)]
+pub fn get_global_options() -> JsValue {
+    globals::to_js()
 }

@@ -1,0 +1,180 @@
+//! The Kloudless v1 authenticator wire protocol, written once for the browser library and the
+//! API server: the pop-up's URL and parameters, the messages it sends back, the API's replies
+//! that the library reads, and the error codes that cross between them.
+//!
+//! `no_std` (with `alloc`), so that the library's browser build takes only what it uses.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+/// The API version, the first segment of every endpoint's path.
+pub const API_VERSION: &str = "v1";
+
+/// The pop-up's path on the API server (`GET` shows it, `POST` submits its forms).
+pub const POPUP_PATH: &str = "/v1/oauth";
+
+/// The relay page, loaded in a hidden iframe on the page.
+pub const RELAY_PATH: &str = "/static/iexd.html";
+
+/// The token endpoint: `GET` with `Authorization: Bearer …` answers a [`TokenInfo`].
+pub const TOKEN_PATH: &str = "/v1/oauth/token/";
+
+/// The account endpoint for a bearer token's own account (`me`), as the library asks for it.
+pub const OWN_ACCOUNT_PATH: &str = "/v1/accounts/me/?retrieve_full=False";
+
+/// Where the page asks how far a pop-up flow is (the second channel).
+pub const PROGRESS_PATH: &str = "/v1/oauth/progress";
+
+/// Where the pop-up's beacon abandons a flow when the user closes it.
+pub const ABANDON_PATH: &str = "/v1/oauth/progress/abandon";
+
+/// The `redirect_uri` of the out-of-band flow.
+pub const OOB_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
+
+/// The only `response_type`.
+pub const RESPONSE_TYPE: &str = "token";
+
+/// The header the library sends with its API requests, and its value.
+pub const SOURCE_HEADER: (&str, &str) = ("X-Kloudless-Source", "authenticator");
+
+/// Parameters of the pop-up URL that the library sets itself (a page's own values for them
+/// are dropped): `redirect_uri`, `response_type`, `state`, `request_id`, `origin`, and
+/// `return_to` (the launching page, see [`RETURN_FRAGMENT`]).
+pub const RESERVED_PARAMS: [&str; 6] =
+    ["redirect_uri", "response_type", "state", "request_id", "origin", "return_to"];
+
+/// Every message of the protocol is a string starting with this namespace, then JSON.
+pub const MESSAGE_PREFIX: &str = "kloudless:";
+
+/// The longest message the library reads; anything longer is dropped unread.
+pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
+
+/// The `type` of the message that carries the pop-up's result.
+pub const AUTHENTICATION: &str = "authentication";
+
+/// When the pop-up has no opener, the server's result page takes it back to `return_to` with
+/// this fragment and the percent-encoded result message; the library loaded there hands the
+/// message over on [`RETURN_CHANNEL`].
+pub const RETURN_FRAGMENT: &str = "#kloudless-result=";
+
+/// The `BroadcastChannel` (and, where there is none, the `localStorage` key) on the app's
+/// origin that a result brought back is handed over on.
+pub const RETURN_CHANNEL: &str = "kloudless-authenticator";
+
+/// A message: [`MESSAGE_PREFIX`] and this as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// [`AUTHENTICATION`] for a result.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The `request_id` of the pop-up URL.
+    pub id: String,
+    /// The result.
+    pub data: T,
+}
+
+impl<T> Envelope<T> {
+    /// The result message for `request_id`.
+    pub fn authentication(request_id: &str, data: T) -> Envelope<T> {
+        Envelope { kind: AUTHENTICATION.into(), id: request_id.into(), data }
+    }
+}
+
+/// The pop-up's result (`data` of the message).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OAuthResult {
+    /// An account was connected: a token for it.
+    Success {
+        /// The bearer token.
+        access_token: String,
+        /// Always `Bearer`.
+        token_type: String,
+        /// The scope granted, e.g. `box:normal.storage`.
+        scope: String,
+        /// The page's `state`, echoed.
+        state: String,
+    },
+    /// The flow failed or was denied.
+    Failure {
+        /// An [`error code`](codes).
+        error: String,
+        /// A sentence for people.
+        error_description: String,
+        /// The page's `state`, echoed.
+        state: String,
+    },
+}
+
+/// What the token endpoint says of a valid token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// The account the token is bound to.
+    pub account_id: i64,
+    /// The app it was issued to: the library compares it with its own.
+    pub client_id: String,
+    /// Its scope.
+    pub scope: String,
+}
+
+/// An error reply of the API: `{error, error_description}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// An [`error code`](codes).
+    pub error: String,
+    /// A sentence for people.
+    pub error_description: String,
+}
+
+/// The server's error codes that reach the library (in a result, or an API reply).
+pub mod codes {
+    /// The user denied access in the pop-up.
+    pub const ACCESS_DENIED: &str = "access_denied";
+    /// A request the server cannot read.
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    /// A missing, unknown or expired bearer token.
+    pub const INVALID_TOKEN: &str = "invalid_token";
+    /// Nothing there.
+    pub const NOT_FOUND: &str = "not_found";
+    /// The result of a flow went back to the launching page, which did not hand it over.
+    pub const NOT_DELIVERED: &str = "not_delivered";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_message_has_the_original_shape() {
+        let data = OAuthResult::Success {
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            scope: "box".into(),
+            state: "s".into(),
+        };
+        let text = serde_json::to_string(&Envelope::authentication("r", data.clone())).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"authentication","id":"r","data":{"access_token":"t","token_type":"Bearer","scope":"box","state":"s"}}"#
+        );
+        let back: Envelope<OAuthResult> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.data, data);
+        let denied: OAuthResult =
+            serde_json::from_str(r#"{"error":"access_denied","error_description":"no","state":"s"}"#)
+                .unwrap();
+        assert!(matches!(denied, OAuthResult::Failure { error, .. } if error == codes::ACCESS_DENIED));
+    }
+
+    #[test]
+    fn the_paths_are_under_the_api_version() {
+        for path in [POPUP_PATH, TOKEN_PATH, OWN_ACCOUNT_PATH, PROGRESS_PATH, ABANDON_PATH] {
+            assert!(path.starts_with(&["/", API_VERSION, "/"].concat()), "{path}");
+        }
+        assert!(RESERVED_PARAMS.contains(&"return_to"));
+    }
+}

@@ -1,0 +1,131 @@
+//! The shell's own tests, in headless Chromium through wasm-bindgen-test (`make test-wasm`):
+//! what it reads off JS values, its RAII listeners, and the exports' errors. The flow as the
+//! page meets it is tested end to end by `e2e/shell.test.mjs` and the other Playwright tests.
+
+use super::events::Listener;
+use super::{authenticator, get_global_options, option_entries, read, set_global_options};
+use crate::message::Dropped;
+use crate::options::Options;
+use js_sys::{Function, JSON, Object, Reflect};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn json(text: &str) -> JsValue {
+    JSON::parse(text).expect("test JSON")
+}
+
+fn thrown(result: Result<impl Sized, JsValue>) -> String {
+    match result {
+        Ok(_) => "no error".into(),
+        Err(error) => {
+            Reflect::get(&error, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_dropped_listener_is_removed() {
+    let target = web_sys::EventTarget::new().unwrap();
+    let heard = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&heard);
+    let listener = Listener::new(&target, "ping", move |_| counter.set(counter.get() + 1));
+    let ping = || target.dispatch_event(&web_sys::Event::new("ping").unwrap()).unwrap();
+    ping();
+    assert_eq!(heard.get(), 1);
+    drop(listener);
+    ping();
+    assert_eq!(heard.get(), 1, "no event after the drop");
+}
+
+#[wasm_bindgen_test]
+fn options_are_read_by_the_original_rules() {
+    let options = json(
+        r#"{"client_id":"app","scope":["box","gdrive:admin"],"raw":{"a":1,"b":"x y"},"extra_data":{"k":true},
+            "state":"mine","n":null,"flag":false,"count":7}"#,
+    );
+    let options = Options::new(option_entries(&options).unwrap()).unwrap();
+    let pairs: Vec<(&str, &str)> = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("client_id", "app"),
+            ("scope", "box gdrive:admin"),
+            ("raw[a]", "1"),
+            ("raw[b]", "x y"),
+            ("extra_data", r#"{"k":true}"#),
+            ("flag", "false"),
+            ("count", "7"),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn messages_are_parsed_by_json_parse_and_a_proto_member_stays_own() {
+    let message = r#"kloudless:{"type":"authentication","id":42,"data":{"state":"s","access_token":"t","__proto__":{"x":1}}}"#;
+    let (fields, data) = read::message(&JsValue::from_str(message)).unwrap();
+    assert_eq!(fields.kind.as_deref(), Some("authentication"));
+    assert_eq!(fields.id.as_deref(), Some("42"), "a numeric id, as its text");
+    let read = fields.data.unwrap();
+    assert_eq!((read.state.as_deref(), read.access_token.as_deref()), (Some("s"), Some("t")));
+    assert!(
+        Reflect::get_own_property_descriptor(data.unchecked_ref::<Object>(), &"__proto__".into())
+            .unwrap()
+            .is_object()
+    );
+    assert_eq!(
+        Object::get_prototype_of(&data),
+        Object::get_prototype_of(&Object::new()),
+        "prototype untouched"
+    );
+}
+
+#[wasm_bindgen_test]
+fn other_data_is_dropped_unread() {
+    let check = |value: JsValue| read::message(&value).err();
+    assert_eq!(check(json(r#"{"type":"authentication"}"#)), Some(Dropped::NotText));
+    assert_eq!(check("x".repeat(64 * 1024 + 1).into()), Some(Dropped::TooLong));
+    assert_eq!(check("kloudless{}".into()), Some(Dropped::NotProtocol));
+    assert_eq!(check("kloudless:{".into()), Some(Dropped::NotJson));
+    assert_eq!(check("kloudless:[1]".into()), Some(Dropped::Shape));
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_throw_the_original_messages() {
+    let callback: JsValue = Function::new_no_args("").into();
+    let options = json(r#"{"client_id":"app"}"#);
+    assert_eq!(
+        thrown(authenticator(JsValue::from(1), options.clone(), callback.clone())),
+        "'element' must be an Element or jQuery object."
+    );
+    assert_eq!(
+        thrown(authenticator(json("{}"), callback.clone(), JsValue::UNDEFINED)),
+        "An App ID is required."
+    );
+    assert_eq!(
+        thrown(authenticator(options.clone(), JsValue::UNDEFINED, JsValue::UNDEFINED)),
+        "'callback' must be a function."
+    );
+    assert_eq!(
+        thrown(authenticator(options, callback, JsValue::UNDEFINED)),
+        "no error",
+        "no element: the arguments shift"
+    );
+}
+
+#[wasm_bindgen_test]
+fn global_options_change_only_when_all_are_valid() {
+    let base_url = || Reflect::get(&get_global_options(), &"baseUrl".into()).unwrap().as_string();
+    set_global_options(json(r#"{"baseUrl":"https://api.test/","requestTimeout":500}"#)).unwrap();
+    assert_eq!(base_url().as_deref(), Some("https://api.test/"));
+    let bad = thrown(set_global_options(json(r#"{"baseUrl":"https://other.test","requestTimeout":1.5}"#)));
+    assert_eq!(bad, "'requestTimeout' and 'flowTimeout' must be whole milliseconds, 0 or more.");
+    assert_eq!(base_url().as_deref(), Some("https://api.test/"), "nothing changed");
+    assert_eq!(
+        thrown(set_global_options(json(r#"{"baseUrl":"ftp://x.test"}"#))),
+        "'baseUrl' must be an absolute http(s) URL."
+    );
+}
