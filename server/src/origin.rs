@@ -1,4 +1,7 @@
-//! Web origins (`scheme://host[:port]`) and the Trusted Domains rule.
+//! Web origins (`scheme://host[:port]`), read with the `url` crate (the WHATWG URL parser browsers
+//! use), and the Trusted Domains rule.
+
+use url::Url;
 
 /// A plain origin, as pages send it in `origin` and browsers in the `Origin` header.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,29 +13,42 @@ pub struct Origin {
 
 impl Origin {
     /// Parses exactly `http[s]://host[:port]`: no path (not even `/`), query, fragment or
-    /// userinfo. The host is lower-cased; a default port is dropped.
+    /// userinfo, no port 0, a lower-case scheme, nothing before or after. The host is read as
+    /// browsers read it (lower-cased, international names in their `xn--` form, IP addresses in
+    /// their usual form), then must be a name of letters, digits, `-` and `.` (at most 253), or a
+    /// bracketed IPv6 address.
+    /// A default port is dropped when printed.
     pub fn parse(text: &str) -> Option<Origin> {
-        let (scheme, rest) = text.split_once("://")?;
-        let (scheme, default_port) = match scheme {
-            "http" => ("http", 80),
-            "https" => ("https", 443),
-            _ => return None,
-        };
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !port.contains(']') => {
-                let valid = !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
-                (host, valid.then(|| port.parse::<u16>().ok()).flatten().filter(|&p| p > 0)?)
-            }
-            _ => (rest, default_port),
-        };
-        let valid_host = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        let (scheme, authority) = if let Some(rest) = text.strip_prefix("https://") {
+            ("https", rest)
         } else {
-            !host.is_empty()
-                && host.len() <= 253
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            ("http", text.strip_prefix("http://")?)
         };
-        valid_host.then(|| Origin { scheme, host: host.to_ascii_lowercase(), port })
+        // What the WHATWG parser would silently drop or reinterpret (spaces and controls, `\`,
+        // an empty port) or read as more than an origin (`/`, `?`, `#`, `@`) is refused here.
+        let plain =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']') || !c.is_ascii();
+        if authority.is_empty() || authority.ends_with(':') || !authority.chars().all(plain) {
+            return None;
+        }
+        let url = Url::parse(text).ok()?;
+        let host = url.host_str()?;
+        let port = url.port_or_known_default()?;
+        let valid_host = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        } else {
+            host.len() <= 253 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        };
+        let only_origin = url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        (only_origin && valid_host && !host.is_empty() && port != 0).then(|| Origin {
+            scheme,
+            host: host.to_owned(),
+            port,
+        })
     }
 
     fn default_port(&self) -> u16 {
@@ -100,15 +116,45 @@ mod tests {
             "http://x.test:80a",
             "http://x y.test",
             "http://x.test\n",
+            // Read as an origin by the WHATWG parser, but not written as one.
+            "http:x.test",
+            "http:/x.test",
+            "http:///x.test",
+            "http:\\\\x.test",
+            "http://x\t.test",
+            " http://x.test",
+            "http://x.test ",
+            "http://%78.test",
+            // Hosts the WHATWG parser refuses, or that a CSP source cannot hold.
+            "http://999.0.0.1",
+            "http://1.2.3.4.5",
+            "http://[::1",
+            "http://[::g]",
+            "http://a_b.test",
+            "http://a;b.test",
+            "http://a\u{ff1b}b.test",
         ] {
             assert_eq!(Origin::parse(bad), None, "{bad:?}");
         }
+        let long_host = format!("{}tests", "a.".repeat(124));
+        assert!(Origin::parse(&format!("https://{long_host}")).is_some(), "{} characters", long_host.len());
+        assert_eq!(Origin::parse(&format!("https://a{long_host}")), None, "longer than a DNS name");
         assert_eq!(
             Origin::parse("HTTPS://X.test:443").map(|o| o.to_string()),
             None,
             "scheme is case-sensitive"
         );
-        assert_eq!(Origin::parse("https://X.test:443").unwrap().to_string(), "https://x.test");
+        for (text, printed) in [
+            ("https://X.test:443", "https://x.test"),
+            ("http://x.test:80", "http://x.test"),
+            ("http://x.test:443", "http://x.test:443"),
+            ("https://x.test:08443", "https://x.test:8443"),
+            ("http://[0:0::1]:3000", "http://[::1]:3000"),
+            ("http://127.1", "http://127.0.0.1"),
+            ("https://b\u{fc}cher.test", "https://xn--bcher-kva.test"),
+        ] {
+            assert_eq!(Origin::parse(text).unwrap().to_string(), printed, "{text}");
+        }
     }
 
     #[test]
