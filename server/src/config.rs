@@ -1,7 +1,7 @@
 //! The server's configuration: one typed struct, from the command line and a TOML file.
 
 use crate::faults::Fault;
-use crate::origin;
+use crate::origin::TrustedDomain;
 use crate::progress::Quotas;
 use crate::serve;
 use serde::Deserialize;
@@ -9,17 +9,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An app: its `client_id` and the domains (`host[:port]`) its pages may run on.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// An app: its `client_id` and the origins its pages may run on.
+#[derive(Clone, Debug, PartialEq)]
 pub struct App {
     /// The app's id, as pages send it in `client_id`.
     pub client_id: String,
-    /// Trusted Domains: `host:port`, or `host` for the scheme's default port (checked with
-    /// [`origin::is_domain_entry`]).
-    pub trusted_domains: Vec<String>,
+    /// Trusted Domains, parsed when the configuration is loaded: `https://host[:port]` or
+    /// `http://host[:port]`, or for development a bare `localhost[:port]`, `127.0.0.1[:port]` or
+    /// `[::1][:port]` (both schemes); see [`TrustedDomain`].
+    pub trusted_domains: Vec<TrustedDomain>,
     /// A fault to inject in its API replies: test-only, accepted with `--test-faults` only.
-    #[serde(default)]
     pub fault: Option<Fault>,
 }
 
@@ -70,9 +69,11 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains), optional
                     www_dir / dist_dir and an optional [popup_flows] table (max_per_client,
-                    max_per_app, return_window_secs); default: app \"demo\" trusting
-                    localhost:8080, 127.0.0.1:8080 and, for the examples, localhost:8000,
-                    localhost:5173 and localhost:4173
+                    max_per_app, return_window_secs). A trusted domain is an origin with its
+                    scheme, e.g. \"https://app.example.com\" or \"http://intranet.test:8080\"; a
+                    bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
+                    [::1]. Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
+                    the examples, localhost:8000, localhost:5173 and localhost:4173
   --database FILE   SQLite database (default: data/authenticator.sqlite)
   --listen ADDR     address to listen on (default: 127.0.0.1:8080)
   --test-faults     FOR TESTS ONLY: accept a `fault` key in [[apps]] entries, which makes the API
@@ -97,18 +98,31 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
 pub const DEFAULT_CONFIG: &str = r#"
 [[apps]]
 client_id = "demo"
-# The demo page, then the examples: a static server, `vite` and `vite preview`.
+# The demo page, then the examples: a static server, `vite` and `vite preview`. Bare host:port
+# entries (http and https) are for localhost, 127.0.0.1 and [::1] only: a deployed app's entries
+# name their scheme, e.g. "https://app.example.com".
 trusted_domains = ["localhost:8080", "127.0.0.1:8080", "localhost:8000", "localhost:5173", "localhost:4173"]
 "#;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    apps: Vec<App>,
+    apps: Vec<AppEntry>,
     www_dir: Option<PathBuf>,
     dist_dir: Option<PathBuf>,
     #[serde(default)]
     popup_flows: Quotas,
+}
+
+/// An [`App`] as written in the file: its Trusted Domains are parsed after reading, so that an
+/// error can name the app (`apps[0]: ...`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppEntry {
+    client_id: String,
+    trusted_domains: Vec<String>,
+    #[serde(default)]
+    fault: Option<Fault>,
 }
 
 impl Config {
@@ -168,16 +182,20 @@ impl Config {
         test_faults: bool,
     ) -> Result<Config, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
-        for (i, app) in file.apps.iter().enumerate() {
+        let mut apps = Vec::with_capacity(file.apps.len());
+        for (i, app) in file.apps.into_iter().enumerate() {
             if app.client_id.is_empty() {
                 return Err(format!("apps[{i}]: client_id is empty"));
             }
-            if file.apps.iter().take(i).any(|other| other.client_id == app.client_id) {
+            if apps.iter().any(|other: &App| other.client_id == app.client_id) {
                 return Err(format!("apps[{i}]: client_id {:?} appears twice", app.client_id));
             }
-            if let Some(entry) = app.trusted_domains.iter().find(|d| !origin::is_domain_entry(d)) {
-                return Err(format!("apps[{i}]: trusted domain {entry:?} is not host or host:port"));
-            }
+            let trusted_domains = app
+                .trusted_domains
+                .iter()
+                .map(|entry| TrustedDomain::parse(entry))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("apps[{i}]: {e}"))?;
             if let Some(fault) = &app.fault {
                 if !test_faults {
                     return Err(format!(
@@ -186,6 +204,7 @@ impl Config {
                 }
                 fault.check().map_err(|e| format!("apps[{i}]: fault: {e}"))?;
             }
+            apps.push(App { client_id: app.client_id, trusted_domains, fault: app.fault });
         }
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
@@ -194,7 +213,7 @@ impl Config {
         Ok(Config {
             listen,
             database,
-            apps: file.apps,
+            apps,
             www_dir: file.www_dir.unwrap_or_else(|| bundled.join("www")),
             dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
             latency: Duration::ZERO,
@@ -302,7 +321,10 @@ mod tests {
                     "localhost:5173",
                     "localhost:4173"
                 ]
-                .map(String::from)
+                .map(|entry| TrustedDomain::LocalDev {
+                    host: entry.split_once(':').unwrap().0.into(),
+                    port: Some(entry.split_once(':').unwrap().1.parse().unwrap()),
+                })
                 .to_vec(),
                 fault: None,
             }]
@@ -413,22 +435,66 @@ mod tests {
     #[test]
     fn toml_is_checked() {
         let at = "127.0.0.1:1".parse().unwrap();
-        let ok = "www_dir = \"/w\"\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"x.test\"]\n";
+        let ok = "www_dir = \"/w\"\n[[apps]]\nclient_id = \"a\"\n\
+                  trusted_domains = [\"https://x.test\", \"http://y.test:8080\", \"localhost:3000\"]\n";
         let config = Config::from_toml(ok, at, "d".into()).unwrap();
         assert_eq!(config.www_dir, PathBuf::from("/w"));
-        assert_eq!(config.app("a").unwrap().trusted_domains, ["x.test"]);
+        assert_eq!(
+            config.app("a").unwrap().trusted_domains,
+            ["https://x.test", "http://y.test:8080", "localhost:3000"].map(|e| e.parse().unwrap())
+        );
         for bad in [
             "[[apps]]\nclient_id = \"a\"\n",
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\ncolour = 1\n",
             "[[apps]]\nclient_id = \"\"\ntrusted_domains = []\n",
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n",
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"a.test; script-src *\"]\n",
-            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://a.test\"]\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://a.test/\"]\n",
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"a.test\"]\n",
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\nfault = { endpoint = \"token\", kind = \"drop\" }\n",
             "apps = 3",
             "not toml at all [",
         ] {
             assert!(Config::from_toml(bad, at, "d".into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bare_entries_other_than_loopback_are_refused() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let load = |entries: &str| {
+            let toml = format!(
+                "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                 [[apps]]\nclient_id = \"b\"\ntrusted_domains = [{entries}]\n"
+            );
+            Config::from_toml(&toml, at, "d".into())
+        };
+        for (entry, suggestion) in [
+            ("app.example.com", "https://app.example.com"),
+            ("app.example.com:443", "https://app.example.com:443"),
+        ] {
+            assert_eq!(
+                load(&format!("\"https://ok.test\", \"{entry}\"")).unwrap_err(),
+                format!(
+                    "apps[1]: trusted domain \"{entry}\" has no scheme: write \"{suggestion}\" (bare \
+                     host:port entries are only for localhost, 127.0.0.1 and [::1])"
+                )
+            );
+        }
+        let loopback = load("\"127.0.0.1\", \"[::1]:8080\", \"LOCALHOST:5173\"").unwrap();
+        assert_eq!(
+            loopback.apps[1].trusted_domains.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["127.0.0.1", "[::1]:8080", "localhost:5173"]
+        );
+        for bad in [
+            "\"https://a.test/x\"",
+            "\"*\"",
+            "\"https://u@a.test\"",
+            "\"https://a.test?q\"",
+            "\"ftp://a.test\"",
+            "\"https://a.test:0\"",
+        ] {
+            assert!(load(bad).unwrap_err().starts_with("apps[1]: trusted domain "), "{bad}");
         }
     }
 }

@@ -58,8 +58,8 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"a.test\"]\n\
-                    [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"b.test:3000\"]\n";
+        let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://a.test\"]\n\
+                    [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"http://b.test:3000\", \"localhost:4000\"]\n";
         Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap()
     }
 
@@ -84,6 +84,23 @@ mod tests {
         for bad in ["null", "*", "https://a.test/", "https://evil.test"] {
             assert_eq!(allowed_origin(&config, &origin(bad), Audience::AnyApp), None, "{bad}");
         }
+        // An entry names its scheme: the other one is not granted.
+        for (other_scheme, id) in [("http://a.test", "a"), ("https://b.test:3000", "b")] {
+            assert_eq!(
+                allowed_origin(&config, &origin(other_scheme), Audience::AnyApp),
+                None,
+                "{other_scheme}"
+            );
+            assert_eq!(
+                allowed_origin(&config, &origin(other_scheme), Audience::App(id)),
+                None,
+                "{other_scheme}"
+            );
+        }
+        // A bare localhost entry: both.
+        for local in ["http://localhost:4000", "https://localhost:4000"] {
+            assert_eq!(allowed_origin(&config, &origin(local), Audience::App("b")).unwrap(), local);
+        }
         assert_eq!(allowed_origin(&config, &HeaderMap::new(), Audience::AnyApp), None);
     }
 
@@ -94,8 +111,10 @@ mod tests {
         assert_eq!(ok.status(), StatusCode::NO_CONTENT);
         assert_eq!(ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.test");
         assert_eq!(ok.headers()[header::VARY], "Origin");
-        let refused = preflight(&config, &origin("https://evil.test"));
-        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-        assert!(refused.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        for untrusted in ["https://evil.test", "http://a.test"] {
+            let refused = preflight(&config, &origin(untrusted));
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{untrusted}");
+            assert!(refused.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "{untrusted}");
+        }
     }
 }

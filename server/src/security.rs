@@ -2,7 +2,7 @@
 //! (the apps' Trusted Domains), and the defaults every other response gets (never framed).
 
 use crate::config::Config;
-use crate::origin;
+use crate::origin::TrustedDomain;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
@@ -30,20 +30,24 @@ pub fn popup_csp(style: &str, script: Option<&str>) -> String {
     )
 }
 
-/// The CSP source list for one Trusted Domain entry (`host:port` or `host`): the entry on
-/// `http` and `https`. `None` for an entry that is not a plain host with an optional port.
-pub fn frame_sources(entry: &str) -> Option<String> {
-    let entry = entry.trim().to_ascii_lowercase();
-    origin::is_domain_entry(&entry).then(|| format!("http://{entry} https://{entry}"))
+/// The CSP source list for one Trusted Domain: exactly the origins it trusts
+/// ([`TrustedDomain::origins`]), e.g. `https://app.example.com` for a scheme-bound entry and
+/// `http://localhost:3000 https://localhost:3000` for a bare `localhost:3000`.
+pub fn frame_sources(domain: &TrustedDomain) -> String {
+    domain.origins().iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
-/// The relay page's policy: only its own inline `script` (by hash) runs, and only pages on a
-/// Trusted Domain of some app may frame it (`frame-ancestors 'none'` when there is none).
+/// The relay page's policy: only its own inline `script` (by hash) runs, and only the origins
+/// the apps' Trusted Domains trust may frame it, each listed once (`frame-ancestors 'none'` when
+/// there is none).
 pub fn relay_csp(config: &Config, script: &str) -> String {
     let mut ancestors: Vec<String> = Vec::new();
-    for entry in config.apps.iter().flat_map(|app| &app.trusted_domains) {
-        if let Some(sources) = frame_sources(entry).filter(|s| !ancestors.contains(s)) {
-            ancestors.push(sources);
+    for domain in config.apps.iter().flat_map(|app| &app.trusted_domains) {
+        for origin in domain.origins() {
+            let source = origin.to_string();
+            if !ancestors.contains(&source) {
+                ancestors.push(source);
+            }
         }
     }
     let ancestors = if ancestors.is_empty() { "'none'".to_owned() } else { ancestors.join(" ") };
@@ -123,15 +127,20 @@ mod tests {
     }
 
     #[test]
-    fn relay_policy_lists_the_trusted_domains() {
-        let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\", \"A.test\"]\n\
-                    [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3000\", \"[::1]:8080\"]\n";
+    fn relay_policy_lists_the_trusted_origins() {
+        let toml = "[[apps]]\nclient_id = \"a\"\n\
+                    trusted_domains = [\"localhost:3000\", \"https://A.test\", \"http://b.test:8080\"]\n\
+                    [[apps]]\nclient_id = \"b\"\n\
+                    trusted_domains = [\"http://localhost:3000\", \"[::1]:8080\", \"https://a.test:443\", \"127.0.0.1\"]\n";
         let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
         let csp = relay_csp(&config, "x()");
-        assert!(csp.ends_with(
-            "frame-ancestors http://localhost:3000 https://localhost:3000 http://a.test https://a.test \
-             http://[::1]:8080 https://[::1]:8080"
-        ));
+        assert!(
+            csp.ends_with(
+                "; frame-ancestors http://localhost:3000 https://localhost:3000 https://a.test \
+                 http://b.test:8080 http://[::1]:8080 https://[::1]:8080 http://127.0.0.1 https://127.0.0.1"
+            ),
+            "{csp}"
+        );
         assert!(csp.contains(&hash_source("x()")));
         let none = Config::from_toml(
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n",
@@ -140,9 +149,16 @@ mod tests {
         )
         .unwrap();
         assert!(relay_csp(&none, "x()").ends_with("frame-ancestors 'none'"));
-        for bad in ["a.test; script-src *", "*.a.test", "a.test/x", "", "a b"] {
-            assert_eq!(frame_sources(bad), None, "{bad}");
-        }
+    }
+
+    #[test]
+    fn frame_sources_are_the_trusted_origins() {
+        let sources = |entry: &str| frame_sources(&entry.parse().unwrap());
+        assert_eq!(sources("https://app.example.com"), "https://app.example.com");
+        assert_eq!(sources("https://app.example.com:8443"), "https://app.example.com:8443");
+        assert_eq!(sources("http://intranet.test:8080"), "http://intranet.test:8080");
+        assert_eq!(sources("localhost:3000"), "http://localhost:3000 https://localhost:3000");
+        assert_eq!(sources("127.0.0.1"), "http://127.0.0.1 https://127.0.0.1");
     }
 
     #[test]

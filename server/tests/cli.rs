@@ -12,6 +12,32 @@ fn run(args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
 }
 
+/// [`run`] for arguments the binary must refuse: if it is still running after 10 s (it accepted
+/// them and serves), it is stopped and the test fails instead of waiting forever.
+fn run_refused(args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("db.sqlite");
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} were accepted: the server started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
 #[test]
 fn help_prints_usage() {
     let (code, stdout, _) = run(&["--help"]);
@@ -254,6 +280,45 @@ fn faults_need_the_test_faults_flag() {
     );
     assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
     assert!(reply.to_lowercase().contains("access-control-allow-origin: http://localhost:5000"), "{reply}");
+}
+
+#[test]
+fn trusted_domains_must_name_their_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let path = config.to_str().unwrap();
+    for entry in ["app.example.com", "app.example.com:443"] {
+        std::fs::write(
+            &config,
+            format!("[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://ok.test\", \"{entry}\"]\n"),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = run_refused(&["--config", path]);
+        assert_eq!(code, 2, "{entry}: {stderr}");
+        let message = format!(
+            "authenticator-server: {path}: apps[0]: trusted domain \"{entry}\" has no scheme: write \
+             \"https://{entry}\" (bare host:port entries are only for localhost, 127.0.0.1 and [::1])\n"
+        );
+        assert!(stderr.starts_with(&message), "{stderr}");
+        assert!(!stdout.contains("listening"), "{entry}");
+    }
+    // Written with their scheme, or bare for localhost, they are accepted, and the relay may be
+    // framed by exactly the origins they trust.
+    std::fs::write(
+        &config,
+        "[[apps]]\nclient_id = \"a\"\ntrusted_domains = \
+         [\"https://app.example.com:443\", \"http://intranet.test:8080\", \"localhost:3000\"]\n",
+    )
+    .unwrap();
+    let (_child, addr, _) = start(dir.path(), &["--config", path]);
+    let relay = request(&addr, "GET /static/iexd.html HTTP/1.1", "");
+    assert!(
+        relay.contains(
+            "; frame-ancestors https://app.example.com http://intranet.test:8080 http://localhost:3000 \
+             https://localhost:3000\r\n"
+        ),
+        "{relay}"
+    );
 }
 
 #[test]

@@ -17,7 +17,9 @@ async fn start() -> Running {
     start_with("", false).await
 }
 
-/// A server with the apps `app` and `other`, then `more_apps` (TOML), with `--test-faults` or not.
+/// A server with the apps `app` (trusting the bare `localhost:3000`: http and https) and `other`
+/// (trusting `https://other.test` and `http://intranet.test:8080`), then `more_apps` (TOML), with
+/// `--test-faults` or not.
 async fn start_with(more_apps: &str, test_faults: bool) -> Running {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
@@ -26,7 +28,8 @@ async fn start_with(more_apps: &str, test_faults: bool) -> Running {
     let toml = format!(
         "www_dir = {:?}\ndist_dir = {:?}\n\
          [[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
-         [[apps]]\nclient_id = \"other\"\ntrusted_domains = [\"other.test\"]\n{more_apps}",
+         [[apps]]\nclient_id = \"other\"\n\
+         trusted_domains = [\"https://other.test\", \"http://intranet.test:8080\"]\n{more_apps}",
         dir.path().join("www"),
         dir.path().join("dist"),
     );
@@ -342,9 +345,14 @@ async fn cors_only_for_trusted_origins() {
     assert_eq!(trusted.header("access-control-allow-origin"), Some(APP_ORIGIN));
     let allowed_headers = trusted.header("access-control-allow-headers").unwrap().to_lowercase();
     assert!(allowed_headers.contains("authorization") && allowed_headers.contains("x-kloudless-source"));
-    let untrusted = preflight("http://evil.test").await;
-    assert_eq!(untrusted.status, 403);
-    assert_eq!(untrusted.header("access-control-allow-origin"), None);
+    for untrusted in ["http://evil.test", "http://other.test"] {
+        let refused = preflight(untrusted).await;
+        assert_eq!(refused.status, 403, "{untrusted}");
+        assert_eq!(refused.header("access-control-allow-origin"), None, "{untrusted}");
+    }
+    for trusted in ["https://other.test", "https://localhost:3000"] {
+        assert_eq!(preflight(trusted).await.header("access-control-allow-origin"), Some(trusted));
+    }
 
     // A valid token of app "app", read from an origin only app "other" trusts: no CORS grant.
     let result = connect(server.addr, "box", "carol").await;
@@ -463,21 +471,42 @@ async fn result_json_cannot_break_out_of_its_script() {
 }
 
 #[tokio::test]
-async fn trusted_domains_without_a_port_mean_the_default_port() {
+async fn trusted_domains_are_bound_to_their_scheme() {
     let server = start().await;
-    for (origin, status) in
-        [("https://other.test", 200), ("http://other.test", 200), ("https://other.test:8443", 400)]
-    {
+    for (client_id, origin, trusted) in [
+        // Scheme-bound entries: that origin only (the default port may be written or not).
+        ("other", "https://other.test", true),
+        ("other", "https://other.test:443", true),
+        ("other", "http://other.test", false),
+        ("other", "http://other.test:443", false),
+        ("other", "https://other.test:8443", false),
+        ("other", "http://intranet.test:8080", true),
+        ("other", "https://intranet.test:8080", false),
+        ("other", "http://intranet.test", false),
+        // A bare localhost entry: both schemes, that port only.
+        ("app", "http://localhost:3000", true),
+        ("app", "https://localhost:3000", true),
+        ("app", "http://localhost", false),
+        ("app", "https://localhost:3001", false),
+        ("app", "http://127.0.0.1:3000", false),
+    ] {
         let params: Vec<_> = protocol_params("any")
             .into_iter()
             .map(|(k, v)| match k {
-                "client_id" => (k, "other".into()),
+                "client_id" => (k, client_id.into()),
                 "origin" => (k, origin.into()),
                 _ => (k, v),
             })
             .collect();
         let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
-        assert_eq!(page.status, status, "{origin}");
+        assert_eq!(page.status, if trusted { 200 } else { 400 }, "{origin}");
+        // Refused: the error page, which posts nothing.
+        assert_eq!(page.body.contains("<body data-result=\"refused\">"), !trusted, "{origin}");
+        assert_eq!(
+            page.body.contains(&format!("The origin {origin} is not a Trusted Domain of app {client_id}.")),
+            !trusted,
+            "{origin}"
+        );
     }
     // An origin trusted by another app only is not trusted for this one.
     let params = params_with("any", "origin", "https://other.test");
@@ -514,6 +543,14 @@ async fn errors_get_cors_for_the_right_audience() {
     .await;
     assert_eq!(other_app.status, 401);
     assert_eq!(other_app.header("access-control-allow-origin"), Some("https://other.test"));
+    // The same host on the scheme its entry does not name may not.
+    for other_scheme in ["http://other.test", "https://intranet.test:8080"] {
+        let refused =
+            get(server.addr, "/v1/accounts/me/", &[("Authorization", "Bearer x"), ("Origin", other_scheme)])
+                .await;
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.header("access-control-allow-origin"), None, "{other_scheme}");
+    }
     let evil = get(server.addr, "/v1/oauth/token/", &[("Origin", "http://evil.test")]).await;
     assert_eq!(evil.status, 401);
     assert_eq!(evil.header("access-control-allow-origin"), None);
@@ -649,7 +686,13 @@ async fn the_relay_is_frameable_by_trusted_domains_only() {
     let csp = csp_directives(&relay);
     assert_eq!(
         csp["frame-ancestors"],
-        ["http://localhost:3000", "https://localhost:3000", "http://other.test", "https://other.test"]
+        [
+            "http://localhost:3000",
+            "https://localhost:3000",
+            "https://other.test",
+            "http://intranet.test:8080"
+        ],
+        "exactly the trusted origins: not http://other.test, nor https://intranet.test:8080"
     );
     let scripts = inline_elements(&relay.body, "script");
     assert_eq!(scripts.len(), 1);
