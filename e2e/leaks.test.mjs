@@ -22,8 +22,7 @@ async function connectOverHttp(url) {
     form.set(key, value);
   }
   const page = await (await fetch(`${env.api.baseUrl}/v1/oauth`, { method: 'POST', body: form })).text();
-  const embedded = JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]);
-  return `kloudless:${JSON.stringify({ type: 'authentication', id: embedded.id, data: embedded.data })}`;
+  return JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]).message;
 }
 
 async function openPage() {

@@ -13,6 +13,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kloudless_protocol::{TokenInfo, codes};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -39,25 +40,28 @@ impl IntoResponse for ApiError {
 }
 
 const INVALID_TOKEN: ApiError =
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "A valid bearer token is required.");
+    ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN, "A valid bearer token is required.");
 const FORBIDDEN: ApiError =
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
-const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such account.");
-const NO_ENDPOINT: ApiError = ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.");
+const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
+const NO_ENDPOINT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such endpoint.");
 const STORAGE: ApiError =
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.");
 const TWO_AUTHORIZATIONS: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "Give one Authorization header only.");
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give one Authorization header only.");
 const QUERY_TOO_LONG: ApiError =
-    ApiError::new(StatusCode::URI_TOO_LONG, "invalid_request", "The query string is too long.");
+    ApiError::new(StatusCode::URI_TOO_LONG, codes::INVALID_REQUEST, "The query string is too long.");
 const QUERY_NOT_UTF8: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "The query string is not valid UTF-8.");
-const QUERY_REPEATED: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "A query parameter is given more than once.");
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The query string is not valid UTF-8.");
+const QUERY_REPEATED: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "A query parameter is given more than once.",
+);
 const BODY_TOO_LARGE: ApiError =
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "The request body is too large.");
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::INVALID_REQUEST, "The request body is too large.");
 const BODY_GIVEN: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "This endpoint takes no request body.");
+    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "This endpoint takes no request body.");
 
 /// The token in `Authorization: Bearer <token>` (the scheme is case-insensitive).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -101,7 +105,12 @@ fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
 
 /// The token endpoint's answer.
 pub fn token_info(grant: &Grant) -> Value {
-    json!({ "account_id": grant.account_id, "client_id": grant.client_id, "scope": grant.scope })
+    let info = TokenInfo {
+        account_id: grant.account_id,
+        client_id: grant.client_id.clone(),
+        scope: grant.scope.clone(),
+    };
+    serde_json::to_value(info).unwrap_or_default()
 }
 
 /// The account `id` (a number or `me`), when `grant` gives access to it.

@@ -14,14 +14,17 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use kloudless_protocol::{OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, codes};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
-const PROTOCOL: [&str; 8] =
-    ["client_id", "redirect_uri", "response_type", "state", "request_id", "origin", "scope", "return_to"];
+const PROTOCOL: [&str; 8] = {
+    let [a, b, c, d, e, f] = RESERVED_PARAMS;
+    ["client_id", "scope", a, b, c, d, e, f]
+};
 
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
@@ -81,11 +84,11 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     }
     let client_id = required(params, "client_id", 256)?;
     let app = config.app(client_id).ok_or_else(|| format!("There is no app with client_id {client_id}."))?;
-    if let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != "urn:ietf:wg:oauth:2.0:oob") {
-        return Err(format!("The redirect_uri {uri} is not supported: use urn:ietf:wg:oauth:2.0:oob."));
+    if let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != OOB_REDIRECT_URI) {
+        return Err(format!("The redirect_uri {uri} is not supported: use {OOB_REDIRECT_URI}."));
     }
-    if single(params, "response_type")? != Some("token") {
-        return Err("The response_type must be token.".to_owned());
+    if single(params, "response_type")? != Some(RESPONSE_TYPE) {
+        return Err(format!("The response_type must be {RESPONSE_TYPE}."));
     }
     let state = required(params, "state", 512)?;
     let request_id = required(params, "request_id", 128)?;
@@ -136,7 +139,12 @@ fn return_page(text: &str, origin: &str) -> Result<String, String> {
 
 /// The result of a denial: `access_denied`, with the page's state.
 pub fn denied(request: &AuthRequest) -> Value {
-    json!({ "error": "access_denied", "error_description": "The user denied access.", "state": request.state })
+    let denied = OAuthResult::Failure {
+        error: codes::ACCESS_DENIED.to_owned(),
+        error_description: "The user denied access.".to_owned(),
+        state: request.state.clone(),
+    };
+    serde_json::to_value(denied).unwrap_or_default()
 }
 
 /// The service to show the connect page for: the one chosen with `service` (which the scope
@@ -184,9 +192,13 @@ pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)
             let (_, token) = store
                 .connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin)
                 .map_err(Refusal::Storage)?;
-            Ok(
-                json!({ "access_token": token, "token_type": "Bearer", "scope": scope, "state": request.state }),
-            )
+            let connected = OAuthResult::Success {
+                access_token: token,
+                token_type: "Bearer".to_owned(),
+                scope,
+                state: request.state.clone(),
+            };
+            Ok(serde_json::to_value(connected).unwrap_or_default())
         }
         _ => Err(refuse("The action must be connect or deny.")),
     }

@@ -4,7 +4,9 @@ use crate::security;
 use crate::services::{Allowed, Service};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RETURN_FRAGMENT};
 use serde_json::Value;
+use std::sync::LazyLock;
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -107,8 +109,8 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
         .collect();
     let body = format!(
         "<h1>Connect an account</h1><p>The app <b>{}</b> asks to connect one of your accounts. Choose a service:</p>\
-         <form method=\"get\" action=\"/v1/oauth\">{hidden}{buttons}</form>\
-         <form method=\"post\" action=\"/v1/oauth\">{hidden}{}</form>",
+         <form method=\"get\" action=\"{POPUP_PATH}\">{hidden}{buttons}</form>\
+         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}{}</form>",
         escape(client_id),
         deny_button(),
     );
@@ -121,7 +123,7 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
     let body = format!(
         "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>{access}. \
          (This is the built-in demo provider: any account name works.)</p>\
-         <form method=\"post\" action=\"/v1/oauth\">{hidden}\
+         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}\
          <input type=\"hidden\" name=\"service\" value=\"{id}\">\
          <p><label>Account name <input name=\"account\" value=\"demo.user@example.com\" maxlength=\"254\" required></label></p>\
          <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
@@ -152,8 +154,8 @@ fn script_json(value: &Value) -> String {
 /// server sees and the library there hands to the waiting page. Without `return_to` either (an
 /// older library): closes the pop-up.
 const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
-var m='kloudless:'+JSON.stringify({type:'authentication',id:r.id,data:r.data});var o=window.opener;\
-if(!o){if(r.return_to)location.replace(r.return_to+'#kloudless-result='+encodeURIComponent(m));\
+var m=r.message,o=window.opener;\
+if(!o){if(r.return_to)location.replace(r.return_to+r.fragment+encodeURIComponent(m));\
 else setTimeout(function(){window.close()},1500);return}\
 var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
 
@@ -161,8 +163,15 @@ var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMess
 /// `request_id`: posted to the opener, or brought back to `return_to` in the URL fragment.
 pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Value) -> Response {
     let success = data.get("access_token").is_some();
-    let embedded =
-        serde_json::json!({ "id": request_id, "origin": origin, "return_to": return_to, "data": data });
+    let envelope = serde_json::to_string(&Envelope::authentication(request_id, data)).unwrap_or_default();
+    let embedded = serde_json::json!({
+        "id": request_id,
+        "origin": origin,
+        "return_to": return_to,
+        "data": data,
+        "message": format!("{MESSAGE_PREFIX}{envelope}"),
+        "fragment": RETURN_FRAGMENT,
+    });
     let text = if success { "Account connected. You can close this window." } else { "Access denied." };
     let body = format!(
         "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script>",
@@ -198,7 +207,8 @@ fn message_page(status: StatusCode, message: &str) -> Response {
 pub fn relay(csp: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kloudless relay</title></head>\
-         <body><script>{RELAY_SCRIPT}</script></body></html>\n"
+         <body><script>{}</script></body></html>\n",
+        *RELAY_SCRIPT
     );
     let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static("frame-ancestors 'none'"));
     (
@@ -213,10 +223,17 @@ pub fn relay(csp: &str) -> Response {
 
 /// The relay's script. It opens the pop-up on its parent's request (the original's IE path)
 /// and forwards the pop-up's result to the parent — only to the origin the pop-up was issued
-/// for, which must be the parent's own.
-pub const RELAY_SCRIPT: &str = r#"
+/// for, which must be the parent's own. (The protocol's prefix and the pop-up's path are filled
+/// in from [`kloudless_protocol`].)
+pub static RELAY_SCRIPT: LazyLock<String> = LazyLock::new(|| {
+    RELAY_TEMPLATE
+        .replace("PREFIX", &serde_json::to_string(MESSAGE_PREFIX).unwrap_or_default())
+        .replace("POPUP_PATH", &serde_json::to_string(POPUP_PATH).unwrap_or_default())
+});
+
+const RELAY_TEMPLATE: &str = r#"
 (function () {
-  var ns = 'kloudless:', opened = null, target = null;
+  var ns = PREFIX, opened = null, target = null;
   window.addEventListener('message', function (e) {
     if (typeof e.data !== 'string' || e.data.indexOf(ns) !== 0) return;
     var msg;
@@ -227,7 +244,7 @@ pub const RELAY_SCRIPT: &str = r#"
         var url;
         try { url = new URL(msg.url); } catch (err) { return; }
         if (url.origin !== location.origin) return;
-        if (url.pathname !== '/v1/oauth' && url.pathname !== '/v1/oauth/') return;
+        if (url.pathname !== POPUP_PATH && url.pathname !== POPUP_PATH + '/') return;
         if (url.searchParams.get('origin') !== e.origin) return;
         target = e.origin;
         opened = window.open(url.href, 'kPOPUP', typeof msg.params === 'string' ? msg.params : '');

@@ -24,6 +24,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kloudless_protocol::codes;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -217,10 +218,10 @@ impl Progress {
 
     /// The user closed the pop-up on one of this server's pages before it finished.
     pub fn abandon(&self, request_id: &str, now: Instant) {
-        if let Some(entry) = self.flows(now).by_request.get_mut(request_id) {
-            if entry.stage == Stage::UnderWay {
-                entry.stage = Stage::Abandoned;
-            }
+        if let Some(entry) =
+            self.flows(now).by_request.get_mut(request_id).filter(|e| e.stage == Stage::UnderWay)
+        {
+            entry.stage = Stage::Abandoned;
         }
     }
 
@@ -267,7 +268,7 @@ pub async fn status(
     if body.as_ref().is_err_and(|rejection| rejection.status() == StatusCode::PAYLOAD_TOO_LARGE) {
         return json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
+            codes::INVALID_REQUEST,
             "The request body is too large.",
         );
     }
@@ -277,7 +278,7 @@ pub async fn status(
         (field("client_id"), field("request_id").filter(|r| is_request_id(r)))
     else {
         let response =
-            json_error(StatusCode::BAD_REQUEST, "invalid_request", "Give client_id and request_id.");
+            json_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give client_id and request_id.");
         return cors::with_cors(
             response,
             cors::allowed_origin(&app.config, &headers, cors::Audience::AnyApp),
@@ -288,10 +289,10 @@ pub async fn status(
         Status::UnderWay => StatusCode::ACCEPTED.into_response(),
         Status::NotDelivered => json_error(
             StatusCode::GONE,
-            "not_delivered",
+            codes::NOT_DELIVERED,
             "The result went back to the app's page, which did not hand it over.",
         ),
-        Status::Unknown => json_error(StatusCode::NOT_FOUND, "not_found", "No such flow under way."),
+        Status::Unknown => json_error(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way."),
     };
     let mut response = cors::with_cors(response, allowed);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -306,7 +307,7 @@ pub async fn abandon(State(app): State<Arc<AppState>>, body: Result<Bytes, Bytes
             app.progress.abandon(request_id, Instant::now());
             StatusCode::NO_CONTENT.into_response()
         }
-        None => json_error(StatusCode::BAD_REQUEST, "invalid_request", "The body must be a request id."),
+        None => json_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id."),
     }
 }
 

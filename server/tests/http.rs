@@ -1198,7 +1198,7 @@ async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
         assert!(page.body.contains("return_to"), "{bad}: {}", page.body);
     }
     let mut params = protocol_params("box");
-    params.push(("return_to", format!("{APP_ORIGIN}")));
+    params.push(("return_to", APP_ORIGIN.to_owned()));
     assert_eq!(
         get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
         200,
