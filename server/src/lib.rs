@@ -3,8 +3,9 @@
 //!
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
-//! [`oauth::validate`]); storage is behind [`store`] (SQLite: accounts, hashed tokens) and
-//! [`progress::Progress`] (in memory: where the pop-up flows are, never a result); configuration
+//! [`oauth::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
+//! drivers: accounts, hashed tokens) and [`progress::Progress`] (in memory: where the pop-up
+//! flows are, never a result); configuration
 //! is one typed struct ([`config::Config`]); connections are accepted, timed out and capped by
 //! [`serve`].
 
@@ -35,7 +36,7 @@ use axum::routing::{get, post};
 use config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use store::Store;
+use store::{Database, Store};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -111,11 +112,14 @@ impl Server {
     /// listening socket.
     pub async fn bind(config: Config) -> Result<Server, String> {
         let limits = config.connection_limits()?;
-        if let Some(dir) = config.database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Database::Sqlite(path) = &config.database
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let store = Store::open(&config.database)
-            .map_err(|e| format!("cannot open database {}: {e}", config.database.display()))?;
+            .await
+            .map_err(|e| format!("cannot open database {}: {e}", config.database))?;
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;

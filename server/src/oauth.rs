@@ -168,7 +168,11 @@ pub enum Refusal {
 
 /// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` stores the
 /// account named `account` for the chosen `service` and gives a fresh token for it.
-pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)]) -> Result<Value, Refusal> {
+pub async fn complete(
+    store: &Store,
+    request: &AuthRequest,
+    params: &[(String, String)],
+) -> Result<Value, Refusal> {
     let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
@@ -183,6 +187,7 @@ pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)
             let scope = chosen.granted_scope();
             let (_, token) = store
                 .connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin)
+                .await
                 .map_err(Refusal::Storage)?;
             Ok(
                 json!({ "access_token": token, "token_type": "Bearer", "scope": scope, "state": request.state }),
@@ -254,7 +259,7 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    match complete(&app.store, &request, &params) {
+    match complete(&app.store, &request, &params).await {
         Ok(data) => {
             if request.return_to.is_some() {
                 app.progress.returned(&request.request_id, &request.client_id, Instant::now());
@@ -324,8 +329,8 @@ mod tests {
         assert!(validate(&config(), &repeated).unwrap_err().contains("more than once"));
     }
 
-    #[test]
-    fn chooses_and_completes() {
+    #[tokio::test]
+    async fn chooses_and_completes() {
         let config = config();
         let request = validate(&config, &params(&[("scope", "box:admin dropbox")])).unwrap();
         assert_eq!(chosen(&request, &params(&[])).unwrap(), None, "two services: the chooser");
@@ -335,21 +340,21 @@ mod tests {
         let single = validate(&config, &params(&[("scope", "hubspot")])).unwrap();
         assert_eq!(chosen(&single, &params(&[])).unwrap().map(|a| a.service.id), Some("hubspot"));
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let (_dir, store) = crate::store::testing::store().await;
         let form = |extra: &[(&str, &str)]| params(&[&[("scope", "box:admin dropbox")], extra].concat());
         let data = complete(
             &store,
             &request,
             &form(&[("service", "box"), ("account", " a "), ("action", "connect")]),
         )
+        .await
         .unwrap();
         assert_eq!(data["scope"], "box:admin.storage");
         assert_eq!(data["state"], "s");
-        let grant = store.grant(data["access_token"].as_str().unwrap()).unwrap().unwrap();
-        assert_eq!(store.account(grant.account_id).unwrap().unwrap().name, "a");
+        let grant = store.grant(data["access_token"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(store.account(grant.account_id).await.unwrap().unwrap().name, "a");
         assert_eq!(
-            complete(&store, &request, &form(&[("action", "deny")])).unwrap()["error"],
+            complete(&store, &request, &form(&[("action", "deny")])).await.unwrap()["error"],
             "access_denied"
         );
         for bad in [
@@ -358,7 +363,7 @@ mod tests {
             form(&[("service", "gdrive"), ("account", "a"), ("action", "connect")]),
             form(&[("service", "box"), ("account", "a")]),
         ] {
-            assert!(matches!(complete(&store, &request, &bad), Err(Refusal::BadRequest(_))), "{bad:?}");
+            assert!(matches!(complete(&store, &request, &bad).await, Err(Refusal::BadRequest(_))), "{bad:?}");
         }
     }
 }

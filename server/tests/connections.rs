@@ -6,6 +6,8 @@
 //! times measured are printed (`cargo test -p authenticator-server --test connections --
 //! --nocapture`).
 
+mod common;
+
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use std::io::{BufRead, BufReader};
@@ -28,7 +30,7 @@ async fn start(header: Duration, idle: Duration, max_connections: usize) -> (Soc
     let dir = tempfile::tempdir().unwrap();
     let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
     let config =
-        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite")).unwrap();
+        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), common::fresh_database(dir.path())).unwrap();
     let config = Config { header_timeout: header, idle_timeout: idle, max_connections, ..config };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
@@ -345,13 +347,13 @@ fn spawn_binary(
     shell_setup: &str,
     args: &[&str],
 ) -> (Running, String, std::sync::mpsc::Receiver<String>) {
-    let database = dir.join("db.sqlite");
+    let database = common::database_arg(&common::fresh_database(dir));
     let mut child = Running(
         Command::new("sh")
             .arg("-c")
             .arg(format!("{shell_setup} && exec \"$0\" \"$@\""))
             .arg(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--database", &database])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
