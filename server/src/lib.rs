@@ -4,8 +4,8 @@
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
 //! [`oauth::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
-//! drivers: accounts, hashed tokens) and [`progress::Progress`] (in memory: where the pop-up
-//! flows are, never a result); configuration
+//! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
+//! [`progress::Progress`]), shared by every instance; configuration
 //! is one typed struct ([`config::Config`]); connections are accepted, timed out and capped by
 //! [`serve`].
 
@@ -46,7 +46,7 @@ pub struct AppState {
     pub config: Config,
     /// The database.
     pub store: Store,
-    /// Where the pop-up flows are (in memory), for pages whose pop-up reads as closed.
+    /// Where the pop-up flows are (in the database), for pages whose pop-up reads as closed.
     pub progress: progress::Progress,
 }
 
@@ -103,7 +103,7 @@ async fn log(request: Request, next: Next) -> Response {
 pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
-    router: Router,
+    state: Arc<AppState>,
     limits: serve::Limits,
 }
 
@@ -123,16 +123,8 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        Ok(Server {
-            listener,
-            addr,
-            limits,
-            router: router(Arc::new(AppState {
-                progress: progress::Progress::new(config.popup_flows.clone()),
-                config,
-                store,
-            })),
-        })
+        let progress = progress::Progress::new(config.popup_flows.clone(), store.clone());
+        Ok(Server { listener, addr, limits, state: Arc::new(AppState { progress, config, store }) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -149,7 +141,26 @@ impl Server {
                 std::future::pending::<()>().await;
             }
         };
-        serve::serve(self.listener, self.router, self.limits, interrupted).await;
+        self.run_until(interrupted).await;
         Ok(())
+    }
+
+    /// Serves until `shutdown` completes, sweeping expired pop-up flows every
+    /// [`progress::SWEEP_INTERVAL`]; then stops accepting, lets the requests in progress finish
+    /// and closes the database connections.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(progress::SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                if let Err(error) = state.progress.sweep(std::time::SystemTime::now()).await {
+                    eprintln!("storage error while sweeping expired flows: {error}");
+                }
+            }
+        });
+        serve::serve(self.listener, router(self.state.clone()), self.limits, shutdown).await;
+        sweeper.abort();
+        self.state.store.close().await;
     }
 }

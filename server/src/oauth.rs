@@ -17,7 +17,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::SystemTime;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
 const PROTOCOL: [&str; 8] =
@@ -237,9 +237,15 @@ pub async fn show(
         Err(message) => return pages::error(&message),
     };
     if request.return_to.is_some() {
-        let tracked = app.progress.open(&request.request_id, &request.client_id, client.ip(), Instant::now());
-        if let Err(refused) = tracked {
-            return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message());
+        let tracked =
+            app.progress.open(&request.request_id, &request.client_id, client.ip(), SystemTime::now()).await;
+        match tracked {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message()),
+            Err(error) => {
+                eprintln!("storage error: {error}");
+                return pages::server_error("The sign-in could not be started; try again.");
+            }
         }
     }
     match chosen(&request, &params) {
@@ -261,8 +267,12 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
     };
     match complete(&app.store, &request, &params).await {
         Ok(data) => {
-            if request.return_to.is_some() {
-                app.progress.returned(&request.request_id, &request.client_id, Instant::now());
+            let now = SystemTime::now();
+            if request.return_to.is_some()
+                && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
+            {
+                // The result still goes back; only a progress check may find the flow unknown.
+                eprintln!("storage error: {error}");
             }
             pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), &data)
         }
