@@ -28,10 +28,10 @@ pub mod statics;
 pub mod store;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use config::Config;
 use std::net::SocketAddr;
@@ -60,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let account = || get(api::account).options(api::preflight);
     Router::new()
         .route("/", get(statics::index))
+        .route("/healthz", get(health))
         .route("/{file}", get(statics::www))
         .route("/dist/{*path}", get(statics::dist))
         .route("/static/iexd.html", get(statics::relay))
@@ -99,6 +100,42 @@ async fn log(request: Request, next: Next) -> Response {
     response
 }
 
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM; never where no handler can be set.
+async fn stop_signal() {
+    let interrupted = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminated = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupted => {}
+        () = terminated => {}
+    }
+}
+
+/// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, else 503 (for a load
+/// balancer's health check: an instance that cannot reach the database gets no traffic).
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(error) => {
+            eprintln!("health check: {error}");
+            let body = serde_json::json!({ "status": "unavailable", "error": "database unreachable" });
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
+}
+
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
@@ -132,16 +169,11 @@ impl Server {
         self.addr
     }
 
-    /// Serves until the process is interrupted (Ctrl-C, SIGINT); then lets the requests in
-    /// progress finish. Never fails: accept errors are logged and retried ([`serve`]).
+    /// Serves until the process is interrupted (Ctrl-C, SIGINT) or asked to stop (SIGTERM);
+    /// then lets the requests in progress finish. Never fails: accept errors are logged and
+    /// retried ([`serve`]).
     pub async fn run(self) -> std::io::Result<()> {
-        let interrupted = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                // No signal handler: serve until the process is killed.
-                std::future::pending::<()>().await;
-            }
-        };
-        self.run_until(interrupted).await;
+        self.run_until(stop_signal()).await;
         Ok(())
     }
 

@@ -414,6 +414,18 @@ async fn accept_errors_are_logged_and_the_server_keeps_serving() {
 #[cfg(unix)]
 #[tokio::test]
 async fn ctrl_c_lets_a_request_in_progress_finish() {
+    stops_gracefully_on("-INT").await;
+}
+
+/// SIGTERM (what a process manager or a container runtime sends) does the same.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_lets_a_request_in_progress_finish() {
+    stops_gracefully_on("-TERM").await;
+}
+
+#[cfg(unix)]
+async fn stops_gracefully_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     // Each API request takes 1.5 s; the timeouts are far longer than the test.
     let args = ["--latency-ms", "1500", "--header-timeout-secs", "600", "--idle-timeout-secs", "600"];
@@ -429,7 +441,7 @@ async fn ctrl_c_lets_a_request_in_progress_finish() {
     slow.write_all(preflight.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = child.0.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
 
     let mut reply = Vec::new();
     timeout(MARGIN, slow.read_to_end(&mut reply)).await.expect("the reply").unwrap();

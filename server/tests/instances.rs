@@ -183,3 +183,25 @@ async fn a_server_restarted_mid_flow_still_completes_it() {
     assert_eq!(progress(again.addr, "r1").await, 202);
     again.stop().await;
 }
+
+#[tokio::test]
+async fn healthz_says_whether_the_database_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::fresh_database(dir.path());
+    let server = instance(&database, "").await;
+    let (status, body) = send(server.addr, HOME, "GET /healthz HTTP/1.1", "").await;
+    assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}"));
+    if let Database::Postgres(url) = &database {
+        // The database goes away under the running server (its connections are cut).
+        let name = url.rsplit('/').next().unwrap();
+        let mut admin = url::Url::parse(url).unwrap();
+        admin.set_path("/postgres");
+        let pool = sqlx::PgPool::connect(admin.as_str()).await.unwrap();
+        let drop = format!("DROP DATABASE \"{name}\" WITH (FORCE)");
+        sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await.unwrap();
+        let (status, body) = send(server.addr, HOME, "GET /healthz HTTP/1.1", "").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("database unreachable"), "{body}");
+    }
+    server.stop().await;
+}
