@@ -90,12 +90,12 @@ pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) ->
 }
 
 /// What the request's bearer token grants.
-fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
+async fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
     if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
         return Err(TWO_AUTHORIZATIONS);
     }
     let token = bearer_token(headers).ok_or(INVALID_TOKEN)?;
-    store.grant(token).map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
+    store.grant(token).await.map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
 }
 
 fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
@@ -114,7 +114,7 @@ pub fn token_info(grant: &Grant) -> Value {
 }
 
 /// The account `id` (a number or `me`), when `grant` gives access to it.
-pub fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Value, ApiError> {
+pub async fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Value, ApiError> {
     let wanted = match id {
         Some("me") => grant.account_id,
         Some(number) => number.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
@@ -123,7 +123,7 @@ pub fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Va
     if wanted != grant.account_id {
         return Err(FORBIDDEN);
     }
-    let account = store.account(wanted).map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
+    let account = store.account(wanted).await.map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
     let service_name = services::find(&account.service).map_or("", |service| service.name);
     Ok(json!({
         "id": account.id,
@@ -149,9 +149,13 @@ struct Call<'r> {
 async fn respond(
     app: &AppState,
     call: Call<'_>,
-    body: impl FnOnce(&Grant) -> Result<Value, ApiError>,
+    body: impl AsyncFnOnce(&Grant) -> Result<Value, ApiError>,
 ) -> Response {
-    let grant = match call.input.and_then(|()| authorize(&app.store, call.headers)) {
+    let authorized = match call.input {
+        Ok(()) => authorize(&app.store, call.headers).await,
+        Err(error) => Err(error),
+    };
+    let grant = match authorized {
         Ok(grant) => grant,
         Err(error) => {
             let origin = cors::allowed_origin(&app.config, call.headers, Audience::AnyApp);
@@ -164,9 +168,9 @@ async fn respond(
         Some(Action::Reply(response)) => response,
         Some(Action::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            reply(body(&grant))
+            reply(body(&grant).await)
         }
-        None => reply(body(&grant)),
+        None => reply(body(&grant).await),
     };
     let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
     cors::with_cors(response, origin)
@@ -188,7 +192,7 @@ pub async fn token(
 ) -> Response {
     let call =
         Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Token };
-    respond(&app, call, |grant| Ok(token_info(grant))).await
+    respond(&app, call, async |grant| Ok(token_info(grant))).await
 }
 
 /// `GET /v1/accounts/{id|me}/`: the token's account.
@@ -202,7 +206,7 @@ pub async fn account(
     let id = id.ok().map(|Path(id)| id);
     let call =
         Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Account };
-    respond(&app, call, |grant| account_info(&app.store, grant, id.as_deref())).await
+    respond(&app, call, async |grant| account_info(&app.store, grant, id.as_deref()).await).await
 }
 
 /// `OPTIONS` on the API: the CORS preflight.
@@ -236,19 +240,18 @@ mod tests {
         assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 
-    #[test]
-    fn accounts_are_visible_to_their_own_tokens_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
-        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true).unwrap();
-        let grant = store.grant(&token).unwrap().unwrap();
-        let me = account_info(&store, &grant, Some("me")).unwrap();
-        assert_eq!(me, account_info(&store, &grant, Some(&id.to_string())).unwrap());
+    #[tokio::test]
+    async fn accounts_are_visible_to_their_own_tokens_only() {
+        let (_dir, store) = crate::store::testing::store().await;
+        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true).await.unwrap();
+        let grant = store.grant(&token).await.unwrap().unwrap();
+        let me = account_info(&store, &grant, Some("me")).await.unwrap();
+        assert_eq!(me, account_info(&store, &grant, Some(&id.to_string())).await.unwrap());
         assert_eq!(me["service_name"], "Box (demo)");
         assert_eq!(me["admin"], true);
-        assert_eq!(account_info(&store, &grant, Some(&(id + 1).to_string())), Err(FORBIDDEN));
-        assert_eq!(account_info(&store, &grant, Some("x1")), Err(NO_ACCOUNT));
-        assert_eq!(account_info(&store, &grant, None), Err(NO_ACCOUNT));
+        assert_eq!(account_info(&store, &grant, Some(&(id + 1).to_string())).await, Err(FORBIDDEN));
+        assert_eq!(account_info(&store, &grant, Some("x1")).await, Err(NO_ACCOUNT));
+        assert_eq!(account_info(&store, &grant, None).await, Err(NO_ACCOUNT));
         assert_eq!(
             token_info(&grant),
             json!({ "account_id": id, "client_id": "app", "scope": "box:admin.storage" })

@@ -4,6 +4,7 @@ use crate::faults::Fault;
 use crate::origin::TrustedDomain;
 use crate::progress::Quotas;
 use crate::serve;
+use crate::store::Database;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,8 +28,8 @@ pub struct App {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub database: PathBuf,
+    /// The database: an SQLite file, or PostgreSQL (`--database`).
+    pub database: Database,
     /// The apps that may use this server.
     pub apps: Vec<App>,
     /// The demo page's folder, served at `/`.
@@ -74,7 +75,9 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
                     [::1]. Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
                     the examples, localhost:8000, localhost:5173 and localhost:4173
-  --database FILE   SQLite database (default: data/authenticator.sqlite)
+  --database FILE|URL
+                    SQLite database file or sqlite:// URL (default: data/authenticator.sqlite),
+                    or a postgres:// URL (for more than one instance); created when missing
   --listen ADDR     address to listen on (default: 127.0.0.1:8080)
   --test-faults     FOR TESTS ONLY: accept a `fault` key in [[apps]] entries, which makes the API
                     misbehave for that app's tokens, e.g.
@@ -129,7 +132,7 @@ impl Config {
     /// Reads the command line (without the program name); errors are messages for the user.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
         let mut listen = "127.0.0.1:8080".to_owned();
-        let mut database = PathBuf::from("data/authenticator.sqlite");
+        let mut database = Database::parse("data/authenticator.sqlite");
         let mut file = None;
         let mut test_faults = false;
         let mut latency = Duration::ZERO;
@@ -142,7 +145,7 @@ impl Config {
             match flag.as_str() {
                 "--help" | "-h" => return Ok(Command::Help),
                 "--listen" => listen = value()?,
-                "--database" => database = PathBuf::from(value()?),
+                "--database" => database = Database::parse(&value()?),
                 "--test-faults" => test_faults = true,
                 "--latency-ms" => latency = parse_latency(&value()?)?,
                 "--header-timeout-secs" => header_timeout = parse_secs(&flag, &value()?)?,
@@ -169,7 +172,7 @@ impl Config {
     }
 
     /// Builds a configuration from TOML text and the command-line values; a `fault` is refused.
-    pub fn from_toml(text: &str, listen: SocketAddr, database: PathBuf) -> Result<Config, String> {
+    pub fn from_toml(text: &str, listen: SocketAddr, database: Database) -> Result<Config, String> {
         Config::from_toml_with_faults(text, listen, database, false)
     }
 
@@ -178,7 +181,7 @@ impl Config {
     pub fn from_toml_with_faults(
         text: &str,
         listen: SocketAddr,
-        database: PathBuf,
+        database: Database,
         test_faults: bool,
     ) -> Result<Config, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -309,7 +312,7 @@ mod tests {
     fn defaults() {
         let Ok(Command::Run(config)) = args(&[]) else { panic!("defaults must parse") };
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(config.database, PathBuf::from("data/authenticator.sqlite"));
+        assert_eq!(config.database, Database::Sqlite("data/authenticator.sqlite".into()));
         assert_eq!(
             config.apps,
             vec![App {
@@ -337,7 +340,7 @@ mod tests {
             panic!()
         };
         assert_eq!(config.listen.port(), 0);
-        assert_eq!(config.database, PathBuf::from("x.db"));
+        assert_eq!(config.database, Database::Sqlite("x.db".into()));
         assert_eq!(args(&["--help"]), Ok(Command::Help));
         assert!(args(&["--listen"]).unwrap_err().contains("needs a value"));
         assert!(args(&["--listen", "nowhere"]).unwrap_err().contains("not an address"));

@@ -3,8 +3,9 @@
 //!
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
-//! [`oauth::validate`]); storage is behind [`store`] (SQLite: accounts, hashed tokens) and
-//! [`progress::Progress`] (in memory: where the pop-up flows are, never a result); configuration
+//! [`oauth::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
+//! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
+//! [`progress::Progress`]), shared by every instance; configuration
 //! is one typed struct ([`config::Config`]); connections are accepted, timed out and capped by
 //! [`serve`].
 
@@ -27,15 +28,15 @@ pub mod statics;
 pub mod store;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use store::Store;
+use store::{Database, Store};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -45,7 +46,7 @@ pub struct AppState {
     pub config: Config,
     /// The database.
     pub store: Store,
-    /// Where the pop-up flows are (in memory), for pages whose pop-up reads as closed.
+    /// Where the pop-up flows are (in the database), for pages whose pop-up reads as closed.
     pub progress: progress::Progress,
 }
 
@@ -59,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let account = || get(api::account).options(api::preflight);
     Router::new()
         .route("/", get(statics::index))
+        .route("/healthz", get(health))
         .route("/{file}", get(statics::www))
         .route("/dist/{*path}", get(statics::dist))
         .route("/static/iexd.html", get(statics::relay))
@@ -98,11 +100,47 @@ async fn log(request: Request, next: Next) -> Response {
     response
 }
 
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM; never where no handler can be set.
+async fn stop_signal() {
+    let interrupted = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminated = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupted => {}
+        () = terminated => {}
+    }
+}
+
+/// `GET /healthz`: 200 `{"status":"ok"}` when the database answers, else 503 (for a load
+/// balancer's health check: an instance that cannot reach the database gets no traffic).
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(error) => {
+            eprintln!("health check: {error}");
+            let body = serde_json::json!({ "status": "unavailable", "error": "database unreachable" });
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
+}
+
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
-    router: Router,
+    state: Arc<AppState>,
     limits: serve::Limits,
 }
 
@@ -111,24 +149,19 @@ impl Server {
     /// listening socket.
     pub async fn bind(config: Config) -> Result<Server, String> {
         let limits = config.connection_limits()?;
-        if let Some(dir) = config.database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Database::Sqlite(path) = &config.database
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let store = Store::open(&config.database)
-            .map_err(|e| format!("cannot open database {}: {e}", config.database.display()))?;
+            .await
+            .map_err(|e| format!("cannot open database {}: {e}", config.database))?;
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        Ok(Server {
-            listener,
-            addr,
-            limits,
-            router: router(Arc::new(AppState {
-                progress: progress::Progress::new(config.popup_flows.clone()),
-                config,
-                store,
-            })),
-        })
+        let progress = progress::Progress::new(config.popup_flows.clone(), store.clone());
+        Ok(Server { listener, addr, limits, state: Arc::new(AppState { progress, config, store }) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -136,16 +169,30 @@ impl Server {
         self.addr
     }
 
-    /// Serves until the process is interrupted (Ctrl-C, SIGINT); then lets the requests in
-    /// progress finish. Never fails: accept errors are logged and retried ([`serve`]).
+    /// Serves until the process is interrupted (Ctrl-C, SIGINT) or asked to stop (SIGTERM);
+    /// then lets the requests in progress finish. Never fails: accept errors are logged and
+    /// retried ([`serve`]).
     pub async fn run(self) -> std::io::Result<()> {
-        let interrupted = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                // No signal handler: serve until the process is killed.
-                std::future::pending::<()>().await;
-            }
-        };
-        serve::serve(self.listener, self.router, self.limits, interrupted).await;
+        self.run_until(stop_signal()).await;
         Ok(())
+    }
+
+    /// Serves until `shutdown` completes, sweeping expired pop-up flows every
+    /// [`progress::SWEEP_INTERVAL`]; then stops accepting, lets the requests in progress finish
+    /// and closes the database connections.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut every = tokio::time::interval(progress::SWEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                if let Err(error) = state.progress.sweep(std::time::SystemTime::now()).await {
+                    eprintln!("storage error while sweeping expired flows: {error}");
+                }
+            }
+        });
+        serve::serve(self.listener, router(self.state.clone()), self.limits, shutdown).await;
+        sweeper.abort();
+        self.state.store.close().await;
     }
 }

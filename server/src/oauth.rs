@@ -18,7 +18,7 @@ use kloudless_protocol::{OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONS
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::SystemTime;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
 const PROTOCOL: [&str; 8] = {
@@ -176,7 +176,11 @@ pub enum Refusal {
 
 /// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` stores the
 /// account named `account` for the chosen `service` and gives a fresh token for it.
-pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)]) -> Result<Value, Refusal> {
+pub async fn complete(
+    store: &Store,
+    request: &AuthRequest,
+    params: &[(String, String)],
+) -> Result<Value, Refusal> {
     let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
@@ -191,6 +195,7 @@ pub fn complete(store: &Store, request: &AuthRequest, params: &[(String, String)
             let scope = chosen.granted_scope();
             let (_, token) = store
                 .connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin)
+                .await
                 .map_err(Refusal::Storage)?;
             let connected = OAuthResult::Success {
                 access_token: token,
@@ -244,9 +249,15 @@ pub async fn show(
         Err(message) => return pages::error(&message),
     };
     if request.return_to.is_some() {
-        let tracked = app.progress.open(&request.request_id, &request.client_id, client.ip(), Instant::now());
-        if let Err(refused) = tracked {
-            return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message());
+        let tracked =
+            app.progress.open(&request.request_id, &request.client_id, client.ip(), SystemTime::now()).await;
+        match tracked {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message()),
+            Err(error) => {
+                eprintln!("storage error: {error}");
+                return pages::server_error("The sign-in could not be started; try again.");
+            }
         }
     }
     match chosen(&request, &params) {
@@ -266,10 +277,14 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    match complete(&app.store, &request, &params) {
+    match complete(&app.store, &request, &params).await {
         Ok(data) => {
-            if request.return_to.is_some() {
-                app.progress.returned(&request.request_id, &request.client_id, Instant::now());
+            let now = SystemTime::now();
+            if request.return_to.is_some()
+                && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
+            {
+                // The result still goes back; only a progress check may find the flow unknown.
+                eprintln!("storage error: {error}");
             }
             pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), &data)
         }
@@ -336,8 +351,8 @@ mod tests {
         assert!(validate(&config(), &repeated).unwrap_err().contains("more than once"));
     }
 
-    #[test]
-    fn chooses_and_completes() {
+    #[tokio::test]
+    async fn chooses_and_completes() {
         let config = config();
         let request = validate(&config, &params(&[("scope", "box:admin dropbox")])).unwrap();
         assert_eq!(chosen(&request, &params(&[])).unwrap(), None, "two services: the chooser");
@@ -347,21 +362,21 @@ mod tests {
         let single = validate(&config, &params(&[("scope", "hubspot")])).unwrap();
         assert_eq!(chosen(&single, &params(&[])).unwrap().map(|a| a.service.id), Some("hubspot"));
 
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let (_dir, store) = crate::store::testing::store().await;
         let form = |extra: &[(&str, &str)]| params(&[&[("scope", "box:admin dropbox")], extra].concat());
         let data = complete(
             &store,
             &request,
             &form(&[("service", "box"), ("account", " a "), ("action", "connect")]),
         )
+        .await
         .unwrap();
         assert_eq!(data["scope"], "box:admin.storage");
         assert_eq!(data["state"], "s");
-        let grant = store.grant(data["access_token"].as_str().unwrap()).unwrap().unwrap();
-        assert_eq!(store.account(grant.account_id).unwrap().unwrap().name, "a");
+        let grant = store.grant(data["access_token"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(store.account(grant.account_id).await.unwrap().unwrap().name, "a");
         assert_eq!(
-            complete(&store, &request, &form(&[("action", "deny")])).unwrap()["error"],
+            complete(&store, &request, &form(&[("action", "deny")])).await.unwrap()["error"],
             "access_denied"
         );
         for bad in [
@@ -370,7 +385,7 @@ mod tests {
             form(&[("service", "gdrive"), ("account", "a"), ("action", "connect")]),
             form(&[("service", "box"), ("account", "a")]),
         ] {
-            assert!(matches!(complete(&store, &request, &bad), Err(Refusal::BadRequest(_))), "{bad:?}");
+            assert!(matches!(complete(&store, &request, &bad).await, Err(Refusal::BadRequest(_))), "{bad:?}");
         }
     }
 }

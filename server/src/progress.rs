@@ -12,13 +12,16 @@
 //! What it keeps, for flows that sent `return_to`, is where each flow is, so that a page whose
 //! pop-up reads as closed knows whether to keep waiting ([`status`]): under way, returned to the
 //! app's page (for [`Quotas::return_window`]), or abandoned (the user closed the pop-up on one of
-//! this server's pages: [`abandon`], a beacon). That is nothing a thief could use, and its memory
-//! is bounded per client address and per app ([`Quotas`]), so one client's flood cannot refuse
-//! another app's users.
+//! this server's pages: [`abandon`], a beacon). That is nothing a thief could use. It is kept in
+//! the database ([`crate::store`]'s `popup_flows`), so that any instance can serve any step of a
+//! flow and a restart loses nothing; it is bounded per client address and per app ([`Quotas`],
+//! which hold across instances), so one client's flood cannot refuse another app's users; and
+//! expired flows are swept ([`Progress::sweep`], every [`SWEEP_INTERVAL`]).
 
 use crate::AppState;
 use crate::cors;
 use crate::params;
+use crate::store::{self, Full, NewFlow, Stage, Store};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -27,13 +30,15 @@ use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a flow is tracked after its last page was served.
 pub const TTL: Duration = Duration::from_secs(600);
+
+/// How often expired flows are deleted.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The limits on tracked flows (the `[popup_flows]` table of the config file).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -59,24 +64,6 @@ impl Quotas {
     pub fn return_window(&self) -> Duration {
         Duration::from_secs(self.return_window_secs)
     }
-}
-
-/// Where a tracked flow is.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Stage {
-    /// The user is in the pop-up.
-    UnderWay,
-    /// The user closed the pop-up on one of this server's pages.
-    Abandoned,
-    /// The result page sent the result back to the app's page at this instant.
-    Returned(Instant),
-}
-
-struct Entry {
-    client_id: String,
-    client: IpAddr,
-    stage: Stage,
-    expires: Instant,
 }
 
 /// What [`Progress::status`] reports to the waiting page.
@@ -112,37 +99,6 @@ impl Refused {
     }
 }
 
-#[derive(Default)]
-struct Flows {
-    by_request: HashMap<String, Entry>,
-    per_client: HashMap<IpAddr, usize>,
-    per_app: HashMap<String, usize>,
-}
-
-impl Flows {
-    fn remove(&mut self, request_id: &str) {
-        if let Some(entry) = self.by_request.remove(request_id) {
-            uncount(&mut self.per_client, &entry.client);
-            uncount(&mut self.per_app, &entry.client_id);
-        }
-    }
-}
-
-fn uncount<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
-    if let Some(count) = counts.get_mut(key) {
-        *count -= 1;
-        if *count == 0 {
-            counts.remove(key);
-        }
-    }
-}
-
-/// The tracked flows, by `request_id`, in memory.
-pub struct Progress {
-    quotas: Quotas,
-    flows: Mutex<Flows>,
-}
-
 /// The address a quota counts: an IPv4 address, or an IPv6 address's /64 (one host's share).
 pub fn client_key(address: IpAddr) -> IpAddr {
     match address {
@@ -154,96 +110,95 @@ pub fn client_key(address: IpAddr) -> IpAddr {
     }
 }
 
-impl Progress {
-    /// No flows, with these quotas.
-    pub fn new(quotas: Quotas) -> Progress {
-        Progress { quotas, flows: Mutex::default() }
-    }
+/// The tracked flows, in the database, and their quotas.
+pub struct Progress {
+    quotas: Quotas,
+    store: Store,
+}
 
-    fn flows(&self, now: Instant) -> MutexGuard<'_, Flows> {
-        let mut flows = self.flows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let expired: Vec<String> =
-            flows.by_request.iter().filter(|(_, e)| e.expires <= now).map(|(id, _)| id.clone()).collect();
-        for id in expired {
-            flows.remove(&id);
-        }
-        flows
+/// Milliseconds since the Unix epoch (0 before it), as the database keeps times.
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Progress {
+    /// The flows kept in `store`, with these quotas.
+    pub fn new(quotas: Quotas, store: Store) -> Progress {
+        Progress { quotas, store }
     }
 
     /// A page of the flow `request_id` of app `client_id` was served to `client`: tracks it
     /// (or, when it is tracked for this app, keeps it longer and takes back an abandonment: the
     /// pop-up was reloaded, not closed). Refused when a quota is full; the first app to open a
     /// request id keeps it.
-    pub fn open(
+    pub async fn open(
         &self,
         request_id: &str,
         client_id: &str,
         client: IpAddr,
-        now: Instant,
-    ) -> Result<(), Refused> {
-        let client = client_key(client);
-        let mut flows = self.flows(now);
-        if let Some(entry) = flows.by_request.get_mut(request_id) {
-            if entry.client_id == client_id {
-                entry.stage = Stage::UnderWay;
-                entry.expires = now + TTL;
-            }
-            return Ok(());
-        }
-        if flows.per_client.get(&client).copied().unwrap_or(0) >= self.quotas.max_per_client {
-            return Err(Refused::Client);
-        }
-        if flows.per_app.get(client_id).copied().unwrap_or(0) >= self.quotas.max_per_app {
-            return Err(Refused::App);
-        }
-        *flows.per_client.entry(client).or_default() += 1;
-        *flows.per_app.entry(client_id.to_owned()).or_default() += 1;
-        let entry =
-            Entry { client_id: client_id.to_owned(), client, stage: Stage::UnderWay, expires: now + TTL };
-        flows.by_request.insert(request_id.to_owned(), entry);
-        Ok(())
+        now: SystemTime,
+    ) -> Result<Result<(), Refused>, store::Error> {
+        let client = client_key(client).to_string();
+        let flow = NewFlow {
+            request_id,
+            client_id,
+            client: &client,
+            max_per_client: count(self.quotas.max_per_client),
+            max_per_app: count(self.quotas.max_per_app),
+        };
+        let opened = self.store.open_flow(flow, millis(now), millis(now + TTL)).await?;
+        Ok(opened.map_err(|full| match full {
+            Full::Client => Refused::Client,
+            Full::App => Refused::App,
+        }))
     }
 
     /// The result page of the flow was served: its result is on its way back to the app's page.
     /// The flow is kept only to report whether it got there (twice the return window), so a
     /// finished flow soon stops counting against the quotas.
-    pub fn returned(&self, request_id: &str, client_id: &str, now: Instant) {
-        if let Some(entry) =
-            self.flows(now).by_request.get_mut(request_id).filter(|e| e.client_id == client_id)
-        {
-            entry.stage = Stage::Returned(now);
-            entry.expires = now + 2 * self.quotas.return_window();
-        }
+    pub async fn returned(
+        &self,
+        request_id: &str,
+        client_id: &str,
+        now: SystemTime,
+    ) -> Result<(), store::Error> {
+        let expires = now + 2 * self.quotas.return_window();
+        self.store.flow_returned(request_id, client_id, millis(now), millis(expires)).await
     }
 
     /// The user closed the pop-up on one of this server's pages before it finished.
-    pub fn abandon(&self, request_id: &str, now: Instant) {
-        if let Some(entry) =
-            self.flows(now).by_request.get_mut(request_id).filter(|e| e.stage == Stage::UnderWay)
-        {
-            entry.stage = Stage::Abandoned;
-        }
+    pub async fn abandon(&self, request_id: &str, now: SystemTime) -> Result<(), store::Error> {
+        self.store.abandon_flow(request_id, millis(now)).await
     }
 
     /// Where the flow `request_id` of app `client_id` is.
-    pub fn status(&self, request_id: &str, client_id: &str, now: Instant) -> Status {
-        let flows = self.flows(now);
-        match flows.by_request.get(request_id).filter(|e| e.client_id == client_id).map(|e| e.stage) {
+    pub async fn status(
+        &self,
+        request_id: &str,
+        client_id: &str,
+        now: SystemTime,
+    ) -> Result<Status, store::Error> {
+        let window = i64::try_from(self.quotas.return_window().as_millis()).unwrap_or(i64::MAX);
+        Ok(match self.store.flow_stage(request_id, client_id, millis(now)).await? {
             Some(Stage::UnderWay) => Status::UnderWay,
-            Some(Stage::Returned(at)) if now < at + self.quotas.return_window() => Status::UnderWay,
+            Some(Stage::Returned(at)) if millis(now) < at.saturating_add(window) => Status::UnderWay,
             Some(Stage::Returned(_)) => Status::NotDelivered,
             Some(Stage::Abandoned) | None => Status::Unknown,
-        }
+        })
     }
 
     /// How many flows are tracked (for tests and diagnostics).
-    pub fn len(&self, now: Instant) -> usize {
-        self.flows(now).by_request.len()
+    pub async fn len(&self, now: SystemTime) -> Result<i64, store::Error> {
+        self.store.tracked_flows(millis(now)).await
     }
 
-    /// Whether no flow is tracked.
-    pub fn is_empty(&self, now: Instant) -> bool {
-        self.len(now) == 0
+    /// Deletes the flows expired at `now` (they already count for nothing); returns how many.
+    pub async fn sweep(&self, now: SystemTime) -> Result<u64, store::Error> {
+        self.store.sweep_flows(millis(now)).await
     }
 }
 
@@ -254,6 +209,11 @@ pub fn is_request_id(text: &str) -> bool {
 
 fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
     (status, axum::Json(json!({ "error": code, "error_description": description }))).into_response()
+}
+
+fn storage_failed(error: &store::Error) -> Response {
+    eprintln!("storage error: {error}");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.")
 }
 
 /// `POST /v1/oauth/progress` (form `client_id`, `request_id`), from the waiting page: 202 while
@@ -285,14 +245,15 @@ pub async fn status(
         );
     };
     let allowed = cors::allowed_origin(&app.config, &headers, cors::Audience::App(client_id));
-    let response = match app.progress.status(request_id, client_id, Instant::now()) {
-        Status::UnderWay => StatusCode::ACCEPTED.into_response(),
-        Status::NotDelivered => json_error(
+    let response = match app.progress.status(request_id, client_id, SystemTime::now()).await {
+        Ok(Status::UnderWay) => StatusCode::ACCEPTED.into_response(),
+        Ok(Status::NotDelivered) => json_error(
             StatusCode::GONE,
             codes::NOT_DELIVERED,
             "The result went back to the app's page, which did not hand it over.",
         ),
-        Status::Unknown => json_error(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way."),
+        Ok(Status::Unknown) => json_error(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way."),
+        Err(error) => storage_failed(&error),
     };
     let mut response = cors::with_cors(response, allowed);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -303,10 +264,10 @@ pub async fn status(
 /// closes it on one of this server's pages: 204, whatever the id.
 pub async fn abandon(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
     match body.ok().as_deref().and_then(|b| std::str::from_utf8(b).ok()).filter(|id| is_request_id(id)) {
-        Some(request_id) => {
-            app.progress.abandon(request_id, Instant::now());
-            StatusCode::NO_CONTENT.into_response()
-        }
+        Some(request_id) => match app.progress.abandon(request_id, SystemTime::now()).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(error) => storage_failed(&error),
+        },
         None => json_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id."),
     }
 }
@@ -314,64 +275,89 @@ pub async fn abandon(State(app): State<Arc<AppState>>, body: Result<Bytes, Bytes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testing;
 
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-    fn progress(max_per_client: usize, max_per_app: usize) -> Progress {
-        Progress::new(Quotas { max_per_client, max_per_app, return_window_secs: 30 })
+    async fn progress(max_per_client: usize, max_per_app: usize) -> (tempfile::TempDir, Progress) {
+        let (dir, store) = testing::store().await;
+        (dir, Progress::new(Quotas { max_per_client, max_per_app, return_window_secs: 30 }, store))
     }
 
-    #[test]
-    fn a_flow_is_under_way_then_returned_then_not_delivered() {
-        let now = Instant::now();
-        let progress = progress(10, 10);
-        assert_eq!(progress.status("r", "app", now), Status::Unknown);
-        progress.open("r", "app", HOME, now).unwrap();
-        assert_eq!(progress.status("r", "app", now), Status::UnderWay);
-        assert_eq!(progress.status("r", "other", now), Status::Unknown, "another app's");
-        progress.returned("r", "other", now);
-        assert_eq!(progress.status("r", "app", now), Status::UnderWay, "not by another app");
-        progress.returned("r", "app", now);
-        assert_eq!(progress.status("r", "app", now + Duration::from_secs(29)), Status::UnderWay);
-        assert_eq!(progress.status("r", "app", now + Duration::from_secs(30)), Status::NotDelivered);
-        assert_eq!(progress.status("r", "app", now + Duration::from_secs(60)), Status::Unknown, "forgotten");
-        assert!(progress.is_empty(now + Duration::from_secs(60)), "a finished flow frees its quota");
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
     }
 
-    #[test]
-    fn closing_abandons_and_reloading_takes_it_back() {
-        let now = Instant::now();
-        let progress = progress(10, 10);
-        progress.open("r", "app", HOME, now).unwrap();
-        progress.abandon("r", now);
-        assert_eq!(progress.status("r", "app", now), Status::Unknown);
-        progress.open("r", "other", HOME, now).unwrap();
-        assert_eq!(progress.status("r", "app", now), Status::Unknown, "not by another app");
-        progress.open("r", "app", HOME, now).unwrap();
-        assert_eq!(progress.status("r", "app", now), Status::UnderWay);
-        progress.returned("r", "app", now);
-        progress.abandon("r", now);
-        assert_eq!(progress.status("r", "app", now), Status::UnderWay, "a returned flow is not abandoned");
+    #[tokio::test]
+    async fn a_flow_is_under_way_then_returned_then_not_delivered() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(10, 10).await;
+        let status = async |at| progress.status("r", "app", at).await.unwrap();
+        assert_eq!(status(now).await, Status::Unknown);
+        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        assert_eq!(status(now).await, Status::UnderWay);
+        assert_eq!(progress.status("r", "other", now).await.unwrap(), Status::Unknown, "another app's");
+        progress.returned("r", "other", now).await.unwrap();
+        assert_eq!(status(now).await, Status::UnderWay, "not by another app");
+        progress.returned("r", "app", now).await.unwrap();
+        assert_eq!(status(now + secs(29)).await, Status::UnderWay);
+        assert_eq!(status(now + secs(30)).await, Status::NotDelivered);
+        assert_eq!(status(now + secs(60)).await, Status::Unknown, "forgotten");
+        assert_eq!(progress.len(now + secs(60)).await.unwrap(), 0, "a finished flow frees its quota");
     }
 
-    #[test]
-    fn quotas_hold_per_client_and_per_app_and_free_up_on_expiry() {
-        let now = Instant::now();
-        let progress = progress(3, 5);
-        let flooder: IpAddr = "10.0.0.1".parse().unwrap();
+    #[tokio::test]
+    async fn closing_abandons_and_reloading_takes_it_back() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(10, 10).await;
+        let status = async || progress.status("r", "app", now).await.unwrap();
+        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        progress.abandon("r", now).await.unwrap();
+        assert_eq!(status().await, Status::Unknown);
+        progress.open("r", "other", HOME, now).await.unwrap().unwrap();
+        assert_eq!(status().await, Status::Unknown, "not by another app");
+        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        assert_eq!(status().await, Status::UnderWay);
+        progress.returned("r", "app", now).await.unwrap();
+        progress.abandon("r", now).await.unwrap();
+        assert_eq!(status().await, Status::UnderWay, "a returned flow is not abandoned");
+    }
+
+    #[tokio::test]
+    async fn quotas_hold_per_client_and_per_app_and_free_up_on_expiry() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(3, 5).await;
+        let open = async |id: &str, app: &str, from: &str, at| {
+            progress.open(id, app, from.parse().unwrap(), at).await.unwrap()
+        };
+        let flooder = "10.0.0.1";
         for i in 0..3 {
-            progress.open(&format!("f{i}"), "a", flooder, now).unwrap();
+            open(&format!("f{i}"), "a", flooder, now).await.unwrap();
         }
-        assert_eq!(progress.open("f3", "b", flooder, now), Err(Refused::Client), "one client, any app");
-        progress.open("f0", "a", flooder, now).unwrap(); // a reload costs nothing
+        assert_eq!(open("f3", "b", flooder, now).await, Err(Refused::Client), "one client, any app");
+        open("f0", "a", flooder, now).await.unwrap(); // a reload costs nothing
         for i in 0..2 {
-            progress.open(&format!("x{i}"), "a", format!("10.0.1.{i}").parse().unwrap(), now).unwrap();
+            open(&format!("x{i}"), "a", &format!("10.0.1.{i}"), now).await.unwrap();
         }
-        assert_eq!(progress.open("y", "a", "10.0.2.1".parse().unwrap(), now), Err(Refused::App));
-        progress.open("z", "b", HOME, now).expect("another app's users are not refused");
+        assert_eq!(open("y", "a", "10.0.2.1", now).await, Err(Refused::App));
+        open("z", "b", "127.0.0.1", now).await.expect("another app's users are not refused");
         let later = now + TTL;
-        progress.open("f4", "a", flooder, later).expect("expired flows free their quota");
-        assert_eq!(progress.len(later), 1);
+        open("f4", "a", flooder, later).await.expect("expired flows free their quota");
+        assert_eq!(progress.len(later).await.unwrap(), 1);
+        open("f0", "b", flooder, later).await.expect("an expired flow's id can be taken again");
+        assert_eq!(progress.status("f0", "b", later).await.unwrap(), Status::UnderWay);
+    }
+
+    #[tokio::test]
+    async fn expired_flows_are_swept() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(10, 10).await;
+        progress.open("old", "app", HOME, now).await.unwrap().unwrap();
+        progress.open("new", "app", HOME, now + secs(60)).await.unwrap().unwrap();
+        assert_eq!(progress.sweep(now + TTL).await.unwrap(), 1, "the one expired");
+        assert_eq!(progress.sweep(now + TTL).await.unwrap(), 0);
+        assert_eq!(progress.len(now).await.unwrap(), 1, "the other is still there");
+        assert_eq!(progress.status("new", "app", now + TTL).await.unwrap(), Status::UnderWay);
     }
 
     #[test]

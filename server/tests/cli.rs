@@ -1,5 +1,7 @@
 //! The binary: flags, config errors (exit code 2), the "listening on" line, and request logs.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -124,10 +126,10 @@ fn serves_on_the_printed_address_and_logs_no_query_strings() {
 
 /// Starts the binary with `args` (plus a port and a database in `dir`); returns it and its address.
 fn start(dir: &std::path::Path, args: &[&str]) -> (Running, String, BufReader<std::process::ChildStdout>) {
-    let database = dir.join("db.sqlite");
+    let database = common::database_arg(&common::fresh_database(dir));
     let mut child = Running(
         Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--database", &database])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -6,6 +6,8 @@
 //! times measured are printed (`cargo test -p authenticator-server --test connections --
 //! --nocapture`).
 
+mod common;
+
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use std::io::{BufRead, BufReader};
@@ -28,7 +30,7 @@ async fn start(header: Duration, idle: Duration, max_connections: usize) -> (Soc
     let dir = tempfile::tempdir().unwrap();
     let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
     let config =
-        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite")).unwrap();
+        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), common::fresh_database(dir.path())).unwrap();
     let config = Config { header_timeout: header, idle_timeout: idle, max_connections, ..config };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
@@ -345,13 +347,13 @@ fn spawn_binary(
     shell_setup: &str,
     args: &[&str],
 ) -> (Running, String, std::sync::mpsc::Receiver<String>) {
-    let database = dir.join("db.sqlite");
+    let database = common::database_arg(&common::fresh_database(dir));
     let mut child = Running(
         Command::new("sh")
             .arg("-c")
             .arg(format!("{shell_setup} && exec \"$0\" \"$@\""))
             .arg(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--database", &database])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -412,6 +414,18 @@ async fn accept_errors_are_logged_and_the_server_keeps_serving() {
 #[cfg(unix)]
 #[tokio::test]
 async fn ctrl_c_lets_a_request_in_progress_finish() {
+    stops_gracefully_on("-INT").await;
+}
+
+/// SIGTERM (what a process manager or a container runtime sends) does the same.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_lets_a_request_in_progress_finish() {
+    stops_gracefully_on("-TERM").await;
+}
+
+#[cfg(unix)]
+async fn stops_gracefully_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     // Each API request takes 1.5 s; the timeouts are far longer than the test.
     let args = ["--latency-ms", "1500", "--header-timeout-secs", "600", "--idle-timeout-secs", "600"];
@@ -427,7 +441,7 @@ async fn ctrl_c_lets_a_request_in_progress_finish() {
     slow.write_all(preflight.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = child.0.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
 
     let mut reply = Vec::new();
     timeout(MARGIN, slow.read_to_end(&mut reply)).await.expect("the reply").unwrap();

@@ -1,5 +1,7 @@
 //! The server over real HTTP: the pop-up flow, the API, trusted-domain and CORS rules, bad input.
 
+mod common;
+
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use std::net::SocketAddr;
@@ -10,6 +12,7 @@ const APP_ORIGIN: &str = "http://localhost:3000";
 
 struct Running {
     addr: SocketAddr,
+    database: authenticator_server::store::Database,
     dir: tempfile::TempDir,
 }
 
@@ -33,13 +36,14 @@ async fn start_with(more_apps: &str, test_faults: bool) -> Running {
         dir.path().join("www"),
         dir.path().join("dist"),
     );
-    let database = dir.path().join("data/db.sqlite");
+    let database = common::fresh_database(dir.path());
     let config =
-        Config::from_toml_with_faults(&toml, "127.0.0.1:0".parse().unwrap(), database, test_faults).unwrap();
+        Config::from_toml_with_faults(&toml, "127.0.0.1:0".parse().unwrap(), database.clone(), test_faults)
+            .unwrap();
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());
-    Running { addr, dir }
+    Running { addr, database, dir }
 }
 
 struct Reply {
@@ -213,12 +217,10 @@ async fn connect_issues_a_token_that_the_api_verifies() {
     let auth2 = format!("Bearer {}", again["data"]["access_token"].as_str().unwrap());
     let info2 = get(server.addr, "/v1/oauth/token/", &[("Authorization", &auth2)]).await.json();
     assert_eq!(info2["account_id"], id);
-    // The raw token is nowhere in the database files.
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(server.dir.path().join("data")).unwrap() {
-        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
-    }
-    assert!(!String::from_utf8_lossy(&bytes).contains(token));
+    // The raw token is nowhere in the database; its hash is.
+    let everything = common::everything(&server.database).await;
+    assert!(!everything.contains(token));
+    assert!(everything.contains(&sha256_hex(token)), "the check reads what is stored");
 }
 
 #[tokio::test]
@@ -611,6 +613,12 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The SHA-256 of `text`, hex-encoded (as the server stores tokens).
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn sha256_source(text: &str) -> String {
     use sha2::Digest;
     format!("'sha256-{}'", base64(&sha2::Sha256::digest(text.as_bytes())))
@@ -796,21 +804,11 @@ async fn cors_refuses_origin_headers_that_are_not_plain() {
 // ---- Bad input stores nothing ----
 
 /// The number of rows of every table of the server's database.
-fn row_counts(server: &Running) -> Vec<(String, i64)> {
-    let db = rusqlite::Connection::open(server.dir.path().join("data/db.sqlite")).unwrap();
-    let mut statement =
-        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
-    let tables: Vec<String> =
-        statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
-    assert!(tables.contains(&"accounts".to_owned()) && tables.contains(&"tokens".to_owned()), "{tables:?}");
-    tables
-        .into_iter()
-        .map(|table| {
-            let count =
-                db.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| row.get(0)).unwrap();
-            (table, count)
-        })
-        .collect()
+async fn row_counts(server: &Running) -> Vec<(String, usize)> {
+    let counts = common::row_counts(&server.database).await;
+    let tables: Vec<&str> = counts.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(tables.contains(&"accounts") && tables.contains(&"tokens"), "{tables:?}");
+    counts
 }
 
 /// An error page of the pop-up: posts nothing.
@@ -831,7 +829,7 @@ fn assert_json_error(reply: &Reply, status: u16, what: &str) {
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let server = start().await;
-    let before = row_counts(&server);
+    let before = row_counts(&server).await;
     assert!(before.iter().all(|(_, n)| *n == 0), "{before:?}");
     // A complete, valid connect form, as the pop-up posts it.
     let valid = format!("{}&service=box&account=mallory&action=connect", query(&protocol_params("box")));
@@ -886,7 +884,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     // The API: JSON errors.
     let token =
         connect(server.addr, "box", "alice").await["data"]["access_token"].as_str().unwrap().to_owned();
-    let before = row_counts(&server);
+    let before = row_counts(&server).await;
     let auth = format!("Bearer {token}");
     let with_auth = [("Authorization", auth.as_str())];
     for path in ["/v1/oauth/token/", "/v1/accounts/me/"] {
@@ -918,13 +916,13 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         let ok = get(server.addr, &format!("{path}?retrieve_full=False"), &with_auth).await;
         assert_eq!(ok.status, 200, "{path}");
     }
-    assert_eq!(row_counts(&server), before, "nothing stored by the bad requests");
+    assert_eq!(row_counts(&server).await, before, "nothing stored by the bad requests");
 
     // The counts do see a real connection: the valid form the bad ones were made from.
     let stored = post(valid.clone().into_bytes()).await;
     assert!(stored.body.contains("data-result=\"success\""), "{}", stored.body);
-    let after = row_counts(&server);
-    assert_eq!(after.iter().map(|(_, n)| n).sum::<i64>(), before.iter().map(|(_, n)| n).sum::<i64>() + 2);
+    let after = row_counts(&server).await;
+    assert_eq!(after.iter().map(|(_, n)| n).sum::<usize>(), before.iter().map(|(_, n)| n).sum::<usize>() + 2);
 }
 
 /// Sends `request` as is; returns every byte of the reply (none when the server closed the

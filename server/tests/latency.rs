@@ -1,5 +1,7 @@
 //! `--latency-ms` over real HTTP: API requests (preflights included) wait, pages do not.
 
+mod common;
+
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use std::net::SocketAddr;
@@ -13,7 +15,7 @@ async fn start(latency: Duration) -> (SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
     let config =
-        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), dir.path().join("db.sqlite")).unwrap();
+        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), common::fresh_database(dir.path())).unwrap();
     let server = Server::bind(Config { latency, ..config }).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());

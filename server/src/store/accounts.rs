@@ -1,0 +1,147 @@
+//! Accounts and the tokens issued for them.
+
+use super::{Error, Store, in_transaction, on_pool};
+use sha2::{Digest, Sha256};
+
+/// A connected account.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Account {
+    /// Its id.
+    pub id: i64,
+    /// The app it is connected to.
+    pub client_id: String,
+    /// The service id.
+    pub service: String,
+    /// The account's name, as the user gave it.
+    pub name: String,
+    /// Whether it was connected with admin access.
+    pub admin: bool,
+    /// When it was first connected (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// What a token grants.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct Grant {
+    /// The account it is bound to.
+    pub account_id: i64,
+    /// The app it was issued to.
+    pub client_id: String,
+    /// Its scope.
+    pub scope: String,
+}
+
+impl Store {
+    /// Connects an account (the same app, service and name give the same account) and issues a
+    /// fresh token for it, in one transaction. Returns the account id and the token.
+    pub async fn connect(
+        &self,
+        grant_scope: &str,
+        client_id: &str,
+        service: &str,
+        name: &str,
+        admin: bool,
+    ) -> Result<(i64, String), Error> {
+        let token = new_token()?;
+        let account_id = in_transaction!(self, tx => {
+            let (account_id,): (i64,) = sqlx::query_as(
+                "INSERT INTO accounts (client_id, service, name, admin) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin
+                 RETURNING id",
+            )
+            .bind(client_id)
+            .bind(service)
+            .bind(name)
+            .bind(admin)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
+                .bind(hash(&token))
+                .bind(account_id)
+                .bind(client_id)
+                .bind(grant_scope)
+                .execute(&mut *tx)
+                .await?;
+            account_id
+        });
+        Ok((account_id, token))
+    }
+
+    /// What `token` grants, if it was issued here.
+    pub async fn grant(&self, token: &str) -> Result<Option<Grant>, Error> {
+        let hash = hash(token);
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT account_id, client_id, scope FROM tokens WHERE hash = $1")
+                .bind(&hash)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// The account with this id.
+    pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT id, client_id, service, name, admin, created FROM accounts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+}
+
+/// 256 random bits, hex-encoded.
+fn new_token() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(Error::Random)?;
+    Ok(hex(&bytes))
+}
+
+/// The SHA-256 hash of a token, hex-encoded: all that is stored of it.
+pub(crate) fn hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing;
+
+    #[tokio::test]
+    async fn tokens_are_bound_and_accounts_reused() {
+        let (_dir, store) = testing::store().await;
+        let (id, token) =
+            store.connect("box:normal.storage", "app", "box", "a@example.com", false).await.unwrap();
+        let (again, token2) =
+            store.connect("box:admin.storage", "app", "box", "a@example.com", true).await.unwrap();
+        assert_eq!(id, again);
+        assert_ne!(token, token2);
+        assert_eq!(token.len(), 64);
+        let grant = store.grant(&token).await.unwrap().unwrap();
+        assert_eq!(
+            grant,
+            Grant { account_id: id, client_id: "app".into(), scope: "box:normal.storage".into() }
+        );
+        let account = store.account(id).await.unwrap().unwrap();
+        assert!(account.admin);
+        assert_eq!(account.created.len(), "2025-01-01T00:00:00Z".len(), "{}", account.created);
+        assert!(account.created.ends_with('Z') && account.created.as_bytes()[10] == b'T');
+        let (other, _) =
+            store.connect("box:normal.storage", "other", "box", "a@example.com", false).await.unwrap();
+        assert_ne!(other, id, "accounts are per app");
+        assert_eq!(store.grant("nope").await.unwrap(), None);
+        assert_eq!(store.account(9999).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn only_hashes_are_stored() {
+        let (dir, store) = testing::store().await;
+        let (_, token) = store.connect("box:normal.storage", "app", "box", "a", false).await.unwrap();
+        let text = testing::everything(&store, dir.path()).await;
+        assert!(!text.contains(&token));
+        assert!(text.contains(&hash(&token)));
+    }
+}

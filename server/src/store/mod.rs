@@ -1,0 +1,263 @@
+//! Storage: everything the server keeps, in one database that every instance shares — SQLite
+//! embedded (the default, one file) or PostgreSQL (for more than one instance).
+//!
+//! Both are reached through sqlx's async drivers: a PostgreSQL query is socket I/O on the
+//! runtime, and each SQLite connection runs on its own worker thread, so no database call ever
+//! blocks a tokio worker. The schema is versioned: the migrations in `server/migrations/sqlite/`
+//! and `server/migrations/postgres/` are built into the binary and applied at start-up
+//! ([`Store::open`]). Queries live in this module only (`accounts.rs`, `flows.rs`); each is written once in
+//! the SQL both databases read (`$1` parameters, `ON CONFLICT`, `RETURNING`) and run by
+//! `on_pool!` on the driver in use. (sqlx's `Any` driver would do the same at run time, but it
+//! converts every row into owned values and knows fewer types; the two native pools do not.)
+//!
+//! Tokens are kept only as SHA-256 hashes.
+
+mod accounts;
+mod flows;
+
+pub use accounts::{Account, Grant};
+pub use flows::{Full, NewFlow, Stage};
+
+use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQLite migrations, in order.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+/// The PostgreSQL migrations, in order.
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a request waits for a free database connection before it fails.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an SQLite write waits for another writer (another connection or instance) to finish.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections per pool: SQLite's each run on their own thread, reading in parallel (WAL);
+/// PostgreSQL's are sockets, and each instance of the server has its own pool.
+const SQLITE_CONNECTIONS: u32 = 4;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Where the database is (`--database`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Database {
+    /// An SQLite file, created with its folder when missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`postgres://user[:password]@host[:port]/name`); the database is created
+    /// when missing (the user needs the right to).
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `--database`: a `postgres://` or `postgresql://` URL selects PostgreSQL; a
+    /// `sqlite://` or `sqlite:` URL, or anything else, names an SQLite file.
+    pub fn parse(text: &str) -> Database {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Database::Postgres(text.to_owned());
+        }
+        let path = text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")).unwrap_or(text);
+        Database::Sqlite(PathBuf::from(path))
+    }
+}
+
+impl From<&str> for Database {
+    fn from(text: &str) -> Database {
+        Database::parse(text)
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Database {
+        Database::Sqlite(path)
+    }
+}
+
+/// The file's path, or the URL without its password: safe to log.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(text) => match url::Url::parse(text) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    write!(f, "{url}")
+                }
+                Err(_) => f.write_str("(a PostgreSQL URL that does not parse)"),
+            },
+        }
+    }
+}
+
+/// A storage failure.
+#[derive(Debug)]
+pub enum Error {
+    /// The database failed (or could not be reached).
+    Database(sqlx::Error),
+    /// The schema could not be brought up to date.
+    Migrate(MigrateError),
+    /// The operating system's random source failed.
+    Random(getrandom::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Database(error) => write!(f, "database: {error}"),
+            Error::Migrate(error) => write!(f, "migrations: {error}"),
+            Error::Random(error) => write!(f, "random source: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Error {
+        Error::Database(error)
+    }
+}
+
+impl From<MigrateError> for Error {
+    fn from(error: MigrateError) -> Error {
+        Error::Migrate(error)
+    }
+}
+
+/// The connection pool of the database in use.
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the pool in use: the same code, type-checked once for
+/// each driver.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Runs `$body` in a transaction `$tx`, committed when `$body` gives a value (a `?` in it
+/// returns early and rolls back). On SQLite the transaction takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so that what it reads cannot change before it writes.
+macro_rules! in_transaction {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let value = $body;
+                $tx.commit().await?;
+                value
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let value = $body;
+                $tx.commit().await?;
+                value
+            }
+        }
+    };
+}
+pub(crate) use in_transaction;
+
+/// The database, shared by every instance of the server.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// Opens the database (creating an SQLite file, or a PostgreSQL database, when missing) and
+    /// applies the migrations it lacks. Instances starting together are safe: sqlx's migrator
+    /// takes a lock on PostgreSQL, and SQLite's writes are serialized.
+    pub async fn open(database: &Database) -> Result<Store, Error> {
+        let store = match database {
+            Database::Sqlite(path) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // With WAL, NORMAL loses no committed transaction when the process dies;
+                    // only a power cut can take the last ones back.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(SQLITE_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Store { pool: Pool::Sqlite(pool) }
+            }
+            Database::Postgres(url) => {
+                if !sqlx::Postgres::database_exists(url).await? {
+                    match sqlx::Postgres::create_database(url).await {
+                        Ok(()) => {}
+                        // Another instance starting at the same time created it.
+                        Err(_) if sqlx::Postgres::database_exists(url).await? => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                let options = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Store { pool: Pool::Postgres(pool) }
+            }
+        };
+        Ok(store)
+    }
+
+    /// Whether the database answers (`SELECT 1`), for `/healthz`.
+    pub async fn ping(&self) -> Result<(), Error> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    /// Waits for the connections to close (at shutdown).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_select_the_driver_and_never_print_a_password() {
+        assert_eq!(Database::parse("data/a.sqlite"), Database::Sqlite("data/a.sqlite".into()));
+        assert_eq!(Database::parse("sqlite://data/a.sqlite"), Database::Sqlite("data/a.sqlite".into()));
+        assert_eq!(Database::parse("sqlite:///abs/a.sqlite"), Database::Sqlite("/abs/a.sqlite".into()));
+        assert_eq!(Database::parse("sqlite:a.sqlite"), Database::Sqlite("a.sqlite".into()));
+        let pg = Database::parse("postgres://kl:s3cret@db.internal:5432/auth");
+        assert_eq!(pg, Database::Postgres("postgres://kl:s3cret@db.internal:5432/auth".into()));
+        assert_eq!(pg.to_string(), "postgres://kl:***@db.internal:5432/auth");
+        assert!(matches!(Database::parse("postgresql://h/db"), Database::Postgres(_)));
+        assert_eq!(Database::parse("postgres://h/db").to_string(), "postgres://h/db");
+    }
+}
