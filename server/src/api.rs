@@ -34,9 +34,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.code, "error_description": self.description });
-        (self.status, Json(body)).into_response()
+        error_json(self.status, self.code, self.description)
     }
+}
+
+/// A JSON error reply of the API, `{"error": code, "error_description": description}` (the
+/// protocol's [`kloudless_protocol::ApiError`]), with `status`.
+pub fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
+    let body =
+        kloudless_protocol::ApiError { error: code.to_owned(), error_description: description.to_owned() };
+    (status, Json(body)).into_response()
 }
 
 const INVALID_TOKEN: ApiError =

@@ -17,7 +17,6 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use std::time::Duration;
 
 /// The API endpoint a fault targets.
@@ -113,7 +112,7 @@ pub fn active<'c>(config: &'c Config, client_id: &str, endpoint: Endpoint) -> Op
 pub fn action(config: &Config, fault: &Fault, grant: &Grant) -> Action {
     let error = |status: StatusCode, code: &str| {
         let description = format!("Injected fault: status {}.", status.as_u16());
-        (status, Json(json!({ "error": code, "error_description": description }))).into_response()
+        crate::api::error_json(status, code, &description)
     };
     Action::Reply(match fault.kind {
         Kind::Status500 => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

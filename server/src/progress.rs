@@ -29,7 +29,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
 use serde::Deserialize;
-use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -207,9 +206,7 @@ pub fn is_request_id(text: &str) -> bool {
     !text.is_empty() && text.chars().count() <= 128 && !text.chars().any(char::is_control)
 }
 
-fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
-    (status, axum::Json(json!({ "error": code, "error_description": description }))).into_response()
-}
+use crate::api::error_json as json_error;
 
 fn storage_failed(error: &store::Error) -> Response {
     eprintln!("storage error: {error}");
