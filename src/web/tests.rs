@@ -129,3 +129,50 @@ fn global_options_change_only_when_all_are_valid() {
         "'baseUrl' must be an absolute http(s) URL."
     );
 }
+
+/// Replaces the page's `fetch` with one whose promise never settles, and counts its calls.
+fn stall_fetch() -> Rc<Cell<u32>> {
+    let calls = Rc::new(Cell::new(0));
+    let counter = Rc::clone(&calls);
+    let fetch = Closure::<dyn FnMut() -> js_sys::Promise>::new(move || {
+        counter.set(counter.get() + 1);
+        js_sys::Promise::new(&mut |_, _| {})
+    });
+    Reflect::set(&js_sys::global(), &"fetch".into(), fetch.as_ref()).unwrap();
+    fetch.forget(); // the test page's fetch for the rest of the run
+    calls
+}
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_request_times_out_once_and_a_dropped_one_never_answers() {
+    use super::http::{Failure, Outcome, Send, start};
+    let calls = stall_fetch();
+    let outcomes: Rc<std::cell::RefCell<Vec<&'static str>>> = Rc::default();
+    let record = |tag: &'static str| {
+        let outcomes = Rc::clone(&outcomes);
+        Rc::new(move |outcome: Outcome| {
+            outcomes.borrow_mut().push(match outcome {
+                Err(Failure::TimedOut) => tag,
+                _ => "other",
+            })
+        })
+    };
+    let timing_out = start("http://127.0.0.1:9/a", Send::Form("x=1"), 20, record("timed out"));
+    let dropped = start("http://127.0.0.1:9/b", Send::Bearer("t"), 20, record("dropped"));
+    drop(dropped);
+    sleep(80).await;
+    assert_eq!(calls.get(), 2, "both requests went out");
+    assert_eq!(*outcomes.borrow(), ["timed out"], "once, and nothing for the dropped request");
+    drop(timing_out);
+}
