@@ -98,12 +98,12 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
     let buttons: String = allowed
         .iter()
         .map(|a| {
-            let id = escape(a.service.id);
+            let id = escape(&a.service.id);
             format!(
                 "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\" \
                  title=\"{}\">{}</button>",
-                escape(a.service.category),
-                escape(a.service.name),
+                escape(&a.service.category),
+                escape(&a.service.name),
             )
         })
         .collect();
@@ -127,13 +127,13 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
          <input type=\"hidden\" name=\"service\" value=\"{id}\">\
          <p><label>Account name <input name=\"account\" value=\"demo.user@example.com\" maxlength=\"254\" required></label></p>\
          <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
-        name = escape(service.name),
+        name = escape(&service.name),
         app = escape(client_id),
         hidden = hidden_inputs(params),
-        id = escape(service.id),
+        id = escape(&service.id),
         deny = deny_button(),
     );
-    page_under_way(service.name, &body, params)
+    page_under_way(&service.name, &body, params)
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
@@ -172,9 +172,21 @@ pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Va
         "message": format!("{MESSAGE_PREFIX}{envelope}"),
         "fragment": RETURN_FRAGMENT,
     });
-    let text = if success { "Account connected. You can close this window." } else { "Access denied." };
+    let error = data.get("error").and_then(Value::as_str);
+    let text = match error {
+        _ if success => "Account connected. You can close this window.",
+        Some(kloudless_protocol::codes::ACCESS_DENIED) | None => "Access denied.",
+        Some(_) => "The account could not be connected.",
+    };
+    // A failure other than a denial says why (an upstream's error, in its words).
+    let detail = match (error, data.get("error_description").and_then(Value::as_str)) {
+        (Some(code), Some(description)) if code != kloudless_protocol::codes::ACCESS_DENIED => {
+            format!("<p class=\"error\">{} ({})</p>", escape(description), escape(code))
+        }
+        _ => String::new(),
+    };
     let body = format!(
-        "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script>",
+        "<h1>{text}</h1>{detail}<script type=\"application/json\" id=\"kloudless-result\">{}</script>",
         script_json(&embedded)
     );
     let attrs = if success { " data-result=\"success\"" } else { " data-result=\"error\"" };
