@@ -66,8 +66,15 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
     oauth::deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
 }
 
-/// Sends the user to `upstream`'s authorization URL for the validated `request`.
-pub async fn start(app: &AppState, request: &AuthRequest, chosen: &Allowed, upstream: &Upstream) -> Response {
+/// Sends the user to `upstream`'s authorization URL for the validated `request`: by a redirect,
+/// or, after the chooser's form (`via_form`), by the hand-off page ([`pages::handoff`]).
+pub async fn start(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    upstream: &Upstream,
+    via_form: bool,
+) -> Response {
     let endpoints = match app.http.endpoints(upstream).await {
         Ok(endpoints) => endpoints,
         Err(error) => return failed(app, request, error).await,
@@ -98,6 +105,7 @@ pub async fn start(app: &AppState, request: &AuthRequest, chosen: &Allowed, upst
         chosen.admin,
     );
     match url {
+        Ok(url) if via_form => pages::handoff(&chosen.service.name, &url),
         Ok(url) => {
             (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())])
                 .into_response()

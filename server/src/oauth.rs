@@ -297,7 +297,10 @@ pub async fn show(
             Connect::Demo => {
                 pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin)
             }
-            Connect::Upstream(upstream) => crate::broker::start(&app, &request, chosen, upstream).await,
+            Connect::Upstream(upstream) => {
+                let via_form = field(&params, "service").is_some();
+                crate::broker::start(&app, &request, chosen, upstream, via_form).await
+            }
         },
         Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
         Err(message) => pages::error(&message),

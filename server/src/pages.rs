@@ -136,6 +136,23 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
     page_under_way(&service.name, &body, params)
 }
 
+/// The hand-off to an upstream's sign-in page, after the chooser: its form may only go to this
+/// server (`form-action 'self'`, which a browser also applies to the redirect that follows), so
+/// this page moves on by a `Refresh` header instead, with a link for a browser that does not.
+/// No abandon beacon: leaving this page is the flow going on.
+pub fn handoff(name: &str, url: &str) -> Response {
+    let body = format!(
+        "<h1>Signing in with {name}…</h1><p><a href=\"{url}\" data-action=\"continue\">Continue to {name}</a></p>",
+        name = escape(name),
+        url = escape(url),
+    );
+    let mut response = page(StatusCode::OK, name, &body, "", None);
+    if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
+        response.headers_mut().insert(header::REFRESH, refresh);
+    }
+    response
+}
+
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
 fn script_json(value: &Value) -> String {
     value

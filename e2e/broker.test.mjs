@@ -1,0 +1,195 @@
+// The server as a broker, against a real OpenID provider (npm oidc-provider on 127.0.0.1, PKCE
+// required, its development login and consent pages), in headless Chromium through the library:
+// click → (chooser) → upstream login → consent → our callback → the page's callback gets an
+// account whose login is the upstream user's. Denial, the same user twice, a forged or replayed
+// state, an upstream token endpoint down or slow, a provider configured by issuer only
+// (discovery) and by its URLs, and upstream pages that cut the pop-up from its opener (COOP).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApp, startApi, launchBrowser, freePort, results, sleep, clickForPopup } from './harness.mjs';
+import { startOidc } from './upstream.mjs';
+
+const secret = 'e2e-client-secret-0123456789abcdef';
+let app, api, browser, upstream;
+
+before(async () => {
+  app = await startApp();
+  const port = await freePort();
+  const redirect_uri = `http://127.0.0.1:${port}/v1/oauth/callback`;
+  upstream = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  const provider = (id, name, lines) => `[[providers]]\nid = "${id}"\nname = "${name}"\ncategory = "storage"\n`
+    + `client_id = "broker"\nclient_secret = "${secret}"\n${lines}\n`;
+  const config = provider('acme', 'Acme ID', `kind = "oidc"\nissuer = "${upstream.issuer}"`)
+    + provider('acme_urls', 'Acme by URLs', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
+      + `token_url = "${upstream.issuer}/token"\nidentity_url = "${upstream.issuer}/me"`)
+    + provider('acme_down', 'Acme, token endpoint down', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
+      + `token_url = "http://127.0.0.1:1/token"\nidentity_url = "${upstream.issuer}/me"`)
+    + '[[providers]]\nid = "box"\nkind = "demo"\n';
+  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }], {
+    listen: `127.0.0.1:${port}`,
+    // The upstream is on 127.0.0.1: the tests allow private upstreams explicitly.
+    prelude: `public_url = "http://127.0.0.1:${port}"\nallow_private_upstreams = true\nupstream_timeout_secs = 2\n`,
+    config,
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  api?.stop();
+  app?.stop();
+  await upstream?.stop();
+});
+
+/** An app page in a fresh context (no upstream session), with `scope`. */
+async function openApp(scope) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, scope })}`);
+  return { context, page };
+}
+
+/** On the upstream's login page: signs in as `login`, then grants consent. */
+async function signIn(popup, login) {
+  await popup.waitForURL(/\/interaction\//);
+  await popup.fill('input[name="login"]', login);
+  await popup.fill('input[name="password"]', 'any password');
+  await popup.click('button[type="submit"]');
+  await popup.waitForSelector('button:has-text("Continue")');
+  await popup.click('button:has-text("Continue")');
+}
+
+/** Waits for the first result, then past the pop-up's grace period: exactly one callback. */
+async function onlyResult(page) {
+  const [first] = await results(page);
+  await sleep(1500);
+  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
+  return first;
+}
+
+/** Connects `login` through the provider `scope` names; returns the page's only result. */
+async function connectAs(scope, login, { chooser = false } = {}) {
+  const { context, page } = await openApp(chooser ? 'any' : scope);
+  const popup = await clickForPopup(page);
+  if (chooser) await popup.click(`[data-service="${scope}"]`);
+  await signIn(popup, login);
+  const result = await onlyResult(page);
+  await context.close();
+  return result;
+}
+
+test('connects the upstream user through the chooser: the account is theirs, the tokens are sealed', async () => {
+  const result = await connectAs('acme', 'alice', { chooser: true });
+  assert.equal(result.token_type, 'Bearer', JSON.stringify(result));
+  assert.equal(result.scope, 'acme:normal.storage');
+  assert.equal(result.account.service, 'acme');
+  assert.equal(result.account.service_name, 'Acme ID');
+  assert.equal(result.account.account, 'alice@upstream.test');
+  assert.equal(result.account.active, true);
+  // The database holds none of the upstream's tokens in plaintext.
+  const issued = upstream.issuedTokens();
+  assert.ok(issued.length >= 1, 'the upstream issued tokens');
+  const bytes = readdirSync(api.dir).filter((f) => f.startsWith('db.sqlite'))
+    .map((f) => readFileSync(join(api.dir, f)).toString('latin1')).join('');
+  assert.ok(bytes.includes('alice@upstream.test'), 'the database file was read');
+  for (const token of issued) assert.ok(!bytes.includes(token), 'no upstream token in plaintext');
+});
+
+test('the same upstream user connected again is the same account; another user is another', async () => {
+  const first = await connectAs('acme', 'bob');
+  const again = await connectAs('acme', 'bob');
+  const other = await connectAs('acme', 'carol');
+  assert.equal(again.account.id, first.account.id);
+  assert.notEqual(again.access_token, first.access_token);
+  assert.notEqual(other.account.id, first.account.id);
+  assert.equal(other.account.account, 'carol@upstream.test');
+});
+
+test('a provider configured by its URLs (no discovery) connects too', async () => {
+  const result = await connectAs('acme_urls', 'dave');
+  assert.equal(result.account.service, 'acme_urls');
+  assert.equal(result.account.account, 'dave@upstream.test');
+});
+
+test('consent denied at the upstream gives access_denied', async () => {
+  const { context, page } = await openApp('acme');
+  const popup = await clickForPopup(page);
+  await popup.waitForURL(/\/interaction\//);
+  await popup.click('a:has-text("Cancel")');
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'access_denied', JSON.stringify(result));
+  assert.equal(result.access_token, undefined);
+  await context.close();
+});
+
+test('a forged or replayed state at our callback is refused, nothing connected', async () => {
+  const forged = await fetch(`${api.baseUrl}/v1/oauth/callback?state=forged&code=abc`);
+  assert.equal(forged.status, 400);
+  assert.match(await forged.text(), /unknown, expired or already finished/);
+  const missing = await fetch(`${api.baseUrl}/v1/oauth/callback?code=abc`);
+  assert.equal(missing.status, 400);
+  const twice = await fetch(`${api.baseUrl}/v1/oauth/callback?state=a&state=b`);
+  assert.equal(twice.status, 400);
+  // A real callback URL, used once by the browser, then replayed.
+  const { context, page } = await openApp('acme');
+  let callback;
+  context.on('request', (request) => {
+    if (request.url().includes('/v1/oauth/callback')) callback = request.url();
+  });
+  const popup = await clickForPopup(page);
+  await signIn(popup, 'erin');
+  const result = await onlyResult(page);
+  assert.ok(result.access_token);
+  const replayed = await fetch(callback);
+  assert.equal(replayed.status, 400);
+  assert.match(await replayed.text(), /unknown, expired or already finished/);
+  await context.close();
+});
+
+test('an upstream token endpoint that is down ends in a clear error result', async () => {
+  const result = await connectAs('acme_down', 'frank');
+  assert.equal(result.error, 'temporarily_unavailable', JSON.stringify(result));
+  assert.match(result.error_description, /token endpoint could not be reached/);
+});
+
+test('an upstream token endpoint that is slow ends in a clear error result', async () => {
+  upstream.set({ slowTokenMs: 4000 });
+  try {
+    const started = Date.now();
+    const result = await connectAs('acme', 'grace');
+    assert.equal(result.error, 'temporarily_unavailable', JSON.stringify(result));
+    assert.match(result.error_description, /did not answer in time/);
+    assert.ok(Date.now() - started < 15000);
+  } finally {
+    upstream.set({ slowTokenMs: 0 });
+  }
+});
+
+test('upstream pages that cut the pop-up from its opener (COOP): connect and deny reach the callback once', async () => {
+  upstream.set({ coop: true });
+  try {
+    const connected = await connectAs('acme', 'heidi');
+    assert.equal(connected.account.account, 'heidi@upstream.test', JSON.stringify(connected));
+    const { context, page } = await openApp('acme');
+    const popup = await clickForPopup(page);
+    await popup.waitForURL(/\/interaction\//);
+    await popup.click('a:has-text("Cancel")');
+    const denied = await onlyResult(page);
+    assert.equal(denied.error, 'access_denied', JSON.stringify(denied));
+    await context.close();
+  } finally {
+    upstream.set({ coop: false });
+  }
+});
+
+test('the demo provider still connects beside the real ones', async () => {
+  const { context, page } = await openApp('box');
+  const popup = await clickForPopup(page);
+  await popup.fill('input[name="account"]', 'demo@example.com');
+  await popup.click('[data-action="connect"]');
+  const result = await onlyResult(page);
+  assert.equal(result.account.service_name, 'Box (demo)');
+  await context.close();
+});
