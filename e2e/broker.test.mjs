@@ -3,7 +3,8 @@
 // click → (chooser) → upstream login → consent → our callback → the page's callback gets an
 // account whose login is the upstream user's. Denial, the same user twice, a forged or replayed
 // state, an upstream token endpoint down or slow, a provider configured by issuer only
-// (discovery) and by its URLs, and upstream pages that cut the pop-up from its opener (COOP).
+// (discovery) and by its URLs, a per-server provider (two servers, chosen by the hostname typed
+// in the pop-up), and upstream pages that cut the pop-up from its opener (COOP).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,13 +13,16 @@ import { startApp, startApi, launchBrowser, freePort, results, sleep, clickForPo
 import { startOidc } from './upstream.mjs';
 
 const secret = 'e2e-client-secret-0123456789abcdef';
-let app, api, browser, upstream;
+let app, api, browser, upstream, serverA, serverB;
 
 before(async () => {
   app = await startApp();
   const port = await freePort();
   const redirect_uri = `http://127.0.0.1:${port}/v1/oauth/callback`;
   upstream = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  // Two servers of one per-server provider, chosen by the hostname typed in the pop-up.
+  serverA = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  serverB = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
   const provider = (id, name, lines) => `[[providers]]\nid = "${id}"\nname = "${name}"\ncategory = "storage"\n`
     + `client_id = "broker"\nclient_secret = "${secret}"\n${lines}\n`;
   const config = provider('acme', 'Acme ID', `kind = "oidc"\nissuer = "${upstream.issuer}"`)
@@ -26,6 +30,9 @@ before(async () => {
       + `token_url = "${upstream.issuer}/token"\nidentity_url = "${upstream.issuer}/me"`)
     + provider('acme_down', 'Acme, token endpoint down', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
       + `token_url = "http://127.0.0.1:1/token"\nidentity_url = "${upstream.issuer}/me"`)
+    + provider('acme_server', 'Acme Server', 'kind = "oauth2"\nhostname_pattern = "127.0.0.1:*"\n'
+      + 'authorization_url = "http://{hostname}/auth"\ntoken_url = "http://{hostname}/token"\n'
+      + 'identity_url = "http://{hostname}/me"')
     + '[[providers]]\nid = "box"\nkind = "demo"\n';
   api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }], {
     listen: `127.0.0.1:${port}`,
@@ -41,6 +48,8 @@ after(async () => {
   api?.stop();
   app?.stop();
   await upstream?.stop();
+  await serverA?.stop();
+  await serverB?.stop();
 });
 
 /** An app page in a fresh context (no upstream session), with `scope`. */
@@ -191,5 +200,35 @@ test('the demo provider still connects beside the real ones', async () => {
   await popup.click('[data-action="connect"]');
   const result = await onlyResult(page);
   assert.equal(result.account.service_name, 'Box (demo)');
+  await context.close();
+});
+
+test('a per-server provider connects to the server whose hostname is typed; a bad hostname is a form error', async () => {
+  const ids = [];
+  for (const server of [serverA, serverB]) {
+    const counts = [serverA.tokenRequests(), serverB.tokenRequests()];
+    const { context, page } = await openApp('acme_server');
+    const popup = await clickForPopup(page);
+    await popup.fill('input[name="hostname"]', new URL(server.issuer).host);
+    await popup.click('[data-action="continue"]');
+    await signIn(popup, 'ivan');
+    const result = await onlyResult(page);
+    assert.equal(result.account?.account, 'ivan@upstream.test', JSON.stringify(result));
+    assert.equal(result.account.service, 'acme_server');
+    const other = server === serverA ? serverB : serverA;
+    assert.equal(server.tokenRequests(), counts[server === serverA ? 0 : 1] + 1, 'the code went to the server typed');
+    assert.equal(other.tokenRequests(), counts[other === serverA ? 0 : 1], 'and not to the other');
+    ids.push(result.account.id);
+    await context.close();
+  }
+  assert.notEqual(ids[0], ids[1], 'the same login on two servers is two accounts');
+  // A hostname that does not match the pattern: the form again, with the reason.
+  const { context, page } = await openApp('acme_server');
+  const popup = await clickForPopup(page);
+  await popup.fill('input[name="hostname"]', 'evil.example.com');
+  await popup.click('[data-action="continue"]');
+  await popup.waitForSelector('[data-error="hostname"]');
+  assert.match(await popup.textContent('[data-error="hostname"]'), /is not a server name of the form 127\.0\.0\.1:\*/);
+  assert.equal((await page.evaluate(() => window.results)).length, 0);
   await context.close();
 });

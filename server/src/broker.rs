@@ -12,8 +12,8 @@ use crate::AppState;
 use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
-use crate::providers::Upstream;
 use crate::providers::client::{self, UpstreamError};
+use crate::providers::{Upstream, guard};
 use crate::services::{Allowed, Connect};
 use crate::store::UpstreamAccount;
 use axum::extract::{RawQuery, State};
@@ -41,6 +41,9 @@ struct Pending {
     params: Vec<(String, String)>,
     /// The PKCE verifier, when the upstream takes PKCE.
     verifier: Option<String>,
+    /// A per-server provider's server, as typed (checked) in the pop-up.
+    #[serde(default)]
+    hostname: Option<String>,
 }
 
 /// The redirect URI registered with upstreams: `{public_url}/v1/oauth/callback`.
@@ -66,6 +69,37 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
     oauth::deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
 }
 
+/// The chosen upstream: for a per-server provider, first the hostname form (again, with the
+/// reason, when the typed hostname does not match the entry's pattern or resolves to a refused
+/// address — no request is made to it then); then [`start`].
+pub async fn choose(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    upstream: &Upstream,
+    hostname: Option<&str>,
+    via_form: bool,
+) -> Response {
+    let Some(pattern) = &upstream.entry.hostname_pattern else {
+        return start(app, request, chosen, upstream, None, via_form).await;
+    };
+    let Some(typed) = hostname else {
+        return pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, None);
+    };
+    let host = typed.trim().to_ascii_lowercase();
+    let refusal = if !guard::matches_pattern(&host, pattern) {
+        Some(format!("{host:?} is not a server name of the form {pattern}."))
+    } else {
+        guard::check_host(&host, app.config.allow_private_upstreams).await.err()
+    };
+    match refusal {
+        Some(reason) => {
+            pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, Some(&reason))
+        }
+        None => start(app, request, chosen, upstream, Some(&host), true).await,
+    }
+}
+
 /// Sends the user to `upstream`'s authorization URL for the validated `request`: by a redirect,
 /// or, after the chooser's form (`via_form`), by the hand-off page ([`pages::handoff`]).
 pub async fn start(
@@ -73,9 +107,10 @@ pub async fn start(
     request: &AuthRequest,
     chosen: &Allowed,
     upstream: &Upstream,
+    hostname: Option<&str>,
     via_form: bool,
 ) -> Response {
-    let endpoints = match app.http.endpoints(upstream).await {
+    let endpoints = match app.http.endpoints(upstream, hostname).await {
         Ok(endpoints) => endpoints,
         Err(error) => return failed(app, request, error).await,
     };
@@ -86,7 +121,12 @@ pub async fn start(
     let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
-    let pending = Pending { service: chosen.service.id.clone(), params: request.params.clone(), verifier };
+    let pending = Pending {
+        service: chosen.service.id.clone(),
+        params: request.params.clone(),
+        verifier,
+        hostname: hostname.map(str::to_owned),
+    };
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
         return pages::server_error("The sign-in could not be started; try again.");
@@ -172,7 +212,7 @@ pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuer
     let Connect::Upstream(upstream) = &chosen.service.connect else {
         return pages::error("The service is no longer connected through an upstream.");
     };
-    let data = match finish(&app, &request, chosen, upstream, pending.verifier.as_deref(), value).await {
+    let data = match finish(&app, &request, chosen, upstream, &pending, value).await {
         Ok(data) => data,
         Err(error) => return failed(&app, &request, error).await,
     };
@@ -186,7 +226,7 @@ async fn finish<'p>(
     request: &AuthRequest,
     chosen: &Allowed,
     upstream: &Upstream,
-    verifier: Option<&str>,
+    pending: &Pending,
     value: impl Fn(&str) -> Option<&'p str>,
 ) -> Result<Value, UpstreamError> {
     if let Some(code) = value("error") {
@@ -206,9 +246,17 @@ async fn finish<'p>(
             description: "The service's answer holds no authorization code.".to_owned(),
         });
     };
-    let endpoints = app.http.endpoints(upstream).await?;
-    let tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
+    let hostname = pending.hostname.as_deref();
+    let endpoints = app.http.endpoints(upstream, hostname).await?;
+    let verifier = pending.verifier.as_deref();
+    let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
+    tokens.hostname = pending.hostname.clone();
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
+    // On a per-server provider, the same subject on another server is another user.
+    let subject = match hostname {
+        Some(host) => format!("{host}/{}", identity.subject),
+        None => identity.subject.clone(),
+    };
     let storage = |error: &dyn std::fmt::Display| {
         eprintln!("storage error: {error}");
         UpstreamError {
@@ -216,14 +264,14 @@ async fn finish<'p>(
             description: "The account could not be saved; try again.".to_owned(),
         }
     };
-    let owner = format!("{}\n{}\n{}", request.client_id, chosen.service.id, identity.subject);
+    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
     let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
     let scope = chosen.granted_scope();
     let account = UpstreamAccount {
         client_id: &request.client_id,
         service: &chosen.service.id,
-        subject: &identity.subject,
+        subject: &subject,
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,

@@ -29,7 +29,7 @@ const PROTOCOL: [&str; 8] = {
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 3] = ["service", "account", "action"];
+const CONTROLS: [&str; 4] = ["service", "account", "action", "hostname"];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]
@@ -299,7 +299,8 @@ pub async fn show(
             }
             Connect::Upstream(upstream) => {
                 let via_form = field(&params, "service").is_some();
-                crate::broker::start(&app, &request, chosen, upstream, via_form).await
+                crate::broker::choose(&app, &request, chosen, upstream, field(&params, "hostname"), via_form)
+                    .await
             }
         },
         Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),

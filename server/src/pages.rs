@@ -136,6 +136,39 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
     page_under_way(&service.name, &body, params)
 }
 
+/// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
+/// with `error` (status 400) when the one typed was refused.
+pub fn hostname_form(
+    client_id: &str,
+    params: &[(String, String)],
+    service: &Service,
+    pattern: &str,
+    error: Option<&str>,
+) -> Response {
+    let error_html = error
+        .map(|e| format!("<p class=\"error\" data-error=\"hostname\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>. Which server is it on?</p>{error_html}\
+         <form method=\"get\" action=\"{POPUP_PATH}\">{hidden}\
+         <input type=\"hidden\" name=\"service\" value=\"{id}\">\
+         <p><label>Server <input name=\"hostname\" placeholder=\"{pattern}\" maxlength=\"253\" required></label></p>\
+         <button type=\"submit\" data-action=\"continue\">Continue</button></form>\
+         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}{deny}</form>",
+        name = escape(&service.name),
+        app = escape(client_id),
+        hidden = hidden_inputs(params),
+        id = escape(&service.id),
+        pattern = escape(pattern),
+        deny = deny_button(),
+    );
+    let mut response = page_under_way(&service.name, &body, params);
+    if error.is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
 /// The hand-off to an upstream's sign-in page, after the chooser: its form may only go to this
 /// server (`form-action 'self'`, which a browser also applies to the redirect that follows), so
 /// this page moves on by a `Refresh` header instead, with a link for a browser that does not.

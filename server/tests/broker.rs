@@ -21,7 +21,11 @@ fn providers(base: &str) -> String {
         "[[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
          client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
          authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\n\
-         [[providers]]\nid = \"box\"\nkind = \"demo\"\n"
+         [[providers]]\nid = \"box\"\nkind = \"demo\"\n\
+         [[providers]]\nid = \"perserver\"\nkind = \"oauth2\"\nname = \"Per server\"\ncategory = \"crm\"\n\
+         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\nhostname_pattern = \"localhost:*\"\n\
+         authorization_url = \"http://{{hostname}}/auth\"\ntoken_url = \"http://{{hostname}}/token\"\n\
+         identity_url = \"http://{{hostname}}/me\"\n"
     )
 }
 
@@ -259,6 +263,28 @@ async fn a_lost_secret_key_gives_a_clear_error_not_garbage() {
     config.secret_key = KeySource::File(dir.path().join("missing.key"));
     let error = Server::bind(config).await.err().unwrap();
     assert!(error.contains("cannot read the secret key file") && error.contains("missing.key"), "{error}");
+}
+
+#[tokio::test]
+async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_without_calling_it() {
+    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{}", popup_query("perserver", &[]))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"hostname\"") && page.contains("localhost:*"), "{page}");
+    for (typed, says) in [
+        ("evil.example.com", "is not a server name of the form"),
+        ("a.localhost:80", "is not a server name of the form"),
+        ("localhost:80/path", "is not a server name of the form"),
+        // Matches the pattern, but resolves to loopback, which this server does not call.
+        ("localhost:80", "private or local address"),
+    ] {
+        let query = popup_query("perserver", &[("service", "perserver"), ("hostname", typed)]);
+        let (status, page, location) = get(running.addr, &format!("/v1/oauth?{query}")).await;
+        assert_eq!(status, 400, "{typed}: {page}");
+        assert!(page.contains(says) && page.contains("data-error=\"hostname\""), "{typed}: {page}");
+        assert_eq!(location, None);
+    }
+    assert_eq!(sorted(stored(&running.database).await), none_stored());
 }
 
 #[test]

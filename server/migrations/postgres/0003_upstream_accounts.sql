@@ -1,8 +1,11 @@
 -- Accounts connected through an upstream provider (server/src/broker.rs): the upstream's stable
 -- id of the user (`subject`; NULL for the demo provider's accounts, whose name is their key),
--- when the account was last connected again, and its upstream tokens, sealed with the server's
--- secret key (server/src/secrets.rs), never in plaintext.
+-- the login shown (`login`: two users on two servers may share one, so it cannot be the
+-- UNIQUE `name`, which holds `upstream:` and the subject instead), when the account was last
+-- connected again, and its upstream tokens, sealed with the server's secret key
+-- (server/src/secrets.rs), never in plaintext.
 ALTER TABLE accounts ADD COLUMN subject TEXT;
+ALTER TABLE accounts ADD COLUMN login TEXT;
 ALTER TABLE accounts ADD COLUMN modified TEXT;
 CREATE UNIQUE INDEX accounts_by_subject ON accounts (client_id, service, subject);
 CREATE TABLE upstream_credentials (

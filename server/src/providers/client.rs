@@ -73,6 +73,9 @@ pub struct Tokens {
     pub expires_at: Option<u64>,
     /// The scopes granted, if said.
     pub scope: Option<String>,
+    /// The server a per-server provider's account is on (its `{hostname}`).
+    #[serde(default)]
+    pub hostname: Option<String>,
 }
 
 /// Who the account is upstream.
@@ -140,14 +143,29 @@ impl Http {
 
     /// The upstream's endpoints: its entry's, or discovered from its issuer (once; a failure
     /// is tried again next time).
-    pub async fn endpoints(&self, upstream: &Upstream) -> Result<Endpoints, UpstreamError> {
+    /// `hostname` (checked against the entry's pattern by the caller) fills `{hostname}`.
+    pub async fn endpoints(
+        &self,
+        upstream: &Upstream,
+        hostname: Option<&str>,
+    ) -> Result<Endpoints, UpstreamError> {
         let Some(issuer) = &upstream.issuer else {
             let entry = &upstream.entry;
             let missing = || UpstreamError::new("server_error", "The service is not fully configured.");
+            let fill = |url: &Option<String>| -> Result<String, UpstreamError> {
+                let url = url.clone().ok_or_else(missing)?;
+                match (url.contains("{hostname}"), hostname) {
+                    (false, _) => Ok(url),
+                    (true, Some(host)) => Ok(url.replace("{hostname}", host)),
+                    (true, None) => {
+                        Err(UpstreamError::new("invalid_request", "The server's hostname is needed."))
+                    }
+                }
+            };
             return Ok(Endpoints {
-                authorization: entry.authorization_url.clone().ok_or_else(missing)?,
-                token: entry.token_url.clone().ok_or_else(missing)?,
-                identity: entry.identity_url.clone().ok_or_else(missing)?,
+                authorization: fill(&entry.authorization_url)?,
+                token: fill(&entry.token_url)?,
+                identity: fill(&entry.identity_url)?,
             });
         };
         upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
@@ -236,6 +254,7 @@ impl Http {
             refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
             expires_at: reply.expires_in().map(|d| now + d.as_secs()),
             scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            hostname: None,
         })
     }
 

@@ -52,6 +52,50 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `host` (a hostname, optionally `:port`, as typed in the pop-up) matches `pattern`,
+/// where `*` stands for one DNS label or a port number (`*.service-now.com`, `127.0.0.1:*`).
+/// Compared in lowercase; anything but letters, digits, `-`, `.` and one `:` never matches.
+pub fn matches_pattern(host: &str, pattern: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host.is_empty()
+        || host.len() > 253
+        || host.matches(':').count() > 1
+        || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':')
+    {
+        return false;
+    }
+    let split = |text: &str| -> Vec<String> { text.split(['.', ':']).map(str::to_owned).collect() };
+    let separators = |text: &str| -> Vec<char> { text.chars().filter(|c| *c == '.' || *c == ':').collect() };
+    let pattern = pattern.to_ascii_lowercase();
+    if separators(&host) != separators(&pattern) {
+        return false;
+    }
+    split(&host)
+        .iter()
+        .zip(split(&pattern))
+        .all(|(label, want)| !label.is_empty() && label.len() <= 63 && (want == "*" || *label == want))
+}
+
+/// Checks a typed hostname before any request is made to it: it must resolve, and (unless
+/// `allow_private`) to no refused address.
+pub async fn check_host(host: &str, allow_private: bool) -> Result<(), String> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, port.parse::<u16>().map_err(|_| "the port is not a number".to_owned())?),
+        None => (host, 443),
+    };
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+        .await
+        .map_err(|_| format!("{name} could not be found"))?
+        .collect();
+    if found.is_empty() {
+        return Err(format!("{name} could not be found"));
+    }
+    if !allow_private && found.iter().any(|addr| is_refused(addr.ip())) {
+        return Err(format!("{name} is a private or local address, which this server does not call"));
+    }
+    Ok(())
+}
+
 /// The HTTP client's DNS resolver: the system's, without the refused addresses (unless
 /// allowed); a name left with none fails to connect.
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +161,33 @@ mod tests {
         assert!(check_url(&url("http://[::1]/x"), false).is_err());
         assert!(check_url(&url("http://127.0.0.1:9/x"), true).is_ok());
         assert!(check_url(&url("https://example.com/x"), false).is_ok());
+    }
+
+    #[test]
+    fn hostnames_match_their_pattern_label_by_label() {
+        assert!(matches_pattern("acme.service-now.com", "*.service-now.com"));
+        assert!(matches_pattern("ACME.Service-Now.com", "*.service-now.com"));
+        assert!(matches_pattern("127.0.0.1:8443", "127.0.0.1:*"));
+        for bad in [
+            "service-now.com",
+            "a.b.service-now.com",
+            "acme.service-now.com.evil.test",
+            "acme.service-now.com:443",
+            "evil.test/x.service-now.com",
+            "acme.service-now.com@evil.test",
+            "",
+            "..service-now.com",
+        ] {
+            assert!(!matches_pattern(bad, "*.service-now.com"), "{bad}");
+        }
+        assert!(!matches_pattern("127.0.0.1", "127.0.0.1:*"));
+    }
+
+    #[tokio::test]
+    async fn a_typed_hostname_must_resolve_to_an_allowed_address() {
+        assert!(check_host("localhost:8080", false).await.unwrap_err().contains("private or local"));
+        assert!(check_host("localhost:8080", true).await.is_ok());
+        assert!(check_host("localhost:port", true).await.is_err());
     }
 
     #[tokio::test]

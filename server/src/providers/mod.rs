@@ -105,6 +105,9 @@ pub struct ProviderConfig {
     pub token_url: Option<String>,
     /// `oauth2`: the identity endpoint (an OpenID userinfo by default paths).
     pub identity_url: Option<String>,
+    /// `oauth2`: when its URLs hold `{hostname}` (a per-server provider), the pattern the
+    /// hostname typed in the pop-up must match (`*` is one DNS label or a port).
+    pub hostname_pattern: Option<String>,
     /// The scopes asked for at the normal level, replacing the entry's.
     pub scopes: Option<Vec<String>>,
     /// The scopes asked for at the admin level, replacing the entry's.
@@ -189,11 +192,13 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                 ("identity_url", &config.identity_url),
             ] {
                 let url = value.clone().ok_or_else(|| format!("{field} is needed for an oauth2 provider"))?;
-                http_url(&url).map_err(|e| format!("{field}: {e}"))?;
+                http_url(&url.replace("{hostname}", "host.example")).map_err(|e| format!("{field}: {e}"))?;
             }
             entry.authorization_url = config.authorization_url.clone();
             entry.token_url = config.token_url.clone();
             entry.identity_url = config.identity_url.clone();
+            entry.hostname_pattern = config.hostname_pattern.clone();
+            catalogue::check(&entry)?;
             entry
         }
         None => {

@@ -12,7 +12,7 @@ pub struct Account {
     pub client_id: String,
     /// The service id.
     pub service: String,
-    /// The account's name, as the user gave it.
+    /// The account's name: as the user gave it (demo), or the upstream login.
     pub name: String,
     /// Whether it was connected with admin access.
     pub admin: bool,
@@ -84,7 +84,8 @@ impl Store {
     /// The account with this id.
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, client_id, service, name, admin, created, COALESCE(modified, created) AS modified
+            sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
+                        COALESCE(modified, created) AS modified
                  FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)

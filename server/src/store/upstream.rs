@@ -81,9 +81,7 @@ impl Store {
                     .await?;
             let account_id = match existing {
                 Some((id,)) => {
-                    sqlx::query(
-                        "UPDATE accounts SET name = $2, admin = $3, modified = $4 WHERE id = $1",
-                    )
+                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4 WHERE id = $1")
                     .bind(id)
                     .bind(account.login)
                     .bind(account.admin)
@@ -94,14 +92,15 @@ impl Store {
                 }
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO accounts (client_id, service, name, admin, subject) VALUES ($1, $2, $3, $4, $5)
-                         RETURNING id",
+                        "INSERT INTO accounts (client_id, service, name, admin, subject, login)
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                     )
                     .bind(account.client_id)
                     .bind(account.service)
-                    .bind(account.login)
+                    .bind(format!("upstream:{}", account.subject))
                     .bind(account.admin)
                     .bind(account.subject)
+                    .bind(account.login)
                     .fetch_one(&mut *tx)
                     .await?;
                     id
@@ -187,6 +186,7 @@ mod tests {
         let (other, _) =
             store.connect_upstream("acme:normal.storage", account("u2", "a@x.test", b"s")).await.unwrap();
         assert_ne!(other, id, "another subject is another account, even with the same login");
+        assert_eq!(store.account(other).await.unwrap().unwrap().name, "a@x.test");
         assert_eq!(store.grant(&token).await.unwrap().unwrap().account_id, id);
     }
 
