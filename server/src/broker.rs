@@ -12,7 +12,8 @@ use crate::AppState;
 use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
-use crate::providers::client::{self, UpstreamError};
+use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::client::{self, Credential, UpstreamError};
 use crate::providers::{Upstream, guard};
 use crate::services::{Allowed, Connect};
 use crate::store::UpstreamAccount;
@@ -284,4 +285,95 @@ async fn finish<'p>(
         state: request.state.clone(),
     };
     Ok(serde_json::to_value(connected).unwrap_or_default())
+}
+
+/// The longest API key, user name or password accepted.
+const MAX_CREDENTIAL: usize = 1024;
+
+/// `POST /v1/oauth` with `action=connect` for an API-key or basic service: checks the typed
+/// credential (and hostname, for a per-server entry) against the entry's `check_url`, then
+/// stores the account with the credential sealed and gives the result page. A refused or
+/// unchecked credential is the form again with the reason (400), nothing stored.
+pub async fn credentials(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    entry: &Entry,
+    params: &[(String, String)],
+) -> Response {
+    let again = |reason: &str| {
+        pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, Some(reason))
+    };
+    // Passwords are taken as typed (spaces included); the rest trimmed.
+    let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+    let credential = match entry.kind {
+        Kind::Basic => Credential::Basic {
+            username: raw("username").trim().to_owned(),
+            password: raw("password").to_owned(),
+        },
+        _ => Credential::ApiKey(raw("api_key").trim().to_owned()),
+    };
+    let too_long = |text: &str| text.is_empty() || text.chars().count() > MAX_CREDENTIAL;
+    let bad = match &credential {
+        Credential::ApiKey(key) => too_long(key),
+        Credential::Basic { username, password } => too_long(username) || too_long(password),
+    };
+    if bad {
+        return again(&format!("Fill in every field, with at most {MAX_CREDENTIAL} characters each."));
+    }
+    let Some(check_url) = &entry.check_url else { return again("This service is not configured correctly.") };
+    let hostname = match &entry.hostname_pattern {
+        None => None,
+        Some(pattern) => {
+            let host = raw("hostname").trim().to_ascii_lowercase();
+            if !guard::matches_pattern(&host, pattern) {
+                return again(&format!("{host:?} is not a server name of the form {pattern}."));
+            }
+            if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
+                return again(&reason);
+            }
+            Some(host)
+        }
+    };
+    let url = match &hostname {
+        Some(host) => check_url.replace("{hostname}", host),
+        None => check_url.clone(),
+    };
+    let identity = match app.http.check_credential(entry, &url, &credential).await {
+        Ok(identity) => identity,
+        Err(error) => return again(&error.description),
+    };
+    let subject = match &hostname {
+        Some(host) => format!("{host}/{}", identity.subject),
+        None => identity.subject.clone(),
+    };
+    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
+    let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
+    let Ok(sealed) = app.secrets.seal(kept.to_string().as_bytes(), owner.as_bytes()) else {
+        return pages::server_error("The account could not be saved; try again.");
+    };
+    let scope = chosen.granted_scope();
+    let account = UpstreamAccount {
+        client_id: &request.client_id,
+        service: &chosen.service.id,
+        subject: &subject,
+        login: &identity.login,
+        admin: chosen.admin,
+        sealed: &sealed,
+    };
+    match app.store.connect_upstream(&scope, account).await {
+        Ok((_, token)) => {
+            let connected = OAuthResult::Success {
+                access_token: token,
+                token_type: "Bearer".to_owned(),
+                scope,
+                state: request.state.clone(),
+            };
+            oauth::deliver(app, request, &serde_json::to_value(connected).unwrap_or_default()).await
+        }
+        Err(error) => {
+            eprintln!("storage error: {error}");
+            pages::server_error("The account could not be saved; try again.")
+        }
+    }
 }

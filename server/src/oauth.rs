@@ -29,7 +29,7 @@ const PROTOCOL: [&str; 8] = {
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 4] = ["service", "account", "action", "hostname"];
+const CONTROLS: [&str; 7] = ["service", "account", "action", "hostname", "api_key", "username", "password"];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]
@@ -242,7 +242,7 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Res
 }
 
 /// The trimmed value of a form control (validation has made sure it is not repeated).
-fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
+pub fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
 }
 
@@ -302,6 +302,9 @@ pub async fn show(
                 crate::broker::choose(&app, &request, chosen, upstream, field(&params, "hostname"), via_form)
                     .await
             }
+            Connect::Credentials(entry) => {
+                pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
+            }
         },
         Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
         Err(message) => pages::error(&message),
@@ -318,6 +321,12 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
+    if field(&params, "action") == Some("connect")
+        && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
+        && let Connect::Credentials(entry) = &chosen.service.connect
+    {
+        return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
+    }
     match complete(&app.store, &request, &params).await {
         Ok(data) => deliver(&app, &request, &data).await,
         Err(Refusal::BadRequest(message)) => pages::error(&message),

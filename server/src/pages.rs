@@ -1,5 +1,6 @@
 //! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay.
 
+use crate::providers::catalogue::{Entry, Kind};
 use crate::security;
 use crate::services::{Allowed, Service};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -160,6 +161,53 @@ pub fn hostname_form(
         hidden = hidden_inputs(params),
         id = escape(&service.id),
         pattern = escape(pattern),
+        deny = deny_button(),
+    );
+    let mut response = page_under_way(&service.name, &body, params);
+    if error.is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
+/// The form for an API-key or basic service: the key, or a user name and password (and the
+/// server's hostname for a per-server entry), posted to this server only; with `error` (status
+/// 400) when the last one was refused. What was typed is never sent back.
+pub fn credentials_form(
+    client_id: &str,
+    params: &[(String, String)],
+    service: &Service,
+    entry: &Entry,
+    error: Option<&str>,
+) -> Response {
+    let error_html = error
+        .map(|e| format!("<p class=\"error\" data-error=\"credentials\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let host = entry.hostname_pattern.as_deref().map(|pattern| {
+        format!(
+            "<p><label>Server <input name=\"hostname\" placeholder=\"{}\" maxlength=\"253\" required></label></p>",
+            escape(pattern)
+        )
+    });
+    let fields = match entry.kind {
+        Kind::Basic => {
+            "<p><label>User name <input name=\"username\" maxlength=\"1024\" autocomplete=\"username\" required></label></p>\
+             <p><label>Password <input type=\"password\" name=\"password\" maxlength=\"1024\" autocomplete=\"current-password\" required></label></p>"
+        }
+        _ => {
+            "<p><label>API key <input type=\"password\" name=\"api_key\" maxlength=\"1024\" autocomplete=\"off\" required></label></p>"
+        }
+    };
+    let body = format!(
+        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>.</p>{error_html}\
+         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}\
+         <input type=\"hidden\" name=\"service\" value=\"{id}\">{host}{fields}\
+         <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
+        name = escape(&service.name),
+        app = escape(client_id),
+        hidden = hidden_inputs(params),
+        id = escape(&service.id),
+        host = host.unwrap_or_default(),
         deny = deny_button(),
     );
     let mut response = page_under_way(&service.name, &body, params);

@@ -3,6 +3,7 @@
 //! them.
 
 use crate::providers::Upstream;
+use crate::providers::catalogue::Entry;
 use std::sync::Arc;
 
 /// A service a user can connect.
@@ -25,6 +26,9 @@ pub enum Connect {
     Demo,
     /// A real upstream, through its authorization server (OAuth 2.0 code + PKCE).
     Upstream(Arc<Upstream>),
+    /// A real upstream, with an API key or a user name and password typed in the pop-up and
+    /// checked against the entry's `check_url`.
+    Credentials(Arc<Entry>),
 }
 
 /// The demo provider's simulated services (id, name, category): what a configuration without

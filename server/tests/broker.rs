@@ -305,3 +305,104 @@ fn a_provider_without_a_client_secret_is_a_configuration_error_that_echoes_no_se
     let config = Config::from_toml(APP, at, "db".into()).unwrap();
     assert_eq!(config.services.len(), 7);
 }
+
+/// A small upstream that checks credentials: `GET /me` wants `Bearer right-key`, `GET /basic`
+/// wants the user `ann` with the password `pw d`; both answer with an identity, else 401.
+async fn credential_upstream() -> SocketAddr {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    let check = |wanted: &'static str, sub: &'static str| {
+        move |headers: HeaderMap| async move {
+            let given = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+            if given == wanted {
+                Ok(axum::Json(serde_json::json!({ "sub": sub, "email": format!("{sub}@x.test") })))
+            } else {
+                Err(StatusCode::UNAUTHORIZED)
+            }
+        }
+    };
+    let router = axum::Router::new()
+        .route("/me", get(check("Bearer right-key", "key.user")))
+        .route("/basic", get(check("Basic YW5uOnB3IGQ=", "ann")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+async fn post(addr: SocketAddr, body: String) -> (u16, String) {
+    let reply = client()
+        .post(format!("http://{addr}/v1/oauth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (reply.status().as_u16(), reply.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
+    let upstream = credential_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "allow_private_upstreams = true\n{APP}\
+         [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
+         check_url = \"http://{upstream}/me\"\n\
+         [[providers]]\nid = \"basicsvc\"\nkind = \"basic\"\nname = \"Basic\"\ncategory = \"crm\"\n\
+         check_url = \"http://{upstream}/basic\"\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+
+    let (status, page, _) = get(addr, &format!("/v1/oauth?{}", popup_query("keyed", &[]))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("type=\"password\" name=\"api_key\""), "{page}");
+    let form = |scope: &str, fields: &[(&str, &str)]| {
+        let mut extra = vec![("service", scope), ("action", "connect")];
+        extra.extend_from_slice(fields);
+        popup_query(scope, &extra)
+    };
+    // Wrong or oversized: the form again with the reason; what was typed is not echoed.
+    let long = "k".repeat(1025);
+    for (fields, says) in [
+        (vec![("api_key", "wrong-key-123")], "Keyed refused these credentials."),
+        (vec![("api_key", long.as_str())], "at most 1024 characters"),
+        (vec![("api_key", "  ")], "Fill in every field"),
+    ] {
+        let (status, page) = post(addr, form("keyed", &fields)).await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains(says) && page.contains("data-error=\"credentials\""), "{page}");
+        assert!(!page.contains("wrong-key-123") && !page.contains(&long));
+    }
+    let (status, page) = post(addr, form("basicsvc", &[("username", "ann"), ("password", "pw")])).await;
+    assert_eq!(status, 400, "{page}");
+    assert_eq!(sorted(stored(&database).await), none_stored(), "nothing stored for a refused credential");
+
+    // Right: connected, our token minted, the account is the upstream's user.
+    let (status, page) = post(addr, form("keyed", &[("api_key", "right-key")])).await;
+    assert_eq!(status, 200, "{page}");
+    let token = page.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let account: serde_json::Value = client()
+        .get(format!("http://{addr}/v1/accounts/me/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account["account"], "key.user@x.test");
+    assert_eq!(account["service"], "keyed");
+    assert_eq!(account["service_name"], "Keyed");
+    // The password is taken as typed, its space included.
+    let (status, page) = post(addr, form("basicsvc", &[("username", "ann"), ("password", "pw d")])).await;
+    assert_eq!(status, 200, "{page}");
+    let everything = common::everything(&database).await;
+    assert!(everything.contains("key.user@x.test"), "the database was read");
+    assert!(!everything.contains("right-key"), "no API key in plaintext");
+    assert!(!everything.contains("pw d"), "no password in plaintext");
+}

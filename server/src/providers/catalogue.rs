@@ -116,8 +116,54 @@ pub struct Entry {
     /// When a URL holds `{hostname}`: the pattern the typed hostname must match (`*` is one
     /// DNS label).
     pub hostname_pattern: Option<String>,
-    /// API key / basic: the endpoint that checks the credential.
+    /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
+    /// identity).
     pub check_url: Option<String>,
+    /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
+    /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
+    pub credential: Option<String>,
+}
+
+/// How an API key or a user name and password are sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Placement {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `Authorization: Basic` of `user:password` (an API key as the user, empty password).
+    Basic,
+    /// A request header of this name.
+    Header(String),
+    /// A query parameter of this name.
+    Query(String),
+}
+
+impl Placement {
+    /// Reads `bearer`, `basic`, `header:<name>` or `query:<name>`.
+    pub fn parse(text: &str) -> Result<Placement, String> {
+        let named = |name: &str| {
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .then(|| name.to_owned())
+        };
+        match text.split_once(':') {
+            None if text == "bearer" => Some(Placement::Bearer),
+            None if text == "basic" => Some(Placement::Basic),
+            Some(("header", name)) => named(name).map(Placement::Header),
+            Some(("query", name)) => named(name).map(Placement::Query),
+            _ => None,
+        }
+        .ok_or_else(|| format!("credential {text:?} is not bearer, basic, header:<name> or query:<name>"))
+    }
+}
+
+impl Entry {
+    /// How the credential is sent (checked by [`check`]).
+    pub fn placement(&self) -> Placement {
+        match (&self.credential, self.kind) {
+            (Some(text), _) => Placement::parse(text).unwrap_or(Placement::Bearer),
+            (None, Kind::Basic) => Placement::Basic,
+            (None, _) => Placement::Bearer,
+        }
+    }
 }
 
 fn space() -> String {
@@ -194,6 +240,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     if entry.identity.id.is_empty() {
         return Err("identity.id is needed".to_owned());
     }
+    if let Some(credential) = &entry.credential {
+        Placement::parse(credential)?;
+    }
     Ok(())
 }
 
@@ -221,7 +270,12 @@ mod tests {
             assert_eq!(entry.kind, Kind::Oauth2, "{id}");
             assert!(entry.docs.starts_with("https://"), "{id}: checked against the docs");
         }
-        assert!(entries.iter().any(|e| e.kind == Kind::ApiKey));
+        let pipedrive = entries.iter().find(|e| e.kind == Kind::ApiKey).unwrap();
+        assert_eq!(pipedrive.placement(), Placement::Query("api_token".into()));
+        assert_eq!(Placement::parse("header:X-Api-Key"), Ok(Placement::Header("X-Api-Key".into())));
+        for bad in ["", "cookie", "header:", "query:a b", "header:x\r\ny"] {
+            assert!(Placement::parse(bad).is_err(), "{bad}");
+        }
         let servicenow = entries.iter().find(|e| e.id == "servicenow").unwrap();
         assert_eq!(servicenow.hostname_pattern.as_deref(), Some("*.service-now.com"));
         let dropbox = entries.iter().find(|e| e.id == "dropbox").unwrap();

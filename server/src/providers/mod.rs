@@ -69,9 +69,9 @@ pub enum ConfigKind {
     Oidc,
     /// A custom OAuth 2.0 provider, by its endpoint URLs.
     Oauth2,
-    /// A custom API-key service (not brokered yet).
+    /// A custom API-key service, by the URL that checks a key.
     ApiKey,
-    /// A custom basic-authentication service (not brokered yet).
+    /// A custom basic-authentication service, by the URL that checks a user name and password.
     Basic,
     /// A simulated service of the built-in demo provider.
     Demo,
@@ -108,6 +108,13 @@ pub struct ProviderConfig {
     /// `oauth2`: when its URLs hold `{hostname}` (a per-server provider), the pattern the
     /// hostname typed in the pop-up must match (`*` is one DNS label or a port).
     pub hostname_pattern: Option<String>,
+    /// `api_key` / `basic`: the endpoint that checks the credential.
+    pub check_url: Option<String>,
+    /// `api_key` / `basic`: how the credential is sent (see [`catalogue::Placement`]).
+    pub credential: Option<String>,
+    /// Where the identity sits in the identity (or check) endpoint's reply (default: the
+    /// OpenID claims `sub`, `email` / `preferred_username`, `name`).
+    pub identity: Option<IdentityPaths>,
     /// The scopes asked for at the normal level, replacing the entry's.
     pub scopes: Option<Vec<String>>,
     /// The scopes asked for at the admin level, replacing the entry's.
@@ -175,8 +182,23 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             };
             return Ok(services::demo_service(&config.id, &name, &category));
         }
-        Some(ConfigKind::ApiKey | ConfigKind::Basic) => {
-            return Err("api_key and basic providers are not brokered by this server yet".to_owned());
+        Some(kind @ (ConfigKind::ApiKey | ConfigKind::Basic)) => {
+            let what = if kind == ConfigKind::ApiKey { "api_key" } else { "basic" };
+            let mut entry = custom_entry(config, custom_name(what)?, custom_category(what)?);
+            entry.kind = if kind == ConfigKind::ApiKey { Kind::ApiKey } else { Kind::Basic };
+            entry.check_url = Some(
+                config
+                    .check_url
+                    .clone()
+                    .ok_or_else(|| format!("check_url is needed for a {what} provider"))?,
+            );
+            entry.credential = config.credential.clone();
+            entry.hostname_pattern = config.hostname_pattern.clone();
+            if let Some(identity) = &config.identity {
+                entry.identity = identity.clone();
+            }
+            catalogue::check(&entry)?;
+            return Ok(credentials_service(entry));
         }
         Some(ConfigKind::Oidc) => {
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
@@ -208,7 +230,15 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                     .to_owned()
             })?;
             if entry.kind != Kind::Oauth2 {
-                return Err("api_key and basic providers are not brokered by this server yet".to_owned());
+                if let Some(name) = &config.name {
+                    entry.name = name.clone();
+                }
+                if config.client_id.is_some() || config.client_secret.is_some() {
+                    return Err("an api_key or basic service takes no client_id or client_secret: \
+                                each user types their own credential"
+                        .to_owned());
+                }
+                return Ok(credentials_service(entry));
             }
             if let Some(name) = &config.name {
                 entry.name = name.clone();
@@ -258,6 +288,16 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
     })
 }
 
+/// A service connected with a credential typed in the pop-up.
+fn credentials_service(entry: Entry) -> Service {
+    Service {
+        id: entry.id.clone(),
+        name: entry.name.clone(),
+        category: entry.category.clone(),
+        connect: Connect::Credentials(Arc::new(entry)),
+    }
+}
+
 /// The entry a custom provider describes: OpenID Connect's identity claims, `openid email
 /// profile` unless scopes are given, PKCE on.
 fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entry {
@@ -282,6 +322,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         api_base: None,
         hostname_pattern: None,
         check_url: None,
+        credential: None,
     }
 }
 
@@ -384,7 +425,8 @@ mod tests {
                 "id = \"a\"\nkind = \"oauth2\"\nname = \"A\"\ncategory = \"crm\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"",
                 "authorization_url is needed",
             ),
-            ("id = \"pipedrive_token\"", "not brokered by this server yet"),
+            ("id = \"pipedrive_token\"\nclient_id = \"c\"", "takes no client_id"),
+            ("id = \"k\"\nkind = \"api_key\"\nname = \"K\"\ncategory = \"crm\"", "check_url is needed"),
             ("id = \"Bad Id\"\nkind = \"demo\"\nname = \"x\"\ncategory = \"y\"", "the id must be"),
         ];
         for (entry, expected) in cases {
