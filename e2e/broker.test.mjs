@@ -4,16 +4,18 @@
 // account whose login is the upstream user's. Denial, the same user twice, a forged or replayed
 // state, an upstream token endpoint down or slow, a provider configured by issuer only
 // (discovery) and by its URLs, a per-server provider (two servers, chosen by the hostname typed
-// in the pop-up), and upstream pages that cut the pop-up from its opener (COOP).
+// in the pop-up), an API-key service (a small local upstream that checks the key), and upstream
+// pages that cut the pop-up from its opener (COOP).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { startApp, startApi, launchBrowser, freePort, results, sleep, clickForPopup } from './harness.mjs';
 import { startOidc } from './upstream.mjs';
 
 const secret = 'e2e-client-secret-0123456789abcdef';
-let app, api, browser, upstream, serverA, serverB;
+let app, api, browser, upstream, serverA, serverB, keyServer;
 
 before(async () => {
   app = await startApp();
@@ -23,6 +25,12 @@ before(async () => {
   // Two servers of one per-server provider, chosen by the hostname typed in the pop-up.
   serverA = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
   serverB = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  // An API-key service: GET /me with `Bearer right-key` names the user, anything else is a 401.
+  keyServer = createServer((req, res) => {
+    if (req.headers.authorization !== 'Bearer right-key') return res.writeHead(401).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: 'kay', email: 'kay@keys.test' }));
+  });
+  await new Promise((resolve) => keyServer.listen(0, '127.0.0.1', resolve));
   const provider = (id, name, lines) => `[[providers]]\nid = "${id}"\nname = "${name}"\ncategory = "storage"\n`
     + `client_id = "broker"\nclient_secret = "${secret}"\n${lines}\n`;
   const config = provider('acme', 'Acme ID', `kind = "oidc"\nissuer = "${upstream.issuer}"`)
@@ -33,6 +41,8 @@ before(async () => {
     + provider('acme_server', 'Acme Server', 'kind = "oauth2"\nhostname_pattern = "127.0.0.1:*"\n'
       + 'authorization_url = "http://{hostname}/auth"\ntoken_url = "http://{hostname}/token"\n'
       + 'identity_url = "http://{hostname}/me"')
+    + `[[providers]]\nid = "keyed"\nkind = "api_key"\nname = "Keyed"\ncategory = "crm"\n`
+    + `check_url = "http://127.0.0.1:${keyServer.address().port}/me"\n`
     + '[[providers]]\nid = "box"\nkind = "demo"\n';
   api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }], {
     listen: `127.0.0.1:${port}`,
@@ -50,6 +60,7 @@ after(async () => {
   await upstream?.stop();
   await serverA?.stop();
   await serverB?.stop();
+  keyServer?.close();
 });
 
 /** An app page in a fresh context (no upstream session), with `scope`. */
@@ -231,4 +242,41 @@ test('a per-server provider connects to the server whose hostname is typed; a ba
   assert.match(await popup.textContent('[data-error="hostname"]'), /is not a server name of the form 127\.0\.0\.1:\*/);
   assert.equal((await page.evaluate(() => window.results)).length, 0);
   await context.close();
+});
+
+test('an API-key service: a wrong key is a form error and connects nothing; the right one connects', async () => {
+  const { context, page } = await openApp('keyed');
+  const popup = await clickForPopup(page);
+  await popup.fill('input[name="api_key"]', 'wrong-key');
+  await popup.click('[data-action="connect"]');
+  await popup.waitForSelector('[data-error="credentials"]');
+  assert.match(await popup.textContent('[data-error="credentials"]'), /Keyed refused these credentials/);
+  assert.ok(!(await popup.content()).includes('wrong-key'), 'the key typed is not sent back');
+  assert.equal((await page.evaluate(() => window.results)).length, 0);
+  await popup.fill('input[name="api_key"]', 'right-key');
+  await popup.click('[data-action="connect"]');
+  const result = await onlyResult(page);
+  assert.equal(result.account?.account, 'kay@keys.test', JSON.stringify(result));
+  assert.equal(result.account.service, 'keyed');
+  await context.close();
+});
+
+test("the upstream's own error code reaches the result: a code it never issued gives invalid_grant", async () => {
+  // A pop-up request sent to the upstream (our state in its Location), then a callback with that
+  // state and a code the upstream never issued: the upstream's token endpoint says invalid_grant.
+  const query = new URLSearchParams({ client_id: 'e2e', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob',
+    response_type: 'token', state: 'page-state', request_id: 'grant-1', origin: app.origin, scope: 'acme' });
+  const started = await fetch(`${api.baseUrl}/v1/oauth?${query}`, { redirect: 'manual' });
+  assert.equal(started.status, 302);
+  const state = new URL(started.headers.get('location')).searchParams.get('state');
+  const before = upstream.tokenRequests();
+  const reply = await fetch(`${api.baseUrl}/v1/oauth/callback?state=${state}&code=never-issued`);
+  assert.equal(reply.status, 200);
+  const page = await reply.text();
+  const embedded = JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]);
+  assert.equal(embedded.data.error, 'invalid_grant', page);
+  assert.equal(embedded.data.state, 'page-state');
+  assert.ok(embedded.data.error_description.length > 0);
+  assert.equal(upstream.tokenRequests(), before + 1, 'the code was taken to the upstream once');
+  assert.match(page, /The account could not be connected\./);
 });

@@ -98,8 +98,10 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
                     upstream_timeout_secs = 10, and [[providers]] entries: a catalogue id with
                     client_id and client_secret | client_secret_env | client_secret_file, or a
-                    custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs, or
-                    \"demo\"). Without [[providers]], the demo provider's simulated services
+                    custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs,
+                    \"api_key\" or \"basic\" with check_url, or \"demo\"); without
+                    [[providers]], the demo provider's simulated services. See the README's
+                    \"Connecting real services\".
   --secret-key-file FILE
                     the key (64 hex digits) sealing upstream tokens at rest (default: the
                     AUTHENTICATOR_SECRET_KEY variable, else secret.key beside the SQLite
