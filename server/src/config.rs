@@ -73,6 +73,8 @@ pub struct Config {
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the command line asks for.
+// Made once at start-up and taken apart at once: boxing the configuration would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Command {
     /// Serve with this configuration.

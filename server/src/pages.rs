@@ -1,8 +1,11 @@
-//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay.
+//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay; the
+//! broker's newer forms (hostname, credentials, hand-off) are askama templates
+//! (`server/templates/`, auto-escaped) inside the same page frame and policy.
 
 use crate::providers::catalogue::{Entry, Kind};
 use crate::security;
 use crate::services::{Allowed, Service};
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RETURN_FRAGMENT};
@@ -146,25 +149,42 @@ pub fn hostname_form(
     pattern: &str,
     error: Option<&str>,
 ) -> Response {
-    let error_html = error
-        .map(|e| format!("<p class=\"error\" data-error=\"hostname\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>. Which server is it on?</p>{error_html}\
-         <form method=\"get\" action=\"{POPUP_PATH}\">{hidden}\
-         <input type=\"hidden\" name=\"service\" value=\"{id}\">\
-         <p><label>Server <input name=\"hostname\" placeholder=\"{pattern}\" maxlength=\"253\" required></label></p>\
-         <button type=\"submit\" data-action=\"continue\">Continue</button></form>\
-         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}{deny}</form>",
-        name = escape(&service.name),
-        app = escape(client_id),
-        hidden = hidden_inputs(params),
-        id = escape(&service.id),
-        pattern = escape(pattern),
-        deny = deny_button(),
-    );
-    let mut response = page_under_way(&service.name, &body, params);
-    if error.is_some() {
+    let form = HostnameForm {
+        name: &service.name,
+        app: client_id,
+        params,
+        id: &service.id,
+        pattern,
+        error,
+        popup_path: POPUP_PATH,
+    };
+    form_page(form.render(), &service.name, params, error.is_some())
+}
+
+/// [`hostname_form`]'s body (`templates/hostname_form.html`).
+#[derive(Template)]
+#[template(path = "hostname_form.html")]
+struct HostnameForm<'a> {
+    name: &'a str,
+    app: &'a str,
+    params: &'a [(String, String)],
+    id: &'a str,
+    pattern: &'a str,
+    error: Option<&'a str>,
+    popup_path: &'a str,
+}
+
+/// A form page of the flow under way from a rendered template: 400 when it shows an error, a
+/// server error page when the template could not be rendered.
+fn form_page(
+    body: Result<String, askama::Error>,
+    title: &str,
+    params: &[(String, String)],
+    error: bool,
+) -> Response {
+    let Ok(body) = body else { return server_error("The page could not be shown; try again.") };
+    let mut response = page_under_way(title, &body, params);
+    if error {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
     response
@@ -180,41 +200,31 @@ pub fn credentials_form(
     entry: &Entry,
     error: Option<&str>,
 ) -> Response {
-    let error_html = error
-        .map(|e| format!("<p class=\"error\" data-error=\"credentials\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let host = entry.hostname_pattern.as_deref().map(|pattern| {
-        format!(
-            "<p><label>Server <input name=\"hostname\" placeholder=\"{}\" maxlength=\"253\" required></label></p>",
-            escape(pattern)
-        )
-    });
-    let fields = match entry.kind {
-        Kind::Basic => {
-            "<p><label>User name <input name=\"username\" maxlength=\"1024\" autocomplete=\"username\" required></label></p>\
-             <p><label>Password <input type=\"password\" name=\"password\" maxlength=\"1024\" autocomplete=\"current-password\" required></label></p>"
-        }
-        _ => {
-            "<p><label>API key <input type=\"password\" name=\"api_key\" maxlength=\"1024\" autocomplete=\"off\" required></label></p>"
-        }
+    let form = CredentialsForm {
+        name: &service.name,
+        app: client_id,
+        params,
+        id: &service.id,
+        pattern: entry.hostname_pattern.as_deref(),
+        basic: entry.kind == Kind::Basic,
+        error,
+        popup_path: POPUP_PATH,
     };
-    let body = format!(
-        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>.</p>{error_html}\
-         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}\
-         <input type=\"hidden\" name=\"service\" value=\"{id}\">{host}{fields}\
-         <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
-        name = escape(&service.name),
-        app = escape(client_id),
-        hidden = hidden_inputs(params),
-        id = escape(&service.id),
-        host = host.unwrap_or_default(),
-        deny = deny_button(),
-    );
-    let mut response = page_under_way(&service.name, &body, params);
-    if error.is_some() {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-    }
-    response
+    form_page(form.render(), &service.name, params, error.is_some())
+}
+
+/// [`credentials_form`]'s body (`templates/credentials_form.html`).
+#[derive(Template)]
+#[template(path = "credentials_form.html")]
+struct CredentialsForm<'a> {
+    name: &'a str,
+    app: &'a str,
+    params: &'a [(String, String)],
+    id: &'a str,
+    pattern: Option<&'a str>,
+    basic: bool,
+    error: Option<&'a str>,
+    popup_path: &'a str,
 }
 
 /// The hand-off to an upstream's sign-in page, after the chooser: its form may only go to this
@@ -222,16 +232,22 @@ pub fn credentials_form(
 /// this page moves on by a `Refresh` header instead, with a link for a browser that does not.
 /// No abandon beacon: leaving this page is the flow going on.
 pub fn handoff(name: &str, url: &str) -> Response {
-    let body = format!(
-        "<h1>Signing in with {name}…</h1><p><a href=\"{url}\" data-action=\"continue\">Continue to {name}</a></p>",
-        name = escape(name),
-        url = escape(url),
-    );
+    let Ok(body) = (Handoff { name, url }).render() else {
+        return server_error("The page could not be shown; try again.");
+    };
     let mut response = page(StatusCode::OK, name, &body, "", None);
     if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
         response.headers_mut().insert(header::REFRESH, refresh);
     }
     response
+}
+
+/// [`handoff`]'s body (`templates/handoff.html`).
+#[derive(Template)]
+#[template(path = "handoff.html")]
+struct Handoff<'a> {
+    name: &'a str,
+    url: &'a str,
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.

@@ -284,6 +284,11 @@ async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_witho
         assert!(page.contains(says) && page.contains("data-error=\"hostname\""), "{typed}: {page}");
         assert_eq!(location, None);
     }
+    // What was typed comes back escaped (the forms are auto-escaping templates).
+    let query = popup_query("perserver", &[("service", "perserver"), ("hostname", "<b>x</b>")]);
+    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{query}")).await;
+    assert_eq!(status, 400);
+    assert!(!page.contains("<b>x</b>") && page.contains("&#60;b&#62;x&#60;/b&#62;"), "{page}");
     assert_eq!(sorted(stored(&running.database).await), none_stored());
 }
 
