@@ -14,17 +14,19 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serverBinary = join(root, 'target/debug/authenticator-server');
 
 /**
- * Starts the API server with `apps` as its config; resolves to `{ baseUrl, stop, log }` (`log()`:
+ * Starts the API server with `apps` as its config; resolves to `{ baseUrl, dir, stop, log }` (`dir`:
+ * its folder, with the database; `log()`:
  * the server's request log so far). An app may
  * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
- * `config` is more TOML for the config file (e.g. a `[popup_flows]` table).
+ * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
+ * placed before the apps (top-level keys such as `public_url`).
  */
-export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '' } = {}) {
+export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '', prelude = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
   const config = join(dir, 'config.toml');
   const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
     + `kind = ${JSON.stringify(kind)}${slow ? `, slow_ms = ${slow}` : ''} }\n`;
-  writeFileSync(config, apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
+  writeFileSync(config, `${prelude}\n` + apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
     + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`).join('\n')
     + `\n${extra}`);
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
@@ -44,7 +46,7 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
   });
   // The server logs one line per request: method, path and status.
-  return { baseUrl, stop: () => child.kill(), log: () => Buffer.concat(stderr).toString() };
+  return { baseUrl, dir, stop: () => child.kill(), log: () => Buffer.concat(stderr).toString() };
 }
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',

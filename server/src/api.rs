@@ -121,7 +121,12 @@ pub fn token_info(grant: &Grant) -> Value {
 }
 
 /// The account `id` (a number or `me`), when `grant` gives access to it.
-pub async fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Result<Value, ApiError> {
+pub async fn account_info(
+    store: &Store,
+    services: &[services::Service],
+    grant: &Grant,
+    id: Option<&str>,
+) -> Result<Value, ApiError> {
     let wanted = match id {
         Some("me") => grant.account_id,
         Some(number) => number.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
@@ -131,7 +136,7 @@ pub async fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Res
         return Err(FORBIDDEN);
     }
     let account = store.account(wanted).await.map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
-    let service_name = services::find(&account.service).map_or("", |service| service.name);
+    let service_name = services::find(services, &account.service).map_or("", |service| service.name.as_str());
     Ok(json!({
         "id": account.id,
         "account": account.name,
@@ -140,6 +145,7 @@ pub async fn account_info(store: &Store, grant: &Grant, id: Option<&str>) -> Res
         "admin": account.admin,
         "active": true,
         "created": account.created,
+        "modified": account.modified,
     }))
 }
 
@@ -213,7 +219,10 @@ pub async fn account(
     let id = id.ok().map(|Path(id)| id);
     let call =
         Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Account };
-    respond(&app, call, async |grant| account_info(&app.store, grant, id.as_deref()).await).await
+    respond(&app, call, async |grant| {
+        account_info(&app.store, &app.config.services, grant, id.as_deref()).await
+    })
+    .await
 }
 
 /// `OPTIONS` on the API: the CORS preflight.
@@ -252,13 +261,16 @@ mod tests {
         let (_dir, store) = crate::store::testing::store().await;
         let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true).await.unwrap();
         let grant = store.grant(&token).await.unwrap().unwrap();
-        let me = account_info(&store, &grant, Some("me")).await.unwrap();
-        assert_eq!(me, account_info(&store, &grant, Some(&id.to_string())).await.unwrap());
+        let me = account_info(&store, &services::demo(), &grant, Some("me")).await.unwrap();
+        assert_eq!(me, account_info(&store, &services::demo(), &grant, Some(&id.to_string())).await.unwrap());
         assert_eq!(me["service_name"], "Box (demo)");
         assert_eq!(me["admin"], true);
-        assert_eq!(account_info(&store, &grant, Some(&(id + 1).to_string())).await, Err(FORBIDDEN));
-        assert_eq!(account_info(&store, &grant, Some("x1")).await, Err(NO_ACCOUNT));
-        assert_eq!(account_info(&store, &grant, None).await, Err(NO_ACCOUNT));
+        assert_eq!(
+            account_info(&store, &services::demo(), &grant, Some(&(id + 1).to_string())).await,
+            Err(FORBIDDEN)
+        );
+        assert_eq!(account_info(&store, &services::demo(), &grant, Some("x1")).await, Err(NO_ACCOUNT));
+        assert_eq!(account_info(&store, &services::demo(), &grant, None).await, Err(NO_ACCOUNT));
         assert_eq!(
             token_info(&grant),
             json!({ "account_id": id, "client_id": "app", "scope": "box:admin.storage" })

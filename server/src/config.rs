@@ -3,7 +3,10 @@
 use crate::faults::Fault;
 use crate::origin::TrustedDomain;
 use crate::progress::Quotas;
+use crate::providers::{self, ProviderConfig};
+use crate::secrets::KeySource;
 use crate::serve;
+use crate::services::Service;
 use crate::store::Database;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -51,9 +54,27 @@ pub struct Config {
     /// The most connections open at once; more wait in the listen backlog
     /// (`--max-connections`, default [`serve::default_max_connections`]).
     pub max_connections: usize,
+    /// The services the pop-up offers (`[[providers]]`; without any, the demo provider's).
+    pub services: Vec<Service>,
+    /// This server's public URL (`public_url`): upstreams redirect to
+    /// `{public_url}/v1/oauth/callback`. Default: `http://` and the address listened on.
+    pub public_url: Option<String>,
+    /// Whether upstream URLs may resolve to loopback and private addresses
+    /// (`allow_private_upstreams`, default false): see [`crate::providers::guard`].
+    pub allow_private_upstreams: bool,
+    /// How long an upstream call may take (`upstream_timeout_secs`, default 10 s).
+    pub upstream_timeout: Duration,
+    /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
+    /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
+    pub secret_key: KeySource,
 }
 
+/// The default time an upstream call may take.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the command line asks for.
+// Made once at start-up and taken apart at once: boxing the configuration would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Command {
     /// Serve with this configuration.
@@ -66,7 +87,7 @@ pub enum Command {
 pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
                             [--latency-ms MS] [--header-timeout-secs S] [--idle-timeout-secs S]
-                            [--max-connections N]
+                            [--max-connections N] [--secret-key-file FILE]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains), optional
                     www_dir / dist_dir and an optional [popup_flows] table (max_per_client,
@@ -74,7 +95,19 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     scheme, e.g. \"https://app.example.com\" or \"http://intranet.test:8080\"; a
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
                     [::1]. Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
-                    the examples, localhost:8000, localhost:5173 and localhost:4173
+                    the examples, localhost:8000, localhost:5173 and localhost:4173.
+                    Real services: public_url = \"https://auth.example.com\" (upstreams redirect
+                    to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
+                    upstream_timeout_secs = 10, and [[providers]] entries: a catalogue id with
+                    client_id and client_secret | client_secret_env | client_secret_file, or a
+                    custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs,
+                    \"api_key\" or \"basic\" with check_url, or \"demo\"); without
+                    [[providers]], the demo provider's simulated services. See the README's
+                    \"Connecting real services\".
+  --secret-key-file FILE
+                    the key (64 hex digits) sealing upstream tokens at rest (default: the
+                    AUTHENTICATOR_SECRET_KEY variable, else secret.key beside the SQLite
+                    database, created with mode 0600 on first run)
   --database FILE|URL
                     SQLite database file or sqlite:// URL (default: data/authenticator.sqlite),
                     or a postgres:// URL (for more than one instance); created when missing
@@ -115,6 +148,12 @@ struct File {
     dist_dir: Option<PathBuf>,
     #[serde(default)]
     popup_flows: Quotas,
+    public_url: Option<String>,
+    #[serde(default)]
+    allow_private_upstreams: bool,
+    upstream_timeout_secs: Option<u64>,
+    #[serde(default)]
+    providers: Vec<ProviderConfig>,
 }
 
 /// An [`App`] as written in the file: its Trusted Domains are parsed after reading, so that an
@@ -139,6 +178,7 @@ impl Config {
         let mut header_timeout = serve::DEFAULT_HEADER_TIMEOUT;
         let mut idle_timeout = serve::DEFAULT_IDLE_TIMEOUT;
         let mut max_connections = serve::default_max_connections();
+        let mut secret_key_file = None;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -151,6 +191,7 @@ impl Config {
                 "--header-timeout-secs" => header_timeout = parse_secs(&flag, &value()?)?,
                 "--idle-timeout-secs" => idle_timeout = parse_secs(&flag, &value()?)?,
                 "--max-connections" => max_connections = parse_max_connections(&value()?)?,
+                "--secret-key-file" => secret_key_file = Some(PathBuf::from(value()?)),
                 "--config" => {
                     let path = value()?;
                     let text =
@@ -166,7 +207,14 @@ impl Config {
         let (source, text) =
             file.unwrap_or_else(|| ("the default config".to_owned(), DEFAULT_CONFIG.to_owned()));
         Config::from_toml_with_faults(&text, listen, database, test_faults)
-            .map(|config| Config { latency, header_timeout, idle_timeout, max_connections, ..config })
+            .map(|config| Config {
+                latency,
+                header_timeout,
+                idle_timeout,
+                max_connections,
+                secret_key: secret_key_file.map(KeySource::File).unwrap_or(config.secret_key.clone()),
+                ..config
+            })
             .map_err(|e| format!("{source}: {e}"))
             .and_then(|config| config.connection_limits().map(|_| Command::Run(config)))
     }
@@ -212,8 +260,33 @@ impl Config {
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
         }
+        let services = providers::resolve(&file.providers)?;
+        let public_url = file
+            .public_url
+            .map(|text| {
+                let url = providers::http_url(&text).map_err(|e| format!("public_url: {e}"))?;
+                if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+                    return Err(format!("public_url: {text:?} must be a scheme://host[:port] origin"));
+                }
+                Ok(text.trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+        let upstream_timeout = match file.upstream_timeout_secs {
+            None => DEFAULT_UPSTREAM_TIMEOUT,
+            Some(secs @ 1..=300) => Duration::from_secs(secs),
+            Some(other) => return Err(format!("upstream_timeout_secs: {other} is not from 1 to 300")),
+        };
+        let data_dir = match &database {
+            Database::Sqlite(path) => path.parent().map(PathBuf::from).unwrap_or_default(),
+            Database::Postgres(_) => PathBuf::from("data"),
+        };
         let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         Ok(Config {
+            services,
+            public_url,
+            allow_private_upstreams: file.allow_private_upstreams,
+            upstream_timeout,
+            secret_key: KeySource::Default(data_dir.join("secret.key")),
             listen,
             database,
             apps,

@@ -1,5 +1,6 @@
 //! `authenticator-server`: a self-hostable API server that speaks the Kloudless v1 OAuth 2.0
-//! out-of-band protocol, with a built-in demo provider of simulated services.
+//! out-of-band protocol, brokering real accounts from upstream providers ([`providers`],
+//! [`broker`]) or, by default, connecting the built-in demo provider's simulated services.
 //!
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
 //! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod broker;
 pub mod config;
 pub mod cors;
 pub mod faults;
@@ -21,6 +23,8 @@ pub mod origin;
 pub mod pages;
 pub mod params;
 pub mod progress;
+pub mod providers;
+pub mod secrets;
 pub mod security;
 pub mod serve;
 pub mod services;
@@ -48,6 +52,12 @@ pub struct AppState {
     pub store: Store,
     /// Where the pop-up flows are (in the database), for pages whose pop-up reads as closed.
     pub progress: progress::Progress,
+    /// The HTTP client for upstream calls (no redirects, timeouts, the SSRF guard).
+    pub http: providers::client::Http,
+    /// The key sealing upstream secrets at rest.
+    pub secrets: secrets::SecretKey,
+    /// This server's public URL (the configured one, else `http://` and the bound address).
+    pub public_url: String,
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -66,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/iexd.html", get(statics::relay))
         .route("/v1/oauth", oauth())
         .route("/v1/oauth/", oauth())
+        .route(broker::CALLBACK_PATH, get(broker::callback))
         .route("/v1/oauth/progress", post(progress::status))
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route("/v1/oauth/token", token())
@@ -161,7 +172,11 @@ impl Server {
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
         let progress = progress::Progress::new(config.popup_flows.clone(), store.clone());
-        Ok(Server { listener, addr, limits, state: Arc::new(AppState { progress, config, store }) })
+        let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
+        let secrets = secrets::SecretKey::load(&config.secret_key)?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let state = AppState { progress, config, store, http, secrets, public_url };
+        Ok(Server { listener, addr, limits, state: Arc::new(state) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -186,8 +201,14 @@ impl Server {
             let mut every = tokio::time::interval(progress::SWEEP_INTERVAL);
             loop {
                 every.tick().await;
-                if let Err(error) = state.progress.sweep(std::time::SystemTime::now()).await {
+                let now = std::time::SystemTime::now();
+                if let Err(error) = state.progress.sweep(now).await {
                     eprintln!("storage error while sweeping expired flows: {error}");
+                }
+                let millis = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+                if let Err(error) = state.store.sweep_upstream_states(millis).await {
+                    eprintln!("storage error while sweeping expired upstream states: {error}");
                 }
             }
         });

@@ -7,7 +7,7 @@ use crate::origin::Origin;
 use crate::pages;
 use crate::params::{self, BadParams};
 use crate::progress;
-use crate::services::{self, Allowed};
+use crate::services::{self, Allowed, Connect};
 use crate::store::{self, Store};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,7 +29,7 @@ const PROTOCOL: [&str; 8] = {
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 3] = ["service", "account", "action"];
+const CONTROLS: [&str; 7] = ["service", "account", "action", "hostname", "api_key", "username", "password"];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]
@@ -104,8 +104,11 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     let return_to =
         single(params, "return_to")?.map(|url| return_page(url, &origin.to_string())).transpose()?;
     let scope = single(params, "scope")?.unwrap_or("");
-    let allowed = services::allowed(scope);
+    let allowed = services::allowed(&config.services, scope);
     if allowed.is_empty() {
+        if let Some(id) = not_enabled(scope) {
+            return Err(format!("The service {id} is not enabled on this server."));
+        }
         return Err(format!("No service matches the scope {scope:?}."));
     }
     Ok(AuthRequest {
@@ -116,6 +119,19 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         allowed,
         return_to,
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
+    })
+}
+
+/// A service id the scope names that this server knows of (in the catalogue or the demo
+/// provider) but has not enabled, for a clearer page than an empty chooser.
+fn not_enabled(scope: &str) -> Option<String> {
+    let catalogue = crate::providers::catalogue::catalogue().unwrap_or_default();
+    scope.split_whitespace().find_map(|item| {
+        let name = item.split(':').next().unwrap_or(item);
+        let id = name.split('.').next().unwrap_or(name);
+        let known = catalogue.iter().any(|entry| entry.id == id)
+            || services::DEMO.iter().any(|(demo, _, _)| *demo == id);
+        known.then(|| id.to_owned())
     })
 }
 
@@ -188,13 +204,16 @@ pub async fn complete(
             let chosen = field(params, "service")
                 .and_then(|id| request.service(id))
                 .ok_or_else(|| refuse("Choose one of the services the scope allows."))?;
+            if !matches!(chosen.service.connect, Connect::Demo) {
+                return Err(refuse("This service is connected through its own sign-in page."));
+            }
             let name = field(params, "account").unwrap_or("");
             if name.is_empty() || name.chars().count() > 254 {
                 return Err(refuse("The account name must be 1 to 254 characters."));
             }
             let scope = chosen.granted_scope();
             let (_, token) = store
-                .connect(&scope, &request.client_id, chosen.service.id, name, chosen.admin)
+                .connect(&scope, &request.client_id, &chosen.service.id, name, chosen.admin)
                 .await
                 .map_err(Refusal::Storage)?;
             let connected = OAuthResult::Success {
@@ -209,8 +228,21 @@ pub async fn complete(
     }
 }
 
+/// The result page for `request`, noting (when the flow is tracked) that its result is on its
+/// way back.
+pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
+    let now = SystemTime::now();
+    if request.return_to.is_some()
+        && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
+    {
+        // The result still goes back; only a progress check may find the flow unknown.
+        eprintln!("storage error: {error}");
+    }
+    pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), data)
+}
+
 /// The trimmed value of a form control (validation has made sure it is not repeated).
-fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
+pub fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
 }
 
@@ -261,7 +293,19 @@ pub async fn show(
         }
     }
     match chosen(&request, &params) {
-        Ok(Some(chosen)) => pages::connect(&request.client_id, &request.params, chosen.service, chosen.admin),
+        Ok(Some(chosen)) => match &chosen.service.connect {
+            Connect::Demo => {
+                pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin)
+            }
+            Connect::Upstream(upstream) => {
+                let via_form = field(&params, "service").is_some();
+                crate::broker::choose(&app, &request, chosen, upstream, field(&params, "hostname"), via_form)
+                    .await
+            }
+            Connect::Credentials(entry) => {
+                pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
+            }
+        },
         Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
         Err(message) => pages::error(&message),
     }
@@ -277,17 +321,14 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
+    if field(&params, "action") == Some("connect")
+        && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
+        && let Connect::Credentials(entry) = &chosen.service.connect
+    {
+        return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
+    }
     match complete(&app.store, &request, &params).await {
-        Ok(data) => {
-            let now = SystemTime::now();
-            if request.return_to.is_some()
-                && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
-            {
-                // The result still goes back; only a progress check may find the flow unknown.
-                eprintln!("storage error: {error}");
-            }
-            pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), &data)
-        }
+        Ok(data) => deliver(&app, &request, &data).await,
         Err(Refusal::BadRequest(message)) => pages::error(&message),
         Err(Refusal::Storage(error)) => {
             eprintln!("storage error: {error}");
@@ -360,7 +401,7 @@ mod tests {
         assert_eq!(chosen(&request, &box_choice).unwrap().map(|a| a.admin), Some(true));
         assert!(chosen(&request, &params(&[("service", "gdrive")])).unwrap_err().contains("not allowed"));
         let single = validate(&config, &params(&[("scope", "hubspot")])).unwrap();
-        assert_eq!(chosen(&single, &params(&[])).unwrap().map(|a| a.service.id), Some("hubspot"));
+        assert_eq!(chosen(&single, &params(&[])).unwrap().map(|a| a.service.id.as_str()), Some("hubspot"));
 
         let (_dir, store) = crate::store::testing::store().await;
         let form = |extra: &[(&str, &str)]| params(&[&[("scope", "box:admin dropbox")], extra].concat());

@@ -1,7 +1,11 @@
-//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay.
+//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay; the
+//! broker's newer forms (hostname, credentials, hand-off) are askama templates
+//! (`server/templates/`, auto-escaped) inside the same page frame and policy.
 
+use crate::providers::catalogue::{Entry, Kind};
 use crate::security;
 use crate::services::{Allowed, Service};
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RETURN_FRAGMENT};
@@ -98,12 +102,12 @@ pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]
     let buttons: String = allowed
         .iter()
         .map(|a| {
-            let id = escape(a.service.id);
+            let id = escape(&a.service.id);
             format!(
                 "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\" \
                  title=\"{}\">{}</button>",
-                escape(a.service.category),
-                escape(a.service.name),
+                escape(&a.service.category),
+                escape(&a.service.name),
             )
         })
         .collect();
@@ -127,13 +131,123 @@ pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, 
          <input type=\"hidden\" name=\"service\" value=\"{id}\">\
          <p><label>Account name <input name=\"account\" value=\"demo.user@example.com\" maxlength=\"254\" required></label></p>\
          <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
-        name = escape(service.name),
+        name = escape(&service.name),
         app = escape(client_id),
         hidden = hidden_inputs(params),
-        id = escape(service.id),
+        id = escape(&service.id),
         deny = deny_button(),
     );
-    page_under_way(service.name, &body, params)
+    page_under_way(&service.name, &body, params)
+}
+
+/// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
+/// with `error` (status 400) when the one typed was refused.
+pub fn hostname_form(
+    client_id: &str,
+    params: &[(String, String)],
+    service: &Service,
+    pattern: &str,
+    error: Option<&str>,
+) -> Response {
+    let form = HostnameForm {
+        name: &service.name,
+        app: client_id,
+        params,
+        id: &service.id,
+        pattern,
+        error,
+        popup_path: POPUP_PATH,
+    };
+    form_page(form.render(), &service.name, params, error.is_some())
+}
+
+/// [`hostname_form`]'s body (`templates/hostname_form.html`).
+#[derive(Template)]
+#[template(path = "hostname_form.html")]
+struct HostnameForm<'a> {
+    name: &'a str,
+    app: &'a str,
+    params: &'a [(String, String)],
+    id: &'a str,
+    pattern: &'a str,
+    error: Option<&'a str>,
+    popup_path: &'a str,
+}
+
+/// A form page of the flow under way from a rendered template: 400 when it shows an error, a
+/// server error page when the template could not be rendered.
+fn form_page(
+    body: Result<String, askama::Error>,
+    title: &str,
+    params: &[(String, String)],
+    error: bool,
+) -> Response {
+    let Ok(body) = body else { return server_error("The page could not be shown; try again.") };
+    let mut response = page_under_way(title, &body, params);
+    if error {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
+/// The form for an API-key or basic service: the key, or a user name and password (and the
+/// server's hostname for a per-server entry), posted to this server only; with `error` (status
+/// 400) when the last one was refused. What was typed is never sent back.
+pub fn credentials_form(
+    client_id: &str,
+    params: &[(String, String)],
+    service: &Service,
+    entry: &Entry,
+    error: Option<&str>,
+) -> Response {
+    let form = CredentialsForm {
+        name: &service.name,
+        app: client_id,
+        params,
+        id: &service.id,
+        pattern: entry.hostname_pattern.as_deref(),
+        basic: entry.kind == Kind::Basic,
+        error,
+        popup_path: POPUP_PATH,
+    };
+    form_page(form.render(), &service.name, params, error.is_some())
+}
+
+/// [`credentials_form`]'s body (`templates/credentials_form.html`).
+#[derive(Template)]
+#[template(path = "credentials_form.html")]
+struct CredentialsForm<'a> {
+    name: &'a str,
+    app: &'a str,
+    params: &'a [(String, String)],
+    id: &'a str,
+    pattern: Option<&'a str>,
+    basic: bool,
+    error: Option<&'a str>,
+    popup_path: &'a str,
+}
+
+/// The hand-off to an upstream's sign-in page, after the chooser: its form may only go to this
+/// server (`form-action 'self'`, which a browser also applies to the redirect that follows), so
+/// this page moves on by a `Refresh` header instead, with a link for a browser that does not.
+/// No abandon beacon: leaving this page is the flow going on.
+pub fn handoff(name: &str, url: &str) -> Response {
+    let Ok(body) = (Handoff { name, url }).render() else {
+        return server_error("The page could not be shown; try again.");
+    };
+    let mut response = page(StatusCode::OK, name, &body, "", None);
+    if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
+        response.headers_mut().insert(header::REFRESH, refresh);
+    }
+    response
+}
+
+/// [`handoff`]'s body (`templates/handoff.html`).
+#[derive(Template)]
+#[template(path = "handoff.html")]
+struct Handoff<'a> {
+    name: &'a str,
+    url: &'a str,
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
@@ -172,9 +286,21 @@ pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Va
         "message": format!("{MESSAGE_PREFIX}{envelope}"),
         "fragment": RETURN_FRAGMENT,
     });
-    let text = if success { "Account connected. You can close this window." } else { "Access denied." };
+    let error = data.get("error").and_then(Value::as_str);
+    let text = match error {
+        _ if success => "Account connected. You can close this window.",
+        Some(kloudless_protocol::codes::ACCESS_DENIED) | None => "Access denied.",
+        Some(_) => "The account could not be connected.",
+    };
+    // A failure other than a denial says why (an upstream's error, in its words).
+    let detail = match (error, data.get("error_description").and_then(Value::as_str)) {
+        (Some(code), Some(description)) if code != kloudless_protocol::codes::ACCESS_DENIED => {
+            format!("<p class=\"error\">{} ({})</p>", escape(description), escape(code))
+        }
+        _ => String::new(),
+    };
     let body = format!(
-        "<h1>{text}</h1><script type=\"application/json\" id=\"kloudless-result\">{}</script>",
+        "<h1>{text}</h1>{detail}<script type=\"application/json\" id=\"kloudless-result\">{}</script>",
         script_json(&embedded)
     );
     let attrs = if success { " data-result=\"success\"" } else { " data-result=\"error\"" };

@@ -1,37 +1,73 @@
-//! The built-in demo provider: a few simulated services, and the `scope` filter over them.
+//! The services a user can connect — the built-in demo provider's simulated ones, or the
+//! upstream providers the operator enabled ([`crate::providers`]) — and the `scope` filter over
+//! them.
 
-/// A simulated service a user can connect.
-#[derive(Debug, PartialEq)]
+use crate::providers::Upstream;
+use crate::providers::catalogue::Entry;
+use std::sync::Arc;
+
+/// A service a user can connect.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Service {
     /// Its id, as in `scope` and the account's `service`.
-    pub id: &'static str,
+    pub id: String,
     /// Its display name.
-    pub name: &'static str,
-    /// Its category: `storage`, `crm` or `calendar`.
-    pub category: &'static str,
+    pub name: String,
+    /// Its category: `storage`, `crm`, `calendar`, ….
+    pub category: String,
+    /// How an account of it is connected.
+    pub connect: Connect,
 }
 
-/// Every service the demo provider offers.
-pub const SERVICES: [Service; 7] = [
-    Service { id: "box", name: "Box (demo)", category: "storage" },
-    Service { id: "dropbox", name: "Dropbox (demo)", category: "storage" },
-    Service { id: "gdrive", name: "Google Drive (demo)", category: "storage" },
-    Service { id: "salesforce", name: "Salesforce (demo)", category: "crm" },
-    Service { id: "hubspot", name: "HubSpot (demo)", category: "crm" },
-    Service { id: "google_calendar", name: "Google Calendar (demo)", category: "calendar" },
-    Service { id: "outlook_calendar", name: "Outlook Calendar (demo)", category: "calendar" },
+/// How an account of a service is connected.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Connect {
+    /// The built-in demo provider: the user types any account name; nothing leaves the server.
+    Demo,
+    /// A real upstream, through its authorization server (OAuth 2.0 code + PKCE).
+    Upstream(Arc<Upstream>),
+    /// A real upstream, with an API key or a user name and password typed in the pop-up and
+    /// checked against the entry's `check_url`.
+    Credentials(Arc<Entry>),
+}
+
+/// The demo provider's simulated services (id, name, category): what a configuration without
+/// `[[providers]]` offers, as before the broker existed.
+pub const DEMO: [(&str, &str, &str); 7] = [
+    ("box", "Box (demo)", "storage"),
+    ("dropbox", "Dropbox (demo)", "storage"),
+    ("gdrive", "Google Drive (demo)", "storage"),
+    ("salesforce", "Salesforce (demo)", "crm"),
+    ("hubspot", "HubSpot (demo)", "crm"),
+    ("google_calendar", "Google Calendar (demo)", "calendar"),
+    ("outlook_calendar", "Outlook Calendar (demo)", "calendar"),
 ];
 
-/// The service with this id.
-pub fn find(id: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|service| service.id == id)
+/// The demo services, all of them.
+pub fn demo() -> Vec<Service> {
+    DEMO.iter().map(|&(id, name, category)| demo_service(id, name, category)).collect()
+}
+
+/// One demo service.
+pub fn demo_service(id: &str, name: &str, category: &str) -> Service {
+    Service {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        category: category.to_owned(),
+        connect: Connect::Demo,
+    }
+}
+
+/// The service with this id among `services`.
+pub fn find<'s>(services: &'s [Service], id: &str) -> Option<&'s Service> {
+    services.iter().find(|service| service.id == id)
 }
 
 /// A service the scope allows, and whether it asks for admin access.
 #[derive(Debug, PartialEq)]
 pub struct Allowed {
     /// The service.
-    pub service: &'static Service,
+    pub service: Service,
     /// Whether the scope item that allowed it carried `:admin`.
     pub admin: bool,
 }
@@ -48,7 +84,7 @@ impl Allowed {
 /// a category, `any`/`all`, or `service.category`, each optionally `:level` (admin when the
 /// level starts with `admin`). Unknown items are
 /// ignored; an empty scope allows everything.
-pub fn allowed(scope: &str) -> Vec<Allowed> {
+pub fn allowed(services: &[Service], scope: &str) -> Vec<Allowed> {
     let items: Vec<(&str, bool)> = scope
         .split_whitespace()
         .map(|item| match item.split_once(':') {
@@ -56,7 +92,7 @@ pub fn allowed(scope: &str) -> Vec<Allowed> {
             None => (item, false),
         })
         .collect();
-    SERVICES
+    services
         .iter()
         .filter_map(|service| {
             let any = |name: &str| name == "any" || name == "all";
@@ -69,11 +105,11 @@ pub fn allowed(scope: &str) -> Vec<Allowed> {
                 None => any(name) || name == service.id || name == service.category,
             };
             if items.is_empty() {
-                return Some(Allowed { service, admin: false });
+                return Some(Allowed { service: service.clone(), admin: false });
             }
             let mut hits = items.iter().filter(|(name, _)| matches(name)).peekable();
             hits.peek()?;
-            Some(Allowed { service, admin: hits.any(|&(_, admin)| admin) })
+            Some(Allowed { service: service.clone(), admin: hits.any(|&(_, admin)| admin) })
         })
         .collect()
 }
@@ -82,20 +118,24 @@ pub fn allowed(scope: &str) -> Vec<Allowed> {
 mod tests {
     use super::*;
 
-    fn ids(scope: &str) -> Vec<&str> {
-        allowed(scope).iter().map(|a| a.service.id).collect()
+    fn allowed(scope: &str) -> Vec<Allowed> {
+        super::allowed(&demo(), scope)
+    }
+
+    fn ids(scope: &str) -> Vec<String> {
+        allowed(scope).iter().map(|a| a.service.id.clone()).collect()
     }
 
     #[test]
     fn filters_by_id_category_and_any() {
-        assert_eq!(ids("").len(), SERVICES.len());
-        assert_eq!(ids("any").len(), SERVICES.len());
-        assert_eq!(ids("all:admin").len(), SERVICES.len());
-        assert_eq!(ids("any.all").len(), SERVICES.len(), "the original README's example");
+        assert_eq!(ids("").len(), DEMO.len());
+        assert_eq!(ids("any").len(), DEMO.len());
+        assert_eq!(ids("all:admin").len(), DEMO.len());
+        assert_eq!(ids("any.all").len(), DEMO.len(), "the original README's example");
         assert_eq!(ids("any.storage"), ["box", "dropbox", "gdrive"]);
         assert_eq!(ids("any.calendar any.crm").len(), 4);
         assert_eq!(ids("box.all"), ["box"]);
-        assert_eq!(ids("box.crm"), Vec::<&str>::new());
+        assert_eq!(ids("box.crm"), Vec::<String>::new());
         assert_eq!(ids("box"), ["box"]);
         assert_eq!(ids("crm"), ["salesforce", "hubspot"]);
         assert_eq!(ids("gdrive box dropbox salesforce.crm"), ["box", "dropbox", "gdrive", "salesforce"]);
@@ -103,8 +143,8 @@ mod tests {
         assert!(ids("box.crm").is_empty(), "service.category must agree");
         assert!(ids("nothing here").is_empty());
         assert_eq!(ids("box:admin unknown dropbox"), ["box", "dropbox"]);
-        assert_eq!(find("hubspot").map(|s| s.category), Some("crm"));
-        assert_eq!(find("crm"), None);
+        assert_eq!(find(&demo(), "hubspot").map(|s| s.category.as_str()), Some("crm"));
+        assert_eq!(find(&demo(), "crm"), None);
     }
 
     #[test]

@@ -12,12 +12,14 @@ pub struct Account {
     pub client_id: String,
     /// The service id.
     pub service: String,
-    /// The account's name, as the user gave it.
+    /// The account's name: as the user gave it (demo), or the upstream login.
     pub name: String,
     /// Whether it was connected with admin access.
     pub admin: bool,
     /// When it was first connected (RFC 3339, UTC).
     pub created: String,
+    /// When it was last connected again (RFC 3339, UTC): `created` until then.
+    pub modified: String,
 }
 
 /// What a token grants.
@@ -46,13 +48,14 @@ impl Store {
         let account_id = in_transaction!(self, tx => {
             let (account_id,): (i64,) = sqlx::query_as(
                 "INSERT INTO accounts (client_id, service, name, admin) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin
+                 ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5
                  RETURNING id",
             )
             .bind(client_id)
             .bind(service)
             .bind(name)
             .bind(admin)
+            .bind(super::upstream::now_rfc3339())
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
@@ -81,7 +84,9 @@ impl Store {
     /// The account with this id.
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, client_id, service, name, admin, created FROM accounts WHERE id = $1")
+            sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
+                        COALESCE(modified, created) AS modified
+                 FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -90,7 +95,7 @@ impl Store {
 }
 
 /// 256 random bits, hex-encoded.
-fn new_token() -> Result<String, Error> {
+pub(crate) fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(Error::Random)?;
     Ok(hex(&bytes))

@@ -10,13 +10,15 @@
 //! `on_pool!` on the driver in use. (sqlx's `Any` driver would do the same at run time, but it
 //! converts every row into owned values and knows fewer types; the two native pools do not.)
 //!
-//! Tokens are kept only as SHA-256 hashes.
+//! Our tokens are kept only as SHA-256 hashes; upstream tokens only sealed ([`crate::secrets`]).
 
 mod accounts;
 mod flows;
+mod upstream;
 
 pub use accounts::{Account, Grant};
 pub use flows::{Full, NewFlow, Stage};
+pub use upstream::UpstreamAccount;
 
 use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -1,0 +1,379 @@
+//! The pop-up as a broker: the chosen upstream's sign-in ([`start`]: our single-use state,
+//! kept in the database with the pop-up request's parameters and the PKCE verifier, sealed,
+//! then a redirect to the upstream's authorization URL) and its return ([`callback`]: the state
+//! taken once, the code exchanged, the identity read, the account stored, our token minted and
+//! the result delivered by the same result page as the demo's — to the opener, or back to
+//! `return_to` when an upstream's `Cross-Origin-Opener-Policy` cut the pop-up from its page).
+//!
+//! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
+//! carries the upstream's error code and a description, on a readable page.
+
+use crate::AppState;
+use crate::oauth::{self, AuthRequest};
+use crate::pages;
+use crate::params;
+use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::client::{self, Credential, UpstreamError};
+use crate::providers::{Upstream, guard};
+use crate::services::{Allowed, Connect};
+use crate::store::UpstreamAccount;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kloudless_protocol::OAuthResult;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a pop-up request may wait at the upstream.
+pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// The callback's path, under the public URL.
+pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
+
+/// What is kept (sealed) while the user is at the upstream.
+#[derive(Deserialize, Serialize)]
+struct Pending {
+    /// The service chosen.
+    service: String,
+    /// The pop-up request's parameters (client_id, origin, state, request_id, return_to, …).
+    params: Vec<(String, String)>,
+    /// The PKCE verifier, when the upstream takes PKCE.
+    verifier: Option<String>,
+    /// A per-server provider's server, as typed (checked) in the pop-up.
+    #[serde(default)]
+    hostname: Option<String>,
+}
+
+/// The redirect URI registered with upstreams: `{public_url}/v1/oauth/callback`.
+pub fn redirect_uri(app: &AppState) -> String {
+    format!("{}{CALLBACK_PATH}", app.public_url)
+}
+
+fn millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn state_hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The failure result for `request`, on its result page.
+async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> Response {
+    let failure = OAuthResult::Failure {
+        error: error.code,
+        error_description: error.description,
+        state: request.state.clone(),
+    };
+    oauth::deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
+}
+
+/// The chosen upstream: for a per-server provider, first the hostname form (again, with the
+/// reason, when the typed hostname does not match the entry's pattern or resolves to a refused
+/// address — no request is made to it then); then [`start`].
+pub async fn choose(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    upstream: &Upstream,
+    hostname: Option<&str>,
+    via_form: bool,
+) -> Response {
+    let Some(pattern) = &upstream.entry.hostname_pattern else {
+        return start(app, request, chosen, upstream, None, via_form).await;
+    };
+    let Some(typed) = hostname else {
+        return pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, None);
+    };
+    let host = typed.trim().to_ascii_lowercase();
+    let refusal = if !guard::matches_pattern(&host, pattern) {
+        Some(format!("{host:?} is not a server name of the form {pattern}."))
+    } else {
+        guard::check_host(&host, app.config.allow_private_upstreams).await.err()
+    };
+    match refusal {
+        Some(reason) => {
+            pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, Some(&reason))
+        }
+        None => start(app, request, chosen, upstream, Some(&host), true).await,
+    }
+}
+
+/// Sends the user to `upstream`'s authorization URL for the validated `request`: by a redirect,
+/// or, after the chooser's form (`via_form`), by the hand-off page ([`pages::handoff`]).
+pub async fn start(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    upstream: &Upstream,
+    hostname: Option<&str>,
+    via_form: bool,
+) -> Response {
+    let endpoints = match app.http.endpoints(upstream, hostname).await {
+        Ok(endpoints) => endpoints,
+        Err(error) => return failed(app, request, error).await,
+    };
+    let mut bytes = [0u8; 32];
+    if getrandom::fill(&mut bytes).is_err() {
+        return pages::server_error("The sign-in could not be started; try again.");
+    }
+    let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = state_hash(&state);
+    let verifier = upstream.entry.pkce.then(client::new_verifier);
+    let pending = Pending {
+        service: chosen.service.id.clone(),
+        params: request.params.clone(),
+        verifier,
+        hostname: hostname.map(str::to_owned),
+    };
+    let plain = serde_json::to_vec(&pending).unwrap_or_default();
+    let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
+        return pages::server_error("The sign-in could not be started; try again.");
+    };
+    let expires = millis(SystemTime::now() + STATE_LIFETIME);
+    if let Err(error) = app.store.put_upstream_state(&hash, &sealed, expires).await {
+        eprintln!("storage error: {error}");
+        return pages::server_error("The sign-in could not be started; try again.");
+    }
+    let url = client::authorization_url(
+        upstream,
+        &endpoints,
+        &redirect_uri(app),
+        &state,
+        pending.verifier.as_deref(),
+        chosen.admin,
+    );
+    match url {
+        Ok(url) if via_form => pages::handoff(&chosen.service.name, &url),
+        Ok(url) => {
+            (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())])
+                .into_response()
+        }
+        Err(error) => failed(app, request, error).await,
+    }
+}
+
+/// `GET /v1/oauth/callback`: the upstream's return. A missing, unknown, expired or replayed
+/// state is refused (400, nothing stored); a known one ends in the result page, whatever the
+/// upstream says.
+pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+    let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        Ok(params) => params,
+        Err(bad) => {
+            let status = if bad == params::BadParams::TooLong {
+                StatusCode::URI_TOO_LONG
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return pages::refused(status, bad.message());
+        }
+    };
+    if let Some(name) = params::repeated(&params) {
+        return pages::error(&format!("The parameter {name} is given more than once."));
+    }
+    let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let Some(state) = value("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return pages::error("The sign-in's return has no valid state.");
+    };
+    let hash = state_hash(state);
+    let sealed = match app.store.take_upstream_state(&hash, millis(SystemTime::now())).await {
+        Ok(Some(sealed)) => sealed,
+        Ok(None) => {
+            return pages::error(
+                "This sign-in is unknown, expired or already finished: start again from the app.",
+            );
+        }
+        Err(error) => {
+            eprintln!("storage error: {error}");
+            return pages::server_error("The sign-in could not be resumed; try again.");
+        }
+    };
+    let pending: Pending = match app.secrets.open(&sealed, hash.as_bytes()) {
+        Ok(plain) => match serde_json::from_slice(&plain) {
+            Ok(pending) => pending,
+            Err(_) => return pages::server_error("The sign-in could not be resumed; try again."),
+        },
+        Err(error) => {
+            eprintln!("secret key: {error}");
+            return pages::server_error(
+                "The sign-in could not be resumed: this server's secret key has changed.",
+            );
+        }
+    };
+    // The request is checked again: the configuration may have changed since.
+    let request = match oauth::validate(&app.config, &pending.params) {
+        Ok(request) => request,
+        Err(message) => return pages::error(&message),
+    };
+    let Some(chosen) = request.service(&pending.service) else {
+        return pages::error("The service is no longer allowed for this request.");
+    };
+    let Connect::Upstream(upstream) = &chosen.service.connect else {
+        return pages::error("The service is no longer connected through an upstream.");
+    };
+    let data = match finish(&app, &request, chosen, upstream, &pending, value).await {
+        Ok(data) => data,
+        Err(error) => return failed(&app, &request, error).await,
+    };
+    oauth::deliver(&app, &request, &data).await
+}
+
+/// The upstream's answer to a known state: its error, or the code exchanged for tokens, the
+/// identity read and the account stored; gives our success result.
+async fn finish<'p>(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    upstream: &Upstream,
+    pending: &Pending,
+    value: impl Fn(&str) -> Option<&'p str>,
+) -> Result<Value, UpstreamError> {
+    if let Some(code) = value("error") {
+        let code = client::sanitize(code, 64);
+        let description = value("error_description")
+            .map(|d| client::sanitize(d, 300))
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "The service did not grant access.".to_owned());
+        return Err(UpstreamError {
+            code: if code.is_empty() { "access_denied".to_owned() } else { code },
+            description,
+        });
+    }
+    let Some(code) = value("code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return Err(UpstreamError {
+            code: "invalid_request".to_owned(),
+            description: "The service's answer holds no authorization code.".to_owned(),
+        });
+    };
+    let hostname = pending.hostname.as_deref();
+    let endpoints = app.http.endpoints(upstream, hostname).await?;
+    let verifier = pending.verifier.as_deref();
+    let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
+    tokens.hostname = pending.hostname.clone();
+    let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
+    // On a per-server provider, the same subject on another server is another user.
+    let subject = match hostname {
+        Some(host) => format!("{host}/{}", identity.subject),
+        None => identity.subject.clone(),
+    };
+    let storage = |error: &dyn std::fmt::Display| {
+        eprintln!("storage error: {error}");
+        UpstreamError {
+            code: "server_error".to_owned(),
+            description: "The account could not be saved; try again.".to_owned(),
+        }
+    };
+    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
+    let plain = serde_json::to_vec(&tokens).unwrap_or_default();
+    let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
+    let scope = chosen.granted_scope();
+    let account = UpstreamAccount {
+        client_id: &request.client_id,
+        service: &chosen.service.id,
+        subject: &subject,
+        login: &identity.login,
+        admin: chosen.admin,
+        sealed: &sealed,
+    };
+    let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
+    let connected = OAuthResult::Success {
+        access_token: token,
+        token_type: "Bearer".to_owned(),
+        scope,
+        state: request.state.clone(),
+    };
+    Ok(serde_json::to_value(connected).unwrap_or_default())
+}
+
+/// The longest API key, user name or password accepted.
+const MAX_CREDENTIAL: usize = 1024;
+
+/// `POST /v1/oauth` with `action=connect` for an API-key or basic service: checks the typed
+/// credential (and hostname, for a per-server entry) against the entry's `check_url`, then
+/// stores the account with the credential sealed and gives the result page. A refused or
+/// unchecked credential is the form again with the reason (400), nothing stored.
+pub async fn credentials(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    entry: &Entry,
+    params: &[(String, String)],
+) -> Response {
+    let again = |reason: &str| {
+        pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, Some(reason))
+    };
+    // Passwords are taken as typed (spaces included); the rest trimmed.
+    let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+    let credential = match entry.kind {
+        Kind::Basic => Credential::Basic {
+            username: raw("username").trim().to_owned(),
+            password: raw("password").to_owned(),
+        },
+        _ => Credential::ApiKey(raw("api_key").trim().to_owned()),
+    };
+    let too_long = |text: &str| text.is_empty() || text.chars().count() > MAX_CREDENTIAL;
+    let bad = match &credential {
+        Credential::ApiKey(key) => too_long(key),
+        Credential::Basic { username, password } => too_long(username) || too_long(password),
+    };
+    if bad {
+        return again(&format!("Fill in every field, with at most {MAX_CREDENTIAL} characters each."));
+    }
+    let Some(check_url) = &entry.check_url else { return again("This service is not configured correctly.") };
+    let hostname = match &entry.hostname_pattern {
+        None => None,
+        Some(pattern) => {
+            let host = raw("hostname").trim().to_ascii_lowercase();
+            if !guard::matches_pattern(&host, pattern) {
+                return again(&format!("{host:?} is not a server name of the form {pattern}."));
+            }
+            if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
+                return again(&reason);
+            }
+            Some(host)
+        }
+    };
+    let url = match &hostname {
+        Some(host) => check_url.replace("{hostname}", host),
+        None => check_url.clone(),
+    };
+    let identity = match app.http.check_credential(entry, &url, &credential).await {
+        Ok(identity) => identity,
+        Err(error) => return again(&error.description),
+    };
+    let subject = match &hostname {
+        Some(host) => format!("{host}/{}", identity.subject),
+        None => identity.subject.clone(),
+    };
+    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
+    let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
+    let Ok(sealed) = app.secrets.seal(kept.to_string().as_bytes(), owner.as_bytes()) else {
+        return pages::server_error("The account could not be saved; try again.");
+    };
+    let scope = chosen.granted_scope();
+    let account = UpstreamAccount {
+        client_id: &request.client_id,
+        service: &chosen.service.id,
+        subject: &subject,
+        login: &identity.login,
+        admin: chosen.admin,
+        sealed: &sealed,
+    };
+    match app.store.connect_upstream(&scope, account).await {
+        Ok((_, token)) => {
+            let connected = OAuthResult::Success {
+                access_token: token,
+                token_type: "Bearer".to_owned(),
+                scope,
+                state: request.state.clone(),
+            };
+            oauth::deliver(app, request, &serde_json::to_value(connected).unwrap_or_default()).await
+        }
+        Err(error) => {
+            eprintln!("storage error: {error}");
+            pages::server_error("The account could not be saved; try again.")
+        }
+    }
+}

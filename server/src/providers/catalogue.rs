@@ -1,0 +1,303 @@
+//! The provider catalogue, as data: `server/providers.toml`, built into the binary and read
+//! into [`Entry`] values. Nothing here talks to the network.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The catalogue's text (see the file's header for the format).
+pub const CATALOGUE: &str = include_str!("../../providers.toml");
+
+/// How an account of a provider is authorized.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// OAuth 2.0 authorization code (with PKCE where the provider takes it).
+    Oauth2,
+    /// An API key the user pastes into the pop-up.
+    ApiKey,
+    /// A user name and password the user types into the pop-up.
+    Basic,
+}
+
+/// How the token endpoint authenticates our OAuth app.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body.
+    #[default]
+    ClientSecretPost,
+    /// HTTP Basic authentication.
+    ClientSecretBasic,
+}
+
+/// The method the identity endpoint is called with.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    /// `GET` (OpenID userinfo, most "who am I" endpoints).
+    #[default]
+    Get,
+    /// `POST` with no body (e.g. Dropbox's `users/get_current_account`).
+    Post,
+}
+
+/// Where the account's identity sits in the identity endpoint's JSON reply: JSON pointers
+/// (RFC 6901), e.g. `/sub` or `/name/display_name`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPaths {
+    /// The upstream's stable id of the user (a string or a number).
+    pub id: String,
+    /// The login to show, the first one present (else the id).
+    #[serde(default)]
+    pub login: Vec<String>,
+    /// The display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl IdentityPaths {
+    /// The OpenID Connect claims: `sub`, then `email`, else `preferred_username`; `name`.
+    pub fn openid() -> IdentityPaths {
+        IdentityPaths {
+            id: "/sub".to_owned(),
+            login: vec!["/email".to_owned(), "/preferred_username".to_owned()],
+            name: Some("/name".to_owned()),
+        }
+    }
+}
+
+/// One catalogue entry.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The service id (as in `scope` and the account's `service`).
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// The Kloudless scope category (`storage`, `crm`, `calendar`, …).
+    pub category: String,
+    /// How an account is authorized.
+    pub kind: Kind,
+    /// The provider documentation the entry was checked against.
+    #[serde(default)]
+    pub docs: String,
+    /// OAuth 2.0: the authorization endpoint.
+    pub authorization_url: Option<String>,
+    /// OAuth 2.0: the token endpoint.
+    pub token_url: Option<String>,
+    /// The scopes asked for at the normal level.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The scopes asked for at the admin level.
+    #[serde(default)]
+    pub admin_scopes: Vec<String>,
+    /// What joins the scopes in the `scope` parameter.
+    #[serde(default = "space")]
+    pub scope_separator: String,
+    /// Extra parameters on the authorization URL (e.g. `access_type = "offline"`).
+    #[serde(default)]
+    pub authorization_params: BTreeMap<String, String>,
+    /// Whether to send a PKCE S256 challenge.
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    /// How the token endpoint authenticates us.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// The identity endpoint (`{access_token}` in it is replaced by the token).
+    pub identity_url: Option<String>,
+    /// Its method.
+    #[serde(default)]
+    pub identity_method: Method,
+    /// Where the identity sits in its reply.
+    pub identity: IdentityPaths,
+    /// The API's base URL, for the calls made later with the account's tokens.
+    pub api_base: Option<String>,
+    /// When a URL holds `{hostname}`: the pattern the typed hostname must match (`*` is one
+    /// DNS label).
+    pub hostname_pattern: Option<String>,
+    /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
+    /// identity).
+    pub check_url: Option<String>,
+    /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
+    /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
+    pub credential: Option<String>,
+}
+
+/// How an API key or a user name and password are sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Placement {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `Authorization: Basic` of `user:password` (an API key as the user, empty password).
+    Basic,
+    /// A request header of this name.
+    Header(String),
+    /// A query parameter of this name.
+    Query(String),
+}
+
+impl Placement {
+    /// Reads `bearer`, `basic`, `header:<name>` or `query:<name>`.
+    pub fn parse(text: &str) -> Result<Placement, String> {
+        let named = |name: &str| {
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .then(|| name.to_owned())
+        };
+        match text.split_once(':') {
+            None if text == "bearer" => Some(Placement::Bearer),
+            None if text == "basic" => Some(Placement::Basic),
+            Some(("header", name)) => named(name).map(Placement::Header),
+            Some(("query", name)) => named(name).map(Placement::Query),
+            _ => None,
+        }
+        .ok_or_else(|| format!("credential {text:?} is not bearer, basic, header:<name> or query:<name>"))
+    }
+}
+
+impl Entry {
+    /// How the credential is sent (checked by [`check`]).
+    pub fn placement(&self) -> Placement {
+        match (&self.credential, self.kind) {
+            (Some(text), _) => Placement::parse(text).unwrap_or(Placement::Bearer),
+            (None, Kind::Basic) => Placement::Basic,
+            (None, _) => Placement::Bearer,
+        }
+    }
+}
+
+fn space() -> String {
+    " ".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    provider: Vec<Entry>,
+}
+
+/// The built-in catalogue, checked ([`check`]).
+pub fn catalogue() -> Result<Vec<Entry>, String> {
+    parse(CATALOGUE)
+}
+
+/// Reads and checks a catalogue.
+pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
+    let file: File = toml::from_str(text).map_err(|e| format!("provider catalogue: {e}"))?;
+    for (i, entry) in file.provider.iter().enumerate() {
+        check(entry).map_err(|e| format!("provider catalogue: provider[{i}] ({}): {e}", entry.id))?;
+        if file.provider[..i].iter().any(|other| other.id == entry.id) {
+            return Err(format!("provider catalogue: the id {:?} appears twice", entry.id));
+        }
+    }
+    Ok(file.provider)
+}
+
+/// Whether `id` is a well-formed service id: 1 to 64 of `a-z`, `0-9`, `_` and `-`.
+pub fn is_service_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// An entry's own consistency: the URLs its kind needs, each http(s), and `{hostname}` only
+/// with a pattern.
+pub fn check(entry: &Entry) -> Result<(), String> {
+    if !is_service_id(&entry.id) {
+        return Err("the id must be 1 to 64 of a-z, 0-9, _ and -".to_owned());
+    }
+    if entry.name.trim().is_empty() || entry.category.trim().is_empty() {
+        return Err("name and category are needed".to_owned());
+    }
+    let needed: &[(&str, &Option<String>)] = match entry.kind {
+        Kind::Oauth2 => &[
+            ("authorization_url", &entry.authorization_url),
+            ("token_url", &entry.token_url),
+            ("identity_url", &entry.identity_url),
+        ],
+        Kind::ApiKey | Kind::Basic => &[("check_url", &entry.check_url)],
+    };
+    for (field, value) in needed {
+        if value.is_none() {
+            return Err(format!("{field} is needed for this kind"));
+        }
+    }
+    let urls =
+        [&entry.authorization_url, &entry.token_url, &entry.identity_url, &entry.api_base, &entry.check_url];
+    for url in urls.into_iter().flatten() {
+        let probe = url.replace("{hostname}", "host.example").replace("{access_token}", "t");
+        match url::Url::parse(&probe) {
+            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {}
+            _ => return Err(format!("{url:?} is not an http(s) URL")),
+        }
+        if url.contains("{hostname}") && entry.hostname_pattern.is_none() {
+            return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
+        }
+    }
+    if entry.identity.id.is_empty() {
+        return Err("identity.id is needed".to_owned());
+    }
+    if let Some(credential) = &entry.credential {
+        Placement::parse(credential)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_catalogue_reads_and_holds_the_services_the_issue_names() {
+        let entries = catalogue().unwrap();
+        for id in [
+            "gdrive",
+            "google_calendar",
+            "dropbox",
+            "box",
+            "onedrive",
+            "outlook_calendar",
+            "salesforce",
+            "hubspot",
+            "github",
+            "slack",
+            "servicenow",
+        ] {
+            let entry = entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
+            assert_eq!(entry.kind, Kind::Oauth2, "{id}");
+            assert!(entry.docs.starts_with("https://"), "{id}: checked against the docs");
+        }
+        let pipedrive = entries.iter().find(|e| e.kind == Kind::ApiKey).unwrap();
+        assert_eq!(pipedrive.placement(), Placement::Query("api_token".into()));
+        assert_eq!(Placement::parse("header:X-Api-Key"), Ok(Placement::Header("X-Api-Key".into())));
+        for bad in ["", "cookie", "header:", "query:a b", "header:x\r\ny"] {
+            assert!(Placement::parse(bad).is_err(), "{bad}");
+        }
+        let servicenow = entries.iter().find(|e| e.id == "servicenow").unwrap();
+        assert_eq!(servicenow.hostname_pattern.as_deref(), Some("*.service-now.com"));
+        let dropbox = entries.iter().find(|e| e.id == "dropbox").unwrap();
+        assert_eq!(dropbox.identity_method, Method::Post);
+        assert_eq!(dropbox.authorization_params["token_access_type"], "offline");
+    }
+
+    #[test]
+    fn a_broken_entry_is_refused_with_its_reason() {
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\n";
+        let urls = "authorization_url = \"https://a.test/a\"\ntoken_url = \"https://a.test/t\"\n\
+                    identity_url = \"https://a.test/me\"\n";
+        assert!(parse(&format!("{base}{urls}")).is_ok());
+        assert!(parse(base).unwrap_err().contains("authorization_url is needed"));
+        let host = urls.replace("a.test", "{hostname}");
+        assert!(parse(&format!("{base}{host}")).unwrap_err().contains("no hostname_pattern"));
+        let ftp = urls.replace("https", "ftp");
+        assert!(parse(&format!("{base}{ftp}")).unwrap_err().contains("not an http(s) URL"));
+        assert!(parse(&format!("{base}{urls}colour = 1\n")).is_err());
+        let twice = format!("{base}{urls}{base}{urls}");
+        assert!(parse(&twice).unwrap_err().contains("appears twice"));
+        assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());
+    }
+}

@@ -1,0 +1,435 @@
+//! The calls made to an upstream: OpenID Connect discovery, the authorization URL (with PKCE
+//! S256), the code exchange (the `oauth2` crate over reqwest) and the identity request. The HTTP
+//! client follows no redirect, times out, and resolves names through the SSRF guard
+//! ([`super::guard`]). Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a sentence
+//! for the user, never a token or a secret.
+
+use super::Upstream;
+use super::catalogue::{ClientAuth, Method};
+use super::guard;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest identity or discovery reply read.
+const MAX_REPLY: usize = 256 * 1024;
+
+/// An upstream's endpoints, with `{hostname}` filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoints {
+    /// The authorization endpoint.
+    pub authorization: String,
+    /// The token endpoint.
+    pub token: String,
+    /// The identity endpoint.
+    pub identity: String,
+}
+
+/// Why a call to an upstream failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamError {
+    /// The OAuth 2.0 error code for the result (`access_denied`, `invalid_grant`,
+    /// `temporarily_unavailable`, `server_error`, …).
+    pub code: String,
+    /// A sentence for the user.
+    pub description: String,
+}
+
+impl UpstreamError {
+    fn new(code: &str, description: impl Into<String>) -> UpstreamError {
+        UpstreamError { code: code.to_owned(), description: description.into() }
+    }
+
+    /// The upstream could not be reached (or refused by the guard), or answered too slowly.
+    fn unreachable(what: &str, error: &reqwest::Error) -> UpstreamError {
+        if error.is_timeout() {
+            UpstreamError::new(
+                "temporarily_unavailable",
+                format!("The service's {what} did not answer in time."),
+            )
+        } else {
+            UpstreamError::new(
+                "temporarily_unavailable",
+                format!("The service's {what} could not be reached."),
+            )
+        }
+    }
+}
+
+/// The upstream's tokens, as kept (sealed) for the account.
+#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
+pub struct Tokens {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, if one was given.
+    pub refresh_token: Option<String>,
+    /// When the access token expires (seconds since the Unix epoch), if said.
+    pub expires_at: Option<u64>,
+    /// The scopes granted, if said.
+    pub scope: Option<String>,
+    /// The server a per-server provider's account is on (its `{hostname}`).
+    #[serde(default)]
+    pub hostname: Option<String>,
+}
+
+/// Who the account is upstream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    /// The upstream's stable id of the user.
+    pub subject: String,
+    /// The login shown (email, else username, else the subject).
+    pub login: String,
+    /// The display name, if given.
+    pub name: Option<String>,
+}
+
+/// The HTTP client for upstream calls.
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Http {
+    /// A client: no redirects, `timeout` per request, names resolved through the guard.
+    pub fn new(timeout: Duration, allow_private: bool) -> Result<Http, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("authenticator-server/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(guard::Resolver { allow_private }))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Http { client, allow_private })
+    }
+
+    /// Refuses a URL to a refused IP literal.
+    fn check(&self, url: &str, what: &str) -> Result<url::Url, UpstreamError> {
+        let parsed = url::Url::parse(url).map_err(|_| {
+            UpstreamError::new("server_error", format!("The service's {what} URL is not valid."))
+        })?;
+        guard::check_url(&parsed, self.allow_private).map_err(|_| {
+            UpstreamError::new("server_error", format!("The service's {what} is on a refused address."))
+        })?;
+        Ok(parsed)
+    }
+
+    /// Reads a JSON reply of at most [`MAX_REPLY`] bytes.
+    async fn json(&self, response: reqwest::Response, what: &str) -> Result<Value, UpstreamError> {
+        let malformed =
+            || UpstreamError::new("server_error", format!("The service's {what} reply could not be read."));
+        if !response.status().is_success() {
+            return Err(UpstreamError::new(
+                "server_error",
+                format!("The service's {what} answered with status {}.", response.status().as_u16()),
+            ));
+        }
+        if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
+            return Err(malformed());
+        }
+        let bytes = response.bytes().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if bytes.len() > MAX_REPLY {
+            return Err(malformed());
+        }
+        serde_json::from_slice(&bytes).map_err(|_| malformed())
+    }
+
+    /// The upstream's endpoints: its entry's, or discovered from its issuer (once; a failure
+    /// is tried again next time).
+    /// `hostname` (checked against the entry's pattern by the caller) fills `{hostname}`.
+    pub async fn endpoints(
+        &self,
+        upstream: &Upstream,
+        hostname: Option<&str>,
+    ) -> Result<Endpoints, UpstreamError> {
+        let Some(issuer) = &upstream.issuer else {
+            let entry = &upstream.entry;
+            let missing = || UpstreamError::new("server_error", "The service is not fully configured.");
+            let fill = |url: &Option<String>| -> Result<String, UpstreamError> {
+                let url = url.clone().ok_or_else(missing)?;
+                match (url.contains("{hostname}"), hostname) {
+                    (false, _) => Ok(url),
+                    (true, Some(host)) => Ok(url.replace("{hostname}", host)),
+                    (true, None) => {
+                        Err(UpstreamError::new("invalid_request", "The server's hostname is needed."))
+                    }
+                }
+            };
+            return Ok(Endpoints {
+                authorization: fill(&entry.authorization_url)?,
+                token: fill(&entry.token_url)?,
+                identity: fill(&entry.identity_url)?,
+            });
+        };
+        upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
+    }
+
+    /// OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`, whose `issuer`
+    /// must be the one configured.
+    async fn discover(&self, issuer: &str) -> Result<Endpoints, UpstreamError> {
+        let what = "OpenID configuration";
+        let url = format!("{issuer}/.well-known/openid-configuration");
+        self.check(&url, what)?;
+        let response =
+            self.client.get(&url).send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        let document = self.json(response, what).await?;
+        let field = |name: &str| document.get(name).and_then(Value::as_str).map(str::to_owned);
+        let malformed = || UpstreamError::new("server_error", format!("The service's {what} is incomplete."));
+        if field("issuer").map(|i| i.trim_end_matches('/').to_owned()).as_deref() != Some(issuer) {
+            return Err(UpstreamError::new(
+                "server_error",
+                format!("The service's {what} names another issuer."),
+            ));
+        }
+        Ok(Endpoints {
+            authorization: field("authorization_endpoint").ok_or_else(malformed)?,
+            token: field("token_endpoint").ok_or_else(malformed)?,
+            identity: field("userinfo_endpoint").ok_or_else(malformed)?,
+        })
+    }
+
+    /// Exchanges the authorization `code` (with the PKCE `verifier`, if one was sent).
+    pub async fn exchange(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        redirect_uri: &str,
+        code: &str,
+        verifier: Option<&str>,
+    ) -> Result<Tokens, UpstreamError> {
+        let what = "token endpoint";
+        self.check(&endpoints.token, what)?;
+        let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
+        let auth_type = match upstream.entry.client_auth {
+            ClientAuth::ClientSecretPost => AuthType::RequestBody,
+            ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
+        };
+        let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
+            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+            .set_auth_type(auth_type)
+            .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?)
+            .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(bad_config)?);
+        let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
+        if let Some(verifier) = verifier {
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+        }
+        let reply = request.request_async(&self.client).await.map_err(|error| match error {
+            RequestTokenError::ServerResponse(response) => {
+                let code = match response.error() {
+                    BasicErrorResponseType::Extension(other) => sanitize(other, 64),
+                    known => known.as_ref().to_owned(),
+                };
+                let description = response
+                    .error_description()
+                    .map(|d| sanitize(d, 300))
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| "The service refused to issue a token.".to_owned());
+                UpstreamError { code, description }
+            }
+            RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+                UpstreamError::unreachable(what, &error)
+            }
+            RequestTokenError::Request(_) => UpstreamError::new(
+                "temporarily_unavailable",
+                "The service's token endpoint could not be reached.",
+            ),
+            RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
+                "server_error",
+                "The service's token endpoint gave a reply that could not be read.",
+            ),
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Ok(Tokens {
+            access_token: reply.access_token().secret().clone(),
+            refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
+            expires_at: reply.expires_in().map(|d| now + d.as_secs()),
+            scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            hostname: None,
+        })
+    }
+
+    /// Reads who the account is, with its access token.
+    pub async fn identity(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        access_token: &str,
+    ) -> Result<Identity, UpstreamError> {
+        let what = "identity endpoint";
+        let encoded: String = form_urlencoded::byte_serialize(access_token.as_bytes()).collect();
+        let url = endpoints.identity.replace("{access_token}", &encoded);
+        self.check(&url, what)?;
+        let request = match upstream.entry.identity_method {
+            Method::Get => self.client.get(&url),
+            Method::Post => self.client.post(&url),
+        };
+        let response = request
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::unreachable(what, &e))?;
+        let reply = self.json(response, what).await?;
+        read_identity(&reply, &upstream.entry.identity)
+            .ok_or_else(|| UpstreamError::new("server_error", "The service's identity reply names no user."))
+    }
+}
+
+/// A credential a user typed in the pop-up.
+#[derive(Clone, Deserialize, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// An API key.
+    ApiKey(String),
+    /// A user name and password.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credential(***)")
+    }
+}
+
+impl Http {
+    /// Checks `credential` against `check_url` (sent as the entry says); on a 2xx reply, reads the
+    /// identity from it. A 401 or 403 is `access_denied` ("refused").
+    pub async fn check_credential(
+        &self,
+        entry: &super::catalogue::Entry,
+        check_url: &str,
+        credential: &Credential,
+    ) -> Result<Identity, UpstreamError> {
+        use super::catalogue::Placement;
+        let what = "credential check";
+        let mut url = self.check(check_url, what)?;
+        let placement = entry.placement();
+        let secret = match credential {
+            Credential::ApiKey(key) => key.as_str(),
+            Credential::Basic { password, .. } => password.as_str(),
+        };
+        if let Placement::Query(name) = &placement {
+            url.query_pairs_mut().append_pair(name, secret);
+        }
+        let mut request = self.client.get(url).header(reqwest::header::ACCEPT, "application/json");
+        request = match (&placement, credential) {
+            (Placement::Bearer, _) => request.bearer_auth(secret),
+            (Placement::Basic, Credential::ApiKey(key)) => request.basic_auth(key, Some("")),
+            (Placement::Basic, Credential::Basic { username, password }) => {
+                request.basic_auth(username, Some(password))
+            }
+            (Placement::Header(name), _) => request.header(name.as_str(), secret),
+            (Placement::Query(_), _) => request,
+        };
+        let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if matches!(response.status().as_u16(), 401 | 403) {
+            return Err(UpstreamError::new(
+                "access_denied",
+                format!("{} refused these credentials.", entry.name),
+            ));
+        }
+        let reply = self.json(response, what).await?;
+        read_identity(&reply, &entry.identity)
+            .ok_or_else(|| UpstreamError::new("server_error", "The service's reply names no user."))
+    }
+}
+
+/// The authorization URL for `upstream`, carrying our `state`, the PKCE challenge for
+/// `verifier` (when the entry uses PKCE) and the scopes of the level asked for.
+pub fn authorization_url(
+    upstream: &Upstream,
+    endpoints: &Endpoints,
+    redirect_uri: &str,
+    state: &str,
+    verifier: Option<&str>,
+    admin: bool,
+) -> Result<String, UpstreamError> {
+    let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
+    let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(endpoints.authorization.clone()).map_err(bad_config)?)
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(bad_config)?);
+    let state = state.to_owned();
+    let mut request = client.authorize_url(move || CsrfToken::new(state));
+    let entry = &upstream.entry;
+    let scopes = if admin { &entry.admin_scopes } else { &entry.scopes };
+    if !scopes.is_empty() {
+        request = request.add_extra_param("scope", scopes.join(&entry.scope_separator));
+    }
+    for (name, value) in &entry.authorization_params {
+        request = request.add_extra_param(name.clone(), value.clone());
+    }
+    if let Some(verifier) = verifier {
+        let verifier = PkceCodeVerifier::new(verifier.to_owned());
+        request = request.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&verifier));
+    }
+    let (url, _) = request.url();
+    Ok(url.into())
+}
+
+/// A fresh PKCE verifier (43 characters of base64url from 32 random bytes).
+pub fn new_verifier() -> String {
+    PkceCodeChallenge::new_random_sha256().1.secret().clone()
+}
+
+/// The identity the `paths` point at in `reply`: the id must be a non-empty string or a number.
+pub fn read_identity(reply: &Value, paths: &super::catalogue::IdentityPaths) -> Option<Identity> {
+    let text = |pointer: &str| match reply.pointer(pointer)? {
+        Value::String(s) if !s.trim().is_empty() => Some(sanitize(s, 254)),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let subject = text(&paths.id)?;
+    let login = paths.login.iter().find_map(|pointer| text(pointer)).unwrap_or_else(|| subject.clone());
+    let name = paths.name.as_deref().and_then(text);
+    Some(Identity { subject, login, name })
+}
+
+/// Up to `max` characters of an upstream's text, without control characters.
+pub fn sanitize(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::catalogue::IdentityPaths;
+    use serde_json::json;
+
+    #[test]
+    fn the_identity_is_read_where_the_paths_point() {
+        let openid = IdentityPaths::openid();
+        let id = read_identity(&json!({ "sub": "u1", "email": "a@b.test", "name": "A" }), &openid).unwrap();
+        assert_eq!(id, Identity { subject: "u1".into(), login: "a@b.test".into(), name: Some("A".into()) });
+        let id = read_identity(&json!({ "sub": "u1", "preferred_username": "alice" }), &openid).unwrap();
+        assert_eq!(id.login, "alice", "email, else preferred username");
+        assert_eq!(read_identity(&json!({ "sub": "u1" }), &openid).unwrap().login, "u1", "else the subject");
+        let github = IdentityPaths { id: "/id".into(), login: vec!["/login".into()], name: None };
+        assert_eq!(read_identity(&json!({ "id": 42, "login": "octo" }), &github).unwrap().subject, "42");
+        let dropbox = IdentityPaths {
+            id: "/account_id".into(),
+            login: vec![],
+            name: Some("/name/display_name".into()),
+        };
+        let id = read_identity(&json!({ "account_id": "dbid:x", "name": { "display_name": "D" } }), &dropbox)
+            .unwrap();
+        assert_eq!(id.name.as_deref(), Some("D"));
+        for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
+            assert_eq!(read_identity(&bad, &openid), None, "{bad}");
+        }
+    }
+}

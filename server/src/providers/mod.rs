@@ -1,0 +1,446 @@
+//! Upstream providers: the catalogue (data, [`catalogue`]), the operator's `[[providers]]`
+//! that enable entries of it or add custom OpenID Connect / OAuth 2.0 providers (resolved here
+//! into [`crate::services::Service`] values), and the calls made to them ([`client`]).
+
+pub mod catalogue;
+pub mod client;
+pub mod guard;
+
+use crate::services::{self, Connect, Service};
+use catalogue::{ClientAuth, Entry, IdentityPaths, Kind};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A secret from the configuration (an OAuth app's client secret): never printed.
+#[derive(Clone, PartialEq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
+    /// The secret itself, for the one request that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// An enabled upstream: its catalogue entry (or the one a custom provider describes), our OAuth
+/// app's credentials there and, for a provider configured by issuer, where to discover its
+/// endpoints.
+#[derive(Debug)]
+pub struct Upstream {
+    /// The provider's description: endpoints, scopes, identity paths. For an OpenID Connect
+    /// provider configured by issuer, its endpoints are discovered ([`Upstream::issuer`]).
+    pub entry: Entry,
+    /// Our OAuth app's client id there.
+    pub client_id: String,
+    /// Our OAuth app's client secret there.
+    pub client_secret: Secret,
+    /// An OpenID Connect issuer whose `/.well-known/openid-configuration` gives the endpoints.
+    pub issuer: Option<String>,
+    /// The discovered endpoints, once fetched.
+    pub discovered: tokio::sync::OnceCell<client::Endpoints>,
+}
+
+impl PartialEq for Upstream {
+    fn eq(&self, other: &Upstream) -> bool {
+        self.entry == other.entry
+            && self.client_id == other.client_id
+            && self.client_secret == other.client_secret
+            && self.issuer == other.issuer
+    }
+}
+
+/// The kind of a `[[providers]]` entry that is not (only) a catalogue entry.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigKind {
+    /// A custom OpenID Connect provider, by issuer URL (discovery).
+    Oidc,
+    /// A custom OAuth 2.0 provider, by its endpoint URLs.
+    Oauth2,
+    /// A custom API-key service, by the URL that checks a key.
+    ApiKey,
+    /// A custom basic-authentication service, by the URL that checks a user name and password.
+    Basic,
+    /// A simulated service of the built-in demo provider.
+    Demo,
+}
+
+/// One `[[providers]]` entry of the operator's configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The service id: a catalogue entry's, or a custom provider's own.
+    pub id: String,
+    /// A custom provider's kind; absent for a catalogue entry.
+    pub kind: Option<ConfigKind>,
+    /// A custom provider's display name (or a catalogue entry's, replaced).
+    pub name: Option<String>,
+    /// A custom provider's category (or a catalogue entry's, replaced).
+    pub category: Option<String>,
+    /// `oidc`: the issuer URL.
+    pub issuer: Option<String>,
+    /// Our OAuth app's client id.
+    pub client_id: Option<String>,
+    /// Our OAuth app's client secret, in the file itself.
+    pub client_secret: Option<String>,
+    /// …or the environment variable that holds it.
+    pub client_secret_env: Option<String>,
+    /// …or the file that holds it (its first line).
+    pub client_secret_file: Option<PathBuf>,
+    /// `oauth2`: the authorization endpoint.
+    pub authorization_url: Option<String>,
+    /// `oauth2`: the token endpoint.
+    pub token_url: Option<String>,
+    /// `oauth2`: the identity endpoint (an OpenID userinfo by default paths).
+    pub identity_url: Option<String>,
+    /// `oauth2`: when its URLs hold `{hostname}` (a per-server provider), the pattern the
+    /// hostname typed in the pop-up must match (`*` is one DNS label or a port).
+    pub hostname_pattern: Option<String>,
+    /// `api_key` / `basic`: the endpoint that checks the credential.
+    pub check_url: Option<String>,
+    /// `api_key` / `basic`: how the credential is sent (see [`catalogue::Placement`]).
+    pub credential: Option<String>,
+    /// Where the identity sits in the identity (or check) endpoint's reply (default: the
+    /// OpenID claims `sub`, `email` / `preferred_username`, `name`).
+    pub identity: Option<IdentityPaths>,
+    /// The scopes asked for at the normal level, replacing the entry's.
+    pub scopes: Option<Vec<String>>,
+    /// The scopes asked for at the admin level, replacing the entry's.
+    pub admin_scopes: Option<Vec<String>>,
+    /// Extra authorization parameters, added to the entry's.
+    #[serde(default)]
+    pub authorization_params: std::collections::BTreeMap<String, String>,
+    /// Whether to send PKCE (default: the entry's, or on for custom providers).
+    pub pkce: Option<bool>,
+    /// The token endpoint's client authentication.
+    pub client_auth: Option<ClientAuth>,
+}
+
+/// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
+/// pop-up offers. No `[[providers]]` at all keeps the demo provider's services. Errors name the
+/// entry (`providers[1] (gdrive): ...`) and never hold a secret.
+pub fn resolve(entries: &[ProviderConfig]) -> Result<Vec<Service>, String> {
+    if entries.is_empty() {
+        return Ok(services::demo());
+    }
+    let catalogue = catalogue::catalogue()?;
+    let mut resolved: Vec<Service> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let service =
+            resolve_one(entry, &catalogue).map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
+        if resolved.iter().any(|other| other.id == service.id) {
+            return Err(format!("providers[{i}]: the id {:?} appears twice", entry.id));
+        }
+        resolved.push(service);
+    }
+    Ok(resolved)
+}
+
+fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, String> {
+    if !catalogue::is_service_id(&config.id) {
+        return Err("the id must be 1 to 64 of a-z, 0-9, _ and -".to_owned());
+    }
+    let custom_name = |what: &str| {
+        config
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| format!("name is needed for a {what} provider"))
+    };
+    let custom_category = |what: &str| {
+        config
+            .category
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| format!("category is needed for a {what} provider"))
+    };
+    let mut issuer = None;
+    let mut entry = match config.kind {
+        Some(ConfigKind::Demo) => {
+            let known = services::DEMO.iter().find(|(id, _, _)| *id == config.id);
+            let name = match (&config.name, known) {
+                (Some(name), _) => format!("{name} (demo)"),
+                (None, Some((_, name, _))) => (*name).to_owned(),
+                (None, None) => custom_name("demo")?,
+            };
+            let category = match (&config.category, known) {
+                (Some(category), _) => category.clone(),
+                (None, Some((_, _, category))) => (*category).to_owned(),
+                (None, None) => custom_category("demo")?,
+            };
+            return Ok(services::demo_service(&config.id, &name, &category));
+        }
+        Some(kind @ (ConfigKind::ApiKey | ConfigKind::Basic)) => {
+            let what = if kind == ConfigKind::ApiKey { "api_key" } else { "basic" };
+            let mut entry = custom_entry(config, custom_name(what)?, custom_category(what)?);
+            entry.kind = if kind == ConfigKind::ApiKey { Kind::ApiKey } else { Kind::Basic };
+            entry.check_url = Some(
+                config
+                    .check_url
+                    .clone()
+                    .ok_or_else(|| format!("check_url is needed for a {what} provider"))?,
+            );
+            entry.credential = config.credential.clone();
+            entry.hostname_pattern = config.hostname_pattern.clone();
+            if let Some(identity) = &config.identity {
+                entry.identity = identity.clone();
+            }
+            catalogue::check(&entry)?;
+            return Ok(credentials_service(entry));
+        }
+        Some(ConfigKind::Oidc) => {
+            let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
+            http_url(&url).map_err(|e| format!("issuer: {e}"))?;
+            issuer = Some(url.trim_end_matches('/').to_owned());
+            custom_entry(config, custom_name("oidc")?, custom_category("oidc")?)
+        }
+        Some(ConfigKind::Oauth2) => {
+            let mut entry = custom_entry(config, custom_name("oauth2")?, custom_category("oauth2")?);
+            for (field, value) in [
+                ("authorization_url", &config.authorization_url),
+                ("token_url", &config.token_url),
+                ("identity_url", &config.identity_url),
+            ] {
+                let url = value.clone().ok_or_else(|| format!("{field} is needed for an oauth2 provider"))?;
+                http_url(&url.replace("{hostname}", "host.example")).map_err(|e| format!("{field}: {e}"))?;
+            }
+            entry.authorization_url = config.authorization_url.clone();
+            entry.token_url = config.token_url.clone();
+            entry.identity_url = config.identity_url.clone();
+            entry.hostname_pattern = config.hostname_pattern.clone();
+            catalogue::check(&entry)?;
+            entry
+        }
+        None => {
+            let mut entry = catalogue.iter().find(|e| e.id == config.id).cloned().ok_or_else(|| {
+                "there is no catalogue entry with this id: give a kind (oidc, oauth2 or demo) for a \
+                 custom provider"
+                    .to_owned()
+            })?;
+            if entry.kind != Kind::Oauth2 {
+                if let Some(name) = &config.name {
+                    entry.name = name.clone();
+                }
+                if config.client_id.is_some() || config.client_secret.is_some() {
+                    return Err("an api_key or basic service takes no client_id or client_secret: \
+                                each user types their own credential"
+                        .to_owned());
+                }
+                return Ok(credentials_service(entry));
+            }
+            if let Some(name) = &config.name {
+                entry.name = name.clone();
+            }
+            if let Some(category) = &config.category {
+                entry.category = category.clone();
+            }
+            for field in [&config.issuer, &config.authorization_url, &config.token_url, &config.identity_url]
+            {
+                if field.is_some() {
+                    return Err(
+                        "a catalogue entry's URLs are the catalogue's: give a kind for a custom provider"
+                            .to_owned(),
+                    );
+                }
+            }
+            entry
+        }
+    };
+    if let Some(scopes) = &config.scopes {
+        entry.scopes = scopes.clone();
+    }
+    if let Some(scopes) = &config.admin_scopes {
+        entry.admin_scopes = scopes.clone();
+    }
+    entry.authorization_params.extend(config.authorization_params.clone());
+    if let Some(pkce) = config.pkce {
+        entry.pkce = pkce;
+    }
+    if let Some(auth) = config.client_auth {
+        entry.client_auth = auth;
+    }
+    let client_id = config.client_id.clone().filter(|c| !c.is_empty()).ok_or("client_id is needed")?;
+    let client_secret = client_secret(config)?;
+    let upstream = Upstream {
+        entry: entry.clone(),
+        client_id,
+        client_secret,
+        issuer,
+        discovered: tokio::sync::OnceCell::new(),
+    };
+    Ok(Service {
+        id: config.id.clone(),
+        name: entry.name,
+        category: entry.category,
+        connect: Connect::Upstream(Arc::new(upstream)),
+    })
+}
+
+/// A service connected with a credential typed in the pop-up.
+fn credentials_service(entry: Entry) -> Service {
+    Service {
+        id: entry.id.clone(),
+        name: entry.name.clone(),
+        category: entry.category.clone(),
+        connect: Connect::Credentials(Arc::new(entry)),
+    }
+}
+
+/// The entry a custom provider describes: OpenID Connect's identity claims, `openid email
+/// profile` unless scopes are given, PKCE on.
+fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entry {
+    let openid = ["openid", "email", "profile"].map(str::to_owned).to_vec();
+    Entry {
+        id: config.id.clone(),
+        name,
+        category,
+        kind: Kind::Oauth2,
+        docs: String::new(),
+        authorization_url: None,
+        token_url: None,
+        scopes: openid.clone(),
+        admin_scopes: openid,
+        scope_separator: " ".to_owned(),
+        authorization_params: Default::default(),
+        pkce: true,
+        client_auth: ClientAuth::ClientSecretPost,
+        identity_url: None,
+        identity_method: catalogue::Method::Get,
+        identity: IdentityPaths::openid(),
+        api_base: None,
+        hostname_pattern: None,
+        check_url: None,
+        credential: None,
+    }
+}
+
+/// The client secret, from exactly one of `client_secret`, `client_secret_env` and
+/// `client_secret_file`. Errors name the variable or file, never a value.
+fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
+    let text = match (&config.client_secret, &config.client_secret_env, &config.client_secret_file) {
+        (Some(secret), None, None) => secret.clone(),
+        (None, Some(variable), None) => std::env::var(variable)
+            .map_err(|_| format!("client_secret_env: the environment variable {variable} is not set"))?,
+        (None, None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("client_secret_file: cannot read {}: {}", path.display(), e.kind()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        (None, None, None) => {
+            return Err("a client secret is needed: client_secret, client_secret_env or client_secret_file"
+                .to_owned());
+        }
+        _ => {
+            return Err("give only one of client_secret, client_secret_env and client_secret_file".to_owned());
+        }
+    };
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        return Err("the client secret is empty".to_owned());
+    }
+    Ok(Secret(text))
+}
+
+/// Checks an absolute http(s) URL.
+pub fn http_url(text: &str) -> Result<url::Url, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!("{text:?} is not an absolute http(s) URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml_text: &str) -> Result<Vec<Service>, String> {
+        #[derive(Deserialize)]
+        struct File {
+            providers: Vec<ProviderConfig>,
+        }
+        let file: File = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        resolve(&file.providers)
+    }
+
+    #[test]
+    fn no_providers_keeps_the_demo_services() {
+        assert_eq!(resolve(&[]).unwrap(), services::demo());
+    }
+
+    #[test]
+    fn catalogue_entries_custom_providers_and_demo_services_resolve() {
+        let services = load(
+            "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+             [[providers]]\nid = \"acme\"\nname = \"Acme ID\"\ncategory = \"storage\"\nkind = \"oidc\"\n\
+             issuer = \"https://id.acme.example/\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+             [[providers]]\nid = \"box\"\nkind = \"demo\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["Google Drive", "Acme ID", "Box (demo)"]
+        );
+        let Connect::Upstream(acme) = &services[1].connect else { panic!() };
+        assert_eq!(acme.issuer.as_deref(), Some("https://id.acme.example"));
+        assert_eq!(acme.entry.identity, IdentityPaths::openid());
+        assert_eq!(services[2].connect, Connect::Demo);
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_a_reason_and_no_secret() {
+        let cases = [
+            ("id = \"nope\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"", "no catalogue entry"),
+            ("id = \"gdrive\"\nclient_id = \"c\"", "a client secret is needed"),
+            ("id = \"gdrive\"\nclient_secret = \"s3cr3t\"", "client_id is needed"),
+            (
+                "id = \"gdrive\"\nclient_id = \"c\"\nclient_secret_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"",
+                "KLOUDLESS_TEST_UNSET_VARIABLE is not set",
+            ),
+            (
+                "id = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"\nclient_secret_file = \"/x\"",
+                "only one of",
+            ),
+            (
+                "id = \"a\"\nkind = \"oidc\"\nname = \"A\"\ncategory = \"crm\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"",
+                "issuer is needed",
+            ),
+            (
+                "id = \"a\"\nkind = \"oidc\"\nname = \"A\"\ncategory = \"crm\"\nissuer = \"ftp://x\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"",
+                "not an absolute http(s) URL",
+            ),
+            (
+                "id = \"a\"\nkind = \"oauth2\"\nname = \"A\"\ncategory = \"crm\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"",
+                "authorization_url is needed",
+            ),
+            ("id = \"pipedrive_token\"\nclient_id = \"c\"", "takes no client_id"),
+            ("id = \"k\"\nkind = \"api_key\"\nname = \"K\"\ncategory = \"crm\"", "check_url is needed"),
+            ("id = \"Bad Id\"\nkind = \"demo\"\nname = \"x\"\ncategory = \"y\"", "the id must be"),
+        ];
+        for (entry, expected) in cases {
+            let error = load(&format!("[[providers]]\n{entry}\n")).unwrap_err();
+            assert!(error.contains(expected), "{entry}: {error}");
+            assert!(!error.contains("s3cr3t"), "{error}");
+        }
+        let twice =
+            "[[providers]]\nid = \"box\"\nkind = \"demo\"\n[[providers]]\nid = \"box\"\nkind = \"demo\"\n";
+        assert!(load(twice).unwrap_err().contains("appears twice"));
+        let debug = format!(
+            "{:?}",
+            load("[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"\n").unwrap()
+        );
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+}

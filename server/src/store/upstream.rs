@@ -1,0 +1,205 @@
+//! What the broker keeps: the pop-up requests waiting at an upstream (single-use, expiring,
+//! keyed by the hash of our state so that any instance can take the callback), and the accounts
+//! connected through an upstream with their sealed tokens. Sealing is the caller's
+//! ([`crate::secrets`]): these queries only ever see ciphertext.
+
+use super::accounts::{hash, new_token};
+use super::{Error, Store, in_transaction, on_pool};
+
+/// An account connected through an upstream.
+#[derive(Clone, Copy, Debug)]
+pub struct UpstreamAccount<'a> {
+    /// The app.
+    pub client_id: &'a str,
+    /// The provider (service) id.
+    pub service: &'a str,
+    /// The upstream's stable id of the user: with the app and service, the account's key.
+    pub subject: &'a str,
+    /// The login shown as the account's name.
+    pub login: &'a str,
+    /// Whether admin access was asked for.
+    pub admin: bool,
+    /// The upstream tokens, sealed.
+    pub sealed: &'a [u8],
+}
+
+impl Store {
+    /// Keeps a pending upstream request under the hash of its state until `expires` (ms).
+    pub async fn put_upstream_state(
+        &self,
+        state_hash: &str,
+        sealed: &[u8],
+        expires: i64,
+    ) -> Result<(), Error> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO upstream_states (state_hash, sealed, expires) VALUES ($1, $2, $3)")
+                .bind(state_hash)
+                .bind(sealed)
+                .bind(expires)
+                .execute(pool)
+                .await
+                .map(drop)?
+        });
+        Ok(())
+    }
+
+    /// Takes (deletes and returns) the pending request under `state_hash`, if it has not
+    /// expired at `now`: a state is good for one callback only, on whichever instance.
+    pub async fn take_upstream_state(&self, state_hash: &str, now: i64) -> Result<Option<Vec<u8>>, Error> {
+        let row: Option<(Vec<u8>, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("DELETE FROM upstream_states WHERE state_hash = $1 RETURNING sealed, expires")
+                .bind(state_hash)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.filter(|(_, expires)| *expires > now).map(|(sealed, _)| sealed))
+    }
+
+    /// Deletes the pending requests expired at `now`; returns how many.
+    pub async fn sweep_upstream_states(&self, now: i64) -> Result<u64, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM upstream_states WHERE expires <= $1").bind(now).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// Connects an upstream account — the same app, service and subject give the same account,
+    /// whose name, admin flag and tokens are brought up to date — and issues a fresh token of
+    /// ours for it, in one transaction. Returns the account id and our token.
+    pub async fn connect_upstream(
+        &self,
+        grant_scope: &str,
+        account: UpstreamAccount<'_>,
+    ) -> Result<(i64, String), Error> {
+        let token = new_token()?;
+        let account_id = in_transaction!(self, tx => {
+            let existing: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM accounts WHERE client_id = $1 AND service = $2 AND subject = $3")
+                    .bind(account.client_id)
+                    .bind(account.service)
+                    .bind(account.subject)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let account_id = match existing {
+                Some((id,)) => {
+                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(account.login)
+                    .bind(account.admin)
+                    .bind(now_rfc3339())
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO accounts (client_id, service, name, admin, subject, login)
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(account.client_id)
+                    .bind(account.service)
+                    .bind(format!("upstream:{}", account.subject))
+                    .bind(account.admin)
+                    .bind(account.subject)
+                    .bind(account.login)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            sqlx::query(
+                "INSERT INTO upstream_credentials (account_id, sealed) VALUES ($1, $2)
+                 ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified",
+            )
+            .bind(account_id)
+            .bind(account.sealed)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
+                .bind(hash(&token))
+                .bind(account_id)
+                .bind(account.client_id)
+                .bind(grant_scope)
+                .execute(&mut *tx)
+                .await?;
+            account_id
+        });
+        Ok((account_id, token))
+    }
+
+    /// The sealed upstream tokens of an account, if it has any.
+    pub async fn upstream_credentials(&self, account_id: i64) -> Result<Option<Vec<u8>>, Error> {
+        let row: Option<(Vec<u8>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT sealed FROM upstream_credentials WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(sealed,)| sealed))
+    }
+}
+
+/// Now, as the accounts' timestamps are written (RFC 3339, UTC, seconds).
+pub(crate) fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing;
+
+    fn account<'a>(subject: &'a str, login: &'a str, sealed: &'a [u8]) -> UpstreamAccount<'a> {
+        UpstreamAccount { client_id: "app", service: "acme", subject, login, admin: false, sealed }
+    }
+
+    #[tokio::test]
+    async fn the_same_upstream_user_is_the_same_account() {
+        let (_dir, store) = testing::store().await;
+        let (id, token) =
+            store.connect_upstream("acme:normal.storage", account("u1", "a@x.test", b"s1")).await.unwrap();
+        let (again, token2) = store
+            .connect_upstream("acme:normal.storage", account("u1", "renamed@x.test", b"s2"))
+            .await
+            .unwrap();
+        assert_eq!(id, again);
+        assert_ne!(token, token2);
+        let stored = store.account(id).await.unwrap().unwrap();
+        assert_eq!(stored.name, "renamed@x.test", "the login is brought up to date");
+        assert_eq!(stored.modified.len(), "2025-01-01T00:00:00Z".len());
+        assert_eq!(store.upstream_credentials(id).await.unwrap().unwrap(), b"s2");
+        let (other, _) =
+            store.connect_upstream("acme:normal.storage", account("u2", "a@x.test", b"s")).await.unwrap();
+        assert_ne!(other, id, "another subject is another account, even with the same login");
+        assert_eq!(store.account(other).await.unwrap().unwrap().name, "a@x.test");
+        assert_eq!(store.grant(&token).await.unwrap().unwrap().account_id, id);
+    }
+
+    #[tokio::test]
+    async fn a_state_is_taken_once_and_not_after_it_expires() {
+        let (_dir, store) = testing::store().await;
+        store.put_upstream_state("h1", b"sealed", 1_000).await.unwrap();
+        assert_eq!(store.take_upstream_state("h1", 500).await.unwrap().unwrap(), b"sealed");
+        assert_eq!(store.take_upstream_state("h1", 500).await.unwrap(), None, "replayed");
+        store.put_upstream_state("h2", b"sealed", 1_000).await.unwrap();
+        assert_eq!(store.take_upstream_state("h2", 1_000).await.unwrap(), None, "expired");
+        store.put_upstream_state("h3", b"sealed", 1_000).await.unwrap();
+        assert_eq!(store.sweep_upstream_states(2_000).await.unwrap(), 1);
+        assert!(now_rfc3339().starts_with("20"));
+    }
+}
