@@ -179,6 +179,11 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
+/// Whether `error` says the PostgreSQL database does not exist (SQLSTATE 3D000).
+fn is_missing_database(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "3D000")
+}
+
 /// The database, shared by every instance of the server.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -210,20 +215,26 @@ impl Store {
                 Store { pool: Pool::Sqlite(pool) }
             }
             Database::Postgres(url) => {
-                if !sqlx::Postgres::database_exists(url).await? {
-                    match sqlx::Postgres::create_database(url).await {
-                        Ok(()) => {}
-                        // Another instance starting at the same time created it.
-                        Err(_) if sqlx::Postgres::database_exists(url).await? => {}
-                        Err(error) => return Err(error.into()),
-                    }
-                }
                 let options = PgConnectOptions::from_str(url)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(postgres_connections())
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await?;
+                let pool_options = || {
+                    PgPoolOptions::new()
+                        .max_connections(postgres_connections())
+                        .acquire_timeout(ACQUIRE_TIMEOUT)
+                };
+                // Only a database that does not exist is created (through the `postgres`
+                // maintenance database): a user who may reach only its own database can start.
+                let pool = match pool_options().connect_with(options.clone()).await {
+                    Err(error) if is_missing_database(&error) => {
+                        if let Err(error) = sqlx::Postgres::create_database(url).await {
+                            // Unless another instance starting at the same time created it.
+                            if !sqlx::Postgres::database_exists(url).await? {
+                                return Err(error.into());
+                            }
+                        }
+                        pool_options().connect_with(options).await?
+                    }
+                    connected => connected?,
+                };
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Store { pool: Pool::Postgres(pool) }
             }
