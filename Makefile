@@ -12,7 +12,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser build dist packages server demo test test-native test-wasm test-e2e clean bench
+.PHONY: all deps deps-browser deps-postgres build dist packages server demo test test-native test-wasm test-e2e test-postgres clean bench bench-server
 all: build
 
 deps:
@@ -20,6 +20,9 @@ deps:
 
 deps-browser:
 	scripts/install-deps.sh --browser
+
+deps-postgres:
+	scripts/install-deps.sh --postgres
 
 build: deps dist server
 
@@ -44,7 +47,9 @@ demo: build
 	@echo "Demo: open http://localhost:8080"
 	$(SERVER)
 
-test: deps-browser build packages test-native test-wasm test-e2e
+# Every test on SQLite (the default database), then the server's and the end-to-end tests again
+# on PostgreSQL.
+test: deps-browser deps-postgres build packages test-native test-wasm test-e2e test-postgres
 
 test-native:
 	cargo test --workspace
@@ -60,12 +65,34 @@ test-wasm:
 test-e2e:
 	node --test --test-concurrency=1 e2e/*.test.mjs e2e/consumer/*.test.mjs
 
+# The server's tests and the end-to-end tests on PostgreSQL: a throw-away cluster in a temporary
+# folder (scripts/postgres.sh; durability off, as nothing in it outlives the run), whose URL
+# KLOUDLESS_TEST_DATABASE hands to the tests (each test, or each server an end-to-end test
+# starts, makes a database of its own there); stopped and removed whatever the outcome.
+test-postgres: deps-postgres server
+	cluster=$$(mktemp -d); \
+	trap 'scripts/postgres.sh stop "$$cluster"; rm -rf "$$cluster"' EXIT; \
+	url=$$(scripts/postgres.sh start "$$cluster" fsync=off synchronous_commit=off full_page_writes=off); \
+	echo "PostgreSQL suite on $$url"; \
+	KLOUDLESS_TEST_DATABASE=$$url cargo test -p authenticator-server; \
+	KLOUDLESS_TEST_DATABASE=$$url $(MAKE) --no-print-directory test-e2e
+
 # This library against the original 1.3.0 in headless Chromium: prints the table and writes
 # bench/results.md (the bench's own dependencies are in bench/package.json).
 bench: deps-browser dist server
 	if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules ]; then \
 		(cd bench && npm ci --no-audit --no-fund) && touch bench/node_modules; fi
 	node bench/run.mjs
+
+# The API server under load (autocannon: token verification + account fetch) on SQLite and on
+# PostgreSQL with one and two instances; writes bench/server/results.md (quoted in the README),
+# results.svg and results.json. Not part of `make test`. Its dependency is in
+# bench/server/package.json.
+bench-server: deps-postgres
+	cargo build --release -p authenticator-server
+	if [ ! -d bench/server/node_modules ] || [ bench/server/package-lock.json -nt bench/server/node_modules ]; then \
+		(cd bench/server && npm ci --no-audit --no-fund) && touch bench/server/node_modules; fi
+	node bench/server/run.mjs
 
 clean:
 	rm -rf build dist target examples/*/dist

@@ -1,9 +1,10 @@
 // End-to-end harness: the real API server binary, a static app server on another origin,
 // and the system Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -14,14 +15,29 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const serverBinary = join(root, 'target/debug/authenticator-server');
 
 /**
- * Starts the API server with `apps` as its config; resolves to `{ baseUrl, dir, stop, log }` (`dir`:
- * its folder, with the database; `log()`:
- * the server's request log so far). An app may
+ * A fresh `--database` for a server (or several sharing it): an SQLite file in a new temporary
+ * folder, or, when KLOUDLESS_TEST_DATABASE names a PostgreSQL server (`postgres://user@host:port`,
+ * as `make test` sets it for its PostgreSQL run), a new database there (the server creates it).
+ */
+export function freshDatabase() {
+  const server = process.env.KLOUDLESS_TEST_DATABASE;
+  if (server) {
+    const url = new URL(server);
+    url.pathname = `/e2e_${randomBytes(8).toString('hex')}`;
+    return url.href;
+  }
+  return join(mkdtempSync(join(tmpdir(), 'kloudless-e2e-db-')), 'db.sqlite');
+}
+
+/**
+ * Starts the API server with `apps` as its config; resolves to `{ baseUrl, database, stop, log,
+ * child }` (`log()`: the server's request log so far). An app may
  * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
  * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
- * placed before the apps (top-level keys such as `public_url`).
+ * placed before the apps (top-level keys such as `public_url`); `database` is its
+ * `--database` (default: a fresh one, see freshDatabase). `stop()` resolves once it has exited.
  */
-export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '', prelude = '' } = {}) {
+export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '', prelude = '', database = freshDatabase() } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
   const config = join(dir, 'config.toml');
   const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
@@ -32,7 +48,7 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];
   const child = spawn(serverBinary,
-    ['--listen', listen, '--database', join(dir, 'db.sqlite'), '--config', config, ...faults],
+    ['--listen', listen, '--database', database, '--config', config, ...faults],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = [];
   child.stderr.on('data', (chunk) => stderr.push(chunk));
@@ -46,7 +62,9 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
   });
   // The server logs one line per request: method, path and status.
-  return { baseUrl, dir, stop: () => child.kill(), log: () => Buffer.concat(stderr).toString() };
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const stop = () => { child.kill(); return exited; };
+  return { baseUrl, database, stop, log: () => Buffer.concat(stderr).toString(), child };
 }
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
@@ -84,6 +102,30 @@ export async function startApp(mounts = pageMounts) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return { port, origin: `http://localhost:${port}`, stop: () => server.close() };
+}
+
+/**
+ * A load balancer without stickiness in front of API servers: each request goes to the next of
+ * `upstreams` (base URLs) in turn, unless `pick(req)` names one (its index). Resolves to
+ * `{ baseUrl, served, stop }`; `served` lists `{ method, path, instance }` for every request.
+ */
+export async function startRoundRobin(upstreams, pick = () => undefined) {
+  let next = 0;
+  const served = [];
+  const server = createServer((req, res) => {
+    const instance = pick(req) ?? next++ % upstreams.length;
+    served.push({ method: req.method, path: req.url.split('?')[0], instance });
+    const target = new URL(upstreams[instance]);
+    const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url,
+      headers: req.headers }, (reply) => {
+      res.writeHead(reply.statusCode, reply.headers);
+      reply.pipe(res);
+    });
+    forward.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+    req.pipe(forward);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { baseUrl: `http://127.0.0.1:${server.address().port}`, served, stop: () => server.close() };
 }
 
 /** A TCP port that was free a moment ago. */

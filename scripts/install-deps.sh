@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need and is missing: the wasm target, wasm-bindgen-cli
 # (the very version of the wasm-bindgen crate), npm packages (binaryen's wasm-opt, esbuild,
-# playwright-core, …), and with --browser (as root, with apt) Chromium and chromedriver (the
-# wasm-bindgen-test runner drives it).
+# playwright-core, …), and as root, with apt: Chromium and chromedriver (--browser; the
+# wasm-bindgen-test runner drives chromedriver) or PostgreSQL (--postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,16 @@ if [ "${1:-}" = "--browser" ] && { [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || 
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
   else
     echo "Chromium and chromedriver are needed for the browser tests: install them (Debian: apt-get install chromium chromium-driver), or set CHROMIUM to Chromium's path." >&2
+    exit 1
+  fi
+fi
+# PostgreSQL 15's server programs, for the PostgreSQL test suite and the server benchmark
+# (scripts/postgres.sh starts throw-away clusters with them).
+if [ "${1:-}" = "--postgres" ] && [ ! -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15
+  else
+    echo "PostgreSQL 15 is needed for the PostgreSQL tests: install it (Debian: apt-get install postgresql-15), or set PG_BIN to its bin folder." >&2
     exit 1
   fi
 fi
