@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts_api;
 pub mod api;
 pub mod broker;
 pub mod config;
@@ -67,7 +68,7 @@ const MAX_BODY: usize = params::MAX_LEN;
 pub fn router(state: Arc<AppState>) -> Router {
     let oauth = || get(oauth::show).post(oauth::submit);
     let token = || get(api::token).options(api::preflight);
-    let account = || get(api::account).options(api::preflight);
+    let account = || get(accounts_api::get).delete(accounts_api::delete).options(api::preflight);
     Router::new()
         .route("/", get(statics::index))
         .route("/healthz", get(health))
@@ -81,6 +82,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route("/v1/oauth/token", token())
         .route("/v1/oauth/token/", token())
+        .route("/v1/accounts", get(accounts_api::list))
+        .route("/v1/accounts/", get(accounts_api::list))
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
         .fallback(not_found)

@@ -329,29 +329,44 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
 /// The client secret, from exactly one of `client_secret`, `client_secret_env` and
 /// `client_secret_file`. Errors name the variable or file, never a value.
 fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
-    let text = match (&config.client_secret, &config.client_secret_env, &config.client_secret_file) {
-        (Some(secret), None, None) => secret.clone(),
-        (None, Some(variable), None) => std::env::var(variable)
-            .map_err(|_| format!("client_secret_env: the environment variable {variable} is not set"))?,
-        (None, None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| format!("client_secret_file: cannot read {}: {}", path.display(), e.kind()))?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned(),
-        (None, None, None) => {
-            return Err("a client secret is needed: client_secret, client_secret_env or client_secret_file"
-                .to_owned());
-        }
-        _ => {
-            return Err("give only one of client_secret, client_secret_env and client_secret_file".to_owned());
-        }
-    };
-    let text = text.trim().to_owned();
+    let text = read_secret(
+        "client_secret",
+        config.client_secret.as_deref(),
+        config.client_secret_env.as_deref(),
+        config.client_secret_file.as_deref(),
+    )?
+    .ok_or_else(|| {
+        "a client secret is needed: client_secret, client_secret_env or client_secret_file".to_owned()
+    })?;
     if text.is_empty() {
         return Err("the client secret is empty".to_owned());
     }
     Ok(Secret(text))
+}
+
+/// A secret given by at most one of `{field}` (inline), `{field}_env` (an environment
+/// variable) and `{field}_file` (a file's first line), trimmed; `None` when none is given.
+/// Errors name the field, the variable or the file, never a value.
+pub fn read_secret(
+    field: &str,
+    inline: Option<&str>,
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, String> {
+    let text = match (inline, env, file) {
+        (Some(secret), None, None) => secret.to_owned(),
+        (None, Some(variable), None) => std::env::var(variable)
+            .map_err(|_| format!("{field}_env: the environment variable {variable} is not set"))?,
+        (None, None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("{field}_file: cannot read {}: {}", path.display(), e.kind()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        (None, None, None) => return Ok(None),
+        _ => return Err(format!("give only one of {field}, {field}_env and {field}_file")),
+    };
+    Ok(Some(text.trim().to_owned()))
 }
 
 /// Checks an absolute http(s) URL.

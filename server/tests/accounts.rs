@@ -1,0 +1,173 @@
+//! The account API for an app's backend over real HTTP: the app's API key sees (in pages) and
+//! disconnects that app's accounts only, a bearer token its own account only, another app's key
+//! or a wrong one nothing; a disconnected account leaves no row behind (read in the database).
+
+mod common;
+
+use authenticator_server::Server;
+use authenticator_server::config::Config;
+use authenticator_server::store::{Store, UpstreamAccount};
+use serde_json::Value;
+use std::net::SocketAddr;
+
+const KEY_A: &str = "key-of-app-a-0123456789abcdef";
+const KEY_B: &str = "key-of-app-b-0123456789abcdef";
+
+struct Running {
+    addr: SocketAddr,
+    store: Store,
+    database: authenticator_server::store::Database,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
+         [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY_B}\"\n\
+         [[apps]]\nclient_id = \"c\"\ntrusted_domains = [\"localhost:3002\"]\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    let store = Store::open(&database).await.unwrap();
+    Running { addr, store, database, _dir: dir }
+}
+
+async fn call(running: &Running, method: &str, path: &str, auth: &str) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let reply = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", running.addr))
+        .header("Authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let text = reply.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["objects"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_api_key_lists_its_own_apps_accounts_in_pages_and_a_token_only_its_account() {
+    let running = start().await;
+    let mut mine = Vec::new();
+    for name in ["ann", "bob", "cy"] {
+        mine.push(running.store.connect("box:normal.storage", "a", "box", name, false).await.unwrap());
+    }
+    let (theirs, _) = running.store.connect("box:normal.storage", "b", "box", "ann", false).await.unwrap();
+    let key_a = format!("APIKey {KEY_A}");
+
+    let (status, first) = call(&running, "GET", "/v1/accounts/?page_size=2", &key_a).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first), [mine[0].0, mine[1].0]);
+    assert_eq!(
+        (first["total"].as_i64(), first["count"].as_i64(), first["next_page"].as_i64()),
+        (Some(3), Some(2), Some(2))
+    );
+    assert_eq!(first["objects"][0]["account"], "ann");
+    let (_, second) = call(&running, "GET", "/v1/accounts/?page_size=2&page=2", &key_a).await;
+    assert_eq!(ids(&second), [mine[2].0]);
+    assert_eq!(second["next_page"], Value::Null);
+
+    let (_, b_list) = call(&running, "GET", "/v1/accounts", &format!("apikey {KEY_B}")).await;
+    assert_eq!(ids(&b_list), [theirs], "another app's key sees that app's accounts only");
+
+    let (_, by_token) = call(&running, "GET", "/v1/accounts/", &format!("Bearer {}", mine[1].1)).await;
+    assert_eq!((ids(&by_token), by_token["total"].as_i64()), (vec![mine[1].0], Some(1)));
+
+    for bad in ["APIKey wrong-key-0123456789abcdefgh", "APIKey ", "Bearer not-a-token", "", "Basic eDp5"] {
+        let (status, body) = call(&running, "GET", "/v1/accounts/", bad).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")), "{bad:?}");
+    }
+    for bad in ["page=0", "page_size=1001", "page=x", "page=1&page=2", "colour=red"] {
+        let (status, _) = call(&running, "GET", &format!("/v1/accounts/?{bad}"), &key_a).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn an_app_never_sees_another_apps_account_and_a_token_only_its_own() {
+    let running = start().await;
+    let (mine, my_token) =
+        running.store.connect("box:normal.storage", "a", "box", "ann", true).await.unwrap();
+    let (other, _) = running.store.connect("box:normal.storage", "a", "box", "bob", false).await.unwrap();
+    let (theirs, _) = running.store.connect("box:normal.storage", "b", "box", "ann", false).await.unwrap();
+    let key_a = format!("APIKey {KEY_A}");
+
+    let (status, account) = call(&running, "GET", &format!("/v1/accounts/{mine}/"), &key_a).await;
+    assert_eq!((status, account["id"].as_i64(), account["admin"].as_bool()), (200, Some(mine), Some(true)));
+    let (status, _) = call(&running, "GET", &format!("/v1/accounts/{theirs}/"), &key_a).await;
+    assert_eq!(status, 404, "another app's account is not found");
+    let (status, _) = call(&running, "DELETE", &format!("/v1/accounts/{theirs}/"), &key_a).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(&running, "GET", "/v1/accounts/me/", &key_a).await;
+    assert_eq!(status, 404, "an app has no `me`");
+
+    let bearer = format!("Bearer {my_token}");
+    let (status, _) = call(&running, "GET", &format!("/v1/accounts/{other}/"), &bearer).await;
+    assert_eq!(status, 403, "a token sees its own account only");
+    let (status, _) = call(&running, "DELETE", &format!("/v1/accounts/{other}/"), &bearer).await;
+    assert_eq!(status, 403);
+    let (status, me) = call(&running, "GET", "/v1/accounts/me/", &bearer).await;
+    assert_eq!((status, me["id"].as_i64()), (200, Some(mine)));
+    assert_eq!(running.store.app_accounts("b", 10, 0).await.unwrap().0, 1, "nothing of b's deleted");
+    assert_eq!(running.store.app_accounts("a", 10, 0).await.unwrap().0, 2);
+}
+
+#[tokio::test]
+async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
+    let running = start().await;
+    let sealed = b"SEALED-UPSTREAM-MARKER".as_slice();
+    let upstream = |client_id, subject| UpstreamAccount {
+        client_id,
+        service: "acme",
+        subject,
+        login: "ann@x.test",
+        admin: false,
+        sealed,
+    };
+    let (gone, token) =
+        running.store.connect_upstream("acme:normal.storage", upstream("a", "u1")).await.unwrap();
+    let (kept, kept_token) =
+        running.store.connect_upstream("acme:normal.storage", upstream("b", "u1")).await.unwrap();
+    let rows = |table: &str, tables: &[(String, Vec<String>)]| {
+        tables.iter().find(|(name, _)| name == table).map_or(0, |(_, rows)| rows.len())
+    };
+    let before = common::tables(&running.database).await;
+    assert_eq!(["accounts", "tokens", "upstream_credentials"].map(|t| rows(t, &before)), [2, 2, 2]);
+
+    let (status, _) =
+        call(&running, "DELETE", &format!("/v1/accounts/{gone}/"), &format!("APIKey {KEY_A}")).await;
+    assert_eq!(status, 204);
+    let after = common::tables(&running.database).await;
+    assert_eq!(["accounts", "tokens", "upstream_credentials"].map(|t| rows(t, &after)), [1, 1, 1]);
+    let text = format!("{after:?}");
+    assert!(!text.contains(&token[..16]) && !text.contains(&authenticator_server_hash(&token)));
+    assert!(running.store.account(gone).await.unwrap().is_none());
+    assert!(running.store.upstream_credentials(gone).await.unwrap().is_none(), "its sealed secrets are gone");
+    assert!(running.store.upstream_credentials(kept).await.unwrap().is_some(), "b's are kept");
+    assert!(running.store.grant(&kept_token).await.unwrap().is_some());
+
+    let (status, _) =
+        call(&running, "DELETE", &format!("/v1/accounts/{gone}/"), &format!("APIKey {KEY_A}")).await;
+    assert_eq!(status, 404, "deleted once");
+    let (status, _) = call(&running, "GET", "/v1/accounts/me/", &format!("Bearer {token}")).await;
+    assert_eq!(status, 401, "the account's tokens no longer work");
+
+    let (status, _) =
+        call(&running, "DELETE", &format!("/v1/accounts/{kept}/"), &format!("Bearer {kept_token}")).await;
+    assert_eq!(status, 204, "a token may disconnect its own account");
+    assert_eq!(running.store.app_accounts("b", 10, 0).await.unwrap().0, 0);
+}
+
+/// The SHA-256 of a token, hex: what the database keeps of it.
+fn authenticator_server_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
