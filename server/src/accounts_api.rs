@@ -205,14 +205,50 @@ pub async fn get(
     }
 }
 
-/// `DELETE /v1/accounts/{id}/`: disconnects the account — deletes it, our tokens for it and its
-/// sealed upstream credentials. 204 No Content.
+/// `DELETE /v1/accounts/{id}/`: disconnects the account — revokes its upstream grant where the
+/// provider has a revocation endpoint ([`revoke_upstream`]), then deletes it, our tokens for it
+/// and its sealed upstream credentials. 204 No Content.
 pub async fn delete(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let account = find(&app, &caller, &id).await?;
+    revoke_upstream(&app, &account).await?;
     app.store.delete_account(account.id).await.map_err(|error| storage_failed(&error))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Revokes an OAuth account's upstream grant — its refresh token, else its access token — at
+/// the provider's revocation endpoint, if it has one. A provider that cannot be reached or
+/// refuses is logged (its error code, never a token) and the account is disconnected anyway:
+/// the user asked for it, and tokens kept because they could not be revoked would be worse.
+pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), ApiError> {
+    let Some(service) = crate::services::find(&app.config.services, &account.service) else { return Ok(()) };
+    let crate::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
+    let sealed = app.store.upstream_credentials(account.id).await.map_err(|error| storage_failed(&error))?;
+    let subject = app.store.account_subject(account.id).await.map_err(|error| storage_failed(&error))?;
+    let (Some(sealed), Some(subject)) = (sealed, subject) else { return Ok(()) };
+    let owner = format!("{}\n{}\n{subject}", account.client_id, account.service);
+    let tokens = app
+        .secrets
+        .open(&sealed, owner.as_bytes())
+        .ok()
+        .and_then(|plain| serde_json::from_slice::<crate::providers::client::Tokens>(&plain).ok());
+    let Some(tokens) = tokens else {
+        eprintln!("account {}: its upstream tokens do not open; not revoked", account.id);
+        return Ok(());
+    };
+    let (token, hint) = match &tokens.refresh_token {
+        Some(refresh) => (refresh.as_str(), "refresh_token"),
+        None => (tokens.access_token.as_str(), "access_token"),
+    };
+    let revoked = match app.http.endpoints(upstream, tokens.hostname.as_deref()).await {
+        Ok(endpoints) => app.http.revoke(upstream, &endpoints, token, hint).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = revoked {
+        eprintln!("account {}: upstream revocation failed ({}); disconnected anyway", account.id, error.code);
+    }
+    Ok(())
 }

@@ -171,3 +171,105 @@ fn authenticator_server_hash(token: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A provider's revocation endpoint that records what it is sent (`fail`: it answers 503).
+async fn revocation_endpoint(fail: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::http::StatusCode;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let router = axum::Router::new().route(
+        "/revoke",
+        axum::routing::post(move |body: String| async move {
+            recorded.lock().unwrap().push(body);
+            if fail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/revoke", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, seen)
+}
+
+/// A server whose app `a` has the OAuth provider `acme` revoking at `revocation_url`, and an
+/// `acme` account of app `a` with the given upstream tokens, sealed as the broker seals them.
+async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>) -> (Running, i64) {
+    use authenticator_server::secrets::{KeySource, SecretKey};
+    let dir = tempfile::tempdir().unwrap();
+    let hex = "ab".repeat(32);
+    let key_file = dir.path().join("secret.key");
+    std::fs::write(&key_file, &hex).unwrap();
+    let toml = format!(
+        "allow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
+         [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
+         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
+         authorization_url = \"http://127.0.0.1:1/auth\"\ntoken_url = \"http://127.0.0.1:1/token\"\n\
+         identity_url = \"http://127.0.0.1:1/me\"\nrevocation_url = \"{revocation_url}\"\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    config.secret_key = KeySource::File(key_file);
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    let store = Store::open(&database).await.unwrap();
+    let tokens = authenticator_server::providers::client::Tokens {
+        access_token: "UPSTREAM-ACCESS-1".to_owned(),
+        refresh_token: refresh.map(str::to_owned),
+        expires_at: None,
+        scope: None,
+        hostname: None,
+    };
+    let plain = serde_json::to_vec(&tokens).unwrap();
+    let sealed = SecretKey::from_hex(&hex).unwrap().seal(&plain, b"a\nacme\nu1").unwrap();
+    let account = UpstreamAccount {
+        client_id: "a",
+        service: "acme",
+        subject: "u1",
+        login: "ann@x.test",
+        admin: false,
+        sealed: &sealed,
+    };
+    let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
+    (Running { addr, store, database, _dir: dir }, id)
+}
+
+#[tokio::test]
+async fn disconnecting_revokes_the_upstream_grant_where_the_provider_can() {
+    let (url, seen) = revocation_endpoint(false).await;
+    let (running, id) = start_with_upstream_account(&url, Some("UPSTREAM-REFRESH-1")).await;
+    let (status, _) =
+        call(&running, "DELETE", &format!("/v1/accounts/{id}/"), &format!("APIKey {KEY_A}")).await;
+    assert_eq!(status, 204);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(seen[0].as_bytes()).into_owned().collect();
+    assert_eq!(form["token"], "UPSTREAM-REFRESH-1", "the refresh token: the whole grant");
+    assert_eq!(form["token_type_hint"], "refresh_token");
+    assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), ("our-app", "s3cr3t-value"));
+    assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
+    let left: Vec<_> = common::tables(&running.database)
+        .await
+        .into_iter()
+        .filter(|(table, rows)| {
+            ["accounts", "tokens", "upstream_credentials"].contains(&table.as_str()) && !rows.is_empty()
+        })
+        .collect();
+    assert_eq!(left, [], "no row of the account left");
+}
+
+#[tokio::test]
+async fn an_account_without_a_refresh_token_has_its_access_token_revoked_and_a_failing_provider_does_not_keep_it()
+ {
+    let (url, seen) = revocation_endpoint(true).await;
+    let (running, id) = start_with_upstream_account(&url, None).await;
+    let (status, _) =
+        call(&running, "DELETE", &format!("/v1/accounts/{id}/"), &format!("APIKey {KEY_A}")).await;
+    assert_eq!(status, 204, "disconnected even though the provider refused");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].contains("token=UPSTREAM-ACCESS-1") && seen[0].contains("token_type_hint=access_token"));
+    assert!(running.store.account(id).await.unwrap().is_none());
+    assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
+}

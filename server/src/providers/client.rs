@@ -29,6 +29,8 @@ pub struct Endpoints {
     pub token: String,
     /// The identity endpoint.
     pub identity: String,
+    /// The token revocation endpoint (RFC 7009), if the provider has one.
+    pub revocation: Option<String>,
 }
 
 /// Why a call to an upstream failed.
@@ -166,6 +168,7 @@ impl Http {
                 authorization: fill(&entry.authorization_url)?,
                 token: fill(&entry.token_url)?,
                 identity: fill(&entry.identity_url)?,
+                revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
             });
         };
         upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
@@ -192,7 +195,42 @@ impl Http {
             authorization: field("authorization_endpoint").ok_or_else(malformed)?,
             token: field("token_endpoint").ok_or_else(malformed)?,
             identity: field("userinfo_endpoint").ok_or_else(malformed)?,
+            revocation: field("revocation_endpoint"),
         })
+    }
+
+    /// Revokes `token` at the provider's revocation endpoint (RFC 7009: a form POST of `token`
+    /// and `token_type_hint`, our client authenticated as at the token endpoint). A provider
+    /// without one: nothing to do.
+    pub async fn revoke(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        token: &str,
+        hint: &str,
+    ) -> Result<(), UpstreamError> {
+        let what = "revocation endpoint";
+        let Some(url) = &endpoints.revocation else { return Ok(()) };
+        self.check(url, what)?;
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        let mut request = self.client.post(url);
+        match upstream.entry.client_auth {
+            ClientAuth::ClientSecretPost => {
+                form.push(("client_id", &upstream.client_id));
+                form.push(("client_secret", upstream.client_secret.expose()));
+            }
+            ClientAuth::ClientSecretBasic => {
+                request = request.basic_auth(&upstream.client_id, Some(upstream.client_secret.expose()));
+            }
+        }
+        let response = request.form(&form).send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::new(
+                "server_error",
+                format!("The service's {what} answered with status {}.", response.status().as_u16()),
+            ));
+        }
+        Ok(())
     }
 
     /// Exchanges the authorization `code` (with the PKCE `verifier`, if one was sent).

@@ -126,6 +126,9 @@ pub struct ProviderConfig {
     pub pkce: Option<bool>,
     /// The token endpoint's client authentication.
     pub client_auth: Option<ClientAuth>,
+    /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
+    /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
+    pub revocation_url: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -204,7 +207,12 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
             http_url(&url).map_err(|e| format!("issuer: {e}"))?;
             issuer = Some(url.trim_end_matches('/').to_owned());
-            custom_entry(config, custom_name("oidc")?, custom_category("oidc")?)
+            let mut entry = custom_entry(config, custom_name("oidc")?, custom_category("oidc")?);
+            if let Some(url) = &config.revocation_url {
+                http_url(url).map_err(|e| format!("revocation_url: {e}"))?;
+            }
+            entry.revocation_url = config.revocation_url.clone();
+            entry
         }
         Some(ConfigKind::Oauth2) => {
             let mut entry = custom_entry(config, custom_name("oauth2")?, custom_category("oauth2")?);
@@ -220,6 +228,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry.token_url = config.token_url.clone();
             entry.identity_url = config.identity_url.clone();
             entry.hostname_pattern = config.hostname_pattern.clone();
+            entry.revocation_url = config.revocation_url.clone();
             catalogue::check(&entry)?;
             entry
         }
@@ -246,8 +255,13 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             if let Some(category) = &config.category {
                 entry.category = category.clone();
             }
-            for field in [&config.issuer, &config.authorization_url, &config.token_url, &config.identity_url]
-            {
+            for field in [
+                &config.issuer,
+                &config.authorization_url,
+                &config.token_url,
+                &config.identity_url,
+                &config.revocation_url,
+            ] {
                 if field.is_some() {
                     return Err(
                         "a catalogue entry's URLs are the catalogue's: give a kind for a custom provider"
@@ -323,6 +337,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         hostname_pattern: None,
         check_url: None,
         credential: None,
+        revocation_url: None,
     }
 }
 
