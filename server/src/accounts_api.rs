@@ -252,3 +252,70 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
     }
     Ok(())
 }
+
+const CREDENTIALS_NOT_ALLOWED: ApiError = ApiError::new(
+    StatusCode::FORBIDDEN,
+    "forbidden",
+    "This app's configuration does not allow reading upstream credentials (allow_credentials).",
+);
+const NOT_OAUTH: ApiError =
+    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "This account has no upstream OAuth tokens.");
+const REFRESH_FAILED: ApiError = ApiError::new(
+    StatusCode::INTERNAL_SERVER_ERROR,
+    "server_error",
+    "The account's upstream tokens could not be read or refreshed.",
+);
+
+/// A failed refresh as an API reply: an inactive account is a 401 `account_inactive` with the
+/// reason; an upstream failure a 502 (504 when it timed out) with its code.
+pub fn refresh_failed(error: crate::refresh::RefreshError) -> Response {
+    use crate::refresh::RefreshError;
+    match error {
+        RefreshError::Inactive(reason) => {
+            let body = json!({
+                "error": "account_inactive",
+                "error_description": format!("The account's upstream grant no longer works ({reason}); connect it again."),
+            });
+            (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+        }
+        RefreshError::Upstream(error) => {
+            let status = if error.description.contains("did not answer in time") {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            let body = json!({ "error": error.code, "error_description": error.description });
+            (status, Json(body)).into_response()
+        }
+        RefreshError::NotOAuth => NOT_OAUTH.into_response(),
+        RefreshError::Server => REFRESH_FAILED.into_response(),
+    }
+}
+
+/// `GET /v1/accounts/{id}/credentials/`: the account's current upstream access token, refreshed
+/// first if due ([`crate::refresh`]) — to the app's API key only, and only when the app's
+/// configuration has `allow_credentials = true`.
+pub async fn credentials(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let Caller::App { client_id } = &caller else { return CREDENTIALS_NOT_ALLOWED.into_response() };
+    if !app.config.app(client_id).is_some_and(|a| a.allow_credentials) {
+        return CREDENTIALS_NOT_ALLOWED.into_response();
+    }
+    let account = match find(&app, &caller, &id).await {
+        Ok(account) => account,
+        Err(error) => return error.into_response(),
+    };
+    match crate::refresh::fresh_tokens(&app, &account).await {
+        Ok(tokens) => Json(json!({
+            "access_token": tokens.access_token,
+            "token_type": "Bearer",
+            "expires_at": tokens.expires_at,
+            "scope": tokens.scope,
+        }))
+        .into_response(),
+        Err(error) => refresh_failed(error),
+    }
+}

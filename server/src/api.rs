@@ -141,7 +141,8 @@ pub fn account_json(services: &[services::Service], account: &crate::store::Acco
         "service": account.service,
         "service_name": service_name,
         "admin": account.admin,
-        "active": true,
+        "active": account.inactive_reason.is_none(),
+        "inactive_reason": account.inactive_reason,
         "created": account.created,
         "modified": account.modified,
     })

@@ -28,6 +28,9 @@ pub struct App {
     /// (`api_key`, `api_key_env` or `api_key_file`; at least [`MIN_API_KEY_LEN`] characters).
     /// Without one, the app's backend has no account API. Never printed.
     pub api_key: Option<Secret>,
+    /// Whether its backend may read an account's upstream access token
+    /// (`GET /v1/accounts/{id}/credentials/`; `allow_credentials`, default false).
+    pub allow_credentials: bool,
 }
 
 /// The shortest API key accepted in the configuration.
@@ -175,6 +178,8 @@ struct AppEntry {
     api_key: Option<String>,
     api_key_env: Option<String>,
     api_key_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_credentials: bool,
 }
 
 impl Config {
@@ -285,7 +290,13 @@ impl Config {
                 return Err(format!("apps[{i}]: api_key is the same as another app's"));
             }
             let api_key = api_key.map(Secret::new);
-            apps.push(App { client_id: app.client_id, trusted_domains, fault: app.fault, api_key });
+            apps.push(App {
+                client_id: app.client_id,
+                trusted_domains,
+                fault: app.fault,
+                api_key,
+                allow_credentials: app.allow_credentials,
+            });
         }
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
@@ -434,6 +445,7 @@ mod tests {
                 .to_vec(),
                 fault: None,
                 api_key: None,
+                allow_credentials: false,
             }]
         );
     }

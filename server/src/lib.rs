@@ -25,6 +25,7 @@ pub mod pages;
 pub mod params;
 pub mod progress;
 pub mod providers;
+pub mod refresh;
 pub mod secrets;
 pub mod security;
 pub mod serve;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub secrets: secrets::SecretKey,
     /// This server's public URL (the configured one, else `http://` and the bound address).
     pub public_url: String,
+    /// One upstream token refresh per account at a time in this instance ([`refresh`]).
+    pub refresh_locks: refresh::Locks,
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -86,6 +89,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/", get(accounts_api::list))
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
+        .route("/v1/accounts/{id}/credentials", get(accounts_api::credentials))
+        .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -178,7 +183,15 @@ impl Server {
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState { progress, config, store, http, secrets, public_url };
+        let state = AppState {
+            progress,
+            config,
+            store,
+            http,
+            secrets,
+            public_url,
+            refresh_locks: Default::default(),
+        };
         Ok(Server { listener, addr, limits, state: Arc::new(state) })
     }
 

@@ -296,6 +296,67 @@ impl Http {
         })
     }
 
+    /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
+    /// token, if any, is in the result (a rotated one); the caller keeps the old one otherwise.
+    pub async fn refresh(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        refresh_token: &str,
+    ) -> Result<Tokens, UpstreamError> {
+        let what = "token endpoint";
+        self.check(&endpoints.token, what)?;
+        let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
+        let auth_type = match upstream.entry.client_auth {
+            ClientAuth::ClientSecretPost => AuthType::RequestBody,
+            ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
+        };
+        let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
+            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+            .set_auth_type(auth_type)
+            .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?);
+        let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
+        let reply =
+            client.exchange_refresh_token(&refresh).request_async(&self.client).await.map_err(|error| {
+                match error {
+                    RequestTokenError::ServerResponse(response) => {
+                        let code = match response.error() {
+                            BasicErrorResponseType::Extension(other) => sanitize(other, 64),
+                            known => known.as_ref().to_owned(),
+                        };
+                        let description = response
+                            .error_description()
+                            .map(|d| sanitize(d, 300))
+                            .filter(|d| !d.is_empty())
+                            .unwrap_or_else(|| "The service refused to refresh the token.".to_owned());
+                        UpstreamError { code, description }
+                    }
+                    RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+                        UpstreamError::unreachable(what, &error)
+                    }
+                    RequestTokenError::Request(_) => UpstreamError::new(
+                        "temporarily_unavailable",
+                        "The service's token endpoint could not be reached.",
+                    ),
+                    RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
+                        "server_error",
+                        "The service's token endpoint gave a reply that could not be read.",
+                    ),
+                }
+            })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Ok(Tokens {
+            access_token: reply.access_token().secret().clone(),
+            refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
+            expires_at: reply.expires_in().map(|d| now + d.as_secs()),
+            scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            hostname: None,
+        })
+    }
+
     /// Reads who the account is, with its access token.
     pub async fn identity(
         &self,

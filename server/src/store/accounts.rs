@@ -20,6 +20,8 @@ pub struct Account {
     pub created: String,
     /// When it was last connected again (RFC 3339, UTC): `created` until then.
     pub modified: String,
+    /// Why the account no longer works (its upstream grant was refused); `None`: active.
+    pub inactive_reason: Option<String>,
 }
 
 /// What a token grants.
@@ -85,7 +87,7 @@ impl Store {
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified
+                        COALESCE(modified, created) AS modified, inactive_reason
                  FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
@@ -110,7 +112,7 @@ impl Store {
                 .await?;
             let page = sqlx::query_as(
                 "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified
+                        COALESCE(modified, created) AS modified, inactive_reason
                  FROM accounts WHERE client_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
             )
             .bind(client_id)
