@@ -104,7 +104,9 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     max_per_app, return_window_secs). A trusted domain is an origin with its
                     scheme, e.g. \"https://app.example.com\" or \"http://intranet.test:8080\"; a
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
-                    [::1]. Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
+                    [::1]. An app may have an API key for the account API (api_key |
+                    api_key_env | api_key_file, at least 24 characters) and allow_credentials =
+                    true (its backend may read upstream access tokens). Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
                     the examples, localhost:8000, localhost:5173 and localhost:4173.
                     Real services: public_url = \"https://auth.example.com\" (upstreams redirect
                     to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
