@@ -162,8 +162,8 @@ pub async fn list(
     Ok(Json(body).into_response())
 }
 
-/// The account `id` (a number) if the caller may use it.
-async fn find(app: &AppState, caller: &Caller, id: &str) -> Result<Account, ApiError> {
+/// The account `id` (a number, or `me` for a token) if the caller may use it.
+pub async fn find_account(app: &AppState, caller: &Caller, id: &str) -> Result<Account, ApiError> {
     let id = match (id, caller) {
         ("me", Caller::Account(grant)) => grant.account_id,
         _ => id.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
@@ -199,7 +199,7 @@ pub async fn get(
         Err(error) => return error.into_response(),
     };
     let Ok(Path(id)) = id else { return NO_ACCOUNT.into_response() };
-    match find(&app, &caller, &id).await {
+    match find_account(&app, &caller, &id).await {
         Ok(account) => Json(account_json(&app.config.services, &account)).into_response(),
         Err(error) => error.into_response(),
     }
@@ -213,7 +213,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let account = find(&app, &caller, &id).await?;
+    let account = find_account(&app, &caller, &id).await?;
     revoke_upstream(&app, &account).await?;
     app.store.delete_account(account.id).await.map_err(|error| storage_failed(&error))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -304,11 +304,11 @@ pub async fn credentials(
     if !app.config.app(client_id).is_some_and(|a| a.allow_credentials) {
         return CREDENTIALS_NOT_ALLOWED.into_response();
     }
-    let account = match find(&app, &caller, &id).await {
+    let account = match find_account(&app, &caller, &id).await {
         Ok(account) => account,
         Err(error) => return error.into_response(),
     };
-    match crate::refresh::fresh_tokens(&app, &account).await {
+    match crate::refresh::fresh_tokens(&app, &account, None).await {
         Ok(tokens) => Json(json!({
             "access_token": tokens.access_token,
             "token_type": "Bearer",

@@ -25,6 +25,7 @@ pub mod pages;
 pub mod params;
 pub mod progress;
 pub mod providers;
+pub mod raw;
 pub mod refresh;
 pub mod secrets;
 pub mod security;
@@ -89,6 +90,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/", get(accounts_api::list))
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
+        .route("/v1/accounts/{id}/raw", axum::routing::any(raw::raw))
+        .route("/v1/accounts/{id}/raw/", axum::routing::any(raw::raw))
         .route("/v1/accounts/{id}/credentials", get(accounts_api::credentials))
         .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
         .fallback(not_found)

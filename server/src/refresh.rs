@@ -71,7 +71,14 @@ fn storage(error: &dyn std::fmt::Display) -> RefreshError {
 
 /// The account's upstream tokens with an access token that is not due, refreshed first if it
 /// was (see the module's documentation).
-pub async fn fresh_tokens(app: &AppState, account: &Account) -> Result<Tokens, RefreshError> {
+///
+/// `stale`: an access token the upstream just refused (401); if it is still the stored one, it
+/// is refreshed whatever its expiry says.
+pub async fn fresh_tokens(
+    app: &AppState,
+    account: &Account,
+    stale: Option<&str>,
+) -> Result<Tokens, RefreshError> {
     let Some(service) = services::find(&app.config.services, &account.service) else {
         return Err(RefreshError::NotOAuth);
     };
@@ -92,7 +99,11 @@ pub async fn fresh_tokens(app: &AppState, account: &Account) -> Result<Tokens, R
         let plain = app.secrets.open(&stored.sealed, owner.as_bytes()).map_err(|e| storage(&e))?;
         let tokens: Tokens = serde_json::from_slice(&plain).map_err(|e| storage(&e))?;
         let now = now_millis();
-        let Some(refresh_token) = tokens.refresh_token.clone().filter(|_| due(&tokens, now)) else {
+        let Some(refresh_token) = tokens
+            .refresh_token
+            .clone()
+            .filter(|_| due(&tokens, now) || stale == Some(tokens.access_token.as_str()))
+        else {
             return Ok(tokens);
         };
         if !app

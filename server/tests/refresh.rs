@@ -25,12 +25,48 @@ struct Upstream {
     valid: String,
     refreshes: usize,
     rotate: bool,
+    /// The Authorization headers the API saw.
+    api_calls: Vec<String>,
+    /// Calls that reached a path outside the API base.
+    secret_hits: usize,
 }
 
 async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
-    let state = Arc::new(Mutex::new(Upstream { valid: valid.to_owned(), refreshes: 0, rotate }));
+    let state = Arc::new(Mutex::new(Upstream {
+        valid: valid.to_owned(),
+        refreshes: 0,
+        rotate,
+        ..Default::default()
+    }));
     let shared = state.clone();
-    let router = axum::Router::new().route(
+    let api = state.clone();
+    let secret = state.clone();
+    let router = axum::Router::new()
+        .route(
+            "/api/echo",
+            axum::routing::any(move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| async move {
+                let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                api.lock().unwrap().api_calls.push(auth.clone());
+                if auth != format!("Bearer ACCESS-{}", api.lock().unwrap().refreshes) {
+                    return (axum::http::StatusCode::UNAUTHORIZED, [("etag", "\"e\"")], axum::Json(json!({ "error": "expired" })));
+                }
+                let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned());
+                let reply = json!({ "method": method.as_str(), "body": body, "content_type": content_type, "auth": auth });
+                (axum::http::StatusCode::CREATED, [("etag", "\"v1\"")], axum::Json(reply))
+            }),
+        )
+        .route(
+            "/api/redirect",
+            axum::routing::get(|| async { (axum::http::StatusCode::FOUND, [("location", "http://evil.test/steal")]) }),
+        )
+        .route(
+            "/secret",
+            axum::routing::any(move || async move {
+                secret.lock().unwrap().secret_hits += 1;
+                "secret"
+            }),
+        )
+        .route(
         "/token",
         axum::routing::post(move |body: String| async move {
             let form: HashMap<String, String> =
@@ -72,6 +108,11 @@ struct Running {
 /// A server with provider `acme` at `base` and an `acme` account of app `a` whose access token
 /// expired a minute ago.
 async fn start(base: &str, refresh_token: &str) -> Running {
+    start_expiring(base, refresh_token, -60).await
+}
+
+/// [`start`] with the access token expiring `in_secs` from now.
+async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("secret.key");
     std::fs::write(&key_file, HEX).unwrap();
@@ -81,7 +122,7 @@ async fn start(base: &str, refresh_token: &str) -> Running {
          [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY}-b\"\nallow_credentials = true\n\
          [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
          client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
-         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\n"
+         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n"
     );
     let database = common::fresh_database(dir.path());
     let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
@@ -94,7 +135,7 @@ async fn start(base: &str, refresh_token: &str) -> Running {
     let tokens = Tokens {
         access_token: "ACCESS-0".to_owned(),
         refresh_token: Some(refresh_token.to_owned()),
-        expires_at: Some(now - 60),
+        expires_at: Some((now as i64 + in_secs) as u64),
         scope: None,
         hostname: None,
     };
@@ -193,4 +234,85 @@ async fn credentials_go_only_to_an_app_allowed_them_and_never_to_another_app() {
     assert_eq!(status, 404, "another app's account is not found, even for an app allowed credentials");
     let (status, _) = get(&running, "/v1/accounts/9999/credentials/", KEY).await;
     assert_eq!(status, 404);
+}
+
+async fn raw(
+    running: &Running,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (u16, HashMap<String, String>, String) {
+    let reply = reqwest::Client::new()
+        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .header("X-Kloudless-Raw-URI", uri)
+        .header("X-Kloudless-Raw-Method", method)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let headers =
+        reply.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect();
+    (status, headers, reply.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_raw_call_after_expiry_is_refreshed_once_and_passes_method_body_and_reply_through() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = start(&base, "REFRESH-0").await;
+    let (status, headers, body) = raw(&running, "PUT", "/echo?x=1", "hello").await;
+    assert_eq!(status, 201, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["method"], "PUT");
+    assert_eq!(reply["body"], "hello");
+    assert_eq!(reply["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(reply["auth"], "Bearer ACCESS-1", "the refreshed upstream token, injected");
+    assert_eq!(headers["etag"], "\"v1\"");
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_401_from_upstream_is_refreshed_once_and_retried_once() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    // The API accepts only `ACCESS-{refreshes}`: counting from 5, it refuses the stored,
+    // unexpired ACCESS-0 as if revoked early, and accepts what the next refresh issues.
+    upstream.lock().unwrap().refreshes = 5;
+    let running = start_expiring(&base, "REFRESH-0", 3600).await;
+    let (status, _, body) = raw(&running, "GET", "/echo", "").await;
+    assert_eq!(status, 201, "{body}");
+    let calls = upstream.lock().unwrap().api_calls.clone();
+    assert_eq!(calls, ["Bearer ACCESS-0", "Bearer ACCESS-6"], "one call, one refresh, one retry");
+    assert_eq!(upstream.lock().unwrap().refreshes, 6);
+}
+
+#[tokio::test]
+async fn raw_calls_reach_the_providers_api_only() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = start_expiring(&base, "REFRESH-0", 3600).await;
+    let host = base.trim_start_matches("http://");
+    for uri in [
+        format!("{base}/secret"),
+        format!("//{host}/secret"),
+        "http://evil.test/x".to_owned(),
+        "/../secret".to_owned(),
+        "/%2e%2e/secret".to_owned(),
+        "/..%2fsecret".to_owned(),
+        "/%252e%252e/secret".to_owned(),
+        "/\\evil.test".to_owned(),
+        "echo".to_owned(),
+    ] {
+        let (status, _, body) = raw(&running, "GET", &uri, "").await;
+        assert_eq!(status, 400, "{uri}: {body}");
+    }
+    let (status, _, body) = raw(&running, "GET", "/redirect", "").await;
+    assert_eq!(
+        (status, body.contains("upstream_redirect")),
+        (502, true),
+        "a redirect is not followed: {body}"
+    );
+    let (status, _, _) = raw(&running, "TRACE", "/echo", "").await;
+    assert_eq!(status, 400);
+    assert_eq!(upstream.lock().unwrap().secret_hits, 0, "nothing outside the API base was reached");
 }

@@ -357,6 +357,26 @@ impl Http {
         })
     }
 
+    /// The pass-through API's call: `method` on `url` (already checked to be under the
+    /// provider's API base) with the account's access token, the caller's content type and body;
+    /// no redirect followed, the SSRF guard applied.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        access_token: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let what = "API";
+        self.check(url, what)?;
+        let mut request = self.client.request(method, url).bearer_auth(access_token).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))
+    }
+
     /// Reads who the account is, with its access token.
     pub async fn identity(
         &self,

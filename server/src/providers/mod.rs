@@ -129,6 +129,8 @@ pub struct ProviderConfig {
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
+    /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
+    pub api_base: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -212,6 +214,10 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                 http_url(url).map_err(|e| format!("revocation_url: {e}"))?;
             }
             entry.revocation_url = config.revocation_url.clone();
+            if let Some(url) = &config.api_base {
+                http_url(url).map_err(|e| format!("api_base: {e}"))?;
+            }
+            entry.api_base = config.api_base.clone();
             entry
         }
         Some(ConfigKind::Oauth2) => {
@@ -229,6 +235,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry.identity_url = config.identity_url.clone();
             entry.hostname_pattern = config.hostname_pattern.clone();
             entry.revocation_url = config.revocation_url.clone();
+            entry.api_base = config.api_base.clone();
             catalogue::check(&entry)?;
             entry
         }
@@ -261,6 +268,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                 &config.token_url,
                 &config.identity_url,
                 &config.revocation_url,
+                &config.api_base,
             ] {
                 if field.is_some() {
                     return Err(
