@@ -316,3 +316,25 @@ async fn raw_calls_reach_the_providers_api_only() {
     assert_eq!(status, 400);
     assert_eq!(upstream.lock().unwrap().secret_hits, 0, "nothing outside the API base was reached");
 }
+
+#[tokio::test]
+async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succeed() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = Arc::new(start(&base, "REFRESH-0").await);
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let running = running.clone();
+            tokio::spawn(async move { raw(&running, "GET", "/echo", "").await })
+        })
+        .collect();
+    for call in calls {
+        let (status, _, body) = call.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let upstream = upstream.lock().unwrap();
+    assert_eq!(upstream.refreshes, 1);
+    assert!(
+        upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"),
+        "no call with the expired token"
+    );
+}
