@@ -105,7 +105,7 @@ async fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError
     store.grant(token).await.map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
 }
 
-fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
+pub(crate) fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
     eprintln!("storage error: {error}");
     STORAGE
 }
@@ -136,17 +136,23 @@ pub async fn account_info(
         return Err(FORBIDDEN);
     }
     let account = store.account(wanted).await.map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
+    Ok(account_json(services, &account))
+}
+
+/// An account as the API shows it.
+pub fn account_json(services: &[services::Service], account: &crate::store::Account) -> Value {
     let service_name = services::find(services, &account.service).map_or("", |service| service.name.as_str());
-    Ok(json!({
+    json!({
         "id": account.id,
         "account": account.name,
         "service": account.service,
         "service_name": service_name,
         "admin": account.admin,
-        "active": true,
+        "active": account.inactive_reason.is_none(),
+        "inactive_reason": account.inactive_reason,
         "created": account.created,
         "modified": account.modified,
-    }))
+    })
 }
 
 /// One API request: its input as [`check_input`] found it, its headers, its endpoint.

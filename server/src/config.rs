@@ -3,7 +3,7 @@
 use crate::faults::Fault;
 use crate::origin::TrustedDomain;
 use crate::progress::Quotas;
-use crate::providers::{self, ProviderConfig};
+use crate::providers::{self, ProviderConfig, Secret};
 use crate::secrets::KeySource;
 use crate::serve;
 use crate::services::Service;
@@ -24,7 +24,17 @@ pub struct App {
     pub trusted_domains: Vec<TrustedDomain>,
     /// A fault to inject in its API replies: test-only, accepted with `--test-faults` only.
     pub fault: Option<Fault>,
+    /// The key its backend sends as `Authorization: APIKey <key>` to the account API
+    /// (`api_key`, `api_key_env` or `api_key_file`; at least [`MIN_API_KEY_LEN`] characters).
+    /// Without one, the app's backend has no account API. Never printed.
+    pub api_key: Option<Secret>,
+    /// Whether its backend may read an account's upstream access token
+    /// (`GET /v1/accounts/{id}/credentials/`; `allow_credentials`, default false).
+    pub allow_credentials: bool,
 }
+
+/// The shortest API key accepted in the configuration.
+pub const MIN_API_KEY_LEN: usize = 24;
 
 /// Everything the server runs with.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +104,9 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     max_per_app, return_window_secs). A trusted domain is an origin with its
                     scheme, e.g. \"https://app.example.com\" or \"http://intranet.test:8080\"; a
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
-                    [::1]. Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
+                    [::1]. An app may have an API key for the account API (api_key |
+                    api_key_env | api_key_file, at least 24 characters) and allow_credentials =
+                    true (its backend may read upstream access tokens). Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
                     the examples, localhost:8000, localhost:5173 and localhost:4173.
                     Real services: public_url = \"https://auth.example.com\" (upstreams redirect
                     to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
@@ -165,6 +177,11 @@ struct AppEntry {
     trusted_domains: Vec<String>,
     #[serde(default)]
     fault: Option<Fault>,
+    api_key: Option<String>,
+    api_key_env: Option<String>,
+    api_key_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_credentials: bool,
 }
 
 impl Config {
@@ -255,7 +272,33 @@ impl Config {
                 }
                 fault.check().map_err(|e| format!("apps[{i}]: fault: {e}"))?;
             }
-            apps.push(App { client_id: app.client_id, trusted_domains, fault: app.fault });
+            let api_key = providers::read_secret(
+                "api_key",
+                app.api_key.as_deref(),
+                app.api_key_env.as_deref(),
+                app.api_key_file.as_deref(),
+            )
+            .map_err(|e| format!("apps[{i}]: {e}"))?;
+            if let Some(key) = &api_key
+                && (key.chars().count() < MIN_API_KEY_LEN || key.chars().any(|c| c.is_whitespace()))
+            {
+                return Err(format!(
+                    "apps[{i}]: api_key must be at least {MIN_API_KEY_LEN} characters without spaces"
+                ));
+            }
+            if let Some(key) = &api_key
+                && apps.iter().any(|other: &App| other.api_key.as_ref().is_some_and(|k| k.expose() == key))
+            {
+                return Err(format!("apps[{i}]: api_key is the same as another app's"));
+            }
+            let api_key = api_key.map(Secret::new);
+            apps.push(App {
+                client_id: app.client_id,
+                trusted_domains,
+                fault: app.fault,
+                api_key,
+                allow_credentials: app.allow_credentials,
+            });
         }
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
@@ -403,6 +446,8 @@ mod tests {
                 })
                 .to_vec(),
                 fault: None,
+                api_key: None,
+                allow_credentials: false,
             }]
         );
     }
@@ -533,6 +578,36 @@ mod tests {
         ] {
             assert!(Config::from_toml(bad, at, "d".into()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_apps_api_key_comes_from_the_file_a_variable_or_a_file_and_is_never_printed() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let app = |extra: &str| format!("[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n{extra}\n");
+        let key = "k".repeat(MIN_API_KEY_LEN);
+        let config = Config::from_toml(&app(&format!("api_key = \"{key}\"")), at, "d".into()).unwrap();
+        assert_eq!(config.apps[0].api_key.as_ref().map(Secret::expose), Some(key.as_str()));
+        assert!(!format!("{config:?}").contains(&key), "never in Debug output");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, format!("{key}\nignored\n")).unwrap();
+        let from_file = app(&format!("api_key_file = \"{}\"", file.display()));
+        let config = Config::from_toml(&from_file, at, "d".into()).unwrap();
+        assert_eq!(config.apps[0].api_key.as_ref().map(Secret::expose), Some(key.as_str()));
+        assert_eq!(Config::from_toml(&app(""), at, "d".into()).unwrap().apps[0].api_key, None);
+        for (extra, error) in [
+            ("api_key = \"short\"".to_owned(), "at least 24 characters"),
+            (format!("api_key = \"{key}\"\napi_key_env = \"X\""), "only one of"),
+            ("api_key_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"".to_owned(), "is not set"),
+        ] {
+            let error_text = Config::from_toml(&app(&extra), at, "d".into()).unwrap_err();
+            assert!(error_text.contains(error) && !error_text.contains(&key), "{error_text}");
+        }
+        let twice = format!(
+            "{}[[apps]]\nclient_id = \"b\"\ntrusted_domains = []\napi_key = \"{key}\"\n",
+            app(&format!("api_key = \"{key}\""))
+        );
+        assert!(Config::from_toml(&twice, at, "d".into()).unwrap_err().contains("the same as another app's"));
     }
 
     #[test]

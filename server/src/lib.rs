@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accounts_api;
 pub mod api;
 pub mod broker;
 pub mod config;
@@ -24,6 +25,8 @@ pub mod pages;
 pub mod params;
 pub mod progress;
 pub mod providers;
+pub mod raw;
+pub mod refresh;
 pub mod secrets;
 pub mod security;
 pub mod serve;
@@ -58,6 +61,8 @@ pub struct AppState {
     pub secrets: secrets::SecretKey,
     /// This server's public URL (the configured one, else `http://` and the bound address).
     pub public_url: String,
+    /// One upstream token refresh per account at a time in this instance ([`refresh`]).
+    pub refresh_locks: refresh::Locks,
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -67,7 +72,7 @@ const MAX_BODY: usize = params::MAX_LEN;
 pub fn router(state: Arc<AppState>) -> Router {
     let oauth = || get(oauth::show).post(oauth::submit);
     let token = || get(api::token).options(api::preflight);
-    let account = || get(api::account).options(api::preflight);
+    let account = || get(accounts_api::get).delete(accounts_api::delete).options(api::preflight);
     Router::new()
         .route("/", get(statics::index))
         .route("/healthz", get(health))
@@ -81,8 +86,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route("/v1/oauth/token", token())
         .route("/v1/oauth/token/", token())
+        .route("/v1/accounts", get(accounts_api::list))
+        .route("/v1/accounts/", get(accounts_api::list))
         .route("/v1/accounts/{id}", account())
         .route("/v1/accounts/{id}/", account())
+        .route("/v1/accounts/{id}/raw", axum::routing::any(raw::raw))
+        .route("/v1/accounts/{id}/raw/", axum::routing::any(raw::raw))
+        .route("/v1/accounts/{id}/credentials", get(accounts_api::credentials))
+        .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -175,7 +186,15 @@ impl Server {
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState { progress, config, store, http, secrets, public_url };
+        let state = AppState {
+            progress,
+            config,
+            store,
+            http,
+            secrets,
+            public_url,
+            refresh_locks: Default::default(),
+        };
         Ok(Server { listener, addr, limits, state: Arc::new(state) })
     }
 

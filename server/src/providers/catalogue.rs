@@ -122,6 +122,9 @@ pub struct Entry {
     /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
     /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
     pub credential: Option<String>,
+    /// OAuth 2.0: the token revocation endpoint (RFC 7009), called when an account is
+    /// disconnected; without one, disconnecting only forgets the tokens.
+    pub revocation_url: Option<String>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -225,8 +228,14 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err(format!("{field} is needed for this kind"));
         }
     }
-    let urls =
-        [&entry.authorization_url, &entry.token_url, &entry.identity_url, &entry.api_base, &entry.check_url];
+    let urls = [
+        &entry.authorization_url,
+        &entry.token_url,
+        &entry.identity_url,
+        &entry.api_base,
+        &entry.check_url,
+        &entry.revocation_url,
+    ];
     for url in urls.into_iter().flatten() {
         let probe = url.replace("{hostname}", "host.example").replace("{access_token}", "t");
         match url::Url::parse(&probe) {

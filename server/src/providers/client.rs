@@ -29,6 +29,8 @@ pub struct Endpoints {
     pub token: String,
     /// The identity endpoint.
     pub identity: String,
+    /// The token revocation endpoint (RFC 7009), if the provider has one.
+    pub revocation: Option<String>,
 }
 
 /// Why a call to an upstream failed.
@@ -166,6 +168,7 @@ impl Http {
                 authorization: fill(&entry.authorization_url)?,
                 token: fill(&entry.token_url)?,
                 identity: fill(&entry.identity_url)?,
+                revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
             });
         };
         upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
@@ -192,7 +195,42 @@ impl Http {
             authorization: field("authorization_endpoint").ok_or_else(malformed)?,
             token: field("token_endpoint").ok_or_else(malformed)?,
             identity: field("userinfo_endpoint").ok_or_else(malformed)?,
+            revocation: field("revocation_endpoint"),
         })
+    }
+
+    /// Revokes `token` at the provider's revocation endpoint (RFC 7009: a form POST of `token`
+    /// and `token_type_hint`, our client authenticated as at the token endpoint). A provider
+    /// without one: nothing to do.
+    pub async fn revoke(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        token: &str,
+        hint: &str,
+    ) -> Result<(), UpstreamError> {
+        let what = "revocation endpoint";
+        let Some(url) = &endpoints.revocation else { return Ok(()) };
+        self.check(url, what)?;
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        let mut request = self.client.post(url);
+        match upstream.entry.client_auth {
+            ClientAuth::ClientSecretPost => {
+                form.push(("client_id", &upstream.client_id));
+                form.push(("client_secret", upstream.client_secret.expose()));
+            }
+            ClientAuth::ClientSecretBasic => {
+                request = request.basic_auth(&upstream.client_id, Some(upstream.client_secret.expose()));
+            }
+        }
+        let response = request.form(&form).send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::new(
+                "server_error",
+                format!("The service's {what} answered with status {}.", response.status().as_u16()),
+            ));
+        }
+        Ok(())
     }
 
     /// Exchanges the authorization `code` (with the PKCE `verifier`, if one was sent).
@@ -256,6 +294,87 @@ impl Http {
             scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
             hostname: None,
         })
+    }
+
+    /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
+    /// token, if any, is in the result (a rotated one); the caller keeps the old one otherwise.
+    pub async fn refresh(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        refresh_token: &str,
+    ) -> Result<Tokens, UpstreamError> {
+        let what = "token endpoint";
+        self.check(&endpoints.token, what)?;
+        let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
+        let auth_type = match upstream.entry.client_auth {
+            ClientAuth::ClientSecretPost => AuthType::RequestBody,
+            ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
+        };
+        let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
+            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+            .set_auth_type(auth_type)
+            .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?);
+        let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
+        let reply =
+            client.exchange_refresh_token(&refresh).request_async(&self.client).await.map_err(|error| {
+                match error {
+                    RequestTokenError::ServerResponse(response) => {
+                        let code = match response.error() {
+                            BasicErrorResponseType::Extension(other) => sanitize(other, 64),
+                            known => known.as_ref().to_owned(),
+                        };
+                        let description = response
+                            .error_description()
+                            .map(|d| sanitize(d, 300))
+                            .filter(|d| !d.is_empty())
+                            .unwrap_or_else(|| "The service refused to refresh the token.".to_owned());
+                        UpstreamError { code, description }
+                    }
+                    RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+                        UpstreamError::unreachable(what, &error)
+                    }
+                    RequestTokenError::Request(_) => UpstreamError::new(
+                        "temporarily_unavailable",
+                        "The service's token endpoint could not be reached.",
+                    ),
+                    RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
+                        "server_error",
+                        "The service's token endpoint gave a reply that could not be read.",
+                    ),
+                }
+            })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Ok(Tokens {
+            access_token: reply.access_token().secret().clone(),
+            refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
+            expires_at: reply.expires_in().map(|d| now + d.as_secs()),
+            scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            hostname: None,
+        })
+    }
+
+    /// The pass-through API's call: `method` on `url` (already checked to be under the
+    /// provider's API base) with the account's access token, the caller's content type and body;
+    /// no redirect followed, the SSRF guard applied.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        access_token: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let what = "API";
+        self.check(url, what)?;
+        let mut request = self.client.request(method, url).bearer_auth(access_token).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))
     }
 
     /// Reads who the account is, with its access token.

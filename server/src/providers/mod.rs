@@ -126,6 +126,11 @@ pub struct ProviderConfig {
     pub pkce: Option<bool>,
     /// The token endpoint's client authentication.
     pub client_auth: Option<ClientAuth>,
+    /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
+    /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
+    pub revocation_url: Option<String>,
+    /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
+    pub api_base: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -204,7 +209,16 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
             http_url(&url).map_err(|e| format!("issuer: {e}"))?;
             issuer = Some(url.trim_end_matches('/').to_owned());
-            custom_entry(config, custom_name("oidc")?, custom_category("oidc")?)
+            let mut entry = custom_entry(config, custom_name("oidc")?, custom_category("oidc")?);
+            if let Some(url) = &config.revocation_url {
+                http_url(url).map_err(|e| format!("revocation_url: {e}"))?;
+            }
+            entry.revocation_url = config.revocation_url.clone();
+            if let Some(url) = &config.api_base {
+                http_url(url).map_err(|e| format!("api_base: {e}"))?;
+            }
+            entry.api_base = config.api_base.clone();
+            entry
         }
         Some(ConfigKind::Oauth2) => {
             let mut entry = custom_entry(config, custom_name("oauth2")?, custom_category("oauth2")?);
@@ -220,6 +234,8 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry.token_url = config.token_url.clone();
             entry.identity_url = config.identity_url.clone();
             entry.hostname_pattern = config.hostname_pattern.clone();
+            entry.revocation_url = config.revocation_url.clone();
+            entry.api_base = config.api_base.clone();
             catalogue::check(&entry)?;
             entry
         }
@@ -246,8 +262,14 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             if let Some(category) = &config.category {
                 entry.category = category.clone();
             }
-            for field in [&config.issuer, &config.authorization_url, &config.token_url, &config.identity_url]
-            {
+            for field in [
+                &config.issuer,
+                &config.authorization_url,
+                &config.token_url,
+                &config.identity_url,
+                &config.revocation_url,
+                &config.api_base,
+            ] {
                 if field.is_some() {
                     return Err(
                         "a catalogue entry's URLs are the catalogue's: give a kind for a custom provider"
@@ -323,35 +345,51 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         hostname_pattern: None,
         check_url: None,
         credential: None,
+        revocation_url: None,
     }
 }
 
 /// The client secret, from exactly one of `client_secret`, `client_secret_env` and
 /// `client_secret_file`. Errors name the variable or file, never a value.
 fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
-    let text = match (&config.client_secret, &config.client_secret_env, &config.client_secret_file) {
-        (Some(secret), None, None) => secret.clone(),
-        (None, Some(variable), None) => std::env::var(variable)
-            .map_err(|_| format!("client_secret_env: the environment variable {variable} is not set"))?,
-        (None, None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| format!("client_secret_file: cannot read {}: {}", path.display(), e.kind()))?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned(),
-        (None, None, None) => {
-            return Err("a client secret is needed: client_secret, client_secret_env or client_secret_file"
-                .to_owned());
-        }
-        _ => {
-            return Err("give only one of client_secret, client_secret_env and client_secret_file".to_owned());
-        }
-    };
-    let text = text.trim().to_owned();
+    let text = read_secret(
+        "client_secret",
+        config.client_secret.as_deref(),
+        config.client_secret_env.as_deref(),
+        config.client_secret_file.as_deref(),
+    )?
+    .ok_or_else(|| {
+        "a client secret is needed: client_secret, client_secret_env or client_secret_file".to_owned()
+    })?;
     if text.is_empty() {
         return Err("the client secret is empty".to_owned());
     }
     Ok(Secret(text))
+}
+
+/// A secret given by at most one of `{field}` (inline), `{field}_env` (an environment
+/// variable) and `{field}_file` (a file's first line), trimmed; `None` when none is given.
+/// Errors name the field, the variable or the file, never a value.
+pub fn read_secret(
+    field: &str,
+    inline: Option<&str>,
+    env: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, String> {
+    let text = match (inline, env, file) {
+        (Some(secret), None, None) => secret.to_owned(),
+        (None, Some(variable), None) => std::env::var(variable)
+            .map_err(|_| format!("{field}_env: the environment variable {variable} is not set"))?,
+        (None, None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("{field}_file: cannot read {}: {}", path.display(), e.kind()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        (None, None, None) => return Ok(None),
+        _ => return Err(format!("give only one of {field}, {field}_env and {field}_file")),
+    };
+    Ok(Some(text.trim().to_owned()))
 }
 
 /// Checks an absolute http(s) URL.

@@ -20,6 +20,8 @@ pub struct Account {
     pub created: String,
     /// When it was last connected again (RFC 3339, UTC): `created` until then.
     pub modified: String,
+    /// Why the account no longer works (its upstream grant was refused); `None`: active.
+    pub inactive_reason: Option<String>,
 }
 
 /// What a token grants.
@@ -85,11 +87,58 @@ impl Store {
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified
+                        COALESCE(modified, created) AS modified, inactive_reason
                  FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
+        }))
+    }
+}
+
+impl Store {
+    /// A page of the accounts of the app `client_id`, oldest first (`limit` from `offset`), and
+    /// how many it has in all.
+    pub async fn app_accounts(
+        &self,
+        client_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<Account>), Error> {
+        Ok(on_pool!(self, pool => {
+            let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_one(pool)
+                .await?;
+            let page = sqlx::query_as(
+                "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
+                        COALESCE(modified, created) AS modified, inactive_reason
+                 FROM accounts WHERE client_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+            )
+            .bind(client_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+            (total, page)
+        }))
+    }
+
+    /// The upstream subject of an account connected through an upstream (`None` for the demo's).
+    pub async fn account_subject(&self, id: i64) -> Result<Option<String>, Error> {
+        let row: Option<(Option<String>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT subject FROM accounts WHERE id = $1").bind(id).fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|(subject,)| subject))
+    }
+
+    /// Deletes an account with everything kept for it — our tokens and its sealed upstream
+    /// credentials — in one transaction. Returns whether it existed.
+    pub async fn delete_account(&self, id: i64) -> Result<bool, Error> {
+        Ok(in_transaction!(self, tx => {
+            sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0
         }))
     }
 }
@@ -139,6 +188,26 @@ mod tests {
         assert_ne!(other, id, "accounts are per app");
         assert_eq!(store.grant("nope").await.unwrap(), None);
         assert_eq!(store.account(9999).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_apps_accounts_come_in_pages_and_a_deleted_one_leaves_nothing() {
+        let (_dir, store) = testing::store().await;
+        let mut ids = Vec::new();
+        for name in ["a", "b", "c"] {
+            ids.push(store.connect("box:normal.storage", "app", "box", name, false).await.unwrap().0);
+        }
+        let (other, other_token) =
+            store.connect("box:normal.storage", "other", "box", "a", false).await.unwrap();
+        let (total, page) = store.app_accounts("app", 2, 0).await.unwrap();
+        assert_eq!((total, page.iter().map(|a| a.id).collect::<Vec<_>>()), (3, ids[..2].to_vec()));
+        let (_, rest) = store.app_accounts("app", 2, 2).await.unwrap();
+        assert_eq!(rest.iter().map(|a| a.id).collect::<Vec<_>>(), ids[2..].to_vec());
+        assert_eq!(store.app_accounts("nobody", 10, 0).await.unwrap(), (0, Vec::new()));
+        assert!(store.delete_account(other).await.unwrap());
+        assert!(!store.delete_account(other).await.unwrap(), "deleted once");
+        assert_eq!(store.grant(&other_token).await.unwrap(), None, "its tokens are gone");
+        assert_eq!(store.app_accounts("app", 10, 0).await.unwrap().0, 3, "other apps' accounts stay");
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ mod upstream;
 
 pub use accounts::{Account, Grant};
 pub use flows::{Full, NewFlow, Stage};
-pub use upstream::UpstreamAccount;
+pub use upstream::{StoredTokens, UpstreamAccount};
 
 use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

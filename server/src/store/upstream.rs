@@ -81,7 +81,7 @@ impl Store {
                     .await?;
             let account_id = match existing {
                 Some((id,)) => {
-                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4 WHERE id = $1")
+                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4, inactive_reason = NULL WHERE id = $1")
                     .bind(id)
                     .bind(account.login)
                     .bind(account.admin)
@@ -108,7 +108,8 @@ impl Store {
             };
             sqlx::query(
                 "INSERT INTO upstream_credentials (account_id, sealed) VALUES ($1, $2)
-                 ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified",
+                 ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified,
+                   version = upstream_credentials.version + 1, refreshing_until = NULL",
             )
             .bind(account_id)
             .bind(account.sealed)
@@ -135,6 +136,111 @@ impl Store {
                 .await?
         });
         Ok(row.map(|(sealed,)| sealed))
+    }
+}
+
+/// An account's sealed upstream tokens as they are now: what a refresh starts from.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct StoredTokens {
+    /// The tokens, sealed.
+    pub sealed: Vec<u8>,
+    /// Bumped on every write of `sealed`: a refresh saves its result only over this version.
+    pub version: i64,
+    /// Until when (ms since the epoch) an instance holds the lease to refresh them, if one does.
+    pub refreshing_until: Option<i64>,
+    /// Why the account no longer works, if its grant was refused.
+    pub inactive_reason: Option<String>,
+}
+
+impl Store {
+    /// The sealed upstream tokens of an account with their version and refresh lease.
+    pub async fn stored_tokens(&self, account_id: i64) -> Result<Option<StoredTokens>, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.sealed, c.version, c.refreshing_until, a.inactive_reason
+                 FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
+    /// Takes the lease to refresh the tokens at `version` until `until` (ms), unless another
+    /// instance holds an unexpired one at `now` or they have changed: a compare-and-swap, so that
+    /// one caller among all instances refreshes. Returns whether it was taken.
+    pub async fn claim_refresh(
+        &self,
+        account_id: i64,
+        version: i64,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE upstream_credentials SET refreshing_until = $4
+                 WHERE account_id = $1 AND version = $2 AND (refreshing_until IS NULL OR refreshing_until <= $3)",
+            )
+            .bind(account_id)
+            .bind(version)
+            .bind(now)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
+    /// `version` and releases the lease, in one statement; returns whether they were still at
+    /// `version`.
+    pub async fn save_refreshed(&self, account_id: i64, version: i64, sealed: &[u8]) -> Result<bool, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
+                        modified = $4
+                 WHERE account_id = $1 AND version = $2",
+            )
+            .bind(account_id)
+            .bind(version)
+            .bind(sealed)
+            .bind(now_rfc3339())
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Gives up the lease taken at `version` (the refresh failed and may be tried again later).
+    pub async fn release_refresh(&self, account_id: i64, version: i64) -> Result<(), Error> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE upstream_credentials SET refreshing_until = NULL WHERE account_id = $1 AND version = $2")
+                .bind(account_id)
+                .bind(version)
+                .execute(pool)
+                .await
+                .map(drop)?
+        });
+        Ok(())
+    }
+
+    /// Marks the account inactive with `reason` (its grant was refused upstream) and gives up
+    /// the lease: nothing refreshes it again until the user connects it again.
+    pub async fn deactivate(&self, account_id: i64, reason: &str) -> Result<(), Error> {
+        in_transaction!(self, tx => {
+            sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1")
+                .bind(account_id)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE upstream_credentials SET refreshing_until = NULL WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
     }
 }
 

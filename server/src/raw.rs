@@ -1,0 +1,234 @@
+//! The pass-through API (Kloudless's raw API): `/v1/accounts/{id}/raw` calls the account's
+//! provider API with the account's upstream access token — the path in `X-Kloudless-Raw-URI`
+//! under the provider's `api_base`, the method in `X-Kloudless-Raw-Method`, the request's body
+//! and content type passed on. The token is refreshed first if due and, on a 401, refreshed once
+//! and the call retried once. Only the API base's own origin and path can be reached: an
+//! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
+//! redirect are refused.
+
+use crate::AppState;
+use crate::accounts_api::{Caller, find_account, refresh_failed};
+use crate::api::ApiError;
+use crate::refresh::fresh_tokens;
+use crate::services::{self, Connect};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kloudless_protocol::codes;
+use std::sync::Arc;
+
+/// The header naming the path to call under the provider's API base.
+pub const RAW_URI: &str = "x-kloudless-raw-uri";
+/// The header naming the method to call it with (default `GET`).
+pub const RAW_METHOD: &str = "x-kloudless-raw-method";
+/// The largest upstream reply passed back.
+pub const MAX_REPLY: usize = 10 * 1024 * 1024;
+
+const BAD_URI: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "X-Kloudless-Raw-URI must be a path under the service's API (no scheme, host, .., backslash or encoded slash).",
+);
+const BAD_METHOD: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "X-Kloudless-Raw-Method must be GET, HEAD, POST, PUT, PATCH or DELETE.",
+);
+const NO_API: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "This account's service has no pass-through API.",
+);
+const REDIRECTED: ApiError = ApiError::new(
+    StatusCode::BAD_GATEWAY,
+    "upstream_redirect",
+    "The service answered with a redirect, which is not followed.",
+);
+const TOO_LARGE: ApiError = ApiError::new(
+    StatusCode::BAD_GATEWAY,
+    "upstream_error",
+    "The service's reply is too large to pass back.",
+);
+
+/// The upstream reply headers passed back.
+const PASSED_BACK: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::CACHE_CONTROL,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CONTENT_DISPOSITION,
+    header::RETRY_AFTER,
+];
+
+/// The URL for `path` under `api_base`, or `None` when `path` could leave it: it must start
+/// with one `/`, hold no `\`, `#`, control character or whitespace, and neither as written nor
+/// percent-decoded a `..` or `.` segment or an encoded `/` or `\`; the joined URL must keep the
+/// base's scheme, host, port and path prefix.
+pub fn target(api_base: &str, path: &str) -> Option<String> {
+    if !path.starts_with('/') || path.starts_with("//") || path.len() > 4096 {
+        return None;
+    }
+    if path.chars().any(|c| c == '\\' || c == '#' || c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%25") {
+        return None;
+    }
+    let decoded = percent_decode(path.split('?').next().unwrap_or(""))?;
+    if decoded.split('/').any(|segment| segment == ".." || segment == ".") || decoded.contains('\\') {
+        return None;
+    }
+    let base = url::Url::parse(api_base.trim_end_matches('/')).ok()?;
+    let joined = format!("{}{path}", api_base.trim_end_matches('/'));
+    let url = url::Url::parse(&joined).ok()?;
+    let prefix = base.path().trim_end_matches('/');
+    let same_origin = url.scheme() == base.scheme()
+        && url.host_str() == base.host_str()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none();
+    let under = url.path() == prefix || url.path().starts_with(&format!("{prefix}/"));
+    (same_origin && under).then(|| url.to_string())
+}
+
+/// Percent-decodes `text` (UTF-8), or `None` if it is not valid.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `/v1/accounts/{id}/raw`: see the module's documentation.
+pub async fn raw(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match call(&app, &caller, &id, &headers, body).await {
+        Ok(response) => response,
+        Err(response) => response,
+    }
+}
+
+async fn call(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let account = find_account(app, caller, id).await.map_err(IntoResponse::into_response)?;
+    let api_base = services::find(&app.config.services, &account.service)
+        .and_then(|service| match &service.connect {
+            Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
+            _ => None,
+        })
+        .filter(|base| !base.contains('{'))
+        .ok_or_else(|| NO_API.into_response())?;
+    let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or_else(|| BAD_URI.into_response())?;
+    let url = target(&api_base, path).ok_or_else(|| BAD_URI.into_response())?;
+    let method =
+        headers.get(RAW_METHOD).map_or(Ok("GET"), |v| v.to_str()).map_err(|_| BAD_METHOD.into_response())?;
+    let method = match method.to_ascii_uppercase().as_str() {
+        "GET" => reqwest::Method::GET,
+        "HEAD" => reqwest::Method::HEAD,
+        "POST" => reqwest::Method::POST,
+        "PUT" => reqwest::Method::PUT,
+        "PATCH" => reqwest::Method::PATCH,
+        "DELETE" => reqwest::Method::DELETE,
+        _ => return Err(BAD_METHOD.into_response()),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let mut tokens = fresh_tokens(app, &account, None).await.map_err(refresh_failed)?;
+    let mut retried = false;
+    loop {
+        let reply = app
+            .http
+            .raw(method.clone(), &url, &tokens.access_token, content_type, body.to_vec())
+            .await
+            .map_err(|error| refresh_failed(crate::refresh::RefreshError::Upstream(error)))?;
+        if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
+            retried = true;
+            tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await.map_err(refresh_failed)?;
+            continue;
+        }
+        if reply.status().is_redirection() {
+            return Err(REDIRECTED.into_response());
+        }
+        return pass_back(reply).await;
+    }
+}
+
+async fn pass_back(reply: reqwest::Response) -> Result<Response, Response> {
+    let status = StatusCode::from_u16(reply.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut passed = HeaderMap::new();
+    for name in PASSED_BACK {
+        if let Some(value) = reply
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| axum::http::HeaderValue::from_bytes(v.as_bytes()).ok())
+        {
+            passed.insert(name, value);
+        }
+    }
+    if reply.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
+        return Err(TOO_LARGE.into_response());
+    }
+    let bytes = reply.bytes().await.map_err(|_| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", "The service's reply could not be read.")
+            .into_response()
+    })?;
+    if bytes.len() > MAX_REPLY {
+        return Err(TOO_LARGE.into_response());
+    }
+    let mut response = (status, Body::from(bytes)).into_response();
+    response.headers_mut().extend(passed);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_under_the_api_base_are_reached() {
+        let base = "https://api.acme.test/v2";
+        assert_eq!(target(base, "/files?x=1").as_deref(), Some("https://api.acme.test/v2/files?x=1"));
+        assert_eq!(target("https://api.acme.test/", "/a/b").as_deref(), Some("https://api.acme.test/a/b"));
+        for bad in [
+            "https://evil.test/x",
+            "files",
+            "//evil.test/x",
+            "/../admin",
+            "/a/../../admin",
+            "/%2e%2e/admin",
+            "/%2E%2E/admin",
+            "/.%2e/admin",
+            "/a%2f..%2fadmin",
+            "/a%5c..",
+            "/%252e%252e/admin",
+            "/\\evil.test",
+            "/a#frag",
+            "/a b",
+            "/./x",
+        ] {
+            assert_eq!(target(base, bad), None, "{bad}");
+        }
+        assert_eq!(target(base, "@evil.test/x"), None);
+    }
+}

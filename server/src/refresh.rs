@@ -1,0 +1,149 @@
+//! Keeping an account's upstream tokens fresh: an access token due to expire within [`MARGIN`]
+//! is refreshed before it is used, by one caller at a time across every instance sharing the
+//! database — concurrent callers wait for that refresh and share its result.
+//!
+//! Single flight: within an instance, callers for one account queue on an in-process lock; across
+//! instances, the one refreshing holds a lease taken by compare-and-swap on the stored tokens'
+//! version ([`crate::store::Store::claim_refresh`]); the others poll until the version changes.
+//! The new access token and the rotated refresh token (or, when the reply omits one, the old)
+//! are sealed together and saved over the version refreshed, in one statement, before anyone
+//! uses them. `invalid_grant` (revoked, expired, reused) marks the account inactive with the
+//! upstream's reason: it is not tried again until the user connects the account again.
+
+use crate::AppState;
+use crate::providers::client::{Tokens, UpstreamError};
+use crate::services::{self, Connect};
+use crate::store::Account;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An access token expiring within this margin is refreshed before use.
+pub const MARGIN: Duration = Duration::from_secs(300);
+/// How long the lease of the instance refreshing an account lasts: another instance takes
+/// over after it (the first one died or hung).
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often a caller waiting on another instance's refresh looks again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Why no fresh access token could be had.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RefreshError {
+    /// The account's grant was refused upstream: the reason shown by the account API.
+    Inactive(String),
+    /// The upstream failed now (unreachable, an error other than `invalid_grant`).
+    Upstream(UpstreamError),
+    /// The account has no upstream OAuth tokens (demo, API-key or basic accounts), or its
+    /// provider is no longer configured.
+    NotOAuth,
+    /// The database failed, the tokens did not open, or another instance held the lease too long.
+    Server,
+}
+
+/// The per-account in-process locks (one refresh at a time per account in this instance).
+#[derive(Debug, Default)]
+pub struct Locks(Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Locks {
+    fn of(&self, account_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(account_id).or_default().clone()
+    }
+}
+
+fn now_millis() -> i64 {
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}
+
+/// Whether `tokens`' access token is due for a refresh at `now` (ms).
+pub fn due(tokens: &Tokens, now: i64) -> bool {
+    let margin = i64::try_from(MARGIN.as_millis()).unwrap_or(i64::MAX);
+    tokens
+        .expires_at
+        .is_some_and(|at| i64::try_from(at).unwrap_or(i64::MAX).saturating_mul(1000) <= now + margin)
+}
+
+fn storage(error: &dyn std::fmt::Display) -> RefreshError {
+    eprintln!("storage error while refreshing: {error}");
+    RefreshError::Server
+}
+
+/// The account's upstream tokens with an access token that is not due, refreshed first if it
+/// was (see the module's documentation).
+///
+/// `stale`: an access token the upstream just refused (401); if it is still the stored one, it
+/// is refreshed whatever its expiry says.
+pub async fn fresh_tokens(
+    app: &AppState,
+    account: &Account,
+    stale: Option<&str>,
+) -> Result<Tokens, RefreshError> {
+    let Some(service) = services::find(&app.config.services, &account.service) else {
+        return Err(RefreshError::NotOAuth);
+    };
+    let Connect::Upstream(upstream) = &service.connect else { return Err(RefreshError::NotOAuth) };
+    let subject = app.store.account_subject(account.id).await.map_err(|e| storage(&e))?;
+    let subject = subject.ok_or(RefreshError::NotOAuth)?;
+    let owner = format!("{}\n{}\n{subject}", account.client_id, account.service);
+    let lock = app.refresh_locks.of(account.id);
+    let _one_at_a_time = lock.lock().await;
+    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    let deadline = now_millis() + 2 * lease_ms;
+    loop {
+        let stored = app.store.stored_tokens(account.id).await.map_err(|e| storage(&e))?;
+        let stored = stored.ok_or(RefreshError::NotOAuth)?;
+        if let Some(reason) = stored.inactive_reason {
+            return Err(RefreshError::Inactive(reason));
+        }
+        let plain = app.secrets.open(&stored.sealed, owner.as_bytes()).map_err(|e| storage(&e))?;
+        let tokens: Tokens = serde_json::from_slice(&plain).map_err(|e| storage(&e))?;
+        let now = now_millis();
+        let Some(refresh_token) = tokens
+            .refresh_token
+            .clone()
+            .filter(|_| due(&tokens, now) || stale == Some(tokens.access_token.as_str()))
+        else {
+            return Ok(tokens);
+        };
+        if !app
+            .store
+            .claim_refresh(account.id, stored.version, now, now + lease_ms)
+            .await
+            .map_err(|e| storage(&e))?
+        {
+            if now > deadline {
+                return Err(RefreshError::Server);
+            }
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let refreshed = match app.http.endpoints(upstream, tokens.hostname.as_deref()).await {
+            Ok(endpoints) => app.http.refresh(upstream, &endpoints, &refresh_token).await,
+            Err(error) => Err(error),
+        };
+        let mut new = match refreshed {
+            Ok(new) => new,
+            Err(error) if error.code == "invalid_grant" => {
+                let reason = format!("invalid_grant: {}", error.description);
+                app.store.deactivate(account.id, &reason).await.map_err(|e| storage(&e))?;
+                return Err(RefreshError::Inactive(reason));
+            }
+            Err(error) => {
+                app.store.release_refresh(account.id, stored.version).await.map_err(|e| storage(&e))?;
+                return Err(RefreshError::Upstream(error));
+            }
+        };
+        // An omitted refresh token keeps the old one; a rotated one replaces it.
+        if new.refresh_token.is_none() {
+            new.refresh_token = Some(refresh_token);
+        }
+        new.hostname = tokens.hostname.clone();
+        let plain = serde_json::to_vec(&new).map_err(|e| storage(&e))?;
+        let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
+        if app.store.save_refreshed(account.id, stored.version, &sealed).await.map_err(|e| storage(&e))? {
+            return Ok(new);
+        }
+        // Our lease ran out and another instance saved first: use what it saved.
+    }
+}

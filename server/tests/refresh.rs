@@ -1,0 +1,340 @@
+//! Upstream tokens kept fresh, over real HTTP against a small local OAuth token endpoint that
+//! counts its refreshes and rotates refresh tokens: an expired access token is refreshed once
+//! for 20 concurrent callers, the rotated refresh token is saved with it, a reply without one
+//! keeps the old, and invalid_grant makes the account inactive with no retry.
+
+mod common;
+
+use authenticator_server::Server;
+use authenticator_server::config::Config;
+use authenticator_server::providers::client::Tokens;
+use authenticator_server::secrets::{KeySource, SecretKey};
+use authenticator_server::store::{Store, UpstreamAccount};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+const KEY: &str = "key-of-app-a-0123456789abcdef";
+const HEX: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+
+/// The upstream's state: the refresh token it honours now, how many refreshes it answered,
+/// whether it rotates refresh tokens.
+#[derive(Default)]
+struct Upstream {
+    valid: String,
+    refreshes: usize,
+    rotate: bool,
+    /// The Authorization headers the API saw.
+    api_calls: Vec<String>,
+    /// Calls that reached a path outside the API base.
+    secret_hits: usize,
+}
+
+async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
+    let state = Arc::new(Mutex::new(Upstream {
+        valid: valid.to_owned(),
+        refreshes: 0,
+        rotate,
+        ..Default::default()
+    }));
+    let shared = state.clone();
+    let api = state.clone();
+    let secret = state.clone();
+    let router = axum::Router::new()
+        .route(
+            "/api/echo",
+            axum::routing::any(move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| async move {
+                let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                api.lock().unwrap().api_calls.push(auth.clone());
+                if auth != format!("Bearer ACCESS-{}", api.lock().unwrap().refreshes) {
+                    return (axum::http::StatusCode::UNAUTHORIZED, [("etag", "\"e\"")], axum::Json(json!({ "error": "expired" })));
+                }
+                let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned());
+                let reply = json!({ "method": method.as_str(), "body": body, "content_type": content_type, "auth": auth });
+                (axum::http::StatusCode::CREATED, [("etag", "\"v1\"")], axum::Json(reply))
+            }),
+        )
+        .route(
+            "/api/redirect",
+            axum::routing::get(|| async { (axum::http::StatusCode::FOUND, [("location", "http://evil.test/steal")]) }),
+        )
+        .route(
+            "/secret",
+            axum::routing::any(move || async move {
+                secret.lock().unwrap().secret_hits += 1;
+                "secret"
+            }),
+        )
+        .route(
+        "/token",
+        axum::routing::post(move |body: String| async move {
+            let form: HashMap<String, String> =
+                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            // Slow enough that concurrent callers overlap the refresh.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut upstream = shared.lock().unwrap();
+            if form.get("grant_type").map(String::as_str) != Some("refresh_token")
+                || form.get("refresh_token") != Some(&upstream.valid)
+            {
+                let error =
+                    json!({ "error": "invalid_grant", "error_description": "grant request is invalid" });
+                return (axum::http::StatusCode::BAD_REQUEST, axum::Json(error));
+            }
+            upstream.refreshes += 1;
+            let n = upstream.refreshes;
+            let mut reply =
+                json!({ "access_token": format!("ACCESS-{n}"), "token_type": "Bearer", "expires_in": 3600 });
+            if upstream.rotate {
+                upstream.valid = format!("REFRESH-{n}");
+                reply["refresh_token"] = json!(upstream.valid);
+            }
+            (axum::http::StatusCode::OK, axum::Json(reply))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, state)
+}
+
+struct Running {
+    addr: SocketAddr,
+    store: Store,
+    account: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// A server with provider `acme` at `base` and an `acme` account of app `a` whose access token
+/// expired a minute ago.
+async fn start(base: &str, refresh_token: &str) -> Running {
+    start_expiring(base, refresh_token, -60).await
+}
+
+/// [`start`] with the access token expiring `in_secs` from now.
+async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("secret.key");
+    std::fs::write(&key_file, HEX).unwrap();
+    let toml = format!(
+        "allow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\nallow_credentials = true\n\
+         [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY}-b\"\nallow_credentials = true\n\
+         [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
+         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
+         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    config.secret_key = KeySource::File(key_file);
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    let store = Store::open(&database).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let tokens = Tokens {
+        access_token: "ACCESS-0".to_owned(),
+        refresh_token: Some(refresh_token.to_owned()),
+        expires_at: Some((now as i64 + in_secs) as u64),
+        scope: None,
+        hostname: None,
+    };
+    let sealed = SecretKey::from_hex(HEX)
+        .unwrap()
+        .seal(&serde_json::to_vec(&tokens).unwrap(), b"a\nacme\nu1")
+        .unwrap();
+    let account = UpstreamAccount {
+        client_id: "a",
+        service: "acme",
+        subject: "u1",
+        login: "ann",
+        admin: false,
+        sealed: &sealed,
+    };
+    let (account, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
+    Running { addr, store, account, _dir: dir }
+}
+
+async fn get(running: &Running, path: &str, key: &str) -> (u16, Value) {
+    let reply = reqwest::Client::new()
+        .get(format!("http://{}{path}", running.addr))
+        .header("Authorization", format!("APIKey {key}"))
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
+
+/// The tokens stored for the account now.
+async fn stored(running: &Running) -> Tokens {
+    let sealed = running.store.upstream_credentials(running.account).await.unwrap().unwrap();
+    serde_json::from_slice(&SecretKey::from_hex(HEX).unwrap().open(&sealed, b"a\nacme\nu1").unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn twenty_concurrent_callers_after_expiry_share_one_refresh_and_the_rotated_token_is_saved() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = Arc::new(start(&base, "REFRESH-0").await);
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let (running, path) = (running.clone(), path.clone());
+            tokio::spawn(async move { get(&running, &path, KEY).await })
+        })
+        .collect();
+    for call in calls {
+        let (status, body) = call.await.unwrap();
+        assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{body}");
+    }
+    assert_eq!(upstream.lock().unwrap().refreshes, 1, "exactly one upstream refresh");
+    let tokens = stored(&running).await;
+    assert_eq!(
+        (tokens.access_token.as_str(), tokens.refresh_token.as_deref()),
+        ("ACCESS-1", Some("REFRESH-1"))
+    );
+    let (_, again) = get(&running, &path, KEY).await;
+    assert_eq!(again["access_token"], "ACCESS-1", "a fresh token is not refreshed again");
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_reply_without_a_refresh_token_keeps_the_old_one() {
+    let (base, upstream) = upstream("REFRESH-0", false).await;
+    let running = start(&base, "REFRESH-0").await;
+    let (status, body) = get(&running, &format!("/v1/accounts/{}/credentials/", running.account), KEY).await;
+    assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")));
+    let tokens = stored(&running).await;
+    assert_eq!(tokens.refresh_token.as_deref(), Some("REFRESH-0"));
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_refused_grant_makes_the_account_inactive_with_its_reason_and_is_not_tried_again() {
+    let (base, upstream) = upstream("SOMETHING-ELSE", true).await;
+    let running = start(&base, "REVOKED-0").await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    for _ in 0..3 {
+        let (status, body) = get(&running, &path, KEY).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("account_inactive")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("invalid_grant"));
+    }
+    let (status, account) = get(&running, &format!("/v1/accounts/{}/", running.account), KEY).await;
+    assert_eq!((status, account["active"].as_bool()), (200, Some(false)));
+    assert!(account["inactive_reason"].as_str().unwrap().starts_with("invalid_grant"), "{account}");
+    assert_eq!(upstream.lock().unwrap().refreshes, 0);
+}
+
+#[tokio::test]
+async fn credentials_go_only_to_an_app_allowed_them_and_never_to_another_app() {
+    let (base, _upstream) = upstream("REFRESH-0", true).await;
+    let running = start(&base, "REFRESH-0").await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let (status, _) = get(&running, &path, &format!("{KEY}-b")).await;
+    assert_eq!(status, 404, "another app's account is not found, even for an app allowed credentials");
+    let (status, _) = get(&running, "/v1/accounts/9999/credentials/", KEY).await;
+    assert_eq!(status, 404);
+}
+
+async fn raw(
+    running: &Running,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (u16, HashMap<String, String>, String) {
+    let reply = reqwest::Client::new()
+        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .header("X-Kloudless-Raw-URI", uri)
+        .header("X-Kloudless-Raw-Method", method)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let headers =
+        reply.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect();
+    (status, headers, reply.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_raw_call_after_expiry_is_refreshed_once_and_passes_method_body_and_reply_through() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = start(&base, "REFRESH-0").await;
+    let (status, headers, body) = raw(&running, "PUT", "/echo?x=1", "hello").await;
+    assert_eq!(status, 201, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["method"], "PUT");
+    assert_eq!(reply["body"], "hello");
+    assert_eq!(reply["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(reply["auth"], "Bearer ACCESS-1", "the refreshed upstream token, injected");
+    assert_eq!(headers["etag"], "\"v1\"");
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_401_from_upstream_is_refreshed_once_and_retried_once() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    // The API accepts only `ACCESS-{refreshes}`: counting from 5, it refuses the stored,
+    // unexpired ACCESS-0 as if revoked early, and accepts what the next refresh issues.
+    upstream.lock().unwrap().refreshes = 5;
+    let running = start_expiring(&base, "REFRESH-0", 3600).await;
+    let (status, _, body) = raw(&running, "GET", "/echo", "").await;
+    assert_eq!(status, 201, "{body}");
+    let calls = upstream.lock().unwrap().api_calls.clone();
+    assert_eq!(calls, ["Bearer ACCESS-0", "Bearer ACCESS-6"], "one call, one refresh, one retry");
+    assert_eq!(upstream.lock().unwrap().refreshes, 6);
+}
+
+#[tokio::test]
+async fn raw_calls_reach_the_providers_api_only() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = start_expiring(&base, "REFRESH-0", 3600).await;
+    let host = base.trim_start_matches("http://");
+    for uri in [
+        format!("{base}/secret"),
+        format!("//{host}/secret"),
+        "http://evil.test/x".to_owned(),
+        "/../secret".to_owned(),
+        "/%2e%2e/secret".to_owned(),
+        "/..%2fsecret".to_owned(),
+        "/%252e%252e/secret".to_owned(),
+        "/\\evil.test".to_owned(),
+        "echo".to_owned(),
+    ] {
+        let (status, _, body) = raw(&running, "GET", &uri, "").await;
+        assert_eq!(status, 400, "{uri}: {body}");
+    }
+    let (status, _, body) = raw(&running, "GET", "/redirect", "").await;
+    assert_eq!(
+        (status, body.contains("upstream_redirect")),
+        (502, true),
+        "a redirect is not followed: {body}"
+    );
+    let (status, _, _) = raw(&running, "TRACE", "/echo", "").await;
+    assert_eq!(status, 400);
+    assert_eq!(upstream.lock().unwrap().secret_hits, 0, "nothing outside the API base was reached");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succeed() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = Arc::new(start(&base, "REFRESH-0").await);
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let running = running.clone();
+            tokio::spawn(async move { raw(&running, "GET", "/echo", "").await })
+        })
+        .collect();
+    for call in calls {
+        let (status, _, body) = call.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let upstream = upstream.lock().unwrap();
+    assert_eq!(upstream.refreshes, 1);
+    assert!(
+        upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"),
+        "no call with the expired token"
+    );
+}
