@@ -7,7 +7,7 @@
 use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
@@ -258,42 +258,10 @@ impl Http {
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
-        let reply = request.request_async(&self.client).await.map_err(|error| match error {
-            RequestTokenError::ServerResponse(response) => {
-                let code = match response.error() {
-                    BasicErrorResponseType::Extension(other) => sanitize(other, 64),
-                    known => known.as_ref().to_owned(),
-                };
-                let description = response
-                    .error_description()
-                    .map(|d| sanitize(d, 300))
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| "The service refused to issue a token.".to_owned());
-                UpstreamError { code, description }
-            }
-            RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
-                UpstreamError::unreachable(what, &error)
-            }
-            RequestTokenError::Request(_) => UpstreamError::new(
-                "temporarily_unavailable",
-                "The service's token endpoint could not be reached.",
-            ),
-            RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
-                "server_error",
-                "The service's token endpoint gave a reply that could not be read.",
-            ),
-        })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        Ok(Tokens {
-            access_token: reply.access_token().secret().clone(),
-            refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
-            expires_at: reply.expires_in().map(|d| now + d.as_secs()),
-            scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-            hostname: None,
-        })
+        let reply = request.request_async(&self.client).await;
+        let reply =
+            reply.map_err(|error| token_error(error, what, "The service refused to issue a token."))?;
+        Ok(tokens_of(&reply))
     }
 
     /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
@@ -316,45 +284,10 @@ impl Http {
             .set_auth_type(auth_type)
             .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?);
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
+        let reply = client.exchange_refresh_token(&refresh).request_async(&self.client).await;
         let reply =
-            client.exchange_refresh_token(&refresh).request_async(&self.client).await.map_err(|error| {
-                match error {
-                    RequestTokenError::ServerResponse(response) => {
-                        let code = match response.error() {
-                            BasicErrorResponseType::Extension(other) => sanitize(other, 64),
-                            known => known.as_ref().to_owned(),
-                        };
-                        let description = response
-                            .error_description()
-                            .map(|d| sanitize(d, 300))
-                            .filter(|d| !d.is_empty())
-                            .unwrap_or_else(|| "The service refused to refresh the token.".to_owned());
-                        UpstreamError { code, description }
-                    }
-                    RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
-                        UpstreamError::unreachable(what, &error)
-                    }
-                    RequestTokenError::Request(_) => UpstreamError::new(
-                        "temporarily_unavailable",
-                        "The service's token endpoint could not be reached.",
-                    ),
-                    RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
-                        "server_error",
-                        "The service's token endpoint gave a reply that could not be read.",
-                    ),
-                }
-            })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        Ok(Tokens {
-            access_token: reply.access_token().secret().clone(),
-            refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
-            expires_at: reply.expires_in().map(|d| now + d.as_secs()),
-            scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-            hostname: None,
-        })
+            reply.map_err(|error| token_error(error, what, "The service refused to refresh the token."))?;
+        Ok(tokens_of(&reply))
     }
 
     /// The pass-through API's call: `method` on `url` (already checked to be under the
@@ -550,5 +483,54 @@ mod tests {
         for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
             assert_eq!(read_identity(&bad, &openid), None, "{bad}");
         }
+    }
+}
+
+/// A token endpoint's failure as the pop-up and the API report it: the service's own error
+/// code and description (cleaned), `refused` when it gave none, or why no answer could be read.
+fn token_error(
+    error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+    what: &str,
+    refused: &str,
+) -> UpstreamError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let code = match response.error() {
+                BasicErrorResponseType::Extension(other) => sanitize(other, 64),
+                known => known.as_ref().to_owned(),
+            };
+            let description = response
+                .error_description()
+                .map(|d| sanitize(d, 300))
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| refused.to_owned());
+            UpstreamError { code, description }
+        }
+        RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
+            UpstreamError::unreachable(what, &error)
+        }
+        RequestTokenError::Request(_) => UpstreamError::new(
+            "temporarily_unavailable",
+            "The service's token endpoint could not be reached.",
+        ),
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
+            "server_error",
+            "The service's token endpoint gave a reply that could not be read.",
+        ),
+    }
+}
+
+/// The tokens of a token endpoint's reply, with the access token's expiry as a Unix time.
+fn tokens_of(reply: &BasicTokenResponse) -> Tokens {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    Tokens {
+        access_token: reply.access_token().secret().clone(),
+        refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
+        expires_at: reply.expires_in().map(|d| now + d.as_secs()),
+        scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        hostname: None,
     }
 }
