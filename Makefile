@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh clone:
-#   make demo   installs what is missing, builds, serves the demo on http://localhost:8080
+#   make demo   installs what is missing, builds, serves the demo on http://localhost:8080 (with
+#               an example OpenID provider to connect through)
 #   make test   installs what is missing (Chromium too), builds, runs every test
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -43,9 +44,10 @@ packages: dist
 server:
 	cargo build -p authenticator-server
 
+# The server with the simulated services and an example OpenID provider (scripts/demo.mjs).
 demo: build
 	@echo "Demo: open http://localhost:8080"
-	$(SERVER)
+	node scripts/demo.mjs
 
 # Every test on SQLite (the default database), then the server's and the end-to-end tests again
 # on PostgreSQL.
