@@ -9,8 +9,9 @@ use super::catalogue::{ClientAuth, Method};
 use super::guard;
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse,
+    TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -244,16 +245,8 @@ impl Http {
     ) -> Result<Tokens, UpstreamError> {
         let what = "token endpoint";
         self.check(&endpoints.token, what)?;
-        let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
-        let auth_type = match upstream.entry.client_auth {
-            ClientAuth::ClientSecretPost => AuthType::RequestBody,
-            ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
-        };
-        let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
-            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
-            .set_auth_type(auth_type)
-            .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?)
-            .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(bad_config)?);
+        let redirect_uri = RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| bad_config())?;
+        let client = token_client(upstream, endpoints)?.set_redirect_uri(redirect_uri);
         let mut request = client.exchange_code(AuthorizationCode::new(code.to_owned()));
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
@@ -274,15 +267,7 @@ impl Http {
     ) -> Result<Tokens, UpstreamError> {
         let what = "token endpoint";
         self.check(&endpoints.token, what)?;
-        let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
-        let auth_type = match upstream.entry.client_auth {
-            ClientAuth::ClientSecretPost => AuthType::RequestBody,
-            ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
-        };
-        let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
-            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
-            .set_auth_type(auth_type)
-            .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(bad_config)?);
+        let client = token_client(upstream, endpoints)?;
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
         let reply = client.exchange_refresh_token(&refresh).request_async(&self.client).await;
         let reply =
@@ -411,10 +396,9 @@ pub fn authorization_url(
     verifier: Option<&str>,
     admin: bool,
 ) -> Result<String, UpstreamError> {
-    let bad_config = |_| UpstreamError::new("server_error", "The service is not configured correctly.");
     let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(endpoints.authorization.clone()).map_err(bad_config)?)
-        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(bad_config)?);
+        .set_auth_uri(AuthUrl::new(endpoints.authorization.clone()).map_err(|_| bad_config())?)
+        .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(|_| bad_config())?);
     let state = state.to_owned();
     let mut request = client.authorize_url(move || CsrfToken::new(state));
     let entry = &upstream.entry;
@@ -454,36 +438,6 @@ pub fn read_identity(reply: &Value, paths: &super::catalogue::IdentityPaths) -> 
 /// Up to `max` characters of an upstream's text, without control characters.
 pub fn sanitize(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::providers::catalogue::IdentityPaths;
-    use serde_json::json;
-
-    #[test]
-    fn the_identity_is_read_where_the_paths_point() {
-        let openid = IdentityPaths::openid();
-        let id = read_identity(&json!({ "sub": "u1", "email": "a@b.test", "name": "A" }), &openid).unwrap();
-        assert_eq!(id, Identity { subject: "u1".into(), login: "a@b.test".into(), name: Some("A".into()) });
-        let id = read_identity(&json!({ "sub": "u1", "preferred_username": "alice" }), &openid).unwrap();
-        assert_eq!(id.login, "alice", "email, else preferred username");
-        assert_eq!(read_identity(&json!({ "sub": "u1" }), &openid).unwrap().login, "u1", "else the subject");
-        let github = IdentityPaths { id: "/id".into(), login: vec!["/login".into()], name: None };
-        assert_eq!(read_identity(&json!({ "id": 42, "login": "octo" }), &github).unwrap().subject, "42");
-        let dropbox = IdentityPaths {
-            id: "/account_id".into(),
-            login: vec![],
-            name: Some("/name/display_name".into()),
-        };
-        let id = read_identity(&json!({ "account_id": "dbid:x", "name": { "display_name": "D" } }), &dropbox)
-            .unwrap();
-        assert_eq!(id.name.as_deref(), Some("D"));
-        for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
-            assert_eq!(read_identity(&bad, &openid), None, "{bad}");
-        }
-    }
 }
 
 /// A token endpoint's failure as the pop-up and the API report it: the service's own error
@@ -532,5 +486,58 @@ fn tokens_of(reply: &BasicTokenResponse) -> Tokens {
         expires_at: reply.expires_in().map(|d| now + d.as_secs()),
         scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
         hostname: None,
+    }
+}
+
+fn bad_config() -> UpstreamError {
+    UpstreamError::new("server_error", "The service is not configured correctly.")
+}
+
+/// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as the catalogue
+/// entry says.
+fn token_client(
+    upstream: &Upstream,
+    endpoints: &Endpoints,
+) -> Result<
+    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>,
+    UpstreamError,
+> {
+    let auth_type = match upstream.entry.client_auth {
+        ClientAuth::ClientSecretPost => AuthType::RequestBody,
+        ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
+    };
+    Ok(BasicClient::new(ClientId::new(upstream.client_id.clone()))
+        .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+        .set_auth_type(auth_type)
+        .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::catalogue::IdentityPaths;
+    use serde_json::json;
+
+    #[test]
+    fn the_identity_is_read_where_the_paths_point() {
+        let openid = IdentityPaths::openid();
+        let id = read_identity(&json!({ "sub": "u1", "email": "a@b.test", "name": "A" }), &openid).unwrap();
+        assert_eq!(id, Identity { subject: "u1".into(), login: "a@b.test".into(), name: Some("A".into()) });
+        let id = read_identity(&json!({ "sub": "u1", "preferred_username": "alice" }), &openid).unwrap();
+        assert_eq!(id.login, "alice", "email, else preferred username");
+        assert_eq!(read_identity(&json!({ "sub": "u1" }), &openid).unwrap().login, "u1", "else the subject");
+        let github = IdentityPaths { id: "/id".into(), login: vec!["/login".into()], name: None };
+        assert_eq!(read_identity(&json!({ "id": 42, "login": "octo" }), &github).unwrap().subject, "42");
+        let dropbox = IdentityPaths {
+            id: "/account_id".into(),
+            login: vec![],
+            name: Some("/name/display_name".into()),
+        };
+        let id = read_identity(&json!({ "account_id": "dbid:x", "name": { "display_name": "D" } }), &dropbox)
+            .unwrap();
+        assert_eq!(id.name.as_deref(), Some("D"));
+        for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
+            assert_eq!(read_identity(&bad, &openid), None, "{bad}");
+        }
     }
 }
