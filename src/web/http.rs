@@ -54,7 +54,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.live.set(false);
         if let Some(abort) = &self.abort {
-            abort.abort();
+            super::release::abort(abort);
         }
     }
 }

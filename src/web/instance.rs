@@ -9,6 +9,7 @@ use super::events::{Listener, later};
 use super::globals::{self, debug_log};
 use super::http::{self, Failure, InFlight, Outcome as Reply, Send};
 use super::read;
+use super::release;
 use crate::error::Error;
 use crate::flow::{self, Flow, Outcome, Step};
 use crate::message::Sender;
@@ -91,7 +92,7 @@ impl Relay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.iframe.remove();
+        release::remove(&self.iframe);
     }
 }
 
@@ -131,7 +132,7 @@ impl Returns {
 impl Drop for Returns {
     fn drop(&mut self) {
         if let Returns::Channel { channel, .. } = self {
-            channel.close();
+            release::close(channel);
         }
     }
 }

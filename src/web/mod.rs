@@ -12,6 +12,7 @@ mod http;
 mod instance;
 mod read;
 mod registry;
+mod release;
 #[cfg(test)]
 mod tests;
 

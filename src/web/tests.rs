@@ -176,3 +176,38 @@ async fn a_request_times_out_once_and_a_dropped_one_never_answers() {
     assert_eq!(*outcomes.borrow(), ["timed out"], "once, and nothing for the dropped request");
     drop(timing_out);
 }
+
+/// Makes `Class.prototype.method` throw until the returned guard is dropped.
+fn make_throw(class: &str, method: &str) -> impl Drop {
+    let prototype =
+        Reflect::get(&Reflect::get(&js_sys::global(), &class.into()).unwrap(), &"prototype".into()).unwrap();
+    let original = Reflect::get(&prototype, &method.into()).unwrap();
+    let thrower = Function::new_no_args("throw new Error('page code threw')");
+    Reflect::set(&prototype, &method.into(), &thrower).unwrap();
+    struct Restore(JsValue, String, JsValue);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            Reflect::set(&self.0, &self.1.as_str().into(), &self.2).unwrap();
+        }
+    }
+    Restore(prototype, method.to_owned(), original)
+}
+
+#[wasm_bindgen_test]
+async fn releasing_goes_on_when_page_code_throws() {
+    use super::http::{Send, start};
+    use super::release;
+    let _abort = make_throw("AbortController", "abort");
+    let _remove = make_throw("Element", "remove");
+    let _close = make_throw("BroadcastChannel", "close");
+    stall_fetch();
+    let answered = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&answered);
+    let request = start("http://127.0.0.1:9/c", Send::Bearer("t"), 20, Rc::new(move |_| flag.set(true)));
+    drop(request); // `abort()` throws: the request is still given up and its timeout cleared
+    sleep(60).await;
+    assert!(!answered.get(), "a dropped request never answers, even when abort() threw");
+    let document = web_sys::window().unwrap().document().unwrap();
+    release::remove(&document.create_element("div").unwrap());
+    release::close(&web_sys::BroadcastChannel::new("release-test").unwrap());
+}
