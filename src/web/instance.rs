@@ -109,10 +109,10 @@ impl Returns {
         if !js_sys::Reflect::has(window, &"BroadcastChannel".into()).unwrap_or(false) {
             let listener = Listener::new(window, "storage", move |event: Event| {
                 let event: StorageEvent = event.unchecked_into();
-                if event.key().as_deref() == Some(progress::RETURN_CHANNEL) {
-                    if let Some(value) = event.new_value() {
-                        on_data(JsValue::from_str(&value));
-                    }
+                if event.key().as_deref() == Some(progress::RETURN_CHANNEL)
+                    && let Some(value) = event.new_value()
+                {
+                    on_data(JsValue::from_str(&value));
                 }
             });
             return Returns::Storage { _listener: listener };
