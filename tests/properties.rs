@@ -4,6 +4,7 @@
 //! Case counts are bounded so the file runs in seconds; set `PROPTEST_CASES` for a deeper run
 //! (it scales every block). Failures are not persisted to files: a failure found here becomes
 //! a unit test beside the code it concerns.
+#![cfg(not(target_arch = "wasm32"))] // proptest is a native dev-dependency: the core is tested natively
 
 use kloudless_authenticator::error::Error;
 use kloudless_authenticator::flow::{Flow, Outcome, RANDOM_BYTES, Step};
