@@ -39,6 +39,10 @@ pub enum Method {
     Get,
     /// `POST` with no body (e.g. Dropbox's `users/get_current_account`).
     Post,
+    /// Token introspection (RFC 7662): `POST` of the form `token` and `token_type_hint`, our
+    /// client authenticated as at the token endpoint; the reply must say `"active": true`
+    /// (e.g. HubSpot's `oauth/v3/token/introspect`).
+    Introspect,
 }
 
 /// Where the account's identity sits in the identity endpoint's JSON reply: JSON pointers
@@ -290,6 +294,8 @@ mod tests {
         let dropbox = entries.iter().find(|e| e.id == "dropbox").unwrap();
         assert_eq!(dropbox.identity_method, Method::Post);
         assert_eq!(dropbox.authorization_params["token_access_type"], "offline");
+        let hubspot = entries.iter().find(|e| e.id == "hubspot").unwrap();
+        assert_eq!(hubspot.identity_method, Method::Introspect, "v3: the v1 metadata endpoint ends in 2027");
     }
 
     #[test]

@@ -213,6 +213,20 @@ impl Http {
         let what = "revocation endpoint";
         let Some(url) = &endpoints.revocation else { return Ok(()) };
         self.check(url, what)?;
+        let request = self.token_form(upstream, url, token, hint);
+        let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::new(
+                "server_error",
+                format!("The service's {what} answered with status {}.", response.status().as_u16()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A form POST of `token` and `token_type_hint` to `url` (revocation, introspection), our
+    /// client authenticated as at the token endpoint.
+    fn token_form(&self, upstream: &Upstream, url: &str, token: &str, hint: &str) -> reqwest::RequestBuilder {
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let mut request = self.client.post(url);
         match upstream.entry.client_auth {
@@ -224,14 +238,7 @@ impl Http {
                 request = request.basic_auth(&upstream.client_id, Some(upstream.client_secret.expose()));
             }
         }
-        let response = request.form(&form).send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
-        if !response.status().is_success() {
-            return Err(UpstreamError::new(
-                "server_error",
-                format!("The service's {what} answered with status {}.", response.status().as_u16()),
-            ));
-        }
-        Ok(())
+        request.form(&form)
     }
 
     /// Exchanges the authorization `code` (with the PKCE `verifier`, if one was sent).
@@ -307,16 +314,21 @@ impl Http {
         let url = endpoints.identity.replace("{access_token}", &encoded);
         self.check(&url, what)?;
         let request = match upstream.entry.identity_method {
-            Method::Get => self.client.get(&url),
-            Method::Post => self.client.post(&url),
+            Method::Get => self.client.get(&url).bearer_auth(access_token),
+            Method::Post => self.client.post(&url).bearer_auth(access_token),
+            Method::Introspect => self.token_form(upstream, &url, access_token, "access_token"),
         };
         let response = request
-            .bearer_auth(access_token)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .map_err(|e| UpstreamError::unreachable(what, &e))?;
         let reply = self.json(response, what).await?;
+        if upstream.entry.identity_method == Method::Introspect
+            && reply.get("active") != Some(&Value::Bool(true))
+        {
+            return Err(UpstreamError::new("server_error", "The service says the new token is not active."));
+        }
         read_identity(&reply, &upstream.entry.identity)
             .ok_or_else(|| UpstreamError::new("server_error", "The service's identity reply names no user."))
     }
