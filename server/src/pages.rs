@@ -1,6 +1,6 @@
-//! The HTML pages: the pop-up's chooser, connect, result and error pages, and the relay; the
-//! broker's newer forms (hostname, credentials, hand-off) are askama templates
-//! (`server/templates/`, auto-escaped) inside the same page frame and policy.
+//! The HTML pages: the pop-up's chooser, connect, form, hand-off, result and error pages, and
+//! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
+//! frame (`page.html`) and policy.
 
 use crate::providers::catalogue::{Entry, Kind};
 use crate::security;
@@ -12,35 +12,15 @@ use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RETURN_FRAGMENT};
 use serde_json::Value;
 use std::sync::LazyLock;
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A complete pop-up page: never cached, never framed, no referrer, and a strict policy (see
 /// [`security::popup_csp`]) under which only [`STYLE`] and, when given, the inline `script`
 /// (placed at the end of the body) apply.
-fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str, script: Option<&str>) -> Response {
-    let script_element = script.map(|s| format!("<script>{s}</script>")).unwrap_or_default();
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head><body{body_attrs}><main>{body}</main>\
-         {script_element}</body></html>",
-        title = escape(title),
-    );
-    let csp = security::popup_csp(STYLE, script);
+fn page(status: StatusCode, body: &Frame<'_>) -> Response {
+    let Ok(html) = body.render() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
+            .into_response();
+    };
+    let csp = security::popup_csp(STYLE, body.script);
     let mut response = (
         status,
         [
@@ -58,19 +38,32 @@ fn page(status: StatusCode, title: &str, body: &str, body_attrs: &str, script: O
     response
 }
 
+/// The page frame (`templates/page.html`) around a rendered body.
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Frame<'a> {
+    title: &'a str,
+    style: &'a str,
+    body: &'a str,
+    /// `data-request`: the flow the abandon beacon names.
+    request: Option<&'a str>,
+    /// `data-result`: `success`, `error` or `refused`, for the page's readers (and the tests).
+    result: Option<&'a str>,
+    script: Option<&'a str>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(title: &'a str, body: &'a str) -> Frame<'a> {
+        Frame { title, style: STYLE, body, request: None, result: None, script: None }
+    }
+}
+
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
 main{max-width:32rem;margin:2rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin:.25rem 0;\
 border:1px solid #c5cad3;border-radius:.4rem;background:#fff;cursor:pointer;width:100%;text-align:left}\
 button[data-action=connect]{background:#2f6fed;color:#fff;border-color:#2f6fed;text-align:center}\
 button[data-action=deny]{text-align:center}input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem}\
 .error{border-left:4px solid #d33;padding-left:1rem}";
-
-fn hidden_inputs(params: &[(String, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
-        .collect()
-}
 
 /// Sends the abandon beacon when the user closes the pop-up on this page (not when one of its
 /// forms moves the flow on), so that a page whose pop-up reads as closed learns at once that no
@@ -82,62 +75,54 @@ if(!moving&&!e.persisted)navigator.sendBeacon('/v1/oauth/progress/abandon',r)})}
 /// A page of the flow under way: when the server tracks the flow (the library sent
 /// `return_to`), the body attribute and script that abandon it when the user closes the pop-up.
 fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
-    let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    match (value("return_to"), value("request_id")) {
-        (Some(_), Some(request_id)) => {
-            let attrs = format!(" data-request=\"{}\"", escape(request_id));
-            page(StatusCode::OK, title, body, &attrs, Some(ABANDON_ON_CLOSE))
-        }
-        _ => page(StatusCode::OK, title, body, "", None),
+    let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let mut frame = Frame::new(title, body);
+    if let (Some(_), Some(request_id)) = (value("return_to"), value("request_id")) {
+        frame.request = Some(request_id);
+        frame.script = Some(ABANDON_ON_CLOSE);
     }
-}
-
-fn deny_button() -> &'static str {
-    "<button type=\"submit\" name=\"action\" value=\"deny\" data-action=\"deny\">Deny</button>"
+    page(StatusCode::OK, &frame)
 }
 
 /// The service chooser: one button per allowed service, and a deny button.
 pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]) -> Response {
-    let hidden = hidden_inputs(params);
-    let buttons: String = allowed
-        .iter()
-        .map(|a| {
-            let id = escape(&a.service.id);
-            format!(
-                "<button type=\"submit\" name=\"service\" value=\"{id}\" data-service=\"{id}\" \
-                 title=\"{}\">{}</button>",
-                escape(&a.service.category),
-                escape(&a.service.name),
-            )
-        })
-        .collect();
-    let body = format!(
-        "<h1>Connect an account</h1><p>The app <b>{}</b> asks to connect one of your accounts. Choose a service:</p>\
-         <form method=\"get\" action=\"{POPUP_PATH}\">{hidden}{buttons}</form>\
-         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}{}</form>",
-        escape(client_id),
-        deny_button(),
-    );
-    page_under_way("Connect an account", &body, params)
+    let body = Chooser { app: client_id, params, allowed, popup_path: POPUP_PATH };
+    form_page(body.render(), "Connect an account", params, false)
+}
+
+/// [`chooser`]'s body (`templates/chooser.html`).
+#[derive(Template)]
+#[template(path = "chooser.html")]
+struct Chooser<'a> {
+    app: &'a str,
+    params: &'a [(String, String)],
+    allowed: &'a [Allowed],
+    popup_path: &'a str,
 }
 
 /// The connect page for one service: the account's name, connect and deny.
 pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, admin: bool) -> Response {
-    let access = if admin { " with <b>admin</b> access" } else { "" };
-    let body = format!(
-        "<h1>{name}</h1><p>Connect your {name} account to the app <b>{app}</b>{access}. \
-         (This is the built-in demo provider: any account name works.)</p>\
-         <form method=\"post\" action=\"{POPUP_PATH}\">{hidden}\
-         <input type=\"hidden\" name=\"service\" value=\"{id}\">\
-         <p><label>Account name <input name=\"account\" value=\"demo.user@example.com\" maxlength=\"254\" required></label></p>\
-         <button type=\"submit\" name=\"action\" value=\"connect\" data-action=\"connect\">Connect</button>{deny}</form>",
-        name = escape(&service.name),
-        app = escape(client_id),
-        hidden = hidden_inputs(params),
-        id = escape(&service.id),
-        deny = deny_button(),
-    );
-    page_under_way(&service.name, &body, params)
+    let body = Connect {
+        name: &service.name,
+        app: client_id,
+        admin,
+        params,
+        id: &service.id,
+        popup_path: POPUP_PATH,
+    };
+    form_page(body.render(), &service.name, params, false)
+}
+
+/// [`connect`]'s body (`templates/connect.html`).
+#[derive(Template)]
+#[template(path = "connect.html")]
+struct Connect<'a> {
+    name: &'a str,
+    app: &'a str,
+    admin: bool,
+    params: &'a [(String, String)],
+    id: &'a str,
+    popup_path: &'a str,
 }
 
 /// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
@@ -235,7 +220,7 @@ pub fn handoff(name: &str, url: &str) -> Response {
     let Ok(body) = (Handoff { name, url }).render() else {
         return server_error("The page could not be shown; try again.");
     };
-    let mut response = page(StatusCode::OK, name, &body, "", None);
+    let mut response = page(StatusCode::OK, &Frame::new(name, &body));
     if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
         response.headers_mut().insert(header::REFRESH, refresh);
     }
@@ -295,16 +280,29 @@ pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Va
     // A failure other than a denial says why (an upstream's error, in its words).
     let detail = match (error, data.get("error_description").and_then(Value::as_str)) {
         (Some(code), Some(description)) if code != kloudless_protocol::codes::ACCESS_DENIED => {
-            format!("<p class=\"error\">{} ({})</p>", escape(description), escape(code))
+            Some((description, code))
         }
-        _ => String::new(),
+        _ => None,
     };
-    let body = format!(
-        "<h1>{text}</h1>{detail}<script type=\"application/json\" id=\"kloudless-result\">{}</script>",
-        script_json(&embedded)
-    );
-    let attrs = if success { " data-result=\"success\"" } else { " data-result=\"error\"" };
-    page(StatusCode::OK, text, &body, attrs, Some(POST_RESULT))
+    let Ok(body) = (ResultBody { text, detail, embedded: script_json(&embedded) }).render() else {
+        return server_error("The page could not be shown; try again.");
+    };
+    let frame = Frame {
+        result: Some(if success { "success" } else { "error" }),
+        script: Some(POST_RESULT),
+        ..Frame::new(text, &body)
+    };
+    page(StatusCode::OK, &frame)
+}
+
+/// [`result`]'s body (`templates/result.html`): the outcome, and the result as JSON for
+/// [`POST_RESULT`] (escaped by [`script_json`], so nothing in it ends the script element).
+#[derive(Template)]
+#[template(path = "result.html")]
+struct ResultBody<'a> {
+    text: &'a str,
+    detail: Option<(&'a str, &'a str)>,
+    embedded: String,
 }
 
 /// An error page (status 400): says what is wrong with the request and posts nothing.
@@ -323,19 +321,25 @@ pub fn server_error(message: &str) -> Response {
 }
 
 fn message_page(status: StatusCode, message: &str) -> Response {
-    let body = format!("<h1>This request cannot be completed</h1><p class=\"error\">{}</p>", escape(message));
-    page(status, "Error", &body, " data-result=\"refused\"", None)
+    let Ok(body) = (Message { message }).render() else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
+            .into_response();
+    };
+    page(status, &Frame { result: Some("refused"), ..Frame::new("Error", &body) })
+}
+
+/// [`message_page`]'s body (`templates/message.html`).
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message<'a> {
+    message: &'a str,
 }
 
 /// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe, with its
 /// policy `csp` (see [`security::relay_csp`], which allows [`RELAY_SCRIPT`] by its hash and lets
 /// the apps' pages frame it). No `X-Frame-Options`: it has to be frameable.
 pub fn relay(csp: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kloudless relay</title></head>\
-         <body><script>{}</script></body></html>\n",
-        *RELAY_SCRIPT
-    );
+    let html = Relay { script: &RELAY_SCRIPT }.render().unwrap_or_default();
     let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static("frame-ancestors 'none'"));
     (
         [
@@ -345,6 +349,13 @@ pub fn relay(csp: &str) -> Response {
         html,
     )
         .into_response()
+}
+
+/// [`relay`]'s page (`templates/relay.html`).
+#[derive(Template)]
+#[template(path = "relay.html")]
+struct Relay<'a> {
+    script: &'a str,
 }
 
 /// The relay's script. It opens the pop-up on its parent's request (the original's IE path)
