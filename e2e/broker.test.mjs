@@ -12,7 +12,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
 import { startApp, startApi, launchBrowser, freePort, clickForPopup, onlyResult, openApp as openAppAt } from './harness.mjs';
-import { startOidc, signIn, connectAs as connectAsAt } from './upstream.mjs';
+import { startOidc } from './upstream.mjs';
+import { signIn, connectAs as connectAsAt } from './connect.mjs';
 
 const secret = 'e2e-client-secret-0123456789abcdef';
 let app, api, browser, upstream, serverA, serverB, keyServer;

@@ -13,15 +13,14 @@
 // - `omitRefreshToken`: refresh replies leave `refresh_token` out (as some providers do).
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
-import { openApp, clickForPopup, onlyResult, results } from './harness.mjs';
 
 /**
  * Starts the provider with `clients` (`{ client_id, client_secret, redirect_uri }`) and the
  * switches above; resolves to `{ issuer, tokenRequests(), issuedTokens(), grants(),
  * refreshes(), revocations(), userinfoCalls(), dropAccessToken(token), set(switches), stop() }`:
  * `issuedTokens()` every token its token endpoint gave out; `grants()` every token request as
- * `{ grant_type, account, status, error, access_token, refresh_token }` (the reply's tokens
- * before `omitRefreshToken` strips one); `refreshes()` the refresh-token grants asked for
+ * `{ grant_type, account, status, error, access_token, refresh_token, at }` (the reply's tokens
+ * before `omitRefreshToken` strips one; `at`: when, in ms); `refreshes()` the refresh-token grants asked for
  * (answered or refused); `revocations()` the revocation requests (`{ token, token_type_hint }`);
  * `userinfoCalls()` the calls to its userinfo endpoint `/me`; `dropAccessToken(token)` forgets
  * one access token only, leaving its grant and refresh token working (its revocation endpoint
@@ -82,6 +81,7 @@ export async function startOidc({
         error: body.error,
         access_token: body.access_token,
         refresh_token: body.refresh_token,
+        at: Date.now(),
       });
       for (const key of ['access_token', 'refresh_token', 'id_token']) if (body[key]) issued.push(body[key]);
       if (switches.omitRefreshToken && ctx.oidc?.params?.grant_type === 'refresh_token') delete body.refresh_token;
@@ -105,29 +105,4 @@ export async function startOidc({
     set: (changes) => Object.assign(switches, changes),
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
-}
-
-/** On the provider's development login page: signs in as `login`, then grants consent. */
-export async function signIn(popup, login) {
-  await popup.waitForURL(/\/interaction\//);
-  await popup.fill('input[name="login"]', login);
-  await popup.fill('input[name="password"]', 'any password');
-  await popup.click('button[type="submit"]');
-  await popup.waitForSelector('button:has-text("Continue")');
-  await popup.click('button:has-text("Continue")');
-}
-
-/**
- * Connects `login` through the app page (`env`: `{ browser, app, api }`) for the provider
- * `scope` names (picked in the chooser when `chooser`), signing in on its pages; returns the
- * page's result — its only one when `exactlyOnce` (waits past the grace period), else its first.
- */
-export async function connectAs({ browser, app, api }, scope, login, { chooser = false, exactlyOnce = true } = {}) {
-  const { context, page } = await openApp(browser, app, api, chooser ? 'any' : scope);
-  const popup = await clickForPopup(page);
-  if (chooser) await popup.click(`[data-service="${scope}"]`);
-  await signIn(popup, login);
-  const result = exactlyOnce ? await onlyResult(page) : (await results(page))[0];
-  await context.close();
-  return result;
 }
