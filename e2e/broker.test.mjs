@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
-import { startApp, startApi, launchBrowser, freePort, results, sleep, clickForPopup } from './harness.mjs';
+import { startApp, startApi, launchBrowser, freePort, clickForPopup, onlyResult, openApp as openAppAt } from './harness.mjs';
 import { startOidc } from './upstream.mjs';
+import { signIn, connectAs as connectAsAt } from './connect.mjs';
 
 const secret = 'e2e-client-secret-0123456789abcdef';
 let app, api, browser, upstream, serverA, serverB, keyServer;
@@ -63,42 +64,11 @@ after(async () => {
   keyServer?.close();
 });
 
-/** An app page in a fresh context (no upstream session), with `scope`. */
-async function openApp(scope) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, scope })}`);
-  return { context, page };
-}
-
-/** On the upstream's login page: signs in as `login`, then grants consent. */
-async function signIn(popup, login) {
-  await popup.waitForURL(/\/interaction\//);
-  await popup.fill('input[name="login"]', login);
-  await popup.fill('input[name="password"]', 'any password');
-  await popup.click('button[type="submit"]');
-  await popup.waitForSelector('button:has-text("Continue")');
-  await popup.click('button:has-text("Continue")');
-}
-
-/** Waits for the first result, then past the pop-up's grace period: exactly one callback. */
-async function onlyResult(page) {
-  const [first] = await results(page);
-  await sleep(1500);
-  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
-  return first;
-}
-
 /** Connects `login` through the provider `scope` names; returns the page's only result. */
-async function connectAs(scope, login, { chooser = false } = {}) {
-  const { context, page } = await openApp(chooser ? 'any' : scope);
-  const popup = await clickForPopup(page);
-  if (chooser) await popup.click(`[data-service="${scope}"]`);
-  await signIn(popup, login);
-  const result = await onlyResult(page);
-  await context.close();
-  return result;
-}
+const connectAs = (scope, login, options) => connectAsAt({ browser, app, api }, scope, login, options);
+
+/** The app page asking for `scope`, in a fresh context. */
+const openApp = (scope) => openAppAt(browser, app, api, scope);
 
 test('connects the upstream user through the chooser: the account is theirs, the tokens are sealed', async () => {
   const result = await connectAs('acme', 'alice', { chooser: true });

@@ -2,7 +2,7 @@
 // another, the real pop-up driven through its chooser; success and every error path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { environment, launchBrowser, results, sleep, clickForPopup, connect } from './harness.mjs';
+import { environment, launchBrowser, results, sleep, clickForPopup, connect, onlyResult } from './harness.mjs';
 
 const env = environment({
   apps: (app) => ['e2e', 'other'].map((client_id) => ({ client_id, trusted_domains: [`localhost:${app.port}`] })),
@@ -27,20 +27,13 @@ function tamperPopupParam(context, name, value) {
   });
 }
 
-/** After the first result, waits past the pop-up grace period and asserts no second callback. */
-async function onlyResult(page) {
-  const [first] = await results(page);
-  await sleep(2000);
-  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
-  return first;
-}
 
 test('connects an account: token verified, account fetched, one callback, everything released', async () => {
   const { context, page } = await openApp({ scope: 'any' });
   const logged = env.api.log().length;
   const popup = await clickForPopup(page);
   await connect(popup, 'box', 'alice@example.com');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.match(result.access_token, /\S{20,}/);
   assert.equal(result.token_type, 'Bearer');
   assert.match(result.state, /^[0-9a-f]{32}$/);
@@ -66,7 +59,7 @@ test('a jQuery element and a scope with one service (no chooser) connect', async
   const popup = await clickForPopup(page);
   assert.equal(await popup.locator('[data-service]').count(), 0);
   await connect(popup, 'dropbox');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.account.service, 'dropbox');
   await context.close();
 });
@@ -77,7 +70,7 @@ test('the script works on a page in a legacy encoding (windows-1252)', async () 
   assert.equal(await page.evaluate(() => document.characterSet), 'windows-1252');
   const popup = await clickForPopup(page);
   await connect(popup, 'hubspot');
-  assert.equal((await onlyResult(page)).account.service, 'hubspot');
+  assert.equal((await onlyResult(page, 2000)).account.service, 'hubspot');
   await context.close();
 });
 
@@ -85,7 +78,7 @@ test('deny passes the server error through unchanged', async () => {
   const { context, page } = await openApp({ scope: 'crm' });
   const popup = await clickForPopup(page);
   await popup.click('[data-action="deny"]');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.error, 'access_denied');
   assert.equal(result.access_token, undefined);
   assert.match(result.state, /^[0-9a-f]{32}$/);
@@ -96,7 +89,7 @@ test('a pop-up closed by the user reports popup_closed once', async () => {
   const { context, page } = await openApp();
   const popup = await clickForPopup(page);
   await popup.close();
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.error, 'popup_closed');
   await context.close();
 });
@@ -109,7 +102,7 @@ test('an untrusted origin gets an error page and no message', async () => {
   await sleep(1000);
   assert.deepEqual(await page.evaluate(() => window.results), []);
   await popup.close();
-  assert.equal((await onlyResult(page)).error, 'popup_closed');
+  assert.equal((await onlyResult(page, 2000)).error, 'popup_closed');
   await context.close();
 });
 
@@ -118,7 +111,7 @@ test('a result with another state is invalid_state', async () => {
   await tamperPopupParam(context, 'state', 'forged-state');
   const popup = await clickForPopup(page);
   await connect(popup, 'box');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.error, 'invalid_state');
   assert.equal(result.access_token, undefined);
   await context.close();
@@ -129,7 +122,7 @@ test("a token of another app is client_id_mismatch, and the token is not handed 
   await tamperPopupParam(context, 'client_id', 'other');
   const popup = await clickForPopup(page);
   await connect(popup, 'box');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.error, 'client_id_mismatch');
   assert.equal(result.access_token, undefined);
   assert.equal(result.account, undefined);
@@ -141,7 +134,7 @@ test('a blocked pop-up reports popup_blocked once', async () => {
   try {
     const page = await blocking.newPage();
     await page.goto(appUrl({ autolaunch: '1' }));
-    const result = await onlyResult(page);
+    const result = await onlyResult(page, 2000);
     assert.equal(result.error, 'popup_blocked');
   } finally {
     await blocking.close();

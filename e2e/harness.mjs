@@ -9,6 +9,7 @@ import { join, dirname, extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,8 +32,9 @@ export function freshDatabase() {
 
 /**
  * Starts the API server with `apps` as its config; resolves to `{ baseUrl, database, stop, log,
- * child }` (`log()`: the server's request log so far). An app may
- * have a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
+ * child }` (`log()`: the server's request log so far). An app may have an `api_key` (for the
+ * account API) and a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with
+ * `--test-faults`.
  * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
  * placed before the apps (top-level keys such as `public_url`); `database` is its
  * `--database` (default: a fresh one, see freshDatabase). `stop()` resolves once it has exited.
@@ -43,7 +45,8 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
   const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
     + `kind = ${JSON.stringify(kind)}${slow ? `, slow_ms = ${slow}` : ''} }\n`;
   writeFileSync(config, `${prelude}\n` + apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
-    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`).join('\n')
+    + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`
+    + `${app.api_key ? `api_key = ${JSON.stringify(app.api_key)}\n` : ''}`).join('\n')
     + `\n${extra}`);
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];
@@ -151,6 +154,22 @@ export async function launchBrowser({ popupBlocking = false, args = [] } = {}) {
 export async function results(page, count = 1) {
   await page.waitForFunction((n) => window.results && window.results.length >= n, count, { timeout: 15000 });
   return page.evaluate(() => window.results);
+}
+
+/** The app page (e2e/pages/app.html) using the API at `api`, asking for `scope`, in a fresh context of `browser` (no cookies, so no upstream session). */
+export async function openApp(browser, app, api, scope) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, scope })}`);
+  return { context, page };
+}
+
+/** Waits for the first result, then `graceMs` (past the pop-up's grace period): exactly one callback. */
+export async function onlyResult(page, graceMs = 1500) {
+  const [first] = await results(page);
+  await sleep(graceMs);
+  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
+  return first;
 }
 
 /** Resolves after `ms` milliseconds. */

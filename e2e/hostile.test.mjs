@@ -24,7 +24,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { environment, results, sleep, clickForPopup, connect, root } from './harness.mjs';
+import { environment, clickForPopup, connect, root, onlyResult } from './harness.mjs';
 
 const forger = readFileSync(join(root, 'e2e/pages/hostile-forger.html'), 'utf8');
 
@@ -106,13 +106,6 @@ async function floodWithRealIds(page, n = 200) {
   assert.deepEqual(await page.evaluate(() => window.results), [], 'no forged message caused a callback');
 }
 
-/** After the first result, waits past the pop-up grace period (flood still running) and asserts no second one. */
-async function onlyResult(page) {
-  const [first] = await results(page);
-  await sleep(2000);
-  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
-  return first;
-}
 
 /** The flood really happened: hundreds of `kloudless:` strings from each party, from the expected origins. */
 function assertFlooded(count, { valid = 200 } = {}) {
@@ -136,7 +129,7 @@ test('a real connection succeeds, once, with its own token, through a flood of f
   await reveal(popup);
   await floodWithRealIds(page);
   await connect(popup, 'box', 'flooded@example.com');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.equal(result.error, undefined, `success expected, got ${JSON.stringify(result)}`);
   assert.doesNotMatch(result.access_token, /forged/);
   assert.equal(result.token_type, 'Bearer');
@@ -165,7 +158,7 @@ test('a real denial reports access_denied, once, through a flood of forgeries', 
   const known = await reveal(popup);
   await floodWithRealIds(page);
   await popup.click('[data-action="deny"]');
-  const result = await onlyResult(page);
+  const result = await onlyResult(page, 2000);
   assert.deepEqual(result, { error: 'access_denied', error_description: 'The user denied access.', state: known.state });
   const count = await counts();
   assertFlooded(count);

@@ -1,23 +1,43 @@
 // A real OpenID Connect provider for the broker's tests: npm `oidc-provider` on 127.0.0.1, with
-// its development login and consent pages, PKCE required for every client, and any login
-// accepted (the account id is the login typed: its email is `<login>@upstream.test`).
-// Test switches: `coop` (its pages send Cross-Origin-Opener-Policy: same-origin, which cuts a
-// pop-up from its opener) and `slowTokenMs` (the token endpoint answers that much later).
+// its development login and consent pages, PKCE required for every client, token revocation
+// (RFC 7009) on, and any login accepted (the account id is the login typed: its email is
+// `<login>@upstream.test`). It issues a refresh token when `offline_access` is asked for with
+// `prompt=consent` (oidc-provider's rule).
+// Test switches (options of startOidc, changed later with `set`):
+// - `coop`: its pages send Cross-Origin-Opener-Policy: same-origin (cuts a pop-up from its opener);
+// - `slowTokenMs`: the token endpoint answers that much later;
+// - `accessTokenTtl`: access tokens' lifetime in seconds (default 3600);
+// - `rotateRefreshToken`: each refresh grant consumes the refresh token and issues a new one
+//   (oidc-provider then treats a consumed one used again as theft and revokes the whole grant);
+//   default: oidc-provider's own rule (rotate once 70% of its lifetime has passed);
+// - `omitRefreshToken`: refresh replies leave `refresh_token` out (as some providers do).
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 /**
- * Starts the provider with `clients` (`{ client_id, client_secret, redirect_uri }`); resolves to
- * `{ issuer, tokenRequests(), issuedTokens(), set({ coop, slowTokenMs }), stop() }` (`issuedTokens()`:
- * every token its token endpoint gave out).
+ * Starts the provider with `clients` (`{ client_id, client_secret, redirect_uri }`) and the
+ * switches above; resolves to `{ issuer, tokenRequests(), issuedTokens(), grants(),
+ * refreshes(), revocations(), userinfoCalls(), dropAccessToken(token), set(switches), stop() }`:
+ * `issuedTokens()` every token its token endpoint gave out; `grants()` every token request as
+ * `{ grant_type, account, status, error, access_token, refresh_token, at }` (the reply's tokens
+ * before `omitRefreshToken` strips one; `at`: when, in ms); `refreshes()` the refresh-token grants asked for
+ * (answered or refused); `revocations()` the revocation requests (`{ token, token_type_hint }`);
+ * `userinfoCalls()` the calls to its userinfo endpoint `/me`; `dropAccessToken(token)` forgets
+ * one access token only, leaving its grant and refresh token working (its revocation endpoint
+ * would revoke the whole grant).
  */
-export async function startOidc({ clients, coop = false, slowTokenMs = 0 }) {
+export async function startOidc({
+  clients, coop = false, slowTokenMs = 0, accessTokenTtl = 3600, rotateRefreshToken, omitRefreshToken = false,
+}) {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${server.address().port}`;
-  const switches = { coop, slowTokenMs };
+  const switches = { coop, slowTokenMs, accessTokenTtl, rotateRefreshToken, omitRefreshToken };
   let tokenRequests = 0;
+  let userinfoCalls = 0;
   const issued = [];
+  const grants = [];
+  const revocations = [];
   const provider = new Provider(issuer, {
     clients: clients.map(({ client_id, client_secret, redirect_uri }) => ({
       client_id,
@@ -36,7 +56,9 @@ export async function startOidc({ clients, coop = false, slowTokenMs = 0 }) {
         sub: id, email: `${id}@upstream.test`, email_verified: true, name: `User ${id}`, preferred_username: id,
       }),
     }),
-    features: { devInteractions: { enabled: true } },
+    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+    ttl: { AccessToken: () => switches.accessTokenTtl },
+    ...(rotateRefreshToken === undefined ? {} : { rotateRefreshToken: () => switches.rotateRefreshToken }),
     cookies: { keys: ['e2e-only-cookie-key'] },
   });
   provider.use(async (ctx, next) => {
@@ -44,9 +66,25 @@ export async function startOidc({ clients, coop = false, slowTokenMs = 0 }) {
       tokenRequests += 1;
       if (switches.slowTokenMs) await new Promise((resolve) => setTimeout(resolve, switches.slowTokenMs));
     }
+    if (ctx.path === '/me') userinfoCalls += 1;
     await next();
-    if (ctx.path === '/token' && ctx.body && typeof ctx.body === 'object') {
-      for (const key of ['access_token', 'refresh_token', 'id_token']) if (ctx.body[key]) issued.push(ctx.body[key]);
+    if (ctx.path === '/token/revocation') {
+      const { token, token_type_hint } = ctx.oidc?.params ?? {};
+      revocations.push({ token, token_type_hint });
+    }
+    if (ctx.path === '/token') {
+      const body = ctx.body && typeof ctx.body === 'object' ? ctx.body : {};
+      grants.push({
+        grant_type: ctx.oidc?.params?.grant_type,
+        account: ctx.oidc?.entities?.Account?.accountId,
+        status: ctx.status,
+        error: body.error,
+        access_token: body.access_token,
+        refresh_token: body.refresh_token,
+        at: Date.now(),
+      });
+      for (const key of ['access_token', 'refresh_token', 'id_token']) if (body[key]) issued.push(body[key]);
+      if (switches.omitRefreshToken && ctx.oidc?.params?.grant_type === 'refresh_token') delete body.refresh_token;
     }
     if (switches.coop && ctx.path.startsWith('/interaction')) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
   });
@@ -55,6 +93,15 @@ export async function startOidc({ clients, coop = false, slowTokenMs = 0 }) {
     issuer,
     tokenRequests: () => tokenRequests,
     issuedTokens: () => [...issued],
+    grants: () => grants.map((grant) => ({ ...grant })),
+    refreshes: () => grants.filter((grant) => grant.grant_type === 'refresh_token').length,
+    revocations: () => revocations.map((revocation) => ({ ...revocation })),
+    userinfoCalls: () => userinfoCalls,
+    dropAccessToken: async (token) => {
+      const found = await provider.AccessToken.find(token);
+      if (!found) throw new Error('no such access token at the provider');
+      await found.destroy();
+    },
     set: (changes) => Object.assign(switches, changes),
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
