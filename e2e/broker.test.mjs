@@ -37,6 +37,9 @@ before(async () => {
   const config = provider('acme', 'Acme ID', `kind = "oidc"\nissuer = "${upstream.issuer}"`)
     + provider('acme_urls', 'Acme by URLs', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
       + `token_url = "${upstream.issuer}/token"\nidentity_url = "${upstream.issuer}/me"`)
+    + provider('acme_introspect', 'Acme by introspection', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
+      + `token_url = "${upstream.issuer}/token"\nidentity_url = "${upstream.issuer}/token/introspection"\n`
+      + 'identity_method = "INTROSPECT"\nidentity = { id = "/sub" }')
     + provider('acme_down', 'Acme, token endpoint down', `kind = "oauth2"\nauthorization_url = "${upstream.issuer}/auth"\n`
       + `token_url = "http://127.0.0.1:1/token"\nidentity_url = "${upstream.issuer}/me"`)
     + provider('acme_server', 'Acme Server', 'kind = "oauth2"\nhostname_pattern = "127.0.0.1:*"\n'
@@ -104,6 +107,12 @@ test('a provider configured by its URLs (no discovery) connects too', async () =
   const result = await connectAs('acme_urls', 'dave');
   assert.equal(result.account.service, 'acme_urls');
   assert.equal(result.account.account, 'dave@upstream.test');
+});
+
+test('a provider whose identity is read by token introspection (as HubSpot v3) connects too', async () => {
+  const result = await connectAs('acme_introspect', 'erin');
+  assert.equal(result.account.service, 'acme_introspect');
+  assert.equal(result.account.account, 'erin', 'the introspection reply\'s sub');
 });
 
 test('consent denied at the upstream gives access_denied', async () => {

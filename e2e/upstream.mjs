@@ -1,6 +1,6 @@
 // A real OpenID Connect provider for the broker's tests: npm `oidc-provider` on 127.0.0.1, with
 // its development login and consent pages, PKCE required for every client, token revocation
-// (RFC 7009) on, and any login accepted (the account id is the login typed: its email is
+// (RFC 7009) and introspection (RFC 7662) on, and any login accepted (the account id is the login typed: its email is
 // `<login>@upstream.test`). It issues a refresh token when `offline_access` is asked for with
 // `prompt=consent` (oidc-provider's rule).
 // Test switches (options of startOidc, changed later with `set`):
@@ -56,7 +56,7 @@ export async function startOidc({
         sub: id, email: `${id}@upstream.test`, email_verified: true, name: `User ${id}`, preferred_username: id,
       }),
     }),
-    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+    features: { devInteractions: { enabled: true }, revocation: { enabled: true }, introspection: { enabled: true } },
     ttl: { AccessToken: () => switches.accessTokenTtl },
     ...(rotateRefreshToken === undefined ? {} : { rotateRefreshToken: () => switches.rotateRefreshToken }),
     cookies: { keys: ['e2e-only-cookie-key'] },

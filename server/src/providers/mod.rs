@@ -105,6 +105,9 @@ pub struct ProviderConfig {
     pub token_url: Option<String>,
     /// `oauth2`: the identity endpoint (an OpenID userinfo by default paths).
     pub identity_url: Option<String>,
+    /// `oauth2`: how the identity endpoint is called (`GET`, `POST` or `INTROSPECT`; default:
+    /// the entry's, or `GET` for custom providers).
+    pub identity_method: Option<catalogue::Method>,
     /// `oauth2`: when its URLs hold `{hostname}` (a per-server provider), the pattern the
     /// hostname typed in the pop-up must match (`*` is one DNS label or a port).
     pub hostname_pattern: Option<String>,
@@ -292,6 +295,9 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
     }
     if let Some(auth) = config.client_auth {
         entry.client_auth = auth;
+    }
+    if let Some(method) = config.identity_method {
+        entry.identity_method = method;
     }
     let client_id = config.client_id.clone().filter(|c| !c.is_empty()).ok_or("client_id is needed")?;
     let client_secret = client_secret(config)?;
