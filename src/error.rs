@@ -37,6 +37,8 @@ pub enum Error {
     InvalidCallback,
     /// Thrown: an option value cannot be turned into a query parameter.
     InvalidOptions,
+    /// Thrown: the `sign_in_token` option is not a string of 1 to 256 URL-safe characters.
+    InvalidSignInToken,
     /// Thrown: `baseUrl` is not an absolute http(s) URL.
     InvalidBaseUrl,
     /// Thrown: `requestTimeout` or `flowTimeout` is not a whole number of milliseconds ≥ 0.
@@ -64,6 +66,7 @@ impl Error {
             Error::MissingClientId => "missing_client_id",
             Error::InvalidCallback => "invalid_callback",
             Error::InvalidOptions => "invalid_options",
+            Error::InvalidSignInToken => kloudless_protocol::codes::INVALID_SIGN_IN_TOKEN,
             Error::InvalidBaseUrl => "invalid_base_url",
             Error::InvalidTimeout => "invalid_timeout",
             Error::NoRandomSource => "no_random_source",
@@ -92,6 +95,9 @@ impl Error {
             Error::InvalidCallback => "'callback' must be a function.",
             Error::InvalidOptions => {
                 "Each option must be a string, number, boolean, array or JSON-serializable object."
+            }
+            Error::InvalidSignInToken => {
+                "'sign_in_token' must be the token string your backend got from POST /v1/sign_in_tokens."
             }
             Error::InvalidBaseUrl => "'baseUrl' must be an absolute http(s) URL.",
             Error::InvalidTimeout => {

@@ -1,7 +1,7 @@
 //! The user's `options` object → the pop-up's query parameters, by the original's rules.
 
 use crate::error::Error;
-use kloudless_protocol::RESERVED_PARAMS;
+use kloudless_protocol::{RESERVED_PARAMS, SIGN_IN_TOKEN, is_sign_in_token};
 
 /// One option's value, as the shell reads it off the JS object (`null` and `undefined` values
 /// are left out before, as the original did).
@@ -37,11 +37,15 @@ pub struct Options {
 impl Options {
     /// Applies the original's rules to the options' entries, in the object's order: `scope`
     /// arrays are joined with spaces, `raw: {k: v}` becomes `raw[k]=v`, other arrays and
-    /// objects are sent as JSON, reserved keys are dropped. A legacy `app_id` stands in for a
+    /// objects are sent as JSON, reserved keys are dropped. A `sign_in_token` must be a token
+    /// string ([`is_sign_in_token`]), else [`Error::InvalidSignInToken`]. A legacy `app_id` stands in for a
     /// missing `client_id` (and is sent as `client_id`). The last non-empty one wins.
     pub fn new(entries: impl IntoIterator<Item = (String, OptionValue)>) -> Result<Options, Error> {
         let mut params = Vec::new();
         for (key, value) in entries {
+            if key == SIGN_IN_TOKEN && !matches!(&value, OptionValue::Text(t) if is_sign_in_token(t)) {
+                return Err(Error::InvalidSignInToken);
+            }
             match value {
                 OptionValue::Map { members, .. } if key == "raw" => {
                     params.extend(members.into_iter().map(|(k, v)| (format!("raw[{k}]"), v)));
@@ -104,6 +108,24 @@ mod tests {
         let options =
             Options::new([text("client_id", "a"), text("client_id", "b"), text("client_id", "")]).unwrap();
         assert_eq!(options.client_id, "b");
+    }
+
+    #[test]
+    fn a_sign_in_token_is_passed_on_and_a_bad_one_refused() {
+        let token = "0123456789abcdef".repeat(4);
+        let options = Options::new([text("client_id", "app"), text("sign_in_token", &token)]).unwrap();
+        assert_eq!(pairs(&options), [("client_id", "app"), ("sign_in_token", token.as_str())]);
+        let list = OptionValue::List { items: vec![token.clone()], json: format!("[\"{token}\"]") };
+        for bad in [
+            OptionValue::Text(String::new()),
+            OptionValue::Text("a b".into()),
+            OptionValue::Text("x".repeat(257)),
+            list,
+            OptionValue::Map { members: vec![], json: "{}".into() },
+        ] {
+            let entries = [text("client_id", "app"), ("sign_in_token".to_owned(), bad.clone())];
+            assert_eq!(Options::new(entries), Err(Error::InvalidSignInToken), "{bad:?}");
+        }
     }
 
     #[test]

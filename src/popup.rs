@@ -101,6 +101,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sign_in_token_option_lands_on_the_popup_url() {
+        let options = Options::new([
+            ("client_id".into(), OptionValue::Text("app".into())),
+            ("sign_in_token".into(), OptionValue::Text("tok_1-2.3~".into())),
+        ])
+        .unwrap();
+        let launch = Launch { state: "s", request_id: "r", origin: "http://a.test", return_to: "http://a.test/" };
+        let url = url("https://api.test", &options, &launch);
+        assert!(url.contains("&client_id=app&sign_in_token=tok_1-2.3~&request_id=r"), "{url}");
+    }
+
+    #[test]
     fn encodes_like_encode_uri_component() {
         assert_eq!(
             encode_component("aZ09-_.!~*'() /?#&=+é[]"),

@@ -48,6 +48,21 @@ pub const SOURCE_HEADER: (&str, &str) = ("X-Kloudless-Source", "authenticator");
 pub const RESERVED_PARAMS: [&str; 6] =
     ["redirect_uri", "response_type", "state", "request_id", "origin", "return_to"];
 
+/// The pop-up parameter (and the library's option of the same name) carrying a single-use
+/// sign-in token that the app's backend minted for one end user (`POST /v1/sign_in_tokens`).
+/// An option like `client_id`: the library checks it with [`is_sign_in_token`] and passes it on.
+pub const SIGN_IN_TOKEN: &str = "sign_in_token";
+
+/// The longest sign-in token a pop-up URL may carry.
+pub const MAX_SIGN_IN_TOKEN_LEN: usize = 256;
+
+/// Whether `text` can be a sign-in token: 1 to [`MAX_SIGN_IN_TOKEN_LEN`] characters, ASCII
+/// letters, digits, `-`, `_`, `.` and `~` only (the server mints 64 hex digits).
+pub fn is_sign_in_token(text: &str) -> bool {
+    (1..=MAX_SIGN_IN_TOKEN_LEN).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+}
+
 /// Every message of the protocol is a string starting with this namespace, then JSON.
 pub const MESSAGE_PREFIX: &str = "kloudless:";
 
@@ -141,6 +156,9 @@ pub mod codes {
     pub const INVALID_TOKEN: &str = "invalid_token";
     /// Nothing there.
     pub const NOT_FOUND: &str = "not_found";
+    /// The pop-up's `sign_in_token` is missing (for an app that requires one), unknown,
+    /// expired, already used by another pop-up, or minted for another app.
+    pub const INVALID_SIGN_IN_TOKEN: &str = "invalid_sign_in_token";
     /// The result of a flow went back to the launching page, which did not hand it over.
     pub const NOT_DELIVERED: &str = "not_delivered";
 }
@@ -176,5 +194,17 @@ mod tests {
             assert!(path.starts_with(&["/", API_VERSION, "/"].concat()), "{path}");
         }
         assert!(RESERVED_PARAMS.contains(&"return_to"));
+        assert!(!RESERVED_PARAMS.contains(&SIGN_IN_TOKEN), "a page's own option, passed on");
+    }
+
+    #[test]
+    fn a_sign_in_token_is_short_and_url_safe() {
+        assert!(is_sign_in_token(&"0123456789abcdef".repeat(4)));
+        assert!(is_sign_in_token("A-z_0.9~"));
+        assert!(is_sign_in_token(&"a".repeat(MAX_SIGN_IN_TOKEN_LEN)));
+        for bad in ["", "a b", "a/b", "a%20", "é", "a+b", "a=b"] {
+            assert!(!is_sign_in_token(bad), "{bad:?}");
+        }
+        assert!(!is_sign_in_token(&"a".repeat(MAX_SIGN_IN_TOKEN_LEN + 1)));
     }
 }
