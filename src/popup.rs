@@ -107,7 +107,8 @@ mod tests {
             ("sign_in_token".into(), OptionValue::Text("tok_1-2.3~".into())),
         ])
         .unwrap();
-        let launch = Launch { state: "s", request_id: "r", origin: "http://a.test", return_to: "http://a.test/" };
+        let launch =
+            Launch { state: "s", request_id: "r", origin: "http://a.test", return_to: "http://a.test/" };
         let url = url("https://api.test", &options, &launch);
         assert!(url.contains("&client_id=app&sign_in_token=tok_1-2.3~&request_id=r"), "{url}");
     }

@@ -150,6 +150,7 @@ pub fn account_json(services: &[services::Service], account: &crate::store::Acco
         "admin": account.admin,
         "active": account.inactive_reason.is_none(),
         "inactive_reason": account.inactive_reason,
+        "user_id": account.user_id,
         "created": account.created,
         "modified": account.modified,
     })
@@ -265,7 +266,7 @@ mod tests {
     #[tokio::test]
     async fn accounts_are_visible_to_their_own_tokens_only() {
         let (_dir, store) = crate::store::testing::store().await;
-        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true).await.unwrap();
+        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true, None).await.unwrap();
         let grant = store.grant(&token).await.unwrap().unwrap();
         let me = account_info(&store, &services::demo(), &grant, Some("me")).await.unwrap();
         assert_eq!(me, account_info(&store, &services::demo(), &grant, Some(&id.to_string())).await.unwrap());

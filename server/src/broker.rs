@@ -52,7 +52,8 @@ pub fn redirect_uri(app: &AppState) -> String {
     format!("{}{CALLBACK_PATH}", app.public_url)
 }
 
-fn millis(time: SystemTime) -> i64 {
+/// `time` in milliseconds since the epoch, as the store keeps deadlines.
+pub fn millis(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
@@ -207,6 +208,10 @@ pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuer
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
+    let request = match oauth::admitted(&app, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     let Some(chosen) = request.service(&pending.service) else {
         return pages::error("The service is no longer allowed for this request.");
     };
@@ -276,6 +281,7 @@ async fn finish<'p>(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
+        user_id: request.user_id.as_deref(),
     };
     let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
     let connected = OAuthResult::Success {
@@ -360,6 +366,7 @@ pub async fn credentials(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
+        user_id: request.user_id.as_deref(),
     };
     match app.store.connect_upstream(&scope, account).await {
         Ok((_, token)) => {

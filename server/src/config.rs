@@ -31,6 +31,9 @@ pub struct App {
     /// Whether its backend may read an account's upstream access token
     /// (`GET /v1/accounts/{id}/credentials/`; `allow_credentials`, default false).
     pub allow_credentials: bool,
+    /// Whether every pop-up flow of the app needs a sign-in token minted by its backend
+    /// (`require_sign_in_token`, default false; needs an API key): see [`crate::sign_in`].
+    pub require_sign_in_token: bool,
 }
 
 /// The shortest API key accepted in the configuration.
@@ -77,7 +80,13 @@ pub struct Config {
     /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
     /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
     pub secret_key: KeySource,
+    /// How long a minted sign-in token may wait for its pop-up (`sign_in_token_ttl_secs`, 1 to
+    /// 3600, default [`DEFAULT_SIGN_IN_TOKEN_TTL`]).
+    pub sign_in_token_ttl: Duration,
 }
+
+/// The default time a sign-in token may wait for its pop-up: 5 minutes.
+pub const DEFAULT_SIGN_IN_TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// The default time an upstream call may take.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,8 +115,11 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
                     [::1]. An app may have an API key for the account API (api_key |
                     api_key_env | api_key_file, at least 24 characters) and allow_credentials =
-                    true (its backend may read upstream access tokens). Default: app \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for
-                    the examples, localhost:8000, localhost:5173 and localhost:4173.
+                    true (its backend may read upstream access tokens), and
+                    require_sign_in_token = true (every pop-up needs a sign-in token its backend
+                    minted; sign_in_token_ttl_secs = 300 at the top level). Default: app
+                    \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for the examples,
+                    localhost:8000, localhost:5173 and localhost:4173.
                     Real services: public_url = \"https://auth.example.com\" (upstreams redirect
                     to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
                     upstream_timeout_secs = 10, and [[providers]] entries: a catalogue id with
@@ -164,6 +176,7 @@ struct File {
     #[serde(default)]
     allow_private_upstreams: bool,
     upstream_timeout_secs: Option<u64>,
+    sign_in_token_ttl_secs: Option<u64>,
     #[serde(default)]
     providers: Vec<ProviderConfig>,
 }
@@ -182,6 +195,8 @@ struct AppEntry {
     api_key_file: Option<PathBuf>,
     #[serde(default)]
     allow_credentials: bool,
+    #[serde(default)]
+    require_sign_in_token: bool,
 }
 
 impl Config {
@@ -291,6 +306,11 @@ impl Config {
             {
                 return Err(format!("apps[{i}]: api_key is the same as another app's"));
             }
+            if app.require_sign_in_token && api_key.is_none() {
+                return Err(format!(
+                    "apps[{i}]: require_sign_in_token needs an api_key (its backend mints the tokens with it)"
+                ));
+            }
             let api_key = api_key.map(Secret::new);
             apps.push(App {
                 client_id: app.client_id,
@@ -298,6 +318,7 @@ impl Config {
                 fault: app.fault,
                 api_key,
                 allow_credentials: app.allow_credentials,
+                require_sign_in_token: app.require_sign_in_token,
             });
         }
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
@@ -319,6 +340,11 @@ impl Config {
             Some(secs @ 1..=300) => Duration::from_secs(secs),
             Some(other) => return Err(format!("upstream_timeout_secs: {other} is not from 1 to 300")),
         };
+        let sign_in_token_ttl = match file.sign_in_token_ttl_secs {
+            None => DEFAULT_SIGN_IN_TOKEN_TTL,
+            Some(secs @ 1..=3600) => Duration::from_secs(secs),
+            Some(other) => return Err(format!("sign_in_token_ttl_secs: {other} is not from 1 to 3600")),
+        };
         let data_dir = match &database {
             Database::Sqlite(path) => path.parent().map(PathBuf::from).unwrap_or_default(),
             Database::Postgres(_) => PathBuf::from("data"),
@@ -329,6 +355,7 @@ impl Config {
             public_url,
             allow_private_upstreams: file.allow_private_upstreams,
             upstream_timeout,
+            sign_in_token_ttl,
             secret_key: KeySource::Default(data_dir.join("secret.key")),
             listen,
             database,
@@ -448,8 +475,10 @@ mod tests {
                 fault: None,
                 api_key: None,
                 allow_credentials: false,
+                require_sign_in_token: false,
             }]
         );
+        assert_eq!(config.sign_in_token_ttl, DEFAULT_SIGN_IN_TOKEN_TTL);
     }
 
     #[test]
@@ -608,6 +637,25 @@ mod tests {
             app(&format!("api_key = \"{key}\""))
         );
         assert!(Config::from_toml(&twice, at, "d".into()).unwrap_err().contains("the same as another app's"));
+    }
+
+    #[test]
+    fn sign_in_tokens_are_required_per_app_with_an_api_key_and_their_lifetime_is_bounded() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let key = "k".repeat(MIN_API_KEY_LEN);
+        let load = |top: &str, extra: &str| {
+            let toml = format!("{top}\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n{extra}\n");
+            Config::from_toml(&toml, at, "d".into())
+        };
+        let config =
+            load("sign_in_token_ttl_secs = 2", &format!("api_key = \"{key}\"\nrequire_sign_in_token = true"))
+                .unwrap();
+        assert!(config.apps[0].require_sign_in_token);
+        assert_eq!(config.sign_in_token_ttl, Duration::from_secs(2));
+        assert!(load("", "require_sign_in_token = true").unwrap_err().contains("needs an api_key"));
+        for bad in ["sign_in_token_ttl_secs = 0", "sign_in_token_ttl_secs = 3601"] {
+            assert!(load(bad, "").unwrap_err().contains("is not from 1 to 3600"), "{bad}");
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod security;
 pub mod serve;
 pub mod services;
+pub mod sign_in;
 pub mod statics;
 pub mod store;
 
@@ -94,6 +95,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/{id}/raw/", axum::routing::any(raw::raw))
         .route("/v1/accounts/{id}/credentials", get(accounts_api::credentials))
         .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
+        .route("/v1/sign_in_tokens", post(sign_in::mint))
+        .route("/v1/sign_in_tokens/", post(sign_in::mint))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -224,10 +227,12 @@ impl Server {
                 if let Err(error) = state.progress.sweep(now).await {
                     eprintln!("storage error while sweeping expired flows: {error}");
                 }
-                let millis = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+                let millis = broker::millis(now);
                 if let Err(error) = state.store.sweep_upstream_states(millis).await {
                     eprintln!("storage error while sweeping expired upstream states: {error}");
+                }
+                if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
+                    eprintln!("storage error while sweeping expired sign-in tokens: {error}");
                 }
             }
         });

@@ -8,22 +8,25 @@ use crate::pages;
 use crate::params::{self, BadParams};
 use crate::progress;
 use crate::services::{self, Allowed, Connect};
+use crate::sign_in;
 use crate::store::{self, Store};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use kloudless_protocol::{OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, codes};
+use kloudless_protocol::{
+    OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, codes, is_sign_in_token,
+};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
-const PROTOCOL: [&str; 8] = {
+const PROTOCOL: [&str; 9] = {
     let [a, b, c, d, e, f] = RESERVED_PARAMS;
-    ["client_id", "scope", a, b, c, d, e, f]
+    ["client_id", "scope", SIGN_IN_TOKEN, a, b, c, d, e, f]
 };
 
 /// The longest `return_to` accepted.
@@ -49,6 +52,10 @@ pub struct AuthRequest {
     pub return_to: Option<String>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
+    /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
+    pub sign_in_token: Option<String>,
+    /// The app's end user the flow was admitted for by its sign-in token ([`admitted`]).
+    pub user_id: Option<String>,
 }
 
 impl AuthRequest {
@@ -103,6 +110,10 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     }
     let return_to =
         single(params, "return_to")?.map(|url| return_page(url, &origin.to_string())).transpose()?;
+    let sign_in_token = single(params, SIGN_IN_TOKEN)?;
+    if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
+        return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
+    }
     let scope = single(params, "scope")?.unwrap_or("");
     let allowed = services::allowed(&config.services, scope);
     if allowed.is_empty() {
@@ -119,7 +130,32 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         allowed,
         return_to,
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
+        sign_in_token: sign_in_token.map(str::to_owned),
+        user_id: None,
     })
+}
+
+/// The validated `request` once its sign-in token admits it ([`sign_in::admit`]), with its end
+/// user; otherwise the result page with `invalid_sign_in_token` (the page's callback gets it).
+pub async fn admitted(app: &AppState, mut request: AuthRequest) -> Result<AuthRequest, Response> {
+    match sign_in::admit(app, &request).await {
+        Ok(user_id) => {
+            request.user_id = user_id;
+            Ok(request)
+        }
+        Err(sign_in::Refusal::Invalid(description)) => {
+            let refused = OAuthResult::Failure {
+                error: codes::INVALID_SIGN_IN_TOKEN.to_owned(),
+                error_description: description.to_owned(),
+                state: request.state.clone(),
+            };
+            Err(deliver(app, &request, &serde_json::to_value(refused).unwrap_or_default()).await)
+        }
+        Err(sign_in::Refusal::Storage(error)) => {
+            eprintln!("storage error: {error}");
+            Err(pages::server_error("The sign-in could not be started; try again."))
+        }
+    }
 }
 
 /// A service id the scope names that this server knows of (in the catalogue or the demo
@@ -213,7 +249,14 @@ pub async fn complete(
             }
             let scope = chosen.granted_scope();
             let (_, token) = store
-                .connect(&scope, &request.client_id, &chosen.service.id, name, chosen.admin)
+                .connect(
+                    &scope,
+                    &request.client_id,
+                    &chosen.service.id,
+                    name,
+                    chosen.admin,
+                    request.user_id.as_deref(),
+                )
                 .await
                 .map_err(Refusal::Storage)?;
             let connected = OAuthResult::Success {
@@ -229,8 +272,9 @@ pub async fn complete(
 }
 
 /// The result page for `request`, noting (when the flow is tracked) that its result is on its
-/// way back.
+/// way back; the flow's sign-in token ends with it.
 pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
+    sign_in::end(app, request).await;
     let now = SystemTime::now();
     if request.return_to.is_some()
         && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
@@ -292,6 +336,10 @@ pub async fn show(
             }
         }
     }
+    let request = match admitted(&app, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     match chosen(&request, &params) {
         Ok(Some(chosen)) => match &chosen.service.connect {
             Connect::Demo => {
@@ -320,6 +368,10 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
     let request = match validate(&app.config, &params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
+    };
+    let request = match admitted(&app, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
     };
     if field(&params, "action") == Some("connect")
         && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))

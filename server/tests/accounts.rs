@@ -58,9 +58,10 @@ async fn an_api_key_lists_its_own_apps_accounts_in_pages_and_a_token_only_its_ac
     let running = start().await;
     let mut mine = Vec::new();
     for name in ["ann", "bob", "cy"] {
-        mine.push(running.store.connect("box:normal.storage", "a", "box", name, false).await.unwrap());
+        mine.push(running.store.connect("box:normal.storage", "a", "box", name, false, None).await.unwrap());
     }
-    let (theirs, _) = running.store.connect("box:normal.storage", "b", "box", "ann", false).await.unwrap();
+    let (theirs, _) =
+        running.store.connect("box:normal.storage", "b", "box", "ann", false, None).await.unwrap();
     let key_a = format!("APIKey {KEY_A}");
 
     let (status, first) = call(&running, "GET", "/v1/accounts/?page_size=2", &key_a).await;
@@ -95,9 +96,11 @@ async fn an_api_key_lists_its_own_apps_accounts_in_pages_and_a_token_only_its_ac
 async fn an_app_never_sees_another_apps_account_and_a_token_only_its_own() {
     let running = start().await;
     let (mine, my_token) =
-        running.store.connect("box:normal.storage", "a", "box", "ann", true).await.unwrap();
-    let (other, _) = running.store.connect("box:normal.storage", "a", "box", "bob", false).await.unwrap();
-    let (theirs, _) = running.store.connect("box:normal.storage", "b", "box", "ann", false).await.unwrap();
+        running.store.connect("box:normal.storage", "a", "box", "ann", true, None).await.unwrap();
+    let (other, _) =
+        running.store.connect("box:normal.storage", "a", "box", "bob", false, None).await.unwrap();
+    let (theirs, _) =
+        running.store.connect("box:normal.storage", "b", "box", "ann", false, None).await.unwrap();
     let key_a = format!("APIKey {KEY_A}");
 
     let (status, account) = call(&running, "GET", &format!("/v1/accounts/{mine}/"), &key_a).await;
@@ -131,6 +134,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
         login: "ann@x.test",
         admin: false,
         sealed,
+        user_id: None,
     };
     let (gone, token) =
         running.store.connect_upstream("acme:normal.storage", upstream("a", "u1")).await.unwrap();
@@ -229,6 +233,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         login: "ann@x.test",
         admin: false,
         sealed: &sealed,
+        user_id: None,
     };
     let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
     (Running { addr, store, database, _dir: dir }, id)

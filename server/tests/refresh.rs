@@ -150,6 +150,7 @@ async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Runnin
         login: "ann",
         admin: false,
         sealed: &sealed,
+        user_id: None,
     };
     let (account, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
     Running { addr, store, account, _dir: dir }

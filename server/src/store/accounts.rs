@@ -22,6 +22,8 @@ pub struct Account {
     pub modified: String,
     /// Why the account no longer works (its upstream grant was refused); `None`: active.
     pub inactive_reason: Option<String>,
+    /// The app's end user whose sign-in token admitted the flow that last connected it.
+    pub user_id: Option<String>,
 }
 
 /// What a token grants.
@@ -37,7 +39,8 @@ pub struct Grant {
 
 impl Store {
     /// Connects an account (the same app, service and name give the same account) and issues a
-    /// fresh token for it, in one transaction. Returns the account id and the token.
+    /// fresh token for it, in one transaction. Returns the account id and the token. `user_id`:
+    /// the app's end user the flow was admitted for ([`crate::sign_in`]), kept when `None`.
     pub async fn connect(
         &self,
         grant_scope: &str,
@@ -45,12 +48,14 @@ impl Store {
         service: &str,
         name: &str,
         admin: bool,
+        user_id: Option<&str>,
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
         let account_id = in_transaction!(self, tx => {
             let (account_id,): (i64,) = sqlx::query_as(
-                "INSERT INTO accounts (client_id, service, name, admin) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5
+                "INSERT INTO accounts (client_id, service, name, admin, user_id) VALUES ($1, $2, $3, $4, $6)
+                 ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
+                   user_id = COALESCE(excluded.user_id, accounts.user_id)
                  RETURNING id",
             )
             .bind(client_id)
@@ -58,6 +63,7 @@ impl Store {
             .bind(name)
             .bind(admin)
             .bind(super::upstream::now_rfc3339())
+            .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
@@ -87,7 +93,7 @@ impl Store {
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified, inactive_reason
+                        COALESCE(modified, created) AS modified, inactive_reason, user_id
                  FROM accounts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
@@ -112,7 +118,7 @@ impl Store {
                 .await?;
             let page = sqlx::query_as(
                 "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified, inactive_reason
+                        COALESCE(modified, created) AS modified, inactive_reason, user_id
                  FROM accounts WHERE client_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
             )
             .bind(client_id)
@@ -168,9 +174,9 @@ mod tests {
     async fn tokens_are_bound_and_accounts_reused() {
         let (_dir, store) = testing::store().await;
         let (id, token) =
-            store.connect("box:normal.storage", "app", "box", "a@example.com", false).await.unwrap();
+            store.connect("box:normal.storage", "app", "box", "a@example.com", false, None).await.unwrap();
         let (again, token2) =
-            store.connect("box:admin.storage", "app", "box", "a@example.com", true).await.unwrap();
+            store.connect("box:admin.storage", "app", "box", "a@example.com", true, None).await.unwrap();
         assert_eq!(id, again);
         assert_ne!(token, token2);
         assert_eq!(token.len(), 64);
@@ -184,7 +190,7 @@ mod tests {
         assert_eq!(account.created.len(), "2025-01-01T00:00:00Z".len(), "{}", account.created);
         assert!(account.created.ends_with('Z') && account.created.as_bytes()[10] == b'T');
         let (other, _) =
-            store.connect("box:normal.storage", "other", "box", "a@example.com", false).await.unwrap();
+            store.connect("box:normal.storage", "other", "box", "a@example.com", false, None).await.unwrap();
         assert_ne!(other, id, "accounts are per app");
         assert_eq!(store.grant("nope").await.unwrap(), None);
         assert_eq!(store.account(9999).await.unwrap(), None);
@@ -195,10 +201,10 @@ mod tests {
         let (_dir, store) = testing::store().await;
         let mut ids = Vec::new();
         for name in ["a", "b", "c"] {
-            ids.push(store.connect("box:normal.storage", "app", "box", name, false).await.unwrap().0);
+            ids.push(store.connect("box:normal.storage", "app", "box", name, false, None).await.unwrap().0);
         }
         let (other, other_token) =
-            store.connect("box:normal.storage", "other", "box", "a", false).await.unwrap();
+            store.connect("box:normal.storage", "other", "box", "a", false, None).await.unwrap();
         let (total, page) = store.app_accounts("app", 2, 0).await.unwrap();
         assert_eq!((total, page.iter().map(|a| a.id).collect::<Vec<_>>()), (3, ids[..2].to_vec()));
         let (_, rest) = store.app_accounts("app", 2, 2).await.unwrap();
@@ -213,7 +219,7 @@ mod tests {
     #[tokio::test]
     async fn only_hashes_are_stored() {
         let (dir, store) = testing::store().await;
-        let (_, token) = store.connect("box:normal.storage", "app", "box", "a", false).await.unwrap();
+        let (_, token) = store.connect("box:normal.storage", "app", "box", "a", false, None).await.unwrap();
         let text = testing::everything(&store, dir.path()).await;
         assert!(!text.contains(&token));
         assert!(text.contains(&hash(&token)));

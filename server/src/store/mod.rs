@@ -14,11 +14,12 @@
 
 mod accounts;
 mod flows;
+mod sign_in;
 mod upstream;
 
 pub use accounts::{Account, Grant};
 pub use flows::{Full, NewFlow, Stage};
-pub use upstream::{StoredTokens, UpstreamAccount};
+pub use upstream::{StoredTokens, UpstreamAccount, rfc3339};
 
 use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

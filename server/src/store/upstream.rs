@@ -21,6 +21,8 @@ pub struct UpstreamAccount<'a> {
     pub admin: bool,
     /// The upstream tokens, sealed.
     pub sealed: &'a [u8],
+    /// The app's end user the flow was admitted for ([`crate::sign_in`]); kept when `None`.
+    pub user_id: Option<&'a str>,
 }
 
 impl Store {
@@ -81,19 +83,21 @@ impl Store {
                     .await?;
             let account_id = match existing {
                 Some((id,)) => {
-                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4, inactive_reason = NULL WHERE id = $1")
+                    sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4, inactive_reason = NULL,
+                       user_id = COALESCE($5, user_id) WHERE id = $1")
                     .bind(id)
                     .bind(account.login)
                     .bind(account.admin)
                     .bind(now_rfc3339())
+                    .bind(account.user_id)
                     .execute(&mut *tx)
                     .await?;
                     id
                 }
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO accounts (client_id, service, name, admin, subject, login)
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                        "INSERT INTO accounts (client_id, service, name, admin, subject, login, user_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(account.client_id)
                     .bind(account.service)
@@ -101,6 +105,7 @@ impl Store {
                     .bind(account.admin)
                     .bind(account.subject)
                     .bind(account.login)
+                    .bind(account.user_id)
                     .fetch_one(&mut *tx)
                     .await?;
                     id
@@ -246,10 +251,12 @@ impl Store {
 
 /// Now, as the accounts' timestamps are written (RFC 3339, UTC, seconds).
 pub(crate) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// `time` as the API writes timestamps: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm).
@@ -271,7 +278,15 @@ mod tests {
     use crate::store::testing;
 
     fn account<'a>(subject: &'a str, login: &'a str, sealed: &'a [u8]) -> UpstreamAccount<'a> {
-        UpstreamAccount { client_id: "app", service: "acme", subject, login, admin: false, sealed }
+        UpstreamAccount {
+            client_id: "app",
+            service: "acme",
+            subject,
+            login,
+            admin: false,
+            sealed,
+            user_id: None,
+        }
     }
 
     #[tokio::test]
@@ -307,5 +322,7 @@ mod tests {
         store.put_upstream_state("h3", b"sealed", 1_000).await.unwrap();
         assert_eq!(store.sweep_upstream_states(2_000).await.unwrap(), 1);
         assert!(now_rfc3339().starts_with("20"));
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(rfc3339(time), "2023-11-14T22:13:20Z");
     }
 }

@@ -1,0 +1,133 @@
+//! Single-use sign-in tokens: an app's backend mints one with its API key for one of its end
+//! users (`POST /v1/sign_in_tokens`), the page passes it to the library (option
+//! `sign_in_token`), the library puts it on the pop-up URL, and the pop-up's first request
+//! binds it to that flow ([`admit`]): the flow's next pages (a reload, the chooser's form, the
+//! upstream's return) pass with it, any other pop-up presenting it is refused, and the flow's
+//! result ends it. An app with `require_sign_in_token` refuses every flow without one, so no
+//! page can start a flow in its name without its backend. The end user is recorded on the
+//! account the flow connects (`user_id` in the account API).
+
+use crate::AppState;
+use crate::accounts_api::Caller;
+use crate::api::{ApiError, storage_failed};
+use crate::broker::millis;
+use crate::oauth::AuthRequest;
+use crate::store;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kloudless_protocol::codes;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// How long a flow admitted by a sign-in token may take from its first page to its result
+/// (twice the time a user may spend at an upstream).
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * crate::broker::STATE_LIFETIME.as_secs());
+
+/// The longest `user_id`.
+pub const MAX_USER_ID_LEN: usize = 256;
+
+const API_KEY_ONLY: ApiError = ApiError::new(
+    StatusCode::FORBIDDEN,
+    "forbidden",
+    "Sign-in tokens are minted with the app's API key (Authorization: APIKey <key>).",
+);
+const BAD_BODY: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "The body must be JSON {\"user_id\": \"…\"}: the end user's id in your app, 1 to 256 characters without control characters.",
+);
+
+/// The body of `POST /v1/sign_in_tokens`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintRequest {
+    /// The app's end user the pop-up is for.
+    user_id: String,
+}
+
+/// `POST /v1/sign_in_tokens` with the app's API key and `{"user_id": "…"}`: 201 with
+/// `{token, user_id, expires_in, expires_at}`; the token admits one pop-up flow of the app.
+pub async fn mint(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Caller::App { client_id } = caller else { return Err(API_KEY_ONLY) };
+    let body = body.map_err(|_| BAD_BODY)?;
+    let MintRequest { user_id } = serde_json::from_slice(&body).map_err(|_| BAD_BODY)?;
+    if user_id.is_empty()
+        || user_id.chars().count() > MAX_USER_ID_LEN
+        || user_id.chars().any(char::is_control)
+    {
+        return Err(BAD_BODY);
+    }
+    let ttl = app.config.sign_in_token_ttl;
+    let expires_at = SystemTime::now() + ttl;
+    let token = app
+        .store
+        .mint_sign_in_token(&client_id, &user_id, millis(expires_at))
+        .await
+        .map_err(|error| storage_failed(&error))?;
+    let body = json!({
+        "token": token,
+        "user_id": user_id,
+        "expires_in": ttl.as_secs(),
+        "expires_at": store::rfc3339(expires_at),
+    });
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// Why a pop-up flow is not admitted.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The token is missing (the app requires one) or cannot be used: the sentence says which.
+    Invalid(&'static str),
+    /// The storage failed.
+    Storage(store::Error),
+}
+
+/// Admits the validated pop-up `request`: without a `sign_in_token`, unless its app requires
+/// one; with one, only if the token is the app's and either unused and unexpired (it is then
+/// bound to this flow) or already bound to this flow (its `request_id`) within
+/// [`FLOW_LIFETIME`]. Returns the token's end user.
+pub async fn admit(app: &AppState, request: &AuthRequest) -> Result<Option<String>, Refusal> {
+    let Some(token) = &request.sign_in_token else {
+        let required = app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token);
+        return match required {
+            true => Err(Refusal::Invalid(
+                "This app requires a sign-in token from its backend (the sign_in_token option): none was given.",
+            )),
+            false => Ok(None),
+        };
+    };
+    let now = SystemTime::now();
+    let admitted = app
+        .store
+        .admit_sign_in_token(
+            token,
+            &request.client_id,
+            &request.request_id,
+            millis(now),
+            millis(now + FLOW_LIFETIME),
+        )
+        .await
+        .map_err(Refusal::Storage)?;
+    admitted.map(Some).ok_or(Refusal::Invalid(
+        "The sign-in token is unknown, expired, already used or not this app's: ask the app for a new one.",
+    ))
+}
+
+/// Ends the sign-in token of `request`'s flow, which has its result: it admits nothing more.
+pub async fn end(app: &AppState, request: &AuthRequest) {
+    let Some(token) = &request.sign_in_token else { return };
+    if let Err(error) = app.store.end_sign_in_token(token, &request.request_id).await {
+        // It expires with the flow's deadline anyway.
+        eprintln!("storage error: {error}");
+    }
+}

@@ -1,0 +1,245 @@
+//! Single-use sign-in tokens over real HTTP: minted with the app's API key only (for that app),
+//! they admit one pop-up flow of that app — its next pages too — until it has its result; a
+//! second flow, another app, an expired token and a missing one (where the app requires it)
+//! are refused with an `invalid_sign_in_token` result; two flows racing for one token, exactly
+//! one wins (on PostgreSQL too, with KLOUDLESS_TEST_DATABASE); the connected account records
+//! the end user.
+
+mod common;
+
+use authenticator_server::Server;
+use authenticator_server::config::Config;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+const KEY_A: &str = "key-of-app-a-0123456789abcdef";
+const KEY_B: &str = "key-of-app-b-0123456789abcdef";
+const KEY_OPEN: &str = "key-of-app-open-0123456789ab";
+const ORIGIN: &str = "http://localhost:3000";
+
+struct Running {
+    addr: SocketAddr,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Apps `a` and `b` require sign-in tokens, `open` does not; tokens live `ttl_secs`.
+async fn start(ttl_secs: u64) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let app = |id: &str, key: &str, required: bool| {
+        format!(
+            "[[apps]]\nclient_id = \"{id}\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{key}\"\n\
+             require_sign_in_token = {required}\n"
+        )
+    };
+    let toml = format!(
+        "sign_in_token_ttl_secs = {ttl_secs}\n{}{}{}",
+        app("a", KEY_A, true),
+        app("b", KEY_B, true),
+        app("open", KEY_OPEN, false)
+    );
+    let database = common::fresh_database(dir.path());
+    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database).unwrap();
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    Running { addr, http: reqwest::Client::new(), _dir: dir }
+}
+
+impl Running {
+    async fn mint(&self, auth: &str, body: &str) -> (u16, Value) {
+        let reply = self
+            .http
+            .post(format!("http://{}/v1/sign_in_tokens", self.addr))
+            .header("Authorization", auth)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        (status, serde_json::from_str(&reply.text().await.unwrap()).unwrap_or(Value::Null))
+    }
+
+    /// A token of app `key`'s for `user`.
+    async fn token(&self, key: &str, user: &str) -> String {
+        let (status, body) =
+            self.mint(&format!("APIKey {key}"), &json!({ "user_id": user }).to_string()).await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The pop-up's first page for flow `request_id` of `client_id` (the demo's `box`, so its
+    /// connect page), with `token` if given: its status and body.
+    async fn open(&self, client_id: &str, request_id: &str, token: Option<&str>) -> (u16, String) {
+        let mut params = flow(client_id, request_id);
+        params.extend(token.map(|t| ("sign_in_token", t.to_owned())));
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+        let reply = self.http.get(format!("http://{}/v1/oauth?{query}", self.addr)).send().await.unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    }
+
+    /// Submits the connect page of flow `request_id` with `token`: the result's data.
+    async fn connect(&self, client_id: &str, request_id: &str, token: &str, account: &str) -> Value {
+        let mut form = flow(client_id, request_id);
+        form.extend([
+            ("sign_in_token", token.to_owned()),
+            ("service", "box".to_owned()),
+            ("account", account.to_owned()),
+            ("action", "connect".to_owned()),
+        ]);
+        let reply =
+            self.http.post(format!("http://{}/v1/oauth", self.addr)).form(&form).send().await.unwrap();
+        assert_eq!(reply.status().as_u16(), 200);
+        result(&reply.text().await.unwrap()).expect("a result page")
+    }
+}
+
+fn flow(client_id: &str, request_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("client_id", client_id.to_owned()),
+        ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob".to_owned()),
+        ("response_type", "token".to_owned()),
+        ("state", "st8".to_owned()),
+        ("request_id", request_id.to_owned()),
+        ("origin", ORIGIN.to_owned()),
+        ("scope", "box".to_owned()),
+    ]
+}
+
+/// The result a result page posts (its `data`), if it is one.
+fn result(html: &str) -> Option<Value> {
+    let marker = "id=\"kloudless-result\">";
+    let start = html.find(marker)? + marker.len();
+    let end = start + html[start..].find("</script>")?;
+    serde_json::from_str::<Value>(&html[start..end]).ok().map(|embedded| embedded["data"].clone())
+}
+
+/// The page is the connect page (the flow was admitted).
+fn admitted(page: &(u16, String)) -> bool {
+    page.0 == 200 && page.1.contains("data-action=\"connect\"")
+}
+
+/// The page is a result page with `invalid_sign_in_token` and the page's state.
+fn refused(page: &(u16, String)) -> bool {
+    result(&page.1).is_some_and(|data| data["error"] == "invalid_sign_in_token" && data["state"] == "st8")
+}
+
+#[tokio::test]
+async fn minting_needs_the_apps_api_key_and_mints_for_that_app_only() {
+    let running = start(300).await;
+    let body = r#"{"user_id": "user-42"}"#;
+    let (status, minted) = running.mint(&format!("APIKey {KEY_A}"), body).await;
+    assert_eq!(status, 201, "{minted}");
+    assert_eq!((minted["user_id"].as_str(), minted["expires_in"].as_u64()), (Some("user-42"), Some(300)));
+    assert!(minted["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(minted["token"].as_str().unwrap().len(), 64);
+    for bad in ["", "APIKey ", "APIKey wrong-key-0123456789abcdefgh", "Bearer not-a-token"] {
+        let (status, error) = running.mint(bad, body).await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_token")), "{bad:?}");
+    }
+    for bad in [
+        "",
+        "{}",
+        "[]",
+        r#"{"user_id": ""}"#,
+        r#"{"user_id": 7}"#,
+        r#"{"user_id": "a\nb"}"#,
+        r#"{"user_id": "u", "client_id": "b"}"#,
+    ] {
+        let (status, error) = running.mint(&format!("APIKey {KEY_A}"), bad).await;
+        assert_eq!((status, error["error"].as_str()), (400, Some("invalid_request")), "{bad:?}");
+    }
+    let too_long = json!({ "user_id": "u".repeat(257) }).to_string();
+    assert_eq!(running.mint(&format!("APIKey {KEY_A}"), &too_long).await.0, 400);
+
+    // Minted by b: good for b's flows, not for a's.
+    let of_b = running.token(KEY_B, "user-42").await;
+    assert!(refused(&running.open("a", "r1", Some(&of_b)).await), "another app's token");
+    assert!(admitted(&running.open("b", "r2", Some(&of_b)).await));
+}
+
+#[tokio::test]
+async fn a_token_admits_one_flow_whose_pages_pass_and_its_result_ends_it() {
+    let running = start(300).await;
+    let token = running.token(KEY_A, "user-42").await;
+    assert!(admitted(&running.open("a", "r1", Some(&token)).await));
+    assert!(admitted(&running.open("a", "r1", Some(&token)).await), "a reload of the flow's page");
+    assert!(refused(&running.open("a", "r2", Some(&token)).await), "another pop-up with the used token");
+    let data = running.connect("a", "r1", &token, "ann").await;
+    let access_token = data["access_token"].as_str().expect("connected").to_owned();
+    assert!(refused(&running.open("a", "r1", Some(&token)).await), "the flow has its result");
+    let replayed = running.connect("a", "r1", &token, "eve").await;
+    assert_eq!(replayed["error"], "invalid_sign_in_token", "no second account with one token");
+
+    // The account records the end user, for the app's backend.
+    let info: Value = running
+        .http
+        .get(format!("http://{}/v1/accounts/me/", running.addr))
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, list) = {
+        let reply = running
+            .http
+            .get(format!("http://{}/v1/accounts/", running.addr))
+            .header("Authorization", format!("APIKey {KEY_A}"))
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert_eq!(list["objects"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["objects"][0]["id"], info["id"]);
+    assert_eq!(list["objects"][0]["user_id"], "user-42");
+}
+
+#[tokio::test]
+async fn an_app_that_requires_tokens_refuses_flows_without_one_and_others_check_one_if_given() {
+    let running = start(300).await;
+    let page = running.open("a", "r1", None).await;
+    assert!(refused(&page), "{}", page.1);
+    assert!(
+        result(&page.1).unwrap()["error_description"].as_str().unwrap().contains("requires a sign-in token")
+    );
+    assert!(refused(&running.open("a", "r1", Some(&"0".repeat(64))).await), "an unknown token");
+    let malformed = running.open("a", "r1", Some("not a token!")).await;
+    assert_eq!(malformed.0, 400, "a malformed token: the error page");
+
+    assert!(admitted(&running.open("open", "r1", None).await), "not required");
+    assert!(refused(&running.open("open", "r1", Some(&"0".repeat(64))).await), "checked when given");
+    let token = running.token(KEY_OPEN, "user-7").await;
+    assert!(admitted(&running.open("open", "r2", Some(&token)).await));
+    assert!(refused(&running.open("open", "r3", Some(&token)).await), "single use when given");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let running = start(1).await;
+    let (_, minted) = running.mint(&format!("APIKey {KEY_A}"), r#"{"user_id":"u"}"#).await;
+    assert_eq!(minted["expires_in"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(refused(&running.open("a", "r1", Some(minted["token"].as_str().unwrap())).await));
+}
+
+#[tokio::test]
+async fn of_pop_ups_racing_for_one_token_exactly_one_is_admitted() {
+    let running = std::sync::Arc::new(start(300).await);
+    for round in 0..5 {
+        let token = running.token(KEY_A, "user-42").await;
+        let mut racing = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (running, token) = (running.clone(), token.clone());
+            racing.spawn(async move { running.open("a", &format!("race{round}-{i}"), Some(&token)).await });
+        }
+        let pages = racing.join_all().await;
+        let admitted_count = pages.iter().filter(|page| admitted(page)).count();
+        let refused_count = pages.iter().filter(|page| refused(page)).count();
+        assert_eq!((admitted_count, refused_count), (1, 7), "round {round}");
+    }
+}
