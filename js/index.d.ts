@@ -16,6 +16,12 @@ export type ErrorCode =
 export interface CommonOptions {
   /** Space-separated string or an array (joined with spaces). */
   scope?: string | string[];
+  /**
+   * A single-use sign-in token that the app's backend minted for this user with its API key
+   * (`POST /v1/sign_in_tokens`, valid 5 minutes, one pop-up): required by an app with
+   * `require_sign_in_token`. Anything but a token string (1 to 256 of `A-Za-z0-9-_.~`) throws.
+   */
+  sign_in_token?: string;
   /** `raw: {k: v}` is sent as `raw[k]=v`. */
   raw?: Record<string, string | number | boolean>;
   /** Other objects (e.g. `extra_data`, `custom_properties`) are sent as JSON. */

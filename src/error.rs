@@ -96,9 +96,7 @@ impl Error {
             Error::InvalidOptions => {
                 "Each option must be a string, number, boolean, array or JSON-serializable object."
             }
-            Error::InvalidSignInToken => {
-                "'sign_in_token' must be the token string your backend got from POST /v1/sign_in_tokens."
-            }
+            Error::InvalidSignInToken => "'sign_in_token' must be a token from POST /v1/sign_in_tokens.",
             Error::InvalidBaseUrl => "'baseUrl' must be an absolute http(s) URL.",
             Error::InvalidTimeout => {
                 "'requestTimeout' and 'flowTimeout' must be whole milliseconds, 0 or more."
