@@ -1,23 +1,50 @@
 // Single-use sign-in tokens through the library in Chromium: an app that requires them, a
-// token minted by the test with the app's API key, passed as the `sign_in_token` option; the
-// flow completes and the account names the end user. Without a token, or with one already
-// used, the callback gets `invalid_sign_in_token` (and the library closes the pop-up); a value
-// that is not a token throws at the call.
-import { test } from 'node:test';
+// token minted by the test with the app's API key and passed as the `sign_in_token` option;
+// the flow goes through a real upstream's sign-in (npm oidc-provider) and back, and the account
+// names the end user. Without a token, or with one already used, the callback gets
+// `invalid_sign_in_token` (and the library closes the pop-up); a value that is not a token
+// throws at the call.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { environment, clickForPopup, connect, onlyResult } from './harness.mjs';
+import { startApp, startApi, launchBrowser, freePort, clickForPopup, onlyResult } from './harness.mjs';
+import { startOidc } from './upstream.mjs';
+import { signIn } from './connect.mjs';
 
-const API_KEY = 'e2e-sign-in-api-key-0123456789';
-const env = environment({
-  apps: (app) => [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], api_key: API_KEY,
-    require_sign_in_token: true }],
+const secret = 'e2e-client-secret-0123456789abcdef';
+const key = 'e2e-sign-in-api-key-0123456789';
+let app, api, browser, upstream;
+
+before(async () => {
+  app = await startApp();
+  const port = await freePort();
+  upstream = await startOidc({
+    clients: [{ client_id: 'broker', client_secret: secret, redirect_uri: `http://127.0.0.1:${port}/v1/oauth/callback` }],
+  });
+  const config = `[[providers]]\nid = "acme"\nkind = "oidc"\nname = "Acme ID"\ncategory = "storage"\n`
+    + `client_id = "broker"\nclient_secret = "${secret}"\nissuer = "${upstream.issuer}"\n`;
+  api = await startApi([
+    { client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], api_key: key, require_sign_in_token: true },
+  ], {
+    listen: `127.0.0.1:${port}`,
+    // The upstream is on 127.0.0.1: the test allows private upstreams explicitly.
+    prelude: `public_url = "http://127.0.0.1:${port}"\nallow_private_upstreams = true\n`,
+    config,
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await api?.stop();
+  app?.stop();
+  await upstream?.stop();
 });
 
 /** A sign-in token of the app for `user_id`, minted as its backend would. */
 async function mint(user_id) {
-  const reply = await fetch(`${env.api.baseUrl}/v1/sign_in_tokens`, {
+  const reply = await fetch(`${api.baseUrl}/v1/sign_in_tokens`, {
     method: 'POST',
-    headers: { authorization: `APIKey ${API_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `APIKey ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ user_id }),
   });
   assert.equal(reply.status, 201);
@@ -26,13 +53,14 @@ async function mint(user_id) {
   return minted.token;
 }
 
+/** The app page asking for the provider, with `signInToken` as the option when given. */
 async function openApp(signInToken) {
-  const context = await env.browser.newContext();
+  const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  const query = { api: env.api.baseUrl, scope: 'box', ...(signInToken === undefined ? {} : { sign_in_token: signInToken }) };
-  await page.goto(`${env.app.origin}/app.html?${new URLSearchParams(query)}`);
+  const query = { api: api.baseUrl, scope: 'acme', ...(signInToken === undefined ? {} : { sign_in_token: signInToken }) };
+  await page.goto(`${app.origin}/app.html?${new URLSearchParams(query)}`);
   return { context, page, errors };
 }
 
@@ -41,21 +69,21 @@ async function assertRefused(signInToken) {
   const { context, page } = await openApp(signInToken);
   const popup = await clickForPopup(page);
   const result = await onlyResult(page);
-  assert.equal(result.error, 'invalid_sign_in_token');
+  assert.equal(result.error, 'invalid_sign_in_token', JSON.stringify(result));
   assert.match(result.error_description, /sign-in token/);
   assert.equal(result.access_token, undefined);
   assert.ok(popup.isClosed(), 'the library closes the pop-up');
   await context.close();
 }
 
-test('with a token minted by the backend the flow completes and the account names the user', async () => {
+test('with a token minted by the backend the flow completes through the upstream and the account names the user', async () => {
   const token = await mint('user-42');
   const { context, page } = await openApp(token);
   const popup = await clickForPopup(page);
-  await connect(popup, 'box', 'ann@example.com');
+  await signIn(popup, 'ann');
   const result = await onlyResult(page);
   assert.equal(result.error, undefined, JSON.stringify(result));
-  assert.equal(result.account.account, 'ann@example.com');
+  assert.equal(result.account.account, 'ann@upstream.test');
   assert.equal(result.account.user_id, 'user-42');
   await context.close();
 

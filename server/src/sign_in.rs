@@ -98,13 +98,12 @@ pub enum Refusal {
 /// [`FLOW_LIFETIME`]. Returns the token's end user.
 pub async fn admit(app: &AppState, request: &AuthRequest) -> Result<Option<String>, Refusal> {
     let Some(token) = &request.sign_in_token else {
-        let required = app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token);
-        return match required {
-            true => Err(Refusal::Invalid(
+        if app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token) {
+            return Err(Refusal::Invalid(
                 "This app requires a sign-in token from its backend (the sign_in_token option): none was given.",
-            )),
-            false => Ok(None),
-        };
+            ));
+        }
+        return Ok(None);
     };
     let now = SystemTime::now();
     let admitted = app
