@@ -13,8 +13,9 @@ use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
 use crate::providers::catalogue::{Entry, Kind};
-use crate::providers::client::{self, Credential, UpstreamError};
+use crate::providers::client::{self, Credential, Identity, UpstreamError};
 use crate::providers::{Upstream, guard};
+use crate::secrets;
 use crate::services::{Allowed, Connect};
 use crate::store::UpstreamAccount;
 use axum::extract::{RawQuery, State};
@@ -258,6 +259,20 @@ async fn finish<'p>(
     let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
     tokens.hostname = pending.hostname.clone();
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
+    let plain = serde_json::to_vec(&tokens).unwrap_or_default();
+    save_account(app, request, chosen, hostname, &identity, &plain).await
+}
+
+/// Stores the account `identity` names (on `hostname`'s server, for a per-server provider) with
+/// its secrets `plain` sealed, and gives our success result.
+async fn save_account(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    hostname: Option<&str>,
+    identity: &Identity,
+    plain: &[u8],
+) -> Result<Value, UpstreamError> {
     // On a per-server provider, the same subject on another server is another user.
     let subject = match hostname {
         Some(host) => format!("{host}/{}", identity.subject),
@@ -270,9 +285,8 @@ async fn finish<'p>(
             description: "The account could not be saved; try again.".to_owned(),
         }
     };
-    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
-    let plain = serde_json::to_vec(&tokens).unwrap_or_default();
-    let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
+    let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
+    let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;
     let scope = chosen.granted_scope();
     let account = UpstreamAccount {
         client_id: &request.client_id,
@@ -349,38 +363,11 @@ pub async fn credentials(
         Ok(identity) => identity,
         Err(error) => return again(&error.description),
     };
-    let subject = match &hostname {
-        Some(host) => format!("{host}/{}", identity.subject),
-        None => identity.subject.clone(),
-    };
-    let owner = format!("{}\n{}\n{subject}", request.client_id, chosen.service.id);
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
-    let Ok(sealed) = app.secrets.seal(kept.to_string().as_bytes(), owner.as_bytes()) else {
-        return pages::server_error("The account could not be saved; try again.");
-    };
-    let scope = chosen.granted_scope();
-    let account = UpstreamAccount {
-        client_id: &request.client_id,
-        service: &chosen.service.id,
-        subject: &subject,
-        login: &identity.login,
-        admin: chosen.admin,
-        sealed: &sealed,
-        user_id: request.user_id.as_deref(),
-    };
-    match app.store.connect_upstream(&scope, account).await {
-        Ok((_, token)) => {
-            let connected = OAuthResult::Success {
-                access_token: token,
-                token_type: "Bearer".to_owned(),
-                scope,
-                state: request.state.clone(),
-            };
-            oauth::deliver(app, request, &serde_json::to_value(connected).unwrap_or_default()).await
-        }
-        Err(error) => {
-            eprintln!("storage error: {error}");
-            pages::server_error("The account could not be saved; try again.")
-        }
+    match save_account(app, request, chosen, hostname.as_deref(), &identity, kept.to_string().as_bytes())
+        .await
+    {
+        Ok(connected) => oauth::deliver(app, request, &connected).await,
+        Err(error) => pages::server_error(&error.description),
     }
 }

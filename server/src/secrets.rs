@@ -38,6 +38,12 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
+/// What an account's sealed secrets are bound to: its app, service and upstream subject, so a
+/// sealed value copied onto another account's row does not open there.
+pub fn account_owner(client_id: &str, service: &str, subject: &str) -> String {
+    format!("{client_id}\n{service}\n{subject}")
+}
+
 /// A sealed value that does not open: another key, another owner, or damaged.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OpenError;
@@ -82,7 +88,7 @@ impl SecretKey {
         }
     }
 
-    /// Seals `plain`, bound to `owner`: version, a random nonce, then the ciphertext and tag.
+    /// Seals `plain`, bound to `owner` (for an account's secrets, [`account_owner`]): version, a random nonce, then the ciphertext and tag.
     pub fn seal(&self, plain: &[u8], owner: &[u8]) -> Result<Vec<u8>, getrandom::Error> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce)?;
