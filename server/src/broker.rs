@@ -276,6 +276,7 @@ async fn finish<'p>(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
+        refreshable: tokens.refresh_token.is_some(),
     };
     let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
     let connected = OAuthResult::Success {
@@ -360,6 +361,7 @@ pub async fn credentials(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
+        refreshable: false,
     };
     match app.store.connect_upstream(&scope, account).await {
         Ok((_, token)) => {

@@ -131,6 +131,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
         login: "ann@x.test",
         admin: false,
         sealed,
+        refreshable: true,
     };
     let (gone, token) =
         running.store.connect_upstream("acme:normal.storage", upstream("a", "u1")).await.unwrap();
@@ -229,6 +230,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         login: "ann@x.test",
         admin: false,
         sealed: &sealed,
+        refreshable: refresh.is_some(),
     };
     let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
     (Running { addr, store, database, _dir: dir }, id)
