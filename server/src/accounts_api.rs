@@ -229,7 +229,7 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
     let sealed = app.store.upstream_credentials(account.id).await.map_err(|error| storage_failed(&error))?;
     let subject = app.store.account_subject(account.id).await.map_err(|error| storage_failed(&error))?;
     let (Some(sealed), Some(subject)) = (sealed, subject) else { return Ok(()) };
-    let owner = format!("{}\n{}\n{subject}", account.client_id, account.service);
+    let owner = crate::secrets::account_owner(&account.client_id, &account.service, &subject);
     let tokens = app
         .secrets
         .open(&sealed, owner.as_bytes())

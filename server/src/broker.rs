@@ -260,11 +260,13 @@ async fn finish<'p>(
     tokens.hostname = pending.hostname.clone();
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
-    save_account(app, request, chosen, hostname, &identity, &plain).await
+    let refreshable = tokens.refresh_token.is_some();
+    save_account(app, request, chosen, hostname, &identity, &plain, refreshable).await
 }
 
 /// Stores the account `identity` names (on `hostname`'s server, for a per-server provider) with
-/// its secrets `plain` sealed, and gives our success result.
+/// its secrets `plain` sealed (`refreshable`: they hold a refresh token, which the idle sweep
+/// keeps alive), and gives our success result.
 async fn save_account(
     app: &AppState,
     request: &AuthRequest,
@@ -272,6 +274,7 @@ async fn save_account(
     hostname: Option<&str>,
     identity: &Identity,
     plain: &[u8],
+    refreshable: bool,
 ) -> Result<Value, UpstreamError> {
     // On a per-server provider, the same subject on another server is another user.
     let subject = match hostname {
@@ -296,6 +299,7 @@ async fn save_account(
         admin: chosen.admin,
         sealed: &sealed,
         user_id: request.user_id.as_deref(),
+        refreshable,
     };
     let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
     let connected = OAuthResult::Success {
@@ -364,9 +368,8 @@ pub async fn credentials(
         Err(error) => return again(&error.description),
     };
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
-    match save_account(app, request, chosen, hostname.as_deref(), &identity, kept.to_string().as_bytes())
-        .await
-    {
+    let kept = kept.to_string();
+    match save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false).await {
         Ok(connected) => oauth::deliver(app, request, &connected).await,
         Err(error) => pages::server_error(&error.description),
     }

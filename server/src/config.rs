@@ -1,6 +1,7 @@
 //! The server's configuration: one typed struct, from the command line and a TOML file.
 
 use crate::faults::Fault;
+use crate::keep_alive;
 use crate::origin::TrustedDomain;
 use crate::progress::Quotas;
 use crate::providers::{self, ProviderConfig, Secret};
@@ -57,6 +58,9 @@ pub struct Config {
     pub latency: Duration,
     /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
     pub popup_flows: Quotas,
+    /// The sweep keeping idle accounts' upstream grants alive (`[refresh]`): see
+    /// [`keep_alive`].
+    pub refresh: keep_alive::Settings,
     /// A new connection is closed unless it sends a complete request head within this time
     /// (`--header-timeout-secs`, default [`serve::DEFAULT_HEADER_TIMEOUT`]).
     pub header_timeout: Duration,
@@ -113,7 +117,9 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     max_per_app, return_window_secs). A trusted domain is an origin with its
                     scheme, e.g. \"https://app.example.com\" or \"http://intranet.test:8080\"; a
                     bare host[:port] (both http and https) is only for localhost, 127.0.0.1 and
-                    [::1]. An app may have an API key for the account API (api_key |
+                    [::1]. An optional [refresh] table: sweep_interval_secs (default 3600;
+                    0 turns off the sweep refreshing idle accounts) and idle_refresh_after_secs
+                    (default 86400). An app may have an API key for the account API (api_key |
                     api_key_env | api_key_file, at least 24 characters) and allow_credentials =
                     true (its backend may read upstream access tokens), and
                     require_sign_in_token = true (every pop-up needs a sign-in token its backend
@@ -172,6 +178,8 @@ struct File {
     dist_dir: Option<PathBuf>,
     #[serde(default)]
     popup_flows: Quotas,
+    #[serde(default)]
+    refresh: keep_alive::Settings,
     public_url: Option<String>,
     #[serde(default)]
     allow_private_upstreams: bool,
@@ -324,6 +332,7 @@ impl Config {
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err("popup_flows: max_per_client and max_per_app must be at least 1".to_owned());
         }
+        file.refresh.check()?;
         let services = providers::resolve(&file.providers)?;
         let public_url = file
             .public_url
@@ -364,6 +373,7 @@ impl Config {
             dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
             latency: Duration::ZERO,
             popup_flows: file.popup_flows,
+            refresh: file.refresh,
             header_timeout: serve::DEFAULT_HEADER_TIMEOUT,
             idle_timeout: serve::DEFAULT_IDLE_TIMEOUT,
             max_connections: serve::default_max_connections(),
@@ -606,6 +616,33 @@ mod tests {
             "not toml at all [",
         ] {
             assert!(Config::from_toml(bad, at, "d".into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_refresh_table_has_defaults_can_turn_the_sweep_off_and_is_checked() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let apps = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n";
+        let load = |extra: &str| Config::from_toml(&format!("{apps}{extra}"), at, "d".into());
+        assert_eq!(load("").unwrap().refresh, keep_alive::Settings::default());
+        let set = load("[refresh]\nsweep_interval_secs = 60\nidle_refresh_after_secs = 600\n").unwrap();
+        assert_eq!(
+            set.refresh,
+            keep_alive::Settings { sweep_interval_secs: 60, idle_refresh_after_secs: 600 }
+        );
+        let off = load("[refresh]\nsweep_interval_secs = 0\n").unwrap();
+        assert_eq!((off.refresh.interval(), off.refresh.idle_after()), (None, Duration::from_secs(86_400)));
+        for (bad, error) in [
+            (
+                "[refresh]\nsweep_interval_secs = 86401\n",
+                "sweep_interval_secs 86401 is not from 0 (off) to 86400",
+            ),
+            ("[refresh]\nidle_refresh_after_secs = 60\n", "idle_refresh_after_secs 60 is not from 300 to"),
+            ("[refresh]\nsweep_interval_secs = -1\n", "sweep_interval_secs"),
+            ("[refresh]\nmargin_secs = 10\n", "unknown field"),
+        ] {
+            let text = load(bad).unwrap_err();
+            assert!(text.contains(error), "{bad}: {text}");
         }
     }
 

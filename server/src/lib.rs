@@ -18,6 +18,7 @@ pub mod broker;
 pub mod config;
 pub mod cors;
 pub mod faults;
+pub mod keep_alive;
 pub mod latency;
 pub mod oauth;
 pub mod origin;
@@ -215,8 +216,9 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, sweeping expired pop-up flows every
-    /// [`progress::SWEEP_INTERVAL`]; then stops accepting, lets the requests in progress finish
-    /// and closes the database connections.
+    /// [`progress::SWEEP_INTERVAL`] and refreshing idle accounts ([`keep_alive`]); then stops
+    /// accepting, lets the requests and the refresh in progress finish and closes the database
+    /// connections.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let state = self.state.clone();
         let sweeper = tokio::spawn(async move {
@@ -236,8 +238,14 @@ impl Server {
                 }
             }
         });
+        let (stop_keep_alive, stopped) = tokio::sync::watch::channel(false);
+        let keeper = tokio::spawn(keep_alive::run(self.state.clone(), stopped));
         serve::serve(self.listener, router(self.state.clone()), self.limits, shutdown).await;
         sweeper.abort();
+        // The idle accounts' sweep finishes the refresh under way, so that no rotated refresh
+        // token is lost between the upstream's reply and the database.
+        let _ = stop_keep_alive.send(true);
+        let _ = keeper.await;
         self.state.store.close().await;
     }
 }

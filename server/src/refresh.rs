@@ -9,14 +9,18 @@
 //! are sealed together and saved over the version refreshed, in one statement, before anyone
 //! uses them. `invalid_grant` (revoked, expired, reused) marks the account inactive with the
 //! upstream's reason: it is not tried again until the user connects the account again.
+//!
+//! The same path keeps idle grants alive ([`keep_alive`], called by [`crate::keep_alive`]'s
+//! background sweep): it refreshes only tokens still issued before a given time, so a sweep
+//! that meets a refresh just made by a request or another instance leaves them as they are.
 
 use crate::AppState;
 use crate::providers::client::{Tokens, UpstreamError};
 use crate::services::{self, Connect};
-use crate::store::Account;
+use crate::store::{Account, StoredTokens, now_millis};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// An access token expiring within this margin is refreshed before use.
 pub const MARGIN: Duration = Duration::from_secs(300);
@@ -51,11 +55,6 @@ impl Locks {
     }
 }
 
-fn now_millis() -> i64 {
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    i64::try_from(millis).unwrap_or(i64::MAX)
-}
-
 /// Whether `tokens`' access token is due for a refresh at `now` (ms).
 pub fn due(tokens: &Tokens, now: i64) -> bool {
     let margin = i64::try_from(MARGIN.as_millis()).unwrap_or(i64::MAX);
@@ -79,13 +78,56 @@ pub async fn fresh_tokens(
     account: &Account,
     stale: Option<&str>,
 ) -> Result<Tokens, RefreshError> {
+    let reason = match stale {
+        Some(access_token) => Reason::Refused(access_token),
+        None => Reason::Due,
+    };
+    obtain(app, account, reason).await.map(|(tokens, _)| tokens)
+}
+
+/// Refreshes the account's upstream tokens if they were issued before `before` (ms since the
+/// epoch), whatever their expiry says, so that a provider expiring unused refresh tokens keeps
+/// the grant; returns whether this call refreshed them (`false`: they were issued since, by a
+/// request or another instance, or hold no refresh token).
+pub async fn keep_alive(app: &AppState, account: &Account, before: i64) -> Result<bool, RefreshError> {
+    obtain(app, account, Reason::Idle { before }).await.map(|(_, refreshed)| refreshed)
+}
+
+/// Why the stored tokens are to be refreshed, checked against them under the lease.
+#[derive(Clone, Copy)]
+enum Reason<'a> {
+    /// The access token is due ([`due`]).
+    Due,
+    /// The upstream refused this access token (401) and it is still the stored one.
+    Refused(&'a str),
+    /// The tokens were issued before this time (ms): the grant has been idle.
+    Idle { before: i64 },
+}
+
+impl Reason<'_> {
+    fn holds(self, stored: &StoredTokens, tokens: &Tokens, now: i64) -> bool {
+        match self {
+            Reason::Due => due(tokens, now),
+            Reason::Refused(access_token) => due(tokens, now) || tokens.access_token == access_token,
+            Reason::Idle { before } => stored.refreshed_at < before,
+        }
+    }
+}
+
+/// The account's tokens, refreshed first if `reason` holds for the stored ones; and whether
+/// this call refreshed them.
+async fn obtain(
+    app: &AppState,
+    account: &Account,
+    reason: Reason<'_>,
+) -> Result<(Tokens, bool), RefreshError> {
     let Some(service) = services::find(&app.config.services, &account.service) else {
         return Err(RefreshError::NotOAuth);
     };
     let Connect::Upstream(upstream) = &service.connect else { return Err(RefreshError::NotOAuth) };
     let subject = app.store.account_subject(account.id).await.map_err(|e| storage(&e))?;
     let subject = subject.ok_or(RefreshError::NotOAuth)?;
-    let owner = format!("{}\n{}\n{subject}", account.client_id, account.service);
+    let owner = crate::secrets::account_owner(&account.client_id, &account.service, &subject);
     let lock = app.refresh_locks.of(account.id);
     let _one_at_a_time = lock.lock().await;
     let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
@@ -99,12 +141,10 @@ pub async fn fresh_tokens(
         let plain = app.secrets.open(&stored.sealed, owner.as_bytes()).map_err(|e| storage(&e))?;
         let tokens: Tokens = serde_json::from_slice(&plain).map_err(|e| storage(&e))?;
         let now = now_millis();
-        let Some(refresh_token) = tokens
-            .refresh_token
-            .clone()
-            .filter(|_| due(&tokens, now) || stale == Some(tokens.access_token.as_str()))
+        let Some(refresh_token) =
+            tokens.refresh_token.clone().filter(|_| reason.holds(&stored, &tokens, now))
         else {
-            return Ok(tokens);
+            return Ok((tokens, false));
         };
         if !app
             .store
@@ -142,7 +182,7 @@ pub async fn fresh_tokens(
         let plain = serde_json::to_vec(&new).map_err(|e| storage(&e))?;
         let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
         if app.store.save_refreshed(account.id, stored.version, &sealed).await.map_err(|e| storage(&e))? {
-            return Ok(new);
+            return Ok((new, true));
         }
         // Our lease ran out and another instance saved first: use what it saved.
     }

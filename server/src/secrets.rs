@@ -88,7 +88,8 @@ impl SecretKey {
         }
     }
 
-    /// Seals `plain`, bound to `owner` (for an account's secrets, [`account_owner`]): version, a random nonce, then the ciphertext and tag.
+    /// Seals `plain`, bound to `owner` (for an account's secrets, [`account_owner`]): version, a
+    /// random nonce, then the ciphertext and tag.
     pub fn seal(&self, plain: &[u8], owner: &[u8]) -> Result<Vec<u8>, getrandom::Error> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce)?;

@@ -135,6 +135,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
         admin: false,
         sealed,
         user_id: None,
+        refreshable: true,
     };
     let (gone, token) =
         running.store.connect_upstream("acme:normal.storage", upstream("a", "u1")).await.unwrap();
@@ -234,6 +235,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         admin: false,
         sealed: &sealed,
         user_id: None,
+        refreshable: refresh.is_some(),
     };
     let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
     (Running { addr, store, database, _dir: dir }, id)

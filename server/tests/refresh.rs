@@ -1,7 +1,9 @@
 //! Upstream tokens kept fresh, over real HTTP against a small local OAuth token endpoint that
 //! counts its refreshes and rotates refresh tokens: an expired access token is refreshed once
 //! for 20 concurrent callers, the rotated refresh token is saved with it, a reply without one
-//! keeps the old, and invalid_grant makes the account inactive with no retry.
+//! keeps the old, and invalid_grant makes the account inactive with no retry. The background
+//! sweep refreshes idle accounts only, once each even with two instances on one database or
+//! racing requests' refreshes.
 
 mod common;
 
@@ -11,20 +13,24 @@ use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::{KeySource, SecretKey};
 use authenticator_server::store::{Store, UpstreamAccount};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const KEY: &str = "key-of-app-a-0123456789abcdef";
 const HEX: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 
-/// The upstream's state: the refresh token it honours now, how many refreshes it answered,
+/// The upstream's state: the refresh tokens it honours now, how many refreshes it answered,
 /// whether it rotates refresh tokens.
 #[derive(Default)]
 struct Upstream {
-    valid: String,
+    valid: HashSet<String>,
     refreshes: usize,
     rotate: bool,
+    /// Every token request, answered or refused.
+    requests: usize,
+    /// The refresh tokens it answered, in order.
+    refreshed: Vec<String>,
     /// The Authorization headers the API saw.
     api_calls: Vec<String>,
     /// Calls that reached a path outside the API base.
@@ -33,7 +39,7 @@ struct Upstream {
 
 async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let state = Arc::new(Mutex::new(Upstream {
-        valid: valid.to_owned(),
+        valid: HashSet::from([valid.to_owned()]),
         refreshes: 0,
         rotate,
         ..Default::default()
@@ -74,20 +80,24 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
             // Slow enough that concurrent callers overlap the refresh.
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let mut upstream = shared.lock().unwrap();
+            upstream.requests += 1;
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
             if form.get("grant_type").map(String::as_str) != Some("refresh_token")
-                || form.get("refresh_token") != Some(&upstream.valid)
+                || !upstream.valid.contains(&presented)
             {
                 let error =
                     json!({ "error": "invalid_grant", "error_description": "grant request is invalid" });
                 return (axum::http::StatusCode::BAD_REQUEST, axum::Json(error));
             }
             upstream.refreshes += 1;
+            upstream.refreshed.push(presented.clone());
             let n = upstream.refreshes;
             let mut reply =
                 json!({ "access_token": format!("ACCESS-{n}"), "token_type": "Bearer", "expires_in": 3600 });
             if upstream.rotate {
-                upstream.valid = format!("REFRESH-{n}");
-                reply["refresh_token"] = json!(upstream.valid);
+                upstream.valid.remove(&presented);
+                upstream.valid.insert(format!("REFRESH-{n}"));
+                reply["refresh_token"] = json!(format!("REFRESH-{n}"));
             }
             (axum::http::StatusCode::OK, axum::Json(reply))
         }),
@@ -102,6 +112,8 @@ struct Running {
     addr: SocketAddr,
     store: Store,
     account: i64,
+    /// Its configuration, for another instance on the same database.
+    config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -113,6 +125,11 @@ async fn start(base: &str, refresh_token: &str) -> Running {
 
 /// [`start`] with the access token expiring `in_secs` from now.
 async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Running {
+    start_with(base, refresh_token, in_secs, "").await
+}
+
+/// [`start_expiring`] with this `[refresh]` table (the sweep's settings).
+async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("secret.key");
     std::fs::write(&key_file, HEX).unwrap();
@@ -122,15 +139,29 @@ async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Runnin
          [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY}-b\"\nallow_credentials = true\n\
          [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
          client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
-         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n"
+         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n\
+         [refresh]\n{refresh}\n"
     );
     let database = common::fresh_database(dir.path());
     let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
     config.secret_key = KeySource::File(key_file);
-    let server = Server::bind(config).await.unwrap();
+    let addr = instance(&config).await;
+    let store = Store::open(&database).await.unwrap();
+    let account = connect(&store, "u1", refresh_token, in_secs).await;
+    Running { addr, store, account, config, _dir: dir }
+}
+
+/// Starts an instance with `config`; its address.
+async fn instance(config: &Config) -> SocketAddr {
+    let server = Server::bind(config.clone()).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());
-    let store = Store::open(&database).await.unwrap();
+    addr
+}
+
+/// Connects the `acme` account of app `a` and upstream user `subject`, with an access token
+/// expiring `in_secs` from now; its id.
+async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64) -> i64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let tokens = Tokens {
         access_token: "ACCESS-0".to_owned(),
@@ -141,19 +172,19 @@ async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Runnin
     };
     let sealed = SecretKey::from_hex(HEX)
         .unwrap()
-        .seal(&serde_json::to_vec(&tokens).unwrap(), b"a\nacme\nu1")
+        .seal(&serde_json::to_vec(&tokens).unwrap(), format!("a\nacme\n{subject}").as_bytes())
         .unwrap();
     let account = UpstreamAccount {
         client_id: "a",
         service: "acme",
-        subject: "u1",
+        subject,
         login: "ann",
         admin: false,
         sealed: &sealed,
         user_id: None,
+        refreshable: true,
     };
-    let (account, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
-    Running { addr, store, account, _dir: dir }
+    store.connect_upstream("acme:normal.storage", account).await.unwrap().0
 }
 
 async fn get(running: &Running, path: &str, key: &str) -> (u16, Value) {
@@ -338,4 +369,137 @@ async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succ
         upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"),
         "no call with the expired token"
     );
+}
+
+/// The sweep every second (on average); accounts idle for a day are refreshed.
+const SWEEP: &str = "sweep_interval_secs = 1";
+
+/// Makes two days pass for the stored tokens of `accounts`: they were issued that long ago.
+async fn idle(running: &Running, accounts: &[i64]) {
+    let ids = accounts.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "UPDATE upstream_credentials SET refreshed_at = refreshed_at - 172800000 WHERE account_id IN ({ids})"
+    );
+    common::execute(&running.config.database, &sql).await;
+}
+
+/// Waits (up to 10 s) until `done` holds for the upstream, then lets three more rounds pass
+/// (each at most 1.5 s apart) for anything that should not happen to have a chance to.
+async fn settle(upstream: &Arc<Mutex<Upstream>>, done: impl Fn(&Upstream) -> bool) {
+    for _ in 0..100 {
+        if done(&upstream.lock().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
+}
+
+#[tokio::test]
+async fn the_sweep_refreshes_an_idle_account_without_any_call_but_not_a_recent_or_inactive_one() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    upstream.lock().unwrap().valid.extend(["RECENT-0".to_owned(), "INACTIVE-0".to_owned()]);
+    let running = start_with(&base, "REFRESH-0", 3600, SWEEP).await;
+    connect(&running.store, "u2", "RECENT-0", 3600).await;
+    let inactive = connect(&running.store, "u3", "INACTIVE-0", 3600).await;
+    running.store.deactivate(inactive, "invalid_grant: revoked").await.unwrap();
+    idle(&running, &[running.account, inactive]).await;
+    settle(&upstream, |upstream| upstream.requests > 0).await;
+    {
+        let upstream = upstream.lock().unwrap();
+        assert_eq!(upstream.refreshed, ["REFRESH-0"], "the idle account only, once, over several rounds");
+        assert_eq!(upstream.requests, 1);
+        assert!(upstream.api_calls.is_empty(), "no API call was made");
+    }
+    let tokens = stored(&running).await;
+    assert_eq!(
+        (tokens.access_token.as_str(), tokens.refresh_token.as_deref()),
+        ("ACCESS-1", Some("REFRESH-1")),
+        "the rotated refresh token is saved"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_grant_in_the_sweep_makes_the_account_inactive_and_is_not_tried_again() {
+    let (base, upstream) = upstream("SOMETHING-ELSE", true).await;
+    let running = start_with(&base, "REVOKED-0", 3600, SWEEP).await;
+    idle(&running, &[running.account]).await;
+    settle(&upstream, |upstream| upstream.requests > 0).await;
+    assert_eq!(upstream.lock().unwrap().requests, 1, "one refusal, no retry in later rounds");
+    let (status, account) = get(&running, &format!("/v1/accounts/{}/", running.account), KEY).await;
+    assert_eq!((status, account["active"].as_bool()), (200, Some(false)));
+    assert!(account["inactive_reason"].as_str().unwrap().starts_with("invalid_grant"), "{account}");
+}
+
+#[tokio::test]
+async fn two_instances_sweeping_one_database_refresh_each_idle_account_once() {
+    let (base, upstream) = upstream("R-u1", true).await;
+    let running = start_with(&base, "R-u1", 3600, SWEEP).await;
+    let _second = instance(&running.config).await;
+    let mut accounts = vec![running.account];
+    for subject in ["u2", "u3", "u4", "u5"] {
+        upstream.lock().unwrap().valid.insert(format!("R-{subject}"));
+        accounts.push(connect(&running.store, subject, &format!("R-{subject}"), 3600).await);
+    }
+    idle(&running, &accounts).await;
+    settle(&upstream, |upstream| upstream.requests >= accounts.len()).await;
+    let upstream = upstream.lock().unwrap();
+    let mut refreshed = upstream.refreshed.clone();
+    refreshed.sort();
+    assert_eq!(refreshed, ["R-u1", "R-u2", "R-u3", "R-u4", "R-u5"], "each once");
+    assert_eq!(upstream.requests, accounts.len(), "and nothing refused (no rotated token reused)");
+}
+
+#[tokio::test]
+async fn raw_calls_during_a_sweeps_refresh_share_it() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    // Expired and idle: both the calls and the sweep want to refresh it.
+    let running = Arc::new(start_with(&base, "REFRESH-0", -60, SWEEP).await);
+    idle(&running, &[running.account]).await;
+    // The sweep's refresh reached the upstream, which answers after 300 ms: call meanwhile.
+    for _ in 0..300 {
+        if upstream.lock().unwrap().requests > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(upstream.lock().unwrap().requests, 1, "the sweep refreshes the idle account");
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let running = running.clone();
+            tokio::spawn(async move { raw(&running, "GET", "/echo", "").await })
+        })
+        .collect();
+    for call in calls {
+        let (status, _, body) = call.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    settle(&upstream, |_| true).await;
+    let upstream = upstream.lock().unwrap();
+    assert_eq!((upstream.refreshes, upstream.requests), (1, 1), "one refresh for the sweep and the calls");
+    assert!(upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"), "{:?}", upstream.api_calls);
+}
+
+#[tokio::test]
+async fn a_sweep_after_raw_calls_refreshed_an_idle_account_leaves_it() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = Arc::new(start_with(&base, "REFRESH-0", -60, SWEEP).await);
+    idle(&running, &[running.account]).await;
+    let calls: Vec<_> = (0..25)
+        .map(|i| {
+            let running = running.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * i)).await;
+                raw(&running, "GET", "/echo", "").await
+            })
+        })
+        .collect();
+    for call in calls {
+        let (status, _, body) = call.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    settle(&upstream, |_| true).await;
+    let upstream = upstream.lock().unwrap();
+    assert_eq!((upstream.refreshes, upstream.requests), (1, 1), "one refresh for the calls and the sweep");
+    assert!(upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"));
 }

@@ -19,7 +19,8 @@ mod upstream;
 
 pub use accounts::{Account, Grant};
 pub use flows::{Full, NewFlow, Stage};
-pub use upstream::{StoredTokens, UpstreamAccount, rfc3339};
+pub(crate) use upstream::now_millis;
+pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount, rfc3339};
 
 use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -23,6 +23,8 @@ pub struct UpstreamAccount<'a> {
     pub sealed: &'a [u8],
     /// The app's end user the flow was admitted for ([`crate::sign_in`]); kept when `None`.
     pub user_id: Option<&'a str>,
+    /// Whether they include a refresh token (for the sweep keeping idle grants alive).
+    pub refreshable: bool,
 }
 
 impl Store {
@@ -112,12 +114,16 @@ impl Store {
                 }
             };
             sqlx::query(
-                "INSERT INTO upstream_credentials (account_id, sealed) VALUES ($1, $2)
+                "INSERT INTO upstream_credentials (account_id, sealed, refreshed_at, refreshable)
+                 VALUES ($1, $2, $3, $4)
                  ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified,
-                   version = upstream_credentials.version + 1, refreshing_until = NULL",
+                   version = upstream_credentials.version + 1, refreshing_until = NULL,
+                   refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable",
             )
             .bind(account_id)
             .bind(account.sealed)
+            .bind(now_millis())
+            .bind(account.refreshable)
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
@@ -153,6 +159,8 @@ pub struct StoredTokens {
     pub version: i64,
     /// Until when (ms since the epoch) an instance holds the lease to refresh them, if one does.
     pub refreshing_until: Option<i64>,
+    /// When the upstream issued them (ms since the epoch): connected or last refreshed.
+    pub refreshed_at: i64,
     /// Why the account no longer works, if its grant was refused.
     pub inactive_reason: Option<String>,
 }
@@ -162,7 +170,7 @@ impl Store {
     pub async fn stored_tokens(&self, account_id: i64) -> Result<Option<StoredTokens>, Error> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT c.sealed, c.version, c.refreshing_until, a.inactive_reason
+                "SELECT c.sealed, c.version, c.refreshing_until, c.refreshed_at, a.inactive_reason
                  FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1",
             )
             .bind(account_id)
@@ -198,19 +206,20 @@ impl Store {
     }
 
     /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
-    /// `version` and releases the lease, in one statement; returns whether they were still at
-    /// `version`.
+    /// `version`, stamped as issued now, and releases the lease, in one statement; returns
+    /// whether they were still at `version`.
     pub async fn save_refreshed(&self, account_id: i64, version: i64, sealed: &[u8]) -> Result<bool, Error> {
         Ok(on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
-                        modified = $4
+                        modified = $4, refreshed_at = $5, refreshable = TRUE
                  WHERE account_id = $1 AND version = $2",
             )
             .bind(account_id)
             .bind(version)
             .bind(sealed)
             .bind(now_rfc3339())
+            .bind(now_millis())
             .execute(pool)
             .await?
             .rows_affected()
@@ -247,6 +256,54 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// An account whose upstream grant may go idle: see [`Store::idle_accounts`].
+#[derive(Clone, Copy, Debug, PartialEq, sqlx::FromRow)]
+pub struct IdleAccount {
+    /// The account.
+    pub account_id: i64,
+    /// When its tokens were issued (ms since the epoch).
+    pub refreshed_at: i64,
+}
+
+impl Store {
+    /// Up to `limit` active accounts with a refresh token whose tokens were issued before
+    /// `before` (ms) and that no instance is refreshing at `now`, oldest first, starting after
+    /// `after` in that order (a cursor: the last one of the previous batch).
+    pub async fn idle_accounts(
+        &self,
+        before: i64,
+        now: i64,
+        after: Option<IdleAccount>,
+        limit: i64,
+    ) -> Result<Vec<IdleAccount>, Error> {
+        let after = after.unwrap_or(IdleAccount { account_id: i64::MIN, refreshed_at: i64::MIN });
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.account_id, c.refreshed_at
+                 FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id
+                 WHERE a.inactive_reason IS NULL AND c.refreshable AND c.refreshed_at < $1
+                   AND (c.refreshing_until IS NULL OR c.refreshing_until <= $2)
+                   AND (c.refreshed_at > $3 OR (c.refreshed_at = $3 AND c.account_id > $4))
+                 ORDER BY c.refreshed_at, c.account_id LIMIT $5",
+            )
+            .bind(before)
+            .bind(now)
+            .bind(after.refreshed_at)
+            .bind(after.account_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
+
+/// Now, in ms since the epoch, as the refresh times and leases are written.
+pub(crate) fn now_millis() -> i64 {
+    let millis =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    i64::try_from(millis).unwrap_or(i64::MAX)
 }
 
 /// Now, as the accounts' timestamps are written (RFC 3339, UTC, seconds).
@@ -286,6 +343,7 @@ mod tests {
             admin: false,
             sealed,
             user_id: None,
+            refreshable: true,
         }
     }
 

@@ -1,0 +1,191 @@
+//! The background sweep keeping idle accounts' upstream grants alive: many providers expire a
+//! refresh token that goes unused (Microsoft after 90 days, Google after 6 months, others
+//! after days of a sliding idle lifetime), so an account nobody calls would stop working.
+//!
+//! Every instance sweeps, each round after a jittered wait (half to one and a half times
+//! [`Settings::sweep_interval_secs`], so instances drift apart). A round walks the active
+//! accounts with a refresh token whose tokens were issued longer than
+//! [`Settings::idle_refresh_after_secs`] ago and that no instance is refreshing, oldest first, in
+//! batches of [`BATCH`], and refreshes them one at a time through [`refresh::keep_alive`] — the
+//! same single-flight path as a request's refresh, which refreshes only tokens still issued
+//! before the threshold: an account refreshed meanwhile by a request or another instance's
+//! sweep is left as it is. An upstream failure is logged and the account tried again next
+//! round; `invalid_grant` makes it inactive, and an inactive account is never picked again.
+
+use crate::AppState;
+use crate::refresh::{self, RefreshError};
+use crate::store::{self, IdleAccount, now_millis};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The `[refresh]` table of the config file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The average time between an instance's sweeps (default an hour, at most a day); 0 turns
+    /// the sweep off.
+    pub sweep_interval_secs: u64,
+    /// An account whose upstream tokens were issued (connected or refreshed) longer ago than
+    /// this is refreshed by the sweep (default a day, from 5 minutes to a year).
+    pub idle_refresh_after_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { sweep_interval_secs: 3600, idle_refresh_after_secs: 86_400 }
+    }
+}
+
+/// The longest [`Settings::sweep_interval_secs`].
+pub const MAX_SWEEP_INTERVAL_SECS: u64 = 86_400;
+/// The range of [`Settings::idle_refresh_after_secs`].
+pub const IDLE_REFRESH_AFTER_SECS: std::ops::RangeInclusive<u64> = 300..=31_536_000;
+
+impl Settings {
+    /// Checks both settings' ranges; errors are messages for the user.
+    pub fn check(&self) -> Result<(), String> {
+        if self.sweep_interval_secs > MAX_SWEEP_INTERVAL_SECS {
+            return Err(format!(
+                "refresh: sweep_interval_secs {} is not from 0 (off) to {MAX_SWEEP_INTERVAL_SECS}",
+                self.sweep_interval_secs
+            ));
+        }
+        if !IDLE_REFRESH_AFTER_SECS.contains(&self.idle_refresh_after_secs) {
+            return Err(format!(
+                "refresh: idle_refresh_after_secs {} is not from {} to {}",
+                self.idle_refresh_after_secs,
+                IDLE_REFRESH_AFTER_SECS.start(),
+                IDLE_REFRESH_AFTER_SECS.end()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The average time between sweeps; `None`: the sweep is off.
+    pub fn interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(self.sweep_interval_secs)).filter(|interval| !interval.is_zero())
+    }
+
+    /// [`Settings::idle_refresh_after_secs`] as a duration.
+    pub fn idle_after(&self) -> Duration {
+        Duration::from_secs(self.idle_refresh_after_secs)
+    }
+}
+
+/// How many candidates a round reads from the database at a time.
+pub const BATCH: i64 = 100;
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Round {
+    /// Accounts this instance refreshed.
+    pub refreshed: usize,
+    /// Accounts refreshed meanwhile by a request or another instance, deleted, or no longer
+    /// OAuth (their provider left the configuration).
+    pub skipped: usize,
+    /// Accounts whose refresh failed now (tried again next round).
+    pub failed: usize,
+    /// Accounts made inactive (the upstream refused their grant).
+    pub deactivated: usize,
+}
+
+/// One round: refreshes every account idle for `idle_after` (see the module's documentation),
+/// stopping between accounts once `stop` holds `true`.
+pub async fn sweep(
+    app: &AppState,
+    idle_after: Duration,
+    stop: &watch::Receiver<bool>,
+) -> Result<Round, store::Error> {
+    let now = now_millis();
+    let before = now.saturating_sub(i64::try_from(idle_after.as_millis()).unwrap_or(i64::MAX));
+    let mut round = Round::default();
+    let mut after: Option<IdleAccount> = None;
+    loop {
+        let batch = app.store.idle_accounts(before, now, after, BATCH).await?;
+        let Some(last) = batch.last() else { return Ok(round) };
+        after = Some(*last);
+        for candidate in batch {
+            if *stop.borrow() {
+                return Ok(round);
+            }
+            let Some(account) = app.store.account(candidate.account_id).await? else {
+                round.skipped += 1;
+                continue;
+            };
+            match refresh::keep_alive(app, &account, before).await {
+                Ok(true) => round.refreshed += 1,
+                Ok(false) | Err(RefreshError::NotOAuth) => round.skipped += 1,
+                Err(RefreshError::Inactive(reason)) => {
+                    eprintln!("refresh sweep: account {} made inactive: {reason}", account.id);
+                    round.deactivated += 1;
+                }
+                Err(RefreshError::Upstream(error)) => {
+                    eprintln!("refresh sweep: account {} not refreshed: {}", account.id, error.code);
+                    round.failed += 1;
+                }
+                Err(RefreshError::Server) => round.failed += 1,
+            }
+        }
+    }
+}
+
+/// Sweeps until `stop` holds `true` (or its sender is dropped), each round after a jittered
+/// wait; does nothing when the sweep is off. A round under way finishes the refresh it is in
+/// before stopping, so that no rotated refresh token is lost.
+pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let Some(interval) = app.config.refresh.interval() else { return };
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(jittered(interval)) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match sweep(&app, app.config.refresh.idle_after(), &stop).await {
+            Ok(round) if round != Round::default() => eprintln!(
+                "refresh sweep: {} refreshed, {} skipped, {} failed, {} made inactive",
+                round.refreshed, round.skipped, round.failed, round.deactivated
+            ),
+            Ok(_) => {}
+            Err(error) => eprintln!("storage error while sweeping idle accounts: {error}"),
+        }
+    }
+}
+
+/// From half to one and a half times `interval`, at random.
+fn jittered(interval: Duration) -> Duration {
+    let unit = getrandom::u64().map_or(0.5, |n| n as f64 / u64::MAX as f64);
+    interval.mul_f64(0.5 + unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_half_to_one_and_a_half_intervals_and_varies() {
+        let interval = Duration::from_secs(100);
+        let waits: Vec<_> = (0..50).map(|_| jittered(interval)).collect();
+        assert!(waits.iter().all(|w| (Duration::from_secs(50)..=Duration::from_secs(150)).contains(w)));
+        assert!(waits.iter().any(|w| *w != waits[0]), "instances drift apart");
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(Settings::default().check(), Ok(()));
+        assert_eq!(Settings::default().interval(), Some(Duration::from_secs(3600)));
+        assert_eq!(Settings::default().idle_after(), Duration::from_secs(86_400));
+        let off = Settings { sweep_interval_secs: 0, ..Settings::default() };
+        assert_eq!((off.check(), off.interval()), (Ok(()), None));
+        for bad in [
+            Settings { sweep_interval_secs: 86_401, ..Settings::default() },
+            Settings { idle_refresh_after_secs: 299, ..Settings::default() },
+            Settings { idle_refresh_after_secs: 31_536_001, ..Settings::default() },
+        ] {
+            assert!(bad.check().unwrap_err().starts_with("refresh: "), "{bad:?}");
+        }
+    }
+}
