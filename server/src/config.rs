@@ -81,6 +81,9 @@ pub struct Config {
     pub allow_private_upstreams: bool,
     /// How long an upstream call may take (`upstream_timeout_secs`, default 10 s).
     pub upstream_timeout: Duration,
+    /// The largest request body the pass-through API passes on (`raw_max_body_bytes`, default
+    /// [`DEFAULT_RAW_MAX_BODY`]); every other route takes at most 16 KiB. See [`crate::raw`].
+    pub raw_max_body: u64,
     /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
     /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
     pub secret_key: KeySource,
@@ -94,6 +97,9 @@ pub const DEFAULT_SIGN_IN_TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// The default time an upstream call may take.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default largest request body of the pass-through API: 100 MiB.
+pub const DEFAULT_RAW_MAX_BODY: u64 = 100 * 1024 * 1024;
 
 /// What the command line asks for.
 // Made once at start-up and taken apart at once: boxing the configuration would buy nothing.
@@ -128,7 +134,8 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     localhost:8000, localhost:5173 and localhost:4173.
                     Real services: public_url = \"https://auth.example.com\" (upstreams redirect
                     to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
-                    upstream_timeout_secs = 10, and [[providers]] entries: a catalogue id with
+                    upstream_timeout_secs = 10, raw_max_body_bytes = 104857600 (the
+                    pass-through API's largest request body), and [[providers]] entries: a catalogue id with
                     client_id and client_secret | client_secret_env | client_secret_file, or a
                     custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs,
                     \"api_key\" or \"basic\" with check_url, or \"demo\"); without
@@ -185,6 +192,7 @@ struct File {
     allow_private_upstreams: bool,
     upstream_timeout_secs: Option<u64>,
     sign_in_token_ttl_secs: Option<u64>,
+    raw_max_body_bytes: Option<u64>,
     #[serde(default)]
     providers: Vec<ProviderConfig>,
 }
@@ -354,6 +362,11 @@ impl Config {
             Some(secs @ 1..=3600) => Duration::from_secs(secs),
             Some(other) => return Err(format!("sign_in_token_ttl_secs: {other} is not from 1 to 3600")),
         };
+        let raw_max_body = match file.raw_max_body_bytes {
+            None => DEFAULT_RAW_MAX_BODY,
+            Some(0) => return Err("raw_max_body_bytes: must be at least 1".to_owned()),
+            Some(bytes) => bytes,
+        };
         let data_dir = match &database {
             Database::Sqlite(path) => path.parent().map(PathBuf::from).unwrap_or_default(),
             Database::Postgres(_) => PathBuf::from("data"),
@@ -365,6 +378,7 @@ impl Config {
             allow_private_upstreams: file.allow_private_upstreams,
             upstream_timeout,
             sign_in_token_ttl,
+            raw_max_body,
             secret_key: KeySource::Default(data_dir.join("secret.key")),
             listen,
             database,
@@ -589,6 +603,20 @@ mod tests {
             Config { max_connections: 0, ..config.clone() },
         ] {
             assert!(bad.connection_limits().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_raw_apis_body_limit_defaults_to_100_mib_and_is_at_least_one_byte() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let app = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\n";
+        let config = Config::from_toml(app, at, "d".into()).unwrap();
+        assert_eq!(config.raw_max_body, 100 * 1024 * 1024);
+        let config = Config::from_toml(&format!("raw_max_body_bytes = 5000000000\n{app}"), at, "d".into());
+        assert_eq!(config.unwrap().raw_max_body, 5_000_000_000, "more than 4 GiB may be allowed");
+        for bad in ["raw_max_body_bytes = 0", "raw_max_body_bytes = -1", "raw_max_body_bytes = \"1M\""] {
+            let error = Config::from_toml(&format!("{bad}\n{app}"), at, "d".into()).unwrap_err();
+            assert!(error.contains("raw_max_body_bytes"), "{bad}: {error}");
         }
     }
 

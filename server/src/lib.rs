@@ -28,6 +28,7 @@ pub mod progress;
 pub mod providers;
 pub mod raw;
 pub mod refresh;
+pub mod relay;
 pub mod secrets;
 pub mod security;
 pub mod serve;

@@ -5,13 +5,21 @@
 //! and the call retried once. Only the API base's own origin and path can be reached: an
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused.
+//!
+//! Both bodies are streamed ([`crate::relay`]): the request body up to the configured maximum
+//! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
+//! [`relay::RESENDABLE`] bytes is kept and sent again after a 401; a longer one is sent once, so on a
+//! 401 the token is refreshed and the caller told to send the request again (503,
+//! `Retry-After: 0`). The upstream must take each chunk and answer within the upstream timeout
+//! (else 504); a stalled reply body is cut short.
 
 use crate::AppState;
 use crate::accounts_api::{Caller, find_account, refresh_failed};
 use crate::api::ApiError;
 use crate::refresh::fresh_tokens;
+use crate::relay::{self, BodyError, Outgoing};
 use crate::services::{self, Connect};
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +30,6 @@ use std::sync::Arc;
 pub const RAW_URI: &str = "x-kloudless-raw-uri";
 /// The header naming the method to call it with (default `GET`).
 pub const RAW_METHOD: &str = "x-kloudless-raw-method";
-/// The largest upstream reply passed back.
-pub const MAX_REPLY: usize = 10 * 1024 * 1024;
 
 const BAD_URI: ApiError = ApiError::new(
     StatusCode::BAD_REQUEST,
@@ -46,9 +52,25 @@ const REDIRECTED: ApiError = ApiError::new(
     "The service answered with a redirect, which is not followed.",
 );
 const TOO_LARGE: ApiError = ApiError::new(
-    StatusCode::BAD_GATEWAY,
-    "upstream_error",
-    "The service's reply is too large to pass back.",
+    StatusCode::PAYLOAD_TOO_LARGE,
+    codes::INVALID_REQUEST,
+    "The request body is larger than this server passes on (raw_max_body_bytes).",
+);
+const UNREADABLE: ApiError = ApiError::new(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "The request body could not be read: it was cut off or sent too slowly.",
+);
+const STALLED: ApiError = ApiError::new(
+    StatusCode::GATEWAY_TIMEOUT,
+    "temporarily_unavailable",
+    "The service's API did not answer in time.",
+);
+const SEND_AGAIN: ApiError = ApiError::new(
+    StatusCode::SERVICE_UNAVAILABLE,
+    "upstream_token_refreshed",
+    "The service refused the access token while a streamed request body was sent, which cannot be \
+     sent twice; the token has been refreshed: send the request again.",
 );
 
 /// The upstream reply headers passed back.
@@ -117,7 +139,7 @@ pub async fn raw(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     match call(&app, &caller, &id, &headers, body).await {
         Ok(response) => response,
@@ -130,7 +152,7 @@ async fn call(
     caller: &Caller,
     id: &str,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Response> {
     let account = find_account(app, caller, id).await.map_err(IntoResponse::into_response)?;
     let api_base = services::find(&app.config.services, &account.service)
@@ -142,27 +164,35 @@ async fn call(
         .ok_or_else(|| NO_API.into_response())?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or_else(|| BAD_URI.into_response())?;
     let url = target(&api_base, path).ok_or_else(|| BAD_URI.into_response())?;
-    let method =
-        headers.get(RAW_METHOD).map_or(Ok("GET"), |v| v.to_str()).map_err(|_| BAD_METHOD.into_response())?;
-    let method = match method.to_ascii_uppercase().as_str() {
-        "GET" => reqwest::Method::GET,
-        "HEAD" => reqwest::Method::HEAD,
-        "POST" => reqwest::Method::POST,
-        "PUT" => reqwest::Method::PUT,
-        "PATCH" => reqwest::Method::PATCH,
-        "DELETE" => reqwest::Method::DELETE,
-        _ => return Err(BAD_METHOD.into_response()),
-    };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let method = method(headers).map_err(IntoResponse::into_response)?;
+    let max = app.config.raw_max_body;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(TOO_LARGE.into_response());
+    }
+    let mut outgoing = Outgoing::read(body, max).await.map_err(body_failed)?;
+    let mut passed = reqwest::header::HeaderMap::new();
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        passed.insert(reqwest::header::CONTENT_TYPE, content_type.clone());
+    }
+    if let (Some(len), false) = (declared, outgoing.resendable()) {
+        passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
+    }
+    let idle = app.config.upstream_timeout;
     let mut tokens = fresh_tokens(app, &account, None).await.map_err(refresh_failed)?;
     let mut retried = false;
     loop {
-        let reply = app
-            .http
-            .raw(method.clone(), &url, &tokens.access_token, content_type, body.to_vec())
-            .await
-            .map_err(|error| refresh_failed(crate::refresh::RefreshError::Upstream(error)))?;
+        let (body, sending) = outgoing.send(max).ok_or_else(|| SEND_AGAIN.into_response())?;
+        let reply = tokio::select! {
+            reply = app.http.raw(method.clone(), &url, &tokens.access_token, &passed, body) => reply,
+            () = sending.stalled(idle) => return Err(STALLED.into_response()),
+        };
+        let reply = reply.map_err(|error| match sending.failure() {
+            Some(failure) => body_failed(failure),
+            None => refresh_failed(crate::refresh::RefreshError::Upstream(error)),
+        })?;
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
+            // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).
             retried = true;
             tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await.map_err(refresh_failed)?;
             continue;
@@ -170,35 +200,42 @@ async fn call(
         if reply.status().is_redirection() {
             return Err(REDIRECTED.into_response());
         }
-        return pass_back(reply).await;
+        return Ok(pass_back(reply, idle));
+    }
+}
+/// The method in `X-Kloudless-Raw-Method` (default `GET`).
+fn method(headers: &HeaderMap) -> Result<reqwest::Method, ApiError> {
+    let method = headers.get(RAW_METHOD).map_or(Ok("GET"), |v| v.to_str()).map_err(|_| BAD_METHOD)?;
+    Ok(match method.to_ascii_uppercase().as_str() {
+        "GET" => reqwest::Method::GET,
+        "HEAD" => reqwest::Method::HEAD,
+        "POST" => reqwest::Method::POST,
+        "PUT" => reqwest::Method::PUT,
+        "PATCH" => reqwest::Method::PATCH,
+        "DELETE" => reqwest::Method::DELETE,
+        _ => return Err(BAD_METHOD),
+    })
+}
+
+fn body_failed(error: BodyError) -> Response {
+    match error {
+        BodyError::TooLarge => TOO_LARGE.into_response(),
+        BodyError::Unreadable => UNREADABLE.into_response(),
     }
 }
 
-async fn pass_back(reply: reqwest::Response) -> Result<Response, Response> {
+/// The upstream's status, [`PASSED_BACK`] headers and body, streamed ([`relay::reply_body`]).
+fn pass_back(reply: reqwest::Response, idle: std::time::Duration) -> Response {
     let status = StatusCode::from_u16(reply.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut passed = HeaderMap::new();
     for name in PASSED_BACK {
-        if let Some(value) = reply
-            .headers()
-            .get(name.as_str())
-            .and_then(|v| axum::http::HeaderValue::from_bytes(v.as_bytes()).ok())
-        {
-            passed.insert(name, value);
+        if let Some(value) = reply.headers().get(&name) {
+            passed.insert(name, value.clone());
         }
     }
-    if reply.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
-        return Err(TOO_LARGE.into_response());
-    }
-    let bytes = reply.bytes().await.map_err(|_| {
-        ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", "The service's reply could not be read.")
-            .into_response()
-    })?;
-    if bytes.len() > MAX_REPLY {
-        return Err(TOO_LARGE.into_response());
-    }
-    let mut response = (status, Body::from(bytes)).into_response();
+    let mut response = (status, relay::reply_body(reply, idle)).into_response();
     response.headers_mut().extend(passed);
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

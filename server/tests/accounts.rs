@@ -196,28 +196,12 @@ async fn revocation_endpoint(fail: bool) -> (String, std::sync::Arc<std::sync::M
 }
 
 /// A server whose app `a` has the OAuth provider `acme` revoking at `revocation_url`, and an
-/// `acme` account of app `a` with the given upstream tokens, sealed as the broker seals them.
+/// `acme` account of app `a` with the given upstream tokens ([`common::acme`]).
 async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>) -> (Running, i64) {
-    use authenticator_server::secrets::{KeySource, SecretKey};
-    let dir = tempfile::tempdir().unwrap();
-    let hex = "ab".repeat(32);
-    let key_file = dir.path().join("secret.key");
-    std::fs::write(&key_file, &hex).unwrap();
-    let toml = format!(
-        "allow_private_upstreams = true\n\
-         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
-         [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
-         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
-         authorization_url = \"http://127.0.0.1:1/auth\"\ntoken_url = \"http://127.0.0.1:1/token\"\n\
-         identity_url = \"http://127.0.0.1:1/me\"\nrevocation_url = \"{revocation_url}\"\n"
+    let endpoints = format!(
+        "authorization_url = \"http://127.0.0.1:1/auth\"\ntoken_url = \"http://127.0.0.1:1/token\"\n\
+         identity_url = \"http://127.0.0.1:1/me\"\nrevocation_url = \"{revocation_url}\""
     );
-    let database = common::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    config.secret_key = KeySource::File(key_file);
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    let store = Store::open(&database).await.unwrap();
     let tokens = authenticator_server::providers::client::Tokens {
         access_token: "UPSTREAM-ACCESS-1".to_owned(),
         refresh_token: refresh.map(str::to_owned),
@@ -225,20 +209,9 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         scope: None,
         hostname: None,
     };
-    let plain = serde_json::to_vec(&tokens).unwrap();
-    let sealed = SecretKey::from_hex(&hex).unwrap().seal(&plain, b"a\nacme\nu1").unwrap();
-    let account = UpstreamAccount {
-        client_id: "a",
-        service: "acme",
-        subject: "u1",
-        login: "ann@x.test",
-        admin: false,
-        sealed: &sealed,
-        user_id: None,
-        refreshable: refresh.is_some(),
-    };
-    let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
-    (Running { addr, store, database, _dir: dir }, id)
+    let acme = common::acme::start("", &endpoints, &tokens).await;
+    let running = Running { addr: acme.addr, store: acme.store, database: acme.database, _dir: acme.dir };
+    (running, acme.account)
 }
 
 #[tokio::test]

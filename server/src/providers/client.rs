@@ -96,21 +96,27 @@ pub struct Identity {
 #[derive(Clone, Debug)]
 pub struct Http {
     client: reqwest::Client,
+    /// The pass-through API's: no total timeout, its bodies being streamed (see
+    /// [`crate::relay`] for how a stall is bounded instead).
+    streaming: reqwest::Client,
     allow_private: bool,
 }
 
 impl Http {
-    /// A client: no redirects, `timeout` per request, names resolved through the guard.
+    /// A client: no redirects, `timeout` per request (to connect, for the pass-through API),
+    /// names resolved through the guard.
     pub fn new(timeout: Duration, allow_private: bool) -> Result<Http, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("authenticator-server/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(guard::Resolver { allow_private }))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Http { client, allow_private })
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(timeout)
+                .user_agent(concat!("authenticator-server/", env!("CARGO_PKG_VERSION")))
+                .dns_resolver(Arc::new(guard::Resolver { allow_private }))
+        };
+        let failed = |e| format!("cannot build the HTTP client: {e}");
+        let client = builder().timeout(timeout).build().map_err(failed)?;
+        let streaming = builder().build().map_err(failed)?;
+        Ok(Http { client, streaming, allow_private })
     }
 
     /// Refuses a URL to a refused IP literal.
@@ -282,24 +288,22 @@ impl Http {
         Ok(tokens_of(&reply))
     }
 
-    /// The pass-through API's call: `method` on `url` (already checked to be under the
-    /// provider's API base) with the account's access token, the caller's content type and body;
-    /// no redirect followed, the SSRF guard applied.
+    /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
+    /// caller to be under the provider's API base) with the upstream `access_token`, the
+    /// request's content type and length, and `body`. Nothing bounds the call's total time:
+    /// the caller bounds its stalls ([`crate::relay`]).
     pub async fn raw(
         &self,
         method: reqwest::Method,
         url: &str,
         access_token: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
+        passed: &reqwest::header::HeaderMap,
+        body: reqwest::Body,
     ) -> Result<reqwest::Response, UpstreamError> {
         let what = "API";
         self.check(url, what)?;
-        let mut request = self.client.request(method, url).bearer_auth(access_token).body(body);
-        if let Some(content_type) = content_type {
-            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
-        }
-        request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))
+        let request = self.streaming.request(method, url).bearer_auth(access_token).headers(passed.clone());
+        request.body(body).send().await.map_err(|e| UpstreamError::unreachable(what, &e))
     }
 
     /// Reads who the account is, with its access token.

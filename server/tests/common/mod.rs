@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test file uses some of these
 
+pub mod acme;
+
 use authenticator_server::store::Database;
 use std::path::Path;
 

@@ -1,0 +1,317 @@
+//! The pass-through API streams both bodies, over real HTTP against a small local provider: a
+//! multi-MiB upload reaches the upstream intact and its first chunk arrives before the client
+//! has sent the rest; a multi-MiB download reaches the client intact and its first chunk
+//! arrives before the upstream has sent the rest; a body over `raw_max_body_bytes` is refused
+//! (413) without reaching the upstream; a short body is sent again after a 401 and a streamed
+//! one is not; a stalled upstream is a 504 within the upstream timeout; every other route
+//! keeps its 16 KiB limit.
+
+mod common;
+
+use authenticator_server::providers::client::Tokens;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use common::acme::{self, AcmeAccount, KEY};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// The largest request body the server under test passes on.
+const MAX_BODY: u64 = 12 * 1024 * 1024;
+/// How long a test waits for what must happen before it calls the test failed.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// What the local provider saw and is told.
+#[derive(Default)]
+struct Seen {
+    /// Token refreshes answered.
+    refreshes: usize,
+    /// Each API call's Authorization header and (for complete bodies) the body's SHA-256.
+    calls: Vec<(String, Option<String>)>,
+    /// The first chunk of an upload arrived.
+    first_chunk: Arc<Notify>,
+    /// The client got the first chunk of a download.
+    downloaded_some: Arc<Notify>,
+}
+
+fn hex(digest: impl AsRef<[u8]>) -> String {
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `len` bytes that are not all alike.
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect()
+}
+
+/// The provider: `/token` refreshes (the access token valid is `ACCESS-<refreshes>`), and under
+/// `/api`: `upload` hashes the body as it streams in, `download/N` sends N MiB (its last
+/// MiB only once the client got its first), `stall` never answers.
+async fn provider() -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let (token, upload, download) = (seen.clone(), seen.clone(), seen.clone());
+    let router = axum::Router::new()
+        .route(
+            "/token",
+            axum::routing::post(move || async move {
+                let mut seen = token.lock().unwrap();
+                seen.refreshes += 1;
+                let access = format!("ACCESS-{}", seen.refreshes);
+                axum::Json(json!({ "access_token": access, "token_type": "Bearer", "expires_in": 3600 }))
+            }),
+        )
+        .route(
+            "/api/upload",
+            axum::routing::put(move |headers: HeaderMap, body: Body| async move {
+                let auth = headers["authorization"].to_str().unwrap().to_owned();
+                let (valid, first_chunk) = {
+                    let seen = upload.lock().unwrap();
+                    (format!("Bearer ACCESS-{}", seen.refreshes), seen.first_chunk.clone())
+                };
+                let mut hash = Sha256::new();
+                let mut len = 0;
+                let mut chunks = body.into_data_stream();
+                let mut complete = true;
+                while let Some(chunk) = chunks.next().await {
+                    let Ok(chunk) = chunk else {
+                        complete = false;
+                        break;
+                    };
+                    if len == 0 {
+                        first_chunk.notify_one();
+                    }
+                    len += chunk.len();
+                    hash.update(&chunk);
+                }
+                let digest = complete.then(|| hex(hash.finalize()));
+                upload.lock().unwrap().calls.push((auth.clone(), digest.clone()));
+                if auth != valid {
+                    return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "expired" })));
+                }
+                let content_type = headers.get("content-type").map(|v| v.to_str().unwrap().to_owned());
+                (
+                    StatusCode::CREATED,
+                    axum::Json(json!({ "sha256": digest, "len": len, "type": content_type })),
+                )
+            }),
+        )
+        .route(
+            "/api/download/{mib}",
+            axum::routing::get(move |axum::extract::Path(mib): axum::extract::Path<usize>| async move {
+                let downloaded_some = download.lock().unwrap().downloaded_some.clone();
+                let data = Bytes::from(content(mib << 20));
+                let first = data.slice(..(mib - 1) << 20);
+                let last = data.slice((mib - 1) << 20..);
+                let chunks = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+                    futures_util::stream::once(async move {
+                        downloaded_some.notified().await;
+                        Ok(last)
+                    }),
+                );
+                (
+                    [("content-type", "application/octet-stream"), ("x-secret", "not passed")],
+                    Body::from_stream(chunks),
+                )
+            }),
+        )
+        .route(
+            "/api/stall",
+            axum::routing::any(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "too late"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, seen)
+}
+
+/// A server (upstream timeout 1 s, raw bodies up to [`MAX_BODY`]) with an `acme` account at
+/// the provider `base` holding the access token `access`, not due.
+async fn start(base: &str, access: &str) -> AcmeAccount {
+    let endpoints = format!(
+        "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
+         identity_url = \"{base}/me\"\napi_base = \"{base}/api\""
+    );
+    let settings = format!("upstream_timeout_secs = 1\nraw_max_body_bytes = {MAX_BODY}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let tokens = Tokens {
+        access_token: access.to_owned(),
+        refresh_token: Some("REFRESH".to_owned()),
+        expires_at: Some(now + 3600),
+        scope: None,
+        hostname: None,
+    };
+    acme::start(&settings, &endpoints, &tokens).await
+}
+
+/// A raw call's request, to be given a body and sent.
+fn raw(running: &AcmeAccount, method: &str, uri: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .header("X-Kloudless-Raw-URI", uri)
+        .header("X-Kloudless-Raw-Method", method)
+}
+
+async fn json(reply: reqwest::Response) -> (u16, Value) {
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_multi_mib_upload_arrives_intact_and_streams_before_the_client_has_sent_it_all() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let data = Bytes::from(content(8 << 20));
+    let first_chunk = seen.lock().unwrap().first_chunk.clone();
+    // The client sends its last 7 MiB only once the upstream has received the first: a server
+    // that collected the body before calling the upstream would wait forever.
+    let (head, rest) = (data.slice(..1 << 20), data.slice(1 << 20..));
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
+        futures_util::stream::once(async move {
+            first_chunk.notified().await;
+            Ok(rest)
+        }),
+    );
+    let request = raw(&running, "PUT", "/upload")
+        .header("Content-Type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let reply = tokio::time::timeout(PATIENCE, request).await.expect("the upload streams").unwrap();
+    let (status, reply) = json(reply).await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["sha256"].as_str(), Some(hex(Sha256::digest(&data)).as_str()));
+    assert_eq!(
+        (reply["len"].as_u64(), reply["type"].as_str()),
+        (Some(8 << 20), Some("application/octet-stream"))
+    );
+    assert_eq!(seen.lock().unwrap().calls.len(), 1);
+
+    // With a declared length too (passed on, so the upstream needs no chunked encoding).
+    let reply = raw(&running, "PUT", "/upload").body(data.clone()).send().await.unwrap();
+    let (status, reply) = json(reply).await;
+    assert_eq!((status, reply["len"].as_u64()), (201, Some(8 << 20)), "{reply}");
+}
+
+#[tokio::test]
+async fn a_multi_mib_download_arrives_intact_and_starts_before_the_upstream_has_sent_it_all() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let downloaded_some = seen.lock().unwrap().downloaded_some.clone();
+    let reply = raw(&running, "GET", "/download/8").send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["content-type"], "application/octet-stream");
+    assert!(reply.headers().get("x-secret").is_none(), "only the allowed headers are passed back");
+    let mut hash = Sha256::new();
+    let mut len = 0;
+    let mut chunks = reply.bytes_stream();
+    // The upstream sends its last MiB only once the client has some of the first seven: a
+    // server that collected the reply before passing it back would wait forever.
+    while let Some(chunk) = tokio::time::timeout(PATIENCE, chunks.next()).await.expect("the download streams")
+    {
+        let chunk = chunk.unwrap();
+        len += chunk.len();
+        hash.update(&chunk);
+        downloaded_some.notify_one();
+    }
+    assert_eq!(len, 8 << 20);
+    assert_eq!(hex(hash.finalize()), hex(Sha256::digest(content(8 << 20))));
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_and_never_reaches_the_upstream() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let over = Bytes::from(content(MAX_BODY as usize + 1));
+    let (status, body) = json(raw(&running, "PUT", "/upload").body(over.clone()).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("invalid_request")), "declared length: {body}");
+    assert_eq!(seen.lock().unwrap().calls.len(), 0, "the upstream was not called");
+
+    // Without a declared length: cut when the count passes the limit; the upstream never gets
+    // a complete body.
+    let chunks = futures_util::stream::iter(
+        over.chunks(1 << 20).map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c))).collect::<Vec<_>>(),
+    );
+    let request = raw(&running, "PUT", "/upload").body(reqwest::Body::wrap_stream(chunks)).send().await;
+    if let Ok(reply) = request {
+        let (status, body) = json(reply).await;
+        assert_eq!(status, 413, "chunked: {body}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let calls = seen.lock().unwrap().calls.clone();
+    assert!(calls.iter().all(|(_, digest)| digest.is_none()), "no complete body upstream: {calls:?}");
+
+    let exactly = Bytes::from(content(MAX_BODY as usize));
+    let (status, body) = json(raw(&running, "PUT", "/upload").body(exactly).send().await.unwrap()).await;
+    assert_eq!((status, body["len"].as_u64()), (201, Some(MAX_BODY)), "at the limit: {body}");
+}
+
+#[tokio::test]
+async fn a_short_body_refused_with_401_is_sent_again_once_after_one_refresh() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "REVOKED-UPSTREAM").await;
+    let body = "{\"name\": \"report.txt\"}";
+    let reply = raw(&running, "PUT", "/upload").header("Content-Type", "application/json").body(body).send();
+    let (status, reply) = json(reply.await.unwrap()).await;
+    assert_eq!(status, 201, "{reply}");
+    let digest = hex(Sha256::digest(body));
+    assert_eq!(reply["sha256"].as_str(), Some(digest.as_str()));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.refreshes, 1);
+    let calls: Vec<_> = seen.calls.iter().map(|(auth, digest)| (auth.as_str(), digest.clone())).collect();
+    assert_eq!(
+        calls,
+        [("Bearer REVOKED-UPSTREAM", Some(digest.clone())), ("Bearer ACCESS-1", Some(digest))],
+        "one retry with the same body"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_body_refused_with_401_is_not_sent_again_and_the_caller_is_told_to_retry() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "REVOKED-UPSTREAM").await;
+    let data = Bytes::from(content(1 << 20));
+    let (status, body) = json(raw(&running, "PUT", "/upload").body(data.clone()).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("upstream_token_refreshed")), "{body}");
+    let (refreshes, calls) = {
+        let seen = seen.lock().unwrap();
+        (seen.refreshes, seen.calls.len())
+    };
+    assert_eq!((refreshes, calls), (1, 1), "one refresh, and the body was not sent again");
+
+    let (status, body) = json(raw(&running, "PUT", "/upload").body(data).send().await.unwrap()).await;
+    assert_eq!((status, body["len"].as_u64()), (201, Some(1 << 20)), "sent again: {body}");
+    assert_eq!(seen.lock().unwrap().refreshes, 1);
+}
+
+#[tokio::test]
+async fn a_stalled_upstream_is_a_504_within_the_upstream_timeout() {
+    let (base, _seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    for body in [Bytes::new(), Bytes::from(content(1 << 20))] {
+        let started = Instant::now();
+        let reply = tokio::time::timeout(PATIENCE, raw(&running, "POST", "/stall").body(body).send()).await;
+        let (status, body) = json(reply.expect("answered").unwrap()).await;
+        assert_eq!((status, body["error"].as_str()), (504, Some("temporarily_unavailable")), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn every_other_route_still_refuses_bodies_over_16_kib() {
+    let (base, _seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", running.addr);
+    let big = "x".repeat(16 * 1024 + 1);
+    let reply = client.get(url("/v1/oauth/token/")).header("Authorization", "Bearer x").body(big.clone());
+    assert_eq!(reply.send().await.unwrap().status(), 413);
+    let reply = client.post(url("/v1/oauth/progress")).body(big.clone()).send().await.unwrap();
+    assert_eq!(reply.status(), 413);
+    let reply = client.post(url("/v1/oauth/")).body(big).send().await.unwrap();
+    assert_eq!(reply.status(), 413);
+}
