@@ -16,6 +16,7 @@
 use crate::AppState;
 use crate::accounts_api::{Caller, find_account, refresh_failed};
 use crate::api::ApiError;
+use crate::providers::client::Tokens;
 use crate::refresh::fresh_tokens;
 use crate::relay::{self, BodyError, Outgoing};
 use crate::services::{self, Connect};
@@ -160,10 +161,8 @@ async fn call(
             Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
             _ => None,
         })
-        .filter(|base| !base.contains('{'))
         .ok_or_else(|| NO_API.into_response())?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or_else(|| BAD_URI.into_response())?;
-    let url = target(&api_base, path).ok_or_else(|| BAD_URI.into_response())?;
     let method = method(headers).map_err(IntoResponse::into_response)?;
     let max = app.config.raw_max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -180,6 +179,8 @@ async fn call(
     }
     let idle = app.config.upstream_timeout;
     let mut tokens = fresh_tokens(app, &account, None).await.map_err(refresh_failed)?;
+    let api_base = account_api_base(&api_base, &tokens).ok_or_else(|| NO_API.into_response())?;
+    let url = target(&api_base, path).ok_or_else(|| BAD_URI.into_response())?;
     let mut retried = false;
     loop {
         let (body, sending) = outgoing.send(max).ok_or_else(|| SEND_AGAIN.into_response())?;
@@ -203,6 +204,19 @@ async fn call(
         return Ok(pass_back(reply, idle));
     }
 }
+/// The account's API base: the provider's, with the account's server in place of `{hostname}`
+/// (a per-server provider) and of `{instance_url}` (its own API server, e.g. a Salesforce org's);
+/// `None` when the account does not name one it needs.
+fn account_api_base(template: &str, tokens: &Tokens) -> Option<String> {
+    let mut base = template.to_owned();
+    for (placeholder, value) in [("{hostname}", &tokens.hostname), ("{instance_url}", &tokens.instance_url)] {
+        if base.contains(placeholder) {
+            base = base.replace(placeholder, value.as_deref()?);
+        }
+    }
+    (!base.contains('{')).then_some(base)
+}
+
 /// The method in `X-Kloudless-Raw-Method` (default `GET`).
 fn method(headers: &HeaderMap) -> Result<reqwest::Method, ApiError> {
     let method = headers.get(RAW_METHOD).map_or(Ok("GET"), |v| v.to_str()).map_err(|_| BAD_METHOD)?;

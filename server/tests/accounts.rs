@@ -208,6 +208,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         expires_at: None,
         scope: None,
         hostname: None,
+        instance_url: None,
     };
     let acme = common::acme::start("", &endpoints, &tokens).await;
     let running = Running { addr: acme.addr, store: acme.store, database: acme.database, _dir: acme.dir };

@@ -132,19 +132,29 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
 /// A server (upstream timeout 1 s, raw bodies up to [`MAX_BODY`]) with an `acme` account at
 /// the provider `base` holding the access token `access`, not due.
 async fn start(base: &str, access: &str) -> AcmeAccount {
-    let endpoints = format!(
-        "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
-         identity_url = \"{base}/me\"\napi_base = \"{base}/api\""
-    );
-    let settings = format!("upstream_timeout_secs = 1\nraw_max_body_bytes = {MAX_BODY}");
+    start_with(base, &format!("api_base = \"{base}/api\""), tokens(access)).await
+}
+
+/// The upstream tokens `access` (not due) and `REFRESH`.
+fn tokens(access: &str) -> Tokens {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let tokens = Tokens {
+    Tokens {
         access_token: access.to_owned(),
         refresh_token: Some("REFRESH".to_owned()),
         expires_at: Some(now + 3600),
         scope: None,
         hostname: None,
-    };
+        instance_url: None,
+    }
+}
+
+/// [`start`] with the provider entry's API lines `api` and the account's `tokens`.
+async fn start_with(base: &str, api: &str, tokens: Tokens) -> AcmeAccount {
+    let endpoints = format!(
+        "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
+         identity_url = \"{base}/me\"\n{api}"
+    );
+    let settings = format!("upstream_timeout_secs = 1\nraw_max_body_bytes = {MAX_BODY}");
     acme::start(&settings, &endpoints, &tokens).await
 }
 
@@ -314,4 +324,26 @@ async fn every_other_route_still_refuses_bodies_over_16_kib() {
     assert_eq!(reply.status(), 413);
     let reply = client.post(url("/v1/oauth/")).body(big).send().await.unwrap();
     assert_eq!(reply.status(), 413);
+}
+
+#[tokio::test]
+async fn the_api_base_can_be_the_accounts_own_server() {
+    let (base, _) = provider().await;
+    let upload = |running: &AcmeAccount| raw(running, "PUT", "/upload").body("x").send();
+    // Salesforce: the token reply's instance_url (kept with the tokens) is the org's API server.
+    let on_instance = Tokens { instance_url: Some(base.clone()), ..tokens("ACCESS-0") };
+    let running = start_with(&base, "api_base = \"{instance_url}/api\"", on_instance).await;
+    let (status, reply) = json(upload(&running).await.unwrap()).await;
+    assert_eq!((status, reply["len"].as_u64()), (201, Some(1)), "{reply}");
+    // An account whose token reply named none has no API there.
+    let running = start_with(&base, "api_base = \"{instance_url}/api\"", tokens("ACCESS-0")).await;
+    let (status, reply) = json(upload(&running).await.unwrap()).await;
+    assert_eq!((status, reply["error"].as_str()), (400, Some("invalid_request")), "{reply}");
+    // A per-server provider: the account's server.
+    let host = base.trim_start_matches("http://").to_owned();
+    let on_server = Tokens { hostname: Some(host), ..tokens("ACCESS-0") };
+    let api = "hostname_pattern = \"127.0.0.1:*\"\napi_base = \"http://{hostname}/api\"";
+    let running = start_with(&base, api, on_server).await;
+    let (status, reply) = json(upload(&running).await.unwrap()).await;
+    assert_eq!((status, reply["len"].as_u64()), (201, Some(1)), "{reply}");
 }

@@ -169,6 +169,7 @@ async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64
         expires_at: Some((now as i64 + in_secs) as u64),
         scope: None,
         hostname: None,
+        instance_url: None,
     };
     let sealed = SecretKey::from_hex(HEX)
         .unwrap()

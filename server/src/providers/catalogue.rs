@@ -241,7 +241,10 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         &entry.revocation_url,
     ];
     for url in urls.into_iter().flatten() {
-        let probe = url.replace("{hostname}", "host.example").replace("{access_token}", "t");
+        let probe = url
+            .replace("{hostname}", "host.example")
+            .replace("{instance_url}", "https://instance.example")
+            .replace("{access_token}", "t");
         match url::Url::parse(&probe) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {}
             _ => return Err(format!("{url:?} is not an http(s) URL")),

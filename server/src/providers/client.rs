@@ -7,11 +7,14 @@
 use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
-use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse,
-    TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -79,8 +82,39 @@ pub struct Tokens {
     /// The server a per-server provider's account is on (its `{hostname}`).
     #[serde(default)]
     pub hostname: Option<String>,
+    /// The account's own API server, when the token reply names it (Salesforce's
+    /// `instance_url`, an `https://` origin): its `{instance_url}` in the API base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_url: Option<String>,
 }
 
+/// A token reply's fields beyond OAuth 2.0's that are kept: Salesforce's `instance_url`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraFields {
+    /// The org's API server.
+    #[serde(default)]
+    instance_url: Option<String>,
+}
+
+impl ExtraTokenFields for ExtraFields {}
+
+/// The token endpoint's reply.
+type TokenReply = StandardTokenResponse<ExtraFields, BasicTokenType>;
+
+/// The `oauth2` client of a token endpoint (no other endpoint set: `HasTokenUrl` says whether
+/// the token endpoint is).
+type TokenClient<HasTokenUrl = EndpointSet> = Client<
+    BasicErrorResponse,
+    TokenReply,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
 /// Who the account is upstream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identity {
@@ -491,7 +525,7 @@ fn token_error(
 }
 
 /// The tokens of a token endpoint's reply, with the access token's expiry as a Unix time.
-fn tokens_of(reply: &BasicTokenResponse) -> Tokens {
+fn tokens_of(reply: &TokenReply) -> Tokens {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -502,7 +536,22 @@ fn tokens_of(reply: &BasicTokenResponse) -> Tokens {
         expires_at: reply.expires_in().map(|d| now + d.as_secs()),
         scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
         hostname: None,
+        instance_url: reply.extra_fields().instance_url.as_deref().and_then(api_origin),
     }
+}
+
+/// `url` as an API server's origin (`https://host[:port]`, or `http://` for a test's local
+/// upstream, which the SSRF guard refuses unless private upstreams are allowed): nothing but a
+/// scheme, a host and a port; `None` for anything else.
+fn api_origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let plain = matches!(parsed.scheme(), "https" | "http")
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && parsed.path() == "/"
+        && parsed.query().is_none()
+        && parsed.fragment().is_none();
+    plain.then(|| parsed.origin().ascii_serialization())
 }
 
 fn bad_config() -> UpstreamError {
@@ -511,18 +560,12 @@ fn bad_config() -> UpstreamError {
 
 /// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as the catalogue
 /// entry says.
-fn token_client(
-    upstream: &Upstream,
-    endpoints: &Endpoints,
-) -> Result<
-    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>,
-    UpstreamError,
-> {
+fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClient, UpstreamError> {
     let auth_type = match upstream.entry.client_auth {
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
     };
-    Ok(BasicClient::new(ClientId::new(upstream.client_id.clone()))
+    Ok(TokenClient::<EndpointNotSet>::new(ClientId::new(upstream.client_id.clone()))
         .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
         .set_auth_type(auth_type)
         .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
@@ -533,6 +576,35 @@ mod tests {
     use super::*;
     use crate::providers::catalogue::IdentityPaths;
     use serde_json::json;
+
+    #[test]
+    fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
+        let reply = |instance_url: &str| -> TokenReply {
+            serde_json::from_value(json!({
+                "access_token": "a", "token_type": "Bearer", "instance_url": instance_url,
+                "id": "https://login.salesforce.com/id/00D/005", "issued_at": "1700000000000"
+            }))
+            .unwrap()
+        };
+        let kept = |url: &str| tokens_of(&reply(url)).instance_url;
+        assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
+        assert_eq!(
+            kept("https://acme.my.salesforce.com/").as_deref(),
+            Some("https://acme.my.salesforce.com")
+        );
+        for bad in [
+            "https://u:p@acme.test",
+            "https://acme.test/path",
+            "https://acme.test/?q",
+            "ftp://acme.test",
+            "x",
+        ] {
+            assert_eq!(kept(bad), None, "{bad}");
+        }
+        let plain: TokenReply =
+            serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
+        assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
+    }
 
     #[test]
     fn the_identity_is_read_where_the_paths_point() {
