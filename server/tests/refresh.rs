@@ -350,10 +350,8 @@ async fn raw_calls_reach_the_providers_api_only() {
     assert_eq!(upstream.lock().unwrap().secret_hits, 0, "nothing outside the API base was reached");
 }
 
-#[tokio::test]
-async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succeed() {
-    let (base, upstream) = upstream("REFRESH-0", true).await;
-    let running = Arc::new(start(&base, "REFRESH-0").await);
+/// Makes 20 raw calls at once; each must succeed.
+async fn twenty_concurrent_raw_calls(running: &Arc<Running>) {
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let running = running.clone();
@@ -364,6 +362,13 @@ async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succ
         let (status, _, body) = call.await.unwrap();
         assert_eq!(status, 201, "{body}");
     }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succeed() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = Arc::new(start(&base, "REFRESH-0").await);
+    twenty_concurrent_raw_calls(&running).await;
     let upstream = upstream.lock().unwrap();
     assert_eq!(upstream.refreshes, 1);
     assert!(
@@ -465,16 +470,7 @@ async fn raw_calls_during_a_sweeps_refresh_share_it() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(upstream.lock().unwrap().requests, 1, "the sweep refreshes the idle account");
-    let calls: Vec<_> = (0..20)
-        .map(|_| {
-            let running = running.clone();
-            tokio::spawn(async move { raw(&running, "GET", "/echo", "").await })
-        })
-        .collect();
-    for call in calls {
-        let (status, _, body) = call.await.unwrap();
-        assert_eq!(status, 201, "{body}");
-    }
+    twenty_concurrent_raw_calls(&running).await;
     settle(&upstream, |_| true).await;
     let upstream = upstream.lock().unwrap();
     assert_eq!((upstream.refreshes, upstream.requests), (1, 1), "one refresh for the sweep and the calls");
