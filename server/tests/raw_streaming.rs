@@ -3,7 +3,8 @@
 //! has sent the rest; a multi-MiB download reaches the client intact and its first chunk
 //! arrives before the upstream has sent the rest; a body over `raw_max_body_bytes` is refused
 //! (413) without reaching the upstream; a short body is sent again after a 401 and a streamed
-//! one is not; a stalled upstream is a 504 within the upstream timeout; every other route
+//! one is not; a stalled upstream is a 504 within the upstream timeout, and a reply it stops
+//! sending midway is cut short (an error for the client) within it too; every other route
 //! keeps its 16 KiB limit.
 
 mod common;
@@ -21,6 +22,11 @@ use tokio::sync::Notify;
 
 /// The largest request body the server under test passes on.
 const MAX_BODY: u64 = 12 * 1024 * 1024;
+/// The server's upstream timeout: long enough for this debug build's provider to make and hash
+/// 8 MiB with the other tests running beside it.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
+/// A stalled transfer ends well before this (a few upstream timeouts), not at some other limit.
+const WITHIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a test waits for what must happen before it calls the test failed.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -48,7 +54,8 @@ fn content(len: usize) -> Vec<u8> {
 
 /// The provider: `/token` refreshes (the access token valid is `ACCESS-<refreshes>`), and under
 /// `/api`: `upload` hashes the body as it streams in, `download/N` sends N MiB (its last
-/// MiB only once the client got its first), `stall` never answers.
+/// MiB only once the client got its first), `stall` never answers, `stall-midway` sends 1 MiB
+/// and then nothing.
 async fn provider() -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let (token, upload, download) = (seen.clone(), seen.clone(), seen.clone());
@@ -117,6 +124,15 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
             }),
         )
         .route(
+            "/api/stall-midway",
+            axum::routing::get(|| async {
+                let first = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(Bytes::from(content(1 << 20)))
+                });
+                Body::from_stream(first.chain(futures_util::stream::pending()))
+            }),
+        )
+        .route(
             "/api/stall",
             axum::routing::any(|| async {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -129,7 +145,7 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
     (base, seen)
 }
 
-/// A server (upstream timeout 1 s, raw bodies up to [`MAX_BODY`]) with an `acme` account at
+/// A server (upstream timeout [`UPSTREAM_TIMEOUT`], raw bodies up to [`MAX_BODY`]) with an `acme` account at
 /// the provider `base` holding the access token `access`, not due.
 async fn start(base: &str, access: &str) -> AcmeAccount {
     start_with(base, &format!("api_base = \"{base}/api\""), tokens(access)).await
@@ -154,7 +170,8 @@ async fn start_with(base: &str, api: &str, tokens: Tokens) -> AcmeAccount {
         "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
          identity_url = \"{base}/me\"\n{api}"
     );
-    let settings = format!("upstream_timeout_secs = 1\nraw_max_body_bytes = {MAX_BODY}");
+    let timeout = UPSTREAM_TIMEOUT.as_secs();
+    let settings = format!("upstream_timeout_secs = {timeout}\nraw_max_body_bytes = {MAX_BODY}");
     acme::start(&settings, &endpoints, &tokens).await
 }
 
@@ -307,8 +324,20 @@ async fn a_stalled_upstream_is_a_504_within_the_upstream_timeout() {
         let reply = tokio::time::timeout(PATIENCE, raw(&running, "POST", "/stall").body(body).send()).await;
         let (status, body) = json(reply.expect("answered").unwrap()).await;
         assert_eq!((status, body["error"].as_str()), (504, Some("temporarily_unavailable")), "{body}");
-        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(started.elapsed() < WITHIN_TIMEOUT, "{:?}", started.elapsed());
     }
+}
+
+#[tokio::test]
+async fn a_reply_the_upstream_stops_sending_is_cut_short_never_passed_as_complete() {
+    let (base, _seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let started = Instant::now();
+    let reply = raw(&running, "GET", "/stall-midway").send().await.unwrap();
+    assert_eq!(reply.status(), 200, "the status and the first MiB came");
+    let body = tokio::time::timeout(PATIENCE, reply.bytes()).await.expect("the reply ends");
+    assert!(body.is_err(), "a cut reply reads as an error, not as a complete body");
+    assert!(started.elapsed() < WITHIN_TIMEOUT, "within the upstream timeout: {:?}", started.elapsed());
 }
 
 #[tokio::test]
