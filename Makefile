@@ -13,7 +13,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser deps-postgres build dist packages server demo test test-native test-wasm test-e2e test-postgres clean bench bench-server
+.PHONY: all deps deps-browser deps-postgres build dist packages server demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
 all: build
 
 deps:
@@ -95,6 +95,12 @@ bench-server: deps-postgres
 	if [ ! -d bench/server/node_modules ] || [ bench/server/package-lock.json -nt bench/server/node_modules ]; then \
 		(cd bench/server && npm ci --no-audit --no-fund) && touch bench/server/node_modules; fi
 	node bench/server/run.mjs
+
+# The pass-through API's streaming throughput against a local provider, in a release build:
+# 64 MiB up and down through the API and directly, medians of 5 (server/tests/raw_streaming.rs,
+# bench_raw_throughput). Not part of `make test`.
+bench-raw:
+	cargo test --release -p authenticator-server --test raw_streaming bench_raw_throughput -- --ignored --nocapture
 
 clean:
 	rm -rf build dist target examples/*/dist

@@ -55,7 +55,7 @@ fn content(len: usize) -> Vec<u8> {
 /// The provider: `/token` refreshes (the access token valid is `ACCESS-<refreshes>`), and under
 /// `/api`: `upload` hashes the body as it streams in, `download/N` sends N MiB (its last
 /// MiB only once the client got its first), `stall` never answers, `stall-midway` sends 1 MiB
-/// and then nothing.
+/// and then nothing; `sink` counts what it is sent and `source/N` sends N MiB (for the benchmark).
 async fn provider() -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let (token, upload, download) = (seen.clone(), seen.clone(), seen.clone());
@@ -124,6 +124,23 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
             }),
         )
         .route(
+            "/api/sink",
+            axum::routing::put(|body: Body| async move {
+                let mut chunks = body.into_data_stream();
+                let mut len = 0;
+                while let Some(Ok(chunk)) = chunks.next().await {
+                    len += chunk.len();
+                }
+                axum::Json(json!({ "len": len }))
+            }),
+        )
+        .route(
+            "/api/source/{mib}",
+            axum::routing::get(|axum::extract::Path(mib): axum::extract::Path<usize>| async move {
+                Body::from_stream(mebibytes(mib).map(Ok::<_, std::io::Error>))
+            }),
+        )
+        .route(
             "/api/stall-midway",
             axum::routing::get(|| async {
                 let first = futures_util::stream::once(async {
@@ -145,10 +162,16 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
     (base, seen)
 }
 
+/// `mib` chunks of the same MiB.
+fn mebibytes(mib: usize) -> impl futures_util::Stream<Item = Bytes> {
+    let chunk = Bytes::from(content(1 << 20));
+    futures_util::stream::iter(std::iter::repeat_n(chunk, mib))
+}
+
 /// A server (upstream timeout [`UPSTREAM_TIMEOUT`], raw bodies up to [`MAX_BODY`]) with an `acme` account at
 /// the provider `base` holding the access token `access`, not due.
 async fn start(base: &str, access: &str) -> AcmeAccount {
-    start_with(base, &format!("api_base = \"{base}/api\""), tokens(access)).await
+    start_with(base, &format!("api_base = \"{base}/api\""), tokens(access), MAX_BODY).await
 }
 
 /// The upstream tokens `access` (not due) and `REFRESH`.
@@ -164,14 +187,15 @@ fn tokens(access: &str) -> Tokens {
     }
 }
 
-/// [`start`] with the provider entry's API lines `api` and the account's `tokens`.
-async fn start_with(base: &str, api: &str, tokens: Tokens) -> AcmeAccount {
+/// [`start`] with the provider entry's API lines `api`, the account's `tokens` and raw bodies
+/// up to `max_body`.
+async fn start_with(base: &str, api: &str, tokens: Tokens, max_body: u64) -> AcmeAccount {
     let endpoints = format!(
         "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
          identity_url = \"{base}/me\"\n{api}"
     );
     let timeout = UPSTREAM_TIMEOUT.as_secs();
-    let settings = format!("upstream_timeout_secs = {timeout}\nraw_max_body_bytes = {MAX_BODY}");
+    let settings = format!("upstream_timeout_secs = {timeout}\nraw_max_body_bytes = {max_body}");
     acme::start(&settings, &endpoints, &tokens).await
 }
 
@@ -361,18 +385,71 @@ async fn the_api_base_can_be_the_accounts_own_server() {
     let upload = |running: &AcmeAccount| raw(running, "PUT", "/upload").body("x").send();
     // Salesforce: the token reply's instance_url (kept with the tokens) is the org's API server.
     let on_instance = Tokens { instance_url: Some(base.clone()), ..tokens("ACCESS-0") };
-    let running = start_with(&base, "api_base = \"{instance_url}/api\"", on_instance).await;
+    let running = start_with(&base, "api_base = \"{instance_url}/api\"", on_instance, MAX_BODY).await;
     let (status, reply) = json(upload(&running).await.unwrap()).await;
     assert_eq!((status, reply["len"].as_u64()), (201, Some(1)), "{reply}");
     // An account whose token reply named none has no API there.
-    let running = start_with(&base, "api_base = \"{instance_url}/api\"", tokens("ACCESS-0")).await;
+    let running = start_with(&base, "api_base = \"{instance_url}/api\"", tokens("ACCESS-0"), MAX_BODY).await;
     let (status, reply) = json(upload(&running).await.unwrap()).await;
     assert_eq!((status, reply["error"].as_str()), (400, Some("invalid_request")), "{reply}");
     // A per-server provider: the account's server.
     let host = base.trim_start_matches("http://").to_owned();
     let on_server = Tokens { hostname: Some(host), ..tokens("ACCESS-0") };
     let api = "hostname_pattern = \"127.0.0.1:*\"\napi_base = \"http://{hostname}/api\"";
-    let running = start_with(&base, api, on_server).await;
+    let running = start_with(&base, api, on_server, MAX_BODY).await;
     let (status, reply) = json(upload(&running).await.unwrap()).await;
     assert_eq!((status, reply["len"].as_u64()), (201, Some(1)), "{reply}");
+}
+
+/// The benchmark (`make bench-raw`, a release build; not part of `make test`): 64 MiB uploaded
+/// and downloaded through the pass-through API and directly to the provider, five times each,
+/// interleaved; prints the medians and what the pass-through costs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: make bench-raw"]
+async fn bench_raw_throughput() {
+    const MIB: usize = 64;
+    let (base, _seen) = provider().await;
+    let api = format!("api_base = \"{base}/api\"");
+    let running = start_with(&base, &api, tokens("ACCESS-0"), (MIB << 20) as u64).await;
+    let client = reqwest::Client::new();
+    let upload = |request: reqwest::RequestBuilder| async move {
+        let started = Instant::now();
+        let reply = request.body(reqwest::Body::wrap_stream(mebibytes(MIB).map(Ok::<_, std::io::Error>)));
+        let (status, reply) = json(reply.send().await.unwrap()).await;
+        assert_eq!((status, reply["len"].as_u64()), (200, Some((MIB << 20) as u64)), "{reply}");
+        started.elapsed()
+    };
+    let download = |request: reqwest::RequestBuilder| async move {
+        let started = Instant::now();
+        let mut chunks = request.send().await.unwrap().bytes_stream();
+        let mut len = 0;
+        while let Some(chunk) = chunks.next().await {
+            len += chunk.unwrap().len();
+        }
+        assert_eq!(len, MIB << 20);
+        started.elapsed()
+    };
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..5 {
+        times[0].push(upload(client.put(format!("{base}/api/sink"))).await);
+        times[1].push(upload(raw(&running, "PUT", "/sink")).await);
+        times[2].push(download(client.get(format!("{base}/api/source/{MIB}"))).await);
+        times[3].push(download(raw(&running, "GET", &format!("/source/{MIB}"))).await);
+    }
+    let median = |runs: &mut Vec<Duration>| {
+        runs.sort();
+        runs[runs.len() / 2]
+    };
+    let [direct_up, raw_up, direct_down, raw_down] = times.each_mut().map(median);
+    let rate = |time: Duration| MIB as f64 / time.as_secs_f64();
+    println!("| {MIB} MiB, median of 5 | direct | pass-through API | ratio |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (what, direct, through) in [("upload", direct_up, raw_up), ("download", direct_down, raw_down)] {
+        println!(
+            "| {what} | {:.0} MiB/s | {:.0} MiB/s | {:.2}x the time |",
+            rate(direct),
+            rate(through),
+            through.as_secs_f64() / direct.as_secs_f64()
+        );
+    }
 }
