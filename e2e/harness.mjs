@@ -176,12 +176,20 @@ export async function onlyResult(page, graceMs = 1500) {
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Clicks `selector` on `page` and returns the pop-up it opens, loaded. */
+/**
+ * Clicks `selector` on `page` and returns the pop-up it opens, loaded — or already closed: a
+ * flow refused at once (its result page posts and the library closes the pop-up) may close it
+ * before its load state is read.
+ */
 export async function clickForPopup(page, selector = '#connect') {
   const popupEvent = page.waitForEvent('popup');
   await page.click(selector);
   const popup = await popupEvent;
-  await popup.waitForLoadState();
+  try {
+    await popup.waitForLoadState();
+  } catch (error) {
+    if (!popup.isClosed()) throw error;
+  }
   return popup;
 }
 
