@@ -24,8 +24,6 @@ const INVALID_CREDENTIALS: ApiError = ApiError::new(
     codes::INVALID_TOKEN,
     "Authorization: APIKey <the app's API key> or Bearer <an account's token> is required.",
 );
-const TWO_AUTHORIZATIONS: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give one Authorization header only.");
 const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
 const FORBIDDEN: ApiError =
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
@@ -89,9 +87,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Caller, ApiError> {
-        if parts.headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-            return Err(TWO_AUTHORIZATIONS);
-        }
+        api::one_authorization(&parts.headers)?;
         if is_api_key(&parts.headers) {
             let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
             let key = value.split_once(' ').map_or("", |(_, key)| key.trim());

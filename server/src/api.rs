@@ -78,6 +78,15 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Refuses a request with more than one `Authorization` header (which one would count is
+/// ambiguous).
+pub(crate) fn one_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Err(TWO_AUTHORIZATIONS);
+    }
+    Ok(())
+}
+
 /// Checks what the API ignores but must not be malformed: the query string (at most
 /// [`params::MAX_LEN`] bytes, UTF-8, no name twice) and the body (there is none).
 pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
@@ -98,9 +107,7 @@ pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) ->
 
 /// What the request's bearer token grants.
 async fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
-    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return Err(TWO_AUTHORIZATIONS);
-    }
+    one_authorization(headers)?;
     let token = bearer_token(headers).ok_or(INVALID_TOKEN)?;
     store.grant(token).await.map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
 }
