@@ -10,7 +10,11 @@
 // - `rotateRefreshToken`: each refresh grant consumes the refresh token and issues a new one
 //   (oidc-provider then treats a consumed one used again as theft and revokes the whole grant);
 //   default: oidc-provider's own rule (rotate once 70% of its lifetime has passed);
-// - `omitRefreshToken`: refresh replies leave `refresh_token` out (as some providers do).
+// - `omitRefreshToken`: refresh replies leave `refresh_token` out (as some providers do);
+// - `advertiseIss`: its discovery document says `authorization_response_iss_parameter_supported`
+//   (RFC 9207; default true, as oidc-provider does). Its authorization responses carry `iss`
+//   either way (oidc-provider 9 always sends it: what was its `features.issAuthResp`);
+// - `iss`: replaces the `iss` of its authorization responses (`null`: leaves it out).
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -28,11 +32,12 @@ import Provider from 'oidc-provider';
  */
 export async function startOidc({
   clients, coop = false, slowTokenMs = 0, accessTokenTtl = 3600, rotateRefreshToken, omitRefreshToken = false,
+  advertiseIss = true, iss,
 }) {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${server.address().port}`;
-  const switches = { coop, slowTokenMs, accessTokenTtl, rotateRefreshToken, omitRefreshToken };
+  const switches = { coop, slowTokenMs, accessTokenTtl, rotateRefreshToken, omitRefreshToken, advertiseIss, iss };
   let tokenRequests = 0;
   let userinfoCalls = 0;
   const issued = [];
@@ -85,6 +90,15 @@ export async function startOidc({
       });
       for (const key of ['access_token', 'refresh_token', 'id_token']) if (body[key]) issued.push(body[key]);
       if (switches.omitRefreshToken && ctx.oidc?.params?.grant_type === 'refresh_token') delete body.refresh_token;
+    }
+    if (!switches.advertiseIss && ctx.path === '/.well-known/openid-configuration') {
+      delete ctx.body.authorization_response_iss_parameter_supported;
+    }
+    const location = ctx.response.get('location');
+    if (switches.iss !== undefined && location && new URL(location, issuer).searchParams.has('iss')) {
+      const url = new URL(location, issuer);
+      if (switches.iss === null) url.searchParams.delete('iss'); else url.searchParams.set('iss', switches.iss);
+      ctx.set('location', url.href);
     }
     if (switches.coop && ctx.path.startsWith('/interaction')) ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
   });

@@ -236,6 +236,9 @@ async fn finish<'p>(
     pending: &Pending,
     value: impl Fn(&str) -> Option<&'p str>,
 ) -> Result<Value, UpstreamError> {
+    let hostname = pending.hostname.as_deref();
+    let endpoints = app.http.endpoints(upstream, hostname).await?;
+    endpoints.check_iss(value("iss"))?;
     if let Some(code) = value("error") {
         let code = client::sanitize(code, 64);
         let description = value("error_description")
@@ -253,8 +256,6 @@ async fn finish<'p>(
             description: "The service's answer holds no authorization code.".to_owned(),
         });
     };
-    let hostname = pending.hostname.as_deref();
-    let endpoints = app.http.endpoints(upstream, hostname).await?;
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
     tokens.hostname = pending.hostname.clone();

@@ -129,6 +129,10 @@ pub struct Entry {
     /// OAuth 2.0: the token revocation endpoint (RFC 7009), called when an account is
     /// disconnected; without one, disconnecting only forgets the tokens.
     pub revocation_url: Option<String>,
+    /// OAuth 2.0: the issuer identifier its authorization responses carry as `iss` (RFC 9207),
+    /// where the provider documents one (`{hostname}` in it is the account's server). An
+    /// `iss` that differs is refused; without this field, `iss` is not checked.
+    pub issuer: Option<String>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -239,6 +243,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         &entry.api_base,
         &entry.check_url,
         &entry.revocation_url,
+        &entry.issuer,
     ];
     for url in urls.into_iter().flatten() {
         let probe = url
@@ -299,6 +304,23 @@ mod tests {
         assert_eq!(dropbox.authorization_params["token_access_type"], "offline");
         let hubspot = entries.iter().find(|e| e.id == "hubspot").unwrap();
         assert_eq!(hubspot.identity_method, Method::Introspect, "v3: the v1 metadata endpoint ends in 2027");
+    }
+
+    #[test]
+    fn the_issuer_is_stated_where_the_provider_documents_rfc_9207() {
+        let entries = catalogue().unwrap();
+        let issuer = |id: &str| entries.iter().find(|e| e.id == id).and_then(|e| e.issuer.clone());
+        for google in ["gdrive", "google_calendar"] {
+            assert_eq!(issuer(google).as_deref(), Some("https://accounts.google.com"), "{google}");
+        }
+        assert_eq!(issuer("dropbox"), None, "no iss documented: none checked");
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\nauthorization_url = \"https://a.test/a\"\n\
+                    token_url = \"https://a.test/t\"\nidentity_url = \"https://a.test/me\"\n";
+        assert!(parse(&format!("{base}issuer = \"https://a.test\"\n")).is_ok());
+        assert!(parse(&format!("{base}issuer = \"a.test\"\n")).unwrap_err().contains("not an http(s) URL"));
+        let per_server = format!("{base}issuer = \"https://{{hostname}}\"\n");
+        assert!(parse(&per_server).unwrap_err().contains("no hostname_pattern"));
     }
 
     #[test]

@@ -35,6 +35,33 @@ pub struct Endpoints {
     pub identity: String,
     /// The token revocation endpoint (RFC 7009), if the provider has one.
     pub revocation: Option<String>,
+    /// The issuer identifier its authorization responses carry as `iss` (RFC 9207), when
+    /// known: a discovered issuer, or the entry's (`{hostname}` filled in).
+    pub issuer: Option<String>,
+    /// Whether every authorization response must carry `iss`: its discovery document
+    /// advertises `authorization_response_iss_parameter_supported`.
+    pub iss_required: bool,
+}
+
+impl Endpoints {
+    /// RFC 9207: an authorization response's `iss` must be this upstream's issuer when both
+    /// are known, and present where the upstream advertises it. Without a known issuer, `iss`
+    /// cannot be checked and is ignored. A refusal is `invalid_request`: nothing is exchanged.
+    pub fn check_iss(&self, iss: Option<&str>) -> Result<(), UpstreamError> {
+        match (iss, &self.issuer) {
+            (Some(given), Some(expected)) if given != expected => Err(UpstreamError::new(
+                "invalid_request",
+                "The sign-in's answer names another service as its sender (its iss is not this \
+                 service's issuer), so it was not used.",
+            )),
+            (None, _) if self.iss_required => Err(UpstreamError::new(
+                "invalid_request",
+                "The sign-in's answer does not name its sender (no iss), which this service always \
+                 does, so it was not used.",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Why a call to an upstream failed.
@@ -210,13 +237,15 @@ impl Http {
                 token: fill(&entry.token_url)?,
                 identity: fill(&entry.identity_url)?,
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
+                issuer: entry.issuer.as_ref().map(|_| fill(&entry.issuer)).transpose()?,
+                iss_required: false,
             });
         };
         upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
     }
 
     /// OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`, whose `issuer`
-    /// must be the one configured.
+    /// must be the one configured (kept as the document says it, for RFC 9207's `iss`).
     async fn discover(&self, issuer: &str) -> Result<Endpoints, UpstreamError> {
         let what = "OpenID configuration";
         let url = format!("{issuer}/.well-known/openid-configuration");
@@ -226,7 +255,8 @@ impl Http {
         let document = self.json(response, what).await?;
         let field = |name: &str| document.get(name).and_then(Value::as_str).map(str::to_owned);
         let malformed = || UpstreamError::new("server_error", format!("The service's {what} is incomplete."));
-        if field("issuer").map(|i| i.trim_end_matches('/').to_owned()).as_deref() != Some(issuer) {
+        let named = field("issuer");
+        if named.as_deref().map(|i| i.trim_end_matches('/')) != Some(issuer) {
             return Err(UpstreamError::new(
                 "server_error",
                 format!("The service's {what} names another issuer."),
@@ -237,6 +267,9 @@ impl Http {
             token: field("token_endpoint").ok_or_else(malformed)?,
             identity: field("userinfo_endpoint").ok_or_else(malformed)?,
             revocation: field("revocation_endpoint"),
+            issuer: named,
+            iss_required: document.get("authorization_response_iss_parameter_supported")
+                == Some(&Value::Bool(true)),
         })
     }
 
@@ -604,6 +637,33 @@ mod tests {
         let plain: TokenReply =
             serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
         assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
+    }
+
+    #[test]
+    fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
+        let endpoints = |issuer: Option<&str>, iss_required| Endpoints {
+            authorization: "https://as.test/auth".into(),
+            token: "https://as.test/token".into(),
+            identity: "https://as.test/me".into(),
+            revocation: None,
+            issuer: issuer.map(str::to_owned),
+            iss_required,
+        };
+        let google = endpoints(Some("https://accounts.google.com"), false);
+        assert_eq!(google.check_iss(Some("https://accounts.google.com")), Ok(()));
+        assert_eq!(google.check_iss(None), Ok(()), "not advertised: it may be missing");
+        // RFC 9207 compares the strings exactly.
+        for other in ["https://evil.test", "https://accounts.google.com/", "HTTPS://accounts.google.com", ""]
+        {
+            let refused = google.check_iss(Some(other)).unwrap_err();
+            assert_eq!(refused.code, "invalid_request", "{other}");
+            assert!(refused.description.contains("another service"), "{other}");
+        }
+        let advertised = endpoints(Some("https://id.test"), true);
+        assert_eq!(advertised.check_iss(Some("https://id.test")), Ok(()));
+        assert_eq!(advertised.check_iss(None).unwrap_err().code, "invalid_request");
+        let unknown = endpoints(None, false);
+        assert_eq!(unknown.check_iss(Some("https://any.test")), Ok(()), "no issuer known: nothing to check");
     }
 
     #[test]

@@ -89,7 +89,9 @@ pub struct ProviderConfig {
     pub name: Option<String>,
     /// A custom provider's category (or a catalogue entry's, replaced).
     pub category: Option<String>,
-    /// `oidc`: the issuer URL.
+    /// `oidc`: the issuer URL (its endpoints discovered from it). `oauth2`: the issuer
+    /// identifier its authorization responses carry as `iss` (RFC 9207; `{hostname}` in it is
+    /// the account's server), checked when given.
     pub issuer: Option<String>,
     /// Our OAuth app's client id.
     pub client_id: Option<String>,
@@ -239,6 +241,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry.hostname_pattern = config.hostname_pattern.clone();
             entry.revocation_url = config.revocation_url.clone();
             entry.api_base = config.api_base.clone();
+            entry.issuer = config.issuer.clone();
             catalogue::check(&entry)?;
             entry
         }
@@ -352,6 +355,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         check_url: None,
         credential: None,
         revocation_url: None,
+        issuer: None,
     }
 }
 
@@ -441,6 +445,23 @@ mod tests {
         assert_eq!(acme.issuer.as_deref(), Some("https://id.acme.example"));
         assert_eq!(acme.entry.identity, IdentityPaths::openid());
         assert_eq!(services[2].connect, Connect::Demo);
+    }
+
+    #[test]
+    fn an_oauth2_providers_issuer_is_the_one_its_responses_must_name_and_never_discovery() {
+        let per_server = "[[providers]]\nid = \"intranet\"\nkind = \"oauth2\"\nname = \"I\"\ncategory = \"crm\"\n\
+             client_id = \"c\"\nclient_secret = \"s\"\nhostname_pattern = \"*.intranet.test\"\n\
+             authorization_url = \"https://{hostname}/a\"\ntoken_url = \"https://{hostname}/t\"\n\
+             identity_url = \"https://{hostname}/me\"\nissuer = \"https://{hostname}\"\n";
+        let services = load(per_server).unwrap();
+        let Connect::Upstream(intranet) = &services[0].connect else { panic!() };
+        assert_eq!(intranet.entry.issuer.as_deref(), Some("https://{hostname}"));
+        assert_eq!(intranet.issuer, None, "an oauth2 provider's endpoints are its URLs, not discovered");
+        let unpatterned = per_server
+            .replace("hostname_pattern = \"*.intranet.test\"\n", "")
+            .replace("{hostname}", "intranet.test")
+            .replace("issuer = \"https://intranet.test\"", "issuer = \"https://{hostname}\"");
+        assert!(load(&unpatterned).unwrap_err().contains("no hostname_pattern"));
     }
 
     #[test]
