@@ -27,7 +27,7 @@ let app, api, browser, upstream;
 before(async () => {
   app = await startApp();
   const port = await freePort();
-  const redirect_uri = `http://127.0.0.1:${port}/v1/oauth/callback`;
+  const redirect_uri = `http://127.0.0.1:${port}/v1/oauth/callback/acme`;
   upstream = await startOidc({
     clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }],
     accessTokenTtl: ttl,

@@ -21,11 +21,13 @@ let app, api, browser, upstream, serverA, serverB, keyServer;
 before(async () => {
   app = await startApp();
   const port = await freePort();
-  const redirect_uri = `http://127.0.0.1:${port}/v1/oauth/callback`;
-  upstream = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  // Each provider's own redirect URI.
+  const redirect_uris = (...ids) => ids.map((id) => `http://127.0.0.1:${port}/v1/oauth/callback/${id}`);
+  const client = (ids) => ({ client_id: 'broker', client_secret: secret, redirect_uris: redirect_uris(...ids) });
+  upstream = await startOidc({ clients: [client(['acme', 'acme_urls', 'acme_introspect', 'acme_down'])] });
   // Two servers of one per-server provider, chosen by the hostname typed in the pop-up.
-  serverA = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
-  serverB = await startOidc({ clients: [{ client_id: 'broker', client_secret: secret, redirect_uri }] });
+  serverA = await startOidc({ clients: [client(['acme_server'])] });
+  serverB = await startOidc({ clients: [client(['acme_server'])] });
   // An API-key service: GET /me with `Bearer right-key` names the user, anything else is a 401.
   keyServer = createServer((req, res) => {
     if (req.headers.authorization !== 'Bearer right-key') return res.writeHead(401).end();
@@ -253,7 +255,7 @@ test("the upstream's own error code reaches the result: a code it never issued g
   const state = new URL(started.headers.get('location')).searchParams.get('state');
   const before = upstream.tokenRequests();
   const iss = encodeURIComponent(upstream.issuer);
-  const reply = await fetch(`${api.baseUrl}/v1/oauth/callback?state=${state}&code=never-issued&iss=${iss}`);
+  const reply = await fetch(`${api.baseUrl}/v1/oauth/callback/acme?state=${state}&code=never-issued&iss=${iss}`);
   assert.equal(reply.status, 200);
   const page = await reply.text();
   const embedded = JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]);

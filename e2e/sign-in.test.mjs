@@ -18,7 +18,7 @@ before(async () => {
   app = await startApp();
   const port = await freePort();
   upstream = await startOidc({
-    clients: [{ client_id: 'broker', client_secret: secret, redirect_uri: `http://127.0.0.1:${port}/v1/oauth/callback` }],
+    clients: [{ client_id: 'broker', client_secret: secret, redirect_uri: `http://127.0.0.1:${port}/v1/oauth/callback/acme` }],
   });
   const config = `[[providers]]\nid = "acme"\nkind = "oidc"\nname = "Acme ID"\ncategory = "storage"\n`
     + `client_id = "broker"\nclient_secret = "${secret}"\nissuer = "${upstream.issuer}"\n`;

@@ -19,7 +19,8 @@ import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
 /**
- * Starts the provider with `clients` (`{ client_id, client_secret, redirect_uri }`) and the
+ * Starts the provider with `clients` (`{ client_id, client_secret, redirect_uri }`, or
+ * `redirect_uris`: a list) and the
  * switches above; resolves to `{ issuer, tokenRequests(), issuedTokens(), grants(),
  * refreshes(), revocations(), userinfoCalls(), dropAccessToken(token), set(switches), stop() }`:
  * `issuedTokens()` every token its token endpoint gave out; `grants()` every token request as
@@ -44,10 +45,10 @@ export async function startOidc({
   const grants = [];
   const revocations = [];
   const provider = new Provider(issuer, {
-    clients: clients.map(({ client_id, client_secret, redirect_uri }) => ({
+    clients: clients.map(({ client_id, client_secret, redirect_uri, redirect_uris = [redirect_uri] }) => ({
       client_id,
       client_secret,
-      redirect_uris: [redirect_uri],
+      redirect_uris,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_post',

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { startOidc } from '../e2e/upstream.mjs';
 
 const API = 'http://127.0.0.1:8080';
-const client = { client_id: 'demo-broker', client_secret: 'demo-only-secret', redirect_uri: `${API}/v1/oauth/callback` };
+const client = { client_id: 'demo-broker', client_secret: 'demo-only-secret', redirect_uri: `${API}/v1/oauth/callback/example_oidc` };
 const oidc = await startOidc({ clients: [client] });
 const demoServices = ['box', 'dropbox', 'gdrive', 'salesforce', 'hubspot', 'google_calendar', 'outlook_calendar'];
 const config = `public_url = "${API}"

@@ -5,6 +5,12 @@
 //! the result delivered by the same result page as the demo's — to the opener, or back to
 //! `return_to` when an upstream's `Cross-Origin-Opener-Policy` cut the pop-up from its page).
 //!
+//! Against IdP mix-up, each provider has its own redirect URI ([`redirect_uri`]): a state comes
+//! back only on its own provider's path, and the authorization response's `iss` (RFC 9207) must
+//! be that provider's issuer ([`client::Endpoints::check_iss`]). Otherwise an authorization
+//! URL of one provider carrying the state of a flow at another (a per-server host an attacker
+//! runs) would take the user's code to the other's token endpoint.
+//!
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
 
@@ -18,7 +24,7 @@ use crate::providers::{Upstream, guard};
 use crate::secrets;
 use crate::services::{Allowed, Connect};
 use crate::store::UpstreamAccount;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::OAuthResult;
@@ -31,7 +37,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How long a pop-up request may wait at the upstream.
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// The callback's path, under the public URL.
+/// The callbacks' path, under the public URL: each provider's is `{CALLBACK_PATH}/{provider}`
+/// ([`redirect_uri`]). The bare path, shared by every provider before, takes only the states
+/// made before per-provider redirect URIs (whose pending request names no redirect URI).
 pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
 
 /// What is kept (sealed) while the user is at the upstream.
@@ -46,11 +54,33 @@ struct Pending {
     /// A per-server provider's server, as typed (checked) in the pop-up.
     #[serde(default)]
     hostname: Option<String>,
+    /// The redirect URI sent to the upstream, the service's own ([`redirect_uri`]); the code is
+    /// exchanged with it. `None` in a state made before per-provider redirect URIs, whose
+    /// upstream returns to the bare [`CALLBACK_PATH`].
+    #[serde(default)]
+    redirect_uri: Option<String>,
 }
 
-/// The redirect URI registered with upstreams: `{public_url}/v1/oauth/callback`.
-pub fn redirect_uri(app: &AppState) -> String {
-    format!("{}{CALLBACK_PATH}", app.public_url)
+impl Pending {
+    /// Whether the upstream's return reached the path this state was sent out with: its
+    /// `provider`'s own callback (`provider` being the path's `{provider}`), or the bare path
+    /// for a state made before per-provider redirect URIs.
+    fn came_back_to(&self, provider: Option<&str>) -> bool {
+        match provider {
+            Some(provider) => self.redirect_uri.is_some() && provider == self.service,
+            None => self.redirect_uri.is_none(),
+        }
+    }
+
+    /// The redirect URI the code is exchanged with: the one sent to the upstream.
+    fn redirect_uri_sent(&self, app: &AppState) -> String {
+        self.redirect_uri.clone().unwrap_or_else(|| format!("{}{CALLBACK_PATH}", app.public_url))
+    }
+}
+
+/// The redirect URI registered with `provider` (a service id): `{public_url}/v1/oauth/callback/{provider}`.
+pub fn redirect_uri(app: &AppState, provider: &str) -> String {
+    format!("{}{CALLBACK_PATH}/{provider}", app.public_url)
 }
 
 /// `time` in milliseconds since the epoch, as the store keeps deadlines.
@@ -124,11 +154,13 @@ pub async fn start(
     let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
+    let redirect = redirect_uri(app, &chosen.service.id);
     let pending = Pending {
         service: chosen.service.id.clone(),
         params: request.params.clone(),
         verifier,
         hostname: hostname.map(str::to_owned),
+        redirect_uri: Some(redirect.clone()),
     };
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
@@ -142,7 +174,7 @@ pub async fn start(
     let url = client::authorization_url(
         upstream,
         &endpoints,
-        &redirect_uri(app),
+        &redirect,
         &state,
         pending.verifier.as_deref(),
         chosen.admin,
@@ -157,10 +189,17 @@ pub async fn start(
     }
 }
 
-/// `GET /v1/oauth/callback`: the upstream's return. A missing, unknown, expired or replayed
-/// state is refused (400, nothing stored); a known one ends in the result page, whatever the
-/// upstream says.
-pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+/// `GET /v1/oauth/callback/{provider}` (and the bare `/v1/oauth/callback`, for states made before
+/// per-provider redirect URIs): the upstream's return. A missing, unknown, expired or replayed
+/// state is refused (400, nothing stored); so is one that came back to another path than its
+/// own provider's — it is taken all the same, so that it cannot be tried on any other path (it
+/// came back through another provider: an IdP mix-up). A known one on its own path ends in the
+/// result page, whatever the upstream says.
+pub async fn callback(
+    State(app): State<Arc<AppState>>,
+    provider: Option<Path<String>>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
         Ok(params) => params,
         Err(bad) => {
@@ -204,6 +243,12 @@ pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuer
             );
         }
     };
+    if !pending.came_back_to(provider.as_deref().map(String::as_str)) {
+        return pages::error(
+            "This sign-in came back from another service than the one it was started with, so it \
+             was not used: start again from the app.",
+        );
+    }
     // The request is checked again: the configuration may have changed since.
     let request = match oauth::validate(&app.config, &pending.params) {
         Ok(request) => request,
@@ -257,7 +302,8 @@ async fn finish<'p>(
         });
     };
     let verifier = pending.verifier.as_deref();
-    let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri(app), code, verifier).await?;
+    let redirect_uri = pending.redirect_uri_sent(app);
+    let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri, code, verifier).await?;
     tokens.hostname = pending.hostname.clone();
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();

@@ -73,8 +73,8 @@ pub struct Config {
     pub max_connections: usize,
     /// The services the pop-up offers (`[[providers]]`; without any, the demo provider's).
     pub services: Vec<Service>,
-    /// This server's public URL (`public_url`): upstreams redirect to
-    /// `{public_url}/v1/oauth/callback`. Default: `http://` and the address listened on.
+    /// This server's public URL (`public_url`): each upstream redirects to its own
+    /// `{public_url}/v1/oauth/callback/{id}`. Default: `http://` and the address listened on.
     pub public_url: Option<String>,
     /// Whether upstream URLs may resolve to loopback and private addresses
     /// (`allow_private_upstreams`, default false): see [`crate::providers::guard`].
@@ -132,12 +132,14 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     minted; sign_in_token_ttl_secs = 300 at the top level). Default: app
                     \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for the examples,
                     localhost:8000, localhost:5173 and localhost:4173.
-                    Real services: public_url = \"https://auth.example.com\" (upstreams redirect
-                    to {public_url}/v1/oauth/callback), allow_private_upstreams = false,
+                    Real services: public_url = \"https://auth.example.com\" (each provider
+                    redirects to its own {public_url}/v1/oauth/callback/{id}: register that
+                    redirect URI with it), allow_private_upstreams = false,
                     upstream_timeout_secs = 10, raw_max_body_bytes = 104857600 (the
                     pass-through API's largest request body), and [[providers]] entries: a catalogue id with
                     client_id and client_secret | client_secret_env | client_secret_file, or a
-                    custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs,
+                    custom provider (kind = \"oidc\" with issuer, \"oauth2\" with its URLs and
+                    optionally the issuer its responses name as iss,
                     \"api_key\" or \"basic\" with check_url, or \"demo\"); without
                     [[providers]], the demo provider's simulated services. See the README's
                     \"Connecting real services\".

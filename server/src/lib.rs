@@ -85,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/oauth", oauth())
         .route("/v1/oauth/", oauth())
         .route(broker::CALLBACK_PATH, get(broker::callback))
+        .route(&format!("{}/{{provider}}", broker::CALLBACK_PATH), get(broker::callback))
         .route("/v1/oauth/progress", post(progress::status))
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route("/v1/oauth/token", token())

@@ -111,7 +111,7 @@ async fn choosing_an_upstream_redirects_there_with_our_state_and_pkce_and_keeps_
     let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(query["response_type"], "code");
     assert_eq!(query["client_id"], "our-app");
-    assert_eq!(query["redirect_uri"], "https://auth.example.test/v1/oauth/callback");
+    assert_eq!(query["redirect_uri"], "https://auth.example.test/v1/oauth/callback/acme");
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["code_challenge"].len(), 43);
     assert_eq!(query["scope"], "openid email profile");
@@ -123,13 +123,14 @@ async fn choosing_an_upstream_redirects_there_with_our_state_and_pkce_and_keeps_
 
     // The user denies at the upstream: the result page carries access_denied and the page's state.
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback?state={}&error=access_denied", query["state"])).await;
+        get(running.addr, &format!("/v1/oauth/callback/acme?state={}&error=access_denied", query["state"]))
+            .await;
     assert_eq!(status, 200);
     assert!(page.contains("data-result=\"error\"") && page.contains("access_denied"), "{page}");
     assert!(page.contains("page-state") && page.contains("launching-page-marker"), "the request survived");
     // Replayed: refused, nothing stored.
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback?state={}&code=abc", query["state"])).await;
+        get(running.addr, &format!("/v1/oauth/callback/acme?state={}&code=abc", query["state"])).await;
     assert_eq!(status, 400);
     assert!(page.contains("unknown, expired or already finished"), "{page}");
     assert_eq!(sorted(stored(&running.database).await), none_stored());
@@ -142,7 +143,8 @@ async fn an_upstream_on_a_refused_address_is_not_called_and_the_result_says_why(
     let (_, _, location) = get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth/callback?state={state}&code=abc")).await;
+    let (status, page, _) =
+        get(running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
     assert_eq!(status, 200);
     assert!(page.contains("refused address") && page.contains("server_error"), "{page}");
     assert_eq!(sorted(stored(&running.database).await), none_stored());
@@ -154,7 +156,8 @@ async fn an_unreachable_token_endpoint_ends_in_a_temporarily_unavailable_result(
     let (_, _, location) = get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth/callback?state={state}&code=abc")).await;
+    let (status, page, _) =
+        get(running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
     assert_eq!(status, 200);
     assert!(page.contains("temporarily_unavailable") && page.contains("could not be reached"), "{page}");
     assert_eq!(sorted(stored(&running.database).await), none_stored());
@@ -254,7 +257,7 @@ async fn a_lost_secret_key_gives_a_clear_error_not_garbage() {
     // Another instance, or a restart, with another key.
     let other = start_with_key(second).await;
     let (status, page, _) =
-        get(other, &format!("/v1/oauth/callback?state={state}&error=access_denied")).await;
+        get(other, &format!("/v1/oauth/callback/acme?state={state}&error=access_denied")).await;
     assert_eq!(status, 500);
     assert!(page.contains("secret key has changed"), "{page}");
     // A missing key file is a start-up error that names the file.
