@@ -1,8 +1,11 @@
 //! The calls made to an upstream: OpenID Connect discovery, the authorization URL (with PKCE
 //! S256), the code exchange (the `oauth2` crate over reqwest) and the identity request. The HTTP
 //! client follows no redirect, times out, and resolves names through the SSRF guard
-//! ([`super::guard`]). Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a sentence
-//! for the user, never a token or a secret.
+//! ([`super::guard`]). Every reply read (discovery, token, identity, introspection, credential
+//! checks) is read chunk by chunk with [`MAX_REPLY`] enforced while reading ([`read_limited`];
+//! the `oauth2` crate's calls go through [`Limited`]), so a chunked or understated reply cannot
+//! make the server hold more. Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a
+//! sentence for the user, never a token or a secret.
 
 use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
@@ -13,16 +16,21 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The largest identity or discovery reply read.
-const MAX_REPLY: usize = 256 * 1024;
+/// The largest upstream reply read (other than the pass-through API's, which is streamed):
+/// 256 KiB.
+pub const MAX_REPLY: usize = 256 * 1024;
+
+/// The longest upstream user id (`subject`) kept, in bytes: far beyond any real provider's, and
+/// well within what the database indexes (the pair of app and service with it is unique).
+pub const MAX_SUBJECT_BYTES: usize = 1024;
 
 /// An upstream's endpoints, with `{hostname}` filled in.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +58,17 @@ pub struct UpstreamError {
 impl UpstreamError {
     fn new(code: &str, description: impl Into<String>) -> UpstreamError {
         UpstreamError { code: code.to_owned(), description: description.into() }
+    }
+
+    /// Why the reply of the service's `what` could not be read.
+    fn unreadable(what: &str, error: &ReadError) -> UpstreamError {
+        match error {
+            ReadError::Http(error) => UpstreamError::unreachable(what, error),
+            ReadError::TooLarge => UpstreamError::new(
+                "server_error",
+                format!("The service's {what} reply is larger than {} KiB.", MAX_REPLY / 1024),
+            ),
+        }
     }
 
     /// The upstream could not be reached (or refused by the guard), or answered too slowly.
@@ -166,22 +185,16 @@ impl Http {
 
     /// Reads a JSON reply of at most [`MAX_REPLY`] bytes.
     async fn json(&self, response: reqwest::Response, what: &str) -> Result<Value, UpstreamError> {
-        let malformed =
-            || UpstreamError::new("server_error", format!("The service's {what} reply could not be read."));
         if !response.status().is_success() {
             return Err(UpstreamError::new(
                 "server_error",
                 format!("The service's {what} answered with status {}.", response.status().as_u16()),
             ));
         }
-        if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
-            return Err(malformed());
-        }
-        let bytes = response.bytes().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
-        if bytes.len() > MAX_REPLY {
-            return Err(malformed());
-        }
-        serde_json::from_slice(&bytes).map_err(|_| malformed())
+        let bytes = read_limited(response).await.map_err(|e| UpstreamError::unreadable(what, &e))?;
+        serde_json::from_slice(&bytes).map_err(|_| {
+            UpstreamError::new("server_error", format!("The service's {what} reply could not be read."))
+        })
     }
 
     /// The upstream's endpoints: its entry's, or discovered from its issuer (once; a failure
@@ -298,7 +311,7 @@ impl Http {
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
-        let reply = request.request_async(&self.client).await;
+        let reply = request.request_async(&Limited(self.client.clone())).await;
         let reply =
             reply.map_err(|error| token_error(error, what, "The service refused to issue a token."))?;
         Ok(tokens_of(&reply))
@@ -316,7 +329,8 @@ impl Http {
         self.check(&endpoints.token, what)?;
         let client = token_client(upstream, endpoints)?;
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
-        let reply = client.exchange_refresh_token(&refresh).request_async(&self.client).await;
+        let reply =
+            client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
         let reply =
             reply.map_err(|error| token_error(error, what, "The service refused to refresh the token."))?;
         Ok(tokens_of(&reply))
@@ -490,10 +504,70 @@ pub fn sanitize(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
 }
 
+/// Why an upstream reply could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The request or the reading failed (unreachable, refused by the guard, too slow).
+    Http(reqwest::Error),
+    /// The reply is longer than [`MAX_REPLY`] (declared, or found while reading).
+    TooLarge,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Http(error) => write!(f, "{error}"),
+            ReadError::TooLarge => write!(f, "the reply is larger than {MAX_REPLY} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// The body of `response`, read chunk by chunk up to [`MAX_REPLY`] bytes: a longer one
+/// (declared, or found while reading) is refused as soon as it is known, and dropping the
+/// response closes its connection; at most the limit and one chunk are held.
+pub async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The `oauth2` crate's HTTP client for the token endpoint: reqwest, with the reply read by
+/// [`read_limited`] (the crate's own reqwest client reads it whole).
+pub struct Limited(pub reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Limited {
+    type Error = ReadError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, ReadError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(ReadError::Http)?;
+            let response = self.0.execute(request).await.map_err(ReadError::Http)?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            let mut reply = oauth2::HttpResponse::new(read_limited(response).await?);
+            *reply.status_mut() = status;
+            *reply.headers_mut() = headers;
+            Ok(reply)
+        })
+    }
+}
+
 /// A token endpoint's failure as the pop-up and the API report it: the service's own error
 /// code and description (cleaned), `refused` when it gave none, or why no answer could be read.
 fn token_error(
-    error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+    error: RequestTokenError<ReadError, BasicErrorResponse>,
     what: &str,
     refused: &str,
 ) -> UpstreamError {
@@ -510,13 +584,7 @@ fn token_error(
                 .unwrap_or_else(|| refused.to_owned());
             UpstreamError { code, description }
         }
-        RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
-            UpstreamError::unreachable(what, &error)
-        }
-        RequestTokenError::Request(_) => UpstreamError::new(
-            "temporarily_unavailable",
-            "The service's token endpoint could not be reached.",
-        ),
+        RequestTokenError::Request(error) => UpstreamError::unreadable(what, &error),
         RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
             "server_error",
             "The service's token endpoint gave a reply that could not be read.",
