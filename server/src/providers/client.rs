@@ -382,7 +382,6 @@ impl Http {
             return Err(UpstreamError::new("server_error", "The service says the new token is not active."));
         }
         read_identity(&reply, &upstream.entry.identity)
-            .ok_or_else(|| UpstreamError::new("server_error", "The service's identity reply names no user."))
     }
 }
 
@@ -446,7 +445,6 @@ impl Http {
         }
         let reply = self.json(response, what).await?;
         read_identity(&reply, &entry.identity)
-            .ok_or_else(|| UpstreamError::new("server_error", "The service's reply names no user."))
     }
 }
 
@@ -486,17 +484,38 @@ pub fn new_verifier() -> String {
     PkceCodeChallenge::new_random_sha256().1.secret().clone()
 }
 
-/// The identity the `paths` point at in `reply`: the id must be a non-empty string or a number.
-pub fn read_identity(reply: &Value, paths: &super::catalogue::IdentityPaths) -> Option<Identity> {
+/// The identity the `paths` point at in `reply`. The id (the account's key) is taken exactly as
+/// given — a string that is not blank, or a number — and never shortened or cleaned: one longer
+/// than [`MAX_SUBJECT_BYTES`] or holding a control character is refused, so two different users
+/// can never become one account. The login and name are only shown: cleaned and cut.
+pub fn read_identity(
+    reply: &Value,
+    paths: &super::catalogue::IdentityPaths,
+) -> Result<Identity, UpstreamError> {
+    let subject = match reply.pointer(&paths.id) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(UpstreamError::new("server_error", "The service's reply names no user.")),
+    };
+    if subject.len() > MAX_SUBJECT_BYTES {
+        return Err(UpstreamError::new(
+            "server_error",
+            format!(
+                "The service's user id is longer than {MAX_SUBJECT_BYTES} bytes, which this server does not keep."
+            ),
+        ));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(UpstreamError::new("server_error", "The service's user id holds control characters."));
+    }
     let text = |pointer: &str| match reply.pointer(pointer)? {
         Value::String(s) if !s.trim().is_empty() => Some(sanitize(s, 254)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let subject = text(&paths.id)?;
     let login = paths.login.iter().find_map(|pointer| text(pointer)).unwrap_or_else(|| subject.clone());
     let name = paths.name.as_deref().and_then(text);
-    Some(Identity { subject, login, name })
+    Ok(Identity { subject, login, name })
 }
 
 /// Up to `max` characters of an upstream's text, without control characters.
@@ -693,7 +712,42 @@ mod tests {
             .unwrap();
         assert_eq!(id.name.as_deref(), Some("D"));
         for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
-            assert_eq!(read_identity(&bad, &openid), None, "{bad}");
+            assert_eq!(
+                read_identity(&bad, &openid).unwrap_err().description,
+                "The service's reply names no user."
+            );
         }
+    }
+
+    #[test]
+    fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
+        let openid = IdentityPaths::openid();
+        let subject = |sub: &str| read_identity(&json!({ "sub": sub }), &openid).map(|id| id.subject);
+        // Two users whose ids differ only past the 254th character, or by spaces around them,
+        // stay two users.
+        let (long_a, long_b) = (format!("{}a", "x".repeat(300)), format!("{}b", "x".repeat(300)));
+        assert_eq!(subject(&long_a).as_deref(), Ok(long_a.as_str()));
+        assert_eq!(subject(&long_b).as_deref(), Ok(long_b.as_str()));
+        assert_eq!(subject(" u1 ").as_deref(), Ok(" u1 "));
+        assert_eq!(subject("u1").as_deref(), Ok("u1"));
+        let longest = "é".repeat(MAX_SUBJECT_BYTES / 2);
+        assert_eq!(subject(&longest).as_deref(), Ok(longest.as_str()), "the limit is in bytes");
+        let error = subject(&"x".repeat(MAX_SUBJECT_BYTES + 1)).unwrap_err();
+        assert_eq!(
+            (error.code.as_str(), error.description.as_str()),
+            (
+                "server_error",
+                "The service's user id is longer than 1024 bytes, which this server does not keep."
+            )
+        );
+        let error = subject("u\u{0}1").unwrap_err();
+        assert_eq!(
+            error.description, "The service's user id holds control characters.",
+            "never stripped into u1"
+        );
+        // The login and name are only shown: cleaned and cut as before.
+        let shown =
+            read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
+        assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
     }
 }
