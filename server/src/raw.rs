@@ -86,8 +86,9 @@ const PASSED_BACK: [HeaderName; 6] = [
 
 /// The URL for `path` under `api_base`, or `None` when `path` could leave it: it must start
 /// with one `/`, hold no `\`, `#`, control character or whitespace, and neither as written nor
-/// percent-decoded a `..` or `.` segment or an encoded `/` or `\`; the joined URL must keep the
-/// base's scheme, host, port and path prefix.
+/// percent-decoded a `..` or `.` segment (also with path parameters, `..;x`, which Tomcat and
+/// Spring resolve as `..`) or an encoded `/` or `\`; the joined URL must keep the base's
+/// scheme, host, port and path prefix.
 pub fn target(api_base: &str, path: &str) -> Option<String> {
     if !path.starts_with('/') || path.starts_with("//") || path.len() > 4096 {
         return None;
@@ -99,8 +100,12 @@ pub fn target(api_base: &str, path: &str) -> Option<String> {
     if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%25") {
         return None;
     }
-    let decoded = percent_decode(path.split('?').next().unwrap_or(""))?;
-    if decoded.split('/').any(|segment| segment == ".." || segment == ".") || decoded.contains('\\') {
+    let raw_path = path.split('?').next().unwrap_or("");
+    if !escapes_are_valid(raw_path) {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(raw_path).decode_utf8().ok()?;
+    if decoded.split('/').any(is_dot_segment) || decoded.contains('\\') {
         return None;
     }
     let base = url::Url::parse(api_base.trim_end_matches('/')).ok()?;
@@ -116,22 +121,19 @@ pub fn target(api_base: &str, path: &str) -> Option<String> {
     (same_origin && under).then(|| url.to_string())
 }
 
-/// Percent-decodes `text` (UTF-8), or `None` if it is not valid.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// Whether every `%` in `text` starts an escape of two hex digits (the decoder would pass any
+/// other `%` on as it is, for the upstream to read as it likes).
+fn escapes_are_valid(text: &str) -> bool {
+    text.split('%')
+        .skip(1)
+        .all(|rest| rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
+}
+
+/// Whether a (decoded) path segment is `.` or `..`, once any path parameters (`;…`) are taken
+/// off as servlet containers do.
+fn is_dot_segment(segment: &str) -> bool {
+    let name = segment.split(';').next().unwrap_or(segment);
+    name == "." || name == ".."
 }
 
 /// `/v1/accounts/{id}/raw`: see the module's documentation.
@@ -277,9 +279,26 @@ mod tests {
             "/a#frag",
             "/a b",
             "/./x",
+            // Path parameters on dot segments (Tomcat and Spring resolve `..;x` as `..`).
+            "/..;/x",
+            "/.;/x",
+            "/a/..;jsessionid=1/../../admin",
+            "/..;a=b/admin",
+            "/%2e%2e;/admin",
+            "/..%3b/admin",
+            "/..%3B/admin",
+            "/.%3bx/admin",
+            "/%zz/admin",
+            "/a%2",
+            "/%",
         ] {
             assert_eq!(target(base, bad), None, "{bad}");
         }
         assert_eq!(target(base, "@evil.test/x"), None);
+        assert_eq!(
+            target(base, "/files;v=2/a..b/.x/..y").as_deref(),
+            Some("https://api.acme.test/v2/files;v=2/a..b/.x/..y"),
+            "parameters elsewhere and names that only contain dots are fine"
+        );
     }
 }
