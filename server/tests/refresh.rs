@@ -391,6 +391,21 @@ async fn dot_segments_with_path_parameters_are_refused_and_reach_nothing() {
     );
 }
 
+/// The upstream access token is never cached on the way to the app's backend.
+#[tokio::test]
+async fn credentials_are_answered_with_no_store() {
+    let (base, _upstream) = upstream("REFRESH-0", true).await;
+    let running = start(&base, "REFRESH-0").await;
+    let reply = reqwest::Client::new()
+        .get(format!("http://{}/v1/accounts/{}/credentials/", running.addr, running.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+}
+
 #[tokio::test]
 async fn twenty_concurrent_raw_calls_after_expiry_cause_one_refresh_and_all_succeed() {
     let (base, upstream) = upstream("REFRESH-0", true).await;
