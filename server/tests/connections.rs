@@ -251,11 +251,21 @@ async fn slow_clients_are_cut_after_the_header_timeout() {
 /// The sockets the server holds open on `port`: accepted ones only (in `/proc/net/tcp` a
 /// socket still waiting in the listen backlog has no inode yet), not the listening socket.
 /// Counted by inode: the table is read in pieces while sockets come and go, so one socket can
-/// appear twice in a read.
+/// appear twice in a read, and one read can see a socket just closed beside the one accepted in
+/// its place. So the table is read twice and only the sockets in both count: each was open at
+/// the instant between the reads, and the count is never more than the server held then.
 #[cfg(target_os = "linux")]
 fn sockets_held_by_the_server(port: u16) -> usize {
+    let first = server_socket_inodes(port);
+    server_socket_inodes(port).intersection(&first).count()
+}
+
+/// The inodes of the sockets on `port` in one read of `/proc/net/tcp` (see
+/// [`sockets_held_by_the_server`]).
+#[cfg(target_os = "linux")]
+fn server_socket_inodes(port: u16) -> std::collections::HashSet<String> {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let held: std::collections::HashSet<&str> = table
+    table
         .lines()
         .skip(1)
         .filter_map(|line| {
@@ -264,10 +274,9 @@ fn sockets_held_by_the_server(port: u16) -> usize {
             let on_port = local_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port);
             let listening = fields.get(3) == Some(&"0A");
             let inode = *fields.get(9)?;
-            (on_port && !listening && inode != "0").then_some(inode)
+            (on_port && !listening && inode != "0").then(|| inode.to_owned())
         })
-        .collect();
-    held.len()
+        .collect()
 }
 
 /// (d) With a cap of 50, 60 idle sockets: the server never holds more than 50 connections, the
@@ -291,8 +300,13 @@ async fn the_server_never_holds_more_connections_than_its_cap() {
         let (most, done) = (most.clone(), done.clone());
         std::thread::spawn(move || {
             let mut samples = 0;
+            // Each sample is compared with the one before, as `sockets_held_by_the_server`
+            // compares its two reads, without reading the table twice as often.
+            let mut previous = server_socket_inodes(addr.port());
             while !done.load(Ordering::Relaxed) {
-                most.fetch_max(sockets_held_by_the_server(addr.port()), Ordering::Relaxed);
+                let now = server_socket_inodes(addr.port());
+                most.fetch_max(now.intersection(&previous).count(), Ordering::Relaxed);
+                previous = now;
                 samples += 1;
                 std::thread::sleep(Duration::from_millis(5));
             }
