@@ -11,7 +11,7 @@
 //! [`relay::RESENDABLE`] bytes is kept and sent again after a 401; a longer one is sent once, so on a
 //! 401 the token is refreshed and the caller told to send the request again (503,
 //! `Retry-After: 0`). The upstream must take each chunk and answer within the upstream timeout
-//! (else 504); a stalled reply body is cut short.
+//! (else 504); a stalled reply body is cut short, its client's connection closed.
 
 use crate::AppState;
 use crate::accounts_api::{Caller, find_account, refresh_failed};
@@ -19,9 +19,10 @@ use crate::api::ApiError;
 use crate::providers::client::Tokens;
 use crate::refresh::fresh_tokens;
 use crate::relay::{self, BodyError, Outgoing};
+use crate::serve::CloseHandle;
 use crate::services::{self, Connect};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
@@ -141,10 +142,12 @@ pub async fn raw(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    close: Option<Extension<CloseHandle>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match call(&app, &caller, &id, &headers, body).await {
+    let close = close.map(|Extension(close)| close);
+    match call(&app, &caller, &id, &headers, body, close).await {
         Ok(response) => response,
         Err(response) => response,
     }
@@ -156,6 +159,7 @@ async fn call(
     id: &str,
     headers: &HeaderMap,
     body: Body,
+    close: Option<CloseHandle>,
 ) -> Result<Response, Response> {
     let account = find_account(app, caller, id).await.map_err(IntoResponse::into_response)?;
     let api_base = services::find(&app.config.services, &account.service)
@@ -203,7 +207,7 @@ async fn call(
         if reply.status().is_redirection() {
             return Err(REDIRECTED.into_response());
         }
-        return Ok(pass_back(reply, idle));
+        return Ok(pass_back(reply, idle, close));
     }
 }
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
@@ -240,8 +244,9 @@ fn body_failed(error: BodyError) -> Response {
     }
 }
 
-/// The upstream's status, [`PASSED_BACK`] headers and body, streamed ([`relay::reply_body`]).
-fn pass_back(reply: reqwest::Response, idle: std::time::Duration) -> Response {
+/// The upstream's status, [`PASSED_BACK`] headers and body, streamed ([`relay::reply_body`];
+/// `close` closes the client's connection when the relay gives up).
+fn pass_back(reply: reqwest::Response, idle: std::time::Duration, close: Option<CloseHandle>) -> Response {
     let status = StatusCode::from_u16(reply.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut passed = HeaderMap::new();
     for name in PASSED_BACK {
@@ -249,7 +254,7 @@ fn pass_back(reply: reqwest::Response, idle: std::time::Duration) -> Response {
             passed.insert(name, value.clone());
         }
     }
-    let mut response = (status, relay::reply_body(reply, idle)).into_response();
+    let mut response = (status, relay::reply_body(reply, idle, close)).into_response();
     response.headers_mut().extend(passed);
     response
 }
