@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
 use serde_json::json;
@@ -290,21 +290,29 @@ pub fn refresh_failed(error: crate::refresh::RefreshError) -> Response {
 
 /// `GET /v1/accounts/{id}/credentials/`: the account's current upstream access token, refreshed
 /// first if due ([`crate::refresh`]) — to the app's API key only, and only when the app's
-/// configuration has `allow_credentials = true`.
+/// configuration has `allow_credentials = true`. Never stored by a cache (`Cache-Control:
+/// no-store`).
 pub async fn credentials(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let Caller::App { client_id } = &caller else { return CREDENTIALS_NOT_ALLOWED.into_response() };
+    let mut response = upstream_token(&app, &caller, &id).await;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// [`credentials`]' reply.
+async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Response {
+    let Caller::App { client_id } = caller else { return CREDENTIALS_NOT_ALLOWED.into_response() };
     if !app.config.app(client_id).is_some_and(|a| a.allow_credentials) {
         return CREDENTIALS_NOT_ALLOWED.into_response();
     }
-    let account = match find_account(&app, &caller, &id).await {
+    let account = match find_account(app, caller, id).await {
         Ok(account) => account,
         Err(error) => return error.into_response(),
     };
-    match crate::refresh::fresh_tokens(&app, &account, None).await {
+    match crate::refresh::fresh_tokens(app, &account, None).await {
         Ok(tokens) => Json(json!({
             "access_token": tokens.access_token,
             "token_type": "Bearer",

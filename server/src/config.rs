@@ -68,6 +68,9 @@ pub struct Config {
     /// time of the previous response (`--idle-timeout-secs`, default
     /// [`serve::DEFAULT_IDLE_TIMEOUT`]); at least `header_timeout`.
     pub idle_timeout: Duration,
+    /// A connection is closed when writing to it makes no progress for this long: its client
+    /// stopped reading (`--write-timeout-secs`, default [`serve::DEFAULT_WRITE_TIMEOUT`]).
+    pub write_timeout: Duration,
     /// The most connections open at once; more wait in the listen backlog
     /// (`--max-connections`, default [`serve::default_max_connections`]).
     pub max_connections: usize,
@@ -116,7 +119,8 @@ pub enum Command {
 pub const USAGE: &str = "\
 Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [--test-faults]
                             [--latency-ms MS] [--header-timeout-secs S] [--idle-timeout-secs S]
-                            [--max-connections N] [--secret-key-file FILE]
+                            [--write-timeout-secs S] [--max-connections N]
+                            [--secret-key-file FILE]
 
   --config FILE     TOML file with [[apps]] entries (client_id, trusted_domains), optional
                     www_dir / dist_dir and an optional [popup_flows] table (max_per_client,
@@ -163,6 +167,9 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     close a kept-alive connection that has not completed its next request head
                     within S seconds of the previous response (default 60; at least the header
                     timeout)
+  --write-timeout-secs S
+                    close a connection when writing a response to it makes no progress for S
+                    seconds: its client stopped reading (default 30)
   --max-connections N
                     serve at most N connections at once; more wait in the listen backlog
                     (default: half the open-file limit `ulimit -n`, at most 10000)
@@ -227,6 +234,7 @@ impl Config {
         let mut latency = Duration::ZERO;
         let mut header_timeout = serve::DEFAULT_HEADER_TIMEOUT;
         let mut idle_timeout = serve::DEFAULT_IDLE_TIMEOUT;
+        let mut write_timeout = serve::DEFAULT_WRITE_TIMEOUT;
         let mut max_connections = serve::default_max_connections();
         let mut secret_key_file = None;
         let mut args = args.into_iter();
@@ -240,6 +248,7 @@ impl Config {
                 "--latency-ms" => latency = parse_latency(&value()?)?,
                 "--header-timeout-secs" => header_timeout = parse_secs(&flag, &value()?)?,
                 "--idle-timeout-secs" => idle_timeout = parse_secs(&flag, &value()?)?,
+                "--write-timeout-secs" => write_timeout = parse_secs(&flag, &value()?)?,
                 "--max-connections" => max_connections = parse_max_connections(&value()?)?,
                 "--secret-key-file" => secret_key_file = Some(PathBuf::from(value()?)),
                 "--config" => {
@@ -261,6 +270,7 @@ impl Config {
                 latency,
                 header_timeout,
                 idle_timeout,
+                write_timeout,
                 max_connections,
                 secret_key: secret_key_file.map(KeySource::File).unwrap_or(config.secret_key.clone()),
                 ..config
@@ -392,6 +402,7 @@ impl Config {
             refresh: file.refresh,
             header_timeout: serve::DEFAULT_HEADER_TIMEOUT,
             idle_timeout: serve::DEFAULT_IDLE_TIMEOUT,
+            write_timeout: serve::DEFAULT_WRITE_TIMEOUT,
             max_connections: serve::default_max_connections(),
         })
     }
@@ -401,14 +412,16 @@ impl Config {
         self.apps.iter().find(|app| app.client_id == client_id)
     }
 
-    /// The connection settings, checked: both timeouts above zero and at most
+    /// The connection settings, checked: the three timeouts above zero and at most
     /// [`serve::MAX_TIMEOUT_SECS`], the idle timeout no shorter than the header timeout, and
     /// from 1 to [`serve::MAX_CONNECTIONS`] connections.
     pub fn connection_limits(&self) -> Result<serve::Limits, String> {
         let max = Duration::from_secs(serve::MAX_TIMEOUT_SECS);
-        for (flag, timeout) in
-            [("--header-timeout-secs", self.header_timeout), ("--idle-timeout-secs", self.idle_timeout)]
-        {
+        for (flag, timeout) in [
+            ("--header-timeout-secs", self.header_timeout),
+            ("--idle-timeout-secs", self.idle_timeout),
+            ("--write-timeout-secs", self.write_timeout),
+        ] {
             if timeout.is_zero() || timeout > max {
                 return Err(format!("{flag}: {timeout:?} is not above 0 and at most {}s", max.as_secs()));
             }
@@ -429,6 +442,7 @@ impl Config {
         Ok(serve::Limits {
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
+            write_timeout: self.write_timeout,
             max_connections: self.max_connections,
         })
     }
@@ -449,7 +463,8 @@ fn parse_latency(value: &str) -> Result<Duration, String> {
         })
 }
 
-/// Reads `--header-timeout-secs` or `--idle-timeout-secs` (`flag`): whole seconds, from 1 to
+/// Reads `--header-timeout-secs`, `--idle-timeout-secs` or `--write-timeout-secs` (`flag`):
+/// whole seconds, from 1 to
 /// [`serve::MAX_TIMEOUT_SECS`].
 fn parse_secs(flag: &str, value: &str) -> Result<Duration, String> {
     value
@@ -541,10 +556,18 @@ mod tests {
         let Ok(Command::Run(config)) = args(&[]) else { panic!() };
         assert_eq!(config.header_timeout, Duration::from_secs(10));
         assert_eq!(config.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.write_timeout, Duration::from_secs(30));
         assert_eq!(config.max_connections, serve::default_max_connections());
-        let Ok(Command::Run(config)) =
-            args(&["--header-timeout-secs", "2", "--idle-timeout-secs", "3", "--max-connections", "50"])
-        else {
+        let Ok(Command::Run(config)) = args(&[
+            "--header-timeout-secs",
+            "2",
+            "--idle-timeout-secs",
+            "3",
+            "--write-timeout-secs",
+            "4",
+            "--max-connections",
+            "50",
+        ]) else {
             panic!()
         };
         assert_eq!(
@@ -552,6 +575,7 @@ mod tests {
             Ok(serve::Limits {
                 header_timeout: Duration::from_secs(2),
                 idle_timeout: Duration::from_secs(3),
+                write_timeout: Duration::from_secs(4),
                 max_connections: 50,
             })
         );
@@ -560,7 +584,7 @@ mod tests {
             panic!("equal timeouts are fine")
         };
         assert_eq!(config.idle_timeout, Duration::from_secs(5));
-        for flag in ["--header-timeout-secs", "--idle-timeout-secs"] {
+        for flag in ["--header-timeout-secs", "--idle-timeout-secs", "--write-timeout-secs"] {
             for bad in ["0", "-1", "1.5", "ten", "", "3601"] {
                 let error = args(&[flag, bad]).unwrap_err();
                 assert!(
@@ -590,6 +614,7 @@ mod tests {
         let config = Config::from_toml(toml, at, "d".into()).unwrap();
         assert_eq!(config.header_timeout, serve::DEFAULT_HEADER_TIMEOUT, "from_toml has the defaults");
         assert_eq!(config.idle_timeout, serve::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(config.write_timeout, serve::DEFAULT_WRITE_TIMEOUT);
         assert!(config.connection_limits().is_ok());
         let short = Duration::from_millis(500);
         let ok = Config { header_timeout: short, idle_timeout: short, ..config.clone() };
@@ -597,6 +622,8 @@ mod tests {
         for bad in [
             Config { header_timeout: Duration::ZERO, ..config.clone() },
             Config { idle_timeout: Duration::from_secs(3601), ..config.clone() },
+            Config { write_timeout: Duration::ZERO, ..config.clone() },
+            Config { write_timeout: Duration::from_secs(3601), ..config.clone() },
             Config {
                 header_timeout: Duration::from_secs(2),
                 idle_timeout: Duration::from_secs(1),

@@ -11,7 +11,7 @@
 //! [`relay::RESENDABLE`] bytes is kept and sent again after a 401; a longer one is sent once, so on a
 //! 401 the token is refreshed and the caller told to send the request again (503,
 //! `Retry-After: 0`). The upstream must take each chunk and answer within the upstream timeout
-//! (else 504); a stalled reply body is cut short.
+//! (else 504); a stalled reply body is cut short, its client's connection closed.
 
 use crate::AppState;
 use crate::accounts_api::{Caller, find_account, refresh_failed};
@@ -19,9 +19,10 @@ use crate::api::ApiError;
 use crate::providers::client::Tokens;
 use crate::refresh::fresh_tokens;
 use crate::relay::{self, BodyError, Outgoing};
+use crate::serve::CloseHandle;
 use crate::services::{self, Connect};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
@@ -86,8 +87,9 @@ const PASSED_BACK: [HeaderName; 6] = [
 
 /// The URL for `path` under `api_base`, or `None` when `path` could leave it: it must start
 /// with one `/`, hold no `\`, `#`, control character or whitespace, and neither as written nor
-/// percent-decoded a `..` or `.` segment or an encoded `/` or `\`; the joined URL must keep the
-/// base's scheme, host, port and path prefix.
+/// percent-decoded a `..` or `.` segment (also with path parameters, `..;x`, which Tomcat and
+/// Spring resolve as `..`) or an encoded `/` or `\`; the joined URL must keep the base's
+/// scheme, host, port and path prefix.
 pub fn target(api_base: &str, path: &str) -> Option<String> {
     if !path.starts_with('/') || path.starts_with("//") || path.len() > 4096 {
         return None;
@@ -99,8 +101,12 @@ pub fn target(api_base: &str, path: &str) -> Option<String> {
     if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%25") {
         return None;
     }
-    let decoded = percent_decode(path.split('?').next().unwrap_or(""))?;
-    if decoded.split('/').any(|segment| segment == ".." || segment == ".") || decoded.contains('\\') {
+    let raw_path = path.split('?').next().unwrap_or("");
+    if !escapes_are_valid(raw_path) {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(raw_path).decode_utf8().ok()?;
+    if decoded.split('/').any(is_dot_segment) || decoded.contains('\\') {
         return None;
     }
     let base = url::Url::parse(api_base.trim_end_matches('/')).ok()?;
@@ -116,22 +122,19 @@ pub fn target(api_base: &str, path: &str) -> Option<String> {
     (same_origin && under).then(|| url.to_string())
 }
 
-/// Percent-decodes `text` (UTF-8), or `None` if it is not valid.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// Whether every `%` in `text` starts an escape of two hex digits (the decoder would pass any
+/// other `%` on as it is, for the upstream to read as it likes).
+fn escapes_are_valid(text: &str) -> bool {
+    text.split('%')
+        .skip(1)
+        .all(|rest| rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
+}
+
+/// Whether a (decoded) path segment is `.` or `..`, once any path parameters (`;…`) are taken
+/// off as servlet containers do.
+fn is_dot_segment(segment: &str) -> bool {
+    let name = segment.split(';').next().unwrap_or(segment);
+    name == "." || name == ".."
 }
 
 /// `/v1/accounts/{id}/raw`: see the module's documentation.
@@ -139,10 +142,12 @@ pub async fn raw(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    close: Option<Extension<CloseHandle>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match call(&app, &caller, &id, &headers, body).await {
+    let close = close.map(|Extension(close)| close);
+    match call(&app, &caller, &id, &headers, body, close).await {
         Ok(response) => response,
         Err(response) => response,
     }
@@ -154,6 +159,7 @@ async fn call(
     id: &str,
     headers: &HeaderMap,
     body: Body,
+    close: Option<CloseHandle>,
 ) -> Result<Response, Response> {
     let account = find_account(app, caller, id).await.map_err(IntoResponse::into_response)?;
     let api_base = services::find(&app.config.services, &account.service)
@@ -201,7 +207,7 @@ async fn call(
         if reply.status().is_redirection() {
             return Err(REDIRECTED.into_response());
         }
-        return Ok(pass_back(reply, idle));
+        return Ok(pass_back(reply, idle, close));
     }
 }
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
@@ -238,8 +244,9 @@ fn body_failed(error: BodyError) -> Response {
     }
 }
 
-/// The upstream's status, [`PASSED_BACK`] headers and body, streamed ([`relay::reply_body`]).
-fn pass_back(reply: reqwest::Response, idle: std::time::Duration) -> Response {
+/// The upstream's status, [`PASSED_BACK`] headers and body, streamed ([`relay::reply_body`];
+/// `close` closes the client's connection when the relay gives up).
+fn pass_back(reply: reqwest::Response, idle: std::time::Duration, close: Option<CloseHandle>) -> Response {
     let status = StatusCode::from_u16(reply.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut passed = HeaderMap::new();
     for name in PASSED_BACK {
@@ -247,7 +254,7 @@ fn pass_back(reply: reqwest::Response, idle: std::time::Duration) -> Response {
             passed.insert(name, value.clone());
         }
     }
-    let mut response = (status, relay::reply_body(reply, idle)).into_response();
+    let mut response = (status, relay::reply_body(reply, idle, close)).into_response();
     response.headers_mut().extend(passed);
     response
 }
@@ -277,9 +284,26 @@ mod tests {
             "/a#frag",
             "/a b",
             "/./x",
+            // Path parameters on dot segments (Tomcat and Spring resolve `..;x` as `..`).
+            "/..;/x",
+            "/.;/x",
+            "/a/..;jsessionid=1/../../admin",
+            "/..;a=b/admin",
+            "/%2e%2e;/admin",
+            "/..%3b/admin",
+            "/..%3B/admin",
+            "/.%3bx/admin",
+            "/%zz/admin",
+            "/a%2",
+            "/%",
         ] {
             assert_eq!(target(base, bad), None, "{bad}");
         }
         assert_eq!(target(base, "@evil.test/x"), None);
+        assert_eq!(
+            target(base, "/files;v=2/a..b/.x/..y").as_deref(),
+            Some("https://api.acme.test/v2/files;v=2/a..b/.x/..y"),
+            "parameters elsewhere and names that only contain dots are fine"
+        );
     }
 }

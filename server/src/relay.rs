@@ -11,9 +11,12 @@
 //! - The reply body ([`reply_body`]) is read from the upstream by a task into a small channel
 //!   of [`RELAYED_CHUNKS`] chunks. An upstream that sends nothing for the idle time, or a
 //!   client that takes nothing for the idle time, ends it: the upstream connection is released
-//!   and the client's reply is cut short as an error (its connection is closed before the end
-//!   of the body), never ended as if it were complete.
+//!   and the client's connection closed at once ([`CloseHandle`]), so that its reply is cut
+//!   short, never ended as if it were complete. (Cutting the body alone would not do: hyper
+//!   reads the body's error only once it has written what came before, which a client that
+//!   reads nothing never lets it do.)
 
+use crate::serve::CloseHandle;
 use axum::body::{Body, Bytes};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::sync::Arc;
@@ -163,26 +166,18 @@ impl Sending {
 }
 
 /// The upstream's reply body as the client's, streamed through a channel of [`RELAYED_CHUNKS`]
-/// by a task: ended, cut short, when the upstream sends nothing or the client takes nothing for
-/// `idle`.
-pub fn reply_body(reply: reqwest::Response, idle: Duration) -> Body {
+/// by a task: cut short, and the client's connection closed through `close` (when it has one),
+/// when the upstream sends nothing or the client takes nothing for `idle`.
+pub fn reply_body(reply: reqwest::Response, idle: Duration, close: Option<CloseHandle>) -> Body {
     let (chunks, received) = mpsc::channel::<Bytes>(RELAYED_CHUNKS);
     let (complete, completed) = oneshot::channel::<()>();
     tokio::spawn(async move {
-        let mut upstream = reply.bytes_stream();
-        loop {
-            match tokio::time::timeout(idle, upstream.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    if chunks.send_timeout(chunk, idle).await.is_err() {
-                        return; // the client went away or took nothing for `idle`
-                    }
-                }
-                Ok(None) => {
-                    let _ = complete.send(());
-                    return;
-                }
-                Ok(Some(Err(_))) | Err(_) => return, // the upstream failed or stalled
-            }
+        if relay(reply, idle, &chunks).await {
+            let _ = complete.send(());
+        } else if let Some(close) = close.filter(|_| !chunks.is_closed()) {
+            // The client's reply is still under way (a body already dropped, as after a HEAD
+            // request, leaves the connection to its next request).
+            close.close();
         }
     });
     let relayed = stream::unfold(received, |mut received| async move {
@@ -194,4 +189,22 @@ pub fn reply_body(reply: reqwest::Response, idle: Duration) -> Body {
     })
     .filter_map(std::future::ready);
     Body::from_stream(relayed.chain(end))
+}
+
+/// Passes `reply`'s body into `chunks`; whether it was passed whole, rather than given up on
+/// because the upstream failed or sent nothing for `idle`, or the client went away or took
+/// nothing for `idle`.
+async fn relay(reply: reqwest::Response, idle: Duration, chunks: &mpsc::Sender<Bytes>) -> bool {
+    let mut upstream = reply.bytes_stream();
+    loop {
+        match tokio::time::timeout(idle, upstream.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                if chunks.send_timeout(chunk, idle).await.is_err() {
+                    return false;
+                }
+            }
+            Ok(None) => return true,
+            Ok(Some(Err(_))) | Err(_) => return false,
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! The accept loop: HTTP/1.1 connections with a header-read timeout, a keep-alive idle timeout
-//! and a cap on concurrent connections, shut down gracefully on a signal.
+//! The accept loop: HTTP/1.1 connections with a header-read timeout, a keep-alive idle timeout,
+//! a write timeout and a cap on concurrent connections, shut down gracefully on a signal.
 //!
 //! `axum::serve` has none of these settings ("use hyper or hyper-util if you need
 //! configuration"), so this follows axum's `serve-with-hyper` example: hyper's HTTP/1
@@ -18,6 +18,14 @@
 //!   closes the socket if hyper has not called the service (which it does once a complete
 //!   request head has been parsed) within `header_timeout` of the accept. An idle socket that
 //!   never sends a request, or a slow client that sends part of a head, is gone after that.
+//! - **Write timeout** ([`Limits::write_timeout`]): every accepted socket is wrapped in
+//!   [`WriteDeadline`], whose writes fail with `TimedOut` when one makes no progress for that
+//!   long — a client that stops reading (its receive window stays shut) while a response is
+//!   being written. hyper then ends the connection, which closes the socket and frees its slot.
+//!   A client that reads, however slowly, is not cut (there is no minimum rate).
+//! - **Closing from a handler** ([`CloseHandle`], in each request's extensions): a handler that
+//!   gives up on a response already under way (the pass-through API's relay, [`crate::relay`])
+//!   closes its connection at once rather than wait for hyper to find out.
 //! - **Connection cap** ([`Limits::max_connections`]): a [`Semaphore`] permit is taken
 //!   *before* each `accept` and held by the connection's task until the socket is closed. At
 //!   the cap the loop stops accepting: new connections wait in the kernel's listen backlog,
@@ -31,7 +39,7 @@
 //!   [`ACCEPT_BACKOFF`], as `axum::serve` and hyper 0.14 did.
 //!
 //! The request body gets the header timeout too, from the router (`RequestBodyTimeoutLayer` in
-//! [`crate::router`]). Not covered: how long a client takes to read the response.
+//! [`crate::router`]).
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
@@ -44,11 +52,15 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 /// Default [`Limits::header_timeout`]: 10 seconds.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,7 +68,10 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`Limits::idle_timeout`]: 60 seconds.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The longest header or idle timeout accepted, in seconds (one hour).
+/// Default [`Limits::write_timeout`]: 30 seconds.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest header, idle or write timeout accepted, in seconds (one hour).
 pub const MAX_TIMEOUT_SECS: u64 = 3600;
 
 /// The highest default connection cap, whatever the open-file limit.
@@ -79,6 +94,9 @@ pub struct Limits {
     /// A kept-alive connection is closed unless it completes its next request head within this
     /// time of the previous response (no shorter than `header_timeout` in effect).
     pub idle_timeout: Duration,
+    /// A connection is closed when writing to it makes no progress for this long: its client
+    /// stopped reading.
+    pub write_timeout: Duration,
     /// The most connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
 }
@@ -137,6 +155,7 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let (router, http, watcher) = (router.clone(), http.clone(), graceful.watcher());
+                let stream = WriteDeadline::new(stream, limits.write_timeout);
                 tokio::spawn(connection(stream, peer, router, http, limits.header_timeout, watcher, permit));
             }
             Err(error) if is_connection_error(&error) => {}
@@ -162,11 +181,12 @@ fn is_connection_error(error: &io::Error) -> bool {
     )
 }
 
-/// Serves one accepted connection from `peer` (its requests carry it as axum's [`ConnectInfo`])
-/// until it ends, is cut by a timeout, or is shut down gracefully through `watcher`; `_slot`
-/// frees its place under the cap when this returns and the socket is closed.
+/// Serves one accepted connection from `peer` (its requests carry it as axum's [`ConnectInfo`],
+/// and a [`CloseHandle`]) until it ends, is cut by a timeout or a handler, or is shut down
+/// gracefully through `watcher`; `_slot` frees its place under the cap when this returns and the
+/// socket is closed.
 async fn connection(
-    stream: TcpStream,
+    stream: WriteDeadline<TcpStream>,
     peer: SocketAddr,
     router: Router,
     http: http1::Builder,
@@ -177,20 +197,25 @@ async fn connection(
     // Set once hyper has parsed a complete request head and called the service.
     let head_seen = Arc::new(AtomicBool::new(false));
     let seen = head_seen.clone();
+    let close = CloseHandle::default();
+    let handle = close.clone();
     let router = TowerToHyperService::new(router);
     let service = service_fn(move |mut request: Request<Incoming>| {
         seen.store(true, Ordering::Relaxed);
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(handle.clone());
         router.call(request)
     });
     let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
     let first_head = tokio::time::sleep(header_timeout);
-    tokio::pin!(conn, first_head);
+    let closed = close.0.notified();
+    tokio::pin!(conn, first_head, closed);
     let mut waiting_for_first_head = true;
     loop {
         tokio::select! {
             // Its errors (a timeout, a reset, a malformed request) concern this client only.
             _ = &mut conn => return,
+            () = &mut closed => return, // a handler gave up on its response
             () = &mut first_head, if waiting_for_first_head => {
                 if !head_seen.load(Ordering::Relaxed) {
                     return; // dropping the connection closes the socket
@@ -198,6 +223,97 @@ async fn connection(
                 waiting_for_first_head = false;
             }
         }
+    }
+}
+
+/// Closes the connection a request came on (see the module's documentation); found in each
+/// request's extensions.
+#[derive(Clone, Debug, Default)]
+pub struct CloseHandle(Arc<Notify>);
+
+impl CloseHandle {
+    /// Closes the connection now, whatever it is writing: for a response that cannot be
+    /// completed and that its client may not be reading.
+    pub fn close(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// A stream whose writes must make progress: a write, flush or shutdown still waiting
+/// `limit` after it first had to wait fails with [`io::ErrorKind::TimedOut`]. Reads are passed
+/// through.
+pub struct WriteDeadline<S> {
+    inner: S,
+    limit: Duration,
+    /// When the waiting write fails; armed by the first write that waits, disarmed by any
+    /// that completes.
+    deadline: Pin<Box<Sleep>>,
+    armed: bool,
+}
+
+impl<S> WriteDeadline<S> {
+    /// `inner`, whose writes must make progress within `limit`.
+    pub fn new(inner: S, limit: Duration) -> WriteDeadline<S> {
+        WriteDeadline { inner, limit, deadline: Box::pin(tokio::time::sleep(limit)), armed: false }
+    }
+
+    /// Passes on a write's outcome `poll`: disarms the deadline when it is ready, else arms it
+    /// (if it is not yet) and fails once it has passed.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.armed = false;
+            return poll;
+        }
+        if !self.armed {
+            self.armed = true;
+            self.deadline.as_mut().reset(Instant::now() + self.limit);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.watch(cx, poll)
     }
 }
 
@@ -215,5 +331,32 @@ mod tests {
         assert_eq!(cap_for(Some(1)), 1);
         assert_eq!(cap_for(None), FALLBACK_MAX_CONNECTIONS);
         assert_eq!(default_max_connections(), cap_for(open_file_limit()));
+    }
+
+    #[tokio::test]
+    async fn a_write_fails_once_it_makes_no_progress_for_the_limit_and_progress_rearms_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let limit = Duration::from_millis(300);
+        let (mut reader, writer) = tokio::io::duplex(64);
+        let mut writer = WriteDeadline::new(writer, limit);
+        // A reader taking 64 bytes every 100 ms: a 1 KiB write takes far longer than the limit,
+        // but each of its parts makes progress within it.
+        let slow_reader = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let mut read = 0;
+            while read < 1024 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                read += reader.read(&mut buf).await.unwrap();
+            }
+            reader
+        });
+        writer.write_all(&[7u8; 1024]).await.expect("a slow reader is not cut");
+        let _reader = slow_reader.await.unwrap();
+        // Now nobody reads: the buffer fills, and the write that waits fails after the limit.
+        let started = Instant::now();
+        let error = writer.write_all(&[7u8; 1024]).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        let waited = started.elapsed();
+        assert!(waited >= limit && waited < limit * 10, "{waited:?}");
     }
 }

@@ -329,3 +329,49 @@ fn usage_documents_the_test_faults_flag() {
     assert!(stdout.contains("--test-faults"));
     assert!(stdout.contains("fault = { endpoint = \"token\", kind = \"status_500\" }"));
 }
+
+/// The SQLite database and its WAL and shared-memory files are created readable and writable
+/// by their owner only (0600), whatever the umask lets through: they hold hashed tokens and
+/// sealed upstream secrets.
+#[cfg(unix)]
+#[test]
+fn the_sqlite_files_are_created_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("data/db.sqlite");
+    let mut child = Running(
+        Command::new("sh")
+            .arg("-c")
+            .arg("umask 022 && exec \"$0\" \"$@\"")
+            .arg(BIN)
+            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on http://"), "{line:?}");
+    let mut modes: Vec<(String, u32)> = std::fs::read_dir(database.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("db.sqlite"))
+        .map(|entry| {
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.metadata().unwrap().permissions().mode() & 0o777,
+            )
+        })
+        .collect();
+    modes.sort();
+    let names: Vec<&str> = modes.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["db.sqlite", "db.sqlite-shm", "db.sqlite-wal"],
+        "the migrations wrote through the WAL"
+    );
+    let shown: Vec<String> = modes.iter().map(|(name, mode)| format!("{name} {mode:o}")).collect();
+    assert!(modes.iter().all(|(_, mode)| *mode == 0o600), "{shown:?}");
+}

@@ -1,6 +1,8 @@
 //! Connection hygiene over real sockets: idle sockets, kept-alive connections and slow clients
-//! are closed after their timeouts, the server never holds more connections than its cap, an
-//! accept error (EMFILE) does not stop it, and Ctrl-C lets a request in progress finish.
+//! are closed after their timeouts, clients that stop reading a download are dropped after the
+//! write timeout (or when the relay gives up on them), the server never holds more connections
+//! than its cap, an accept error (EMFILE) does not stop it, and Ctrl-C lets a request in
+//! progress finish.
 //!
 //! Only behaviour is asserted, each timing as "within the timeout plus a generous margin"; the
 //! times measured are printed (`cargo test -p authenticator-server --test connections --
@@ -10,6 +12,7 @@ mod common;
 
 use authenticator_server::Server;
 use authenticator_server::config::Config;
+use authenticator_server::providers::client::Tokens;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -251,11 +254,21 @@ async fn slow_clients_are_cut_after_the_header_timeout() {
 /// The sockets the server holds open on `port`: accepted ones only (in `/proc/net/tcp` a
 /// socket still waiting in the listen backlog has no inode yet), not the listening socket.
 /// Counted by inode: the table is read in pieces while sockets come and go, so one socket can
-/// appear twice in a read.
+/// appear twice in a read, and one read can see a socket just closed beside the one accepted in
+/// its place. So the table is read twice and only the sockets in both count: each was open at
+/// the instant between the reads, and the count is never more than the server held then.
 #[cfg(target_os = "linux")]
 fn sockets_held_by_the_server(port: u16) -> usize {
+    let first = server_socket_inodes(port);
+    server_socket_inodes(port).intersection(&first).count()
+}
+
+/// The inodes of the sockets on `port` in one read of `/proc/net/tcp` (see
+/// [`sockets_held_by_the_server`]).
+#[cfg(target_os = "linux")]
+fn server_socket_inodes(port: u16) -> std::collections::HashSet<String> {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let held: std::collections::HashSet<&str> = table
+    table
         .lines()
         .skip(1)
         .filter_map(|line| {
@@ -264,10 +277,9 @@ fn sockets_held_by_the_server(port: u16) -> usize {
             let on_port = local_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port);
             let listening = fields.get(3) == Some(&"0A");
             let inode = *fields.get(9)?;
-            (on_port && !listening && inode != "0").then_some(inode)
+            (on_port && !listening && inode != "0").then(|| inode.to_owned())
         })
-        .collect();
-    held.len()
+        .collect()
 }
 
 /// (d) With a cap of 50, 60 idle sockets: the server never holds more than 50 connections, the
@@ -291,8 +303,13 @@ async fn the_server_never_holds_more_connections_than_its_cap() {
         let (most, done) = (most.clone(), done.clone());
         std::thread::spawn(move || {
             let mut samples = 0;
+            // Each sample is compared with the one before, as `sockets_held_by_the_server`
+            // compares its two reads, without reading the table twice as often.
+            let mut previous = server_socket_inodes(addr.port());
             while !done.load(Ordering::Relaxed) {
-                most.fetch_max(sockets_held_by_the_server(addr.port()), Ordering::Relaxed);
+                let now = server_socket_inodes(addr.port());
+                most.fetch_max(now.intersection(&previous).count(), Ordering::Relaxed);
+                previous = now;
                 samples += 1;
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -462,4 +479,160 @@ async fn stops_gracefully_on(signal: &str) {
     .await
     .unwrap();
     assert_eq!(exited.expect("the server is still running").code(), Some(0));
+}
+
+/// The size of the download the slow readers ask for.
+const DOWNLOAD_MIB: usize = 64;
+
+/// A provider whose API sends [`DOWNLOAD_MIB`] MiB at `/api/big`; its base URL.
+async fn download_provider() -> String {
+    let router = axum::Router::new().route(
+        "/api/big",
+        axum::routing::get(|| async {
+            let mib = axum::body::Bytes::from(vec![b'x'; 1 << 20]);
+            let chunks = futures_util::stream::iter(std::iter::repeat_n(mib, DOWNLOAD_MIB));
+            axum::body::Body::from_stream(futures_util::StreamExt::map(chunks, Ok::<_, std::io::Error>))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+/// A server with an account at the [`download_provider`] `base`, upstream timeout `upstream`
+/// seconds, tuned by `tune`.
+async fn start_download(
+    base: &str,
+    upstream: u64,
+    tune: impl FnOnce(&mut Config),
+) -> common::acme::AcmeAccount {
+    let endpoints = format!(
+        "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\n\
+         identity_url = \"{base}/me\"\napi_base = \"{base}/api\""
+    );
+    let tokens = Tokens {
+        access_token: "ACCESS".to_owned(),
+        refresh_token: None,
+        expires_at: None,
+        scope: None,
+        hostname: None,
+        instance_url: None,
+    };
+    common::acme::start_tuned(&format!("upstream_timeout_secs = {upstream}"), &endpoints, &tokens, tune).await
+}
+
+/// A socket with a 1 KB receive buffer that asks for the download and reads none of it; once
+/// its reply has started (peeked, not read).
+async fn stalled_download(running: &common::acme::AcmeAccount) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(1024).unwrap();
+    let mut stream = socket.connect(running.addr).await.unwrap();
+    let request = format!(
+        "POST /v1/accounts/{}/raw HTTP/1.1\r\nHost: {}\r\nAuthorization: APIKey {}\r\n\
+         X-Kloudless-Raw-URI: /big\r\nContent-Length: 0\r\n\r\n",
+        running.account,
+        running.addr,
+        common::acme::KEY
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    let peeked = timeout(MARGIN, stream.peek(&mut head)).await.expect("the reply starts").unwrap();
+    assert!(head[..peeked].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&head));
+    stream
+}
+
+/// Reads `stream` to its end (the server closed it) within `patience`; the bytes read, or
+/// `None` if it is still open then.
+async fn drain(stream: &mut TcpStream, patience: Duration) -> Option<usize> {
+    let mut total = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_elapsed) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(total),
+            Ok(Ok(n)) => total += n,
+        }
+    }
+}
+
+/// Issue 20, finding 4: eight sockets that ask for a 64 MiB download and never read held a
+/// server capped at eight connections forever. Each write must now make progress within the
+/// write timeout: they are dropped, `/healthz` is answered again within the write timeout (plus
+/// the margin; the relay, with its upstream timeout of five minutes, plays no part), and each
+/// of them was closed by the server with its download cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_stop_reading_are_dropped_after_the_write_timeout() {
+    const CAP: usize = 8;
+    let write_timeout = 2 * SECOND;
+    let base = download_provider().await;
+    let running = start_download(&base, 300, |config| {
+        config.write_timeout = write_timeout;
+        config.max_connections = CAP;
+    })
+    .await;
+    let started = Instant::now();
+    let mut readers = Vec::new();
+    for _ in 0..CAP {
+        readers.push(stalled_download(&running).await);
+    }
+    let asked = Instant::now();
+    let health = async {
+        let mut stream = TcpStream::connect(running.addr).await.map_err(|e| e.to_string())?;
+        let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", running.addr);
+        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(String::from_utf8_lossy(&reply).into_owned())
+    };
+    let reply = timeout(write_timeout + MARGIN, health)
+        .await
+        .unwrap_or_else(|_| {
+            panic!("/healthz unanswered {:?} on: the slow readers hold every slot", write_timeout + MARGIN)
+        })
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let answered_in = asked.elapsed();
+    for (i, reader) in readers.iter_mut().enumerate() {
+        let read =
+            drain(reader, MARGIN).await.unwrap_or_else(|| panic!("slow reader {i} is still connected"));
+        assert!(read < DOWNLOAD_MIB << 20, "slow reader {i} got the whole download ({read} bytes)");
+    }
+    eprintln!(
+        "{CAP} slow readers at a cap of {CAP}: /healthz answered {answered_in:.2?} after it was asked \
+         ({:.2?} after the first download started; write timeout {write_timeout:?})",
+        started.elapsed()
+    );
+}
+
+/// When the relay gives up on a download because its client takes nothing for the upstream
+/// timeout, the client's connection is closed at once — not left to the write timeout (ten
+/// minutes here), with the server holding it.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_the_relay_gives_up_on_closes_the_clients_connection() {
+    let upstream_timeout = 2 * SECOND;
+    let base = download_provider().await;
+    let running = start_download(&base, upstream_timeout.as_secs(), |config| {
+        config.write_timeout = 600 * SECOND;
+    })
+    .await;
+    let _reader = stalled_download(&running).await;
+    let asked = Instant::now();
+    assert_eq!(sockets_held_by_the_server(running.addr.port()), 1);
+    // Closed by the server: its socket is orphaned (or gone) without the client reading a byte.
+    while sockets_held_by_the_server(running.addr.port()) > 0 {
+        assert!(
+            asked.elapsed() < upstream_timeout + MARGIN,
+            "the server still holds the connection {:?} after the download started",
+            asked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "the relay gave up and the connection was closed {:.2?} after the download started (upstream \
+         timeout {upstream_timeout:?})",
+        asked.elapsed()
+    );
 }

@@ -35,6 +35,8 @@ struct Upstream {
     api_calls: Vec<String>,
     /// Calls that reached a path outside the API base.
     secret_hits: usize,
+    /// Calls to a path no route has.
+    unrouted_hits: usize,
 }
 
 async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
@@ -47,6 +49,7 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let shared = state.clone();
     let api = state.clone();
     let secret = state.clone();
+    let unrouted = state.clone();
     let router = axum::Router::new()
         .route(
             "/api/echo",
@@ -101,7 +104,11 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
             }
             (axum::http::StatusCode::OK, axum::Json(reply))
         }),
-    );
+    )
+    .fallback(move || async move {
+        unrouted.lock().unwrap().unrouted_hits += 1;
+        axum::http::StatusCode::NOT_FOUND
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -362,6 +369,41 @@ async fn twenty_concurrent_raw_calls(running: &Arc<Running>) {
         let (status, _, body) = call.await.unwrap();
         assert_eq!(status, 201, "{body}");
     }
+}
+
+/// `..` and `.` segments with path parameters (`/..;/x`), which Tomcat and Spring resolve
+/// outside the API base, are refused in every spelling and reach nothing upstream.
+#[tokio::test]
+async fn dot_segments_with_path_parameters_are_refused_and_reach_nothing() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    let running = start_expiring(&base, "REFRESH-0", 3600).await;
+    for uri in
+        ["/..;/secret", "/.;/echo", "/echo/..;jsessionid=1/../secret", "/%2e%2e;/secret", "/..%3B/secret"]
+    {
+        let (status, _, body) = raw(&running, "GET", uri, "").await;
+        assert_eq!((status, body.contains("invalid_request")), (400, true), "{uri}: {body}");
+    }
+    let upstream = upstream.lock().unwrap();
+    assert_eq!(
+        (upstream.api_calls.len(), upstream.secret_hits, upstream.unrouted_hits),
+        (0, 0, 0),
+        "nothing was sent upstream"
+    );
+}
+
+/// The upstream access token is never cached on the way to the app's backend.
+#[tokio::test]
+async fn credentials_are_answered_with_no_store() {
+    let (base, _upstream) = upstream("REFRESH-0", true).await;
+    let running = start(&base, "REFRESH-0").await;
+    let reply = reqwest::Client::new()
+        .get(format!("http://{}/v1/accounts/{}/credentials/", running.addr, running.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
 }
 
 #[tokio::test]

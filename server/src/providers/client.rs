@@ -1,8 +1,11 @@
 //! The calls made to an upstream: OpenID Connect discovery, the authorization URL (with PKCE
 //! S256), the code exchange (the `oauth2` crate over reqwest) and the identity request. The HTTP
 //! client follows no redirect, times out, and resolves names through the SSRF guard
-//! ([`super::guard`]). Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a sentence
-//! for the user, never a token or a secret.
+//! ([`super::guard`]). Every reply read (discovery, token, identity, introspection, credential
+//! checks) is read chunk by chunk with [`MAX_REPLY`] enforced while reading ([`read_limited`];
+//! the `oauth2` crate's calls go through [`Limited`]), so a chunked or understated reply cannot
+//! make the server hold more. Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a
+//! sentence for the user, never a token or a secret.
 
 use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
@@ -13,16 +16,21 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The largest identity or discovery reply read.
-const MAX_REPLY: usize = 256 * 1024;
+/// The largest upstream reply read (other than the pass-through API's, which is streamed):
+/// 256 KiB.
+pub const MAX_REPLY: usize = 256 * 1024;
+
+/// The longest upstream user id (`subject`) kept, in bytes: far beyond any real provider's, and
+/// well within what the database indexes (the pair of app and service with it is unique).
+pub const MAX_SUBJECT_BYTES: usize = 1024;
 
 /// An upstream's endpoints, with `{hostname}` filled in.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +85,17 @@ pub struct UpstreamError {
 impl UpstreamError {
     fn new(code: &str, description: impl Into<String>) -> UpstreamError {
         UpstreamError { code: code.to_owned(), description: description.into() }
+    }
+
+    /// Why the reply of the service's `what` could not be read.
+    fn unreadable(what: &str, error: &ReadError) -> UpstreamError {
+        match error {
+            ReadError::Http(error) => UpstreamError::unreachable(what, error),
+            ReadError::TooLarge => UpstreamError::new(
+                "server_error",
+                format!("The service's {what} reply is larger than {} KiB.", MAX_REPLY / 1024),
+            ),
+        }
     }
 
     /// The upstream could not be reached (or refused by the guard), or answered too slowly.
@@ -193,22 +212,16 @@ impl Http {
 
     /// Reads a JSON reply of at most [`MAX_REPLY`] bytes.
     async fn json(&self, response: reqwest::Response, what: &str) -> Result<Value, UpstreamError> {
-        let malformed =
-            || UpstreamError::new("server_error", format!("The service's {what} reply could not be read."));
         if !response.status().is_success() {
             return Err(UpstreamError::new(
                 "server_error",
                 format!("The service's {what} answered with status {}.", response.status().as_u16()),
             ));
         }
-        if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
-            return Err(malformed());
-        }
-        let bytes = response.bytes().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
-        if bytes.len() > MAX_REPLY {
-            return Err(malformed());
-        }
-        serde_json::from_slice(&bytes).map_err(|_| malformed())
+        let bytes = read_limited(response).await.map_err(|e| UpstreamError::unreadable(what, &e))?;
+        serde_json::from_slice(&bytes).map_err(|_| {
+            UpstreamError::new("server_error", format!("The service's {what} reply could not be read."))
+        })
     }
 
     /// The upstream's endpoints: its entry's, or discovered from its issuer (once; a failure
@@ -331,7 +344,7 @@ impl Http {
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
-        let reply = request.request_async(&self.client).await;
+        let reply = request.request_async(&Limited(self.client.clone())).await;
         let reply =
             reply.map_err(|error| token_error(error, what, "The service refused to issue a token."))?;
         Ok(tokens_of(&reply))
@@ -349,7 +362,8 @@ impl Http {
         self.check(&endpoints.token, what)?;
         let client = token_client(upstream, endpoints)?;
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
-        let reply = client.exchange_refresh_token(&refresh).request_async(&self.client).await;
+        let reply =
+            client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
         let reply =
             reply.map_err(|error| token_error(error, what, "The service refused to refresh the token."))?;
         Ok(tokens_of(&reply))
@@ -401,7 +415,6 @@ impl Http {
             return Err(UpstreamError::new("server_error", "The service says the new token is not active."));
         }
         read_identity(&reply, &upstream.entry.identity)
-            .ok_or_else(|| UpstreamError::new("server_error", "The service's identity reply names no user."))
     }
 }
 
@@ -465,7 +478,6 @@ impl Http {
         }
         let reply = self.json(response, what).await?;
         read_identity(&reply, &entry.identity)
-            .ok_or_else(|| UpstreamError::new("server_error", "The service's reply names no user."))
     }
 }
 
@@ -505,17 +517,38 @@ pub fn new_verifier() -> String {
     PkceCodeChallenge::new_random_sha256().1.secret().clone()
 }
 
-/// The identity the `paths` point at in `reply`: the id must be a non-empty string or a number.
-pub fn read_identity(reply: &Value, paths: &super::catalogue::IdentityPaths) -> Option<Identity> {
+/// The identity the `paths` point at in `reply`. The id (the account's key) is taken exactly as
+/// given — a string that is not blank, or a number — and never shortened or cleaned: one longer
+/// than [`MAX_SUBJECT_BYTES`] or holding a control character is refused, so two different users
+/// can never become one account. The login and name are only shown: cleaned and cut.
+pub fn read_identity(
+    reply: &Value,
+    paths: &super::catalogue::IdentityPaths,
+) -> Result<Identity, UpstreamError> {
+    let subject = match reply.pointer(&paths.id) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(UpstreamError::new("server_error", "The service's reply names no user.")),
+    };
+    if subject.len() > MAX_SUBJECT_BYTES {
+        return Err(UpstreamError::new(
+            "server_error",
+            format!(
+                "The service's user id is longer than {MAX_SUBJECT_BYTES} bytes, which this server does not keep."
+            ),
+        ));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(UpstreamError::new("server_error", "The service's user id holds control characters."));
+    }
     let text = |pointer: &str| match reply.pointer(pointer)? {
         Value::String(s) if !s.trim().is_empty() => Some(sanitize(s, 254)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let subject = text(&paths.id)?;
     let login = paths.login.iter().find_map(|pointer| text(pointer)).unwrap_or_else(|| subject.clone());
     let name = paths.name.as_deref().and_then(text);
-    Some(Identity { subject, login, name })
+    Ok(Identity { subject, login, name })
 }
 
 /// Up to `max` characters of an upstream's text, without control characters.
@@ -523,10 +556,70 @@ pub fn sanitize(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
 }
 
+/// Why an upstream reply could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The request or the reading failed (unreachable, refused by the guard, too slow).
+    Http(reqwest::Error),
+    /// The reply is longer than [`MAX_REPLY`] (declared, or found while reading).
+    TooLarge,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Http(error) => write!(f, "{error}"),
+            ReadError::TooLarge => write!(f, "the reply is larger than {MAX_REPLY} bytes"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// The body of `response`, read chunk by chunk up to [`MAX_REPLY`] bytes: a longer one
+/// (declared, or found while reading) is refused as soon as it is known, and dropping the
+/// response closes its connection; at most the limit and one chunk are held.
+pub async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The `oauth2` crate's HTTP client for the token endpoint: reqwest, with the reply read by
+/// [`read_limited`] (the crate's own reqwest client reads it whole).
+pub struct Limited(pub reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Limited {
+    type Error = ReadError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, ReadError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(ReadError::Http)?;
+            let response = self.0.execute(request).await.map_err(ReadError::Http)?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            let mut reply = oauth2::HttpResponse::new(read_limited(response).await?);
+            *reply.status_mut() = status;
+            *reply.headers_mut() = headers;
+            Ok(reply)
+        })
+    }
+}
+
 /// A token endpoint's failure as the pop-up and the API report it: the service's own error
 /// code and description (cleaned), `refused` when it gave none, or why no answer could be read.
 fn token_error(
-    error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+    error: RequestTokenError<ReadError, BasicErrorResponse>,
     what: &str,
     refused: &str,
 ) -> UpstreamError {
@@ -543,13 +636,7 @@ fn token_error(
                 .unwrap_or_else(|| refused.to_owned());
             UpstreamError { code, description }
         }
-        RequestTokenError::Request(HttpClientError::Reqwest(error)) => {
-            UpstreamError::unreachable(what, &error)
-        }
-        RequestTokenError::Request(_) => UpstreamError::new(
-            "temporarily_unavailable",
-            "The service's token endpoint could not be reached.",
-        ),
+        RequestTokenError::Request(error) => UpstreamError::unreadable(what, &error),
         RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
             "server_error",
             "The service's token endpoint gave a reply that could not be read.",
@@ -685,7 +772,42 @@ mod tests {
             .unwrap();
         assert_eq!(id.name.as_deref(), Some("D"));
         for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
-            assert_eq!(read_identity(&bad, &openid), None, "{bad}");
+            assert_eq!(
+                read_identity(&bad, &openid).unwrap_err().description,
+                "The service's reply names no user."
+            );
         }
+    }
+
+    #[test]
+    fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
+        let openid = IdentityPaths::openid();
+        let subject = |sub: &str| read_identity(&json!({ "sub": sub }), &openid).map(|id| id.subject);
+        // Two users whose ids differ only past the 254th character, or by spaces around them,
+        // stay two users.
+        let (long_a, long_b) = (format!("{}a", "x".repeat(300)), format!("{}b", "x".repeat(300)));
+        assert_eq!(subject(&long_a).as_deref(), Ok(long_a.as_str()));
+        assert_eq!(subject(&long_b).as_deref(), Ok(long_b.as_str()));
+        assert_eq!(subject(" u1 ").as_deref(), Ok(" u1 "));
+        assert_eq!(subject("u1").as_deref(), Ok("u1"));
+        let longest = "é".repeat(MAX_SUBJECT_BYTES / 2);
+        assert_eq!(subject(&longest).as_deref(), Ok(longest.as_str()), "the limit is in bytes");
+        let error = subject(&"x".repeat(MAX_SUBJECT_BYTES + 1)).unwrap_err();
+        assert_eq!(
+            (error.code.as_str(), error.description.as_str()),
+            (
+                "server_error",
+                "The service's user id is longer than 1024 bytes, which this server does not keep."
+            )
+        );
+        let error = subject("u\u{0}1").unwrap_err();
+        assert_eq!(
+            error.description, "The service's user id holds control characters.",
+            "never stripped into u1"
+        );
+        // The login and name are only shown: cleaned and cut as before.
+        let shown =
+            read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
+        assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
     }
 }

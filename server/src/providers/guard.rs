@@ -1,14 +1,29 @@
 //! The SSRF guard: the server calls upstream URLs (an issuer, a token endpoint, later a hostname
 //! a user typed), so it refuses those that resolve to loopback, private, link-local (which holds
-//! the cloud metadata address 169.254.169.254), shared or unspecified addresses, unless the
-//! operator allows them (`allow_private_upstreams`). Names are checked after DNS resolution (the
+//! the cloud metadata address 169.254.169.254), shared or unspecified addresses — in IPv6, any
+//! but global unicast, and an IPv4 address carried inside an IPv6 one (NAT64, 6to4,
+//! IPv4-mapped) by the IPv4 rules ([`is_refused`]) — unless the operator allows them
+//! (`allow_private_upstreams`). Names are checked after DNS resolution (the
 //! HTTP client's resolver is [`Resolver`]), IP literals by [`check_url`]; the client follows no
 //! redirect, so there is none to check.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Whether `ip` is an address the server must not call unless allowed.
+///
+/// IPv4: loopback, private, link-local, shared (RFC 6598), unspecified, broadcast,
+/// documentation, `0.0.0.0/8`, multicast and reserved are refused.
+///
+/// IPv6 is checked by allowing rather than refusing: only global unicast (`2000::/3`) is
+/// called, without the documentation prefix (`2001:db8::/32`) and Teredo (`2001::/32`, whose
+/// client address is hidden). An address that carries an IPv4 one the network may route to is
+/// judged by that IPv4 address ([`embedded_ipv4`]): 6to4 (`2002::/16`), the NAT64 well-known
+/// prefix (`64:ff9b::/96`) and IPv4-mapped (`::ffff:0:0/96`). Everything else outside
+/// `2000::/3` is refused — loopback, unspecified, IPv4-compatible (`::/96`) and
+/// IPv4-translated (`::ffff:0:0:0/96`), the local-use NAT64 prefix (`64:ff9b:1::/48`, whose
+/// IPv4 address sits where its operator chose), unique local, link-local, site-local,
+/// multicast, discard-only: an allow-list, so that a range we did not think of is refused.
 pub fn is_refused(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -24,16 +39,28 @@ pub fn is_refused(ip: IpAddr) -> bool {
                 || a >= 224 // multicast and reserved
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_refused(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
+            let [first, second, ..] = v6.segments();
+            let global_unicast = (first & 0xe000) == 0x2000;
+            let teredo_or_documentation = first == 0x2001 && (second == 0 || second == 0x0db8);
+            !global_unicast || teredo_or_documentation
         }
+    }
+}
+
+/// The IPv4 address that an IPv6 address reaching IPv4 carries: 6to4 (`2002:AABB:CCDD::/48`),
+/// the NAT64 well-known prefix (`64:ff9b::AABB:CCDD`, RFC 6052) and IPv4-mapped
+/// (`::ffff:AABB:CCDD`); `None` for any other address.
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let segments = v6.segments();
+    let octets = v6.octets();
+    let last = Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]);
+    match segments {
+        [0x2002, ..] => Some(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5])),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(last),
+        _ => v6.to_ipv4_mapped(),
     }
 }
 
@@ -153,7 +180,7 @@ mod tests {
         ] {
             assert!(is_refused(refused.parse().unwrap()), "{refused}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "2a00:1450:4001:82a::200e"] {
             assert!(!is_refused(public.parse().unwrap()), "{public}");
         }
         let url = |text: &str| url::Url::parse(text).unwrap();
@@ -161,6 +188,41 @@ mod tests {
         assert!(check_url(&url("http://[::1]/x"), false).is_err());
         assert!(check_url(&url("http://127.0.0.1:9/x"), true).is_ok());
         assert!(check_url(&url("https://example.com/x"), false).is_ok());
+    }
+
+    #[test]
+    fn ipv4_addresses_inside_ipv6_ones_are_judged_as_ipv4_and_other_special_ranges_refused() {
+        for refused in [
+            // The issue's: NAT64, IPv4-translated, 6to4 and IPv4-compatible forms of 127.0.0.1.
+            "64:ff9b::7f00:1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "::7f00:1",
+            // The metadata address and private ranges, the same ways.
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::",
+            "::ffff:10.0.0.1",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1:ffff::5db8:d822",
+            // Public IPv4 behind a form that is not routed to it is refused too.
+            "::5db8:d822",
+            "::ffff:0:5db8:d822",
+            // Teredo, documentation, discard-only, site-local, multicast.
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "100::1",
+            "fec0::1",
+            "ff02::1",
+        ] {
+            assert!(is_refused(refused.parse().unwrap()), "{refused}");
+        }
+        for public in ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "::ffff:93.184.216.34", "2001:4860::8888"] {
+            assert!(!is_refused(public.parse().unwrap()), "{public}: 93.184.216.34 or a global address");
+        }
+        let url = |text: &str| url::Url::parse(text).unwrap();
+        assert!(check_url(&url("http://[64:ff9b::7f00:1]/x"), false).is_err());
+        assert!(check_url(&url("http://[2002:7f00:1::]:8080/x"), false).is_err());
     }
 
     #[test]

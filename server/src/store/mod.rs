@@ -115,6 +115,8 @@ pub enum Error {
     Migrate(MigrateError),
     /// The operating system's random source failed.
     Random(getrandom::Error),
+    /// The SQLite file could not be created.
+    File(std::io::Error),
 }
 
 impl std::fmt::Display for Error {
@@ -123,6 +125,7 @@ impl std::fmt::Display for Error {
             Error::Database(error) => write!(f, "database: {error}"),
             Error::Migrate(error) => write!(f, "migrations: {error}"),
             Error::Random(error) => write!(f, "random source: {error}"),
+            Error::File(error) => write!(f, "database file: {error}"),
         }
     }
 }
@@ -183,6 +186,17 @@ macro_rules! in_transaction {
 }
 pub(crate) use in_transaction;
 
+/// Creates the SQLite file at `path` when it is missing, readable and writable by its owner only
+/// (mode 0600 on Unix, whatever the umask): SQLite gives the WAL, shared-memory and journal files
+/// it creates beside it the same mode. An existing file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
+}
+
 /// Whether `error` says the PostgreSQL database does not exist (SQLSTATE 3D000).
 fn is_missing_database(error: &sqlx::Error) -> bool {
     error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "3D000")
@@ -201,6 +215,7 @@ impl Store {
     pub async fn open(database: &Database) -> Result<Store, Error> {
         let store = match database {
             Database::Sqlite(path) => {
+                create_private(path).map_err(Error::File)?;
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)

@@ -31,6 +31,17 @@ pub struct AcmeAccount {
 /// `acme` (client `our-app` / `s3cr3t-value`, its URLs in `endpoints`, TOML lines of the
 /// `[[providers]]` entry) and an `acme` account of app `a` (subject `u1`) holding `tokens`.
 pub async fn start(settings: &str, endpoints: &str, tokens: &Tokens) -> AcmeAccount {
+    start_tuned(settings, endpoints, tokens, |_| {}).await
+}
+
+/// [`start`], with `tune` changing the configuration first (for settings that are flags rather
+/// than TOML, e.g. the connection limits).
+pub async fn start_tuned(
+    settings: &str,
+    endpoints: &str,
+    tokens: &Tokens,
+    tune: impl FnOnce(&mut Config),
+) -> AcmeAccount {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("secret.key");
     std::fs::write(&key_file, HEX).unwrap();
@@ -43,6 +54,7 @@ pub async fn start(settings: &str, endpoints: &str, tokens: &Tokens) -> AcmeAcco
     let database = super::fresh_database(dir.path());
     let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
     config.secret_key = KeySource::File(key_file);
+    tune(&mut config);
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());
