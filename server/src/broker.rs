@@ -9,6 +9,7 @@
 //! carries the upstream's error code and a description, on a readable page.
 
 use crate::AppState;
+use crate::browser::{self, Browser};
 use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
@@ -17,11 +18,12 @@ use crate::providers::client::{self, Credential, Identity, UpstreamError};
 use crate::providers::{Upstream, guard};
 use crate::secrets;
 use crate::services::{Allowed, Connect};
-use crate::store::UpstreamAccount;
+use crate::sign_in;
+use crate::store::{self, UpstreamAccount};
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kloudless_protocol::OAuthResult;
+use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -46,6 +48,10 @@ struct Pending {
     /// A per-server provider's server, as typed (checked) in the pop-up.
     #[serde(default)]
     hostname: Option<String>,
+    /// The SHA-256 of the binding cookie of the browser that started the flow: only that
+    /// browser may bring the upstream's answer back ([`crate::browser`]).
+    #[serde(default)]
+    browser: Option<String>,
 }
 
 /// The redirect URI registered with upstreams: `{public_url}/v1/oauth/callback`.
@@ -129,6 +135,7 @@ pub async fn start(
         params: request.params.clone(),
         verifier,
         hostname: hostname.map(str::to_owned),
+        browser: request.browser.clone(),
     };
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
@@ -158,9 +165,14 @@ pub async fn start(
 }
 
 /// `GET /v1/oauth/callback`: the upstream's return. A missing, unknown, expired or replayed
-/// state is refused (400, nothing stored); a known one ends in the result page, whatever the
-/// upstream says.
-pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+/// state is refused (400, nothing stored), and so is a return in another browser than the one
+/// that started the flow (403, nothing exchanged or stored); a known one ends in the result
+/// page, whatever the upstream says.
+pub async fn callback(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
         Ok(params) => params,
         Err(bad) => {
@@ -204,12 +216,18 @@ pub async fn callback(State(app): State<Arc<AppState>>, RawQuery(query): RawQuer
             );
         }
     };
+    let browser = Browser::from_headers(&headers, &app.public_url);
+    // Only the browser that started the flow brings its answer back: nothing is exchanged else.
+    let started_in = pending.browser.as_deref().unwrap_or_default();
+    if let Err(refused) = browser::check(browser.as_ref(), Some(started_in)) {
+        return refused.page();
+    }
     // The request is checked again: the configuration may have changed since.
     let request = match oauth::validate(&app.config, &pending.params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let request = match oauth::admitted(&app, request).await {
+    let request = match oauth::admitted(&app, request, browser.as_ref()).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
@@ -288,6 +306,15 @@ async fn save_account(
             description: "The account could not be saved; try again.".to_owned(),
         }
     };
+    let refused = |code: &str, description: &str| UpstreamError {
+        code: code.to_owned(),
+        description: description.to_owned(),
+    };
+    let user_id = match sign_in::consume(&app.store, request).await {
+        Ok(user_id) => user_id,
+        Err(sign_in::Refusal::Invalid(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
+        Err(sign_in::Refusal::Storage(error)) => return Err(storage(&error)),
+    };
     let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
     let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;
     let scope = chosen.granted_scope();
@@ -298,10 +325,16 @@ async fn save_account(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
-        user_id: request.user_id.as_deref(),
+        user_id: user_id.as_deref(),
         refreshable,
     };
-    let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
+    let (_, token) = match app.store.connect_upstream(&scope, account).await {
+        Ok(connected) => connected,
+        Err(store::Error::OtherUser) => {
+            return Err(refused(codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
+        }
+        Err(error) => return Err(storage(&error)),
+    };
     let connected = OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),

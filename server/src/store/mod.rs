@@ -115,6 +115,9 @@ pub enum Error {
     Migrate(MigrateError),
     /// The operating system's random source failed.
     Random(getrandom::Error),
+    /// Connecting an account was refused, nothing changed: it is recorded for another end user
+    /// of the app ([`crate::sign_in`]), and an account never silently changes hands.
+    OtherUser,
 }
 
 impl std::fmt::Display for Error {
@@ -123,6 +126,7 @@ impl std::fmt::Display for Error {
             Error::Database(error) => write!(f, "database: {error}"),
             Error::Migrate(error) => write!(f, "migrations: {error}"),
             Error::Random(error) => write!(f, "random source: {error}"),
+            Error::OtherUser => write!(f, "the account is recorded for another user of the app"),
         }
     }
 }
