@@ -453,3 +453,52 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
     assert!(!everything.contains("right-key"), "no API key in plaintext");
     assert!(!everything.contains("pw d"), "no password in plaintext");
 }
+
+#[tokio::test]
+async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores_nothing() {
+    let upstream = credential_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = "key-of-app-0123456789abcdef";
+    let toml = format!(
+        "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{key}\"\n\
+         require_sign_in_token = true\n\
+         [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
+         check_url = \"http://{upstream}/me\"\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    let minted: serde_json::Value = client()
+        .post(format!("http://{addr}/v1/sign_in_tokens"))
+        .header("authorization", format!("APIKey {key}"))
+        .header("content-type", "application/json")
+        .body(r#"{"user_id": "attacker"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    // The attacker opens the pop-up with his token in his browser: the credential form.
+    let popup = popup_query("keyed", &[("sign_in_token", token)]);
+    let (status, page, _) = get(addr, &format!("/v1/oauth?{popup}")).await;
+    assert!(status == 200 && page.contains("name=\"api_key\""), "{page}");
+    // The victim types a valid key into that form in another browser.
+    let form = popup_query("keyed", &[("sign_in_token", token), ("service", "keyed"), ("action", "connect")]);
+    let reply = client()
+        .post(format!("http://{addr}/v1/oauth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", OTHER_BROWSER)
+        .body(format!("{form}&api_key=right-key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 403);
+    let page = reply.text().await.unwrap();
+    assert!(page.contains("started in another browser") && !page.contains("access_token"), "{page}");
+    assert_eq!(sorted(stored(&database).await), none_stored(), "nothing saved under the attacker's user");
+}
