@@ -255,7 +255,9 @@ test("the upstream's own error code reaches the result: a code it never issued g
   const state = new URL(started.headers.get('location')).searchParams.get('state');
   const before = upstream.tokenRequests();
   const iss = encodeURIComponent(upstream.issuer);
-  const reply = await fetch(`${api.baseUrl}/v1/oauth/callback/acme?state=${state}&code=never-issued&iss=${iss}`);
+  // The callback comes back in the browser that started the flow: with its binding cookie.
+  const cookie = started.headers.get('set-cookie').split(';')[0];
+  const reply = await fetch(`${api.baseUrl}/v1/oauth/callback/acme?state=${state}&code=never-issued&iss=${iss}`, { headers: { cookie } });
   assert.equal(reply.status, 200);
   const page = await reply.text();
   const embedded = JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]);

@@ -16,12 +16,15 @@ const env = environment({
 
 /** The server's pop-up for `url`, loaded and connected over HTTP; resolves to its result message. */
 async function connectOverHttp(url) {
-  await (await fetch(url)).text();
+  const first = await fetch(url);
+  await first.text();
+  // The form is posted from the browser the pop-up's first page was served to: its cookie.
+  const cookie = first.headers.get('set-cookie').split(';')[0];
   const form = new URLSearchParams(new URL(url).search);
   for (const [key, value] of [['service', 'box'], ['account', 'leak@example.com'], ['action', 'connect']]) {
     form.set(key, value);
   }
-  const page = await (await fetch(`${env.api.baseUrl}/v1/oauth`, { method: 'POST', body: form })).text();
+  const page = await (await fetch(`${env.api.baseUrl}/v1/oauth`, { method: 'POST', body: form, headers: { cookie } })).text();
   return JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]).message;
 }
 

@@ -3,7 +3,9 @@
 // the flow goes through a real upstream's sign-in (npm oidc-provider) and back, and the account
 // names the end user. Without a token, or with one already used, the callback gets
 // `invalid_sign_in_token` (and the library closes the pop-up); a value that is not a token
-// throws at the call.
+// throws at the call. An attacker's flow (his own token) whose upstream authorization URL the
+// victim completes in another browser is refused at our callback: nothing is saved under the
+// attacker, and the victim's account keeps its user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, startApi, launchBrowser, freePort, clickForPopup, onlyResult } from './harness.mjs';
@@ -99,4 +101,49 @@ test('a value that is not a token throws at the call', async () => {
   const { context, errors } = await openApp('not a token');
   assert.match(errors.join('\n'), /'sign_in_token' must be a token from POST \/v1\/sign_in_tokens/);
   await context.close();
+});
+
+/** The app's accounts, as its backend lists them with its API key. */
+async function accounts() {
+  const reply = await fetch(`${api.baseUrl}/v1/accounts/`, { headers: { authorization: `APIKey ${key}` } });
+  assert.equal(reply.status, 200);
+  return (await reply.json()).objects;
+}
+
+test("an attacker's flow completed in the victim's browser is refused: the victim's account is not moved to him", async () => {
+  // The victim's own account, connected for the victim.
+  const victimToken = await mint('victim');
+  const own = await openApp(victimToken);
+  await signIn(await clickForPopup(own.page), 'vic');
+  assert.equal((await onlyResult(own.page)).account.user_id, 'victim');
+  await own.context.close();
+
+  // The attacker, an ordinary user of the app, starts a pop-up with his own token in his browser
+  // and keeps the upstream's authorization URL it leads to.
+  const attacker = await openApp(await mint('attacker'));
+  let authorizationUrl;
+  attacker.context.on('request', (request) => {
+    if (!authorizationUrl && request.url().startsWith(`${upstream.issuer}/auth`)) authorizationUrl = request.url();
+  });
+  const popup = await clickForPopup(attacker.page);
+  await popup.waitForURL(/\/interaction\//);
+  assert.ok(authorizationUrl, 'the pop-up went to the upstream');
+
+  // The victim, in another browser (its own binding cookie), completes that URL.
+  const victim = await browser.newContext();
+  await victim.addCookies([{ name: 'kloudless-browser', value: 'b'.repeat(64), url: api.baseUrl }]);
+  const page = await victim.newPage();
+  const callback = page.waitForResponse((response) => response.url().includes('/v1/oauth/callback'));
+  await page.goto(authorizationUrl);
+  await signIn(page, 'vic');
+  const refused = await callback;
+  assert.equal(refused.status(), 403);
+  assert.match(await refused.text(), /started in another browser/);
+  await victim.close();
+  await attacker.context.close();
+
+  const listed = await accounts();
+  assert.deepEqual(listed.filter((account) => account.account === 'vic@upstream.test').map((account) => account.user_id),
+    ['victim'], 'the victim\'s account is not reassigned');
+  assert.equal(listed.filter((account) => account.user_id === 'attacker').length, 0, 'nothing saved under the attacker');
 });

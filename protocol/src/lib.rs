@@ -157,8 +157,12 @@ pub mod codes {
     /// Nothing there.
     pub const NOT_FOUND: &str = "not_found";
     /// The pop-up's `sign_in_token` is missing (for an app that requires one), unknown,
-    /// expired, already used by another pop-up, or minted for another app.
+    /// expired, already used by another pop-up (or by another result of its own flow), or
+    /// minted for another app.
     pub const INVALID_SIGN_IN_TOKEN: &str = "invalid_sign_in_token";
+    /// The account the pop-up connected is recorded for another end user of the app (another
+    /// sign-in token's `user_id`): it was not connected, and nothing changed.
+    pub const ACCOUNT_OF_ANOTHER_USER: &str = "account_of_another_user";
     /// The result of a flow went back to the launching page, which did not hand it over.
     pub const NOT_DELIVERED: &str = "not_delivered";
 }

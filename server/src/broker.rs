@@ -15,6 +15,7 @@
 //! carries the upstream's error code and a description, on a readable page.
 
 use crate::AppState;
+use crate::browser::{self, Browser};
 use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
@@ -23,11 +24,12 @@ use crate::providers::client::{self, Credential, Identity, UpstreamError};
 use crate::providers::{Upstream, guard};
 use crate::secrets;
 use crate::services::{Allowed, Connect};
-use crate::store::UpstreamAccount;
+use crate::sign_in;
+use crate::store::{self, UpstreamAccount};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kloudless_protocol::OAuthResult;
+use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -59,22 +61,25 @@ struct Pending {
     /// upstream returns to the bare [`CALLBACK_PATH`].
     #[serde(default)]
     redirect_uri: Option<String>,
+    /// The SHA-256 of the binding cookie of the browser that started the flow: only that
+    /// browser may bring the upstream's answer back ([`crate::browser`]).
+    #[serde(default)]
+    browser: Option<String>,
 }
 
 impl Pending {
-    /// Whether the upstream's return reached the path this state was sent out with: its
-    /// `provider`'s own callback (`provider` being the path's `{provider}`), or the bare path
-    /// for a state made before per-provider redirect URIs.
-    fn came_back_to(&self, provider: Option<&str>) -> bool {
-        match provider {
-            Some(provider) => self.redirect_uri.is_some() && provider == self.service,
-            None => self.redirect_uri.is_none(),
+    /// The redirect URI to exchange the code with, when the upstream's return reached the path
+    /// this state was sent out with (`provider` being the path's `{provider}`, `None` for the
+    /// bare path); else the sentence refusing it. A state made before per-provider redirect URIs
+    /// (it names none, and keeps no browser to check) is refused on every path.
+    fn returned_to(&self, provider: Option<&str>) -> Result<&str, &'static str> {
+        match (&self.redirect_uri, provider) {
+            (Some(sent), Some(provider)) if provider == self.service => Ok(sent),
+            (None, _) => Err("This sign-in was started before this server was upgraded, so it was not \
+                 used: start again from the app."),
+            _ => Err("This sign-in came back from another service than the one it was started with, so \
+                 it was not used: start again from the app."),
         }
-    }
-
-    /// The redirect URI the code is exchanged with: the one sent to the upstream.
-    fn redirect_uri_sent(&self, app: &AppState) -> String {
-        self.redirect_uri.clone().unwrap_or_else(|| format!("{}{CALLBACK_PATH}", app.public_url))
     }
 }
 
@@ -161,6 +166,7 @@ pub async fn start(
         verifier,
         hostname: hostname.map(str::to_owned),
         redirect_uri: Some(redirect.clone()),
+        browser: request.browser.clone(),
     };
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
@@ -193,11 +199,13 @@ pub async fn start(
 /// per-provider redirect URIs): the upstream's return. A missing, unknown, expired or replayed
 /// state is refused (400, nothing stored); so is one that came back to another path than its
 /// own provider's — it is taken all the same, so that it cannot be tried on any other path (it
-/// came back through another provider: an IdP mix-up). A known one on its own path ends in the
-/// result page, whatever the upstream says.
+/// came back through another provider: an IdP mix-up) — and a return in another browser than
+/// the one that started the flow (403, nothing exchanged or stored). A known one on its own path,
+/// in its own browser, ends in the result page, whatever the upstream says.
 pub async fn callback(
     State(app): State<Arc<AppState>>,
     provider: Option<Path<String>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
@@ -243,18 +251,22 @@ pub async fn callback(
             );
         }
     };
-    if !pending.came_back_to(provider.as_deref().map(String::as_str)) {
-        return pages::error(
-            "This sign-in came back from another service than the one it was started with, so it \
-             was not used: start again from the app.",
-        );
+    let redirect_uri = match pending.returned_to(provider.as_deref().map(String::as_str)) {
+        Ok(sent) => sent.to_owned(),
+        Err(refusal) => return pages::error(refusal),
+    };
+    let browser = Browser::from_headers(&headers, &app.public_url);
+    // Only the browser that started the flow brings its answer back: nothing is exchanged else.
+    let started_in = pending.browser.as_deref().unwrap_or_default();
+    if let Err(refused) = browser::check(browser.as_ref(), Some(started_in)) {
+        return refused.page();
     }
     // The request is checked again: the configuration may have changed since.
     let request = match oauth::validate(&app.config, &pending.params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let request = match oauth::admitted(&app, request).await {
+    let request = match oauth::admitted(&app, request, browser.as_ref()).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
@@ -264,21 +276,23 @@ pub async fn callback(
     let Connect::Upstream(upstream) = &chosen.service.connect else {
         return pages::error("The service is no longer connected through an upstream.");
     };
-    let data = match finish(&app, &request, chosen, upstream, &pending, value).await {
+    let data = match finish(&app, &request, chosen, upstream, &pending, &redirect_uri, value).await {
         Ok(data) => data,
         Err(error) => return failed(&app, &request, error).await,
     };
     oauth::deliver(&app, &request, &data).await
 }
 
-/// The upstream's answer to a known state: its error, or the code exchanged for tokens, the
-/// identity read and the account stored; gives our success result.
+/// The upstream's answer to a known state: its error, or the code exchanged (with the
+/// `redirect_uri` it was sent out with) for tokens, the identity read and the account stored;
+/// gives our success result.
 async fn finish<'p>(
     app: &AppState,
     request: &AuthRequest,
     chosen: &Allowed,
     upstream: &Upstream,
     pending: &Pending,
+    redirect_uri: &str,
     value: impl Fn(&str) -> Option<&'p str>,
 ) -> Result<Value, UpstreamError> {
     let hostname = pending.hostname.as_deref();
@@ -302,8 +316,7 @@ async fn finish<'p>(
         });
     };
     let verifier = pending.verifier.as_deref();
-    let redirect_uri = pending.redirect_uri_sent(app);
-    let mut tokens = app.http.exchange(upstream, &endpoints, &redirect_uri, code, verifier).await?;
+    let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
     tokens.hostname = pending.hostname.clone();
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
@@ -335,6 +348,15 @@ async fn save_account(
             description: "The account could not be saved; try again.".to_owned(),
         }
     };
+    let refused = |code: &str, description: &str| UpstreamError {
+        code: code.to_owned(),
+        description: description.to_owned(),
+    };
+    let user_id = match sign_in::consume(&app.store, request).await {
+        Ok(user_id) => user_id,
+        Err(sign_in::Refusal::Invalid(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
+        Err(sign_in::Refusal::Storage(error)) => return Err(storage(&error)),
+    };
     let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
     let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;
     let scope = chosen.granted_scope();
@@ -345,10 +367,16 @@ async fn save_account(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
-        user_id: request.user_id.as_deref(),
+        user_id: user_id.as_deref(),
         refreshable,
     };
-    let (_, token) = app.store.connect_upstream(&scope, account).await.map_err(|e| storage(&e))?;
+    let (_, token) = match app.store.connect_upstream(&scope, account).await {
+        Ok(connected) => connected,
+        Err(store::Error::OtherUser) => {
+            return Err(refused(codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
+        }
+        Err(error) => return Err(storage(&error)),
+    };
     let connected = OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),

@@ -15,6 +15,7 @@
 pub mod accounts_api;
 pub mod api;
 pub mod broker;
+pub mod browser;
 pub mod config;
 pub mod cors;
 pub mod faults;

@@ -2,6 +2,7 @@
 //! and hand the result to the page that asked — only if that page's origin is trusted.
 
 use crate::AppState;
+use crate::browser::{self, Browser};
 use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
@@ -13,7 +14,7 @@ use crate::store::{self, Store};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kloudless_protocol::{
     OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, codes, is_sign_in_token,
@@ -54,14 +55,22 @@ pub struct AuthRequest {
     pub params: Vec<(String, String)>,
     /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
     pub sign_in_token: Option<String>,
-    /// The app's end user the flow was admitted for by its sign-in token ([`admitted`]).
-    pub user_id: Option<String>,
+    /// The SHA-256 of the binding cookie of the browser the flow was admitted in ([`admitted`],
+    /// [`crate::browser`]).
+    pub browser: Option<String>,
 }
 
 impl AuthRequest {
     /// The allowed service with this id.
     pub fn service(&self, id: &str) -> Option<&Allowed> {
         self.allowed.iter().find(|a| a.service.id == id)
+    }
+
+    /// Drops `return_to`, here and in the parameters its pages carry on: the flow is not
+    /// tracked, so its result goes back by `postMessage` only.
+    fn untracked(&mut self) {
+        self.return_to = None;
+        self.params.retain(|(key, _)| key != "return_to");
     }
 }
 
@@ -131,25 +140,29 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         return_to,
         params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
         sign_in_token: sign_in_token.map(str::to_owned),
-        user_id: None,
+        browser: None,
     })
 }
 
-/// The validated `request` once its sign-in token admits it ([`sign_in::admit`]), with its end
-/// user; otherwise the result page with `invalid_sign_in_token` (the page's callback gets it).
-pub async fn admitted(app: &AppState, mut request: AuthRequest) -> Result<AuthRequest, Response> {
-    match sign_in::admit(app, &request).await {
-        Ok(user_id) => {
-            request.user_id = user_id;
+/// The validated `request` once it comes from a `browser` ([`browser::check`]) and its sign-in
+/// token admits it there ([`sign_in::admit`]), with its browser; otherwise the
+/// refusal page, or the result page with `invalid_sign_in_token` (the page's callback gets it).
+pub async fn admitted(
+    app: &AppState,
+    mut request: AuthRequest,
+    browser: Option<&Browser>,
+) -> Result<AuthRequest, Response> {
+    browser::check(browser, None).map_err(browser::Refused::page)?;
+    let hash = browser.map(Browser::hash).unwrap_or_default();
+    match sign_in::admit(app, &request, hash).await {
+        Ok(bound_to) => {
+            browser::check(browser, bound_to.as_deref()).map_err(browser::Refused::page)?;
+            request.browser = Some(hash.to_owned());
             Ok(request)
         }
         Err(sign_in::Refusal::Invalid(description)) => {
-            let refused = OAuthResult::Failure {
-                error: codes::INVALID_SIGN_IN_TOKEN.to_owned(),
-                error_description: description.to_owned(),
-                state: request.state.clone(),
-            };
-            Err(deliver(app, &request, &serde_json::to_value(refused).unwrap_or_default()).await)
+            let refused = failure(&request, codes::INVALID_SIGN_IN_TOKEN, description);
+            Err(deliver(app, &request, &refused).await)
         }
         Err(sign_in::Refusal::Storage(error)) => {
             eprintln!("storage error: {error}");
@@ -189,14 +202,19 @@ fn return_page(text: &str, origin: &str) -> Result<String, String> {
     Ok(url.into())
 }
 
-/// The result of a denial: `access_denied`, with the page's state.
-pub fn denied(request: &AuthRequest) -> Value {
-    let denied = OAuthResult::Failure {
-        error: codes::ACCESS_DENIED.to_owned(),
-        error_description: "The user denied access.".to_owned(),
+/// The failure result `error` with `description` and the page's state.
+pub fn failure(request: &AuthRequest, error: &str, description: &str) -> Value {
+    let failed = OAuthResult::Failure {
+        error: error.to_owned(),
+        error_description: description.to_owned(),
         state: request.state.clone(),
     };
-    serde_json::to_value(denied).unwrap_or_default()
+    serde_json::to_value(failed).unwrap_or_default()
+}
+
+/// The result of a denial: `access_denied`, with the page's state.
+pub fn denied(request: &AuthRequest) -> Value {
+    failure(request, codes::ACCESS_DENIED, "The user denied access.")
 }
 
 /// The service to show the connect page for: the one chosen with `service` (which the scope
@@ -226,8 +244,10 @@ pub enum Refusal {
     Storage(store::Error),
 }
 
-/// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` stores the
-/// account named `account` for the chosen `service` and gives a fresh token for it.
+/// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` consumes
+/// the flow's sign-in token ([`sign_in::consume`]), stores the account named `account` for the
+/// chosen `service` and gives a fresh token for it — or a failure result when the token was
+/// consumed already, or the account is recorded for another end user of the app.
 pub async fn complete(
     store: &Store,
     request: &AuthRequest,
@@ -247,18 +267,31 @@ pub async fn complete(
             if name.is_empty() || name.chars().count() > 254 {
                 return Err(refuse("The account name must be 1 to 254 characters."));
             }
+            let user_id = match sign_in::consume(store, request).await {
+                Ok(user_id) => user_id,
+                Err(sign_in::Refusal::Invalid(why)) => {
+                    return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
+                }
+                Err(sign_in::Refusal::Storage(error)) => return Err(Refusal::Storage(error)),
+            };
             let scope = chosen.granted_scope();
-            let (_, token) = store
+            let connected = store
                 .connect(
                     &scope,
                     &request.client_id,
                     &chosen.service.id,
                     name,
                     chosen.admin,
-                    request.user_id.as_deref(),
+                    user_id.as_deref(),
                 )
-                .await
-                .map_err(Refusal::Storage)?;
+                .await;
+            let token = match connected {
+                Ok((_, token)) => token,
+                Err(store::Error::OtherUser) => {
+                    return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
+                }
+                Err(error) => return Err(Refusal::Storage(error)),
+            };
             let connected = OAuthResult::Success {
                 access_token: token,
                 token_type: "Bearer".to_owned(),
@@ -276,8 +309,9 @@ pub async fn complete(
 pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
     sign_in::end(app, request).await;
     let now = SystemTime::now();
+    let browser = request.browser.as_deref().unwrap_or_default();
     if request.return_to.is_some()
-        && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, now).await
+        && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, browser, now).await
     {
         // The result still goes back; only a progress check may find the flow unknown.
         eprintln!("storage error: {error}");
@@ -307,13 +341,24 @@ fn form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, (S
     params::parse(&body).map_err(|bad| unreadable(bad, too_long))
 }
 
-/// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed.
+/// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed; a
+/// browser without a binding cookie gets one ([`browser`]).
 pub async fn show(
     State(app): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
+    let Some(browser) = Browser::first_page(&headers, &app.public_url) else {
+        return pages::server_error("The sign-in could not be started; try again.");
+    };
+    let page = first_page(&app, client, &browser, query.as_deref().unwrap_or("")).await;
+    browser.set_cookie(&app.public_url, page)
+}
+
+/// The page [`show`] answers `query` with, for `browser` at the address `client`.
+async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query: &str) -> Response {
+    let params = match params::parse(query.as_bytes()) {
         Ok(params) => params,
         Err(bad) => {
             let (status, message) = unreadable(bad, StatusCode::URI_TOO_LONG);
@@ -324,22 +369,28 @@ pub async fn show(
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
+    let mut request = match admitted(app, request, Some(browser)).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     if request.return_to.is_some() {
-        let tracked =
-            app.progress.open(&request.request_id, &request.client_id, client.ip(), SystemTime::now()).await;
+        let tracked = app
+            .progress
+            .open(&request.request_id, &request.client_id, client.ip(), browser.hash(), SystemTime::now())
+            .await;
         match tracked {
             Ok(Ok(())) => {}
-            Ok(Err(refused)) => return pages::refused(StatusCode::TOO_MANY_REQUESTS, refused.message()),
+            Ok(Err(progress::Refused::Client)) => {
+                return pages::refused(StatusCode::TOO_MANY_REQUESTS, progress::CLIENT_FULL);
+            }
+            // Served all the same, by postMessage only: a full app refuses none of its users.
+            Ok(Err(progress::Refused::App)) => request.untracked(),
             Err(error) => {
                 eprintln!("storage error: {error}");
                 return pages::server_error("The sign-in could not be started; try again.");
             }
         }
     }
-    let request = match admitted(&app, request).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
     match chosen(&request, &params) {
         Ok(Some(chosen)) => match &chosen.service.connect {
             Connect::Demo => {
@@ -347,7 +398,7 @@ pub async fn show(
             }
             Connect::Upstream(upstream) => {
                 let via_form = field(&params, "service").is_some();
-                crate::broker::choose(&app, &request, chosen, upstream, field(&params, "hostname"), via_form)
+                crate::broker::choose(app, &request, chosen, upstream, field(&params, "hostname"), via_form)
                     .await
             }
             Connect::Credentials(entry) => {
@@ -359,8 +410,13 @@ pub async fn show(
     }
 }
 
-/// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page.
-pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
+/// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page;
+/// only from the browser the flow was admitted in ([`admitted`]).
+pub async fn submit(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let params = match form(body) {
         Ok(params) => params,
         Err((status, message)) => return pages::refused(status, message),
@@ -369,7 +425,8 @@ pub async fn submit(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesR
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let request = match admitted(&app, request).await {
+    let browser = Browser::from_headers(&headers, &app.public_url);
+    let request = match admitted(&app, request, browser.as_ref()).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };

@@ -43,7 +43,7 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quotas {
-    /// Flows tracked at once for one client address (an IPv6 /64 counts as one).
+    /// Flows tracked at once for one client address (an IPv6 /56 counts as one).
     pub max_per_client: usize,
     /// Flows tracked at once for one app.
     pub max_per_app: usize,
@@ -86,25 +86,22 @@ pub enum Refused {
     App,
 }
 
-impl Refused {
-    /// The sentence for the user (a 429 page).
-    pub fn message(self) -> &'static str {
-        match self {
-            Refused::Client => {
-                "Too many sign-in windows are open from your network. Close some, or try again in a few minutes."
-            }
-            Refused::App => "This app has too many sign-in windows open. Try again in a few minutes.",
-        }
-    }
-}
+/// The sentence for a client refused by its quota (a 429 page). A full app quota refuses no
+/// one: the pop-up is served untracked ([`crate::oauth`]).
+pub const CLIENT_FULL: &str =
+    "Too many sign-in windows are open from your network. Close some, or try again in a few minutes.";
 
-/// The address a quota counts: an IPv4 address, or an IPv6 address's /64 (one host's share).
+/// The bits of an IPv6 prefix that count as one client: a /56, the smallest share an ISP commonly
+/// delegates to one customer (who can pick any of its 256 /64s).
+const IPV6_CLIENT_PREFIX: u32 = 56;
+
+/// The address a quota counts: an IPv4 address, or an IPv6 address's /56 (one customer's share).
 pub fn client_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            None => IpAddr::V6((u128::from(v6) & (u128::MAX << (128 - IPV6_CLIENT_PREFIX))).into()),
         },
     }
 }
@@ -130,15 +127,17 @@ impl Progress {
         Progress { quotas, store }
     }
 
-    /// A page of the flow `request_id` of app `client_id` was served to `client`: tracks it
-    /// (or, when it is tracked for this app, keeps it longer and takes back an abandonment: the
-    /// pop-up was reloaded, not closed). Refused when a quota is full; the first app to open a
-    /// request id keeps it.
+    /// A page of the flow `request_id` of app `client_id` was served to `client`, in the
+    /// browser whose binding cookie hashes to `browser`: tracks it (or, when it is tracked for
+    /// this app and browser, keeps it longer and takes back an abandonment: the pop-up was
+    /// reloaded, not closed). Refused when a quota is full; the first app and browser to open a
+    /// request id keep it.
     pub async fn open(
         &self,
         request_id: &str,
         client_id: &str,
         client: IpAddr,
+        browser: &str,
         now: SystemTime,
     ) -> Result<Result<(), Refused>, store::Error> {
         let client = client_key(client).to_string();
@@ -146,6 +145,7 @@ impl Progress {
             request_id,
             client_id,
             client: &client,
+            browser,
             max_per_client: count(self.quotas.max_per_client),
             max_per_app: count(self.quotas.max_per_app),
         };
@@ -156,17 +156,19 @@ impl Progress {
         }))
     }
 
-    /// The result page of the flow was served: its result is on its way back to the app's page.
-    /// The flow is kept only to report whether it got there (twice the return window), so a
-    /// finished flow soon stops counting against the quotas.
+    /// The result page of the flow was served in the browser `browser` (the hash of its
+    /// cookie): its result is on its way back to the app's page. The flow is kept only to
+    /// report whether it got there (twice the return window), so a finished flow soon stops
+    /// counting against the quotas.
     pub async fn returned(
         &self,
         request_id: &str,
         client_id: &str,
+        browser: &str,
         now: SystemTime,
     ) -> Result<(), store::Error> {
         let expires = now + 2 * self.quotas.return_window();
-        self.store.flow_returned(request_id, client_id, millis(now), millis(expires)).await
+        self.store.flow_returned(request_id, client_id, browser, millis(now), millis(expires)).await
     }
 
     /// The user closed the pop-up on one of this server's pages before it finished.
@@ -291,12 +293,12 @@ mod tests {
         let (_dir, progress) = progress(10, 10).await;
         let status = async |at| progress.status("r", "app", at).await.unwrap();
         assert_eq!(status(now).await, Status::Unknown);
-        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        progress.open("r", "app", HOME, "b", now).await.unwrap().unwrap();
         assert_eq!(status(now).await, Status::UnderWay);
         assert_eq!(progress.status("r", "other", now).await.unwrap(), Status::Unknown, "another app's");
-        progress.returned("r", "other", now).await.unwrap();
+        progress.returned("r", "other", "b", now).await.unwrap();
         assert_eq!(status(now).await, Status::UnderWay, "not by another app");
-        progress.returned("r", "app", now).await.unwrap();
+        progress.returned("r", "app", "b", now).await.unwrap();
         assert_eq!(status(now + secs(29)).await, Status::UnderWay);
         assert_eq!(status(now + secs(30)).await, Status::NotDelivered);
         assert_eq!(status(now + secs(60)).await, Status::Unknown, "forgotten");
@@ -308,14 +310,14 @@ mod tests {
         let now = SystemTime::now();
         let (_dir, progress) = progress(10, 10).await;
         let status = async || progress.status("r", "app", now).await.unwrap();
-        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        progress.open("r", "app", HOME, "b", now).await.unwrap().unwrap();
         progress.abandon("r", now).await.unwrap();
         assert_eq!(status().await, Status::Unknown);
-        progress.open("r", "other", HOME, now).await.unwrap().unwrap();
+        progress.open("r", "other", HOME, "b", now).await.unwrap().unwrap();
         assert_eq!(status().await, Status::Unknown, "not by another app");
-        progress.open("r", "app", HOME, now).await.unwrap().unwrap();
+        progress.open("r", "app", HOME, "b", now).await.unwrap().unwrap();
         assert_eq!(status().await, Status::UnderWay);
-        progress.returned("r", "app", now).await.unwrap();
+        progress.returned("r", "app", "b", now).await.unwrap();
         progress.abandon("r", now).await.unwrap();
         assert_eq!(status().await, Status::UnderWay, "a returned flow is not abandoned");
     }
@@ -325,7 +327,7 @@ mod tests {
         let now = SystemTime::now();
         let (_dir, progress) = progress(3, 5).await;
         let open = async |id: &str, app: &str, from: &str, at| {
-            progress.open(id, app, from.parse().unwrap(), at).await.unwrap()
+            progress.open(id, app, from.parse().unwrap(), "b", at).await.unwrap()
         };
         let flooder = "10.0.0.1";
         for i in 0..3 {
@@ -349,21 +351,59 @@ mod tests {
     async fn expired_flows_are_swept() {
         let now = SystemTime::now();
         let (_dir, progress) = progress(10, 10).await;
-        progress.open("old", "app", HOME, now).await.unwrap().unwrap();
-        progress.open("new", "app", HOME, now + secs(60)).await.unwrap().unwrap();
+        progress.open("old", "app", HOME, "b", now).await.unwrap().unwrap();
+        progress.open("new", "app", HOME, "b", now + secs(60)).await.unwrap().unwrap();
         assert_eq!(progress.sweep(now + TTL).await.unwrap(), 1, "the one expired");
         assert_eq!(progress.sweep(now + TTL).await.unwrap(), 0);
         assert_eq!(progress.len(now).await.unwrap(), 1, "the other is still there");
         assert_eq!(progress.status("new", "app", now + TTL).await.unwrap(), Status::UnderWay);
     }
 
+    #[tokio::test]
+    async fn two_addresses_in_one_ipv6_56_share_a_client_quota() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(2, 100).await;
+        let open = async |id: &str, from: &str| {
+            progress.open(id, "app", from.parse().unwrap(), "b", now).await.unwrap()
+        };
+        open("a", "2001:db8:0:1200::1").await.unwrap();
+        open("b", "2001:db8:0:12ff:ffff::9").await.unwrap();
+        assert_eq!(
+            open("c", "2001:db8:0:1201::1").await,
+            Err(Refused::Client),
+            "another /64 of the same /56"
+        );
+        open("d", "2001:db8:0:1300::1").await.expect("another /56 is another client");
+    }
+
+    #[tokio::test]
+    async fn a_flow_is_reloaded_and_returned_only_in_its_browser() {
+        let now = SystemTime::now();
+        let (_dir, progress) = progress(10, 10).await;
+        progress.open("r", "app", HOME, "b1", now).await.unwrap().unwrap();
+        progress.abandon("r", now).await.unwrap();
+        progress.open("r", "app", HOME, "b2", now).await.unwrap().unwrap();
+        assert_eq!(
+            progress.status("r", "app", now).await.unwrap(),
+            Status::Unknown,
+            "not by another browser"
+        );
+        progress.open("r", "app", HOME, "b1", now).await.unwrap().unwrap();
+        progress.returned("r", "app", "b2", now).await.unwrap();
+        assert_eq!(progress.status("r", "app", now + secs(31)).await.unwrap(), Status::UnderWay);
+        progress.returned("r", "app", "b1", now).await.unwrap();
+        assert_eq!(progress.status("r", "app", now + secs(31)).await.unwrap(), Status::NotDelivered);
+    }
+
     #[test]
-    fn an_ipv6_client_is_its_64_prefix() {
+    fn an_ipv6_client_is_its_56_prefix() {
         let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let d: IpAddr = "2001:db8:1:100::1".parse().unwrap();
         assert_eq!(client_key(a), client_key(b));
-        assert_ne!(client_key(a), client_key(c));
+        assert_eq!(client_key(a), client_key(c), "another /64 of the same /56");
+        assert_ne!(client_key(a), client_key(d));
         assert_eq!(client_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 

@@ -1,9 +1,10 @@
 //! Single-use sign-in tokens: an app's backend mints one with its API key for one of its end
 //! users (`POST /v1/sign_in_tokens`), the page passes it to the library (option
 //! `sign_in_token`), the library puts it on the pop-up URL, and the pop-up's first request
-//! binds it to that flow ([`admit`]): the flow's next pages (a reload, the chooser's form, the
-//! upstream's return) pass with it, any other pop-up presenting it is refused, and the flow's
-//! result ends it. An app with `require_sign_in_token` refuses every flow without one, so no
+//! binds it to that flow and to the browser it runs in ([`admit`], [`crate::browser`]): the
+//! flow's next pages in that browser (a reload, the chooser's form, the upstream's return) pass
+//! with it, any other pop-up or browser presenting it is refused, and the flow's result
+//! consumes it ([`consume`], once only, even when two results race). An app with `require_sign_in_token` refuses every flow without one, so no
 //! page can start a flow in its name without its backend. The end user is recorded on the
 //! account the flow connects (`user_id` in the account API).
 
@@ -12,7 +13,7 @@ use crate::accounts_api::Caller;
 use crate::api::{ApiError, storage_failed};
 use crate::broker::millis;
 use crate::oauth::AuthRequest;
-use crate::store;
+use crate::store::{self, Store};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -83,6 +84,10 @@ pub async fn mint(
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
+/// The description of a result refusing to connect an account recorded for another end user of
+/// the app (`account_of_another_user`).
+pub const OTHER_USER: &str = "This account is already connected for another user of this app: nothing was changed. Sign in to the app as that user, or ask the app to remove the account first.";
+
 /// Why a pop-up flow is not admitted.
 #[derive(Debug)]
 pub enum Refusal {
@@ -92,11 +97,13 @@ pub enum Refusal {
     Storage(store::Error),
 }
 
-/// Admits the validated pop-up `request`: without a `sign_in_token`, unless its app requires
-/// one; with one, only if the token is the app's and either unused and unexpired (it is then
-/// bound to this flow) or already bound to this flow (its `request_id`) within
-/// [`FLOW_LIFETIME`]. Returns the token's end user.
-pub async fn admit(app: &AppState, request: &AuthRequest) -> Result<Option<String>, Refusal> {
+/// Admits the validated pop-up `request` in the browser whose cookie hashes to `browser`:
+/// without a `sign_in_token`, unless its app requires one; with one, only if the token is the
+/// app's and either unused and unexpired (it is then bound to this flow and this browser) or
+/// already bound to this flow (its `request_id`) within [`FLOW_LIFETIME`]. Returns the browser
+/// the token is bound to, which the caller checks ([`crate::browser::check`]); its end user is
+/// recorded when the flow's result [`consume`]s it.
+pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Result<Option<String>, Refusal> {
     let Some(token) = &request.sign_in_token else {
         if app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token) {
             return Err(Refusal::Invalid(
@@ -112,6 +119,7 @@ pub async fn admit(app: &AppState, request: &AuthRequest) -> Result<Option<Strin
             token,
             &request.client_id,
             &request.request_id,
+            browser,
             millis(now),
             millis(now + FLOW_LIFETIME),
         )
@@ -119,6 +127,22 @@ pub async fn admit(app: &AppState, request: &AuthRequest) -> Result<Option<Strin
         .map_err(Refusal::Storage)?;
     admitted.map(Some).ok_or(Refusal::Invalid(
         "The sign-in token is unknown, expired, already used or not this app's: ask the app for a new one.",
+    ))
+}
+
+/// Consumes the sign-in token of `request`'s flow for the account its result connects: the end
+/// user to record it for (`None` for a flow without a token). Refused when the token was
+/// consumed already (two results of one flow raced) or expired meanwhile: then nothing may be
+/// connected.
+pub async fn consume(store: &Store, request: &AuthRequest) -> Result<Option<String>, Refusal> {
+    let Some(token) = &request.sign_in_token else { return Ok(None) };
+    let browser = request.browser.as_deref().unwrap_or_default();
+    let consumed = store
+        .consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now()))
+        .await
+        .map_err(Refusal::Storage)?;
+    consumed.map(Some).ok_or(Refusal::Invalid(
+        "The sign-in token was used already by this sign-in's result, or expired: ask the app for a new one.",
     ))
 }
 

@@ -72,8 +72,28 @@ fn popup_query(scope: &str, extra: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
 }
 
+/// The binding cookies of two browsers (the public URL is https: a `__Host-` cookie).
+const BROWSER: &str =
+    "__Host-kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const OTHER_BROWSER: &str =
+    "__Host-kloudless-browser=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// A GET in [`BROWSER`]: status, body and `Location`.
 async fn get(addr: SocketAddr, path_and_query: &str) -> (u16, String, Option<String>) {
-    let reply = client().get(format!("http://{addr}{path_and_query}")).send().await.unwrap();
+    get_in(Some(BROWSER), addr, path_and_query).await
+}
+
+/// A GET in the browser with the binding cookie `cookie` (none: a browser without one).
+async fn get_in(
+    cookie: Option<&str>,
+    addr: SocketAddr,
+    path_and_query: &str,
+) -> (u16, String, Option<String>) {
+    let mut request = client().get(format!("http://{addr}{path_and_query}"));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let reply = request.send().await.unwrap();
     let status = reply.status().as_u16();
     let location = reply.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
     (status, reply.text().await.unwrap(), location)
@@ -137,6 +157,25 @@ async fn choosing_an_upstream_redirects_there_with_our_state_and_pkce_and_keeps_
 }
 
 #[tokio::test]
+async fn the_upstreams_return_in_another_browser_is_refused_before_any_exchange() {
+    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    for (cookie, says) in [(Some(OTHER_BROWSER), "started in another browser"), (None, "needs cookies")] {
+        let (status, _, location) =
+            get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
+        assert_eq!(status, 302);
+        let location = url::Url::parse(&location.unwrap()).unwrap();
+        let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        // The authorization URL, completed by someone else: the code comes back in their browser.
+        let (status, page, _) =
+            get_in(cookie, running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains(says), "{page}");
+        assert!(!page.contains("kloudless-result"), "no result, nothing exchanged: {page}");
+        assert_eq!(sorted(stored(&running.database).await), none_stored());
+    }
+}
+
+#[tokio::test]
 async fn an_upstream_on_a_refused_address_is_not_called_and_the_result_says_why() {
     // allow_private_upstreams is off (the default) and the token endpoint is 127.0.0.1.
     let running = start(tempfile::tempdir().unwrap(), "", None).await;
@@ -184,6 +223,7 @@ async fn unknown_and_disabled_providers_get_a_clear_page() {
     let reply = client()
         .post(format!("http://{}/v1/oauth", running.addr))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", BROWSER)
         .body(body)
         .send()
         .await
@@ -338,10 +378,12 @@ async fn credential_upstream() -> SocketAddr {
     addr
 }
 
+/// A form posted to the pop-up in [`BROWSER`]: status and body.
 async fn post(addr: SocketAddr, body: String) -> (u16, String) {
     let reply = client()
         .post(format!("http://{addr}/v1/oauth"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", BROWSER)
         .body(body)
         .send()
         .await
@@ -354,7 +396,7 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
     let upstream = credential_upstream().await;
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
-        "allow_private_upstreams = true\n{APP}\
+        "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n{APP}\
          [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
          check_url = \"http://{upstream}/me\"\n\
          [[providers]]\nid = \"basicsvc\"\nkind = \"basic\"\nname = \"Basic\"\ncategory = \"crm\"\n\
@@ -413,4 +455,53 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
     assert!(everything.contains("key.user@x.test"), "the database was read");
     assert!(!everything.contains("right-key"), "no API key in plaintext");
     assert!(!everything.contains("pw d"), "no password in plaintext");
+}
+
+#[tokio::test]
+async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores_nothing() {
+    let upstream = credential_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = "key-of-app-0123456789abcdef";
+    let toml = format!(
+        "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{key}\"\n\
+         require_sign_in_token = true\n\
+         [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
+         check_url = \"http://{upstream}/me\"\n"
+    );
+    let database = common::fresh_database(dir.path());
+    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    tokio::spawn(server.run());
+    let minted: serde_json::Value = client()
+        .post(format!("http://{addr}/v1/sign_in_tokens"))
+        .header("authorization", format!("APIKey {key}"))
+        .header("content-type", "application/json")
+        .body(r#"{"user_id": "attacker"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    // The attacker opens the pop-up with his token in his browser: the credential form.
+    let popup = popup_query("keyed", &[("sign_in_token", token)]);
+    let (status, page, _) = get(addr, &format!("/v1/oauth?{popup}")).await;
+    assert!(status == 200 && page.contains("name=\"api_key\""), "{page}");
+    // The victim types a valid key into that form in another browser.
+    let form = popup_query("keyed", &[("sign_in_token", token), ("service", "keyed"), ("action", "connect")]);
+    let reply = client()
+        .post(format!("http://{addr}/v1/oauth"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", OTHER_BROWSER)
+        .body(format!("{form}&api_key=right-key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 403);
+    let page = reply.text().await.unwrap();
+    assert!(page.contains("started in another browser") && !page.contains("access_token"), "{page}");
+    assert_eq!(sorted(stored(&database).await), none_stored(), "nothing saved under the attacker's user");
 }

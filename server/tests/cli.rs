@@ -176,7 +176,8 @@ fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
     assert!(connect_page.contains("data-action=\"connect\""), "{connect_page}");
     let result = request(
         &addr,
-        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
+        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Cookie: kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         &format!("{query}&service=box&account=logged.user%40example.com&action=connect"),
     );
     assert!(result.starts_with("HTTP/1.1 200"), "{result}");
@@ -268,7 +269,8 @@ fn faults_need_the_test_faults_flag() {
     let (_child, addr, _) = start(dir.path(), &["--test-faults", "--config", config.to_str().unwrap()]);
     let result = request(
         &addr,
-        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
+        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Cookie: kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "client_id=token-500&response_type=token&state=s&request_id=r&origin=http%3A%2F%2Flocalhost%3A5000\
          &scope=box&service=box&account=a&action=connect",
     );

@@ -16,6 +16,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const PUBLIC: &str = "https://auth.example.test";
+/// The binding cookie of the browser every request comes from (the public URL is https).
+const BROWSER: &str =
+    "__Host-kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const HEX: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 
 /// Every token request an upstream received, as its form's pairs.
@@ -93,9 +96,11 @@ fn request(scope: &str) -> Vec<(&str, &str)> {
     ]
 }
 
+/// A GET in one browser (its binding cookie): status, body and `Location`.
 async fn get(addr: SocketAddr, path_and_query: &str) -> (u16, String, Option<String>) {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let reply = client.get(format!("http://{addr}{path_and_query}")).send().await.unwrap();
+    let reply =
+        client.get(format!("http://{addr}{path_and_query}")).header("cookie", BROWSER).send().await.unwrap();
     let status = reply.status().as_u16();
     let location = reply.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
     (status, reply.text().await.unwrap(), location)
@@ -174,19 +179,14 @@ async fn legacy_state(database: &Database, state: &str) {
 }
 
 #[tokio::test]
-async fn a_state_made_before_the_upgrade_comes_back_on_the_bare_path_only() {
+async fn a_state_made_before_the_upgrade_is_refused_on_every_path() {
     let running = start().await;
-    legacy_state(&running.database, "legacy-one").await;
-    let (status, page, _) = get(running.addr, "/v1/oauth/callback/acme?state=legacy-one&code=c").await;
-    assert_eq!(status, 400, "{page}");
-    assert!(page.contains("came back from another service"), "{page}");
-    assert!(token_requests(&running).is_empty());
-
-    legacy_state(&running.database, "legacy-two").await;
-    let (status, page, _) = get(running.addr, "/v1/oauth/callback?state=legacy-two&code=c2").await;
-    assert_eq!(status, 200, "{page}");
-    assert!(page.contains("invalid_grant") && page.contains("page-state"), "{page}");
-    let sent = token_requests(&running).pop().unwrap();
-    assert_eq!(field(&sent, "redirect_uri"), Some(format!("{PUBLIC}/v1/oauth/callback").as_str()));
-    assert_eq!(field(&sent, "code_verifier"), Some("v".repeat(43).as_str()));
+    for (path, state) in [("/v1/oauth/callback/acme", "legacy-one"), ("/v1/oauth/callback", "legacy-two")] {
+        legacy_state(&running.database, state).await;
+        let (status, page, _) = get(running.addr, &format!("{path}?state={state}&code=c")).await;
+        assert_eq!(status, 400, "{path}: {page}");
+        assert!(page.contains("started before this server was upgraded"), "{path}: {page}");
+        assert!(!page.contains("kloudless-result"), "{path}: nothing is sent to the app");
+    }
+    assert!(token_requests(&running).is_empty(), "no code went anywhere");
 }

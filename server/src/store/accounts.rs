@@ -40,7 +40,8 @@ pub struct Grant {
 impl Store {
     /// Connects an account (the same app, service and name give the same account) and issues a
     /// fresh token for it, in one transaction. Returns the account id and the token. `user_id`:
-    /// the app's end user the flow was admitted for ([`crate::sign_in`]), kept when `None`.
+    /// the app's end user the flow was admitted for ([`crate::sign_in`]), kept when `None`; an
+    /// account recorded for another end user is refused ([`Error::OtherUser`]), nothing changed.
     pub async fn connect(
         &self,
         grant_scope: &str,
@@ -52,10 +53,11 @@ impl Store {
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
         let account_id = in_transaction!(self, tx => {
-            let (account_id,): (i64,) = sqlx::query_as(
+            let connected: Option<(i64,)> = sqlx::query_as(
                 "INSERT INTO accounts (client_id, service, name, admin, user_id) VALUES ($1, $2, $3, $4, $6)
                  ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
                    user_id = COALESCE(excluded.user_id, accounts.user_id)
+                 WHERE accounts.user_id IS NULL OR excluded.user_id IS NULL OR accounts.user_id = excluded.user_id
                  RETURNING id",
             )
             .bind(client_id)
@@ -64,8 +66,9 @@ impl Store {
             .bind(admin)
             .bind(super::upstream::now_rfc3339())
             .bind(user_id)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some((account_id,)) = connected else { return Err(Error::OtherUser) };
             sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
                 .bind(hash(&token))
                 .bind(account_id)

@@ -40,6 +40,8 @@ pub struct NewFlow<'a> {
     pub client_id: &'a str,
     /// The client address, as the per-client quota counts it.
     pub client: &'a str,
+    /// The SHA-256 of the binding cookie of the browser the flow runs in.
+    pub browser: &'a str,
     /// The most flows tracked at once for one client.
     pub max_per_client: i64,
     /// The most flows tracked at once for one app.
@@ -54,8 +56,8 @@ fn lock_key(what: &str) -> i64 {
 
 impl Store {
     /// Tracks `flow` until `expires`, unless it is tracked already (then, when it is the same
-    /// app's, it is under way again until `expires`: a reload) or a quota is full. The first
-    /// app to open a request id keeps it while it is tracked.
+    /// app's and browser's, it is under way again until `expires`: a reload) or a quota is
+    /// full. The first app and browser to open a request id keep it while it is tracked.
     pub async fn open_flow(
         &self,
         flow: NewFlow<'_>,
@@ -69,14 +71,14 @@ impl Store {
                     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_key(&key)).execute(&mut *tx).await?;
                 }
             }
-            let existing: Option<(String, i64)> =
-                sqlx::query_as("SELECT client_id, expires FROM popup_flows WHERE request_id = $1")
+            let existing: Option<(String, Option<String>, i64)> =
+                sqlx::query_as("SELECT client_id, browser, expires FROM popup_flows WHERE request_id = $1")
                     .bind(flow.request_id)
                     .fetch_optional(&mut *tx)
                     .await?;
             match existing {
-                Some((owner, until)) if until > now => {
-                    if owner == flow.client_id {
+                Some((owner, browser, until)) if until > now => {
+                    if owner == flow.client_id && browser.as_deref() == Some(flow.browser) {
                         sqlx::query(
                             "UPDATE popup_flows SET stage = $2, returned_at = NULL, expires = $3
                              WHERE request_id = $1",
@@ -109,11 +111,11 @@ impl Store {
                     } else {
                         // An expired row of the same id goes; nothing else can hold the id.
                         sqlx::query(
-                            "INSERT INTO popup_flows (request_id, client_id, client, stage, expires)
-                             VALUES ($1, $2, $3, $4, $5)
+                            "INSERT INTO popup_flows (request_id, client_id, client, stage, expires, browser)
+                             VALUES ($1, $2, $3, $4, $5, $7)
                              ON CONFLICT (request_id) DO UPDATE SET client_id = excluded.client_id,
                                  client = excluded.client, stage = excluded.stage, returned_at = NULL,
-                                 expires = excluded.expires
+                                 expires = excluded.expires, browser = excluded.browser
                              WHERE popup_flows.expires <= $6",
                         )
                         .bind(flow.request_id)
@@ -122,6 +124,7 @@ impl Store {
                         .bind(UNDER_WAY)
                         .bind(expires)
                         .bind(now)
+                        .bind(flow.browser)
                         .execute(&mut *tx)
                         .await?;
                         Ok(())
@@ -131,25 +134,28 @@ impl Store {
         }))
     }
 
-    /// The result page of the flow was served at `now`: its result is on its way back to the
-    /// app's page; the flow is kept until `expires`.
+    /// The result page of the flow was served at `now` in the browser `browser`: its result is
+    /// on its way back to the app's page; the flow is kept until `expires`. Only the flow's own
+    /// browser marks it.
     pub async fn flow_returned(
         &self,
         request_id: &str,
         client_id: &str,
+        browser: &str,
         now: i64,
         expires: i64,
     ) -> Result<(), Error> {
         on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE popup_flows SET stage = $3, returned_at = $4, expires = $5
-                 WHERE request_id = $1 AND client_id = $2 AND expires > $4",
+                 WHERE request_id = $1 AND client_id = $2 AND expires > $4 AND browser = $6",
             )
             .bind(request_id)
             .bind(client_id)
             .bind(RETURNED)
             .bind(now)
             .bind(expires)
+            .bind(browser)
             .execute(pool)
             .await
             .map(drop)?

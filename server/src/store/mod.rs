@@ -117,6 +117,9 @@ pub enum Error {
     Random(getrandom::Error),
     /// The SQLite file could not be created.
     File(std::io::Error),
+    /// Connecting an account was refused, nothing changed: it is recorded for another end user
+    /// of the app ([`crate::sign_in`]), and an account never silently changes hands.
+    OtherUser,
 }
 
 impl std::fmt::Display for Error {
@@ -126,6 +129,7 @@ impl std::fmt::Display for Error {
             Error::Migrate(error) => write!(f, "migrations: {error}"),
             Error::Random(error) => write!(f, "random source: {error}"),
             Error::File(error) => write!(f, "database file: {error}"),
+            Error::OtherUser => write!(f, "the account is recorded for another user of the app"),
         }
     }
 }

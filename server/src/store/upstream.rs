@@ -68,7 +68,9 @@ impl Store {
 
     /// Connects an upstream account — the same app, service and subject give the same account,
     /// whose name, admin flag and tokens are brought up to date — and issues a fresh token of
-    /// ours for it, in one transaction. Returns the account id and our token.
+    /// ours for it, in one transaction. Returns the account id and our token. An account
+    /// recorded for another end user of the app is refused ([`Error::OtherUser`]), nothing
+    /// changed; without a `user_id`, the recorded one is kept.
     pub async fn connect_upstream(
         &self,
         grant_scope: &str,
@@ -76,15 +78,18 @@ impl Store {
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
         let account_id = in_transaction!(self, tx => {
-            let existing: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM accounts WHERE client_id = $1 AND service = $2 AND subject = $3")
+            let existing: Option<(i64, Option<String>)> =
+                sqlx::query_as("SELECT id, user_id FROM accounts WHERE client_id = $1 AND service = $2 AND subject = $3")
                     .bind(account.client_id)
                     .bind(account.service)
                     .bind(account.subject)
                     .fetch_optional(&mut *tx)
                     .await?;
             let account_id = match existing {
-                Some((id,)) => {
+                Some((_, Some(recorded))) if account.user_id.is_some_and(|user| user != recorded) => {
+                    return Err(Error::OtherUser);
+                }
+                Some((id, _)) => {
                     sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4, inactive_reason = NULL,
                        user_id = COALESCE($5, user_id) WHERE id = $1")
                     .bind(id)
@@ -367,6 +372,25 @@ mod tests {
         assert_ne!(other, id, "another subject is another account, even with the same login");
         assert_eq!(store.account(other).await.unwrap().unwrap().name, "a@x.test");
         assert_eq!(store.grant(&token).await.unwrap().unwrap().account_id, id);
+    }
+
+    #[tokio::test]
+    async fn an_account_recorded_for_one_user_is_refused_to_another_and_kept_without_one() {
+        let (_dir, store) = testing::store().await;
+        let of = |user_id| UpstreamAccount { user_id, ..account("u1", "a@x.test", b"s1") };
+        let (id, _) = store.connect_upstream("acme:normal.storage", of(Some("ann"))).await.unwrap();
+        let taken = UpstreamAccount { sealed: b"s2", ..of(Some("eve")) };
+        assert!(matches!(store.connect_upstream("acme:normal.storage", taken).await, Err(Error::OtherUser)));
+        assert_eq!(
+            store.account(id).await.unwrap().unwrap().user_id.as_deref(),
+            Some("ann"),
+            "not reassigned"
+        );
+        assert_eq!(store.upstream_credentials(id).await.unwrap().unwrap(), b"s1", "nothing changed");
+        let (again, _) = store.connect_upstream("acme:normal.storage", of(None)).await.unwrap();
+        assert_eq!(again, id);
+        assert_eq!(store.account(id).await.unwrap().unwrap().user_id.as_deref(), Some("ann"), "kept");
+        store.connect_upstream("acme:normal.storage", of(Some("ann"))).await.expect("the same user again");
     }
 
     #[tokio::test]
