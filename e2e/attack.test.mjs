@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { environment, sleep, connect } from './harness.mjs';
 
-const env = environment();
+const env = environment({
+  apps: (app) => [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], return_urls: [`${app.origin}/app.html`] }],
+});
 
 /** The attacker's page, on 127.0.0.1 (the app is trusted on localhost only). */
 async function openAttacker(context, query = {}) {
@@ -73,6 +75,39 @@ for (const noopener of [false, true]) {
     assert.ok(!seen.some((line) => line.startsWith('message from') || line.startsWith('broadcast')),
       `nothing was posted to the attacker: ${seen}`);
     assert.equal(await victimTab.evaluate(() => window.results.length), 0, 'the trusted tab took nothing');
+    await context.close();
+  });
+}
+
+// The attack on the return page: a pop-up opened without an opener, whose `return_to` is an open
+// redirect on the trusted origin (or a blob: URL of it, or a `//` path), once took the bearer
+// token, in the URL fragment, to the attacker's page. Only a registered return page may be one.
+for (const [name, returnTo] of [
+  ['an open redirect of the trusted origin', (app, attacker) => `${app}/redirect.html?next=${encodeURIComponent(`${attacker}/attack.html?caught=1`)}`],
+  ['a blob: URL of the trusted origin', (app) => `blob:${app}/0b7e1a4c-5c4e-4a4f-9d1e-3f2a1b0c9d8e`],
+  ['a // path on the trusted origin', (app, attacker) => `${app}//${attacker.slice('http://'.length)}/attack.html`],
+]) {
+  test(`a pop-up opened without an opener and returning to ${name} puts nothing into the attacker's page`, async () => {
+    const context = await env.browser.newContext();
+    const attackerOrigin = `http://127.0.0.1:${env.app.port}`;
+    const attacker = await openAttacker(context, { noopener: '1', return_to: returnTo(env.app.origin, attackerOrigin) });
+    const popupEvent = context.waitForEvent('page');
+    await attacker.evaluate(() => window.attack());
+    const popup = await popupEvent;
+    const moves = [];
+    popup.on('framenavigated', (frame) => frame === popup.mainFrame() && moves.push(frame.url()));
+    await popup.waitForLoadState();
+    // The victim connects, if the pop-up lets them.
+    if (await popup.locator('input[name="account"]').count()) await connect(popup, 'box', 'victim@example.com');
+    await sleep(2000);
+    const pages = context.pages().map((page) => page.url());
+    const everywhere = [...moves, ...pages];
+    assert.ok(!everywhere.some((url) => url.includes('kloudless-result=')), `no result left the server: ${everywhere}`);
+    assert.ok(!everywhere.some((url) => url.includes('caught=1') || url.includes('/attack.html') && url !== attacker.url()),
+      `nothing reached the attacker: ${everywhere}`);
+    // The server refused the pop-up at once, naming the problem for the app's developer.
+    assert.equal(await popup.getAttribute('body', 'data-result'), 'refused');
+    assert.match(await popup.textContent('body'), /return_to/);
     await context.close();
   });
 }

@@ -50,7 +50,7 @@ before(async () => {
     + `[[providers]]\nid = "keyed"\nkind = "api_key"\nname = "Keyed"\ncategory = "crm"\n`
     + `check_url = "http://127.0.0.1:${keyServer.address().port}/me"\n`
     + '[[providers]]\nid = "box"\nkind = "demo"\n';
-  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }], {
+  api = await startApi([{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], return_urls: [`${app.origin}/app.html`] }], {
     listen: `127.0.0.1:${port}`,
     // The upstream is on 127.0.0.1: the tests allow private upstreams explicitly.
     prelude: `public_url = "http://127.0.0.1:${port}"\nallow_private_upstreams = true\nupstream_timeout_secs = 2\n`,

@@ -2,8 +2,10 @@
 // on a third origin that sends `Cross-Origin-Opener-Policy: same-origin` (as some identity
 // providers' pages do). postMessage can no longer reach the app page, and `popup.closed` reads
 // true while the pop-up is still open. The result must still arrive, and only on the app's
-// origin: the server's result page takes the pop-up back to the launching page's URL with the
-// result in the fragment, and the library there hands it over to the waiting page.
+// origin: the server's result page takes the pop-up back to the launching page's URL (a
+// registered return URL of the app) with a one-time code in the fragment, the library there
+// hands the code over to the waiting page, and that page redeems it. An app that registered no
+// return URL gets postMessage only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
@@ -12,10 +14,14 @@ import { environment, results, sleep, clickForPopup, connect } from './harness.m
 // A short return window, so that a result nobody hands over is reported quickly; small quotas,
 // so that a flood fills them quickly.
 const env = environment({
-  apps: (app) => [
-    { client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] },
-    { client_id: 'two', trusted_domains: [`localhost:${app.port}`] },
-  ],
+  apps: (app) => {
+    const returnUrls = [`${app.origin}/app.html`, `${app.origin}/spa/settings/accounts`];
+    return [
+      { client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], return_urls: returnUrls },
+      { client_id: 'two', trusted_domains: [`localhost:${app.port}`], return_urls: returnUrls },
+      { client_id: 'bare', trusted_domains: [`localhost:${app.port}`] },
+    ];
+  },
   config: '[popup_flows]\nmax_per_client = 20\nmax_per_app = 40\nreturn_window_secs = 3\n',
 });
 let idp;
@@ -85,6 +91,7 @@ async function connectsOnce(page, popup, service = 'gdrive') {
 test('a COOP-severed pop-up still connects the account, through the launching page, with one callback', async () => {
   const { context, page } = await openSeveringApp();
   const popup = await severedPopup(page);
+  const requestId = new URL(popup.url()).searchParams.get('request_id');
   await sleep(2500); // longer than the grace period: the server reports the flow as under way
   assert.equal(await page.evaluate(() => window.results.length), 0);
   const returns = [];
@@ -93,6 +100,34 @@ test('a COOP-severed pop-up still connects the account, through the launching pa
   const back = returns.find((url) => url.startsWith(env.app.origin));
   assert.ok(back && back.includes('#kloudless-result='), `the pop-up came back to the app page: ${returns}`);
   assert.equal(back.split('#')[0], page.url(), 'to the very page that launched the flow');
+  const [result] = await page.evaluate(() => window.results);
+  for (const url of returns) assert.ok(!url.includes(result.access_token), `no token in a URL: ${url}`);
+  const code = back.split('#kloudless-result=')[1];
+  assert.match(code, /^[0-9a-f]{64}$/, 'the fragment holds a one-time code');
+  // The waiting page redeemed it: it is good for nothing now, even on the app's own origin.
+  const again = await page.evaluate(async ({ api, body }) => {
+    const reply = await fetch(`${api}/v1/oauth/progress/redeem`, { method: 'POST', body: new URLSearchParams(body) });
+    return { status: reply.status, text: await reply.text() };
+  }, { api: env.api.baseUrl, body: { code, client_id: 'e2e', request_id: requestId } });
+  assert.equal(again.status, 400);
+  assert.ok(!again.text.includes(result.access_token));
+  await context.close();
+});
+
+test('an app that registered no return page gets postMessage only, and the pop-up says so', async () => {
+  const { context, page } = await openSeveringApp({ query: { client_id: 'bare' } });
+  const popup = await severedPopup(page);
+  const [closed] = await results(page);
+  assert.equal(closed.error, 'popup_closed', 'the server tracks no flow to wait for');
+  const moves = [];
+  popup.on('framenavigated', (frame) => frame === popup.mainFrame() && moves.push(frame.url()));
+  await connect(popup, 'box', 'bare@example.com');
+  await popup.waitForSelector('#kloudless-unreachable:not([hidden])', { timeout: 10000 });
+  assert.match(await popup.textContent('#kloudless-unreachable'), /registered no return page/);
+  await sleep(1500);
+  assert.ok(!moves.some((url) => url.startsWith(env.app.origin)), `the pop-up went nowhere: ${moves}`);
+  assert.ok(!popup.isClosed(), 'it stays open, saying why');
+  assert.equal((await page.evaluate(() => window.results)).length, 1, 'exactly one callback');
   await context.close();
 });
 

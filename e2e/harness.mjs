@@ -33,8 +33,8 @@ export function freshDatabase() {
 /**
  * Starts the API server with `apps` as its config; resolves to `{ baseUrl, database, stop, log,
  * child }` (`log()`: the server's request log so far). An app may have an `api_key` (for the
- * account API), `require_sign_in_token: true`, and a test `fault` (`{ endpoint, kind,
- * slow_ms }`): the server then runs with `--test-faults`.
+ * account API), `require_sign_in_token: true`, `return_urls` (its registered return pages), and
+ * a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
  * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
  * placed before the apps (top-level keys such as `public_url`); `database` is its
  * `--database` (default: a fresh one, see freshDatabase). `stop()` resolves once it has exited.
@@ -47,7 +47,8 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
   writeFileSync(config, `${prelude}\n` + apps.map((app) => `[[apps]]\nclient_id = ${JSON.stringify(app.client_id)}\n`
     + `trusted_domains = ${JSON.stringify(app.trusted_domains)}\n${app.fault ? fault(app.fault) : ''}`
     + `${app.api_key ? `api_key = ${JSON.stringify(app.api_key)}\n` : ''}`
-    + `${app.require_sign_in_token ? 'require_sign_in_token = true\n' : ''}`).join('\n')
+    + `${app.require_sign_in_token ? 'require_sign_in_token = true\n' : ''}`
+    + `${app.return_urls ? `return_urls = ${JSON.stringify(app.return_urls)}\n` : ''}`).join('\n')
     + `\n${extra}`);
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];

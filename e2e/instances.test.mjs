@@ -17,7 +17,7 @@ const database = freshDatabase();
 
 before(async () => {
   app = await startApp();
-  const apps = [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`] }];
+  const apps = [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], return_urls: [`${app.origin}/app.html`] }];
   // A short return window, as in coop.test.mjs.
   const config = '[popup_flows]\nreturn_window_secs = 3\n';
   a = await startApi(apps, { database, config });

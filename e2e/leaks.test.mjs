@@ -1,6 +1,6 @@
 // Leaks: 1,000 create/launch/cancel cycles and 1,000 complete flows against the real server
-// (its pop-up driven over HTTP, the result handed over on the page's origin as by the page a
-// pop-up whose opener was cut comes back to, the token verified and the account fetched), then no listener, interval, timeout or relay iframe may be left, the
+// (its pop-up driven over HTTP, the result's one-time code handed over on the page's origin as by
+// the page a pop-up whose opener was cut comes back to, and redeemed, the token verified and the account fetched), then no listener, interval, timeout or relay iframe may be left, the
 // wasm memory must stop growing after the first hundred of each, and so must the JS values the
 // module holds in wasm-bindgen's table (within what the authenticators not yet garbage-collected
 // hold).
@@ -10,11 +10,12 @@ import { environment } from './harness.mjs';
 
 // 1,000 flows from one address, 10 at a time: more than the default quota allows at once.
 const env = environment({
+  apps: (app) => [{ client_id: 'e2e', trusted_domains: [`localhost:${app.port}`], return_urls: [`${app.origin}/leaks.html`] }],
   browser: { args: ['--js-flags=--expose-gc'] },
   config: '[popup_flows]\nmax_per_client = 2000\n',
 });
 
-/** The server's pop-up for `url`, loaded and connected over HTTP; resolves to its result message. */
+/** The server's pop-up for `url`, loaded and connected over HTTP; resolves to the one-time code of its result. */
 async function connectOverHttp(url) {
   const first = await fetch(url);
   await first.text();
@@ -25,7 +26,7 @@ async function connectOverHttp(url) {
     form.set(key, value);
   }
   const page = await (await fetch(`${env.api.baseUrl}/v1/oauth`, { method: 'POST', body: form, headers: { cookie } })).text();
-  return JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]).message;
+  return JSON.parse(/id="kloudless-result">(.*?)<\/script>/s.exec(page)[1]).code;
 }
 
 async function openPage() {

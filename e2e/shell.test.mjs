@@ -467,9 +467,14 @@ test('a handed-over result passes every check a posted one does', async (t) => {
     shell.handOver(shell.message(0).replace(shell.ids(0).requestId, 'f'.repeat(32)));
     shell.handOver('kloudless:{"type":"authentication"}');
     shell.handOver({ data: shell.message(0) });
+    // A message itself on the channel, not a code: never taken, and nothing is redeemed for it.
+    shell.broadcast(shell.message(0));
+    shell.broadcast('0'.repeat(64));
   });
   await sleep(300);
   assert.equal(await page.evaluate(() => shell.results.main.length), 0, 'nothing taken');
+  const redeemed = await page.evaluate(() => shell.fetches.filter((f) => f.url.endsWith('/oauth/progress/redeem')).length);
+  assert.equal(redeemed, 3, 'only the codes were redeemed (the unknown one to no avail)');
   await page.evaluate(() => shell.handOver(shell.message(0, { state: 'f'.repeat(32) })));
   const [result] = await exactly(page, 1);
   assert.equal(result.error, 'invalid_state', 'a wrong state ends the flow, as for a posted result');

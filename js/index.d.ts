@@ -22,6 +22,13 @@ export interface CommonOptions {
    * `require_sign_in_token`. Anything but a token string (1 to 256 of `A-Za-z0-9-_.~`) throws.
    */
   sign_in_token?: string;
+  /**
+   * The absolute URL of the app's return page (one of its registered `return_urls`, its query
+   * aside), where a pop-up whose opener was cut brings back a one-time code for the result; the
+   * page must load this library. Default: the launching page's URL without its fragment. Kept by
+   * the library, not sent as such. Anything but a non-empty string throws.
+   */
+  return_url?: string;
   /** `raw: {k: v}` is sent as `raw[k]=v`. */
   raw?: Record<string, string | number | boolean>;
   /** Other objects (e.g. `extra_data`, `custom_properties`) are sent as JSON. */

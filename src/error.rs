@@ -10,8 +10,8 @@ pub enum Error {
     PopupBlocked,
     /// The user closed the pop-up and no result arrived within the grace period.
     PopupClosed,
-    /// The pop-up's opener was cut, and the page it brought the result back to did not hand
-    /// it over (that page must load this library). Its code is `popup_closed`.
+    /// The pop-up's opener was cut, and the return page it brought the result's code back to
+    /// did not hand it over (that page must load this library). Its code is `popup_closed`.
     ResultNotHandedOver,
     /// The result's `state` is not the one this flow sent.
     InvalidState,
@@ -80,7 +80,7 @@ impl Error {
             Error::PopupBlocked => "The pop-up was blocked by the browser.",
             Error::PopupClosed => "The pop-up was closed before the account was connected.",
             Error::ResultNotHandedOver => {
-                "The pop-up took the result back to this page's URL, but the page there did not hand it over: it must load the Kloudless authenticator."
+                "The pop-up took the result back to the app's return page, but the page there did not hand it over: it must load the Kloudless authenticator."
             }
             Error::InvalidState => "The result's state does not match the request's.",
             Error::TokenVerificationFailed => "The access token could not be verified.",

@@ -47,6 +47,9 @@ pub enum Step {
         /// The delay before the request.
         after_ms: i32,
     },
+    /// POST the redemption's form to its URL, and, when [`Flow::takes_redeemed`] says so, feed
+    /// the reply's body as a message (checked like a posted one): a code was handed over.
+    Redeem(progress::Redeem),
     /// Release everything and call the callback with this outcome. Happens once per flow.
     Finish(Outcome),
 }
@@ -105,9 +108,10 @@ impl Flow {
     }
 
     /// The pop-up URL for this launch, the page being `page_url` (without its fragment) at
-    /// `origin`.
+    /// `origin`; the result comes back to the `return_url` option, or else to that page.
     pub fn popup_url(&self, options: &Options, origin: &str, page_url: &str) -> String {
-        let launch = Launch { state: &self.state, request_id: &self.request_id, origin, return_to: page_url };
+        let return_to = options.return_url.as_deref().unwrap_or(page_url);
+        let launch = Launch { state: &self.state, request_id: &self.request_id, origin, return_to };
         popup::url(&self.base_url, options, &launch)
     }
 
@@ -157,6 +161,22 @@ impl Flow {
                 Step::Finish(Outcome::PassedThrough)
             }
         })
+    }
+
+    /// A code handed over on this page's origin by the return page a pop-up came back to (see
+    /// [`progress`]): redeem it for this flow, while the result is awaited. Anything that is not
+    /// a code is ignored.
+    pub fn on_handed_over(&self, code: &str) -> Step {
+        if !self.awaits_result() || !progress::is_code(code) {
+            return Step::Ignore;
+        }
+        Step::Redeem(progress::Redeem::new(&self.base_url, code, &self.client_id, &self.request_id))
+    }
+
+    /// Whether the reply (its status; `None` when the request failed) to [`Step::Redeem`]
+    /// carries a message to read: a 200 while the result is still awaited.
+    pub fn takes_redeemed(&self, status: Option<u16>) -> bool {
+        self.awaits_result() && progress::redeemed(status)
     }
 
     /// The token endpoint's reply to [`Step::Verify`]; an error ([`Error::NetworkError`],
@@ -314,6 +334,46 @@ mod tests {
         assert!(url.contains(&["&state=", STATE, "&"].concat()));
         assert!(url.contains(&["&request_id=", REQUEST, "&origin=http%3A%2F%2Fapp.test&"].concat()));
         assert!(url.ends_with("&return_to=http%3A%2F%2Fapp.test%2Froute%3Fq%3D1"), "{url}");
+    }
+
+    #[test]
+    fn the_return_url_option_is_where_the_result_comes_back() {
+        let options = Options::new([
+            ("client_id".to_owned(), OptionValue::Text("app".into())),
+            ("return_url".to_owned(), OptionValue::Text("http://app.test/back".into())),
+        ])
+        .unwrap();
+        let url = flow().popup_url(&options, "http://app.test", "http://app.test/route?q=1");
+        assert!(url.ends_with("&return_to=http%3A%2F%2Fapp.test%2Fback"), "{url}");
+        assert!(!url.contains("return_url"), "the option is the library's own: {url}");
+    }
+
+    fn redeem(code: &str) -> Step {
+        Step::Redeem(progress::Redeem {
+            url: "http://api.test/v1/oauth/progress/redeem".into(),
+            body: ["code=", code, "&client_id=app&request_id=", REQUEST].concat(),
+        })
+    }
+
+    #[test]
+    fn a_handed_over_code_is_redeemed_for_this_flow_while_its_result_is_awaited() {
+        let mut f = flow();
+        let code = "ab".repeat(32);
+        assert_eq!(f.on_handed_over(&code), redeem(&code));
+        assert_eq!(
+            f.on_handed_over("kloudless:{\"type\":\"authentication\"}"),
+            Step::Ignore,
+            "never a message"
+        );
+        assert_eq!(f.on_handed_over(""), Step::Ignore);
+        assert!(f.takes_redeemed(Some(200)));
+        for other in [Some(400), Some(500), None] {
+            assert!(!f.takes_redeemed(other), "{other:?}");
+        }
+        // The redeemed message goes through the checks of a posted one.
+        assert_eq!(f.on_message(&result(REQUEST, "guess", Some("tok"))), Ok(failed(Error::InvalidState)));
+        assert_eq!(f.on_handed_over(&code), Step::Ignore, "the flow is over");
+        assert!(!f.takes_redeemed(Some(200)));
     }
 
     #[test]

@@ -18,8 +18,9 @@ pub enum Sender<'a> {
         /// Whether `event.source` is this flow's pop-up or relay.
         from_flow_window: bool,
     },
-    /// Handed over on this page's own origin by the page a pop-up came back to (a
-    /// `BroadcastChannel` or a `storage` event: nothing else can send on them).
+    /// Handed over on this page's own origin by the return page a pop-up came back to (a
+    /// `BroadcastChannel` or a `storage` event: nothing else can send on them): a code, which
+    /// the flow redeems at the server (see [`crate::progress`]).
     HandedOver,
 }
 

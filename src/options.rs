@@ -32,17 +32,32 @@ pub struct Options {
     pub client_id: String,
     /// The user's query parameters in order, `client_id` among them, reserved ones removed.
     pub params: Vec<(String, String)>,
+    /// The `return_url` option: the app's registered return page a pop-up whose opener was cut
+    /// brings the result back to (default: the launching page's URL). Not a query parameter.
+    pub return_url: Option<String>,
 }
+
+/// The library's own option naming the return page ([`Options::return_url`]).
+const RETURN_URL: &str = "return_url";
 
 impl Options {
     /// Applies the original's rules to the options' entries, in the object's order: `scope`
     /// arrays are joined with spaces, `raw: {k: v}` becomes `raw[k]=v`, other arrays and
     /// objects are sent as JSON, reserved keys are dropped. A `sign_in_token` must be a token
-    /// string ([`is_sign_in_token`]), else [`Error::InvalidSignInToken`]. A legacy `app_id` stands in for a
+    /// string ([`is_sign_in_token`]), else [`Error::InvalidSignInToken`]; a `return_url` a
+    /// non-empty string, else [`Error::InvalidOptions`] (it is kept, not sent). A legacy `app_id` stands in for a
     /// missing `client_id` (and is sent as `client_id`). The last non-empty one wins.
     pub fn new(entries: impl IntoIterator<Item = (String, OptionValue)>) -> Result<Options, Error> {
         let mut params = Vec::new();
+        let mut return_url = None;
         for (key, value) in entries {
+            if key == RETURN_URL {
+                match value {
+                    OptionValue::Text(url) if !url.is_empty() => return_url = Some(url),
+                    _ => return Err(Error::InvalidOptions),
+                }
+                continue;
+            }
             if key == SIGN_IN_TOKEN && !matches!(&value, OptionValue::Text(t) if is_sign_in_token(t)) {
                 return Err(Error::InvalidSignInToken);
             }
@@ -60,12 +75,12 @@ impl Options {
             params.iter().rev().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.clone())
         };
         if let Some(client_id) = given("client_id") {
-            return Ok(Options { client_id, params });
+            return Ok(Options { client_id, params, return_url });
         }
         let client_id = given("app_id").ok_or(Error::MissingClientId)?;
         let rest = params.into_iter().filter(|(k, _)| k != "app_id" && k != "client_id");
         let params = std::iter::once(("client_id".to_owned(), client_id.clone())).chain(rest).collect();
-        Ok(Options { client_id, params })
+        Ok(Options { client_id, params, return_url })
     }
 }
 
@@ -125,6 +140,20 @@ mod tests {
         ] {
             let entries = [text("client_id", "app"), ("sign_in_token".to_owned(), bad.clone())];
             assert_eq!(Options::new(entries), Err(Error::InvalidSignInToken), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_return_url_is_kept_not_sent_and_must_be_text() {
+        let options =
+            Options::new([text("client_id", "app"), text("return_url", "https://a.test/back")]).unwrap();
+        assert_eq!(options.return_url.as_deref(), Some("https://a.test/back"));
+        assert_eq!(pairs(&options), [("client_id", "app")]);
+        assert_eq!(Options::new([text("client_id", "app")]).unwrap().return_url, None);
+        for bad in [OptionValue::Text(String::new()), OptionValue::Map { members: vec![], json: "{}".into() }]
+        {
+            let entries = [text("client_id", "app"), ("return_url".to_owned(), bad)];
+            assert_eq!(Options::new(entries), Err(Error::InvalidOptions));
         }
     }
 

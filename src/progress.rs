@@ -1,18 +1,20 @@
 //! The second delivery channel, for pop-ups whose `window.opener` was cut (an intermediate
 //! page sent `Cross-Origin-Opener-Policy`), so that no `postMessage` can reach the page.
 //!
-//! The pop-up URL carries `return_to`, this page's URL. When the server's result page finds no
-//! opener, it takes the pop-up back to that page with the result message in the URL fragment;
-//! the library, loaded there, hands the message to this page over a same-origin channel (see
-//! [`RETURN_CHANNEL`]), where it goes through every check a posted message does. The token so
-//! only ever reaches a page on this page's origin, and no server keeps it.
+//! The pop-up URL carries `return_to`: the `return_url` option, or this page's URL. When the
+//! app registered it as a return URL, and the server's result page finds no opener, the result
+//! page takes the pop-up there with a one-time code in the URL fragment — never the result. The
+//! library, loaded there, hands the code to this page over a same-origin channel (see
+//! [`RETURN_CHANNEL`]); this page redeems it at the server (`POST {baseUrl}/v1/oauth/progress/redeem`,
+//! [`Redeem`]) and the message it gets back goes through every check a posted message does.
+//! No token so sits in a URL, history, session restore or a later redirect.
 //!
 //! Such a pop-up reads as closed while the user is still signing in, so a closed-looking pop-up
 //! is only a hint: the page then asks the server how far the flow is
 //! (`POST {baseUrl}/v1/oauth/progress`), and keeps waiting while it is under way.
 
 use crate::popup::{api_url, encode_component};
-use kloudless_protocol::PROGRESS_PATH;
+use kloudless_protocol::{PROGRESS_PATH, REDEEM_PATH};
 pub use kloudless_protocol::{RETURN_CHANNEL, RETURN_FRAGMENT};
 
 /// Pause between two progress checks, in milliseconds.
@@ -31,6 +33,36 @@ pub fn url(base_url: &str) -> String {
 /// The progress request's form body: `client_id=…&request_id=…`.
 pub fn body(client_id: &str, request_id: &str) -> String {
     format!("client_id={}&request_id={}", encode_component(client_id), encode_component(request_id))
+}
+
+/// Whether `text` can be a return code: 1 to 128 lowercase hex digits (the server mints 64).
+pub fn is_code(text: &str) -> bool {
+    (1..=128).contains(&text.len()) && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The redemption of a code handed over: where to POST which form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Redeem {
+    /// `{baseUrl}/v1/oauth/progress/redeem`.
+    pub url: String,
+    /// `code=…&client_id=…&request_id=…`.
+    pub body: String,
+}
+
+impl Redeem {
+    /// The redemption of `code` for the flow `request_id` of app `client_id` at `base_url`.
+    pub fn new(base_url: &str, code: &str, client_id: &str, request_id: &str) -> Redeem {
+        Redeem {
+            url: api_url(base_url, REDEEM_PATH),
+            body: format!("code={}&{}", encode_component(code), body(client_id, request_id)),
+        }
+    }
+}
+
+/// Whether a redemption's reply status (`None`: no reply) carries the result message: 200
+/// only (another flow's code, a used or expired one gets 400 and is ignored).
+pub fn redeemed(status: Option<u16>) -> bool {
+    status == Some(200)
 }
 
 /// What a progress check found.
@@ -62,6 +94,25 @@ mod tests {
     fn the_request_names_the_app_and_the_flow() {
         assert_eq!(url("http://api.test/"), "http://api.test/v1/oauth/progress");
         assert_eq!(body("my app", "00ff"), "client_id=my%20app&request_id=00ff");
+    }
+
+    #[test]
+    fn a_code_is_redeemed_for_its_flow_and_only_a_200_carries_the_message() {
+        let redeem = Redeem::new("http://api.test/", "00ff", "my app", "r1");
+        assert_eq!(redeem.url, "http://api.test/v1/oauth/progress/redeem");
+        assert_eq!(redeem.body, "code=00ff&client_id=my%20app&request_id=r1");
+        assert!(redeemed(Some(200)));
+        for other in [Some(400), Some(404), Some(500), None] {
+            assert!(!redeemed(other));
+        }
+    }
+
+    #[test]
+    fn codes_are_lowercase_hex() {
+        assert!(is_code(&"0a".repeat(32)));
+        for bad in ["", "0A", "kloudless:{}", "00 ff", &"0".repeat(129)] {
+            assert!(!is_code(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -130,6 +130,8 @@ enum Event {
     Failed,
     Closed,
     Progress(Option<u16>),
+    Code,
+    Redeemed(Option<u16>),
     Abort,
 }
 
@@ -142,6 +144,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Event::Failed),
         1 => Just(Event::Closed),
         2 => prop::option::of(prop::sample::select(vec![202u16, 404, 410, 500])).prop_map(Event::Progress),
+        1 => Just(Event::Code),
+        1 => prop::option::of(prop::sample::select(vec![200u16, 400])).prop_map(Event::Redeemed),
         1 => Just(Event::Abort),
     ]
 }
@@ -161,6 +165,16 @@ proptest! {
                 Event::Failed => f.on_token(Err(Error::NetworkError)),
                 Event::Closed => f.on_popup_closed(),
                 Event::Progress(status) => f.on_progress(status),
+                Event::Code => {
+                    // A handed-over code is redeemed while the result is awaited, and only then.
+                    let step = f.on_handed_over(&"0f".repeat(32));
+                    prop_assert_eq!(matches!(step, Step::Redeem(_)), f.awaits_result());
+                    step
+                }
+                Event::Redeemed(status) => {
+                    prop_assert_eq!(f.takes_redeemed(status), f.awaits_result() && status == Some(200));
+                    Step::Ignore
+                }
                 Event::Abort => f.abort(Error::Cancelled),
             };
             if let Step::Finish(outcome) = step {
@@ -231,7 +245,7 @@ fn option_key() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => prop::sample::select(vec![
             "client_id", "app_id", "scope", "raw", "extra_data", "redirect_uri", "response_type",
-            "state", "request_id", "origin", "return_to", "raw[state]", "State", "",
+            "state", "request_id", "origin", "return_to", "return_url", "raw[state]", "State", "",
         ])
         .prop_map(str::to_owned),
         2 => any_text(),
@@ -246,6 +260,11 @@ fn option_value() -> impl Strategy<Value = OptionValue> {
         1 => (prop::collection::vec((option_key(), any_text()), 0..4), any_text())
             .prop_map(|(members, json)| OptionValue::Map { members, json }),
     ]
+}
+
+/// Whether `entries` hold a `return_url` that is not a non-empty text (which the options refuse).
+fn bad_return_url(entries: &[(String, OptionValue)]) -> bool {
+    entries.iter().any(|(k, v)| k == "return_url" && !matches!(v, OptionValue::Text(t) if !t.is_empty()))
 }
 
 fn launch_text() -> impl Strategy<Value = String> {
@@ -275,11 +294,11 @@ proptest! {
         return_to in launch_text(),
     ) {
         let Ok(options) = Options::new(entries.clone()) else {
-            // Only a missing client_id is refused.
+            // Only a missing client_id, or a return_url that is not a non-empty text, is refused.
             let has_id = entries.iter().any(|(k, v)| {
                 (k == "client_id" || k == "app_id") && matches!(v, OptionValue::Text(t) if !t.is_empty())
             });
-            prop_assert!(!has_id);
+            prop_assert!(!has_id || bad_return_url(&entries));
             return Ok(());
         };
         prop_assert!(!options.client_id.is_empty());
@@ -325,10 +344,14 @@ proptest! {
     ) {
         let mut all = vec![("client_id".to_owned(), OptionValue::Text(client_id))];
         all.extend(entries.iter().cloned());
-        let options = Options::new(all).expect("a client_id is given");
+        let Ok(options) = Options::new(all) else {
+            prop_assert!(bad_return_url(&entries), "a client_id is given");
+            return Ok(());
+        };
+        prop_assert!(options.params.iter().all(|(k, _)| k != "return_url"), "the library's own option");
         let has = |k: &str, v: &str| options.params.iter().any(|(pk, pv)| pk == k && pv == v);
         for (key, value) in &entries {
-            if RESERVED.contains(&key.as_str()) || key == "client_id" || key == "app_id" {
+            if RESERVED.contains(&key.as_str()) || key == "client_id" || key == "app_id" || key == "return_url" {
                 continue;
             }
             match value {

@@ -33,6 +33,10 @@ pub const PROGRESS_PATH: &str = "/v1/oauth/progress";
 /// Where the pop-up's beacon abandons a flow when the user closes it.
 pub const ABANDON_PATH: &str = "/v1/oauth/progress/abandon";
 
+/// Where the waiting page redeems the one-time code a pop-up brought back to the app's return
+/// page (`POST`, form `code`, `client_id`, `request_id`): the result message, once.
+pub const REDEEM_PATH: &str = "/v1/oauth/progress/redeem";
+
 /// The `redirect_uri` of the out-of-band flow.
 pub const OOB_REDIRECT_URI: &str = "urn:ietf:wg:oauth:2.0:oob";
 
@@ -72,9 +76,10 @@ pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
 /// The `type` of the message that carries the pop-up's result.
 pub const AUTHENTICATION: &str = "authentication";
 
-/// When the pop-up has no opener, the server's result page takes it back to `return_to` with
-/// this fragment and the percent-encoded result message; the library loaded there hands the
-/// message over on [`RETURN_CHANNEL`].
+/// When the pop-up has no opener, the server's result page takes it back to `return_to` (one of
+/// the app's registered return URLs) with this fragment and a one-time code (never the result);
+/// the library loaded there hands the code over on [`RETURN_CHANNEL`], and the waiting page
+/// redeems it at [`REDEEM_PATH`].
 pub const RETURN_FRAGMENT: &str = "#kloudless-result=";
 
 /// The `BroadcastChannel` (and, where there is none, the `localStorage` key) on the app's
@@ -165,6 +170,8 @@ pub mod codes {
     pub const ACCOUNT_OF_ANOTHER_USER: &str = "account_of_another_user";
     /// The result of a flow went back to the launching page, which did not hand it over.
     pub const NOT_DELIVERED: &str = "not_delivered";
+    /// A return code that is unknown, already redeemed, expired, or not this flow's or origin's.
+    pub const INVALID_CODE: &str = "invalid_code";
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::faults::Fault;
 use crate::keep_alive;
-use crate::origin::TrustedDomain;
+use crate::origin::{Origin, TrustedDomain};
 use crate::progress::Quotas;
 use crate::providers::{self, ProviderConfig, Secret};
 use crate::secrets::KeySource;
@@ -35,6 +35,11 @@ pub struct App {
     /// Whether every pop-up flow of the app needs a sign-in token minted by its backend
     /// (`require_sign_in_token`, default false; needs an API key): see [`crate::sign_in`].
     pub require_sign_in_token: bool,
+    /// The pages a pop-up whose opener was cut may bring a result back to (`return_urls`):
+    /// absolute http(s) URLs on a Trusted Domain of the app, without credentials, query or
+    /// fragment; a pop-up's `return_to` must be one of them (its query aside). Without any, the
+    /// app's results go back by `postMessage` only: see [`crate::returns`].
+    pub return_urls: Vec<url::Url>,
 }
 
 /// The shortest API key accepted in the configuration.
@@ -133,7 +138,10 @@ Usage: authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [-
                     api_key_env | api_key_file, at least 24 characters) and allow_credentials =
                     true (its backend may read upstream access tokens), and
                     require_sign_in_token = true (every pop-up needs a sign-in token its backend
-                    minted; sign_in_token_ttl_secs = 300 at the top level). Default: app
+                    minted; sign_in_token_ttl_secs = 300 at the top level), and return_urls =
+                    [\"https://app.example.com/kloudless-return\"] (the pages a pop-up whose
+                    opener was cut may bring a result back to: exact URLs on a Trusted Domain,
+                    no query; without any, results go back by postMessage only). Default: app
                     \"demo\" trusting localhost:8080, 127.0.0.1:8080 and, for the examples,
                     localhost:8000, localhost:5173 and localhost:4173.
                     Real services: public_url = \"https://auth.example.com\" (each provider
@@ -222,6 +230,33 @@ struct AppEntry {
     allow_credentials: bool,
     #[serde(default)]
     require_sign_in_token: bool,
+    #[serde(default)]
+    return_urls: Vec<String>,
+}
+
+/// Reads a registered return URL of an app trusting `trusted_domains`: the error says what is
+/// wrong with it.
+fn return_url(text: &str, trusted_domains: &[TrustedDomain]) -> Result<url::Url, String> {
+    let refuse = |why: &str| Err(format!("return_urls: {text:?} {why}"));
+    let Ok(url) = url::Url::parse(text) else { return refuse("is not an absolute URL") };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse("is not an http or https URL");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("has credentials");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return refuse("has a query or a fragment (register the page's path only)");
+    }
+    if url.path().starts_with("//") {
+        return refuse("has a path starting with //");
+    }
+    let on_trusted = Origin::parse(&url.origin().ascii_serialization())
+        .is_some_and(|origin| origin.is_trusted_by(trusted_domains));
+    if !on_trusted {
+        return refuse("is not on a Trusted Domain of the app");
+    }
+    Ok(url)
 }
 
 impl Config {
@@ -339,6 +374,12 @@ impl Config {
                     "apps[{i}]: require_sign_in_token needs an api_key (its backend mints the tokens with it)"
                 ));
             }
+            let return_urls = app
+                .return_urls
+                .iter()
+                .map(|text| return_url(text, &trusted_domains))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("apps[{i}]: {e}"))?;
             let api_key = api_key.map(Secret::new);
             apps.push(App {
                 client_id: app.client_id,
@@ -347,6 +388,7 @@ impl Config {
                 api_key,
                 allow_credentials: app.allow_credentials,
                 require_sign_in_token: app.require_sign_in_token,
+                return_urls,
             });
         }
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
@@ -517,6 +559,7 @@ mod tests {
                 api_key: None,
                 allow_credentials: false,
                 require_sign_in_token: false,
+                return_urls: vec![],
             }]
         );
         assert_eq!(config.sign_in_token_ttl, DEFAULT_SIGN_IN_TOKEN_TTL);
@@ -632,6 +675,36 @@ mod tests {
             Config { max_connections: 0, ..config.clone() },
         ] {
             assert!(bad.connection_limits().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn return_urls_are_exact_pages_on_a_trusted_domain() {
+        let at = "127.0.0.1:1".parse().unwrap();
+        let app = |urls: &str| {
+            let toml = format!(
+                "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"https://a.test\", \"localhost:3000\"]\n\
+                 return_urls = [{urls}]\n"
+            );
+            Config::from_toml(&toml, at, "d".into())
+        };
+        let config = app("\"https://a.test/return\", \"http://localhost:3000/cb.html\"").unwrap();
+        let urls: Vec<String> = config.apps[0].return_urls.iter().map(ToString::to_string).collect();
+        assert_eq!(urls, ["https://a.test/return", "http://localhost:3000/cb.html"]);
+        assert!(app("").unwrap().apps[0].return_urls.is_empty());
+        for (bad, why) in [
+            ("/return", "not an absolute URL"),
+            ("blob:https://a.test/x", "not an http or https URL"),
+            ("https://u:p@a.test/r", "credentials"),
+            ("https://a.test/r?next=x", "query or a fragment"),
+            ("https://a.test/r?", "query or a fragment"),
+            ("https://a.test/r#x", "query or a fragment"),
+            ("https://a.test//evil.test/", "starting with //"),
+            ("https://b.test/r", "not on a Trusted Domain"),
+            ("http://a.test/r", "not on a Trusted Domain"),
+        ] {
+            let error = app(&format!("{bad:?}")).unwrap_err();
+            assert!(error.starts_with("apps[0]: return_urls:") && error.contains(why), "{bad}: {error}");
         }
     }
 

@@ -30,6 +30,7 @@ pub mod providers;
 pub mod raw;
 pub mod refresh;
 pub mod relay;
+pub mod returns;
 pub mod secrets;
 pub mod security;
 pub mod serve;
@@ -89,6 +90,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{}/{{provider}}", broker::CALLBACK_PATH), get(broker::callback))
         .route("/v1/oauth/progress", post(progress::status))
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
+        .route(kloudless_protocol::REDEEM_PATH, post(returns::redeem))
         .route("/v1/oauth/token", token())
         .route("/v1/oauth/token/", token())
         .route("/v1/accounts", get(accounts_api::list))
@@ -238,6 +240,9 @@ impl Server {
                 }
                 if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
                     eprintln!("storage error while sweeping expired sign-in tokens: {error}");
+                }
+                if let Err(error) = state.store.sweep_return_codes(millis).await {
+                    eprintln!("storage error while sweeping expired return codes: {error}");
                 }
             }
         });

@@ -8,6 +8,7 @@ use crate::origin::Origin;
 use crate::pages;
 use crate::params::{self, BadParams};
 use crate::progress;
+use crate::returns;
 use crate::services::{self, Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, Store};
@@ -48,8 +49,9 @@ pub struct AuthRequest {
     pub origin: String,
     /// The services the scope allows (at least one).
     pub allowed: Vec<Allowed>,
-    /// The page that launched the flow (on `origin`), if the library sent it: where the result
-    /// goes back when the pop-up has no opener (see [`progress`]).
+    /// The app's registered return page (on `origin`; its query kept) the library sent, where a
+    /// code for the result goes back when the pop-up has no opener (see [`progress`]); `None`
+    /// when not sent, or when the app registered none (postMessage only).
     pub return_to: Option<String>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
@@ -117,8 +119,11 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     if !progress::is_request_id(request_id) {
         return Err("The parameter request_id must not hold control characters.".to_owned());
     }
-    let return_to =
-        single(params, "return_to")?.map(|url| return_page(url, &origin.to_string())).transpose()?;
+    // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
+    let return_to = single(params, "return_to")?
+        .filter(|_| !app.return_urls.is_empty())
+        .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
+        .transpose()?;
     let sign_in_token = single(params, SIGN_IN_TOKEN)?;
     if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
         return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
@@ -137,8 +142,12 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         request_id: request_id.to_owned(),
         origin: origin.to_string(),
         allowed,
+        params: params
+            .iter()
+            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != "return_to" || return_to.is_some()))
+            .cloned()
+            .collect(),
         return_to,
-        params: params.iter().filter(|(k, _)| !CONTROLS.contains(&k.as_str())).cloned().collect(),
         sign_in_token: sign_in_token.map(str::to_owned),
         browser: None,
     })
@@ -184,20 +193,31 @@ fn not_enabled(scope: &str) -> Option<String> {
     })
 }
 
-/// Checks `return_to`: an absolute http(s) URL on `origin` (so on a Trusted Domain of the app),
-/// without credentials or a fragment (the result goes there). Returns it as the WHATWG URL
-/// parser writes it.
-fn return_page(text: &str, origin: &str) -> Result<String, String> {
+/// Checks `return_to`: an absolute http(s) URL on `origin`, without credentials or a fragment
+/// (the code goes there), that is one of the app's `registered` return URLs once its query is
+/// set aside. Returns it (query included) as the WHATWG URL parser writes it.
+fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<String, String> {
     let refuse = |why: &str| Err(format!("The parameter return_to {why}."));
     if text.chars().count() > MAX_RETURN_TO {
         return refuse("is too long");
     }
     let Ok(url) = url::Url::parse(text) else { return refuse("is not an absolute URL") };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse("is not an http or https URL");
+    }
     if url.origin().ascii_serialization() != origin {
         return refuse("is not a page of the origin that opened the pop-up");
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
         return refuse("may have neither credentials nor a fragment");
+    }
+    let mut page = url.clone();
+    page.set_query(None);
+    if !registered.contains(&page) {
+        return Err(format!(
+            "The parameter return_to {page} is not a registered return URL of this app: add it to the \
+             app's return_urls, or set the library's return_url option to a page that is."
+        ));
     }
     Ok(url.into())
 }
@@ -304,19 +324,42 @@ pub async fn complete(
     }
 }
 
-/// The result page for `request`, noting (when the flow is tracked) that its result is on its
-/// way back; the flow's sign-in token ends with it.
+/// The result page for `request`, with (when the flow has a return page) a one-time code for its
+/// result to bring back there, the flow noted as returned; the flow's sign-in token ends with it.
 pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
     sign_in::end(app, request).await;
-    let now = SystemTime::now();
+    let message = pages::message(&request.request_id, data);
+    let code = match &request.return_to {
+        Some(_) => returned(app, request, &message).await,
+        None => None,
+    };
+    let back = request
+        .return_to
+        .as_deref()
+        .zip(code.as_deref())
+        .map(|(return_to, code)| pages::Back { return_to, code });
+    pages::result(&request.request_id, &request.origin, back, &message, data)
+}
+
+/// For a flow with a return page: a one-time code for its result `message` ([`returns`]), the
+/// flow noted as returned. `None` when the code cannot be kept (the result then goes by
+/// postMessage only).
+async fn returned(app: &AppState, request: &AuthRequest, message: &str) -> Option<String> {
     let browser = request.browser.as_deref().unwrap_or_default();
-    if request.return_to.is_some()
-        && let Err(error) = app.progress.returned(&request.request_id, &request.client_id, browser, now).await
+    let flow = store::CodeFlow {
+        client_id: &request.client_id,
+        request_id: &request.request_id,
+        origin: &request.origin,
+    };
+    let code =
+        returns::mint(app, flow, message).await.map_err(|error| eprintln!("storage error: {error}")).ok()?;
+    if let Err(error) =
+        app.progress.returned(&request.request_id, &request.client_id, browser, SystemTime::now()).await
     {
-        // The result still goes back; only a progress check may find the flow unknown.
+        // The code still goes back; only a progress check may find the flow unknown.
         eprintln!("storage error: {error}");
     }
-    pages::result(&request.request_id, &request.origin, request.return_to.as_deref(), data)
+    Some(code)
 }
 
 /// The trimmed value of a form control (validation has made sure it is not repeated).

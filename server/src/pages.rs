@@ -248,27 +248,50 @@ fn script_json(value: &Value) -> String {
 
 /// Hands the result to the page that asked. With an opener: posts it, to the validated `origin`
 /// only (or, when the opener is this server's own relay, to this origin); never to `'*'`. Without
-/// one (an identity provider's `Cross-Origin-Opener-Policy` cut it): takes the pop-up back to
-/// `return_to`, the launching page on that origin, with the message in the fragment, which no
-/// server sees and the library there hands to the waiting page. Without `return_to` either (an
-/// older library): closes the pop-up.
+/// one (an identity provider's `Cross-Origin-Opener-Policy` cut it): takes the pop-up to
+/// `return_to`, one of the app's registered return pages, with a one-time code in the fragment
+/// (never the result), which the library there hands to the waiting page. Without `return_to`
+/// (the app registered no return page): says that the result cannot reach the app.
 const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
 var m=r.message,o=window.opener;\
-if(!o){if(r.return_to)location.replace(r.return_to+r.fragment+encodeURIComponent(m));\
-else setTimeout(function(){window.close()},1500);return}\
+if(!o){if(r.return_to)location.replace(r.return_to+r.fragment+r.code);\
+else document.getElementById('kloudless-unreachable').hidden=false;return}\
 var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
 
-/// The result page: shows the outcome and hands `data` to the page at `origin` that asked for
-/// `request_id`: posted to the opener, or brought back to `return_to` in the URL fragment.
-pub fn result(request_id: &str, origin: &str, return_to: Option<&str>, data: &Value) -> Response {
-    let success = data.get("access_token").is_some();
+/// The result message for the flow `request_id`: [`MESSAGE_PREFIX`] and the envelope of `data`.
+pub fn message(request_id: &str, data: &Value) -> String {
     let envelope = serde_json::to_string(&Envelope::authentication(request_id, data)).unwrap_or_default();
+    format!("{MESSAGE_PREFIX}{envelope}")
+}
+
+/// Where a result page without an opener takes the pop-up: a registered return page, with the
+/// one-time code of the result.
+#[derive(Clone, Copy, Debug)]
+pub struct Back<'a> {
+    /// The validated `return_to`.
+    pub return_to: &'a str,
+    /// The code ([`crate::returns`]).
+    pub code: &'a str,
+}
+
+/// The result page: shows the outcome and hands `message` (the result `data`'s [`message`] for
+/// `request_id`) to the page at `origin`: posted to the opener, or, through `back`, a code for it brought to the
+/// app's return page in the URL fragment.
+pub fn result(
+    request_id: &str,
+    origin: &str,
+    back: Option<Back<'_>>,
+    message: &str,
+    data: &Value,
+) -> Response {
+    let success = data.get("access_token").is_some();
     let embedded = serde_json::json!({
         "id": request_id,
         "origin": origin,
-        "return_to": return_to,
+        "return_to": back.map(|b| b.return_to),
+        "code": back.map(|b| b.code),
         "data": data,
-        "message": format!("{MESSAGE_PREFIX}{envelope}"),
+        "message": message,
         "fragment": RETURN_FRAGMENT,
     });
     let error = data.get("error").and_then(Value::as_str);

@@ -3,15 +3,17 @@
 //! An identity provider's page with `Cross-Origin-Opener-Policy` cuts the pop-up's
 //! `window.opener`: the result page can then post nothing to the app's page, and the app's page
 //! sees its pop-up as closed while the user is still signing in. So the library also sends
-//! `return_to`, the URL of the page that launched the flow (on a Trusted Domain of the app: see
-//! [`crate::oauth::validate`]). When the result page finds no opener, it takes the pop-up back to
-//! that page with the result in the URL fragment (which no server sees), and the library there
-//! hands it to the waiting page through a same-origin channel. The token only ever reaches a page
-//! on the app's trusted origin; this server keeps no result at all.
+//! `return_to`, which must be one of the app's registered return pages (see
+//! [`crate::oauth::validate`]; an app without any gets postMessage only, and nothing is tracked
+//! for it). When the result page finds no opener, it takes the pop-up to that page with a
+//! one-time code in the URL fragment ([`crate::returns`]), the library there hands the code to
+//! the waiting page through a same-origin channel, and the waiting page redeems it for the
+//! result, once.
 //!
-//! What it keeps, for flows that sent `return_to`, is where each flow is, so that a page whose
+//! What it keeps, for flows with a return page, is where each flow is, so that a page whose
 //! pop-up reads as closed knows whether to keep waiting ([`status`]): under way, returned to the
-//! app's page (for [`Quotas::return_window`]), or abandoned (the user closed the pop-up on one of
+//! app's page with a code not yet redeemed (for [`Quotas::return_window`]; redeeming it forgets
+//! the flow), or abandoned (the user closed the pop-up on one of
 //! this server's pages: [`abandon`], a beacon). That is nothing a thief could use. It is kept in
 //! the database ([`crate::store`]'s `popup_flows`), so that any instance can serve any step of a
 //! flow and a restart loses nothing; it is bounded per client address and per app ([`Quotas`],
@@ -70,8 +72,8 @@ impl Quotas {
 pub enum Status {
     /// Keep waiting: the user is in the pop-up, or its result is on its way to the app's page.
     UnderWay,
-    /// The result went back to the app's page longer ago than the return window, and the
-    /// waiting page has not received it: that page did not hand it over.
+    /// The result's code went back to the app's return page longer ago than the return window,
+    /// and nobody redeemed it: that page did not hand it over.
     NotDelivered,
     /// Nothing is known (never opened, abandoned, expired or another app's).
     Unknown,
@@ -157,9 +159,9 @@ impl Progress {
     }
 
     /// The result page of the flow was served in the browser `browser` (the hash of its
-    /// cookie): its result is on its way back to the app's page. The flow is kept only to
-    /// report whether it got there (twice the return window), so a finished flow soon stops
-    /// counting against the quotas.
+    /// cookie): a code for its result is on its way back to the app's return page. The flow is
+    /// kept only to report whether it got there (twice the return window), so a finished flow
+    /// soon stops counting against the quotas.
     pub async fn returned(
         &self,
         request_id: &str,

@@ -12,7 +12,8 @@ use authenticator_server::secrets::KeySource;
 use std::net::SocketAddr;
 use std::path::Path;
 
-const APP: &str = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
+const APP: &str = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                   return_urls = [\"http://localhost:3000/launching-page-marker\"]\n";
 
 /// A custom OAuth 2.0 provider `acme` whose endpoints are at `base` (never called by the tests
 /// that only start a flow), and the demo's `box`.

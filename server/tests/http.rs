@@ -22,7 +22,8 @@ async fn start() -> Running {
     start_with("", false).await
 }
 
-/// A server with the apps `app` (trusting the bare `localhost:3000`: http and https) and `other`
+/// A server with the apps `app` (trusting the bare `localhost:3000`: http and https; its return
+/// pages are `/` and `/settings` there) and `other`
 /// (trusting `https://other.test` and `http://intranet.test:8080`), then `more_apps` (TOML), with
 /// `--test-faults` or not.
 async fn start_with(more_apps: &str, test_faults: bool) -> Running {
@@ -33,6 +34,7 @@ async fn start_with(more_apps: &str, test_faults: bool) -> Running {
     let toml = format!(
         "www_dir = {:?}\ndist_dir = {:?}\n\
          [[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
+         return_urls = [\"http://localhost:3000/\", \"http://localhost:3000/settings\"]\n\
          [[apps]]\nclient_id = \"other\"\n\
          trusted_domains = [\"https://other.test\", \"http://intranet.test:8080\"]\n{more_apps}",
         dir.path().join("www"),
@@ -1210,6 +1212,137 @@ async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
 }
 
 #[tokio::test]
+async fn return_to_must_be_a_registered_return_page_its_query_aside() {
+    // The attack: a pop-up opened (noopener) with `return_to` at an open redirect of the trusted
+    // origin, a blob: URL of it, or a `//` path, took the result wherever those lead.
+    let running = start().await;
+    for bad in [
+        "http://localhost:3000/redirect?next=https://attacker.test/",
+        "blob:http://localhost:3000/0b7e1a4c-5c4e-4a4f-9d1e-3f2a1b0c9d8e",
+        "http://localhost:3000//attacker.test/",
+        "http://localhost:3000/settings/",
+        "http://localhost:3000/SETTINGS",
+    ] {
+        let mut params = protocol_params("box");
+        params.push(("return_to", bad.into()));
+        let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        assert_eq!(page.status, 400, "{bad}");
+        assert!(page.body.contains("return_to"), "{bad}: {}", page.body);
+        assert!(!page.body.contains("kloudless-result"), "{bad}: no result page");
+    }
+    let mut params = protocol_params("box");
+    params.push(("return_to", "http://localhost:3000/redirect".into()));
+    let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert!(
+        page.body.contains("not a registered return URL") && page.body.contains("return_urls"),
+        "{}",
+        page.body
+    );
+    for good in ["http://localhost:3000/settings?next=https://attacker.test/", "http://localhost:3000/?a=b"] {
+        let mut params = protocol_params("box");
+        params.push(("return_to", good.into()));
+        assert_eq!(
+            get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
+            200,
+            "{good}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_app_without_return_pages_gets_postmessage_only() {
+    let running = start().await;
+    // `other` registered no return URL: its `return_to` is ignored, and the flow is not tracked.
+    let mut params = params_with("box", "client_id", "other");
+    params.iter_mut().filter(|(k, _)| *k == "origin").for_each(|(_, v)| *v = "https://other.test".into());
+    params.push(("return_to", "https://other.test/anywhere?next=https://attacker.test/".into()));
+    let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("data-request"), "no abandon beacon: nothing tracked");
+    assert!(!page.body.contains("attacker.test"), "return_to is not carried on");
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend([("service", "box"), ("account", "p@example.com"), ("action", "connect")]);
+    let result = post_form(running.addr, &form).await;
+    let embedded = embedded_result(&result.body);
+    assert_eq!((embedded["return_to"].is_null(), embedded["code"].is_null()), (true, true));
+    assert!(result.body.contains("id=\"kloudless-unreachable\" hidden"), "the page can say why");
+    assert!(result.body.contains("registered no return page"));
+    let ask = [("client_id", "other"), ("request_id", "req1")];
+    assert_eq!(progress(running.addr, "https://other.test", &ask).await.status, 404, "not tracked");
+}
+
+/// POSTs a redemption of `code` from `origin`.
+async fn redeem(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let head = format!(
+        "POST /v1/oauth/progress/redeem HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
+    );
+    send(addr, &head, body.as_bytes()).await
+}
+
+/// Runs a tracked flow of `request_id` to its result page; returns the page's embedded JSON.
+async fn returned_flow(addr: SocketAddr, request_id: &str) -> serde_json::Value {
+    let mut params = tracked_params("box");
+    params.iter_mut().filter(|(k, _)| *k == "request_id").for_each(|(_, v)| *v = request_id.to_owned());
+    get(addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
+    embedded_result(&post_form(addr, &form).await.body)
+}
+
+#[tokio::test]
+async fn the_return_page_gets_a_one_time_code_that_only_the_flows_origin_redeems_once() {
+    let running = start().await;
+    let addr = running.addr;
+    let embedded = returned_flow(addr, "req1").await;
+    let token = embedded["data"]["access_token"].as_str().unwrap().to_owned();
+    let code = embedded["code"].as_str().expect("a code for the return page").to_owned();
+    assert!(code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit()), "{code}");
+    assert_ne!(code, token);
+    let everything = common::everything(&running.database).await;
+    assert!(
+        !everything.contains(&code) && !everything.contains(&token),
+        "the code hashed, the result sealed"
+    );
+
+    let flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req1")];
+    let elsewhere = redeem(addr, "http://evil.test", &flow).await;
+    assert_eq!((elsewhere.status, elsewhere.json()["error"].as_str()), (400, Some("invalid_code")));
+    assert_eq!(elsewhere.header("access-control-allow-origin"), None);
+    assert!(!elsewhere.body.contains(&token));
+    let other_flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req2")];
+    assert_eq!(redeem(addr, APP_ORIGIN, &other_flow).await.status, 400, "another flow's");
+    let other_app = [("code", code.as_str()), ("client_id", "other"), ("request_id", "req1")];
+    assert_eq!(redeem(addr, APP_ORIGIN, &other_app).await.status, 400, "another app's");
+
+    let ask = [("client_id", "app"), ("request_id", "req1")];
+    assert_eq!(progress(addr, APP_ORIGIN, &ask).await.status, 202, "on its way back");
+    let redeemed = redeem(addr, APP_ORIGIN, &flow).await;
+    assert_eq!(redeemed.status, 200, "the refusals above took nothing: {}", redeemed.body);
+    assert_eq!(redeemed.header("access-control-allow-origin"), Some(APP_ORIGIN));
+    assert_eq!(redeemed.header("cache-control"), Some("no-store"));
+    assert_eq!(redeemed.body, embedded["message"].as_str().unwrap(), "the result message");
+    assert!(redeemed.body.starts_with("kloudless:") && redeemed.body.contains(&token));
+    assert_eq!(progress(addr, APP_ORIGIN, &ask).await.status, 404, "handed over: the flow is done");
+
+    let again = redeem(addr, APP_ORIGIN, &flow).await;
+    assert_eq!((again.status, again.json()["error"].as_str()), (400, Some("invalid_code")), "single use");
+    assert!(!again.body.contains(&token));
+    let missing = redeem(addr, APP_ORIGIN, &[("client_id", "app"), ("request_id", "req1")]).await;
+    assert_eq!((missing.status, missing.json()["error"].as_str()), (400, Some("invalid_request")));
+}
+
+#[tokio::test]
+async fn a_return_code_expires_with_the_return_window() {
+    let running = start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
+    let code = returned_flow(running.addr, "req1").await["code"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req1")];
+    let late = redeem(running.addr, APP_ORIGIN, &flow).await;
+    assert_eq!((late.status, late.json()["error"].as_str()), (400, Some("invalid_code")));
+}
+
+#[tokio::test]
 async fn a_result_not_handed_over_is_reported_after_the_return_window() {
     let running = start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
     let params = tracked_params("box");
@@ -1228,6 +1361,7 @@ async fn a_result_not_handed_over_is_reported_after_the_return_window() {
 #[tokio::test]
 async fn a_flood_from_one_client_gets_429_a_full_app_is_served_untracked_and_other_apps_users_pass() {
     let more = "[[apps]]\nclient_id = \"two\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                return_urls = [\"http://localhost:3000/\"]\n\
                 [popup_flows]\nmax_per_client = 3\nmax_per_app = 5\n";
     let running = start_with(more, false).await;
     let popup = |from: &'static str, client_id: &'static str, request_id: String| async move {

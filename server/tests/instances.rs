@@ -33,7 +33,7 @@ impl Instance {
 /// An instance on `database` with the app `app` and this `[popup_flows]` table.
 async fn instance(database: &Database, popup_flows: &str) -> Instance {
     let toml = format!(
-        "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n[popup_flows]\n{popup_flows}\n"
+        "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\nreturn_urls = [\"http://localhost:3000/accounts\"]\n[popup_flows]\n{popup_flows}\n"
     );
     let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
     let server = Server::bind(config).await.unwrap();

@@ -37,7 +37,8 @@ async fn start_with(ttl_secs: u64, more: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let app = |id: &str, key: &str, required: bool| {
         format!(
-            "[[apps]]\nclient_id = \"{id}\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{key}\"\n\
+            "[[apps]]\nclient_id = \"{id}\"\ntrusted_domains = [\"localhost:3000\"]\nreturn_urls = [\"{ORIGIN}/app.html\"]\n\
+             api_key = \"{key}\"\n\
              require_sign_in_token = {required}\n"
         )
     };

@@ -47,7 +47,7 @@ struct Pending {
     data: JsValue,
     account: JsValue,
     _message: Listener,
-    /// Results handed over by the page a pop-up whose opener was cut came back to.
+    /// Codes handed over by the return page a pop-up whose opener was cut came back to.
     _returns: Returns,
     _poll: Interval,
     _flow_timeout: Option<Timeout>,
@@ -96,7 +96,7 @@ impl Drop for Relay {
     }
 }
 
-/// The same-origin channel handed-over results come on: a `BroadcastChannel`, or `storage`
+/// The same-origin channel handed-over codes come on: a `BroadcastChannel`, or `storage`
 /// events where there is none. Closed when dropped.
 enum Returns {
     Channel { channel: web_sys::BroadcastChannel, _listener: Listener },
@@ -146,6 +146,8 @@ enum Awaited {
     Account,
     /// [`Flow::on_progress`].
     Progress,
+    /// [`Flow::takes_redeemed`], then the body as a message.
+    Redeem,
 }
 
 impl Instance {
@@ -314,12 +316,17 @@ impl Instance {
         }
     }
 
-    /// A message handed over on this page's origin by the page a pop-up came back to.
+    /// A code handed over on this page's origin by the return page a pop-up came back to: the
+    /// flow decides whether to redeem it.
     fn on_handed_over(self: &Rc<Self>, data: &JsValue) {
-        let verdict = self.pending.borrow().as_ref().map(|pending| pending.flow.accepts(Sender::HandedOver));
-        if let Some(Ok(())) = verdict {
-            self.on_data(data);
-        }
+        let code = data.as_string().unwrap_or_default();
+        let step = self.pending.borrow().as_ref().map_or(Step::Ignore, |pending| {
+            match pending.flow.accepts(Sender::HandedOver) {
+                Ok(()) => pending.flow.on_handed_over(&code),
+                Err(_) => Step::Ignore,
+            }
+        });
+        self.run(step);
     }
 
     /// A message's data, from a sender the flow accepts: read, parsed and handed to the flow.
@@ -367,6 +374,7 @@ impl Instance {
                     drop(retry);
                 }
             }
+            Step::Redeem(redeem) => self.request(&redeem.url, Send::Form(&redeem.body), Awaited::Redeem),
             Step::CheckProgress { url, body, after_ms } => {
                 let me = Rc::clone(self);
                 let wait = Some(Timeout::new(after_ms as u32, move || {
@@ -428,15 +436,18 @@ impl Instance {
             Failure::TimedOut => Error::RequestTimeout,
             Failure::Failed => Error::NetworkError,
         };
+        // The finished request is dropped (its timeout cleared) outside the borrows.
+        let Some(done) = self.take_request(id) else { return };
+        if let Awaited::Redeem = awaited {
+            drop(done);
+            return self.on_redeemed(reply);
+        }
         // Parsed before the borrow: JSON.parse runs no page code, but nothing is held across it.
         let parsed = reply.map(|(status, body)| (status, read::json(&body)));
-        // The finished request is dropped (its timeout cleared) outside the borrow.
-        let (done, step) = {
+        let step = {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return };
-            let Some(at) = pending.requests.iter().position(|(r, _)| *r == id) else { return };
-            let done = pending.requests.swap_remove(at);
-            let step = match (awaited, parsed) {
+            match (awaited, parsed) {
                 (Awaited::Token, Ok((status, body))) => {
                     let client_id = body.as_ref().and_then(|body| read::scalar(body, "client_id"));
                     pending.flow.on_token(Ok(TokenReply { status, client_id: client_id.as_deref() }))
@@ -451,11 +462,29 @@ impl Instance {
                 (Awaited::Token, Err(failure)) => pending.flow.on_token(Err(failed(failure))),
                 (Awaited::Account, Err(failure)) => pending.flow.on_account(Err(failed(failure))),
                 (Awaited::Progress, reply) => pending.flow.on_progress(reply.ok().map(|(status, _)| status)),
-            };
-            (done, step)
+                (Awaited::Redeem, _) => Step::Ignore,
+            }
         };
         drop(done);
         self.run(step);
+    }
+
+    /// Takes request `id` out of the pending flow, if it is still awaited.
+    fn take_request(&self, id: u32) -> Option<(u32, InFlight)> {
+        let mut pending = self.pending.borrow_mut();
+        let requests = &mut pending.as_mut()?.requests;
+        let at = requests.iter().position(|(r, _)| *r == id)?;
+        Some(requests.swap_remove(at))
+    }
+
+    /// The reply to a redemption: its body, when the flow takes it, is read as a message.
+    fn on_redeemed(self: &Rc<Self>, reply: Reply) {
+        let status = reply.as_ref().ok().map(|(status, _)| *status);
+        let taken = self.pending.borrow().as_ref().is_some_and(|p| p.flow.takes_redeemed(status));
+        match reply {
+            Ok((_, message)) if taken => self.on_data(&JsValue::from_str(&message)),
+            _ => debug_log("A handed-over code was not redeemed", None),
+        }
     }
 
     /// Delivers the result of a flow that ended through a page's call (a blocked pop-up,

@@ -64,6 +64,16 @@ fn options_are_read_by_the_original_rules() {
 }
 
 #[wasm_bindgen_test]
+fn the_return_url_option_is_read_off_the_object_and_not_sent() {
+    let options = json(r#"{"client_id":"app","return_url":"https://app.test/back","scope":"box"}"#);
+    let options = Options::new(option_entries(&options).unwrap()).unwrap();
+    assert_eq!(options.return_url.as_deref(), Some("https://app.test/back"));
+    assert!(options.params.iter().all(|(k, _)| k != "return_url"));
+    let bad = json(r#"{"client_id":"app","return_url":["https://app.test/back"]}"#);
+    assert!(Options::new(option_entries(&bad).unwrap()).is_err(), "an array is refused");
+}
+
+#[wasm_bindgen_test]
 fn messages_are_parsed_by_json_parse_and_a_proto_member_stays_own() {
     let message = r#"kloudless:{"type":"authentication","id":42,"data":{"state":"s","access_token":"t","__proto__":{"x":1}}}"#;
     let (fields, data) = read::message(&JsValue::from_str(message)).unwrap();

@@ -14,11 +14,14 @@
 
 mod accounts;
 mod flows;
+mod returns;
 mod sign_in;
 mod upstream;
 
 pub use accounts::{Account, Grant};
+pub(crate) use accounts::{hash, new_token};
 pub use flows::{Full, NewFlow, Stage};
+pub use returns::CodeFlow;
 pub(crate) use upstream::now_millis;
 pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount, rfc3339};
 
