@@ -16,6 +16,7 @@ allow_private_upstreams = true  # the example provider runs on this machine
 [[apps]]
 client_id = "demo"
 trusted_domains = ["localhost:8080", "127.0.0.1:8080", "localhost:8000", "localhost:5173", "localhost:4173"]
+return_urls = ["http://localhost:8080/"]
 
 ${demoServices.map((id) => `[[providers]]\nid = "${id}"\nkind = "demo"\n`).join('\n')}
 [[providers]]

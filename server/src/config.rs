@@ -192,6 +192,8 @@ client_id = "demo"
 # entries (http and https) are for localhost, 127.0.0.1 and [::1] only: a deployed app's entries
 # name their scheme, e.g. "https://app.example.com".
 trusted_domains = ["localhost:8080", "127.0.0.1:8080", "localhost:8000", "localhost:5173", "localhost:4173"]
+# Where a pop-up whose opener an identity provider cut brings its result back: the demo page.
+return_urls = ["http://localhost:8080/"]
 "#;
 
 #[derive(Deserialize)]
@@ -559,7 +561,7 @@ mod tests {
                 api_key: None,
                 allow_credentials: false,
                 require_sign_in_token: false,
-                return_urls: vec![],
+                return_urls: vec![url::Url::parse("http://localhost:8080/").unwrap()],
             }]
         );
         assert_eq!(config.sign_in_token_ttl, DEFAULT_SIGN_IN_TOKEN_TTL);
