@@ -16,6 +16,7 @@
 
 use crate::AppState;
 use crate::browser::{self, Browser};
+use crate::clock::millis;
 use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
@@ -34,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// How long a pop-up request may wait at the upstream.
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -86,11 +87,6 @@ impl Pending {
 /// The redirect URI registered with `provider` (a service id): `{public_url}/v1/oauth/callback/{provider}`.
 pub fn redirect_uri(app: &AppState, provider: &str) -> String {
     format!("{}{CALLBACK_PATH}/{provider}", app.public_url)
-}
-
-/// `time` in milliseconds since the epoch, as the store keeps deadlines.
-pub fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn state_hash(state: &str) -> String {

@@ -16,6 +16,7 @@ pub mod accounts_api;
 pub mod api;
 pub mod broker;
 pub mod browser;
+pub mod clock;
 pub mod config;
 pub mod cors;
 pub mod faults;
@@ -234,7 +235,7 @@ impl Server {
                 if let Err(error) = state.progress.sweep(now).await {
                     eprintln!("storage error while sweeping expired flows: {error}");
                 }
-                let millis = broker::millis(now);
+                let millis = clock::millis(now);
                 if let Err(error) = state.store.sweep_upstream_states(millis).await {
                     eprintln!("storage error while sweeping expired upstream states: {error}");
                 }

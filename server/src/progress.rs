@@ -21,6 +21,7 @@
 //! expired flows are swept ([`Progress::sweep`], every [`SWEEP_INTERVAL`]).
 
 use crate::AppState;
+use crate::clock::millis;
 use crate::cors;
 use crate::params;
 use crate::store::{self, Full, NewFlow, Stage, Store};
@@ -33,7 +34,7 @@ use kloudless_protocol::codes;
 use serde::Deserialize;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// How long a flow is tracked after its last page was served.
 pub const TTL: Duration = Duration::from_secs(600);
@@ -112,11 +113,6 @@ pub fn client_key(address: IpAddr) -> IpAddr {
 pub struct Progress {
     quotas: Quotas,
     store: Store,
-}
-
-/// Milliseconds since the Unix epoch (0 before it), as the database keeps times.
-fn millis(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn count(n: usize) -> i64 {

@@ -15,9 +15,10 @@
 //! that meets a refresh just made by a request or another instance leaves them as they are.
 
 use crate::AppState;
+use crate::clock::now_millis;
 use crate::providers::client::{Tokens, UpstreamError};
 use crate::services::{self, Connect};
-use crate::store::{Account, StoredTokens, now_millis};
+use crate::store::{Account, StoredTokens};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

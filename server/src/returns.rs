@@ -19,10 +19,11 @@
 
 use crate::AppState;
 use crate::api::error_json;
+use crate::clock::now_millis;
 use crate::cors;
 use crate::params;
 use crate::progress::is_request_id;
-use crate::store::{self, CodeFlow, hash, new_token, now_millis};
+use crate::store::{self, CodeFlow, hash, new_token};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;

@@ -11,7 +11,7 @@
 use crate::AppState;
 use crate::accounts_api::Caller;
 use crate::api::{ApiError, storage_failed};
-use crate::broker::millis;
+use crate::clock::{self, millis};
 use crate::oauth::AuthRequest;
 use crate::store::{self, Store};
 use axum::Json;
@@ -79,7 +79,7 @@ pub async fn mint(
         "token": token,
         "user_id": user_id,
         "expires_in": ttl.as_secs(),
-        "expires_at": store::rfc3339(expires_at),
+        "expires_at": clock::rfc3339(millis(expires_at)),
     });
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }

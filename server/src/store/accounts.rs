@@ -1,7 +1,16 @@
 //! Accounts and the tokens issued for them.
 
 use super::{Error, Store, in_transaction, on_pool};
+use crate::clock::{now_millis, rfc3339};
 use sha2::{Digest, Sha256};
+
+/// Issues a token of ours: its hash, account, app, scope and when (ms since the epoch).
+pub(super) const INSERT_TOKEN: &str =
+    "INSERT INTO tokens (hash, account_id, client_id, scope, created) VALUES ($1, $2, $3, $4, $5)";
+
+/// The columns an [`Account`] is read from (its times in ms since the epoch).
+const ACCOUNT_COLUMNS: &str = "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
+        COALESCE(modified, created) AS modified, inactive_reason, user_id FROM accounts";
 
 /// A connected account.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -24,6 +33,36 @@ pub struct Account {
     pub inactive_reason: Option<String>,
     /// The app's end user whose sign-in token admitted the flow that last connected it.
     pub user_id: Option<String>,
+}
+
+/// An account as the database keeps it: its times in ms since the epoch.
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    client_id: String,
+    service: String,
+    name: String,
+    admin: bool,
+    created: i64,
+    modified: i64,
+    inactive_reason: Option<String>,
+    user_id: Option<String>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Account {
+        Account {
+            id: row.id,
+            client_id: row.client_id,
+            service: row.service,
+            name: row.name,
+            admin: row.admin,
+            created: rfc3339(row.created),
+            modified: rfc3339(row.modified),
+            inactive_reason: row.inactive_reason,
+            user_id: row.user_id,
+        }
+    }
 }
 
 /// What a token grants.
@@ -52,9 +91,10 @@ impl Store {
         user_id: Option<&str>,
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
+        let now = now_millis();
         let account_id = in_transaction!(self, tx => {
             let connected: Option<(i64,)> = sqlx::query_as(
-                "INSERT INTO accounts (client_id, service, name, admin, user_id) VALUES ($1, $2, $3, $4, $6)
+                "INSERT INTO accounts (client_id, service, name, admin, user_id, created) VALUES ($1, $2, $3, $4, $6, $5)
                  ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
                    user_id = COALESCE(excluded.user_id, accounts.user_id)
                  WHERE accounts.user_id IS NULL OR excluded.user_id IS NULL OR accounts.user_id = excluded.user_id
@@ -64,16 +104,17 @@ impl Store {
             .bind(service)
             .bind(name)
             .bind(admin)
-            .bind(super::upstream::now_rfc3339())
+            .bind(now)
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((account_id,)) = connected else { return Err(Error::OtherUser) };
-            sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
+            sqlx::query(INSERT_TOKEN)
                 .bind(hash(&token))
                 .bind(account_id)
                 .bind(client_id)
                 .bind(grant_scope)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             account_id
@@ -94,14 +135,13 @@ impl Store {
 
     /// The account with this id.
     pub async fn account(&self, id: i64) -> Result<Option<Account>, Error> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as("SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified, inactive_reason, user_id
-                 FROM accounts WHERE id = $1")
+        let row: Option<AccountRow> = on_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE id = $1")))
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
-        }))
+        });
+        Ok(row.map(Account::from))
     }
 }
 
@@ -114,23 +154,22 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(i64, Vec<Account>), Error> {
-        Ok(on_pool!(self, pool => {
+        let (total, page): (i64, Vec<AccountRow>) = on_pool!(self, pool => {
             let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE client_id = $1")
                 .bind(client_id)
                 .fetch_one(pool)
                 .await?;
-            let page = sqlx::query_as(
-                "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-                        COALESCE(modified, created) AS modified, inactive_reason, user_id
-                 FROM accounts WHERE client_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
-            )
+            let page = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{ACCOUNT_COLUMNS} WHERE client_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
+            )))
             .bind(client_id)
             .bind(limit)
             .bind(offset)
             .fetch_all(pool)
             .await?;
             (total, page)
-        }))
+        });
+        Ok((total, page.into_iter().map(Account::from).collect()))
     }
 
     /// The upstream subject of an account connected through an upstream (`None` for the demo's).
@@ -156,16 +195,12 @@ impl Store {
 pub(crate) fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(Error::Random)?;
-    Ok(hex(&bytes))
+    Ok(hex::encode(bytes))
 }
 
 /// The SHA-256 hash of a token, hex-encoded: all that is stored of it.
 pub(crate) fn hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 mod accounts;
 mod flows;
 mod returns;
+mod schema;
 mod sign_in;
 mod upstream;
 
@@ -22,10 +23,9 @@ pub use accounts::{Account, Grant};
 pub(crate) use accounts::{hash, new_token};
 pub use flows::{Full, NewFlow, Stage};
 pub use returns::CodeFlow;
-pub(crate) use upstream::now_millis;
-pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount, rfc3339};
+pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};
 
-use sqlx::migrate::{MigrateDatabase, MigrateError, Migrator};
+use sqlx::migrate::{MigrateDatabase, MigrateError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -33,11 +33,6 @@ use sqlx::sqlite::{
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
-
-/// The SQLite migrations, in order.
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-/// The PostgreSQL migrations, in order.
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How long a request waits for a free database connection before it fails.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -220,7 +215,15 @@ impl Store {
     /// applies the migrations it lacks. Instances starting together are safe: sqlx's migrator
     /// takes a lock on PostgreSQL, and SQLite's writes are serialized.
     pub async fn open(database: &Database) -> Result<Store, Error> {
-        let store = match database {
+        let store = Store::connect_database(database).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to the database, creating an SQLite file, or a PostgreSQL database, when missing;
+    /// the schema is left as it is.
+    async fn connect_database(database: &Database) -> Result<Store, Error> {
+        Ok(match database {
             Database::Sqlite(path) => {
                 create_private(path).map_err(Error::File)?;
                 let options = SqliteConnectOptions::new()
@@ -237,7 +240,6 @@ impl Store {
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await?;
-                SQLITE_MIGRATIONS.run(&pool).await?;
                 Store { pool: Pool::Sqlite(pool) }
             }
             Database::Postgres(url) => {
@@ -261,11 +263,9 @@ impl Store {
                     }
                     connected => connected?,
                 };
-                POSTGRES_MIGRATIONS.run(&pool).await?;
                 Store { pool: Pool::Postgres(pool) }
             }
-        };
-        Ok(store)
+        })
     }
 
     /// Whether the database answers (`SELECT 1`), for `/healthz`.

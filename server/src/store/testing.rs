@@ -14,8 +14,7 @@ pub fn fresh_database(dir: &std::path::Path) -> Database {
             let mut url = url::Url::parse(&server).expect("KLOUDLESS_TEST_DATABASE is a URL");
             let mut bytes = [0u8; 8];
             getrandom::fill(&mut bytes).expect("random name");
-            let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            url.set_path(&format!("/test_{name}"));
+            url.set_path(&format!("/test_{}", hex::encode(bytes)));
             Database::Postgres(url.into())
         }
         _ => Database::Sqlite(dir.join("db.sqlite")),

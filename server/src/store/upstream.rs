@@ -3,8 +3,9 @@
 //! connected through an upstream with their sealed tokens. Sealing is the caller's
 //! ([`crate::secrets`]): these queries only ever see ciphertext.
 
-use super::accounts::{hash, new_token};
+use super::accounts::{INSERT_TOKEN, hash, new_token};
 use super::{Error, Store, in_transaction, on_pool};
+use crate::clock::now_millis;
 
 /// An account connected through an upstream.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +78,7 @@ impl Store {
         account: UpstreamAccount<'_>,
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
+        let now = now_millis();
         let account_id = in_transaction!(self, tx => {
             let existing: Option<(i64, Option<String>)> =
                 sqlx::query_as("SELECT id, user_id FROM accounts WHERE client_id = $1 AND service = $2 AND subject = $3")
@@ -95,7 +97,7 @@ impl Store {
                     .bind(id)
                     .bind(account.login)
                     .bind(account.admin)
-                    .bind(now_rfc3339())
+                    .bind(now)
                     .bind(account.user_id)
                     .execute(&mut *tx)
                     .await?;
@@ -103,8 +105,8 @@ impl Store {
                 }
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO accounts (client_id, service, name, admin, subject, login, user_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                        "INSERT INTO accounts (client_id, service, name, admin, subject, login, user_id, created)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                     )
                     .bind(account.client_id)
                     .bind(account.service)
@@ -113,29 +115,31 @@ impl Store {
                     .bind(account.subject)
                     .bind(account.login)
                     .bind(account.user_id)
+                    .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
                     id
                 }
             };
             sqlx::query(
-                "INSERT INTO upstream_credentials (account_id, sealed, refreshed_at, refreshable)
-                 VALUES ($1, $2, $3, $4)
+                "INSERT INTO upstream_credentials (account_id, sealed, modified, refreshed_at, refreshable)
+                 VALUES ($1, $2, $3, $3, $4)
                  ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified,
                    version = upstream_credentials.version + 1, refreshing_until = NULL,
                    refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable",
             )
             .bind(account_id)
             .bind(account.sealed)
-            .bind(now_millis())
+            .bind(now)
             .bind(account.refreshable)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("INSERT INTO tokens (hash, account_id, client_id, scope) VALUES ($1, $2, $3, $4)")
+            sqlx::query(INSERT_TOKEN)
                 .bind(hash(&token))
                 .bind(account_id)
                 .bind(account.client_id)
                 .bind(grant_scope)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             account_id
@@ -217,13 +221,12 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
-                        modified = $4, refreshed_at = $5, refreshable = TRUE
+                        modified = $4, refreshed_at = $4, refreshable = TRUE
                  WHERE account_id = $1 AND version = $2",
             )
             .bind(account_id)
             .bind(version)
             .bind(sealed)
-            .bind(now_rfc3339())
             .bind(now_millis())
             .execute(pool)
             .await?
@@ -304,36 +307,6 @@ impl Store {
     }
 }
 
-/// Now, in ms since the epoch, as the refresh times and leases are written.
-pub(crate) fn now_millis() -> i64 {
-    let millis =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    i64::try_from(millis).unwrap_or(i64::MAX)
-}
-
-/// Now, as the accounts' timestamps are written (RFC 3339, UTC, seconds).
-pub(crate) fn now_rfc3339() -> String {
-    rfc3339(std::time::SystemTime::now())
-}
-
-/// `time` as the API writes timestamps: RFC 3339, UTC, whole seconds.
-pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let secs = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,8 +376,5 @@ mod tests {
         assert_eq!(store.take_upstream_state("h2", 1_000).await.unwrap(), None, "expired");
         store.put_upstream_state("h3", b"sealed", 1_000).await.unwrap();
         assert_eq!(store.sweep_upstream_states(2_000).await.unwrap(), 1);
-        assert!(now_rfc3339().starts_with("20"));
-        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        assert_eq!(rfc3339(time), "2023-11-14T22:13:20Z");
     }
 }
