@@ -1,9 +1,11 @@
-//! The two dialects' migrations make the same schema; a database of the previous release is
-//! brought forward with every row read back the same.
+//! The two dialects' migrations make the same schema; a database of the previous release, or
+//! one that ran the first text of 0003, is brought forward with every row read back the same.
 
 use super::*;
 use crate::store::testing::{self, TEST_DATABASE};
 use crate::store::{Database, Grant, Stage, StoredTokens, UpstreamAccount, hash};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType};
 use std::collections::BTreeMap;
 
 /// A column in a vocabulary both dialects map to: its type, whether it is NOT NULL, whether the
@@ -209,4 +211,45 @@ async fn a_database_of_the_previous_release_reads_back_the_same_with_its_times()
     let (new, _) =
         store.connect("box:normal.storage", "app", "box", "b@example.com", false, None).await.unwrap();
     assert!(new > upstream, "new accounts take new ids");
+}
+
+#[tokio::test]
+async fn a_database_that_ran_the_first_text_of_0003_starts_and_gains_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = testing::fresh_database(dir.path());
+    let old = Store::connect_database(&database).await.unwrap();
+    let original = if old.is_postgres() { ORIGINAL_POSTGRES_0003 } else { ORIGINAL_SQLITE_0003 };
+    let mut first = old.migrator().iter().filter(|m| m.version < EDITED).cloned().collect::<Vec<_>>();
+    first.push(Migration::new(
+        EDITED,
+        "upstream accounts".into(),
+        MigrationType::Simple,
+        original.into_sql_str(),
+        false,
+    ));
+    on_pool!(old, pool => Migrator::with_migrations(first).run(pool).await.unwrap());
+    let id = insert(
+        &old,
+        "INSERT INTO accounts (client_id, service, name, admin, subject) VALUES ('app', 'acme', 'upstream:u1', FALSE, 'u1') RETURNING id",
+        &[],
+    )
+    .await
+    .unwrap();
+    old.close().await;
+
+    let store = Store::open(&database).await.expect("starts");
+    let account = UpstreamAccount {
+        client_id: "app",
+        service: "acme",
+        subject: "u1",
+        login: "ann@x.test",
+        admin: false,
+        sealed: b"s",
+        user_id: None,
+        refreshable: true,
+    };
+    assert_eq!(store.connect_upstream("acme:normal.storage", account).await.unwrap().0, id);
+    assert_eq!(store.account(id).await.unwrap().unwrap().name, "ann@x.test", "the login is kept");
+    store.close().await;
+    Store::open(&database).await.expect("starts again, repaired once");
 }
