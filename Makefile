@@ -61,11 +61,11 @@ demo: deps dist server-plain
 # on PostgreSQL.
 test: deps-browser deps-postgres build packages test-native test-wasm test-e2e test-postgres
 
-# The server's tests with the test knobs (the `test-support` feature), then the ones that check
-# a build without them refuses them.
+# The tests that check a build without the test knobs refuses them, then every test with the
+# knobs (the `test-support` feature), which also leaves that build in target/debug for test-e2e.
 test-native:
-	cargo test --workspace --features authenticator-server/test-support
 	cargo test -p authenticator-server --lib --test cli
+	cargo test --workspace --features authenticator-server/test-support
 
 # The browser shell's own tests (src/web/tests.rs), wasm-bindgen-test in headless Chromium
 # (webdriver.json passes its flags).
@@ -75,7 +75,7 @@ test-wasm:
 	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --lib
 
 # The files named (not the folder: Node 22+ would take `e2e/` for a module).
-test-e2e:
+test-e2e: server
 	node --test --test-concurrency=1 e2e/*.test.mjs e2e/consumer/*.test.mjs
 
 # The server's tests and the end-to-end tests on PostgreSQL: a throw-away cluster in a temporary
