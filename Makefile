@@ -13,7 +13,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser deps-postgres build dist packages server demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
+.PHONY: all deps deps-browser deps-postgres build dist packages server server-plain demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
 all: build
 
 deps:
@@ -41,11 +41,19 @@ dist:
 packages: dist
 	scripts/install-packages.sh
 
+# The server the end-to-end tests and the bench start (target/debug/authenticator-server), with
+# the test knobs (`--test-faults`, `--latency-ms`: the `test-support` feature). A release build
+# (`cargo build --release -p authenticator-server`, as bench-server does) has none.
 server:
+	cargo build -p authenticator-server --features test-support
+
+# The same binary without the test knobs, as shipped.
+server-plain:
 	cargo build -p authenticator-server
 
-# The server with the simulated services and an example OpenID provider (scripts/demo.mjs).
-demo: build
+# The server with the simulated services and an example OpenID provider (scripts/demo.mjs), in
+# a plain build (no test knobs); `make server` puts the test build back for the tests.
+demo: deps dist server-plain
 	@echo "Demo: open http://localhost:8080"
 	node scripts/demo.mjs
 
@@ -53,8 +61,11 @@ demo: build
 # on PostgreSQL.
 test: deps-browser deps-postgres build packages test-native test-wasm test-e2e test-postgres
 
+# The tests that check a build without the test knobs refuses them, then every test with the
+# knobs (the `test-support` feature), which also leaves that build in target/debug for test-e2e.
 test-native:
-	cargo test --workspace
+	cargo test -p authenticator-server --lib --test cli
+	cargo test --workspace --features authenticator-server/test-support
 
 # The browser shell's own tests (src/web/tests.rs), wasm-bindgen-test in headless Chromium
 # (webdriver.json passes its flags).
@@ -64,7 +75,7 @@ test-wasm:
 	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --lib
 
 # The files named (not the folder: Node 22+ would take `e2e/` for a module).
-test-e2e:
+test-e2e: server
 	node --test --test-concurrency=1 e2e/*.test.mjs e2e/consumer/*.test.mjs
 
 # The server's tests and the end-to-end tests on PostgreSQL: a throw-away cluster in a temporary
@@ -76,7 +87,7 @@ test-postgres: deps-postgres server
 	trap 'scripts/postgres.sh stop "$$cluster"; rm -rf "$$cluster"' EXIT; \
 	url=$$(scripts/postgres.sh start "$$cluster" fsync=off synchronous_commit=off full_page_writes=off); \
 	echo "PostgreSQL suite on $$url"; \
-	KLOUDLESS_TEST_DATABASE=$$url cargo test -p authenticator-server; \
+	KLOUDLESS_TEST_DATABASE=$$url cargo test -p authenticator-server --features test-support; \
 	KLOUDLESS_TEST_DATABASE=$$url $(MAKE) --no-print-directory test-e2e
 
 # This library against the original 1.3.0 in headless Chromium: prints the table and writes

@@ -50,8 +50,9 @@ export async function startApp() {
 }
 
 /**
- * Starts target/debug/authenticator-server with one app (`clientId`, trusting `trustedDomain`)
- * and `--latency-ms latencyMs`; resolves to `{ baseUrl, stop }`.
+ * Starts target/debug/authenticator-server (`make server`'s build: `--latency-ms` is a test knob of
+ * the `test-support` feature) with one app (`clientId`, trusting `trustedDomain`) and
+ * `--latency-ms latencyMs`; resolves to `{ baseUrl, stop }`.
  */
 export async function startApi({ clientId, trustedDomain, latencyMs }) {
   const binary = join(root, 'target/debug/authenticator-server');

@@ -34,7 +34,8 @@ export function freshDatabase() {
  * Starts the API server with `apps` as its config; resolves to `{ baseUrl, database, stop, log,
  * child }` (`log()`: the server's request log so far). An app may have an `api_key` (for the
  * account API), `require_sign_in_token: true`, `return_urls` (its registered return pages), and
- * a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`.
+ * a test `fault` (`{ endpoint, kind, slow_ms }`): the server then runs with `--test-faults`, which
+ * only `make server`'s build has (the `test-support` feature; a plain build refuses the flag).
  * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
  * placed before the apps (top-level keys such as `public_url`); `database` is its
  * `--database` (default: a fresh one, see freshDatabase). `stop()` resolves once it has exited.

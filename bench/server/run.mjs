@@ -53,7 +53,9 @@ async function token(baseUrl) {
     client_id: 'bench', response_type: 'token', state: 's', request_id: 'bench', origin: 'http://localhost:3000',
     scope: 'box', service: 'box', account: 'bench@example.com', action: 'connect',
   });
-  const page = await (await fetch(`${baseUrl}/v1/oauth`, { method: 'POST', body: form })).text();
+  // The pop-up's form is bound to the browser that opened it (the binding cookie).
+  const cookie = `kloudless-browser=${'a'.repeat(64)}`;
+  const page = await (await fetch(`${baseUrl}/v1/oauth`, { method: 'POST', body: form, headers: { cookie } })).text();
   const match = /"access_token":"([0-9a-f]{64})"/.exec(page);
   if (!match) throw new Error(`no token in the result page: ${page.slice(0, 300)}`);
   return match[1];

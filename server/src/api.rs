@@ -3,7 +3,6 @@
 
 use crate::AppState;
 use crate::cors::{self, Audience};
-use crate::faults::{self, Action, Endpoint};
 use crate::params::{self, BadParams};
 use crate::services;
 use crate::store::{Grant, Store};
@@ -163,16 +162,29 @@ pub fn account_json(services: &[services::Service], account: &crate::store::Acco
     })
 }
 
+/// An endpoint of the library's API (named so in a test fault: `endpoint = "token"`).
+#[derive(Clone, Copy, Debug, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `GET /v1/oauth/token/`.
+    Token,
+    /// `GET /v1/accounts/{id}/`.
+    Account,
+}
+
 /// One API request: its input as [`check_input`] found it, its headers, its endpoint.
 struct Call<'r> {
     input: Result<(), ApiError>,
     headers: &'r HeaderMap,
+    /// Read by the test faults only.
+    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
     endpoint: Endpoint,
 }
 
-/// Checks the input, authorizes the request and answers with `body(grant)` — or as the
-/// token's app's test fault says (see [`faults`]). CORS is granted to the token's app's trusted
-/// origins, or, without a valid token, to any app's (so the page can read the error).
+/// Checks the input, authorizes the request and answers with `body(grant)`, marked for the test
+/// faults' layer with the `test-support` feature (see `faults`). CORS is granted to the token's
+/// app's trusted origins, or, without a valid token, to any app's (so the page can read the
+/// error).
 async fn respond(
     app: &AppState,
     call: Call<'_>,
@@ -189,16 +201,9 @@ async fn respond(
             return cors::with_cors(error.into_response(), origin);
         }
     };
-    let fault = faults::active(&app.config, &grant.client_id, call.endpoint)
-        .map(|fault| faults::action(&app.config, fault, &grant));
-    let response = match fault {
-        Some(Action::Reply(response)) => response,
-        Some(Action::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            reply(body(&grant).await)
-        }
-        None => reply(body(&grant).await),
-    };
+    let response = reply(body(&grant).await);
+    #[cfg(feature = "test-support")]
+    let response = crate::faults::mark(response, call.endpoint, grant.clone());
     let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
     cors::with_cors(response, origin)
 }

@@ -1,6 +1,6 @@
-//! Test-only fault injection, enabled by `--test-faults` (off by default). An app's `fault`
-//! makes one API endpoint misbehave for that app's tokens, so that a client's error handling can
-//! be tested against the real server:
+//! Test-only fault injection: a tower layer built with the `test-support` feature only, enabled
+//! by `--test-faults` (off by default). An app's `fault` makes one API endpoint misbehave for
+//! that app's tokens, so that a client's error handling can be tested against the real server:
 //!
 //! ```toml
 //! [[apps]]
@@ -8,26 +8,25 @@
 //! trusted_domains = ["localhost:5000"]
 //! fault = { endpoint = "token", kind = "status_500" }
 //! ```
+//!
+//! The API ([`crate::api`]) marks each reply it gave a valid token with what it answered
+//! ([`Answered`]); the layer ([`inject`]) then replaces or delays the reply as the token's app's
+//! fault says.
 
+use crate::AppState;
 use crate::api;
+pub use crate::api::Endpoint;
 use crate::config::Config;
 use crate::store::Grant;
 use axum::Json;
 use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The API endpoint a fault targets.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    /// `GET /v1/oauth/token/`.
-    Token,
-    /// `GET /v1/accounts/{id}/`.
-    Account,
-}
 
 /// How the endpoint misbehaves.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
@@ -103,6 +102,48 @@ pub enum Action {
     Delay(Duration),
 }
 
+/// What an API reply answered: its endpoint and the token's grant, in the reply's extensions.
+#[derive(Clone, Debug)]
+pub struct Answered {
+    /// The endpoint called.
+    pub endpoint: Endpoint,
+    /// What the request's token grants.
+    pub grant: Grant,
+}
+
+/// `response`, marked as the answer of `endpoint` to a token granting `grant`.
+pub fn mark(mut response: Response, endpoint: Endpoint, grant: Grant) -> Response {
+    response.extensions_mut().insert(Answered { endpoint, grant });
+    response
+}
+
+/// Middleware: a reply [`mark`]ed for an app with a fault on its endpoint is replaced (keeping
+/// its CORS headers) or delayed, as the fault says.
+pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let Some(Answered { endpoint, grant }) = response.extensions().get::<Answered>().cloned() else {
+        return response;
+    };
+    let Some(fault) = active(&state.config, &grant.client_id, endpoint) else { return response };
+    match action(&state.config, fault, &grant) {
+        Action::Reply(reply) => with_cors_of(reply, &response),
+        Action::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            response
+        }
+    }
+}
+
+/// `reply` with the CORS headers of `response` (the reply it replaces).
+fn with_cors_of(mut reply: Response, response: &Response) -> Response {
+    for (name, value) in response.headers() {
+        if name.as_str().starts_with("access-control-") || name == header::VARY {
+            reply.headers_mut().append(name, value.clone());
+        }
+    }
+    reply
+}
+
 /// The fault of the app `client_id` (the token's app), if it targets `endpoint`.
 pub fn active<'c>(config: &'c Config, client_id: &str, endpoint: Endpoint) -> Option<&'c Fault> {
     config.app(client_id)?.fault.as_ref().filter(|fault| fault.endpoint == endpoint)
@@ -162,6 +203,7 @@ mod tests {
              [[apps]]\nclient_id = \"b\"\ntrusted_domains = []\n"
         );
         Config::from_toml_with_faults(&toml, "127.0.0.1:0".parse().unwrap(), "db".into(), true)
+            .map_err(|e| e.to_string())
     }
 
     fn grant() -> Grant {

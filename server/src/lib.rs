@@ -3,12 +3,12 @@
 //! [`broker`]) or, by default, connecting the built-in demo provider's simulated services.
 //!
 //! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
-//! functions ([`origin`], [`services`], [`params`], [`security`], [`faults`], [`latency`],
-//! [`oauth::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
-//! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
-//! [`progress::Progress`]), shared by every instance; configuration
-//! is one typed struct ([`config::Config`]); connections are accepted, timed out and capped by
-//! [`serve`].
+//! functions ([`origin`], [`services`], [`params`], [`security`], [`oauth::validate`]); storage
+//! is behind [`store`] (SQLite or PostgreSQL through async drivers: accounts, hashed tokens, and
+//! where the pop-up flows are, never a result: see [`progress::Progress`]), shared by every
+//! instance; configuration is one typed struct ([`config::Config`]); connections are accepted,
+//! timed out and capped by [`serve`]. The test knobs (`faults`, `latency`) are tower layers
+//! built with the `test-support` feature only.
 
 #![warn(missing_docs)]
 
@@ -19,8 +19,10 @@ pub mod browser;
 pub mod clock;
 pub mod config;
 pub mod cors;
+#[cfg(feature = "test-support")]
 pub mod faults;
 pub mod keep_alive;
+#[cfg(feature = "test-support")]
 pub mod latency;
 pub mod oauth;
 pub mod origin;
@@ -79,7 +81,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let oauth = || get(oauth::show).post(oauth::submit);
     let token = || get(api::token).options(api::preflight);
     let account = || get(accounts_api::get).delete(accounts_api::delete).options(api::preflight);
-    Router::new()
+    let routes = Router::new()
         .route("/", get(statics::index))
         .route("/healthz", get(health))
         .route("/{file}", get(statics::www))
@@ -104,14 +106,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
         .route("/v1/sign_in_tokens", post(sign_in::mint))
         .route("/v1/sign_in_tokens/", post(sign_in::mint))
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
+        .fallback(not_found);
+    with_test_knobs(routes, &state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // A client that sent a request head must send its body as promptly as the head.
         .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
         .layer(middleware::from_fn(security::defaults))
         .layer(middleware::from_fn(log))
         .with_state(state)
+}
+
+/// `routes` with the test knobs' layers: the apps' faults ([`faults`]), then the added latency
+/// ([`latency`]).
+#[cfg(feature = "test-support")]
+fn with_test_knobs(routes: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    routes
+        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
+}
+
+/// Without the `test-support` feature: `routes` as they are.
+#[cfg(not(feature = "test-support"))]
+fn with_test_knobs(routes: Router<Arc<AppState>>, _state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    routes
 }
 
 /// Any unrouted path: a JSON error under `/v1/`, plain text elsewhere.

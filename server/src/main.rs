@@ -1,7 +1,8 @@
-//! `authenticator-server [--config FILE] [--database FILE] [--listen ADDR]`
+//! `authenticator-server [--config FILE] [--database FILE] [--listen ADDR] [OPTIONS]`: see
+//! `--help` ([`authenticator_server::config::args`]).
 
 use authenticator_server::Server;
-use authenticator_server::config::{Command, Config, USAGE};
+use authenticator_server::config::{Command, Config, args};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -10,11 +11,15 @@ async fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
-            print!("{USAGE}");
+            print!("{}", args::help());
             return ExitCode::SUCCESS;
         }
-        Err(message) => {
-            eprintln!("authenticator-server: {message}\n\n{USAGE}");
+        Err(error) if error.shows_usage() => {
+            eprint!("{error}");
+            return ExitCode::from(2);
+        }
+        Err(error) => {
+            eprintln!("authenticator-server: {error}\n\n{}", args::usage());
             return ExitCode::from(2);
         }
     };

@@ -340,16 +340,16 @@ async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_witho
 fn a_provider_without_a_client_secret_is_a_configuration_error_that_echoes_no_secret() {
     let at = "127.0.0.1:0".parse().unwrap();
     let missing = format!("{APP}[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\n");
-    let error = Config::from_toml(&missing, at, "db".into()).unwrap_err();
+    let error = Config::from_toml(&missing, at, "db".into()).unwrap_err().to_string();
     assert!(error.contains("providers[0] (gdrive): a client secret is needed"), "{error}");
     let custom = format!(
         "{APP}[[providers]]\nid = \"acme\"\nkind = \"oidc\"\nname = \"A\"\ncategory = \"storage\"\n\
          client_id = \"c\"\nclient_secret = \"s3cr3t-value\"\n"
     );
-    let error = Config::from_toml(&custom, at, "db".into()).unwrap_err();
+    let error = Config::from_toml(&custom, at, "db".into()).unwrap_err().to_string();
     assert!(error.contains("issuer is needed") && !error.contains("s3cr3t"), "{error}");
     let bad_public = format!("public_url = \"https://auth.example.test/path\"\n{APP}");
-    assert!(Config::from_toml(&bad_public, at, "db".into()).unwrap_err().contains("public_url"));
+    assert!(Config::from_toml(&bad_public, at, "db".into()).unwrap_err().to_string().contains("public_url"));
     // No [[providers]]: the demo services, as before.
     let config = Config::from_toml(APP, at, "db".into()).unwrap();
     assert_eq!(config.services.len(), 7);

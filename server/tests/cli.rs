@@ -61,7 +61,7 @@ fn bad_arguments_and_configs_exit_with_2_and_say_why() {
         (vec!["--config", unknown_key.to_str().unwrap()], "unknown field `secret`"),
         (vec!["--config", "/nonexistent/config.toml"], "cannot read /nonexistent/config.toml"),
         (vec!["--listen", "not-an-address"], "not an address"),
-        (vec!["--port", "1"], "unknown argument \"--port\""),
+        (vec!["--port", "1"], "unexpected argument '--port'"),
     ];
     for (args, expected) in cases {
         let (code, stdout, stderr) = run(&args);
@@ -228,6 +228,7 @@ fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
     }
 }
 
+#[cfg(feature = "test-support")]
 #[test]
 fn faults_need_the_test_faults_flag() {
     let dir = tempfile::tempdir().unwrap();
@@ -325,11 +326,37 @@ fn trusted_domains_must_name_their_scheme() {
     );
 }
 
+#[cfg(feature = "test-support")]
 #[test]
 fn usage_documents_the_test_faults_flag() {
     let (_, stdout, _) = run(&["--help"]);
     assert!(stdout.contains("--test-faults"));
     assert!(stdout.contains("fault = { endpoint = \"token\", kind = \"status_500\" }"));
+}
+
+/// The release binary (built without the `test-support` feature) has no test knob: it refuses
+/// `--test-faults` and `--latency-ms` as unknown arguments, and an app's `fault` entry.
+#[cfg(not(feature = "test-support"))]
+#[test]
+fn without_the_test_support_feature_the_test_knobs_are_refused() {
+    for args in [&["--test-faults"][..], &["--latency-ms", "50"]] {
+        let (code, stdout, stderr) = run_refused(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("unexpected argument '{}'", args[0])), "{args:?}: {stderr}");
+        assert!(!stdout.contains("listening"), "{args:?}");
+    }
+    let (_, help, _) = run(&["--help"]);
+    assert!(!help.contains("--test-faults") && !help.contains("--latency-ms"), "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faults.toml");
+    std::fs::write(
+        &config,
+        "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\nfault = { endpoint = \"token\", kind = \"drop\" }\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run_refused(&["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("apps[0]: fault is a test-only setting"), "{stderr}");
 }
 
 /// The SQLite database and its WAL and shared-memory files are created readable and writable

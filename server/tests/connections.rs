@@ -428,20 +428,21 @@ async fn accept_errors_are_logged_and_the_server_keeps_serving() {
 
 /// Ctrl-C (SIGINT) stops the server gracefully: a request in progress is answered, an idle
 /// connection is closed without waiting for its timeout, and the process exits with 0.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "test-support"))]
 #[tokio::test]
 async fn ctrl_c_lets_a_request_in_progress_finish() {
     stops_gracefully_on("-INT").await;
 }
 
 /// SIGTERM (what a process manager or a container runtime sends) does the same.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "test-support"))]
 #[tokio::test]
 async fn sigterm_lets_a_request_in_progress_finish() {
     stops_gracefully_on("-TERM").await;
 }
 
-#[cfg(unix)]
+/// (With `--latency-ms`, a test knob: the `test-support` feature.)
+#[cfg(all(unix, feature = "test-support"))]
 async fn stops_gracefully_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     // Each API request takes 1.5 s; the timeouts are far longer than the test.

@@ -41,13 +41,24 @@ async fn start_with(more_apps: &str, test_faults: bool) -> Running {
         dir.path().join("dist"),
     );
     let database = common::fresh_database(dir.path());
-    let config =
-        Config::from_toml_with_faults(&toml, "127.0.0.1:0".parse().unwrap(), database.clone(), test_faults)
-            .unwrap();
+    let config = load(&toml, database.clone(), test_faults);
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());
     Running { addr, database, dir }
+}
+
+/// The configuration `toml`, with `--test-faults` or not.
+#[cfg(feature = "test-support")]
+fn load(toml: &str, database: authenticator_server::store::Database, test_faults: bool) -> Config {
+    Config::from_toml_with_faults(toml, "127.0.0.1:0".parse().unwrap(), database, test_faults).unwrap()
+}
+
+/// The configuration `toml` (test faults need the `test-support` feature).
+#[cfg(not(feature = "test-support"))]
+fn load(toml: &str, database: authenticator_server::store::Database, test_faults: bool) -> Config {
+    assert!(!test_faults, "test faults need the test-support feature");
+    Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), database).unwrap()
 }
 
 struct Reply {
@@ -947,9 +958,10 @@ async fn send_raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     }
 }
 
-// ---- Test faults (--test-faults) ----
+// ---- Test faults (--test-faults, with the test-support feature) ----
 
 /// One app per endpoint and kind, each trusting [`APP_ORIGIN`], with the fault in its name.
+#[cfg(feature = "test-support")]
 fn fault_apps() -> String {
     let mut toml = String::new();
     for endpoint in ["token", "account"] {
@@ -967,10 +979,12 @@ fn fault_apps() -> String {
     toml
 }
 
+#[cfg(feature = "test-support")]
 fn api_path(endpoint: &str) -> &'static str {
     if endpoint == "token" { "/v1/oauth/token/" } else { "/v1/accounts/me/" }
 }
 
+#[cfg(feature = "test-support")]
 #[tokio::test]
 async fn faults_misbehave_as_configured_with_cors() {
     let server = start_with(&fault_apps(), true).await;
@@ -1062,10 +1076,11 @@ async fn faults_misbehave_as_configured_with_cors() {
     assert_eq!(get(server.addr, "/v1/oauth/token/", &[("Authorization", "Bearer nope")]).await.status, 401);
 }
 
+#[cfg(feature = "test-support")]
 #[test]
 fn faults_need_the_flag() {
     let at = "127.0.0.1:0".parse().unwrap();
-    let error = Config::from_toml(&fault_apps(), at, "db".into()).unwrap_err();
+    let error = Config::from_toml(&fault_apps(), at, "db".into()).unwrap_err().to_string();
     assert!(error.contains("--test-faults"), "{error}");
     assert!(Config::from_toml_with_faults(&fault_apps(), at, "db".into(), true).is_ok());
 }

@@ -1,4 +1,6 @@
-//! `--latency-ms` over real HTTP: API requests (preflights included) wait, pages do not.
+//! `--latency-ms` over real HTTP: API requests (preflights included) wait, pages do not. A test
+//! knob: with the `test-support` feature only.
+#![cfg(feature = "test-support")]
 
 mod common;
 

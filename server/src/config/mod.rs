@@ -1,0 +1,207 @@
+//! The server's configuration: one typed struct ([`Config`]), from the command line
+//! ([`args`], parsed by clap) and a TOML file ([`file`], checked key by key into a
+//! [`ConfigError`] naming the key at fault).
+
+pub mod args;
+mod error;
+pub mod file;
+#[cfg(test)]
+mod tests;
+
+pub use args::Command;
+pub use error::ConfigError;
+pub use file::File;
+
+#[cfg(feature = "test-support")]
+use crate::faults::Fault;
+use crate::keep_alive;
+use crate::origin::TrustedDomain;
+use crate::progress::Quotas;
+use crate::providers::Secret;
+use crate::secrets::KeySource;
+use crate::serve;
+use crate::services::Service;
+use crate::store::Database;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// An app: its `client_id` and the origins its pages may run on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct App {
+    /// The app's id, as pages send it in `client_id`.
+    pub client_id: String,
+    /// Trusted Domains, parsed when the configuration is loaded: `https://host[:port]` or
+    /// `http://host[:port]`, or for development a bare `localhost[:port]`, `127.0.0.1[:port]` or
+    /// `[::1][:port]` (both schemes); see [`TrustedDomain`].
+    pub trusted_domains: Vec<TrustedDomain>,
+    /// A fault to inject in its API replies: test-only, accepted with `--test-faults` only.
+    #[cfg(feature = "test-support")]
+    pub fault: Option<Fault>,
+    /// The key its backend sends as `Authorization: APIKey <key>` to the account API
+    /// (`api_key`, `api_key_env` or `api_key_file`; at least [`MIN_API_KEY_LEN`] characters).
+    /// Without one, the app's backend has no account API. Never printed.
+    pub api_key: Option<Secret>,
+    /// Whether its backend may read an account's upstream access token
+    /// (`GET /v1/accounts/{id}/credentials/`; `allow_credentials`, default false).
+    pub allow_credentials: bool,
+    /// Whether every pop-up flow of the app needs a sign-in token minted by its backend
+    /// (`require_sign_in_token`, default false; needs an API key): see [`crate::sign_in`].
+    pub require_sign_in_token: bool,
+    /// The pages a pop-up whose opener was cut may bring a result back to (`return_urls`):
+    /// absolute http(s) URLs on a Trusted Domain of the app, without credentials, query or
+    /// fragment; a pop-up's `return_to` must be one of them (its query aside). Without any, the
+    /// app's results go back by `postMessage` only: see [`crate::returns`].
+    pub return_urls: Vec<url::Url>,
+}
+
+/// The shortest API key accepted in the configuration.
+pub const MIN_API_KEY_LEN: usize = 24;
+
+/// Everything the server runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The database: an SQLite file, or PostgreSQL (`--database`).
+    pub database: Database,
+    /// The apps that may use this server.
+    pub apps: Vec<App>,
+    /// The demo page's folder, served at `/`.
+    pub www_dir: PathBuf,
+    /// The library build's folder, served at `/dist/`.
+    pub dist_dir: PathBuf,
+    /// Added latency before every API request is answered (`--latency-ms`, for benchmarks; zero
+    /// by default): see [`crate::latency`].
+    #[cfg(feature = "test-support")]
+    pub latency: Duration,
+    /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
+    pub popup_flows: Quotas,
+    /// The sweep keeping idle accounts' upstream grants alive (`[refresh]`): see
+    /// [`keep_alive`].
+    pub refresh: keep_alive::Settings,
+    /// A new connection is closed unless it sends a complete request head within this time
+    /// (`--header-timeout-secs`, default [`serve::DEFAULT_HEADER_TIMEOUT`]).
+    pub header_timeout: Duration,
+    /// A kept-alive connection is closed unless it completes its next request head within this
+    /// time of the previous response (`--idle-timeout-secs`, default
+    /// [`serve::DEFAULT_IDLE_TIMEOUT`]); at least `header_timeout`.
+    pub idle_timeout: Duration,
+    /// A connection is closed when writing to it makes no progress for this long: its client
+    /// stopped reading (`--write-timeout-secs`, default [`serve::DEFAULT_WRITE_TIMEOUT`]).
+    pub write_timeout: Duration,
+    /// The most connections open at once; more wait in the listen backlog
+    /// (`--max-connections`, default [`serve::default_max_connections`]).
+    pub max_connections: usize,
+    /// The services the pop-up offers (`[[providers]]`; without any, the demo provider's).
+    pub services: Vec<Service>,
+    /// This server's public URL (`public_url`): each upstream redirects to its own
+    /// `{public_url}/v1/oauth/callback/{id}`. Default: `http://` and the address listened on.
+    pub public_url: Option<String>,
+    /// Whether upstream URLs may resolve to loopback and private addresses
+    /// (`allow_private_upstreams`, default false): see [`crate::providers::guard`].
+    pub allow_private_upstreams: bool,
+    /// How long an upstream call may take (`upstream_timeout_secs`, default 10 s).
+    pub upstream_timeout: Duration,
+    /// The largest request body the pass-through API passes on (`raw_max_body_bytes`, default
+    /// [`DEFAULT_RAW_MAX_BODY`]); every other route takes at most 16 KiB. See [`crate::raw`].
+    pub raw_max_body: u64,
+    /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
+    /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
+    pub secret_key: KeySource,
+    /// How long a minted sign-in token may wait for its pop-up (`sign_in_token_ttl_secs`, 1 to
+    /// 3600, default [`DEFAULT_SIGN_IN_TOKEN_TTL`]).
+    pub sign_in_token_ttl: Duration,
+}
+
+/// The default time a sign-in token may wait for its pop-up: 5 minutes.
+pub const DEFAULT_SIGN_IN_TOKEN_TTL: Duration = Duration::from_secs(300);
+
+/// The default time an upstream call may take.
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default largest request body of the pass-through API: 100 MiB.
+pub const DEFAULT_RAW_MAX_BODY: u64 = 100 * 1024 * 1024;
+
+/// The configuration used without `--config`.
+pub const DEFAULT_CONFIG: &str = r#"
+[[apps]]
+client_id = "demo"
+# The demo page, then the examples: a static server, `vite` and `vite preview`. Bare host:port
+# entries (http and https) are for localhost, 127.0.0.1 and [::1] only: a deployed app's entries
+# name their scheme, e.g. "https://app.example.com".
+trusted_domains = ["localhost:8080", "127.0.0.1:8080", "localhost:8000", "localhost:5173", "localhost:4173"]
+# Where a pop-up whose opener an identity provider cut brings its result back: the demo page.
+return_urls = ["http://localhost:8080/"]
+"#;
+
+impl Config {
+    /// Builds a configuration from TOML text and the command-line values; a `fault` is refused.
+    pub fn from_toml(text: &str, listen: SocketAddr, database: Database) -> Result<Config, ConfigError> {
+        Config::from_file(toml::from_str(text)?, listen, database)
+    }
+
+    /// [`Config::from_toml`], accepting the apps' test-only `fault` when `test_faults` is set
+    /// (the `--test-faults` flag).
+    #[cfg(feature = "test-support")]
+    pub fn from_toml_with_faults(
+        text: &str,
+        listen: SocketAddr,
+        database: Database,
+        test_faults: bool,
+    ) -> Result<Config, ConfigError> {
+        let file: File = toml::from_str(text)?;
+        Config::from_file(file.with_test_faults(test_faults), listen, database)
+    }
+
+    /// [`Config::try_from`] the file, listening on `listen` with `database` (whose folder holds
+    /// the default secret key).
+    fn from_file(file: File, listen: SocketAddr, database: Database) -> Result<Config, ConfigError> {
+        let data_dir = match &database {
+            Database::Sqlite(path) => path.parent().map(PathBuf::from).unwrap_or_default(),
+            Database::Postgres(_) => PathBuf::from("data"),
+        };
+        let secret_key = KeySource::Default(data_dir.join("secret.key"));
+        Ok(Config { listen, database, secret_key, ..Config::try_from(file)? })
+    }
+
+    /// The app with this `client_id`.
+    pub fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps.iter().find(|app| app.client_id == client_id)
+    }
+
+    /// The connection settings, checked: the three timeouts above zero and at most
+    /// [`serve::MAX_TIMEOUT_SECS`], the idle timeout no shorter than the header timeout, and
+    /// from 1 to [`serve::MAX_CONNECTIONS`] connections.
+    pub fn connection_limits(&self) -> Result<serve::Limits, String> {
+        let max = Duration::from_secs(serve::MAX_TIMEOUT_SECS);
+        for (flag, timeout) in [
+            ("--header-timeout-secs", self.header_timeout),
+            ("--idle-timeout-secs", self.idle_timeout),
+            ("--write-timeout-secs", self.write_timeout),
+        ] {
+            if timeout.is_zero() || timeout > max {
+                return Err(format!("{flag}: {timeout:?} is not above 0 and at most {}s", max.as_secs()));
+            }
+        }
+        if self.idle_timeout < self.header_timeout {
+            return Err(format!(
+                "--idle-timeout-secs ({:?}) must be at least --header-timeout-secs ({:?})",
+                self.idle_timeout, self.header_timeout
+            ));
+        }
+        if !(1..=serve::MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!(
+                "--max-connections {} is not from 1 to {}",
+                self.max_connections,
+                serve::MAX_CONNECTIONS
+            ));
+        }
+        Ok(serve::Limits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            write_timeout: self.write_timeout,
+            max_connections: self.max_connections,
+        })
+    }
+}
