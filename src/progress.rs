@@ -17,8 +17,8 @@ use crate::popup::{api_url, encode_component};
 use kloudless_protocol::{PROGRESS_PATH, REDEEM_PATH};
 pub use kloudless_protocol::{RETURN_CHANNEL, RETURN_FRAGMENT};
 
-/// Pause between two progress checks, in milliseconds.
-pub const RETRY_MS: i32 = 500;
+/// Pause between a progress reply and the next check, in milliseconds.
+pub const RETRY_MS: u64 = 500;
 
 /// Checks in a row that find nothing under way before the pop-up counts as closed by the user:
 /// the first when it reads as closed, then one every [`RETRY_MS`], so a late result has a grace

@@ -7,7 +7,7 @@
 #![cfg(not(target_arch = "wasm32"))] // proptest is a native dev-dependency: the core is tested natively
 
 use kloudless_authenticator::error::Error;
-use kloudless_authenticator::flow::{Flow, Outcome, RANDOM_BYTES, Step};
+use kloudless_authenticator::flow::{Flow, Millis, Outcome, RANDOM_BYTES, Step};
 use kloudless_authenticator::message::{self, Data, Dropped, Fields, Sender};
 use kloudless_authenticator::options::{OptionValue, Options};
 use kloudless_authenticator::popup::{self, Launch};
@@ -42,10 +42,18 @@ const API: &str = "https://api.test";
 const STATE: &str = "000102030405060708090a0b0c0d0e0f";
 const REQUEST: &str = "101112131415161718191a1b1c1d1e1f";
 
+/// The time a test flow starts at.
+const T0: Millis = 1_000;
+
 fn flow() -> Flow {
+    timed_flow(0)
+}
+
+/// A flow started at [`T0`] with this `flowTimeout` (0: none).
+fn timed_flow(flow_timeout_ms: u32) -> Flow {
     let random: [u8; RANDOM_BYTES] = std::array::from_fn(|i| i as u8);
     let options = Options::new([("client_id".to_owned(), OptionValue::Text("app".into()))]).unwrap();
-    Flow::new(API, API, &options, &random)
+    Flow::new(API, API, &options, &random, T0, flow_timeout_ms)
 }
 
 /// A field: this flow's value, another text, or missing.
@@ -119,8 +127,9 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One flow, under any order of events: it finishes exactly once, and a failure never follows a
-// success.
+// One flow, under any order of events and of its deadlines (the pop-up polls, the progress
+// checks and the flow timeout, its timer firing early, on time or late): it finishes exactly
+// once, a failure never follows a success, and the flow timeout ends it at its deadline.
 
 #[derive(Clone, Debug)]
 enum Event {
@@ -133,6 +142,10 @@ enum Event {
     Code,
     Redeemed(Option<u16>),
     Abort,
+    /// The clock moves on this many ms, and the shell's timer fires then (maybe early).
+    Wait(Millis),
+    /// The shell's timer fires when the flow asked, this many ms late.
+    Wake(Millis),
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -147,6 +160,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Event::Code),
         1 => prop::option::of(prop::sample::select(vec![200u16, 400])).prop_map(Event::Redeemed),
         1 => Just(Event::Abort),
+        2 => (0..1_500u64).prop_map(Event::Wait),
+        3 => prop::sample::select(vec![0u64, 0, 1, 40, 700]).prop_map(Event::Wake),
     ]
 }
 
@@ -154,8 +169,13 @@ proptest! {
     #![proptest_config(config(1024))]
 
     #[test]
-    fn a_flow_finishes_exactly_once(events in prop::collection::vec(event(), 0..24)) {
-        let mut f = flow();
+    fn a_flow_finishes_exactly_once(
+        events in prop::collection::vec(event(), 0..24),
+        flow_timeout in prop_oneof![Just(0u32), 1..4_000u32],
+    ) {
+        let mut f = timed_flow(flow_timeout);
+        let deadline = (flow_timeout > 0).then(|| T0 + Millis::from(flow_timeout));
+        let mut now = T0;
         let mut finishes = Vec::new();
         for event in events {
             let step = match event {
@@ -164,7 +184,7 @@ proptest! {
                 Event::Account(status, object) => f.on_account(Ok(AccountReply { status, object })),
                 Event::Failed => f.on_token(Err(Error::NetworkError)),
                 Event::Closed => f.on_popup_closed(),
-                Event::Progress(status) => f.on_progress(status),
+                Event::Progress(status) => f.on_progress(status, now),
                 Event::Code => {
                     // A handed-over code is redeemed while the result is awaited, and only then.
                     let step = f.on_handed_over(&"0f".repeat(32));
@@ -176,12 +196,36 @@ proptest! {
                     Step::Ignore
                 }
                 Event::Abort => f.abort(Error::Cancelled),
+                Event::Wait(ms) | Event::Wake(ms) => {
+                    let due = f.poll_timeout();
+                    now = match (event, due) {
+                        (Event::Wake(_), Some(due)) => now.max(due) + ms,
+                        _ => now + ms,
+                    };
+                    let awaiting = f.awaits_result();
+                    let step = f.handle_timeout(now);
+                    if due.is_none_or(|due| now < due) {
+                        prop_assert_eq!(&step, &Step::Ignore, "nothing is due before the time the flow asked");
+                    }
+                    let timed_out = deadline.is_some_and(|d| d <= now) && finishes.is_empty();
+                    prop_assert_eq!(step == Step::Finish(Outcome::Failed(Error::FlowTimeout)), timed_out);
+                    match &step {
+                        Step::CheckPopup | Step::CheckProgress { .. } => prop_assert!(awaiting),
+                        Step::Ignore | Step::Finish(_) => {}
+                        other => prop_assert!(false, "{:?} from a timeout", other),
+                    }
+                    step
+                }
             };
             if let Step::Finish(outcome) = step {
                 finishes.push(outcome);
             }
         }
         prop_assert!(finishes.len() <= 1, "{:?}", finishes);
+        // Until it is done, a flow with a timeout is always woken by its deadline at the latest.
+        if let (Some(deadline), true) = (deadline, finishes.is_empty()) {
+            prop_assert!(f.poll_timeout().is_some_and(|at| at <= deadline));
+        }
         if let [Outcome::Connected] = finishes.as_slice() {
             prop_assert!(!f.awaits_result());
         }

@@ -9,20 +9,32 @@ use super::events::{Listener, later};
 use super::globals::{self, debug_log};
 use super::http::{self, Failure, InFlight, Outcome as Reply, Send};
 use super::read;
-use super::release;
+use super::relay::Relay;
+use super::returns::Returns;
 use crate::error::Error;
-use crate::flow::{self, Flow, Outcome, Step};
+use crate::flow::{self, Flow, Millis, Outcome, Step};
 use crate::message::Sender;
 use crate::options::Options;
 use crate::popup;
-use crate::progress;
 use crate::verify::{AccountReply, TokenReply};
-use gloo_timers::callback::{Interval, Timeout};
-use kloudless_protocol::{OAuthResult, RELAY_PATH};
+use gloo_timers::callback::Timeout;
+use kloudless_protocol::OAuthResult;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, HtmlIFrameElement, MessageEvent, StorageEvent, Window};
+use web_sys::{Event, MessageEvent, Window};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: the monotonic clock the flow's deadlines are on.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// The time now, for the flow.
+fn now() -> Millis {
+    performance_now() as Millis
+}
 
 /// An authenticator: its options, callback, server and at most one pending flow.
 pub struct Instance {
@@ -49,14 +61,12 @@ struct Pending {
     _message: Listener,
     /// Codes handed over by the return page a pop-up whose opener was cut came back to.
     _returns: Returns,
-    _poll: Interval,
-    _flow_timeout: Option<Timeout>,
+    /// The one timer: it wakes the flow at the time the flow asked for (see [`Flow::poll_timeout`]).
+    wake: Option<Timeout>,
     /// The requests awaited (by number), aborted when dropped.
     requests: Vec<(u32, InFlight)>,
     /// The verification endpoints' preflights being warmed (see [`Send::Warm`]).
     _warming: [InFlight; 2],
-    /// The pause before the next progress check.
-    check_after: Option<Timeout>,
 }
 
 impl Drop for Pending {
@@ -69,71 +79,6 @@ impl Drop for Pending {
 fn close(popup: Option<Window>) {
     if let Some(popup) = popup {
         let _ = popup.close();
-    }
-}
-
-/// The API server's relay page in a hidden iframe, removed from the page when dropped.
-struct Relay {
-    iframe: HtmlIFrameElement,
-    /// The iframe's window, which its messages come from.
-    window: Option<Window>,
-}
-
-impl Relay {
-    fn load(window: &Window, base_url: &str) -> Option<Relay> {
-        let document = window.document()?;
-        let iframe: HtmlIFrameElement = document.create_element("iframe").ok()?.dyn_into().ok()?;
-        iframe.set_src(&popup::api_url(base_url, RELAY_PATH));
-        iframe.set_attribute("style", "display:none").ok()?;
-        document.body()?.append_child(&iframe).ok()?;
-        Some(Relay { window: iframe.content_window(), iframe })
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        release::remove(&self.iframe);
-    }
-}
-
-/// The same-origin channel handed-over codes come on: a `BroadcastChannel`, or `storage`
-/// events where there is none. Closed when dropped.
-enum Returns {
-    Channel { channel: web_sys::BroadcastChannel, _listener: Listener },
-    Storage { _listener: Listener },
-    None,
-}
-
-impl Returns {
-    fn listen(window: &Window, on_data: impl Fn(JsValue) + 'static) -> Returns {
-        if !js_sys::Reflect::has(window, &"BroadcastChannel".into()).unwrap_or(false) {
-            let listener = Listener::new(window, "storage", move |event: Event| {
-                let event: StorageEvent = event.unchecked_into();
-                if event.key().as_deref() == Some(progress::RETURN_CHANNEL)
-                    && let Some(value) = event.new_value()
-                {
-                    on_data(JsValue::from_str(&value));
-                }
-            });
-            return Returns::Storage { _listener: listener };
-        }
-        match web_sys::BroadcastChannel::new(progress::RETURN_CHANNEL) {
-            Ok(channel) => {
-                let listener = Listener::new(&channel, "message", move |event: Event| {
-                    on_data(event.unchecked_into::<MessageEvent>().data())
-                });
-                Returns::Channel { channel, _listener: listener }
-            }
-            Err(_) => Returns::None,
-        }
-    }
-}
-
-impl Drop for Returns {
-    fn drop(&mut self) {
-        if let Returns::Channel { channel, .. } = self {
-            release::close(channel);
-        }
     }
 }
 
@@ -199,7 +144,9 @@ impl Instance {
         let page_url = page_url.split('#').next().unwrap_or_default();
         let mut random = [0u8; flow::RANDOM_BYTES];
         getrandom::fill(&mut random).map_err(|_| Error::NoRandomSource)?;
-        let mut flow = Flow::new(&self.base_url, &self.api_origin, &self.options, &random);
+        let flow_timeout = globals::get().flow_timeout_ms;
+        let mut flow =
+            Flow::new(&self.base_url, &self.api_origin, &self.options, &random, now(), flow_timeout);
         let url = flow.popup_url(&self.options, &page_origin, page_url);
         debug_log(&format!("Path is {url}"), None);
         let screen = window.screen().ok();
@@ -222,21 +169,12 @@ impl Instance {
             Listener::new(&window, "message", move |event: Event| me.on_posted(&event.unchecked_into()));
         let me = Rc::clone(self);
         let returns = Returns::listen(&window, move |data| me.on_handed_over(&data));
-        let me = Rc::clone(self);
-        let poll = Interval::new(flow::POPUP_POLL_MS as u32, move || me.check_popup());
         let relay = Relay::load(&window, &self.base_url);
         // While the user is in the pop-up: once the result is in, its verification then costs one
         // round trip, not a preflight and a request.
         let warm = |url: &str| http::start(url, Send::Warm, 0, Rc::new(|_| {}));
         let [token_url, account_url] = flow.verify_urls();
         let warming = [warm(&token_url), warm(&account_url)];
-        let flow_timeout = match globals::get().flow_timeout_ms {
-            0 => None,
-            ms => {
-                let me = Rc::clone(self);
-                Some(Timeout::new(ms, move || me.end(Error::FlowTimeout)))
-            }
-        };
         let previous = self.pending.replace(Some(Pending {
             flow,
             popup: Some(popup),
@@ -245,12 +183,11 @@ impl Instance {
             account: JsValue::UNDEFINED,
             _message: message,
             _returns: returns,
-            _poll: poll,
-            _flow_timeout: flow_timeout,
+            wake: None,
             requests: Vec::new(),
             _warming: warming,
-            check_after: None,
         }));
+        self.schedule();
         // None, unless page code run by the browser calls above (a patched `window.open`)
         // launched again: that flow is superseded, and ends with its one callback.
         if let Some(mut previous) = previous {
@@ -286,13 +223,12 @@ impl Instance {
         }
     }
 
-    /// Ends this instance for good: no callback ever again, the pending flow (if any) and the
-    /// click binding (if any) are released. A request still in flight finds no flow and is ignored.
+    /// Ends this instance for good: no callback ever again, the pending flow (if any) is
+    /// released (the caller removes its click binding). A request still in flight finds no flow and is ignored.
     pub fn destroy(self: &Rc<Self>) {
         self.destroyed.set(true);
         let pending = self.pending.borrow_mut().take();
         drop(pending);
-        super::registry::unbind_instance(self);
     }
 
     /// A message posted to the window: taken only from the API's origin and this flow's pop-up
@@ -346,6 +282,23 @@ impl Instance {
         }
     }
 
+    /// The flow's timer fired: the flow decides what is due.
+    fn on_timeout(self: &Rc<Self>) {
+        let now = now();
+        let step = self.pending.borrow_mut().as_mut().map_or(Step::Ignore, |p| p.flow.handle_timeout(now));
+        self.run(step);
+    }
+
+    /// Sets the timer to the time the flow now asks to be woken at (after each of its events).
+    fn schedule(self: &Rc<Self>) {
+        let Some(at) = self.pending.borrow().as_ref().and_then(|p| p.flow.poll_timeout()) else { return };
+        // The timer is made and the old one cleared outside the borrow: both call the browser.
+        let me = Rc::clone(self);
+        let wake = Some(Timeout::new(at.saturating_sub(now()) as u32, move || me.on_timeout()));
+        let replaced = self.pending.borrow_mut().as_mut().map(|p| std::mem::replace(&mut p.wake, wake));
+        drop(replaced);
+    }
+
     fn check_popup(self: &Rc<Self>) {
         let popup = self.pending.borrow().as_ref().and_then(|p| p.popup.clone());
         if !popup.is_some_and(|p| p.closed().unwrap_or(false)) {
@@ -358,6 +311,7 @@ impl Instance {
         self.run(step);
     }
 
+    /// Carries out what the flow decided.
     fn run(self: &Rc<Self>, step: Step) {
         match step {
             Step::Ignore => {}
@@ -367,23 +321,12 @@ impl Instance {
                 // everywhere).
                 self.request(&token_url, Send::Bearer(&token), Awaited::Token);
                 self.request(&account_url, Send::Bearer(&token), Awaited::Account);
-                let taken =
-                    self.pending.borrow_mut().as_mut().map(|p| (p.popup.take(), p.check_after.take()));
-                if let Some((popup, retry)) = taken {
-                    close(popup);
-                    drop(retry);
-                }
+                let popup = self.pending.borrow_mut().as_mut().and_then(|p| p.popup.take());
+                close(popup);
             }
             Step::Redeem(redeem) => self.request(&redeem.url, Send::Form(&redeem.body), Awaited::Redeem),
-            Step::CheckProgress { url, body, after_ms } => {
-                let me = Rc::clone(self);
-                let wait = Some(Timeout::new(after_ms as u32, move || {
-                    me.request(&url, Send::Form(&body), Awaited::Progress)
-                }));
-                let replaced =
-                    self.pending.borrow_mut().as_mut().map(|p| std::mem::replace(&mut p.check_after, wait));
-                drop(replaced);
-            }
+            Step::CheckPopup => self.check_popup(),
+            Step::CheckProgress { url, body } => self.request(&url, Send::Form(&body), Awaited::Progress),
             Step::Finish(outcome) => {
                 // The flow is over as soon as it is taken out, and its pop-up is closed before the
                 // callback: a launch from the callback opens a pop-up of the same window name,
@@ -398,6 +341,8 @@ impl Instance {
                 drop(pending);
             }
         }
+        // Whatever the step, the flow may want to be woken at another time.
+        self.schedule();
     }
 
     /// The callback's value for a finished flow.
@@ -444,6 +389,7 @@ impl Instance {
         }
         // Parsed before the borrow: JSON.parse runs no page code, but nothing is held across it.
         let parsed = reply.map(|(status, body)| (status, read::json(&body)));
+        let now = now();
         let step = {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return };
@@ -461,7 +407,9 @@ impl Instance {
                 }
                 (Awaited::Token, Err(failure)) => pending.flow.on_token(Err(failed(failure))),
                 (Awaited::Account, Err(failure)) => pending.flow.on_account(Err(failed(failure))),
-                (Awaited::Progress, reply) => pending.flow.on_progress(reply.ok().map(|(status, _)| status)),
+                (Awaited::Progress, reply) => {
+                    pending.flow.on_progress(reply.ok().map(|(status, _)| status), now)
+                }
                 (Awaited::Redeem, _) => Step::Ignore,
             }
         };

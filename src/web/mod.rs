@@ -12,7 +12,9 @@ mod http;
 mod instance;
 mod read;
 mod registry;
+mod relay;
 mod release;
+mod returns;
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +59,7 @@ impl Authenticator {
     pub fn destroy(&self) {
         if !self.0.is_destroyed() {
             self.0.destroy();
+            registry::unbind_instance(&self.0);
         }
     }
 }
