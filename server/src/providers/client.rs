@@ -177,7 +177,7 @@ pub struct Identity {
 pub struct Http {
     client: reqwest::Client,
     /// The pass-through API's: no total timeout, its bodies being streamed (see
-    /// [`crate::relay`] for how a stall is bounded instead).
+    /// [`crate::accounts::relay`] for how a stall is bounded instead).
     streaming: reqwest::Client,
     allow_private: bool,
 }
@@ -372,7 +372,7 @@ impl Http {
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
     /// caller to be under the provider's API base) with the upstream `access_token`, the
     /// request's content type and length, and `body`. Nothing bounds the call's total time:
-    /// the caller bounds its stalls ([`crate::relay`]).
+    /// the caller bounds its stalls ([`crate::accounts::relay`]).
     pub async fn raw(
         &self,
         method: reqwest::Method,

@@ -15,21 +15,23 @@
 //! carries the upstream's error code and a description, on a readable page.
 
 use crate::AppState;
-use crate::browser::{self, Browser};
 use crate::clock::millis;
-use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
+use crate::popup::browser::{self, Browser};
+use crate::popup::oauth::{self, AuthRequest};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::services::{Allowed, Connect};
 use crate::providers::{Upstream, guard};
 use crate::secrets;
-use crate::services::{Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,6 +46,13 @@ pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// ([`redirect_uri`]). The bare path, shared by every provider before, takes only the states
 /// made before per-provider redirect URIs (whose pending request names no redirect URI).
 pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
+
+/// The callbacks' routes: the bare path and each provider's.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(CALLBACK_PATH, get(callback))
+        .route(&format!("{CALLBACK_PATH}/{{provider}}"), get(callback))
+}
 
 /// What is kept (sealed) while the user is at the upstream.
 #[derive(Deserialize, Serialize)]
@@ -63,7 +72,7 @@ struct Pending {
     #[serde(default)]
     redirect_uri: Option<String>,
     /// The SHA-256 of the binding cookie of the browser that started the flow: only that
-    /// browser may bring the upstream's answer back ([`crate::browser`]).
+    /// browser may bring the upstream's answer back ([`crate::popup::browser`]).
     #[serde(default)]
     browser: Option<String>,
 }

@@ -2,14 +2,14 @@
 //! and hand the result to the page that asked — only if that page's origin is trusted.
 
 use crate::AppState;
-use crate::browser::{self, Browser};
 use crate::config::Config;
 use crate::origin::Origin;
 use crate::pages;
 use crate::params::{self, BadParams};
-use crate::progress;
-use crate::returns;
-use crate::services::{self, Allowed, Connect};
+use crate::popup::browser::{self, Browser};
+use crate::popup::progress;
+use crate::popup::returns;
+use crate::providers::services::{self, Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, Store};
 use axum::body::Bytes;
@@ -58,7 +58,7 @@ pub struct AuthRequest {
     /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
     pub sign_in_token: Option<String>,
     /// The SHA-256 of the binding cookie of the browser the flow was admitted in ([`admitted`],
-    /// [`crate::browser`]).
+    /// [`crate::popup::browser`]).
     pub browser: Option<String>,
 }
 

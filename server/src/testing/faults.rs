@@ -9,15 +9,15 @@
 //! fault = { endpoint = "token", kind = "status_500" }
 //! ```
 //!
-//! The API ([`crate::api`]) marks each reply it gave a valid token with what it answered
+//! The API ([`crate::token_api::api`]) marks each reply it gave a valid token with what it answered
 //! ([`Answered`]); the layer ([`inject`]) then replaces or delays the reply as the token's app's
 //! fault says.
 
 use crate::AppState;
-use crate::api;
-pub use crate::api::Endpoint;
 use crate::config::Config;
 use crate::store::Grant;
+use crate::token_api::api;
+pub use crate::token_api::api::Endpoint;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -153,7 +153,7 @@ pub fn active<'c>(config: &'c Config, client_id: &str, endpoint: Endpoint) -> Op
 pub fn action(config: &Config, fault: &Fault, grant: &Grant) -> Action {
     let error = |status: StatusCode, code: &str| {
         let description = format!("Injected fault: status {}.", status.as_u16());
-        crate::api::error_json(status, code, &description)
+        crate::token_api::api::error_json(status, code, &description)
     };
     Action::Reply(match fault.kind {
         Kind::Status500 => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
