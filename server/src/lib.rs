@@ -18,7 +18,7 @@
 //! ```
 //!
 //! Handlers are thin; the rules live in plain functions ([`origin`], [`params`], [`security`],
-//! [`popup::oauth::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
+//! [`popup::request::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
 //! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
 //! [`popup::progress::Progress`]), shared by every instance; configuration is one typed struct
 //! ([`config::Config`]); connections are accepted, timed out and capped by [`serve`].

@@ -4,8 +4,10 @@
 //! and the one-time codes of results brought back to a return page ([`returns`]).
 
 pub mod browser;
+pub mod flow;
 pub mod oauth;
 pub mod progress;
+pub mod request;
 pub mod returns;
 
 use crate::AppState;

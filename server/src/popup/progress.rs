@@ -4,7 +4,7 @@
 //! `window.opener`: the result page can then post nothing to the app's page, and the app's page
 //! sees its pop-up as closed while the user is still signing in. So the library also sends
 //! `return_to`, which must be one of the app's registered return pages (see
-//! [`crate::popup::oauth::validate`]; an app without any gets postMessage only, and nothing is tracked
+//! [`crate::popup::request::validate`]; an app without any gets postMessage only, and nothing is tracked
 //! for it). When the result page finds no opener, it takes the pop-up to that page with a
 //! one-time code in the URL fragment ([`crate::popup::returns`]), the library there hands the code to
 //! the waiting page through a same-origin channel, and the waiting page redeems it for the

@@ -11,7 +11,7 @@
 use crate::AppState;
 use crate::accounts::api::Caller;
 use crate::clock::{self, millis};
-use crate::popup::oauth::AuthRequest;
+use crate::popup::request::{AuthRequest, STATE_LIFETIME};
 use crate::store::{self, Store};
 use crate::token_api::api::{ApiError, storage_failed};
 use axum::Json;
@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 /// How long a flow admitted by a sign-in token may take from its first page to its result
 /// (twice the time a user may spend at an upstream).
-pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * crate::broker::STATE_LIFETIME.as_secs());
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * STATE_LIFETIME.as_secs());
 
 /// The longest `user_id`.
 pub const MAX_USER_ID_LEN: usize = 256;

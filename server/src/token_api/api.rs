@@ -172,6 +172,23 @@ pub enum Endpoint {
     Account,
 }
 
+/// What an API reply answered: its endpoint and the token's grant, in the reply's extensions.
+#[cfg(feature = "test-support")]
+#[derive(Clone, Debug)]
+pub struct Answered {
+    /// The endpoint called.
+    pub endpoint: Endpoint,
+    /// What the request's token grants.
+    pub grant: Grant,
+}
+
+/// `response`, marked as the answer of `endpoint` to a token granting `grant`.
+#[cfg(feature = "test-support")]
+pub fn mark(mut response: Response, endpoint: Endpoint, grant: Grant) -> Response {
+    response.extensions_mut().insert(Answered { endpoint, grant });
+    response
+}
+
 /// One API request: its input as [`check_input`] found it, its headers, its endpoint.
 struct Call<'r> {
     input: Result<(), ApiError>,
@@ -203,7 +220,7 @@ async fn respond(
     };
     let response = reply(body(&grant).await);
     #[cfg(feature = "test-support")]
-    let response = crate::testing::faults::mark(response, call.endpoint, grant.clone());
+    let response = mark(response, call.endpoint, grant.clone());
     let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
     cors::with_cors(response, origin)
 }
