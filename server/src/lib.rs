@@ -3,7 +3,8 @@
 //! [`broker`]) or, by default, connecting the built-in demo provider's simulated services.
 //!
 //! Each feature is a folder that owns its routes (its `router()`, merged here with the layers
-//! around them) and its handlers; shared infrastructure sits below the features:
+//! around them), its handlers and its settings (a leaf `settings.rs` that [`config::Config`]
+//! composes); shared infrastructure sits below the features:
 //!
 //! ```text
 //! popup/      the pop-up: chooser, forms, result delivery, progress, returned results
@@ -21,7 +22,8 @@
 //! [`popup::request::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
 //! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
 //! [`popup::progress::Progress`]), shared by every instance; configuration is one typed struct
-//! ([`config::Config`]); connections are accepted, timed out and capped by [`serve`].
+//! ([`config::Config`]: the shared keys and each feature's settings); connections are accepted,
+//! timed out and capped by [`serve`].
 
 #![warn(missing_docs)]
 
@@ -100,7 +102,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let routes = with_test_knobs(routes, &state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // A client that sent a request head must send its body as promptly as the head.
-        .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
+        .layer(RequestBodyTimeoutLayer::new(state.config.connections.header_timeout))
         .layer(middleware::from_fn(security::defaults))
         .with_state(state);
     Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(middleware::from_fn(log))
@@ -187,7 +189,7 @@ impl Server {
     /// Checks the connection settings, opens the database (creating its folder) and binds the
     /// listening socket.
     pub async fn bind(config: Config) -> Result<Server, String> {
-        let limits = config.connection_limits()?;
+        let limits = config.connections.check()?;
         if let Database::Sqlite(path) = &config.database
             && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         {
@@ -199,7 +201,7 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        let progress = popup::progress::Progress::new(config.popup_flows.clone(), store.clone());
+        let progress = popup::progress::Progress::new(config.popup.flows.clone(), store.clone());
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));

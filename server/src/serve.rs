@@ -101,6 +101,49 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+impl Default for Limits {
+    /// The default timeouts and [`default_max_connections`].
+    fn default() -> Limits {
+        Limits {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+impl Limits {
+    /// The limits, checked: the three timeouts above zero and at most [`MAX_TIMEOUT_SECS`],
+    /// the idle timeout no shorter than the header timeout, and from 1 to [`MAX_CONNECTIONS`]
+    /// connections. Errors name the flags (`--idle-timeout-secs`…).
+    pub fn check(self) -> Result<Limits, String> {
+        let max = Duration::from_secs(MAX_TIMEOUT_SECS);
+        for (flag, timeout) in [
+            ("--header-timeout-secs", self.header_timeout),
+            ("--idle-timeout-secs", self.idle_timeout),
+            ("--write-timeout-secs", self.write_timeout),
+        ] {
+            if timeout.is_zero() || timeout > max {
+                return Err(format!("{flag}: {timeout:?} is not above 0 and at most {}s", max.as_secs()));
+            }
+        }
+        if self.idle_timeout < self.header_timeout {
+            return Err(format!(
+                "--idle-timeout-secs ({:?}) must be at least --header-timeout-secs ({:?})",
+                self.idle_timeout, self.header_timeout
+            ));
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!(
+                "--max-connections {} is not from 1 to {MAX_CONNECTIONS}",
+                self.max_connections
+            ));
+        }
+        Ok(self)
+    }
+}
+
 /// The soft limit on this process's open files (`RLIMIT_NOFILE`; a huge number where it is
 /// unlimited), if it can be read.
 pub fn open_file_limit() -> Option<u64> {

@@ -13,6 +13,7 @@ mod common;
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
+use authenticator_server::serve::Limits;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -34,7 +35,9 @@ async fn start(header: Duration, idle: Duration, max_connections: usize) -> (Soc
     let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
     let config =
         Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), common::fresh_database(dir.path())).unwrap();
-    let config = Config { header_timeout: header, idle_timeout: idle, max_connections, ..config };
+    let connections =
+        Limits { header_timeout: header, idle_timeout: idle, max_connections, ..config.connections };
+    let config = Config { connections, ..config };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
     tokio::spawn(server.run());
@@ -569,8 +572,8 @@ async fn clients_that_stop_reading_are_dropped_after_the_write_timeout() {
     let write_timeout = 2 * SECOND;
     let base = download_provider().await;
     let running = start_download(&base, 300, |config| {
-        config.write_timeout = write_timeout;
-        config.max_connections = CAP;
+        config.connections.write_timeout = write_timeout;
+        config.connections.max_connections = CAP;
     })
     .await;
     let started = Instant::now();
@@ -616,7 +619,7 @@ async fn a_download_the_relay_gives_up_on_closes_the_clients_connection() {
     let upstream_timeout = 2 * SECOND;
     let base = download_provider().await;
     let running = start_download(&base, upstream_timeout.as_secs(), |config| {
-        config.write_timeout = 600 * SECOND;
+        config.connections.write_timeout = 600 * SECOND;
     })
     .await;
     let _reader = stalled_download(&running).await;

@@ -3,9 +3,11 @@
 //! after days of a sliding idle lifetime), so an account nobody calls would stop working.
 //!
 //! Every instance sweeps, each round after a jittered wait (half to one and a half times
-//! [`Settings::sweep_interval_secs`], so instances drift apart). A round walks the active
-//! accounts with a refresh token whose tokens were issued longer than
-//! [`Settings::idle_refresh_after_secs`] ago and that no instance is refreshing, oldest first, in
+//! [`sweep_interval_secs`](crate::accounts::settings::Refresh::sweep_interval_secs), so
+//! instances drift apart). A round walks the active accounts with a refresh token whose tokens
+//! were issued longer than
+//! [`idle_refresh_after_secs`](crate::accounts::settings::Refresh::idle_refresh_after_secs) ago
+//! and that no instance is refreshing, oldest first, in
 //! batches of [`BATCH`], and refreshes them one at a time through [`refresh::keep_alive`] — the
 //! same single-flight path as a request's refresh, which refreshes only tokens still issued
 //! before the threshold: an account refreshed meanwhile by a request or another instance's
@@ -16,64 +18,9 @@ use crate::AppState;
 use crate::accounts::refresh::{self, RefreshError};
 use crate::clock::now_millis;
 use crate::store::{self, IdleAccount};
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-/// The `[refresh]` table of the config file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Settings {
-    /// The average time between an instance's sweeps (default an hour, at most a day); 0 turns
-    /// the sweep off.
-    pub sweep_interval_secs: u64,
-    /// An account whose upstream tokens were issued (connected or refreshed) longer ago than
-    /// this is refreshed by the sweep (default a day, from 5 minutes to a year).
-    pub idle_refresh_after_secs: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings { sweep_interval_secs: 3600, idle_refresh_after_secs: 86_400 }
-    }
-}
-
-/// The longest [`Settings::sweep_interval_secs`].
-pub const MAX_SWEEP_INTERVAL_SECS: u64 = 86_400;
-/// The range of [`Settings::idle_refresh_after_secs`].
-pub const IDLE_REFRESH_AFTER_SECS: std::ops::RangeInclusive<u64> = 300..=31_536_000;
-
-impl Settings {
-    /// Checks both settings' ranges; errors are messages for the user.
-    pub fn check(&self) -> Result<(), String> {
-        if self.sweep_interval_secs > MAX_SWEEP_INTERVAL_SECS {
-            return Err(format!(
-                "refresh: sweep_interval_secs {} is not from 0 (off) to {MAX_SWEEP_INTERVAL_SECS}",
-                self.sweep_interval_secs
-            ));
-        }
-        if !IDLE_REFRESH_AFTER_SECS.contains(&self.idle_refresh_after_secs) {
-            return Err(format!(
-                "refresh: idle_refresh_after_secs {} is not from {} to {}",
-                self.idle_refresh_after_secs,
-                IDLE_REFRESH_AFTER_SECS.start(),
-                IDLE_REFRESH_AFTER_SECS.end()
-            ));
-        }
-        Ok(())
-    }
-
-    /// The average time between sweeps; `None`: the sweep is off.
-    pub fn interval(&self) -> Option<Duration> {
-        Some(Duration::from_secs(self.sweep_interval_secs)).filter(|interval| !interval.is_zero())
-    }
-
-    /// [`Settings::idle_refresh_after_secs`] as a duration.
-    pub fn idle_after(&self) -> Duration {
-        Duration::from_secs(self.idle_refresh_after_secs)
-    }
-}
 
 /// How many candidates a round reads from the database at a time.
 pub const BATCH: i64 = 100;
@@ -136,7 +83,7 @@ pub async fn sweep(
 /// wait; does nothing when the sweep is off. A round under way finishes the refresh it is in
 /// before stopping, so that no rotated refresh token is lost.
 pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
-    let Some(interval) = app.config.refresh.interval() else { return };
+    let Some(interval) = app.config.accounts.refresh.interval() else { return };
     loop {
         tokio::select! {
             () = tokio::time::sleep(jittered(interval)) => {}
@@ -145,7 +92,7 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        match sweep(&app, app.config.refresh.idle_after(), &stop).await {
+        match sweep(&app, app.config.accounts.refresh.idle_after(), &stop).await {
             Ok(round) if round != Round::default() => eprintln!(
                 "refresh sweep: {} refreshed, {} skipped, {} failed, {} made inactive",
                 round.refreshed, round.skipped, round.failed, round.deactivated
@@ -172,21 +119,5 @@ mod tests {
         let waits: Vec<_> = (0..50).map(|_| jittered(interval)).collect();
         assert!(waits.iter().all(|w| (Duration::from_secs(50)..=Duration::from_secs(150)).contains(w)));
         assert!(waits.iter().any(|w| *w != waits[0]), "instances drift apart");
-    }
-
-    #[test]
-    fn settings_are_checked() {
-        assert_eq!(Settings::default().check(), Ok(()));
-        assert_eq!(Settings::default().interval(), Some(Duration::from_secs(3600)));
-        assert_eq!(Settings::default().idle_after(), Duration::from_secs(86_400));
-        let off = Settings { sweep_interval_secs: 0, ..Settings::default() };
-        assert_eq!((off.check(), off.interval()), (Ok(()), None));
-        for bad in [
-            Settings { sweep_interval_secs: 86_401, ..Settings::default() },
-            Settings { idle_refresh_after_secs: 299, ..Settings::default() },
-            Settings { idle_refresh_after_secs: 31_536_001, ..Settings::default() },
-        ] {
-            assert!(bad.check().unwrap_err().starts_with("refresh: "), "{bad:?}");
-        }
     }
 }

@@ -8,6 +8,7 @@ pub mod keep_alive;
 pub mod raw;
 pub mod refresh;
 pub mod relay;
+pub mod settings;
 
 use crate::AppState;
 use axum::Router;

@@ -170,7 +170,7 @@ async fn call(
         .ok_or_else(|| NO_API.into_response())?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or_else(|| BAD_URI.into_response())?;
     let method = method(headers).map_err(IntoResponse::into_response)?;
-    let max = app.config.raw_max_body;
+    let max = app.config.accounts.raw_max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
         return Err(TOO_LARGE.into_response());

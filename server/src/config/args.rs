@@ -176,7 +176,7 @@ impl Config {
             Err(error) => return Err(error.into()),
         };
         let config = args.config()?;
-        config.connection_limits().map_err(ArgsError::Limits)?;
+        config.connections.check().map_err(ArgsError::Limits)?;
         Ok(Command::Run(config))
     }
 }
@@ -202,10 +202,14 @@ impl Args {
         Ok(Config {
             #[cfg(feature = "test-support")]
             latency: Duration::from_millis(self.knobs.latency_ms),
-            header_timeout: Duration::from_secs(self.header_timeout_secs),
-            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
-            write_timeout: Duration::from_secs(self.write_timeout_secs),
-            max_connections: self.max_connections.map_or_else(serve::default_max_connections, |n| n as usize),
+            connections: serve::Limits {
+                header_timeout: Duration::from_secs(self.header_timeout_secs),
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                write_timeout: Duration::from_secs(self.write_timeout_secs),
+                max_connections: self
+                    .max_connections
+                    .map_or_else(serve::default_max_connections, |n| n as usize),
+            },
             secret_key: self.secret_key_file.map(KeySource::File).unwrap_or(config.secret_key.clone()),
             ..config
         })

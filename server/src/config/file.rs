@@ -1,16 +1,15 @@
 //! The TOML file, as written ([`File`]), and its checks, key by key, into a [`Config`]
 //! (`TryFrom<File>`); each error names its key ([`ConfigError`]).
 
-use super::{
-    App, Config, ConfigError, DEFAULT_RAW_MAX_BODY, DEFAULT_SIGN_IN_TOKEN_TTL, DEFAULT_UPSTREAM_TIMEOUT,
-    MIN_API_KEY_LEN,
-};
-use crate::accounts::keep_alive;
+use super::{App, Config, ConfigError, DEFAULT_UPSTREAM_TIMEOUT, MIN_API_KEY_LEN};
+use crate::accounts::settings::{self as accounts, Refresh};
 use crate::origin::{Origin, TrustedDomain};
-use crate::popup::progress::Quotas;
+use crate::pages::settings as pages;
+use crate::popup::settings::{self as popup, Quotas};
 use crate::providers::{self, ProviderConfig, Secret};
 use crate::secrets::KeySource;
 use crate::serve;
+use crate::sign_in::settings as sign_in;
 use crate::store::Database;
 #[cfg(feature = "test-support")]
 use crate::testing::faults::Fault;
@@ -35,7 +34,7 @@ pub struct File {
     #[serde(default)]
     popup_flows: Quotas,
     #[serde(default)]
-    refresh: keep_alive::Settings,
+    refresh: Refresh,
     public_url: Option<String>,
     #[serde(default)]
     allow_private_upstreams: bool,
@@ -100,8 +99,8 @@ impl TryFrom<File> for Config {
             return Err(ConfigError::at("popup_flows", "max_per_client and max_per_app must be at least 1"));
         }
         file.refresh.check().map_err(ConfigError::Table)?;
-        let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let database = Database::parse(DEFAULT_DATABASE);
+        let pages = pages::Settings::default();
         Ok(Config {
             services: providers::resolve(&file.providers).map_err(ConfigError::Table)?,
             public_url: file.public_url.as_deref().map(public_url).transpose()?,
@@ -112,27 +111,30 @@ impl TryFrom<File> for Config {
                 1..=300,
                 DEFAULT_UPSTREAM_TIMEOUT,
             )?,
-            sign_in_token_ttl: seconds(
-                "sign_in_token_ttl_secs",
-                file.sign_in_token_ttl_secs,
-                1..=3600,
-                DEFAULT_SIGN_IN_TOKEN_TTL,
-            )?,
-            raw_max_body: raw_max_body(file.raw_max_body_bytes)?,
+            sign_in: sign_in::Settings {
+                token_ttl: seconds(
+                    "sign_in_token_ttl_secs",
+                    file.sign_in_token_ttl_secs,
+                    1..=3600,
+                    sign_in::DEFAULT_TOKEN_TTL,
+                )?,
+            },
+            accounts: accounts::Settings {
+                raw_max_body: raw_max_body(file.raw_max_body_bytes)?,
+                refresh: file.refresh,
+            },
             secret_key: KeySource::Default(PathBuf::from("data/secret.key")),
             listen: DEFAULT_LISTEN.parse().expect("a socket address"),
             database,
             apps,
-            www_dir: file.www_dir.unwrap_or_else(|| bundled.join("www")),
-            dist_dir: file.dist_dir.unwrap_or_else(|| bundled.join("dist")),
+            pages: pages::Settings {
+                www_dir: file.www_dir.unwrap_or(pages.www_dir),
+                dist_dir: file.dist_dir.unwrap_or(pages.dist_dir),
+            },
             #[cfg(feature = "test-support")]
             latency: Duration::ZERO,
-            popup_flows: file.popup_flows,
-            refresh: file.refresh,
-            header_timeout: serve::DEFAULT_HEADER_TIMEOUT,
-            idle_timeout: serve::DEFAULT_IDLE_TIMEOUT,
-            write_timeout: serve::DEFAULT_WRITE_TIMEOUT,
-            max_connections: serve::default_max_connections(),
+            popup: popup::Settings { flows: file.popup_flows },
+            connections: serve::Limits::default(),
         })
     }
 }
@@ -269,10 +271,10 @@ fn seconds(
     }
 }
 
-/// Reads `raw_max_body_bytes`: at least 1, [`DEFAULT_RAW_MAX_BODY`] without one.
+/// Reads `raw_max_body_bytes`: at least 1, [`accounts::DEFAULT_RAW_MAX_BODY`] without one.
 fn raw_max_body(value: Option<u64>) -> Result<u64, ConfigError> {
     match value {
-        None => Ok(DEFAULT_RAW_MAX_BODY),
+        None => Ok(accounts::DEFAULT_RAW_MAX_BODY),
         Some(0) => Err(ConfigError::at("raw_max_body_bytes", "must be at least 1")),
         Some(bytes) => Ok(bytes),
     }

@@ -12,13 +12,15 @@ pub use args::Command;
 pub use error::ConfigError;
 pub use file::File;
 
-use crate::accounts::keep_alive;
+use crate::accounts::settings as accounts;
 use crate::origin::TrustedDomain;
-use crate::popup::progress::Quotas;
+use crate::pages::settings as pages;
+use crate::popup::settings as popup;
 use crate::providers::Secret;
 use crate::providers::services::Service;
 use crate::secrets::KeySource;
 use crate::serve;
+use crate::sign_in::settings as sign_in;
 use crate::store::Database;
 #[cfg(feature = "test-support")]
 use crate::testing::faults::Fault;
@@ -58,7 +60,7 @@ pub struct App {
 /// The shortest API key accepted in the configuration.
 pub const MIN_API_KEY_LEN: usize = 24;
 
-/// Everything the server runs with.
+/// Everything the server runs with: the shared keys, and each feature's own settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// Address to listen on.
@@ -67,32 +69,21 @@ pub struct Config {
     pub database: Database,
     /// The apps that may use this server.
     pub apps: Vec<App>,
-    /// The demo page's folder, served at `/`.
-    pub www_dir: PathBuf,
-    /// The library build's folder, served at `/dist/`.
-    pub dist_dir: PathBuf,
+    /// The static files: the demo page and the library build (`www_dir`, `dist_dir`).
+    pub pages: pages::Settings,
     /// Added latency before every API request is answered (`--latency-ms`, for benchmarks; zero
     /// by default): see [`crate::testing::latency`].
     #[cfg(feature = "test-support")]
     pub latency: Duration,
-    /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
-    pub popup_flows: Quotas,
-    /// The sweep keeping idle accounts' upstream grants alive (`[refresh]`): see
-    /// [`keep_alive`].
-    pub refresh: keep_alive::Settings,
-    /// A new connection is closed unless it sends a complete request head within this time
-    /// (`--header-timeout-secs`, default [`serve::DEFAULT_HEADER_TIMEOUT`]).
-    pub header_timeout: Duration,
-    /// A kept-alive connection is closed unless it completes its next request head within this
-    /// time of the previous response (`--idle-timeout-secs`, default
-    /// [`serve::DEFAULT_IDLE_TIMEOUT`]); at least `header_timeout`.
-    pub idle_timeout: Duration,
-    /// A connection is closed when writing to it makes no progress for this long: its client
-    /// stopped reading (`--write-timeout-secs`, default [`serve::DEFAULT_WRITE_TIMEOUT`]).
-    pub write_timeout: Duration,
-    /// The most connections open at once; more wait in the listen backlog
-    /// (`--max-connections`, default [`serve::default_max_connections`]).
-    pub max_connections: usize,
+    /// The pop-up's settings (`[popup_flows]`).
+    pub popup: popup::Settings,
+    /// The account API's settings (`raw_max_body_bytes`, `[refresh]`).
+    pub accounts: accounts::Settings,
+    /// The sign-in tokens' settings (`sign_in_token_ttl_secs`).
+    pub sign_in: sign_in::Settings,
+    /// The connections' timeouts and cap (`--header-timeout-secs`, `--idle-timeout-secs`,
+    /// `--write-timeout-secs`, `--max-connections`), checked by [`serve::Limits::check`].
+    pub connections: serve::Limits,
     /// The services the pop-up offers (`[[providers]]`; without any, the demo provider's).
     pub services: Vec<Service>,
     /// This server's public URL (`public_url`): each upstream redirects to its own
@@ -103,25 +94,13 @@ pub struct Config {
     pub allow_private_upstreams: bool,
     /// How long an upstream call may take (`upstream_timeout_secs`, default 10 s).
     pub upstream_timeout: Duration,
-    /// The largest request body the pass-through API passes on (`raw_max_body_bytes`, default
-    /// [`DEFAULT_RAW_MAX_BODY`]); every other route takes at most 16 KiB. See [`crate::accounts::raw`].
-    pub raw_max_body: u64,
     /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
     /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
     pub secret_key: KeySource,
-    /// How long a minted sign-in token may wait for its pop-up (`sign_in_token_ttl_secs`, 1 to
-    /// 3600, default [`DEFAULT_SIGN_IN_TOKEN_TTL`]).
-    pub sign_in_token_ttl: Duration,
 }
-
-/// The default time a sign-in token may wait for its pop-up: 5 minutes.
-pub const DEFAULT_SIGN_IN_TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// The default time an upstream call may take.
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The default largest request body of the pass-through API: 100 MiB.
-pub const DEFAULT_RAW_MAX_BODY: u64 = 100 * 1024 * 1024;
 
 /// The configuration used without `--config`.
 pub const DEFAULT_CONFIG: &str = r#"
@@ -168,40 +147,5 @@ impl Config {
     /// The app with this `client_id`.
     pub fn app(&self, client_id: &str) -> Option<&App> {
         self.apps.iter().find(|app| app.client_id == client_id)
-    }
-
-    /// The connection settings, checked: the three timeouts above zero and at most
-    /// [`serve::MAX_TIMEOUT_SECS`], the idle timeout no shorter than the header timeout, and
-    /// from 1 to [`serve::MAX_CONNECTIONS`] connections.
-    pub fn connection_limits(&self) -> Result<serve::Limits, String> {
-        let max = Duration::from_secs(serve::MAX_TIMEOUT_SECS);
-        for (flag, timeout) in [
-            ("--header-timeout-secs", self.header_timeout),
-            ("--idle-timeout-secs", self.idle_timeout),
-            ("--write-timeout-secs", self.write_timeout),
-        ] {
-            if timeout.is_zero() || timeout > max {
-                return Err(format!("{flag}: {timeout:?} is not above 0 and at most {}s", max.as_secs()));
-            }
-        }
-        if self.idle_timeout < self.header_timeout {
-            return Err(format!(
-                "--idle-timeout-secs ({:?}) must be at least --header-timeout-secs ({:?})",
-                self.idle_timeout, self.header_timeout
-            ));
-        }
-        if !(1..=serve::MAX_CONNECTIONS).contains(&self.max_connections) {
-            return Err(format!(
-                "--max-connections {} is not from 1 to {}",
-                self.max_connections,
-                serve::MAX_CONNECTIONS
-            ));
-        }
-        Ok(serve::Limits {
-            header_timeout: self.header_timeout,
-            idle_timeout: self.idle_timeout,
-            write_timeout: self.write_timeout,
-            max_connections: self.max_connections,
-        })
     }
 }

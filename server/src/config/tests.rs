@@ -1,6 +1,7 @@
 //! The configuration's unit tests: flags, defaults and every key's checks.
 
 use super::*;
+use crate::accounts::settings::Refresh;
 use crate::providers::Secret;
 
 fn args(list: &[&str]) -> Result<Command, String> {
@@ -40,7 +41,7 @@ fn defaults() {
             return_urls: vec![url::Url::parse("http://localhost:8080/").unwrap()],
         }]
     );
-    assert_eq!(config.sign_in_token_ttl, DEFAULT_SIGN_IN_TOKEN_TTL);
+    assert_eq!(config.sign_in.token_ttl, sign_in::DEFAULT_TOKEN_TTL);
 }
 
 #[test]
@@ -76,10 +77,10 @@ fn latency_flag() {
 #[test]
 fn connection_flags() {
     let Ok(Command::Run(config)) = args(&[]) else { panic!() };
-    assert_eq!(config.header_timeout, Duration::from_secs(10));
-    assert_eq!(config.idle_timeout, Duration::from_secs(60));
-    assert_eq!(config.write_timeout, Duration::from_secs(30));
-    assert_eq!(config.max_connections, serve::default_max_connections());
+    assert_eq!(config.connections.header_timeout, Duration::from_secs(10));
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(60));
+    assert_eq!(config.connections.write_timeout, Duration::from_secs(30));
+    assert_eq!(config.connections.max_connections, serve::default_max_connections());
     let Ok(Command::Run(config)) = args(&[
         "--header-timeout-secs",
         "2",
@@ -93,7 +94,7 @@ fn connection_flags() {
         panic!()
     };
     assert_eq!(
-        config.connection_limits(),
+        config.connections.check(),
         Ok(serve::Limits {
             header_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(3),
@@ -104,7 +105,7 @@ fn connection_flags() {
     let Ok(Command::Run(config)) = args(&["--header-timeout-secs", "5", "--idle-timeout-secs", "5"]) else {
         panic!("equal timeouts are fine")
     };
-    assert_eq!(config.idle_timeout, Duration::from_secs(5));
+    assert_eq!(config.connections.idle_timeout, Duration::from_secs(5));
     for flag in ["--header-timeout-secs", "--idle-timeout-secs", "--write-timeout-secs"] {
         for bad in ["0", "-1", "1.5", "ten", "", "3601"] {
             let error = args(&[flag, bad]).unwrap_err();
@@ -130,26 +131,30 @@ fn connection_limits_are_checked_on_the_struct_too() {
     let at = "127.0.0.1:1".parse().unwrap();
     let toml = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n";
     let config = from_toml(toml, at, "d".into()).unwrap();
-    assert_eq!(config.header_timeout, serve::DEFAULT_HEADER_TIMEOUT, "from_toml has the defaults");
-    assert_eq!(config.idle_timeout, serve::DEFAULT_IDLE_TIMEOUT);
-    assert_eq!(config.write_timeout, serve::DEFAULT_WRITE_TIMEOUT);
-    assert!(config.connection_limits().is_ok());
+    assert_eq!(
+        config.connections.header_timeout,
+        serve::DEFAULT_HEADER_TIMEOUT,
+        "from_toml has the defaults"
+    );
+    assert_eq!(config.connections.idle_timeout, serve::DEFAULT_IDLE_TIMEOUT);
+    assert_eq!(config.connections.write_timeout, serve::DEFAULT_WRITE_TIMEOUT);
+    assert!(config.connections.check().is_ok());
     let short = Duration::from_millis(500);
-    let ok = Config { header_timeout: short, idle_timeout: short, ..config.clone() };
-    assert!(ok.connection_limits().is_ok(), "sub-second timeouts are for tests");
+    let ok = serve::Limits { header_timeout: short, idle_timeout: short, ..config.connections };
+    assert!(ok.check().is_ok(), "sub-second timeouts are for tests");
     for bad in [
-        Config { header_timeout: Duration::ZERO, ..config.clone() },
-        Config { idle_timeout: Duration::from_secs(3601), ..config.clone() },
-        Config { write_timeout: Duration::ZERO, ..config.clone() },
-        Config { write_timeout: Duration::from_secs(3601), ..config.clone() },
-        Config {
+        serve::Limits { header_timeout: Duration::ZERO, ..config.connections },
+        serve::Limits { idle_timeout: Duration::from_secs(3601), ..config.connections },
+        serve::Limits { write_timeout: Duration::ZERO, ..config.connections },
+        serve::Limits { write_timeout: Duration::from_secs(3601), ..config.connections },
+        serve::Limits {
             header_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(1),
-            ..config.clone()
+            ..config.connections
         },
-        Config { max_connections: 0, ..config.clone() },
+        serve::Limits { max_connections: 0, ..config.connections },
     ] {
-        assert!(bad.connection_limits().is_err(), "{bad:?}");
+        assert!(bad.check().is_err(), "{bad:?}");
     }
 }
 
@@ -188,9 +193,9 @@ fn the_raw_apis_body_limit_defaults_to_100_mib_and_is_at_least_one_byte() {
     let at = "127.0.0.1:1".parse().unwrap();
     let app = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\n";
     let config = from_toml(app, at, "d".into()).unwrap();
-    assert_eq!(config.raw_max_body, 100 * 1024 * 1024);
+    assert_eq!(config.accounts.raw_max_body, 100 * 1024 * 1024);
     let config = from_toml(&format!("raw_max_body_bytes = 5000000000\n{app}"), at, "d".into());
-    assert_eq!(config.unwrap().raw_max_body, 5_000_000_000, "more than 4 GiB may be allowed");
+    assert_eq!(config.unwrap().accounts.raw_max_body, 5_000_000_000, "more than 4 GiB may be allowed");
     for bad in ["raw_max_body_bytes = 0", "raw_max_body_bytes = -1", "raw_max_body_bytes = \"1M\""] {
         let error = from_toml(&format!("{bad}\n{app}"), at, "d".into()).unwrap_err();
         assert!(error.contains("raw_max_body_bytes"), "{bad}: {error}");
@@ -203,7 +208,7 @@ fn toml_is_checked() {
     let ok = "www_dir = \"/w\"\n[[apps]]\nclient_id = \"a\"\n\
               trusted_domains = [\"https://x.test\", \"http://y.test:8080\", \"localhost:3000\"]\n";
     let config = from_toml(ok, at, "d".into()).unwrap();
-    assert_eq!(config.www_dir, PathBuf::from("/w"));
+    assert_eq!(config.pages.www_dir, PathBuf::from("/w"));
     assert_eq!(
         config.app("a").unwrap().trusted_domains,
         ["https://x.test", "http://y.test:8080", "localhost:3000"].map(|e| e.parse().unwrap())
@@ -229,11 +234,14 @@ fn the_refresh_table_has_defaults_can_turn_the_sweep_off_and_is_checked() {
     let at = "127.0.0.1:1".parse().unwrap();
     let apps = "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n";
     let load = |extra: &str| from_toml(&format!("{apps}{extra}"), at, "d".into());
-    assert_eq!(load("").unwrap().refresh, keep_alive::Settings::default());
+    assert_eq!(load("").unwrap().accounts.refresh, Refresh::default());
     let set = load("[refresh]\nsweep_interval_secs = 60\nidle_refresh_after_secs = 600\n").unwrap();
-    assert_eq!(set.refresh, keep_alive::Settings { sweep_interval_secs: 60, idle_refresh_after_secs: 600 });
+    assert_eq!(set.accounts.refresh, Refresh { sweep_interval_secs: 60, idle_refresh_after_secs: 600 });
     let off = load("[refresh]\nsweep_interval_secs = 0\n").unwrap();
-    assert_eq!((off.refresh.interval(), off.refresh.idle_after()), (None, Duration::from_secs(86_400)));
+    assert_eq!(
+        (off.accounts.refresh.interval(), off.accounts.refresh.idle_after()),
+        (None, Duration::from_secs(86_400))
+    );
     for (bad, error) in [
         (
             "[refresh]\nsweep_interval_secs = 86401\n",
@@ -290,7 +298,7 @@ fn sign_in_tokens_are_required_per_app_with_an_api_key_and_their_lifetime_is_bou
         load("sign_in_token_ttl_secs = 2", &format!("api_key = \"{key}\"\nrequire_sign_in_token = true"))
             .unwrap();
     assert!(config.apps[0].require_sign_in_token);
-    assert_eq!(config.sign_in_token_ttl, Duration::from_secs(2));
+    assert_eq!(config.sign_in.token_ttl, Duration::from_secs(2));
     assert!(load("", "require_sign_in_token = true").unwrap_err().contains("needs an api_key"));
     for bad in ["sign_in_token_ttl_secs = 0", "sign_in_token_ttl_secs = 3601"] {
         assert!(load(bad, "").unwrap_err().contains("is not from 1 to 3600"), "{bad}");

@@ -2,6 +2,7 @@
 //! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
 //! frame (`page.html`) and policy; [`statics`] serves the demo page, the library build and the relay page.
 
+pub mod settings;
 pub mod statics;
 
 use crate::AppState;

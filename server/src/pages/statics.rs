@@ -44,7 +44,7 @@ pub async fn relay(State(app): State<Arc<AppState>>) -> Response {
 
 /// `GET /`: the demo page.
 pub async fn index(State(app): State<Arc<AppState>>) -> Response {
-    serve(app.config.www_dir.join("index.html"), "Not found.").await
+    serve(app.config.pages.www_dir.join("index.html"), "Not found.").await
 }
 
 /// `GET /{file}`: the demo page's other files.
@@ -52,7 +52,7 @@ pub async fn www(State(app): State<Arc<AppState>>, file: Result<Path<String>, Pa
     let Some(Path(file)) = file.ok().filter(|Path(file)| is_plain_name(file)) else {
         return not_found();
     };
-    serve(app.config.www_dir.join(file), "Not found.").await
+    serve(app.config.pages.www_dir.join(file), "Not found.").await
 }
 
 /// `GET /dist/{path}`: the library build (one level of sub-folder allowed, e.g. `esm/index.js`).
@@ -62,7 +62,7 @@ pub async fn dist(State(app): State<Arc<AppState>>, path: Result<Path<String>, P
     if parts.len() > 2 || !parts.iter().all(|p| is_plain_name(p)) {
         return not_found();
     }
-    serve(app.config.dist_dir.join(path), "Not built: run `make build` first.").await
+    serve(app.config.pages.dist_dir.join(path), "Not built: run `make build` first.").await
 }
 
 /// Any other path outside the API.

@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod progress;
 pub mod request;
 pub mod returns;
+pub mod settings;
 
 use crate::AppState;
 use axum::Router;

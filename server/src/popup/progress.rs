@@ -23,6 +23,7 @@
 use crate::AppState;
 use crate::clock::millis;
 use crate::params;
+use crate::popup::settings::Quotas;
 use crate::store::{self, Full, NewFlow, Stage, Store};
 use crate::token_api::cors;
 use axum::body::Bytes;
@@ -31,7 +32,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
-use serde::Deserialize;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -41,32 +41,6 @@ pub const TTL: Duration = Duration::from_secs(600);
 
 /// How often expired flows are deleted.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-
-/// The limits on tracked flows (the `[popup_flows]` table of the config file).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Quotas {
-    /// Flows tracked at once for one client address (an IPv6 /56 counts as one).
-    pub max_per_client: usize,
-    /// Flows tracked at once for one app.
-    pub max_per_app: usize,
-    /// Seconds a flow counts as under way after its result went back to the app's page: the
-    /// time that page may take to load and hand the result over.
-    pub return_window_secs: u64,
-}
-
-impl Default for Quotas {
-    fn default() -> Quotas {
-        Quotas { max_per_client: 100, max_per_app: 10_000, return_window_secs: 30 }
-    }
-}
-
-impl Quotas {
-    /// [`Quotas::return_window_secs`] as a duration.
-    pub fn return_window(&self) -> Duration {
-        Duration::from_secs(self.return_window_secs)
-    }
-}
 
 /// What [`Progress::status`] reports to the waiting page.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -15,7 +15,7 @@
 //! and takes nothing. Redeeming is what hands the result over: the flow is then forgotten by
 //! [`crate::popup::progress`].
 //!
-//! [`Quotas::return_window`]: crate::popup::progress::Quotas::return_window
+//! [`Quotas::return_window`]: crate::popup::settings::Quotas::return_window
 
 use crate::AppState;
 use crate::clock::now_millis;
@@ -43,7 +43,7 @@ pub async fn mint(app: &AppState, flow: CodeFlow<'_>, message: &str) -> Result<S
     let code = new_token()?;
     let code_hash = hash(&code);
     let sealed = app.secrets.seal(message.as_bytes(), &owner(&code_hash)).map_err(store::Error::Random)?;
-    let window = i64::try_from(app.config.popup_flows.return_window().as_millis()).unwrap_or(i64::MAX);
+    let window = i64::try_from(app.config.popup.flows.return_window().as_millis()).unwrap_or(i64::MAX);
     let expires = now_millis().saturating_add(window);
     app.store.put_return_code(&code_hash, flow, &sealed, expires).await?;
     Ok(code)

@@ -8,6 +8,8 @@
 //! page can start a flow in its name without its backend. The end user is recorded on the
 //! account the flow connects (`user_id` in the account API).
 
+pub mod settings;
+
 use crate::AppState;
 use crate::accounts::api::Caller;
 use crate::clock::{self, millis};
@@ -75,7 +77,7 @@ pub async fn mint(
     {
         return Err(BAD_BODY);
     }
-    let ttl = app.config.sign_in_token_ttl;
+    let ttl = app.config.sign_in.token_ttl;
     let expires_at = SystemTime::now() + ttl;
     let token = app
         .store
