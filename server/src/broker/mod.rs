@@ -7,9 +7,9 @@
 //!
 //! Against IdP mix-up, each provider has its own redirect URI ([`redirect_uri`]): a state comes
 //! back only on its own provider's path, and the authorization response's `iss` (RFC 9207) must
-//! be that provider's issuer ([`client::Endpoints::check_iss`]). Otherwise an authorization
-//! URL of one provider carrying the state of a flow at another (a per-server host an attacker
-//! runs) would take the user's code to the other's token endpoint.
+//! be that provider's issuer ([`crate::providers::upstream::Endpoints::check_iss`]). Otherwise
+//! an authorization URL of one provider carrying the state of a flow at another (a per-server
+//! host an attacker runs) would take the user's code to the other's token endpoint.
 //!
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
@@ -23,8 +23,9 @@ use crate::popup::flow::{admitted, deliver};
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::guard;
 use crate::providers::services::{Allowed, Connect};
-use crate::providers::{Upstream, guard};
+use crate::providers::upstream::Upstream;
 use crate::secrets;
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};

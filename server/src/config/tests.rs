@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::accounts::settings::Refresh;
-use crate::providers::Secret;
+use crate::providers::upstream::Secret;
 
 fn args(list: &[&str]) -> Result<Command, String> {
     Config::from_args(list.iter().map(|s| s.to_string())).map_err(|e| e.to_string())

@@ -6,61 +6,14 @@ pub mod catalogue;
 pub mod client;
 pub mod guard;
 pub mod services;
+pub mod upstream;
 
 use catalogue::{ClientAuth, Entry, IdentityPaths, Kind};
 use serde::Deserialize;
 use services::{Connect, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// A secret from the configuration (an OAuth app's client secret): never printed.
-#[derive(Clone, PartialEq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(text: String) -> Secret {
-        Secret(text)
-    }
-
-    /// The secret itself, for the one request that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// An enabled upstream: its catalogue entry (or the one a custom provider describes), our OAuth
-/// app's credentials there and, for a provider configured by issuer, where to discover its
-/// endpoints.
-#[derive(Debug)]
-pub struct Upstream {
-    /// The provider's description: endpoints, scopes, identity paths. For an OpenID Connect
-    /// provider configured by issuer, its endpoints are discovered ([`Upstream::issuer`]).
-    pub entry: Entry,
-    /// Our OAuth app's client id there.
-    pub client_id: String,
-    /// Our OAuth app's client secret there.
-    pub client_secret: Secret,
-    /// An OpenID Connect issuer whose `/.well-known/openid-configuration` gives the endpoints.
-    pub issuer: Option<String>,
-    /// The discovered endpoints, once fetched.
-    pub discovered: tokio::sync::OnceCell<client::Endpoints>,
-}
-
-impl PartialEq for Upstream {
-    fn eq(&self, other: &Upstream) -> bool {
-        self.entry == other.entry
-            && self.client_id == other.client_id
-            && self.client_secret == other.client_secret
-            && self.issuer == other.issuer
-    }
-}
+use upstream::{Secret, Upstream};
 
 /// The kind of a `[[providers]]` entry that is not (only) a catalogue entry.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
@@ -375,7 +328,7 @@ fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
     if text.is_empty() {
         return Err("the client secret is empty".to_owned());
     }
-    Ok(Secret(text))
+    Ok(Secret::new(text))
 }
 
 /// A secret given by at most one of `{field}` (inline), `{field}_env` (an environment

@@ -2,8 +2,8 @@
 //! upstream providers the operator enabled ([`crate::providers`]) — and the `scope` filter over
 //! them.
 
-use crate::providers::Upstream;
 use crate::providers::catalogue::Entry;
+use crate::providers::upstream::Upstream;
 use std::sync::Arc;
 
 /// A service a user can connect.

@@ -13,9 +13,9 @@ mod read;
 pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
 
-use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
+use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
     BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
     BasicTokenIntrospectionResponse, BasicTokenType,
@@ -37,25 +37,6 @@ pub const MAX_REPLY: usize = 256 * 1024;
 /// The longest upstream user id (`subject`) kept, in bytes: far beyond any real provider's, and
 /// well within what the database indexes (the pair of app and service with it is unique).
 pub const MAX_SUBJECT_BYTES: usize = 1024;
-
-/// An upstream's endpoints, with `{hostname}` filled in.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Endpoints {
-    /// The authorization endpoint.
-    pub authorization: String,
-    /// The token endpoint.
-    pub token: String,
-    /// The identity endpoint.
-    pub identity: String,
-    /// The token revocation endpoint (RFC 7009), if the provider has one.
-    pub revocation: Option<String>,
-    /// The issuer identifier its authorization responses carry as `iss` (RFC 9207), when
-    /// known: a discovered issuer, or the entry's (`{hostname}` filled in).
-    pub issuer: Option<String>,
-    /// Whether every authorization response must carry `iss`: its discovery document
-    /// advertises `authorization_response_iss_parameter_supported`.
-    pub iss_required: bool,
-}
 
 impl Endpoints {
     /// RFC 9207: an authorization response's `iss` must be this upstream's issuer when both
