@@ -15,8 +15,6 @@ mod registry;
 mod relay;
 mod release;
 mod returns;
-#[cfg(test)]
-mod tests;
 
 use crate::error::Error;
 use crate::options::{OptionValue, Options};
@@ -158,3 +156,6 @@ pub fn set_global_options(options: JsValue) -> Result<(), JsValue> {
 pub fn get_global_options() -> JsValue {
     globals::to_js()
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,7 @@ use crate::serve;
 use crate::sign_in::settings as sign_in;
 use crate::store::Database;
 #[cfg(feature = "test-support")]
-use crate::testing::faults::Fault;
+use crate::testing::fault::Fault;
 use serde::Deserialize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;

@@ -5,8 +5,6 @@
 pub mod args;
 mod error;
 pub mod file;
-#[cfg(test)]
-mod tests;
 
 pub use args::Command;
 pub use error::ConfigError;
@@ -23,7 +21,7 @@ use crate::serve;
 use crate::sign_in::settings as sign_in;
 use crate::store::Database;
 #[cfg(feature = "test-support")]
-use crate::testing::faults::Fault;
+use crate::testing::fault::Fault;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -149,3 +147,6 @@ impl Config {
         self.apps.iter().find(|app| app.client_id == client_id)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,82 +16,20 @@
 use crate::AppState;
 use crate::config::Config;
 use crate::store::Grant;
-pub use crate::token_api::api::Endpoint;
+use crate::testing::fault::{Fault, Kind};
 use crate::token_api::api::{self, Answered};
+use crate::token_api::endpoint::Endpoint;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How the endpoint misbehaves.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
-pub enum Kind {
-    /// A 500 JSON error.
-    #[serde(rename = "status_500")]
-    Status500,
-    /// A 401 JSON error.
-    #[serde(rename = "status_401")]
-    Status401,
-    /// A 200 whose `application/json` body is cut short (not JSON).
-    #[serde(rename = "malformed_json")]
-    MalformedJson,
-    /// The right reply, after [`Fault::slow_ms`] milliseconds.
-    #[serde(rename = "slow")]
-    Slow,
-    /// No reply: the connection is closed without a byte of response.
-    #[serde(rename = "drop")]
-    Drop,
-    /// (Token endpoint only.) A 200 token reply naming another app's `client_id`.
-    #[serde(rename = "other_client_id")]
-    OtherClientId,
-}
-
-/// An app's fault: `fault = { endpoint = "token", kind = "slow", slow_ms = 2000 }`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Fault {
-    /// The endpoint that misbehaves.
-    pub endpoint: Endpoint,
-    /// How.
-    pub kind: Kind,
-    /// For [`Kind::Slow`]: the delay in milliseconds (default [`DEFAULT_SLOW_MS`]).
-    pub slow_ms: Option<u64>,
-}
-
-/// The delay of [`Kind::Slow`] without `slow_ms`.
-pub const DEFAULT_SLOW_MS: u64 = 5000;
-
-/// The longest `slow_ms` accepted (ten minutes).
-pub const MAX_SLOW_MS: u64 = 600_000;
-
 /// The body of [`Kind::MalformedJson`]: the start of a token reply, cut short.
 pub const MALFORMED_JSON: &str = "{\"account_id\": 1,";
-
-impl Fault {
-    /// Checks the combination; the error is a message for the config's author.
-    pub fn check(&self) -> Result<(), String> {
-        match (self.kind, self.slow_ms) {
-            (Kind::OtherClientId, _) if self.endpoint != Endpoint::Token => {
-                Err("kind \"other_client_id\" is for endpoint \"token\" only".to_owned())
-            }
-            (Kind::Slow, Some(ms)) if ms > MAX_SLOW_MS => {
-                Err(format!("slow_ms {ms} is more than {MAX_SLOW_MS}"))
-            }
-            (Kind::Slow, _) | (_, None) => Ok(()),
-            (_, Some(_)) => Err("slow_ms is for kind \"slow\" only".to_owned()),
-        }
-    }
-
-    /// How long [`Kind::Slow`] waits.
-    pub fn delay(&self) -> Duration {
-        Duration::from_millis(self.slow_ms.unwrap_or(DEFAULT_SLOW_MS))
-    }
-}
 
 /// What a fault does to one request.
 #[derive(Debug)]
@@ -181,6 +119,7 @@ pub fn dropped() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::fault::DEFAULT_SLOW_MS;
 
     fn load(fault: &str) -> Result<Config, String> {
         let toml = format!(

@@ -2,5 +2,6 @@
 //! app's injected API faults ([`faults`]) and an added latency ([`latency`]), as tower layers
 //! around the routes, so that clients and the bench can meet a misbehaving server.
 
+pub mod fault;
 pub mod faults;
 pub mod latency;

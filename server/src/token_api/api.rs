@@ -6,6 +6,7 @@ use crate::params::{self, BadParams};
 use crate::providers::services;
 use crate::store::{Grant, Store};
 use crate::token_api::cors::{self, Audience};
+use crate::token_api::endpoint::Endpoint;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -160,16 +161,6 @@ pub fn account_json(services: &[services::Service], account: &crate::store::Acco
         "created": account.created,
         "modified": account.modified,
     })
-}
-
-/// An endpoint of the library's API (named so in a test fault: `endpoint = "token"`).
-#[derive(Clone, Copy, Debug, serde::Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub enum Endpoint {
-    /// `GET /v1/oauth/token/`.
-    Token,
-    /// `GET /v1/accounts/{id}/`.
-    Account,
 }
 
 /// What an API reply answered: its endpoint and the token's grant, in the reply's extensions.

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cors;
+pub mod endpoint;
 
 use crate::AppState;
 use axum::Router;
