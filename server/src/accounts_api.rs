@@ -275,11 +275,7 @@ pub fn refresh_failed(error: crate::refresh::RefreshError) -> Response {
             (StatusCode::UNAUTHORIZED, Json(body)).into_response()
         }
         RefreshError::Upstream(error) => {
-            let status = if error.description.contains("did not answer in time") {
-                StatusCode::GATEWAY_TIMEOUT
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
+            let status = if error.timed_out { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY };
             let body = json!({ "error": error.code, "error_description": error.description });
             (status, Json(body)).into_response()
         }

@@ -300,16 +300,14 @@ async fn finish<'p>(
             .map(|d| client::sanitize(d, 300))
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "The service did not grant access.".to_owned());
-        return Err(UpstreamError {
-            code: if code.is_empty() { "access_denied".to_owned() } else { code },
-            description,
-        });
+        let code = if code.is_empty() { "access_denied" } else { &code };
+        return Err(UpstreamError::new(code, description));
     }
     let Some(code) = value("code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        return Err(UpstreamError {
-            code: "invalid_request".to_owned(),
-            description: "The service's answer holds no authorization code.".to_owned(),
-        });
+        return Err(UpstreamError::new(
+            "invalid_request",
+            "The service's answer holds no authorization code.",
+        ));
     };
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
@@ -339,15 +337,9 @@ async fn save_account(
     };
     let storage = |error: &dyn std::fmt::Display| {
         eprintln!("storage error: {error}");
-        UpstreamError {
-            code: "server_error".to_owned(),
-            description: "The account could not be saved; try again.".to_owned(),
-        }
+        UpstreamError::new("server_error", "The account could not be saved; try again.")
     };
-    let refused = |code: &str, description: &str| UpstreamError {
-        code: code.to_owned(),
-        description: description.to_owned(),
-    };
+    let refused = |code: &str, description: &str| UpstreamError::new(code, description);
     let user_id = match sign_in::consume(&app.store, request).await {
         Ok(user_id) => user_id,
         Err(sign_in::Refusal::Invalid(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),

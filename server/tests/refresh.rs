@@ -137,6 +137,17 @@ async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Runnin
 
 /// [`start_expiring`] with this `[refresh]` table (the sweep's settings).
 async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str) -> Running {
+    start_tuned(base, refresh_token, in_secs, refresh, |_| {}).await
+}
+
+/// [`start_with`], its configuration changed by `tune` first.
+async fn start_tuned(
+    base: &str,
+    refresh_token: &str,
+    in_secs: i64,
+    refresh: &str,
+    tune: impl FnOnce(&mut Config),
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("secret.key");
     std::fs::write(&key_file, HEX).unwrap();
@@ -152,6 +163,7 @@ async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str
     let database = common::fresh_database(dir.path());
     let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
     config.secret_key = KeySource::File(key_file);
+    tune(&mut config);
     let addr = instance(&config).await;
     let store = Store::open(&database).await.unwrap();
     let account = connect(&store, "u1", refresh_token, in_secs).await;
@@ -263,6 +275,42 @@ async fn a_refused_grant_makes_the_account_inactive_with_its_reason_and_is_not_t
     assert_eq!((status, account["active"].as_bool()), (200, Some(false)));
     assert!(account["inactive_reason"].as_str().unwrap().starts_with("invalid_grant"), "{account}");
     assert_eq!(upstream.lock().unwrap().refreshes, 0);
+}
+
+/// A token endpoint that answers every request, after `delay`, with `status` and `reply`.
+async fn failing_token_endpoint(status: u16, reply: Value, delay: std::time::Duration) -> String {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let router = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move || async move {
+            tokio::time::sleep(delay).await;
+            (status, axum::Json(reply))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_a_502_and_only_one_that_timed_out_a_504() {
+    // The upstream's own words do not make a time-out: it answered.
+    let said = json!({ "error": "temporarily_unavailable", "error_description": "Our database did not answer in time." });
+    let base = failing_token_endpoint(503, said, std::time::Duration::ZERO).await;
+    let running = start(&base, "REFRESH-0").await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let (status, body) = get(&running, &path, KEY).await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("temporarily_unavailable")), "{body}");
+    assert_eq!(body["error_description"], "Our database did not answer in time.");
+
+    let slow = json!({ "access_token": "late", "token_type": "Bearer" });
+    let base = failing_token_endpoint(200, slow, std::time::Duration::from_secs(3)).await;
+    let one_second = |config: &mut Config| config.upstream_timeout = std::time::Duration::from_secs(1);
+    let running = start_tuned(&base, "REFRESH-0", -60, "", one_second).await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let (status, body) = get(&running, &path, KEY).await;
+    assert_eq!((status, body["error"].as_str()), (504, Some("temporarily_unavailable")), "{body}");
 }
 
 #[tokio::test]
