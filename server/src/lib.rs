@@ -19,6 +19,8 @@ pub mod browser;
 pub mod clock;
 pub mod config;
 pub mod cors;
+pub mod error;
+pub mod extract;
 #[cfg(feature = "test-support")]
 pub mod faults;
 pub mod keep_alive;
@@ -81,16 +83,20 @@ pub fn router(state: Arc<AppState>) -> Router {
     let oauth = || get(oauth::show).post(oauth::submit);
     let token = || get(api::token).options(api::preflight);
     let account = || get(accounts_api::get).delete(accounts_api::delete).options(api::preflight);
+    // The pop-up's routes: their errors are pages ([`error::as_pages`]).
+    let popup = Router::new()
+        .route("/v1/oauth", oauth())
+        .route("/v1/oauth/", oauth())
+        .route(broker::CALLBACK_PATH, get(broker::callback))
+        .route(&format!("{}/{{provider}}", broker::CALLBACK_PATH), get(broker::callback))
+        .layer(middleware::map_response(error::as_pages));
     let routes = Router::new()
+        .merge(popup)
         .route("/", get(statics::index))
         .route("/healthz", get(health))
         .route("/{file}", get(statics::www))
         .route("/dist/{*path}", get(statics::dist))
         .route("/static/iexd.html", get(statics::relay))
-        .route("/v1/oauth", oauth())
-        .route("/v1/oauth/", oauth())
-        .route(broker::CALLBACK_PATH, get(broker::callback))
-        .route(&format!("{}/{{provider}}", broker::CALLBACK_PATH), get(broker::callback))
         .route("/v1/oauth/progress", post(progress::status))
         .route("/v1/oauth/progress/abandon", post(progress::abandon))
         .route(kloudless_protocol::REDEEM_PATH, post(returns::redeem))
@@ -134,7 +140,7 @@ fn with_test_knobs(routes: Router<Arc<AppState>>, _state: &Arc<AppState>) -> Rou
 /// Any unrouted path: a JSON error under `/v1/`, plain text elsewhere.
 async fn not_found(uri: Uri) -> Response {
     if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
-        api::not_found()
+        api::not_found().into_response()
     } else {
         statics::not_found()
     }

@@ -4,19 +4,18 @@
 use crate::AppState;
 use crate::browser::{self, Browser};
 use crate::config::Config;
+use crate::error::AppError;
+use crate::extract::{StrictForm, StrictQuery};
 use crate::origin::Origin;
 use crate::pages;
-use crate::params::{self, BadParams};
 use crate::progress;
 use crate::returns;
 use crate::services::{self, Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, Store};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{
     OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, codes, is_sign_in_token,
 };
@@ -153,29 +152,39 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     })
 }
 
+/// The sentence of a page whose flow could not be started (or resumed) for a server failure.
+pub const NOT_STARTED: &str = "The sign-in could not be started; try again.";
+/// The sentence of a page whose account could not be saved for a server failure.
+const NOT_SAVED: &str = "The account could not be saved; try again.";
+
+/// What [`admitted`] decided for a flow.
+pub enum Admission {
+    /// The flow goes on, in the browser it was admitted in.
+    Admitted(AuthRequest),
+    /// The flow's sign-in token does not admit it: the flow ends on its result page, which
+    /// gives the page's callback `invalid_sign_in_token`.
+    Ended(Response),
+}
+
 /// The validated `request` once it comes from a `browser` ([`browser::check`]) and its sign-in
-/// token admits it there ([`sign_in::admit`]), with its browser; otherwise the
-/// refusal page, or the result page with `invalid_sign_in_token` (the page's callback gets it).
+/// token admits it there ([`sign_in::admit`]), with its browser; or the result page with
+/// `invalid_sign_in_token`; or the refusal.
 pub async fn admitted(
     app: &AppState,
     mut request: AuthRequest,
     browser: Option<&Browser>,
-) -> Result<AuthRequest, Response> {
-    browser::check(browser, None).map_err(browser::Refused::page)?;
+) -> Result<Admission, AppError> {
+    browser::check(browser, None)?;
     let hash = browser.map(Browser::hash).unwrap_or_default();
-    match sign_in::admit(app, &request, hash).await {
+    match sign_in::admit(app, &request, hash).await.map_err(AppError::storage(NOT_STARTED))? {
         Ok(bound_to) => {
-            browser::check(browser, bound_to.as_deref()).map_err(browser::Refused::page)?;
+            browser::check(browser, bound_to.as_deref())?;
             request.browser = Some(hash.to_owned());
-            Ok(request)
+            Ok(Admission::Admitted(request))
         }
-        Err(sign_in::Refusal::Invalid(description)) => {
+        Err(sign_in::InvalidToken(description)) => {
             let refused = failure(&request, codes::INVALID_SIGN_IN_TOKEN, description);
-            Err(deliver(app, &request, &refused).await)
-        }
-        Err(sign_in::Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
-            Err(pages::server_error("The sign-in could not be started; try again."))
+            Ok(Admission::Ended(deliver(app, &request, &refused).await))
         }
     }
 }
@@ -255,15 +264,6 @@ pub fn chosen<'r>(
     }
 }
 
-/// Why a pop-up submission was not completed.
-#[derive(Debug)]
-pub enum Refusal {
-    /// The submission is wrong; the text says how.
-    BadRequest(String),
-    /// Storing the account failed.
-    Storage(store::Error),
-}
-
 /// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` consumes
 /// the flow's sign-in token ([`sign_in::consume`]), stores the account named `account` for the
 /// chosen `service` and gives a fresh token for it — or a failure result when the token was
@@ -272,8 +272,8 @@ pub async fn complete(
     store: &Store,
     request: &AuthRequest,
     params: &[(String, String)],
-) -> Result<Value, Refusal> {
-    let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
+) -> Result<Value, AppError> {
+    let refuse = |message: &'static str| AppError::bad_request(message);
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
         Some("connect") => {
@@ -287,13 +287,13 @@ pub async fn complete(
             if name.is_empty() || name.chars().count() > 254 {
                 return Err(refuse("The account name must be 1 to 254 characters."));
             }
-            let user_id = match sign_in::consume(store, request).await {
-                Ok(user_id) => user_id,
-                Err(sign_in::Refusal::Invalid(why)) => {
-                    return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
-                }
-                Err(sign_in::Refusal::Storage(error)) => return Err(Refusal::Storage(error)),
-            };
+            let user_id =
+                match sign_in::consume(store, request).await.map_err(AppError::storage(NOT_SAVED))? {
+                    Ok(user_id) => user_id,
+                    Err(sign_in::InvalidToken(why)) => {
+                        return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
+                    }
+                };
             let scope = chosen.granted_scope();
             let connected = store
                 .connect(
@@ -310,7 +310,7 @@ pub async fn complete(
                 Err(store::Error::OtherUser) => {
                     return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
                 }
-                Err(error) => return Err(Refusal::Storage(error)),
+                Err(error) => return Err(AppError::storage(NOT_SAVED)(error)),
             };
             let connected = OAuthResult::Success {
                 access_token: token,
@@ -367,90 +367,61 @@ pub fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
 }
 
-/// The status and sentence for parameters that cannot be read; `too_long` is the status for
-/// [`BadParams::TooLong`] (414 for a query string, 413 for a form body).
-fn unreadable(bad: BadParams, too_long: StatusCode) -> (StatusCode, &'static str) {
-    let status = if bad == BadParams::TooLong { too_long } else { StatusCode::BAD_REQUEST };
-    (status, bad.message())
-}
-
-/// The submitted form's parameters, or why the body cannot be read.
-fn form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, (StatusCode, &'static str)> {
-    let too_long = StatusCode::PAYLOAD_TOO_LARGE;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => unreadable(BadParams::TooLong, too_long),
-        _ => (StatusCode::BAD_REQUEST, "The form could not be read."),
-    })?;
-    params::parse(&body).map_err(|bad| unreadable(bad, too_long))
-}
+const CLIENT_FULL: AppError =
+    AppError::fixed(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", progress::CLIENT_FULL);
 
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed; a
-/// browser without a binding cookie gets one ([`browser`]).
+/// browser without a binding cookie gets one ([`browser`]), whatever the page.
 pub async fn show(
     State(app): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(browser) = Browser::first_page(&headers, &app.public_url) else {
-        return pages::server_error("The sign-in could not be started; try again.");
-    };
-    let page = first_page(&app, client, &browser, query.as_deref().unwrap_or("")).await;
-    browser.set_cookie(&app.public_url, page)
+    query: Result<StrictQuery, AppError>,
+) -> Result<Response, AppError> {
+    let browser =
+        Browser::first_page(&headers, &app.public_url).ok_or(AppError::Server(NOT_STARTED.into()))?;
+    let page = first_page(&app, client, &browser, query).await.into_response();
+    Ok(browser.set_cookie(&app.public_url, page))
 }
 
 /// The page [`show`] answers `query` with, for `browser` at the address `client`.
-async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query: &str) -> Response {
-    let params = match params::parse(query.as_bytes()) {
-        Ok(params) => params,
-        Err(bad) => {
-            let (status, message) = unreadable(bad, StatusCode::URI_TOO_LONG);
-            return pages::refused(status, message);
-        }
-    };
-    let request = match validate(&app.config, &params) {
-        Ok(request) => request,
-        Err(message) => return pages::error(&message),
-    };
-    let mut request = match admitted(app, request, Some(browser)).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
+async fn first_page(
+    app: &AppState,
+    client: SocketAddr,
+    browser: &Browser,
+    query: Result<StrictQuery, AppError>,
+) -> Result<Response, AppError> {
+    let StrictQuery(params) = query?;
+    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
+    let mut request = match admitted(app, request, Some(browser)).await? {
+        Admission::Admitted(request) => request,
+        Admission::Ended(result) => return Ok(result),
     };
     if request.return_to.is_some() {
-        let tracked = app
-            .progress
-            .open(&request.request_id, &request.client_id, client.ip(), browser.hash(), SystemTime::now())
-            .await;
-        match tracked {
-            Ok(Ok(())) => {}
-            Ok(Err(progress::Refused::Client)) => {
-                return pages::refused(StatusCode::TOO_MANY_REQUESTS, progress::CLIENT_FULL);
-            }
+        let now = SystemTime::now();
+        let tracked =
+            app.progress.open(&request.request_id, &request.client_id, client.ip(), browser.hash(), now);
+        match tracked.await.map_err(AppError::storage(NOT_STARTED))? {
+            Ok(()) => {}
+            Err(progress::Refused::Client) => return Err(CLIENT_FULL),
             // Served all the same, by postMessage only: a full app refuses none of its users.
-            Ok(Err(progress::Refused::App)) => request.untracked(),
-            Err(error) => {
-                eprintln!("storage error: {error}");
-                return pages::server_error("The sign-in could not be started; try again.");
-            }
+            Err(progress::Refused::App) => request.untracked(),
         }
     }
-    match chosen(&request, &params) {
-        Ok(Some(chosen)) => match &chosen.service.connect {
-            Connect::Demo => {
-                pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin)
-            }
-            Connect::Upstream(upstream) => {
-                let via_form = field(&params, "service").is_some();
-                crate::broker::choose(app, &request, chosen, upstream, field(&params, "hostname"), via_form)
-                    .await
-            }
-            Connect::Credentials(entry) => {
-                pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
-            }
-        },
-        Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
-        Err(message) => pages::error(&message),
-    }
+    let Some(chosen) = chosen(&request, &params).map_err(AppError::bad_request)? else {
+        return Ok(pages::chooser(&request.client_id, &request.params, &request.allowed));
+    };
+    Ok(match &chosen.service.connect {
+        Connect::Demo => pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin),
+        Connect::Upstream(upstream) => {
+            let via_form = field(&params, "service").is_some();
+            let hostname = field(&params, "hostname");
+            return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
+        }
+        Connect::Credentials(entry) => {
+            pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
+        }
+    })
 }
 
 /// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page;
@@ -458,20 +429,13 @@ async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query
 pub async fn submit(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let params = match form(body) {
-        Ok(params) => params,
-        Err((status, message)) => return pages::refused(status, message),
-    };
-    let request = match validate(&app.config, &params) {
-        Ok(request) => request,
-        Err(message) => return pages::error(&message),
-    };
+    StrictForm(params): StrictForm,
+) -> Result<Response, AppError> {
+    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
-    let request = match admitted(&app, request, browser.as_ref()).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
+    let request = match admitted(&app, request, browser.as_ref()).await? {
+        Admission::Admitted(request) => request,
+        Admission::Ended(result) => return Ok(result),
     };
     if field(&params, "action") == Some("connect")
         && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
@@ -479,14 +443,8 @@ pub async fn submit(
     {
         return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
     }
-    match complete(&app.store, &request, &params).await {
-        Ok(data) => deliver(&app, &request, &data).await,
-        Err(Refusal::BadRequest(message)) => pages::error(&message),
-        Err(Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
-            pages::server_error("The account could not be saved; try again.")
-        }
-    }
+    let data = complete(&app.store, &request, &params).await?;
+    Ok(deliver(&app, &request, &data).await)
 }
 
 #[cfg(test)]
@@ -578,7 +536,11 @@ mod tests {
             form(&[("service", "gdrive"), ("account", "a"), ("action", "connect")]),
             form(&[("service", "box"), ("account", "a")]),
         ] {
-            assert!(matches!(complete(&store, &request, &bad).await, Err(Refusal::BadRequest(_))), "{bad:?}");
+            let refused = complete(&store, &request, &bad).await;
+            assert!(
+                matches!(refused, Err(AppError::Refused { status: StatusCode::BAD_REQUEST, .. })),
+                "{bad:?}"
+            );
         }
     }
 }

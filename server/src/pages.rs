@@ -167,7 +167,7 @@ fn form_page(
     params: &[(String, String)],
     error: bool,
 ) -> Response {
-    let Ok(body) = body else { return server_error("The page could not be shown; try again.") };
+    let Ok(body) = body else { return not_shown() };
     let mut response = page_under_way(title, &body, params);
     if error {
         *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -218,7 +218,7 @@ struct CredentialsForm<'a> {
 /// No abandon beacon: leaving this page is the flow going on.
 pub fn handoff(name: &str, url: &str) -> Response {
     let Ok(body) = (Handoff { name, url }).render() else {
-        return server_error("The page could not be shown; try again.");
+        return not_shown();
     };
     let mut response = page(StatusCode::OK, &Frame::new(name, &body));
     if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
@@ -308,7 +308,7 @@ pub fn result(
         _ => None,
     };
     let Ok(body) = (ResultBody { text, detail, embedded: script_json(&embedded) }).render() else {
-        return server_error("The page could not be shown; try again.");
+        return not_shown();
     };
     let frame = Frame {
         result: Some(if success { "success" } else { "error" }),
@@ -328,22 +328,9 @@ struct ResultBody<'a> {
     embedded: String,
 }
 
-/// An error page (status 400): says what is wrong with the request and posts nothing.
-pub fn error(message: &str) -> Response {
-    message_page(StatusCode::BAD_REQUEST, message)
-}
-
-/// An error page with another status (e.g. 413 or 414): posts nothing.
-pub fn refused(status: StatusCode, message: &str) -> Response {
-    message_page(status, message)
-}
-
-/// A server failure page (status 500): posts nothing.
-pub fn server_error(message: &str) -> Response {
-    message_page(StatusCode::INTERNAL_SERVER_ERROR, message)
-}
-
-fn message_page(status: StatusCode, message: &str) -> Response {
+/// An error page with `status`: says what went wrong and posts nothing (the pop-up's rendering
+/// of an [`crate::error::AppError`], by [`crate::error::as_pages`]).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
     let Ok(body) = (Message { message }).render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
@@ -351,7 +338,12 @@ fn message_page(status: StatusCode, message: &str) -> Response {
     page(status, &Frame { result: Some("refused"), ..Frame::new("Error", &body) })
 }
 
-/// [`message_page`]'s body (`templates/message.html`).
+/// The error page of a page that could not be rendered.
+fn not_shown() -> Response {
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
+}
+
+/// [`error_page`]'s body (`templates/message.html`).
 #[derive(Template)]
 #[template(path = "message.html")]
 struct Message<'a> {

@@ -9,9 +9,9 @@
 //! account the flow connects (`user_id` in the account API).
 
 use crate::AppState;
-use crate::accounts_api::Caller;
-use crate::api::{ApiError, storage_failed};
 use crate::clock::{self, millis};
+use crate::error::AppError;
+use crate::extract::Caller;
 use crate::oauth::AuthRequest;
 use crate::store::{self, Store};
 use axum::Json;
@@ -19,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use kloudless_protocol::codes;
 use serde::Deserialize;
 use serde_json::json;
@@ -33,12 +33,12 @@ pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * crate::broker::STATE
 /// The longest `user_id`.
 pub const MAX_USER_ID_LEN: usize = 256;
 
-const API_KEY_ONLY: ApiError = ApiError::new(
+const API_KEY_ONLY: AppError = AppError::fixed(
     StatusCode::FORBIDDEN,
     "forbidden",
     "Sign-in tokens are minted with the app's API key (Authorization: APIKey <key>).",
 );
-const BAD_BODY: ApiError = ApiError::new(
+const BAD_BODY: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "The body must be JSON {\"user_id\": \"…\"}: the end user's id in your app, 1 to 256 characters without control characters.",
@@ -58,7 +58,7 @@ pub async fn mint(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<impl IntoResponse, AppError> {
     let Caller::App { client_id } = caller else { return Err(API_KEY_ONLY) };
     let body = body.map_err(|_| BAD_BODY)?;
     let MintRequest { user_id } = serde_json::from_slice(&body).map_err(|_| BAD_BODY)?;
@@ -70,32 +70,24 @@ pub async fn mint(
     }
     let ttl = app.config.sign_in_token_ttl;
     let expires_at = SystemTime::now() + ttl;
-    let token = app
-        .store
-        .mint_sign_in_token(&client_id, &user_id, millis(expires_at))
-        .await
-        .map_err(|error| storage_failed(&error))?;
+    let token = app.store.mint_sign_in_token(&client_id, &user_id, millis(expires_at)).await?;
     let body = json!({
         "token": token,
         "user_id": user_id,
         "expires_in": ttl.as_secs(),
         "expires_at": clock::rfc3339(millis(expires_at)),
     });
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)))
 }
 
 /// The description of a result refusing to connect an account recorded for another end user of
 /// the app (`account_of_another_user`).
 pub const OTHER_USER: &str = "This account is already connected for another user of this app: nothing was changed. Sign in to the app as that user, or ask the app to remove the account first.";
 
-/// Why a pop-up flow is not admitted.
-#[derive(Debug)]
-pub enum Refusal {
-    /// The token is missing (the app requires one) or cannot be used: the sentence says which.
-    Invalid(&'static str),
-    /// The storage failed.
-    Storage(store::Error),
-}
+/// Why a flow's sign-in token does not admit it: it is missing (the app requires one) or cannot
+/// be used; the sentence says which. The flow then ends with an `invalid_sign_in_token` result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InvalidToken(pub &'static str);
 
 /// Admits the validated pop-up `request` in the browser whose cookie hashes to `browser`:
 /// without a `sign_in_token`, unless its app requires one; with one, only if the token is the
@@ -103,14 +95,18 @@ pub enum Refusal {
 /// already bound to this flow (its `request_id`) within [`FLOW_LIFETIME`]. Returns the browser
 /// the token is bound to, which the caller checks ([`crate::browser::check`]); its end user is
 /// recorded when the flow's result [`consume`]s it.
-pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Result<Option<String>, Refusal> {
+pub async fn admit(
+    app: &AppState,
+    request: &AuthRequest,
+    browser: &str,
+) -> Result<Result<Option<String>, InvalidToken>, store::Error> {
     let Some(token) = &request.sign_in_token else {
         if app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token) {
-            return Err(Refusal::Invalid(
+            return Ok(Err(InvalidToken(
                 "This app requires a sign-in token from its backend (the sign_in_token option): none was given.",
-            ));
+            )));
         }
-        return Ok(None);
+        return Ok(Ok(None));
     };
     let now = SystemTime::now();
     let admitted = app
@@ -123,27 +119,27 @@ pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Resu
             millis(now),
             millis(now + FLOW_LIFETIME),
         )
-        .await
-        .map_err(Refusal::Storage)?;
-    admitted.map(Some).ok_or(Refusal::Invalid(
+        .await?;
+    Ok(admitted.map(Some).ok_or(InvalidToken(
         "The sign-in token is unknown, expired, already used or not this app's: ask the app for a new one.",
-    ))
+    )))
 }
 
 /// Consumes the sign-in token of `request`'s flow for the account its result connects: the end
 /// user to record it for (`None` for a flow without a token). Refused when the token was
 /// consumed already (two results of one flow raced) or expired meanwhile: then nothing may be
 /// connected.
-pub async fn consume(store: &Store, request: &AuthRequest) -> Result<Option<String>, Refusal> {
-    let Some(token) = &request.sign_in_token else { return Ok(None) };
+pub async fn consume(
+    store: &Store,
+    request: &AuthRequest,
+) -> Result<Result<Option<String>, InvalidToken>, store::Error> {
+    let Some(token) = &request.sign_in_token else { return Ok(Ok(None)) };
     let browser = request.browser.as_deref().unwrap_or_default();
-    let consumed = store
-        .consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now()))
-        .await
-        .map_err(Refusal::Storage)?;
-    consumed.map(Some).ok_or(Refusal::Invalid(
+    let consumed =
+        store.consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now())).await?;
+    Ok(consumed.map(Some).ok_or(InvalidToken(
         "The sign-in token was used already by this sign-in's result, or expired: ask the app for a new one.",
-    ))
+    )))
 }
 
 /// Ends the sign-in token of `request`'s flow, which has its result: it admits nothing more.
