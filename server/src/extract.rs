@@ -292,7 +292,7 @@ mod tests {
         let listen = "127.0.0.1:0".parse().unwrap();
         let config = crate::config::Config::from_toml(toml, listen, "db".into()).unwrap();
         let state = AppState {
-            progress: crate::progress::Progress::new(config.popup_flows.clone(), store.clone()),
+            progress: crate::popup::progress::Progress::new(config.popup_flows.clone(), store.clone()),
             http: crate::providers::client::Http::new(std::time::Duration::from_secs(1), false).unwrap(),
             secrets: crate::secrets::SecretKey::from_hex(&"0".repeat(64)).unwrap(),
             public_url: "http://127.0.0.1".to_owned(),

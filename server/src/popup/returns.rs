@@ -13,18 +13,18 @@
 //! A redemption must name the flow and come from its origin (the browser's `Origin` header);
 //! anything else — a second use, an expired code, another flow or origin — gets `invalid_code`
 //! and takes nothing. Redeeming is what hands the result over: the flow is then forgotten by
-//! [`crate::progress`].
+//! [`crate::popup::progress`].
 //!
-//! [`Quotas::return_window`]: crate::progress::Quotas::return_window
+//! [`Quotas::return_window`]: crate::popup::progress::Quotas::return_window
 
 use crate::AppState;
 use crate::clock::now_millis;
-use crate::cors;
 use crate::error::AppError;
 use crate::extract::StrictForm;
 use crate::params;
-use crate::progress::is_request_id;
+use crate::popup::progress::is_request_id;
 use crate::store::{self, CodeFlow, hash, new_token};
+use crate::token_api::cors;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -5,11 +5,11 @@
 //! answer 404 as if they did not exist. Server to server: no CORS.
 
 use crate::AppState;
-use crate::api::{self, account_json};
+use crate::accounts::refresh::RefreshError;
 use crate::error::AppError;
 use crate::extract::{Bearer, Caller, StrictQuery, is_api_key};
-use crate::refresh::RefreshError;
 use crate::store::Account;
+use crate::token_api::api::{self, account_json};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -157,8 +157,10 @@ pub async fn delete(
 /// refuses is logged (its error code, never a token) and the account is disconnected anyway:
 /// the user asked for it, and tokens kept because they could not be revoked would be worse.
 pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), AppError> {
-    let Some(service) = crate::services::find(&app.config.services, &account.service) else { return Ok(()) };
-    let crate::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
+    let Some(service) = crate::providers::services::find(&app.config.services, &account.service) else {
+        return Ok(());
+    };
+    let crate::providers::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
     let sealed = app.store.upstream_credentials(account.id).await?;
     let subject = app.store.account_subject(account.id).await?;
     let (Some(sealed), Some(subject)) = (sealed, subject) else { return Ok(()) };
@@ -213,7 +215,7 @@ impl From<RefreshError> for AppError {
 }
 
 /// `GET /v1/accounts/{id}/credentials/`: the account's current upstream access token, refreshed
-/// first if due ([`crate::refresh`]) — to the app's API key only, and only when the app's
+/// first if due ([`crate::accounts::refresh`]) — to the app's API key only, and only when the app's
 /// configuration has `allow_credentials = true`. Never stored by a cache (`Cache-Control:
 /// no-store`).
 pub async fn credentials(
@@ -232,7 +234,7 @@ async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Result<Jso
         return Err(CREDENTIALS_NOT_ALLOWED);
     }
     let account = find_account(app, caller, id).await?;
-    let tokens = crate::refresh::fresh_tokens(app, &account, None).await?;
+    let tokens = crate::accounts::refresh::fresh_tokens(app, &account, None).await?;
     Ok(Json(json!({
         "access_token": tokens.access_token,
         "token_type": "Bearer",

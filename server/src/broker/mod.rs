@@ -15,36 +15,45 @@
 //! carries the upstream's error code and a description, on a readable page.
 
 use crate::AppState;
-use crate::browser::{self, Browser};
 use crate::clock::millis;
-use crate::error::AppError;
+use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
-use crate::oauth::{self, Admission, AuthRequest, NOT_STARTED};
 use crate::pages;
+use crate::popup::browser::{self, Browser};
+use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
+use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::services::{Allowed, Connect};
 use crate::providers::{Upstream, guard};
 use crate::secrets;
-use crate::services::{Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// How long a pop-up request may wait at the upstream.
-pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+use std::time::SystemTime;
 
 /// The callbacks' path, under the public URL: each provider's is `{CALLBACK_PATH}/{provider}`
 /// ([`redirect_uri`]). The bare path, shared by every provider before, takes only the states
 /// made before per-provider redirect URIs (whose pending request names no redirect URI).
 pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
+
+/// The callbacks' routes: the bare path and each provider's.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(CALLBACK_PATH, get(callback))
+        .route(&format!("{CALLBACK_PATH}/{{provider}}"), get(callback))
+        // Its errors are pages ([`error::as_pages`]).
+        .layer(axum::middleware::map_response(error::as_pages))
+}
 
 /// What is kept (sealed) while the user is at the upstream.
 #[derive(Deserialize, Serialize)]
@@ -64,7 +73,7 @@ struct Pending {
     #[serde(default)]
     redirect_uri: Option<String>,
     /// The SHA-256 of the binding cookie of the browser that started the flow: only that
-    /// browser may bring the upstream's answer back ([`crate::browser`]).
+    /// browser may bring the upstream's answer back ([`crate::popup::browser`]).
     #[serde(default)]
     browser: Option<String>,
 }
@@ -101,7 +110,7 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
         error_description: error.description,
         state: request.state.clone(),
     };
-    oauth::deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
+    deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
 }
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
@@ -218,8 +227,8 @@ pub async fn callback(
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
     browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
-    let request = oauth::validate(&app.config, &pending.params).map_err(AppError::bad_request)?;
-    let request = match oauth::admitted(&app, request, browser.as_ref()).await? {
+    let request = validate(&app.config, &pending.params).map_err(AppError::bad_request)?;
+    let request = match admitted(&app, request, browser.as_ref()).await? {
         Admission::Admitted(request) => request,
         Admission::Ended(result) => return Ok(result),
     };
@@ -230,7 +239,7 @@ pub async fn callback(
         return Err(AppError::bad_request("The service is no longer connected through an upstream."));
     };
     Ok(match finish(&app, &request, chosen, upstream, &pending, redirect_uri, value).await {
-        Ok(data) => oauth::deliver(&app, &request, &data).await,
+        Ok(data) => deliver(&app, &request, &data).await,
         Err(error) => failed(&app, &request, error).await,
     })
 }
@@ -409,5 +418,5 @@ pub async fn credentials(
     let kept = kept.to_string();
     let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false);
     let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;
-    Ok(oauth::deliver(app, request, &connected).await)
+    Ok(deliver(app, request, &connected).await)
 }
