@@ -15,6 +15,7 @@
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
 //! config/ store/ clock serve security secrets origin params   shared infrastructure
+//! error extract   the one error type (JSON, or a page on the pop-up's routes), strict extractors
 //! ```
 //!
 //! Handlers are thin; the rules live in plain functions ([`origin`], [`params`], [`security`],

@@ -111,7 +111,7 @@ const CLIENT_FULL: AppError =
     AppError::fixed(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", progress::CLIENT_FULL);
 
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed; a
-/// browser without a binding cookie gets one ([`browser`]), whatever the page.
+/// browser without a binding cookie gets one ([`crate::popup::browser`]), whatever the page.
 pub async fn show(
     State(app): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
