@@ -10,6 +10,7 @@
 extern crate alloc;
 
 use alloc::string::String;
+use core::ops::Deref;
 use serde::{Deserialize, Serialize};
 
 /// The API version, the first segment of every endpoint's path.
@@ -20,6 +21,9 @@ pub const POPUP_PATH: &str = "/v1/oauth";
 
 /// The relay page, loaded in a hidden iframe on the page.
 pub const RELAY_PATH: &str = "/static/iexd.html";
+
+/// The pop-up window's name, as the original used (the library's, and the relay page's).
+pub const POPUP_WINDOW_NAME: &str = "kPOPUP";
 
 /// The token endpoint: `GET` with `Authorization: Bearer …` answers a [`TokenInfo`].
 pub const TOKEN_PATH: &str = "/v1/oauth/token/";
@@ -72,6 +76,14 @@ impl ReturnTo {
 
     /// The page's URL.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for ReturnTo {
+    type Target = str;
+
+    fn deref(&self) -> &str {
         &self.0
     }
 }

@@ -18,9 +18,9 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use kloudless_protocol::{
-    OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, codes, is_sign_in_token,
+    OAuthResult, OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, codes,
+    is_sign_in_token,
 };
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -52,7 +52,7 @@ pub struct AuthRequest {
     /// The app's registered return page (on `origin`; its query kept) the library sent, where a
     /// code for the result goes back when the pop-up has no opener (see [`progress`]); `None`
     /// when not sent, or when the app registered none (postMessage only).
-    pub return_to: Option<String>,
+    pub return_to: Option<ReturnTo>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
     /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
@@ -72,7 +72,7 @@ impl AuthRequest {
     /// tracked, so its result goes back by `postMessage` only.
     fn untracked(&mut self) {
         self.return_to = None;
-        self.params.retain(|(key, _)| key != "return_to");
+        self.params.retain(|(key, _)| key != RETURN_TO);
     }
 }
 
@@ -120,7 +120,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         return Err("The parameter request_id must not hold control characters.".to_owned());
     }
     // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
-    let return_to = single(params, "return_to")?
+    let return_to = single(params, RETURN_TO)?
         .filter(|_| !app.return_urls.is_empty())
         .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
         .transpose()?;
@@ -144,7 +144,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         allowed,
         params: params
             .iter()
-            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != "return_to" || return_to.is_some()))
+            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != RETURN_TO || return_to.is_some()))
             .cloned()
             .collect(),
         return_to,
@@ -196,7 +196,7 @@ fn not_enabled(scope: &str) -> Option<String> {
 /// Checks `return_to`: an absolute http(s) URL on `origin`, without credentials or a fragment
 /// (the code goes there), that is one of the app's `registered` return URLs once its query is
 /// set aside. Returns it (query included) as the WHATWG URL parser writes it.
-fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<String, String> {
+fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<ReturnTo, String> {
     let refuse = |why: &str| Err(format!("The parameter return_to {why}."));
     if text.chars().count() > MAX_RETURN_TO {
         return refuse("is too long");
@@ -219,21 +219,20 @@ fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<Stri
              app's return_urls, or set the library's return_url option to a page that is."
         ));
     }
-    Ok(url.into())
+    Ok(ReturnTo::new(url))
 }
 
 /// The failure result `error` with `description` and the page's state.
-pub fn failure(request: &AuthRequest, error: &str, description: &str) -> Value {
-    let failed = OAuthResult::Failure {
+pub fn failure(request: &AuthRequest, error: &str, description: &str) -> OAuthResult {
+    OAuthResult::Failure {
         error: error.to_owned(),
         error_description: description.to_owned(),
         state: request.state.clone(),
-    };
-    serde_json::to_value(failed).unwrap_or_default()
+    }
 }
 
 /// The result of a denial: `access_denied`, with the page's state.
-pub fn denied(request: &AuthRequest) -> Value {
+pub fn denied(request: &AuthRequest) -> OAuthResult {
     failure(request, codes::ACCESS_DENIED, "The user denied access.")
 }
 
@@ -272,7 +271,7 @@ pub async fn complete(
     store: &Store,
     request: &AuthRequest,
     params: &[(String, String)],
-) -> Result<Value, Refusal> {
+) -> Result<OAuthResult, Refusal> {
     let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
@@ -312,13 +311,12 @@ pub async fn complete(
                 }
                 Err(error) => return Err(Refusal::Storage(error)),
             };
-            let connected = OAuthResult::Success {
+            Ok(OAuthResult::Success {
                 access_token: token,
                 token_type: "Bearer".to_owned(),
                 scope,
                 state: request.state.clone(),
-            };
-            Ok(serde_json::to_value(connected).unwrap_or_default())
+            })
         }
         _ => Err(refuse("The action must be connect or deny.")),
     }
@@ -326,7 +324,7 @@ pub async fn complete(
 
 /// The result page for `request`, with (when the flow has a return page) a one-time code for its
 /// result to bring back there, the flow noted as returned; the flow's sign-in token ends with it.
-pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
+pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) -> Response {
     sign_in::end(app, request).await;
     let message = pages::message(&request.request_id, data);
     let code = match &request.return_to {
@@ -335,7 +333,7 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Res
     };
     let back = request
         .return_to
-        .as_deref()
+        .as_ref()
         .zip(code.as_deref())
         .map(|(return_to, code)| pages::Back { return_to, code });
     pages::result(&request.request_id, &request.origin, back, &message, data)
@@ -564,14 +562,13 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(data["scope"], "box:admin.storage");
-        assert_eq!(data["state"], "s");
-        let grant = store.grant(data["access_token"].as_str().unwrap()).await.unwrap().unwrap();
+        let OAuthResult::Success { scope, state, access_token, .. } = data else { panic!("{data:?}") };
+        assert_eq!(scope, "box:admin.storage");
+        assert_eq!(state, "s");
+        let grant = store.grant(&access_token).await.unwrap().unwrap();
         assert_eq!(store.account(grant.account_id).await.unwrap().unwrap().name, "a");
-        assert_eq!(
-            complete(&store, &request, &form(&[("action", "deny")])).await.unwrap()["error"],
-            "access_denied"
-        );
+        let denied = complete(&store, &request, &form(&[("action", "deny")])).await.unwrap();
+        assert!(matches!(denied, OAuthResult::Failure { error, .. } if error == "access_denied"));
         for bad in [
             form(&[("service", "box"), ("account", "   "), ("action", "connect")]),
             form(&[("service", "box"), ("account", &"x".repeat(255)), ("action", "connect")]),
