@@ -1,19 +1,33 @@
 //! The HTML pages: the pop-up's chooser, connect, form, hand-off, result and error pages, and
 //! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
-//! frame (`page.html`) and policy.
+//! frame (`page.html`) and policy; [`statics`] serves the demo page, the library build and the relay page.
 
+pub mod statics;
+
+use crate::AppState;
 use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::services::{Allowed, Service};
 use crate::security;
-use crate::services::{Allowed, Service};
 use askama::Template;
+use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use kloudless_protocol::{
-    ABANDON_PATH, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RETURN_FRAGMENT,
-    RETURN_TO, ReturnTo, codes,
+    ABANDON_PATH, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RELAY_PATH,
+    RETURN_FRAGMENT, RETURN_TO, ReturnTo, codes,
 };
 use serde::Serialize;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+
+/// The pages served as they are: the demo page, its files, the library build, the relay.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(statics::index))
+        .route("/{file}", get(statics::www))
+        .route("/dist/{*path}", get(statics::dist))
+        .route(RELAY_PATH, get(statics::relay))
+}
 
 /// An inline script or style of the pages, made once: its text and the CSP hash source that
 /// lets it apply ([`security::hash_source`]).
@@ -312,7 +326,7 @@ pub fn message(request_id: &str, data: &OAuthResult) -> String {
 pub struct Back<'a> {
     /// The validated `return_to`.
     pub return_to: &'a ReturnTo,
-    /// The code ([`crate::returns`]).
+    /// The code ([`crate::popup::returns`]).
     pub code: &'a str,
 }
 
