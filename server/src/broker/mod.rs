@@ -36,7 +36,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -110,7 +109,7 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
         error_description: error.description,
         state: request.state.clone(),
     };
-    deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
+    deliver(app, request, &failure).await
 }
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
@@ -275,7 +274,7 @@ async fn finish<'p>(
     pending: &Pending,
     redirect_uri: &str,
     value: impl Fn(&str) -> Option<&'p str>,
-) -> Result<Value, UpstreamError> {
+) -> Result<OAuthResult, UpstreamError> {
     let hostname = pending.hostname.as_deref();
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     endpoints.check_iss(value("iss"))?;
@@ -314,7 +313,7 @@ async fn save_account(
     identity: &Identity,
     plain: &[u8],
     refreshable: bool,
-) -> Result<Value, UpstreamError> {
+) -> Result<OAuthResult, UpstreamError> {
     // On a per-server provider, the same subject on another server is another user.
     let subject = match hostname {
         Some(host) => format!("{host}/{}", identity.subject),
@@ -349,13 +348,12 @@ async fn save_account(
         }
         Err(error) => return Err(storage(&error)),
     };
-    let connected = OAuthResult::Success {
+    Ok(OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),
         scope,
         state: request.state.clone(),
-    };
-    Ok(serde_json::to_value(connected).unwrap_or_default())
+    })
 }
 
 /// The longest API key, user name or password accepted.

@@ -39,7 +39,7 @@ async fn serve(path: PathBuf, missing: &'static str) -> Response {
 
 /// `GET /static/iexd.html`: the relay page, frameable by the apps' Trusted Domains only.
 pub async fn relay(State(app): State<Arc<AppState>>) -> Response {
-    pages::relay(&security::relay_csp(&app.config, &pages::RELAY_SCRIPT))
+    pages::relay(&security::relay_csp(&app.config, &pages::RELAY_SCRIPT.source))
 }
 
 /// `GET /`: the demo page.

@@ -11,7 +11,6 @@ use crate::sign_in;
 use crate::store;
 use axum::response::Response;
 use kloudless_protocol::{OAuthResult, codes};
-use serde_json::Value;
 use std::time::SystemTime;
 
 /// The sentence of a page whose flow could not be started (or resumed) for a server failure.
@@ -50,23 +49,22 @@ pub async fn admitted(
 }
 
 /// The failure result `error` with `description` and the page's state.
-pub fn failure(request: &AuthRequest, error: &str, description: &str) -> Value {
-    let failed = OAuthResult::Failure {
+pub fn failure(request: &AuthRequest, error: &str, description: &str) -> OAuthResult {
+    OAuthResult::Failure {
         error: error.to_owned(),
         error_description: description.to_owned(),
         state: request.state.clone(),
-    };
-    serde_json::to_value(failed).unwrap_or_default()
+    }
 }
 
 /// The result of a denial: `access_denied`, with the page's state.
-pub fn denied(request: &AuthRequest) -> Value {
+pub fn denied(request: &AuthRequest) -> OAuthResult {
     failure(request, codes::ACCESS_DENIED, "The user denied access.")
 }
 
 /// The result page for `request`, with (when the flow has a return page) a one-time code for its
 /// result to bring back there, the flow noted as returned; the flow's sign-in token ends with it.
-pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
+pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) -> Response {
     sign_in::end(app, request).await;
     let message = pages::message(&request.request_id, data);
     let code = match &request.return_to {
@@ -75,7 +73,7 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Res
     };
     let back = request
         .return_to
-        .as_deref()
+        .as_ref()
         .zip(code.as_deref())
         .map(|(return_to, code)| pages::Back { return_to, code });
     pages::result(&request.request_id, &request.origin, back, &message, data)

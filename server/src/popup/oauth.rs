@@ -16,7 +16,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{OAuthResult, codes};
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -47,7 +46,7 @@ pub async fn complete(
     store: &Store,
     request: &AuthRequest,
     params: &[(String, String)],
-) -> Result<Value, AppError> {
+) -> Result<OAuthResult, AppError> {
     let refuse = |message: &'static str| AppError::bad_request(message);
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
@@ -87,13 +86,12 @@ pub async fn complete(
                 }
                 Err(error) => return Err(AppError::storage(NOT_SAVED)(error)),
             };
-            let connected = OAuthResult::Success {
+            Ok(OAuthResult::Success {
                 access_token: token,
                 token_type: "Bearer".to_owned(),
                 scope,
                 state: request.state.clone(),
-            };
-            Ok(serde_json::to_value(connected).unwrap_or_default())
+            })
         }
         _ => Err(refuse("The action must be connect or deny.")),
     }
@@ -263,14 +261,13 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(data["scope"], "box:admin.storage");
-        assert_eq!(data["state"], "s");
-        let grant = store.grant(data["access_token"].as_str().unwrap()).await.unwrap().unwrap();
+        let OAuthResult::Success { scope, state, access_token, .. } = data else { panic!("{data:?}") };
+        assert_eq!(scope, "box:admin.storage");
+        assert_eq!(state, "s");
+        let grant = store.grant(&access_token).await.unwrap().unwrap();
         assert_eq!(store.account(grant.account_id).await.unwrap().unwrap().name, "a");
-        assert_eq!(
-            complete(&store, &request, &form(&[("action", "deny")])).await.unwrap()["error"],
-            "access_denied"
-        );
+        let denied = complete(&store, &request, &form(&[("action", "deny")])).await.unwrap();
+        assert!(matches!(denied, OAuthResult::Failure { error, .. } if error == "access_denied"));
         for bad in [
             form(&[("service", "box"), ("account", "   "), ("action", "connect")]),
             form(&[("service", "box"), ("account", &"x".repeat(255)), ("action", "connect")]),
