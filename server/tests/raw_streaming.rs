@@ -201,8 +201,9 @@ async fn start_with(base: &str, api: &str, tokens: Tokens, max_body: u64) -> Acm
 
 /// A raw call's request, to be given a body and sent.
 fn raw(running: &AcmeAccount, method: &str, uri: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+    running
+        .server
+        .post(&format!("/v1/accounts/{}/raw", running.account))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -368,8 +369,8 @@ async fn a_reply_the_upstream_stops_sending_is_cut_short_never_passed_as_complet
 async fn every_other_route_still_refuses_bodies_over_16_kib() {
     let (base, _seen) = provider().await;
     let running = start(&base, "ACCESS-0").await;
-    let client = reqwest::Client::new();
-    let url = |path: &str| format!("http://{}{path}", running.addr);
+    let client = running.server.http();
+    let url = |path: &str| running.server.url(path);
     let big = "x".repeat(16 * 1024 + 1);
     let reply = client.get(url("/v1/oauth/token/")).header("Authorization", "Bearer x").body(big.clone());
     assert_eq!(reply.send().await.unwrap().status(), 413);
