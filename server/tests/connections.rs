@@ -18,7 +18,6 @@ use authenticator_server::providers::client::Tokens;
 use common::{Process, TestServer};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -436,7 +435,7 @@ async fn stops_gracefully_on(signal: &str) {
     slow.write_all(preflight.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = child.child.id().to_string();
-    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    assert!(std::process::Command::new("kill").args([signal, &pid]).status().unwrap().success());
 
     let mut reply = Vec::new();
     timeout(MARGIN, slow.read_to_end(&mut reply)).await.expect("the reply").unwrap();

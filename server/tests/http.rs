@@ -1,9 +1,11 @@
 //! The server over real HTTP: the pop-up flow, the API, trusted-domain and CORS rules, bad input.
+//! The tests of what a route answers to given input (the pop-up's pages and their refusals) call
+//! the server's router with no socket ([`TestApp`]); the rest go over a real connection
+//! ([`TestServer`]).
 
 mod common;
 
-use authenticator_server::config::Config;
-use common::{Reply, TestServer};
+use common::{Reply, Start, Target, TestApp, TestServer};
 use reqwest::Method;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,11 +19,20 @@ async fn start() -> TestServer {
     start_with("", false).await
 }
 
-/// A server with the apps `app` (trusting the bare `localhost:3000`: http and https; its return
-/// pages are `/` and `/settings` there) and `other`
-/// (trusting `https://other.test` and `http://intranet.test:8080`), then `more_apps` (TOML), with
-/// `--test-faults` or not; its requests come from [`BROWSER`].
+/// A server with the apps of [`configured`] and no more.
 async fn start_with(more_apps: &str, test_faults: bool) -> TestServer {
+    configured(more_apps).test_faults(test_faults).start().await
+}
+
+/// The server's router with the apps of [`configured`], for the tests that need no socket.
+async fn app() -> TestApp {
+    configured("").app().await
+}
+
+/// The apps `app` (trusting the bare `localhost:3000`: http and https; its return pages are `/`
+/// and `/settings` there) and `other` (trusting `https://other.test` and
+/// `http://intranet.test:8080`), then `more_apps` (TOML); the requests come from [`BROWSER`].
+fn configured(more_apps: &str) -> Start<'static> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
     std::fs::write(dir.path().join("www/index.html"), "<h1>demo</h1>").unwrap();
@@ -35,34 +46,19 @@ async fn start_with(more_apps: &str, test_faults: bool) -> TestServer {
         dir.path().join("www"),
         dir.path().join("dist"),
     );
-    TestServer::with(&toml).in_dir(dir).test_faults(test_faults).browser(BROWSER).start().await
+    TestServer::with(&toml).in_dir(dir).browser(BROWSER)
 }
 
 /// A form's content type.
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
-/// One request in the browser [`BROWSER`], with `headers` and `body`.
-async fn send(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut request = server.request(method, path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    Reply::of(request.body(body.to_vec())).await
+async fn get(server: &impl Target, path: &str, headers: &[(&str, &str)]) -> Reply {
+    server.send(Method::GET, path, headers, b"").await
 }
 
-async fn get(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
-    send(server, Method::GET, path, headers, b"").await
-}
-
-async fn post_form(server: &TestServer, form: &[(&str, &str)]) -> Reply {
+async fn post_form(server: &impl Target, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    send(server, Method::POST, "/v1/oauth", &[FORM], body.as_bytes()).await
+    server.send(Method::POST, "/v1/oauth", &[FORM], body.as_bytes()).await
 }
 
 fn protocol_params(scope: &str) -> Vec<(&'static str, String)> {
@@ -89,12 +85,17 @@ fn query(params: &[(&str, String)]) -> String {
 }
 
 /// Connects an account through the pop-up's form and returns the result page's embedded JSON.
-async fn connect(server: &TestServer, service: &str, account: &str) -> serde_json::Value {
+async fn connect(server: &impl Target, service: &str, account: &str) -> serde_json::Value {
     connect_as(server, "app", service, account).await
 }
 
 /// [`connect`] for the app `client_id` (which must trust [`APP_ORIGIN`]).
-async fn connect_as(server: &TestServer, client_id: &str, service: &str, account: &str) -> serde_json::Value {
+async fn connect_as(
+    server: &impl Target,
+    client_id: &str,
+    service: &str,
+    account: &str,
+) -> serde_json::Value {
     let mut form: Vec<(&str, &str)> = Vec::new();
     let params = params_with("any", "client_id", client_id);
     form.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
@@ -113,7 +114,7 @@ fn embedded_result(html: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn chooser_lists_the_services_the_scope_allows() {
-    let server = &start().await;
+    let server = &app().await;
     let page = get(server, &format!("/v1/oauth?{}", query(&protocol_params("crm"))), &[]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("data-service=\"salesforce\""));
@@ -126,7 +127,7 @@ async fn chooser_lists_the_services_the_scope_allows() {
 
 #[tokio::test]
 async fn one_allowed_service_skips_the_chooser() {
-    let server = &start().await;
+    let server = &app().await;
     let page = get(server, &format!("/v1/oauth/?{}", query(&protocol_params("gdrive:admin"))), &[]).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("data-service="));
@@ -186,7 +187,7 @@ async fn connect_issues_a_token_that_the_api_verifies() {
 
 #[tokio::test]
 async fn deny_posts_access_denied() {
-    let server = &start().await;
+    let server = &app().await;
     let params = protocol_params("any");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.push(("action", "deny"));
@@ -200,7 +201,7 @@ async fn deny_posts_access_denied() {
 
 #[tokio::test]
 async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
-    let server = &start().await;
+    let server = &app().await;
     for origin in [
         "http://localhost:3001",
         "http://evil.test",
@@ -229,7 +230,7 @@ async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
 
 #[tokio::test]
 async fn missing_repeated_and_unknown_parameters_are_refused() {
-    let server = &start().await;
+    let server = &app().await;
     let without_state: Vec<_> = protocol_params("any").into_iter().filter(|(k, _)| *k != "state").collect();
     let page = get(server, &format!("/v1/oauth?{}", query(&without_state)), &[]).await;
     assert_eq!(page.status, 400);
@@ -251,7 +252,7 @@ async fn missing_repeated_and_unknown_parameters_are_refused() {
     assert!(page.body.contains("&#34;&#62;&#60;script&#62;alert(1)"), "escaped (askama's entities)");
     // An oversized form body is refused.
     let huge = vec![b'a'; 64 * 1024];
-    let reply = send(server, Method::POST, "/v1/oauth", &[FORM], &huge).await;
+    let reply = server.send(Method::POST, "/v1/oauth", &[FORM], &huge).await;
     assert_eq!(reply.status, 413);
 }
 
@@ -281,7 +282,7 @@ async fn the_api_refuses_bad_tokens_and_other_accounts() {
     let unknown = get(server, "/v1/nothing", &[]).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["error"], "not_found");
-    let wrong_method = send(server, Method::DELETE, "/v1/oauth/token/", &[], b"").await;
+    let wrong_method = server.send(Method::DELETE, "/v1/oauth/token/", &[], b"").await;
     assert_eq!(wrong_method.status, 405);
 }
 
@@ -294,7 +295,7 @@ async fn cors_only_for_trusted_origins() {
             ("Access-Control-Request-Method", "GET"),
             ("Access-Control-Request-Headers", "authorization,x-kloudless-source"),
         ];
-        async move { send(server, Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await }
+        async move { server.send(Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await }
     };
     let trusted = preflight(APP_ORIGIN).await;
     assert_eq!(trusted.status, 204);
@@ -406,7 +407,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
 
 #[tokio::test]
 async fn result_json_cannot_break_out_of_its_script() {
-    let server = &start().await;
+    let server = &app().await;
     let params: Vec<_> =
         protocol_params("box")
             .into_iter()
@@ -502,7 +503,7 @@ async fn errors_get_cors_for_the_right_audience() {
     assert_eq!(evil.status, 401);
     assert_eq!(evil.header("access-control-allow-origin"), None);
     // Unknown API paths are JSON 404s, whatever the method.
-    let posted = send(server, Method::POST, "/v1/unknown/thing", &[], b"").await;
+    let posted = server.send(Method::POST, "/v1/unknown/thing", &[], b"").await;
     assert_eq!(posted.status, 404);
     assert_eq!(posted.json()["error"], "not_found");
     let text = get(server, "/nope/deeper", &[]).await;
@@ -598,7 +599,7 @@ fn assert_popup_headers(page: &Reply, what: &str) {
 
 #[tokio::test]
 async fn popup_pages_send_a_strict_policy() {
-    let server = &start().await;
+    let server = &app().await;
     let chooser = get(server, &format!("/v1/oauth?{}", query(&protocol_params("any"))), &[]).await;
     assert_eq!(chooser.status, 200);
     assert_popup_headers(&chooser, "chooser");
@@ -693,7 +694,7 @@ const MALFORMED_ORIGINS: [&str; 14] = [
 
 #[tokio::test]
 async fn the_popup_refuses_origins_that_are_not_plain() {
-    let server = &start().await;
+    let server = &app().await;
     for origin in MALFORMED_ORIGINS {
         let params = params_with("box", "origin", origin);
         let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
@@ -726,7 +727,7 @@ async fn cors_refuses_origin_headers_that_are_not_plain() {
     // left out here: hyper strips them before the server sees the value.
     for origin in MALFORMED_ORIGINS.iter().filter(|o| o.trim() == **o) {
         let headers = [("Origin", *origin), ("Access-Control-Request-Method", "GET")];
-        let preflight = send(server, Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await;
+        let preflight = server.send(Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await;
         assert_eq!(preflight.status, 403, "{origin}");
         assert_eq!(preflight.header("access-control-allow-origin"), None, "{origin}");
         for path in ["/v1/oauth/token/", "/v1/accounts/me/"] {
@@ -770,11 +771,11 @@ fn assert_json_error(reply: &Reply, status: u16, what: &str) {
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let server = &start().await;
-    let before = row_counts(&server).await;
+    let before = row_counts(server).await;
     assert!(before.iter().all(|(_, n)| *n == 0), "{before:?}");
     // A complete, valid connect form, as the pop-up posts it.
     let valid = format!("{}&service=box&account=mallory&action=connect", query(&protocol_params("box")));
-    let post = |body: Vec<u8>| async move { send(server, Method::POST, "/v1/oauth", &[FORM], &body).await };
+    let post = |body: Vec<u8>| async move { server.send(Method::POST, "/v1/oauth", &[FORM], &body).await };
     let without = |key: &str| {
         let params: Vec<_> = protocol_params("box").into_iter().filter(|(k, _)| *k != key).collect();
         format!("{}&service=box&account=mallory&action=connect", query(&params))
@@ -821,7 +822,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
 
     // The API: JSON errors.
     let token = connect(server, "box", "alice").await["data"]["access_token"].as_str().unwrap().to_owned();
-    let before = row_counts(&server).await;
+    let before = row_counts(server).await;
     let auth = format!("Bearer {token}");
     let with_auth = [("Authorization", auth.as_str())];
     for path in ["/v1/oauth/token/", "/v1/accounts/me/"] {
@@ -835,7 +836,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         assert_json_error(&get(server, path, &[]).await, 401, "no token");
         let twice = get(server, path, &[("Authorization", &auth), ("Authorization", "Bearer nope")]).await;
         assert_json_error(&twice, 400, "two Authorization headers");
-        let with_body = |body: &'static [u8]| send(server, Method::GET, path, &with_auth, body);
+        let with_body = |body: &'static [u8]| server.send(Method::GET, path, &with_auth, body);
         assert_json_error(&with_body(b"x=1").await, 400, "a body");
         assert_json_error(&with_body(&[b'a'; 20_000]).await, 413, "an oversized body");
         let raw_auth =
@@ -848,12 +849,12 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         let ok = get(server, &format!("{path}?retrieve_full=False"), &with_auth).await;
         assert_eq!(ok.status, 200, "{path}");
     }
-    assert_eq!(row_counts(&server).await, before, "nothing stored by the bad requests");
+    assert_eq!(row_counts(server).await, before, "nothing stored by the bad requests");
 
     // The counts do see a real connection: the valid form the bad ones were made from.
     let stored = post(valid.clone().into_bytes()).await;
     assert!(stored.body.contains("data-result=\"success\""), "{}", stored.body);
-    let after = row_counts(&server).await;
+    let after = row_counts(server).await;
     assert_eq!(after.iter().map(|(_, n)| n).sum::<usize>(), before.iter().map(|(_, n)| n).sum::<usize>() + 2);
 }
 
@@ -996,6 +997,7 @@ async fn faults_misbehave_as_configured_with_cors() {
 #[cfg(feature = "test-support")]
 #[test]
 fn faults_need_the_flag() {
+    use authenticator_server::config::Config;
     let at = "127.0.0.1:0".parse().unwrap();
     let error = Config::from_toml(&fault_apps(), at, "db".into()).unwrap_err().to_string();
     assert!(error.contains("--test-faults"), "{error}");
@@ -1003,9 +1005,9 @@ fn faults_need_the_flag() {
 }
 
 /// POSTs a progress check from `origin`.
-async fn progress(server: &TestServer, origin: &str, form: &[(&str, &str)]) -> Reply {
+async fn progress(server: &impl Target, origin: &str, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    send(server, Method::POST, "/v1/oauth/progress", &[FORM, ("Origin", origin)], body.as_bytes()).await
+    server.send(Method::POST, "/v1/oauth/progress", &[FORM, ("Origin", origin)], body.as_bytes()).await
 }
 
 /// [`protocol_params`] with the library's `return_to`: a page of [`APP_ORIGIN`].
@@ -1081,7 +1083,7 @@ async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
         for path in ["/v1/oauth/progress", "/v1/oauth/rendezvous", "/v1/oauth/progress/abandon", "/v1/oauth"]
         {
             let headers = [FORM, ("Origin", origin)];
-            answers.push(send(server, Method::POST, path, &headers, form_body.as_bytes()).await);
+            answers.push(server.send(Method::POST, path, &headers, form_body.as_bytes()).await);
         }
         for path in ["/v1/oauth/token/", "/v1/accounts/me/", "/v1/oauth/progress"] {
             answers.push(get(server, path, &[("Origin", origin)]).await);
@@ -1101,10 +1103,10 @@ async fn closing_the_popup_abandons_its_flow() {
     let form = [("client_id", "app"), ("request_id", "req1")];
     assert_eq!(progress(running, APP_ORIGIN, &form).await.status, 202);
     let text = [("Content-Type", "text/plain")];
-    let beacon = send(running, Method::POST, "/v1/oauth/progress/abandon", &text, b"req1").await;
+    let beacon = running.send(Method::POST, "/v1/oauth/progress/abandon", &text, b"req1").await;
     assert_eq!(beacon.status, 204);
     assert_eq!(progress(running, APP_ORIGIN, &form).await.status, 404);
-    let bad = send(running, Method::POST, "/v1/oauth/progress/abandon", &[], b"").await;
+    let bad = running.send(Method::POST, "/v1/oauth/progress/abandon", &[], b"").await;
     assert_eq!(bad.status, 400);
 }
 
@@ -1194,14 +1196,14 @@ async fn an_app_without_return_pages_gets_postmessage_only() {
 }
 
 /// POSTs a redemption of `code` from `origin`.
-async fn redeem(server: &TestServer, origin: &str, form: &[(&str, &str)]) -> Reply {
+async fn redeem(server: &impl Target, origin: &str, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let headers = [FORM, ("Origin", origin)];
-    send(server, Method::POST, "/v1/oauth/progress/redeem", &headers, body.as_bytes()).await
+    server.send(Method::POST, "/v1/oauth/progress/redeem", &headers, body.as_bytes()).await
 }
 
 /// Runs a tracked flow of `request_id` to its result page; returns the page's embedded JSON.
-async fn returned_flow(server: &TestServer, request_id: &str) -> serde_json::Value {
+async fn returned_flow(server: &impl Target, request_id: &str) -> serde_json::Value {
     let mut params = tracked_params("box");
     params.iter_mut().filter(|(k, _)| *k == "request_id").for_each(|(_, v)| *v = request_id.to_owned());
     get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;

@@ -110,7 +110,7 @@ async fn a_flow_opened_through_one_instance_is_finished_and_verified_through_the
     let token = connect(&b, "r1").await;
     assert_eq!(progress(&a, "r1").await, 202, "A knows its result is on its way back");
     for instance in [&a, &b] {
-        let (status, body) = verify(&instance, &token).await;
+        let (status, body) = verify(instance, &token).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("\"client_id\":\"app\""), "{body}");
     }

@@ -1,6 +1,8 @@
 //! The database the unit tests use: an SQLite file in a temporary folder, or, when
 //! `KLOUDLESS_TEST_DATABASE` names a PostgreSQL server (`postgres://user@host:port`), a fresh
-//! database of its own there (the suites run at once, each test on its own data).
+//! database of its own there (the suites run at once, each test on its own data). Its
+//! `fresh_database` is the integration tests' own (tests/common/database.rs), included here so
+//! that there is one copy and the library needs no test-only code outside `cfg(test)`.
 
 use super::{Database, Store};
 

@@ -1,21 +1,29 @@
-//! What the integration tests share: [`TestServer`], the server started in-process on a fresh
-//! database with an HTTP client bound to it; [`fresh_database`], an SQLite file in the test's
-//! folder or, when `KLOUDLESS_TEST_DATABASE` names a PostgreSQL server
-//! (`postgres://user@host:port`, as `make test` sets it for its PostgreSQL run), a fresh
-//! database there; [`Reply`], a reply read whole; and ways to look into the database.
+//! What the integration tests share:
+//! - [`TestServer`]: the server started in-process on a fresh database (or a shared one), with a
+//!   reqwest client bound to it carrying the browser's binding cookie; stopped gracefully on
+//!   [`TestServer::stop`] or drop;
+//! - [`TestApp`]: the same router called with no socket (`tower::ServiceExt::oneshot`), and
+//!   [`Target`], what both answer, so that a test's helpers drive either;
+//! - [`Process`]: the binary, for the tests where a real process is the point;
+//! - [`fresh_database`] (the unit tests' too): an SQLite file in the test's folder or, when
+//!   `KLOUDLESS_TEST_DATABASE` names a PostgreSQL server (`postgres://user@host:port`, as
+//!   `make test` sets it for its PostgreSQL run), a fresh database there;
+//! - [`Reply`], a reply read whole, and ways to look into the database.
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod acme;
 mod database;
 
-use authenticator_server::Server;
 use authenticator_server::config::Config;
-use authenticator_server::store::Database;
+use authenticator_server::store::{Database, Store};
+use authenticator_server::{AppState, Server};
 pub use database::fresh_database;
+use reqwest::Method;
 use reqwest::header::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -32,6 +40,9 @@ pub struct TestServer {
     dir: tempfile::TempDir,
 }
 
+/// A change to the configuration before the server starts.
+type Tune<'a> = Box<dyn FnOnce(&mut Config) + 'a>;
+
 /// How to start a [`TestServer`]: its configuration and what to change in it first.
 pub struct Start<'a> {
     toml: String,
@@ -39,7 +50,7 @@ pub struct Start<'a> {
     database: Option<Database>,
     test_faults: bool,
     cookie: Option<String>,
-    tune: Vec<Box<dyn FnOnce(&mut Config) + 'a>>,
+    tune: Vec<Tune<'a>>,
 }
 
 impl<'a> Start<'a> {
@@ -79,13 +90,95 @@ impl<'a> Start<'a> {
 
     /// Binds the server on a free port of 127.0.0.1 and starts serving.
     pub async fn start(self) -> TestServer {
+        let (config, cookie, dir) = self.config();
+        TestServer::serve(config, cookie, dir).await
+    }
+
+    /// The server's router with no socket: [`TestApp`].
+    pub async fn app(self) -> TestApp {
+        let (config, cookie, dir) = self.config();
+        if let Database::Sqlite(path) = &config.database {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        }
+        let store = Store::open(&config.database).await.unwrap();
+        let database = config.database.clone();
+        let state = AppState::new(config, store, "127.0.0.1:0".parse().unwrap()).unwrap();
+        TestApp { router: authenticator_server::router(Arc::new(state)), database, cookie, _dir: dir }
+    }
+
+    /// The configuration, the binding cookie and the folder.
+    fn config(self) -> (Config, Option<String>, tempfile::TempDir) {
         let dir = self.dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let database = self.database.unwrap_or_else(|| fresh_database(&dir.path().join("data")));
-        let mut config = load(&self.toml, database.clone(), self.test_faults);
+        let mut config = load(&self.toml, database, self.test_faults);
         for tune in self.tune {
             tune(&mut config);
         }
-        TestServer::serve(config, self.cookie, dir).await
+        (config, self.cookie, dir)
+    }
+}
+
+/// What a test sends its requests to: a [`TestServer`] over a socket, or a [`TestApp`]'s router
+/// in-process.
+pub trait Target {
+    /// One request in the test's browser (its binding cookie, if any), with `headers` and
+    /// `body`: the reply.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> impl Future<Output = Reply>;
+
+    /// Its database.
+    fn database(&self) -> &Database;
+}
+
+impl Target for TestServer {
+    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut request = self.request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::of(request.body(body.to_vec())).await
+    }
+
+    fn database(&self) -> &Database {
+        TestServer::database(self)
+    }
+}
+
+/// The server's router called without a socket (`tower::ServiceExt::oneshot`), for the tests
+/// of what a route answers to given input: the same routes and layers as [`TestServer`]'s.
+pub struct TestApp {
+    router: axum::Router,
+    database: Database,
+    cookie: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Target for TestApp {
+    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder().method(method).uri(path);
+        for (name, value) in self.cookie.iter().map(|c| ("Cookie", c.as_str())).chain(headers.iter().copied())
+        {
+            request = request.header(name, value);
+        }
+        let mut request = request.body(axum::body::Body::from(body.to_vec())).unwrap();
+        // What the accept loop adds to every request: the client's address.
+        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(client));
+        let reply = self.router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = reply.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+    }
+
+    fn database(&self) -> &Database {
+        &self.database
     }
 }
 
@@ -168,7 +261,7 @@ impl TestServer {
     }
 
     /// A request to `path_and_query` in the test's browser (its binding cookie, if any).
-    pub fn request(&self, method: reqwest::Method, path_and_query: &str) -> reqwest::RequestBuilder {
+    pub fn request(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
         self.request_in(self.cookie.as_deref(), method, path_and_query)
     }
 
@@ -278,14 +371,6 @@ impl Reply {
     }
 }
 
-/// `--database` for the server binary.
-pub fn database_arg(database: &Database) -> String {
-    match database {
-        Database::Sqlite(path) => path.to_str().unwrap().to_owned(),
-        Database::Postgres(url) => url.clone(),
-    }
-}
-
 /// The server binary, for the tests where a real process is the point (its flags, output,
 /// exit code, signals, its own open-file limit).
 pub const BIN: &str = env!("CARGO_BIN_EXE_authenticator-server");
@@ -334,9 +419,23 @@ impl Process {
         Process::start(shell_setup, &database, args)
     }
 
-    /// `http://` and its address, then `path_and_query`.
-    pub fn url(&self, path_and_query: &str) -> String {
-        format!("http://{}{path_and_query}", self.addr)
+    /// Kills it; returns the rest of its standard output, and its standard error unless a
+    /// test took it.
+    pub fn kill(mut self) -> (String, String) {
+        use std::io::Read;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (mut out, mut err) = (String::new(), String::new());
+        self.stdout.read_to_string(&mut out).unwrap();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut err).unwrap();
+        }
+        (out, err)
+    }
+
+    /// A request to `path_and_query` with the tests' HTTP client.
+    pub fn request(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        client(None).request(method, format!("http://{}{path_and_query}", self.addr))
     }
 }
 
