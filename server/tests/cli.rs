@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{BIN, Process, Reply};
+use common::{BIN, Process, Target};
 use reqwest::Method;
 use std::process::{Command, Stdio};
 
@@ -78,7 +78,7 @@ async fn serves_on_the_printed_address_and_logs_no_query_strings() {
     assert!(!addr.ends_with(":0"), "the actual port is printed: {addr}");
     assert!(database.exists(), "the database and its folders are created");
 
-    let get = |path: &str| Reply::of(child.request(Method::GET, path));
+    let get = |path: &'static str| child.send(Method::GET, path, &[], b"");
     assert_eq!(get("/static/iexd.html").await.status, 200);
     // The default config: app "demo" trusts localhost:8080 only, so this origin is refused.
     let refused = get("/v1/oauth?client_id=demo&response_type=token&state=SECRET-STATE&request_id=1\
@@ -91,21 +91,6 @@ async fn serves_on_the_printed_address_and_logs_no_query_strings() {
     assert!(logs.contains("GET /static/iexd.html 200"), "{logs}");
     assert!(logs.contains("GET /v1/oauth 400"), "{logs}");
     assert!(!logs.contains("SECRET-STATE"), "{logs}");
-}
-
-/// One request to `process`, with `headers` and `body`.
-async fn request(
-    process: &Process,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let mut request = process.request(method, path);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    Reply::of(request.body(body.to_owned())).await
 }
 
 /// A form's content type and the binding cookie of the browser the pop-up runs in.
@@ -126,12 +111,12 @@ async fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
         "client_id=cli&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token&state={state}\
          &request_id={request_id}&origin=http%3A%2F%2Flocalhost%3A3000&scope=box%20dropbox"
     );
-    let chooser = request(&child, Method::GET, &format!("/v1/oauth?{query}"), &[], "").await;
+    let chooser = child.send(Method::GET, &format!("/v1/oauth?{query}"), &[], b"").await;
     assert!(chooser.status == 200 && chooser.body.contains("data-service=\"box\""), "{}", chooser.body);
-    let connect_page = request(&child, Method::GET, &format!("/v1/oauth?{query}&service=box"), &[], "").await;
+    let connect_page = child.send(Method::GET, &format!("/v1/oauth?{query}&service=box"), &[], b"").await;
     assert!(connect_page.body.contains("data-action=\"connect\""), "{}", connect_page.body);
     let form = format!("{query}&service=box&account=logged.user%40example.com&action=connect");
-    let result = request(&child, Method::POST, "/v1/oauth", &POPUP_FORM, &form).await;
+    let result = child.send(Method::POST, "/v1/oauth", &POPUP_FORM, form.as_bytes()).await;
     assert_eq!(result.status, 200, "{}", result.body);
     let token =
         result.body.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
@@ -140,13 +125,13 @@ async fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
     let bearer = format!("Bearer {token}");
     let auth = [("Authorization", bearer.as_str()), ("Origin", "http://localhost:3000")];
     let asks = [("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "GET")];
-    let preflight = request(&child, Method::OPTIONS, "/v1/oauth/token/", &asks, "").await;
+    let preflight = child.send(Method::OPTIONS, "/v1/oauth/token/", &asks, b"").await;
     assert_eq!(preflight.status, 204, "{}", preflight.body);
-    let info = request(&child, Method::GET, "/v1/oauth/token/", &auth, "").await;
+    let info = child.send(Method::GET, "/v1/oauth/token/", &auth, b"").await;
     assert!(info.status == 200 && info.body.contains("\"client_id\":\"cli\""), "{}", info.body);
     let id = info.body.split("\"account_id\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
     for path in [format!("/v1/accounts/{id}/?retrieve_full=False"), "/v1/accounts/me/".to_owned()] {
-        let account = request(&child, Method::GET, &path, &auth, "").await;
+        let account = child.send(Method::GET, &path, &auth, b"").await;
         assert!(
             account.status == 200 && account.body.contains("logged.user@example.com"),
             "{}",
@@ -155,7 +140,7 @@ async fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
     }
     // A wrong token and a wrong state are not logged either.
     let wrong = [("Authorization", "Bearer WRONG-TOKEN-3c9e")];
-    let refused = request(&child, Method::GET, "/v1/oauth/token/", &wrong, "").await;
+    let refused = child.send(Method::GET, "/v1/oauth/token/", &wrong, b"").await;
     assert_eq!(refused.status, 401, "{}", refused.body);
 
     let (out, logs) = child.kill();
@@ -219,12 +204,12 @@ async fn faults_need_the_test_faults_flag() {
         Process::start_in(dir.path(), "true", &["--test-faults", "--config", config.to_str().unwrap()]);
     let form = "client_id=token-500&response_type=token&state=s&request_id=r&origin=http%3A%2F%2Flocalhost%3A5000\
                 &scope=box&service=box&account=a&action=connect";
-    let result = request(&child, Method::POST, "/v1/oauth", &POPUP_FORM, form).await;
+    let result = child.send(Method::POST, "/v1/oauth", &POPUP_FORM, form.as_bytes()).await;
     let token =
         result.body.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let bearer = format!("Bearer {token}");
     let auth = [("Authorization", bearer.as_str()), ("Origin", "http://localhost:5000")];
-    let reply = request(&child, Method::GET, "/v1/oauth/token/", &auth, "").await;
+    let reply = child.send(Method::GET, "/v1/oauth/token/", &auth, b"").await;
     assert_eq!(reply.status, 500, "{}", reply.body);
     let allowed = reply.header("access-control-allow-origin");
     assert_eq!(allowed, Some("http://localhost:5000"), "{:?}", reply.headers);
@@ -259,7 +244,7 @@ async fn trusted_domains_must_name_their_scheme() {
     )
     .unwrap();
     let child = Process::start_in(dir.path(), "true", &["--config", path]);
-    let relay = request(&child, Method::GET, "/static/iexd.html", &[], "").await;
+    let relay = child.send(Method::GET, "/static/iexd.html", &[], b"").await;
     let policy = relay.header("content-security-policy").unwrap_or_default();
     assert!(
         policy.ends_with(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Reply, TestServer};
+use common::{Target, TestServer};
 use reqwest::Method;
 use std::time::{Duration, Instant};
 
@@ -21,11 +21,8 @@ type Request = (Method, &'static str, &'static [(&'static str, &'static str)], &
 /// Sends `request` from the app's page; returns the status and the time taken.
 async fn timed(server: &TestServer, (method, path, headers, body): &Request) -> (u16, Duration) {
     let started = Instant::now();
-    let mut request = server.request(method.clone(), path).header("Origin", "http://localhost:3000");
-    for (name, value) in *headers {
-        request = request.header(*name, *value);
-    }
-    let status = Reply::of(request.body(*body)).await.status;
+    let headers = [&[("Origin", "http://localhost:3000")], *headers].concat();
+    let status = server.send(method.clone(), path, &headers, body.as_bytes()).await.status;
     (status, started.elapsed())
 }
 

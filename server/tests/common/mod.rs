@@ -101,9 +101,8 @@ impl<'a> Start<'a> {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         }
         let store = Store::open(&config.database).await.unwrap();
-        let database = config.database.clone();
         let state = AppState::new(config, store, "127.0.0.1:0".parse().unwrap()).unwrap();
-        TestApp { router: authenticator_server::router(Arc::new(state)), database, cookie, _dir: dir }
+        TestApp { router: authenticator_server::router(Arc::new(state)), cookie, _dir: dir }
     }
 
     /// The configuration, the binding cookie and the folder.
@@ -130,22 +129,26 @@ pub trait Target {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> impl Future<Output = Reply>;
+}
 
-    /// Its database.
-    fn database(&self) -> &Database;
+/// `request` with `headers` and `body`, sent; its reply.
+async fn send(mut request: reqwest::RequestBuilder, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Reply::of(request.body(body.to_vec())).await
 }
 
 impl Target for TestServer {
     async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let mut request = self.request(method, path);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        Reply::of(request.body(body.to_vec())).await
+        send(self.request(method, path), headers, body).await
     }
+}
 
-    fn database(&self) -> &Database {
-        TestServer::database(self)
+impl Target for Process {
+    /// (No binding cookie: a test that needs one sends it.)
+    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        send(self.request(method, path), headers, body).await
     }
 }
 
@@ -153,7 +156,6 @@ impl Target for TestServer {
 /// of what a route answers to given input: the same routes and layers as [`TestServer`]'s.
 pub struct TestApp {
     router: axum::Router,
-    database: Database,
     cookie: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -175,10 +177,6 @@ impl Target for TestApp {
         let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
         let body = String::from_utf8_lossy(&body).into_owned();
         Reply { status: parts.status.as_u16(), headers: parts.headers, body }
-    }
-
-    fn database(&self) -> &Database {
-        &self.database
     }
 }
 
