@@ -159,7 +159,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
 /// The SHA-256 of a token, hex: what the database keeps of it.
 fn authenticator_server_hash(token: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// A provider's revocation endpoint that records what it is sent (`fail`: it answers 503).

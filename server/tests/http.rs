@@ -543,31 +543,17 @@ fn inline_elements(html: &str, tag: &str) -> Vec<String> {
     found
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 /// The SHA-256 of `text`, hex-encoded (as the server stores tokens).
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 fn sha256_source(text: &str) -> String {
+    use base64::Engine;
     use sha2::Digest;
-    format!("'sha256-{}'", base64(&sha2::Sha256::digest(text.as_bytes())))
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(hash))
 }
 
 /// A pop-up page's headers: no referrer, never framed, and a strict policy under which its

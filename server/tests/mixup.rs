@@ -160,7 +160,7 @@ async fn a_state_back_on_another_providers_path_or_the_bare_one_is_refused_and_u
 /// Stores, as a server before per-provider redirect URIs did, a pending `acme` request for
 /// `state` (sealed with the server's key, without a redirect URI).
 async fn legacy_state(database: &Database, state: &str) {
-    let hash: String = Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex::encode(Sha256::digest(state.as_bytes()));
     let pending =
         serde_json::json!({ "service": "acme", "params": request("acme"), "verifier": "v".repeat(43) });
     let sealed =

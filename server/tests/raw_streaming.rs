@@ -43,10 +43,6 @@ struct Seen {
     downloaded_some: Arc<Notify>,
 }
 
-fn hex(digest: impl AsRef<[u8]>) -> String {
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `len` bytes that are not all alike.
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect()
@@ -92,7 +88,7 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
                     len += chunk.len();
                     hash.update(&chunk);
                 }
-                let digest = complete.then(|| hex(hash.finalize()));
+                let digest = complete.then(|| hex::encode(hash.finalize()));
                 upload.lock().unwrap().calls.push((auth.clone(), digest.clone()));
                 if auth != valid {
                     return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "expired" })));
@@ -236,7 +232,7 @@ async fn a_multi_mib_upload_arrives_intact_and_streams_before_the_client_has_sen
     let reply = tokio::time::timeout(PATIENCE, request).await.expect("the upload streams").unwrap();
     let (status, reply) = json(reply).await;
     assert_eq!(status, 201, "{reply}");
-    assert_eq!(reply["sha256"].as_str(), Some(hex(Sha256::digest(&data)).as_str()));
+    assert_eq!(reply["sha256"].as_str(), Some(hex::encode(Sha256::digest(&data)).as_str()));
     assert_eq!(
         (reply["len"].as_u64(), reply["type"].as_str()),
         (Some(8 << 20), Some("application/octet-stream"))
@@ -271,7 +267,7 @@ async fn a_multi_mib_download_arrives_intact_and_starts_before_the_upstream_has_
         downloaded_some.notify_one();
     }
     assert_eq!(len, 8 << 20);
-    assert_eq!(hex(hash.finalize()), hex(Sha256::digest(content(8 << 20))));
+    assert_eq!(hex::encode(hash.finalize()), hex::encode(Sha256::digest(content(8 << 20))));
 }
 
 #[tokio::test]
@@ -310,7 +306,7 @@ async fn a_short_body_refused_with_401_is_sent_again_once_after_one_refresh() {
     let reply = raw(&running, "PUT", "/upload").header("Content-Type", "application/json").body(body).send();
     let (status, reply) = json(reply.await.unwrap()).await;
     assert_eq!(status, 201, "{reply}");
-    let digest = hex(Sha256::digest(body));
+    let digest = hex::encode(Sha256::digest(body));
     assert_eq!(reply["sha256"].as_str(), Some(digest.as_str()));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.refreshes, 1);
