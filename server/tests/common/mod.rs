@@ -243,11 +243,6 @@ impl TestServer {
         &self.database
     }
 
-    /// Its configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// The test's folder.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -268,36 +263,31 @@ impl TestServer {
     pub fn request_in(
         &self,
         cookie: Option<&str>,
-        method: reqwest::Method,
+        method: Method,
         path_and_query: &str,
     ) -> reqwest::RequestBuilder {
-        let request = self.http.request(method, self.url(path_and_query));
-        match cookie {
-            Some(cookie) => request.header("Cookie", cookie),
-            None => request,
-        }
+        with_cookie(self.http.request(method, self.url(path_and_query)), cookie)
     }
 
-    /// A request to `path_and_query` from the local address `from` (any of 127.0.0.0/8 works
-    /// on loopback: another client, as far as the server's per-client quotas go), with no
-    /// binding cookie.
+    /// [`TestServer::request`] from the local address `from` (any of 127.0.0.0/8 works on
+    /// loopback: another client, as far as the server's per-client quotas go).
     pub fn request_from(
         &self,
         from: IpAddr,
-        method: reqwest::Method,
+        method: Method,
         path_and_query: &str,
     ) -> reqwest::RequestBuilder {
-        client(Some(from)).request(method, self.url(path_and_query))
+        with_cookie(client(Some(from)).request(method, self.url(path_and_query)), self.cookie.as_deref())
     }
 
     /// A GET of `path_and_query` in the test's browser.
     pub fn get(&self, path_and_query: &str) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::GET, path_and_query)
+        self.request(Method::GET, path_and_query)
     }
 
     /// A POST to `path` in the test's browser.
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::POST, path)
+        self.request(Method::POST, path)
     }
 
     /// Stops it gracefully, as on SIGTERM: no new connection, the requests in progress finish,
@@ -326,6 +316,14 @@ fn client(from: Option<IpAddr>) -> reqwest::Client {
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0);
     client.local_address(from).build().unwrap()
+}
+
+/// `request` carrying the binding cookie `cookie`, if any.
+fn with_cookie(request: reqwest::RequestBuilder, cookie: Option<&str>) -> reqwest::RequestBuilder {
+    match cookie {
+        Some(cookie) => request.header("Cookie", cookie),
+        None => request,
+    }
 }
 
 /// A reply read whole: its status, headers and body as text.
