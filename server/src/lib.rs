@@ -78,6 +78,19 @@ pub struct AppState {
     pub refresh_locks: accounts::refresh::Locks,
 }
 
+impl AppState {
+    /// What the handlers share, for `config` on its opened `store`, served at `addr` (the public
+    /// URL when the configuration names none): the upstream HTTP client and the secret key are
+    /// made here. [`Server::bind`] builds it; a test can too, to call [`router`] without a socket.
+    pub fn new(config: Config, store: Store, addr: SocketAddr) -> Result<AppState, String> {
+        let progress = popup::progress::Progress::new(config.popup_flows.clone(), store.clone());
+        let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
+        let secrets = secrets::SecretKey::load(&config.secret_key)?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        Ok(AppState { progress, config, store, http, secrets, public_url, refresh_locks: Default::default() })
+    }
+}
+
 /// The largest request body accepted (the pop-up's form).
 const MAX_BODY: usize = params::MAX_LEN;
 
@@ -202,19 +215,7 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        let progress = popup::progress::Progress::new(config.popup_flows.clone(), store.clone());
-        let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
-        let secrets = secrets::SecretKey::load(&config.secret_key)?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState {
-            progress,
-            config,
-            store,
-            http,
-            secrets,
-            public_url,
-            refresh_locks: Default::default(),
-        };
+        let state = AppState::new(config, store, addr)?;
         Ok(Server { listener, addr, limits, state: Arc::new(state) })
     }
 

@@ -7,14 +7,13 @@
 
 mod common;
 
-use authenticator_server::Server;
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::{KeySource, SecretKey};
 use authenticator_server::store::{Store, UpstreamAccount};
+use common::TestServer;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const KEY: &str = "key-of-app-a-0123456789abcdef";
@@ -115,13 +114,11 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     (base, state)
 }
 
+/// The server, its database opened a second time, and the account.
 struct Running {
-    addr: SocketAddr,
+    server: TestServer,
     store: Store,
     account: i64,
-    /// Its configuration, for another instance on the same database.
-    config: Config,
-    _dir: tempfile::TempDir,
 }
 
 /// A server with provider `acme` at `base` and an `acme` account of app `a` whose access token
@@ -160,22 +157,15 @@ async fn start_tuned(
          authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n\
          [refresh]\n{refresh}\n"
     );
-    let database = common::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    config.secret_key = KeySource::File(key_file);
-    tune(&mut config);
-    let addr = instance(&config).await;
-    let store = Store::open(&database).await.unwrap();
+    let server = TestServer::with(&toml)
+        .in_dir(dir)
+        .tune(move |config| config.secret_key = KeySource::File(key_file))
+        .tune(tune)
+        .start()
+        .await;
+    let store = Store::open(server.database()).await.unwrap();
     let account = connect(&store, "u1", refresh_token, in_secs).await;
-    Running { addr, store, account, config, _dir: dir }
-}
-
-/// Starts an instance with `config`; its address.
-async fn instance(config: &Config) -> SocketAddr {
-    let server = Server::bind(config.clone()).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    addr
+    Running { server, store, account }
 }
 
 /// Connects the `acme` account of app `a` and upstream user `subject`, with an access token
@@ -208,8 +198,10 @@ async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64
 }
 
 async fn get(running: &Running, path: &str, key: &str) -> (u16, Value) {
-    let reply = reqwest::Client::new()
-        .get(format!("http://{}{path}", running.addr))
+    let reply = running
+        .server
+        .http()
+        .get(running.server.url(path))
         .header("Authorization", format!("APIKey {key}"))
         .send()
         .await
@@ -330,8 +322,10 @@ async fn raw(
     uri: &str,
     body: &str,
 ) -> (u16, HashMap<String, String>, String) {
-    let reply = reqwest::Client::new()
-        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+    let reply = running
+        .server
+        .http()
+        .post(running.server.url(&format!("/v1/accounts/{}/raw", running.account)))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -444,8 +438,10 @@ async fn dot_segments_with_path_parameters_are_refused_and_reach_nothing() {
 async fn credentials_are_answered_with_no_store() {
     let (base, _upstream) = upstream("REFRESH-0", true).await;
     let running = start(&base, "REFRESH-0").await;
-    let reply = reqwest::Client::new()
-        .get(format!("http://{}/v1/accounts/{}/credentials/", running.addr, running.account))
+    let reply = running
+        .server
+        .http()
+        .get(running.server.url(&format!("/v1/accounts/{}/credentials/", running.account)))
         .header("Authorization", format!("APIKey {KEY}"))
         .send()
         .await
@@ -476,7 +472,7 @@ async fn idle(running: &Running, accounts: &[i64]) {
     let sql = format!(
         "UPDATE upstream_credentials SET refreshed_at = refreshed_at - 172800000 WHERE account_id IN ({ids})"
     );
-    common::execute(&running.config.database, &sql).await;
+    common::execute(running.server.database(), &sql).await;
 }
 
 /// Waits (up to 10 s) until `done` holds for the upstream, then lets three more rounds pass
@@ -531,7 +527,7 @@ async fn a_refused_grant_in_the_sweep_makes_the_account_inactive_and_is_not_trie
 async fn two_instances_sweeping_one_database_refresh_each_idle_account_once() {
     let (base, upstream) = upstream("R-u1", true).await;
     let running = start_with(&base, "R-u1", 3600, SWEEP).await;
-    let _second = instance(&running.config).await;
+    let _second = running.server.another().await;
     let mut accounts = vec![running.account];
     for subject in ["u2", "u3", "u4", "u5"] {
         upstream.lock().unwrap().valid.insert(format!("R-{subject}"));
