@@ -112,7 +112,7 @@ async fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError
 }
 
 pub(crate) fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
-    eprintln!("storage error: {error}");
+    tracing::error!("storage error: {error}");
     STORAGE
 }
 

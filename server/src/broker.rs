@@ -170,7 +170,7 @@ pub async fn start(
     };
     let expires = millis(SystemTime::now() + STATE_LIFETIME);
     if let Err(error) = app.store.put_upstream_state(&hash, &sealed, expires).await {
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
         return pages::server_error("The sign-in could not be started; try again.");
     }
     let url = client::authorization_url(
@@ -231,7 +231,7 @@ pub async fn callback(
             );
         }
         Err(error) => {
-            eprintln!("storage error: {error}");
+            tracing::error!("storage error: {error}");
             return pages::server_error("The sign-in could not be resumed; try again.");
         }
     };
@@ -241,7 +241,7 @@ pub async fn callback(
             Err(_) => return pages::server_error("The sign-in could not be resumed; try again."),
         },
         Err(error) => {
-            eprintln!("secret key: {error}");
+            tracing::error!("secret key: {error}");
             return pages::server_error(
                 "The sign-in could not be resumed: this server's secret key has changed.",
             );
@@ -338,7 +338,7 @@ async fn save_account(
         None => identity.subject.clone(),
     };
     let storage = |error: &dyn std::fmt::Display| {
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
         UpstreamError {
             code: "server_error".to_owned(),
             description: "The account could not be saved; try again.".to_owned(),

@@ -24,6 +24,7 @@ pub mod faults;
 pub mod keep_alive;
 #[cfg(feature = "test-support")]
 pub mod latency;
+pub mod logging;
 pub mod oauth;
 pub mod origin;
 pub mod pages;
@@ -43,9 +44,9 @@ pub mod statics;
 pub mod store;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Uri;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use config::Config;
@@ -112,7 +113,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         // A client that sent a request head must send its body as promptly as the head.
         .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
         .layer(middleware::from_fn(security::defaults))
-        .layer(middleware::from_fn(log))
+        .layer(logging::requests())
         .with_state(state)
 }
 
@@ -138,15 +139,6 @@ async fn not_found(uri: Uri) -> Response {
     } else {
         statics::not_found()
     }
-}
-
-/// Logs method, path (never the query string, which can carry state) and status.
-async fn log(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    eprintln!("{method} {path} {}", response.status().as_u16());
-    response
 }
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM; never where no handler can be set.
@@ -178,7 +170,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ping().await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(error) => {
-            eprintln!("health check: {error}");
+            tracing::error!("health check: {error}");
             let body = serde_json::json!({ "status": "unavailable", "error": "database unreachable" });
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
@@ -250,17 +242,17 @@ impl Server {
                 every.tick().await;
                 let now = std::time::SystemTime::now();
                 if let Err(error) = state.progress.sweep(now).await {
-                    eprintln!("storage error while sweeping expired flows: {error}");
+                    tracing::error!("storage error while sweeping expired flows: {error}");
                 }
                 let millis = clock::millis(now);
                 if let Err(error) = state.store.sweep_upstream_states(millis).await {
-                    eprintln!("storage error while sweeping expired upstream states: {error}");
+                    tracing::error!("storage error while sweeping expired upstream states: {error}");
                 }
                 if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
-                    eprintln!("storage error while sweeping expired sign-in tokens: {error}");
+                    tracing::error!("storage error while sweeping expired sign-in tokens: {error}");
                 }
                 if let Err(error) = state.store.sweep_return_codes(millis).await {
-                    eprintln!("storage error while sweeping expired return codes: {error}");
+                    tracing::error!("storage error while sweeping expired return codes: {error}");
                 }
             }
         });

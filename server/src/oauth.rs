@@ -174,7 +174,7 @@ pub async fn admitted(
             Err(deliver(app, &request, &refused).await)
         }
         Err(sign_in::Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
+            tracing::error!("storage error: {error}");
             Err(pages::server_error("The sign-in could not be started; try again."))
         }
     }
@@ -351,13 +351,15 @@ async fn returned(app: &AppState, request: &AuthRequest, message: &str) -> Optio
         request_id: &request.request_id,
         origin: &request.origin,
     };
-    let code =
-        returns::mint(app, flow, message).await.map_err(|error| eprintln!("storage error: {error}")).ok()?;
+    let code = returns::mint(app, flow, message)
+        .await
+        .map_err(|error| tracing::error!("storage error: {error}"))
+        .ok()?;
     if let Err(error) =
         app.progress.returned(&request.request_id, &request.client_id, browser, SystemTime::now()).await
     {
         // The code still goes back; only a progress check may find the flow unknown.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Some(code)
 }
@@ -429,7 +431,7 @@ async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query
             // Served all the same, by postMessage only: a full app refuses none of its users.
             Ok(Err(progress::Refused::App)) => request.untracked(),
             Err(error) => {
-                eprintln!("storage error: {error}");
+                tracing::error!("storage error: {error}");
                 return pages::server_error("The sign-in could not be started; try again.");
             }
         }
@@ -483,7 +485,7 @@ pub async fn submit(
         Ok(data) => deliver(&app, &request, &data).await,
         Err(Refusal::BadRequest(message)) => pages::error(&message),
         Err(Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
+            tracing::error!("storage error: {error}");
             pages::server_error("The account could not be saved; try again.")
         }
     }

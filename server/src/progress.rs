@@ -209,7 +209,7 @@ pub fn is_request_id(text: &str) -> bool {
 use crate::api::error_json as json_error;
 
 fn storage_failed(error: &store::Error) -> Response {
-    eprintln!("storage error: {error}");
+    tracing::error!("storage error: {error}");
     json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.")
 }
 

@@ -61,7 +61,7 @@ async fn take(app: &AppState, code: &str, flow: CodeFlow<'_>) -> Result<Option<S
         && let Err(error) = app.store.forget_flow(flow.request_id, flow.client_id).await
     {
         // The message still goes to the page; only a progress check may find the flow returned.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Ok(message)
 }
@@ -106,7 +106,7 @@ pub async fn redeem(
             "The code is unknown, used, expired, or not this flow's or this origin's.",
         ),
         Err(error) => {
-            eprintln!("storage error: {error}");
+            tracing::error!("storage error: {error}");
             error_json(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.")
         }
     };

@@ -137,7 +137,10 @@ fn create_key(path: &Path) -> Result<SecretKey, String> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(cannot)?;
     std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes()).map_err(cannot)?;
-    eprintln!("created a new secret key in {} (keep it: the stored upstream tokens need it)", path.display());
+    tracing::warn!(
+        "created a new secret key in {} (keep it: the stored upstream tokens need it)",
+        path.display()
+    );
     SecretKey::from_hex(&text)
 }
 
