@@ -90,7 +90,7 @@ pub fn redirect_uri(app: &AppState, provider: &str) -> String {
 }
 
 fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(state.as_bytes()))
 }
 
 /// The failure result for `request`, on its result page.
@@ -152,7 +152,7 @@ pub async fn start(
     if getrandom::fill(&mut bytes).is_err() {
         return pages::server_error("The sign-in could not be started; try again.");
     }
-    let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let state = hex::encode(bytes);
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
     let redirect = redirect_uri(app, &chosen.service.id);
