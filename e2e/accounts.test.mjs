@@ -15,7 +15,7 @@ import { connectAs } from './connect.mjs';
 const secret = 'e2e-client-secret-0123456789abcdef';
 const key = 'e2e-app-api-key-0123456789abcdef';
 const otherKey = 'other-app-api-key-0123456789abcdef';
-// The server refreshes an access token due to expire within its margin (server/src/refresh.rs,
+// The server refreshes an access token due to expire within its margin (server/src/accounts/refresh.rs,
 // MARGIN = 300 s): a lifetime under 300 s would make every token due at once. A lifetime of
 // 304 s makes a new token fresh for its first 3 to 4 seconds (the server keeps expiry in whole
 // seconds), then due: `untilDue` waits that out. The token still works at the provider: what

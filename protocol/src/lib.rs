@@ -27,6 +27,14 @@ pub const TOKEN_PATH: &str = "/v1/oauth/token/";
 /// The account endpoint for a bearer token's own account (`me`), as the library asks for it.
 pub const OWN_ACCOUNT_PATH: &str = "/v1/accounts/me/?retrieve_full=False";
 
+/// The account API (an app's backend lists its accounts here; `{ACCOUNTS_PATH}/{id}` is one
+/// account, and `me` a bearer token's own, as in [`OWN_ACCOUNT_PATH`]).
+pub const ACCOUNTS_PATH: &str = "/v1/accounts";
+
+/// Where an app's backend mints a sign-in token for one of its users (`POST`, see
+/// [`SIGN_IN_TOKEN`]).
+pub const SIGN_IN_TOKENS_PATH: &str = "/v1/sign_in_tokens";
+
 /// Where the page asks how far a pop-up flow is (the second channel).
 pub const PROGRESS_PATH: &str = "/v1/oauth/progress";
 

@@ -2,58 +2,60 @@
 //! out-of-band protocol, brokering real accounts from upstream providers ([`providers`],
 //! [`broker`]) or, by default, connecting the built-in demo provider's simulated services.
 //!
-//! Handlers are thin ([`oauth`], [`api`], [`progress`], [`statics`]); the rules live in plain
-//! functions ([`origin`], [`services`], [`params`], [`security`], [`oauth::validate`]); storage
-//! is behind [`store`] (SQLite or PostgreSQL through async drivers: accounts, hashed tokens, and
-//! where the pop-up flows are, never a result: see [`progress::Progress`]), shared by every
-//! instance; configuration is one typed struct ([`config::Config`]); connections are accepted,
-//! timed out and capped by [`serve`]. The test knobs (`faults`, `latency`) are tower layers
-//! built with the `test-support` feature only.
+//! Each feature is a folder that owns its routes (its `router()`, merged here with the layers
+//! around them) and its handlers; shared infrastructure sits below the features:
+//!
+//! ```text
+//! popup/      the pop-up: chooser, forms, result delivery, progress, returned results
+//! broker/     an upstream's sign-in: redirect, callback, credential forms
+//! token_api/  the library's JSON API: /v1/oauth/token/, /v1/accounts/me/, CORS
+//! accounts/   the account API, raw pass-through, upstream token refresh, idle sweep
+//! sign_in/    single-use sign-in tokens
+//! pages/      the HTML pages, the demo page, /dist/ and the relay page
+//! testing/    test knobs (faults, latency): the `test-support` feature only
+//! providers/  upstream catalogue, the services offered, the upstream HTTP client
+//! config/ store/ clock serve security secrets origin params logging   shared infrastructure
+//! ```
+//!
+//! Handlers are thin; the rules live in plain functions ([`origin`], [`params`], [`security`],
+//! [`popup::request::validate`]); storage is behind [`store`] (SQLite or PostgreSQL through async
+//! drivers: accounts, hashed tokens, and where the pop-up flows are, never a result: see
+//! [`popup::progress::Progress`]), shared by every instance; configuration is one typed struct
+//! ([`config::Config`]); connections are accepted, timed out and capped by [`serve`].
 
 #![warn(missing_docs)]
 
-pub mod accounts_api;
-pub mod api;
+pub mod accounts;
 pub mod broker;
-pub mod browser;
 pub mod clock;
 pub mod config;
-pub mod cors;
-#[cfg(feature = "test-support")]
-pub mod faults;
-pub mod keep_alive;
-#[cfg(feature = "test-support")]
-pub mod latency;
 pub mod logging;
-pub mod oauth;
 pub mod origin;
 pub mod pages;
 pub mod params;
-pub mod progress;
+pub mod popup;
 pub mod providers;
-pub mod raw;
-pub mod refresh;
-pub mod relay;
-pub mod returns;
 pub mod secrets;
 pub mod security;
 pub mod serve;
-pub mod services;
 pub mod sign_in;
-pub mod statics;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
+pub mod token_api;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Uri;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use store::{Database, Store};
 use tokio::net::TcpListener;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// What every handler shares.
@@ -63,67 +65,55 @@ pub struct AppState {
     /// The database.
     pub store: Store,
     /// Where the pop-up flows are (in the database), for pages whose pop-up reads as closed.
-    pub progress: progress::Progress,
+    pub progress: popup::progress::Progress,
     /// The HTTP client for upstream calls (no redirects, timeouts, the SSRF guard).
     pub http: providers::client::Http,
     /// The key sealing upstream secrets at rest.
     pub secrets: secrets::SecretKey,
     /// This server's public URL (the configured one, else `http://` and the bound address).
     pub public_url: String,
-    /// One upstream token refresh per account at a time in this instance ([`refresh`]).
-    pub refresh_locks: refresh::Locks,
+    /// One upstream token refresh per account at a time in this instance ([`accounts::refresh`]).
+    pub refresh_locks: accounts::refresh::Locks,
 }
 
 /// The largest request body accepted (the pop-up's form).
 const MAX_BODY: usize = params::MAX_LEN;
 
-/// All routes.
+/// `path` as the routes match it: without its trailing slash, which [`router`] trims from
+/// every request before routing.
+pub(crate) fn routed(path: &str) -> &str {
+    path.trim_end_matches('/')
+}
+
+/// All routes: the features' routers, merged, with the layers around them. A trailing slash is
+/// trimmed before routing ([`NormalizePath`]: the library asks for `/v1/oauth/token/`, apps for
+/// `/v1/accounts/`), so that each route is written once; the log, outside, shows the path asked.
 pub fn router(state: Arc<AppState>) -> Router {
-    let oauth = || get(oauth::show).post(oauth::submit);
-    let token = || get(api::token).options(api::preflight);
-    let account = || get(accounts_api::get).delete(accounts_api::delete).options(api::preflight);
     let routes = Router::new()
-        .route("/", get(statics::index))
         .route("/healthz", get(health))
-        .route("/{file}", get(statics::www))
-        .route("/dist/{*path}", get(statics::dist))
-        .route("/static/iexd.html", get(statics::relay))
-        .route("/v1/oauth", oauth())
-        .route("/v1/oauth/", oauth())
-        .route(broker::CALLBACK_PATH, get(broker::callback))
-        .route(&format!("{}/{{provider}}", broker::CALLBACK_PATH), get(broker::callback))
-        .route("/v1/oauth/progress", post(progress::status))
-        .route("/v1/oauth/progress/abandon", post(progress::abandon))
-        .route(kloudless_protocol::REDEEM_PATH, post(returns::redeem))
-        .route("/v1/oauth/token", token())
-        .route("/v1/oauth/token/", token())
-        .route("/v1/accounts", get(accounts_api::list))
-        .route("/v1/accounts/", get(accounts_api::list))
-        .route("/v1/accounts/{id}", account())
-        .route("/v1/accounts/{id}/", account())
-        .route("/v1/accounts/{id}/raw", axum::routing::any(raw::raw))
-        .route("/v1/accounts/{id}/raw/", axum::routing::any(raw::raw))
-        .route("/v1/accounts/{id}/credentials", get(accounts_api::credentials))
-        .route("/v1/accounts/{id}/credentials/", get(accounts_api::credentials))
-        .route("/v1/sign_in_tokens", post(sign_in::mint))
-        .route("/v1/sign_in_tokens/", post(sign_in::mint))
+        .merge(pages::router())
+        .merge(popup::router())
+        .merge(broker::router())
+        .merge(token_api::router())
+        .merge(accounts::router())
+        .merge(sign_in::router())
         .fallback(not_found);
-    with_test_knobs(routes, &state)
+    let routes = with_test_knobs(routes, &state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // A client that sent a request head must send its body as promptly as the head.
         .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
         .layer(middleware::from_fn(security::defaults))
-        .layer(logging::requests())
-        .with_state(state)
+        .with_state(state);
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(logging::requests())
 }
 
-/// `routes` with the test knobs' layers: the apps' faults ([`faults`]), then the added latency
-/// ([`latency`]).
+/// `routes` with the test knobs' layers: the apps' faults ([`testing::faults`]), then the added
+/// latency ([`testing::latency`]).
 #[cfg(feature = "test-support")]
 fn with_test_knobs(routes: Router<Arc<AppState>>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
     routes
-        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
-        .layer(middleware::from_fn_with_state(state.clone(), latency::delay))
+        .layer(middleware::from_fn_with_state(state.clone(), testing::faults::inject))
+        .layer(middleware::from_fn_with_state(state.clone(), testing::latency::delay))
 }
 
 /// Without the `test-support` feature: `routes` as they are.
@@ -135,9 +125,9 @@ fn with_test_knobs(routes: Router<Arc<AppState>>, _state: &Arc<AppState>) -> Rou
 /// Any unrouted path: a JSON error under `/v1/`, plain text elsewhere.
 async fn not_found(uri: Uri) -> Response {
     if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
-        api::not_found()
+        token_api::api::not_found()
     } else {
-        statics::not_found()
+        pages::statics::not_found()
     }
 }
 
@@ -201,7 +191,7 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        let progress = progress::Progress::new(config.popup_flows.clone(), store.clone());
+        let progress = popup::progress::Progress::new(config.popup_flows.clone(), store.clone());
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
@@ -231,13 +221,13 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, sweeping expired pop-up flows every
-    /// [`progress::SWEEP_INTERVAL`] and refreshing idle accounts ([`keep_alive`]); then stops
+    /// [`popup::progress::SWEEP_INTERVAL`] and refreshing idle accounts ([`accounts::keep_alive`]); then stops
     /// accepting, lets the requests and the refresh in progress finish and closes the database
     /// connections.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let state = self.state.clone();
         let sweeper = tokio::spawn(async move {
-            let mut every = tokio::time::interval(progress::SWEEP_INTERVAL);
+            let mut every = tokio::time::interval(popup::progress::SWEEP_INTERVAL);
             loop {
                 every.tick().await;
                 let now = std::time::SystemTime::now();
@@ -257,7 +247,7 @@ impl Server {
             }
         });
         let (stop_keep_alive, stopped) = tokio::sync::watch::channel(false);
-        let keeper = tokio::spawn(keep_alive::run(self.state.clone(), stopped));
+        let keeper = tokio::spawn(accounts::keep_alive::run(self.state.clone(), stopped));
         serve::serve(self.listener, router(self.state.clone()), self.limits, shutdown).await;
         sweeper.abort();
         // The idle accounts' sweep finishes the refresh under way, so that no rotated refresh

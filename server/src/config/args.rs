@@ -134,7 +134,7 @@ struct Args {
     knobs: TestKnobs,
 }
 
-/// The test knobs: see [`crate::faults`] and [`crate::latency`].
+/// The test knobs: see [`crate::testing::faults`] and [`crate::testing::latency`].
 #[cfg(feature = "test-support")]
 #[derive(Debug, clap::Args)]
 struct TestKnobs {
@@ -147,7 +147,7 @@ struct TestKnobs {
     test_faults: bool,
     /// FOR BENCHMARKS: every API request waits MS milliseconds before it is answered.
     #[arg(long, value_name = "MS", default_value_t = 0,
-          value_parser = clap::value_parser!(u64).range(0..=crate::latency::MAX_LATENCY_MS))]
+          value_parser = clap::value_parser!(u64).range(0..=crate::testing::latency::MAX_LATENCY_MS))]
     latency_ms: u64,
 }
 

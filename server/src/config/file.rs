@@ -5,16 +5,16 @@ use super::{
     App, Config, ConfigError, DEFAULT_RAW_MAX_BODY, DEFAULT_SIGN_IN_TOKEN_TTL, DEFAULT_UPSTREAM_TIMEOUT,
     MIN_API_KEY_LEN,
 };
-#[cfg(feature = "test-support")]
-use crate::faults::Fault;
-use crate::keep_alive;
+use crate::accounts::keep_alive;
 use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
-use crate::progress::Quotas;
+use crate::popup::progress::Quotas;
 use crate::providers::{self, ProviderConfig, Secret};
 use crate::secrets::KeySource;
 use crate::serve;
 use crate::store::Database;
+#[cfg(feature = "test-support")]
+use crate::testing::faults::Fault;
 use serde::Deserialize;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;

@@ -12,17 +12,17 @@ pub use args::Command;
 pub use error::ConfigError;
 pub use file::File;
 
-#[cfg(feature = "test-support")]
-use crate::faults::Fault;
-use crate::keep_alive;
+use crate::accounts::keep_alive;
 use crate::logging::LogFormat;
 use crate::origin::TrustedDomain;
-use crate::progress::Quotas;
+use crate::popup::progress::Quotas;
 use crate::providers::Secret;
+use crate::providers::services::Service;
 use crate::secrets::KeySource;
 use crate::serve;
-use crate::services::Service;
 use crate::store::Database;
+#[cfg(feature = "test-support")]
+use crate::testing::faults::Fault;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,7 +52,7 @@ pub struct App {
     /// The pages a pop-up whose opener was cut may bring a result back to (`return_urls`):
     /// absolute http(s) URLs on a Trusted Domain of the app, without credentials, query or
     /// fragment; a pop-up's `return_to` must be one of them (its query aside). Without any, the
-    /// app's results go back by `postMessage` only: see [`crate::returns`].
+    /// app's results go back by `postMessage` only: see [`crate::popup::returns`].
     pub return_urls: Vec<url::Url>,
 }
 
@@ -73,7 +73,7 @@ pub struct Config {
     /// The library build's folder, served at `/dist/`.
     pub dist_dir: PathBuf,
     /// Added latency before every API request is answered (`--latency-ms`, for benchmarks; zero
-    /// by default): see [`crate::latency`].
+    /// by default): see [`crate::testing::latency`].
     #[cfg(feature = "test-support")]
     pub latency: Duration,
     /// The limits on the pop-up flows tracked for the second channel (`[popup_flows]`).
@@ -105,7 +105,7 @@ pub struct Config {
     /// How long an upstream call may take (`upstream_timeout_secs`, default 10 s).
     pub upstream_timeout: Duration,
     /// The largest request body the pass-through API passes on (`raw_max_body_bytes`, default
-    /// [`DEFAULT_RAW_MAX_BODY`]); every other route takes at most 16 KiB. See [`crate::raw`].
+    /// [`DEFAULT_RAW_MAX_BODY`]); every other route takes at most 16 KiB. See [`crate::accounts::raw`].
     pub raw_max_body: u64,
     /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
     /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].

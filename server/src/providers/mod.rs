@@ -1,15 +1,16 @@
 //! Upstream providers: the catalogue (data, [`catalogue`]), the operator's `[[providers]]`
 //! that enable entries of it or add custom OpenID Connect / OAuth 2.0 providers (resolved here
-//! into [`crate::services::Service`] values), and the calls made to them ([`client`]).
+//! into [`crate::providers::services::Service`] values), and the calls made to them ([`client`]).
 
 pub mod catalogue;
 pub mod client;
 pub mod guard;
+pub mod services;
 
-use crate::services::{self, Connect, Service};
 use catalogue::{ClientAuth, Entry, IdentityPaths, Kind};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use services::{Connect, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
 

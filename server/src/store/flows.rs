@@ -1,4 +1,4 @@
-//! The pop-up flows tracked for the second channel (the state behind [`crate::progress`]), and
+//! The pop-up flows tracked for the second channel (the state behind [`crate::popup::progress`]), and
 //! their per-client and per-app quotas, which hold across instances: a flow is counted and
 //! inserted in one transaction that holds, on PostgreSQL, a transaction-scoped advisory lock
 //! on its client and then on its app (always in that order, so two never wait on each other),

@@ -1,4 +1,4 @@
-//! The one-time codes of results brought back to an app's return page ([`crate::returns`]):
+//! The one-time codes of results brought back to an app's return page ([`crate::popup::returns`]):
 //! kept under the hash of the code, with the flow they belong to and the result sealed (the
 //! sealing is the caller's: these queries only ever see ciphertext).
 

@@ -5,8 +5,8 @@
 //! answer 404 as if they did not exist. Server to server: no CORS.
 
 use crate::AppState;
-use crate::api::{self, ApiError, account_json, storage_failed};
 use crate::store::{Account, Grant};
+use crate::token_api::api::{self, ApiError, account_json, storage_failed};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -220,8 +220,10 @@ pub async fn delete(
 /// refuses is logged (its error code, never a token) and the account is disconnected anyway:
 /// the user asked for it, and tokens kept because they could not be revoked would be worse.
 pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), ApiError> {
-    let Some(service) = crate::services::find(&app.config.services, &account.service) else { return Ok(()) };
-    let crate::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
+    let Some(service) = crate::providers::services::find(&app.config.services, &account.service) else {
+        return Ok(());
+    };
+    let crate::providers::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
     let sealed = app.store.upstream_credentials(account.id).await.map_err(|error| storage_failed(&error))?;
     let subject = app.store.account_subject(account.id).await.map_err(|error| storage_failed(&error))?;
     let (Some(sealed), Some(subject)) = (sealed, subject) else { return Ok(()) };
@@ -268,8 +270,8 @@ const REFRESH_FAILED: ApiError = ApiError::new(
 
 /// A failed refresh as an API reply: an inactive account is a 401 `account_inactive` with the
 /// reason; an upstream failure a 502 (504 when it timed out) with its code.
-pub fn refresh_failed(error: crate::refresh::RefreshError) -> Response {
-    use crate::refresh::RefreshError;
+pub fn refresh_failed(error: crate::accounts::refresh::RefreshError) -> Response {
+    use crate::accounts::refresh::RefreshError;
     match error {
         RefreshError::Inactive(reason) => {
             let body = json!({
@@ -293,7 +295,7 @@ pub fn refresh_failed(error: crate::refresh::RefreshError) -> Response {
 }
 
 /// `GET /v1/accounts/{id}/credentials/`: the account's current upstream access token, refreshed
-/// first if due ([`crate::refresh`]) — to the app's API key only, and only when the app's
+/// first if due ([`crate::accounts::refresh`]) — to the app's API key only, and only when the app's
 /// configuration has `allow_credentials = true`. Never stored by a cache (`Cache-Control:
 /// no-store`).
 pub async fn credentials(
@@ -316,7 +318,7 @@ async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Response {
         Ok(account) => account,
         Err(error) => return error.into_response(),
     };
-    match crate::refresh::fresh_tokens(app, &account, None).await {
+    match crate::accounts::refresh::fresh_tokens(app, &account, None).await {
         Ok(tokens) => Json(json!({
             "access_token": tokens.access_token,
             "token_type": "Bearer",

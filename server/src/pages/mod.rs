@@ -1,16 +1,30 @@
 //! The HTML pages: the pop-up's chooser, connect, form, hand-off, result and error pages, and
 //! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
-//! frame (`page.html`) and policy.
+//! frame (`page.html`) and policy; [`statics`] serves the demo page, the library build and the relay page.
 
+pub mod statics;
+
+use crate::AppState;
 use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::services::{Allowed, Service};
 use crate::security;
-use crate::services::{Allowed, Service};
 use askama::Template;
+use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RETURN_FRAGMENT};
+use axum::routing::get;
+use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RELAY_PATH, RETURN_FRAGMENT};
 use serde_json::Value;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+
+/// The pages served as they are: the demo page, its files, the library build, the relay.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(statics::index))
+        .route("/{file}", get(statics::www))
+        .route("/dist/{*path}", get(statics::dist))
+        .route(RELAY_PATH, get(statics::relay))
+}
 
 /// A complete pop-up page: never cached, never framed, no referrer, and a strict policy (see
 /// [`security::popup_csp`]) under which only [`STYLE`] and, when given, the inline `script`
@@ -270,7 +284,7 @@ pub fn message(request_id: &str, data: &Value) -> String {
 pub struct Back<'a> {
     /// The validated `return_to`.
     pub return_to: &'a str,
-    /// The code ([`crate::returns`]).
+    /// The code ([`crate::popup::returns`]).
     pub code: &'a str,
 }
 

@@ -13,17 +13,17 @@
 //! A redemption must name the flow and come from its origin (the browser's `Origin` header);
 //! anything else — a second use, an expired code, another flow or origin — gets `invalid_code`
 //! and takes nothing. Redeeming is what hands the result over: the flow is then forgotten by
-//! [`crate::progress`].
+//! [`crate::popup::progress`].
 //!
-//! [`Quotas::return_window`]: crate::progress::Quotas::return_window
+//! [`Quotas::return_window`]: crate::popup::progress::Quotas::return_window
 
 use crate::AppState;
-use crate::api::error_json;
 use crate::clock::now_millis;
-use crate::cors;
 use crate::params;
-use crate::progress::is_request_id;
+use crate::popup::progress::is_request_id;
 use crate::store::{self, CodeFlow, hash, new_token};
+use crate::token_api::api::error_json;
+use crate::token_api::cors;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;

@@ -6,7 +6,7 @@
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused.
 //!
-//! Both bodies are streamed ([`crate::relay`]): the request body up to the configured maximum
+//! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
 //! [`relay::RESENDABLE`] bytes is kept and sent again after a 401; a longer one is sent once, so on a
 //! 401 the token is refreshed and the caller told to send the request again (503,
@@ -14,13 +14,13 @@
 //! (else 504); a stalled reply body is cut short, its client's connection closed.
 
 use crate::AppState;
-use crate::accounts_api::{Caller, find_account, refresh_failed};
-use crate::api::ApiError;
+use crate::accounts::api::{Caller, find_account, refresh_failed};
+use crate::accounts::refresh::fresh_tokens;
+use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::providers::client::Tokens;
-use crate::refresh::fresh_tokens;
-use crate::relay::{self, BodyError, Outgoing};
+use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
-use crate::services::{self, Connect};
+use crate::token_api::api::ApiError;
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
@@ -196,7 +196,7 @@ async fn call(
         };
         let reply = reply.map_err(|error| match sending.failure() {
             Some(failure) => body_failed(failure),
-            None => refresh_failed(crate::refresh::RefreshError::Upstream(error)),
+            None => refresh_failed(crate::accounts::refresh::RefreshError::Upstream(error)),
         })?;
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
             // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).

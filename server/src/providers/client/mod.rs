@@ -7,6 +7,12 @@
 //! make the server hold more. Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a
 //! sentence for the user, never a token or a secret.
 
+mod credential;
+mod read;
+
+pub use credential::Credential;
+pub use read::{Limited, ReadError, read_limited};
+
 use super::Upstream;
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
@@ -177,7 +183,7 @@ pub struct Identity {
 pub struct Http {
     client: reqwest::Client,
     /// The pass-through API's: no total timeout, its bodies being streamed (see
-    /// [`crate::relay`] for how a stall is bounded instead).
+    /// [`crate::accounts::relay`] for how a stall is bounded instead).
     streaming: reqwest::Client,
     allow_private: bool,
 }
@@ -372,7 +378,7 @@ impl Http {
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
     /// caller to be under the provider's API base) with the upstream `access_token`, the
     /// request's content type and length, and `body`. Nothing bounds the call's total time:
-    /// the caller bounds its stalls ([`crate::relay`]).
+    /// the caller bounds its stalls ([`crate::accounts::relay`]).
     pub async fn raw(
         &self,
         method: reqwest::Method,
@@ -415,69 +421,6 @@ impl Http {
             return Err(UpstreamError::new("server_error", "The service says the new token is not active."));
         }
         read_identity(&reply, &upstream.entry.identity)
-    }
-}
-
-/// A credential a user typed in the pop-up.
-#[derive(Clone, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Credential {
-    /// An API key.
-    ApiKey(String),
-    /// A user name and password.
-    Basic {
-        /// The user name.
-        username: String,
-        /// The password.
-        password: String,
-    },
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credential(***)")
-    }
-}
-
-impl Http {
-    /// Checks `credential` against `check_url` (sent as the entry says); on a 2xx reply, reads the
-    /// identity from it. A 401 or 403 is `access_denied` ("refused").
-    pub async fn check_credential(
-        &self,
-        entry: &super::catalogue::Entry,
-        check_url: &str,
-        credential: &Credential,
-    ) -> Result<Identity, UpstreamError> {
-        use super::catalogue::Placement;
-        let what = "credential check";
-        let mut url = self.check(check_url, what)?;
-        let placement = entry.placement();
-        let secret = match credential {
-            Credential::ApiKey(key) => key.as_str(),
-            Credential::Basic { password, .. } => password.as_str(),
-        };
-        if let Placement::Query(name) = &placement {
-            url.query_pairs_mut().append_pair(name, secret);
-        }
-        let mut request = self.client.get(url).header(reqwest::header::ACCEPT, "application/json");
-        request = match (&placement, credential) {
-            (Placement::Bearer, _) => request.bearer_auth(secret),
-            (Placement::Basic, Credential::ApiKey(key)) => request.basic_auth(key, Some("")),
-            (Placement::Basic, Credential::Basic { username, password }) => {
-                request.basic_auth(username, Some(password))
-            }
-            (Placement::Header(name), _) => request.header(name.as_str(), secret),
-            (Placement::Query(_), _) => request,
-        };
-        let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
-        if matches!(response.status().as_u16(), 401 | 403) {
-            return Err(UpstreamError::new(
-                "access_denied",
-                format!("{} refused these credentials.", entry.name),
-            ));
-        }
-        let reply = self.json(response, what).await?;
-        read_identity(&reply, &entry.identity)
     }
 }
 
@@ -556,66 +499,6 @@ pub fn sanitize(text: &str, max: usize) -> String {
     text.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_owned()
 }
 
-/// Why an upstream reply could not be read.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The request or the reading failed (unreachable, refused by the guard, too slow).
-    Http(reqwest::Error),
-    /// The reply is longer than [`MAX_REPLY`] (declared, or found while reading).
-    TooLarge,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Http(error) => write!(f, "{error}"),
-            ReadError::TooLarge => write!(f, "the reply is larger than {MAX_REPLY} bytes"),
-        }
-    }
-}
-
-impl std::error::Error for ReadError {}
-
-/// The body of `response`, read chunk by chunk up to [`MAX_REPLY`] bytes: a longer one
-/// (declared, or found while reading) is refused as soon as it is known, and dropping the
-/// response closes its connection; at most the limit and one chunk are held.
-pub async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
-    if response.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
-        if body.len() + chunk.len() > MAX_REPLY {
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// The `oauth2` crate's HTTP client for the token endpoint: reqwest, with the reply read by
-/// [`read_limited`] (the crate's own reqwest client reads it whole).
-pub struct Limited(pub reqwest::Client);
-
-impl<'c> oauth2::AsyncHttpClient<'c> for Limited {
-    type Error = ReadError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, ReadError>> + Send + 'c>,
-    >;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(ReadError::Http)?;
-            let response = self.0.execute(request).await.map_err(ReadError::Http)?;
-            let (status, headers) = (response.status(), response.headers().clone());
-            let mut reply = oauth2::HttpResponse::new(read_limited(response).await?);
-            *reply.status_mut() = status;
-            *reply.headers_mut() = headers;
-            Ok(reply)
-        })
-    }
-}
-
 /// A token endpoint's failure as the pop-up and the API report it: the service's own error
 /// code and description (cleaned), `refused` when it gave none, or why no answer could be read.
 fn token_error(
@@ -692,122 +575,4 @@ fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClien
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::providers::catalogue::IdentityPaths;
-    use serde_json::json;
-
-    #[test]
-    fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
-        let reply = |instance_url: &str| -> TokenReply {
-            serde_json::from_value(json!({
-                "access_token": "a", "token_type": "Bearer", "instance_url": instance_url,
-                "id": "https://login.salesforce.com/id/00D/005", "issued_at": "1700000000000"
-            }))
-            .unwrap()
-        };
-        let kept = |url: &str| tokens_of(&reply(url)).instance_url;
-        assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
-        assert_eq!(
-            kept("https://acme.my.salesforce.com/").as_deref(),
-            Some("https://acme.my.salesforce.com")
-        );
-        for bad in [
-            "https://u:p@acme.test",
-            "https://acme.test/path",
-            "https://acme.test/?q",
-            "ftp://acme.test",
-            "x",
-        ] {
-            assert_eq!(kept(bad), None, "{bad}");
-        }
-        let plain: TokenReply =
-            serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
-        assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
-    }
-
-    #[test]
-    fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
-        let endpoints = |issuer: Option<&str>, iss_required| Endpoints {
-            authorization: "https://as.test/auth".into(),
-            token: "https://as.test/token".into(),
-            identity: "https://as.test/me".into(),
-            revocation: None,
-            issuer: issuer.map(str::to_owned),
-            iss_required,
-        };
-        let google = endpoints(Some("https://accounts.google.com"), false);
-        assert_eq!(google.check_iss(Some("https://accounts.google.com")), Ok(()));
-        assert_eq!(google.check_iss(None), Ok(()), "not advertised: it may be missing");
-        // RFC 9207 compares the strings exactly.
-        for other in ["https://evil.test", "https://accounts.google.com/", "HTTPS://accounts.google.com", ""]
-        {
-            let refused = google.check_iss(Some(other)).unwrap_err();
-            assert_eq!(refused.code, "invalid_request", "{other}");
-            assert!(refused.description.contains("another service"), "{other}");
-        }
-        let advertised = endpoints(Some("https://id.test"), true);
-        assert_eq!(advertised.check_iss(Some("https://id.test")), Ok(()));
-        assert_eq!(advertised.check_iss(None).unwrap_err().code, "invalid_request");
-        let unknown = endpoints(None, false);
-        assert_eq!(unknown.check_iss(Some("https://any.test")), Ok(()), "no issuer known: nothing to check");
-    }
-
-    #[test]
-    fn the_identity_is_read_where_the_paths_point() {
-        let openid = IdentityPaths::openid();
-        let id = read_identity(&json!({ "sub": "u1", "email": "a@b.test", "name": "A" }), &openid).unwrap();
-        assert_eq!(id, Identity { subject: "u1".into(), login: "a@b.test".into(), name: Some("A".into()) });
-        let id = read_identity(&json!({ "sub": "u1", "preferred_username": "alice" }), &openid).unwrap();
-        assert_eq!(id.login, "alice", "email, else preferred username");
-        assert_eq!(read_identity(&json!({ "sub": "u1" }), &openid).unwrap().login, "u1", "else the subject");
-        let github = IdentityPaths { id: "/id".into(), login: vec!["/login".into()], name: None };
-        assert_eq!(read_identity(&json!({ "id": 42, "login": "octo" }), &github).unwrap().subject, "42");
-        let dropbox = IdentityPaths {
-            id: "/account_id".into(),
-            login: vec![],
-            name: Some("/name/display_name".into()),
-        };
-        let id = read_identity(&json!({ "account_id": "dbid:x", "name": { "display_name": "D" } }), &dropbox)
-            .unwrap();
-        assert_eq!(id.name.as_deref(), Some("D"));
-        for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
-            assert_eq!(
-                read_identity(&bad, &openid).unwrap_err().description,
-                "The service's reply names no user."
-            );
-        }
-    }
-
-    #[test]
-    fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
-        let openid = IdentityPaths::openid();
-        let subject = |sub: &str| read_identity(&json!({ "sub": sub }), &openid).map(|id| id.subject);
-        // Two users whose ids differ only past the 254th character, or by spaces around them,
-        // stay two users.
-        let (long_a, long_b) = (format!("{}a", "x".repeat(300)), format!("{}b", "x".repeat(300)));
-        assert_eq!(subject(&long_a).as_deref(), Ok(long_a.as_str()));
-        assert_eq!(subject(&long_b).as_deref(), Ok(long_b.as_str()));
-        assert_eq!(subject(" u1 ").as_deref(), Ok(" u1 "));
-        assert_eq!(subject("u1").as_deref(), Ok("u1"));
-        let longest = "é".repeat(MAX_SUBJECT_BYTES / 2);
-        assert_eq!(subject(&longest).as_deref(), Ok(longest.as_str()), "the limit is in bytes");
-        let error = subject(&"x".repeat(MAX_SUBJECT_BYTES + 1)).unwrap_err();
-        assert_eq!(
-            (error.code.as_str(), error.description.as_str()),
-            (
-                "server_error",
-                "The service's user id is longer than 1024 bytes, which this server does not keep."
-            )
-        );
-        let error = subject("u\u{0}1").unwrap_err();
-        assert_eq!(
-            error.description, "The service's user id holds control characters.",
-            "never stripped into u1"
-        );
-        // The login and name are only shown: cleaned and cut as before.
-        let shown =
-            read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
-        assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
-    }
-}
+mod tests;

@@ -1,4 +1,4 @@
-//! The pass-through API's bodies ([`crate::raw`]), passed on as streams and never collected
+//! The pass-through API's bodies ([`crate::accounts::raw`]), passed on as streams and never collected
 //! whole, with the timeouts that keep one stalled party from holding the other's resources:
 //!
 //! - The request body ([`Outgoing`]) goes from the client to the upstream chunk by chunk, up to

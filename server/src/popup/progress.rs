@@ -4,9 +4,9 @@
 //! `window.opener`: the result page can then post nothing to the app's page, and the app's page
 //! sees its pop-up as closed while the user is still signing in. So the library also sends
 //! `return_to`, which must be one of the app's registered return pages (see
-//! [`crate::oauth::validate`]; an app without any gets postMessage only, and nothing is tracked
+//! [`crate::popup::request::validate`]; an app without any gets postMessage only, and nothing is tracked
 //! for it). When the result page finds no opener, it takes the pop-up to that page with a
-//! one-time code in the URL fragment ([`crate::returns`]), the library there hands the code to
+//! one-time code in the URL fragment ([`crate::popup::returns`]), the library there hands the code to
 //! the waiting page through a same-origin channel, and the waiting page redeems it for the
 //! result, once.
 //!
@@ -22,9 +22,9 @@
 
 use crate::AppState;
 use crate::clock::millis;
-use crate::cors;
 use crate::params;
 use crate::store::{self, Full, NewFlow, Stage, Store};
+use crate::token_api::cors;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -90,7 +90,7 @@ pub enum Refused {
 }
 
 /// The sentence for a client refused by its quota (a 429 page). A full app quota refuses no
-/// one: the pop-up is served untracked ([`crate::oauth`]).
+/// one: the pop-up is served untracked ([`crate::popup::oauth`]).
 pub const CLIENT_FULL: &str =
     "Too many sign-in windows are open from your network. Close some, or try again in a few minutes.";
 
@@ -206,7 +206,7 @@ pub fn is_request_id(text: &str) -> bool {
     !text.is_empty() && text.chars().count() <= 128 && !text.chars().any(char::is_control)
 }
 
-use crate::api::error_json as json_error;
+use crate::token_api::api::error_json as json_error;
 
 fn storage_failed(error: &store::Error) -> Response {
     tracing::error!("storage error: {error}");

@@ -5,7 +5,7 @@
 //! `kloudless-browser` on plain http, which cannot set a `__Host-` cookie), `HttpOnly`,
 //! `SameSite=Lax`, `Path=/`. Only its SHA-256 is kept: with the sign-in token the flow binds
 //! ([`crate::sign_in`]), with the upstream's pending state ([`crate::broker`]) and with the
-//! tracked flow ([`crate::progress`]). Every later step — the pop-up's forms and the upstream's
+//! tracked flow ([`crate::popup::progress`]). Every later step — the pop-up's forms and the upstream's
 //! return — must come with the same cookie ([`check`]): a link to a flow's page or to the
 //! upstream's authorization URL, sent to someone else, ends on a refusal in their browser,
 //! before anything is exchanged with the upstream or stored.

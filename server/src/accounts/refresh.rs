@@ -10,14 +10,14 @@
 //! uses them. `invalid_grant` (revoked, expired, reused) marks the account inactive with the
 //! upstream's reason: it is not tried again until the user connects the account again.
 //!
-//! The same path keeps idle grants alive ([`keep_alive`], called by [`crate::keep_alive`]'s
+//! The same path keeps idle grants alive ([`keep_alive`], called by [`crate::accounts::keep_alive`]'s
 //! background sweep): it refreshes only tokens still issued before a given time, so a sweep
 //! that meets a refresh just made by a request or another instance leaves them as they are.
 
 use crate::AppState;
 use crate::clock::now_millis;
 use crate::providers::client::{Tokens, UpstreamError};
-use crate::services::{self, Connect};
+use crate::providers::services::{self, Connect};
 use crate::store::{Account, StoredTokens};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

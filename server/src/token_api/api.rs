@@ -1,11 +1,11 @@
 //! The JSON API the library calls: `GET /v1/oauth/token/` and `GET /v1/accounts/{id|me}/`,
-//! CORS-enabled (see [`crate::cors`]) for the apps' trusted origins only.
+//! CORS-enabled (see [`crate::token_api::cors`]) for the apps' trusted origins only.
 
 use crate::AppState;
-use crate::cors::{self, Audience};
 use crate::params::{self, BadParams};
-use crate::services;
+use crate::providers::services;
 use crate::store::{Grant, Store};
+use crate::token_api::cors::{self, Audience};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -172,6 +172,23 @@ pub enum Endpoint {
     Account,
 }
 
+/// What an API reply answered: its endpoint and the token's grant, in the reply's extensions.
+#[cfg(feature = "test-support")]
+#[derive(Clone, Debug)]
+pub struct Answered {
+    /// The endpoint called.
+    pub endpoint: Endpoint,
+    /// What the request's token grants.
+    pub grant: Grant,
+}
+
+/// `response`, marked as the answer of `endpoint` to a token granting `grant`.
+#[cfg(feature = "test-support")]
+pub fn mark(mut response: Response, endpoint: Endpoint, grant: Grant) -> Response {
+    response.extensions_mut().insert(Answered { endpoint, grant });
+    response
+}
+
 /// One API request: its input as [`check_input`] found it, its headers, its endpoint.
 struct Call<'r> {
     input: Result<(), ApiError>,
@@ -203,7 +220,7 @@ async fn respond(
     };
     let response = reply(body(&grant).await);
     #[cfg(feature = "test-support")]
-    let response = crate::faults::mark(response, call.endpoint, grant.clone());
+    let response = mark(response, call.endpoint, grant.clone());
     let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
     cors::with_cors(response, origin)
 }

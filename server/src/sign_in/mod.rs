@@ -1,7 +1,7 @@
 //! Single-use sign-in tokens: an app's backend mints one with its API key for one of its end
 //! users (`POST /v1/sign_in_tokens`), the page passes it to the library (option
 //! `sign_in_token`), the library puts it on the pop-up URL, and the pop-up's first request
-//! binds it to that flow and to the browser it runs in ([`admit`], [`crate::browser`]): the
+//! binds it to that flow and to the browser it runs in ([`admit`], [`crate::popup::browser`]): the
 //! flow's next pages in that browser (a reload, the chooser's form, the upstream's return) pass
 //! with it, any other pop-up or browser presenting it is refused, and the flow's result
 //! consumes it ([`consume`], once only, even when two results race). An app with `require_sign_in_token` refuses every flow without one, so no
@@ -9,18 +9,20 @@
 //! account the flow connects (`user_id` in the account API).
 
 use crate::AppState;
-use crate::accounts_api::Caller;
-use crate::api::{ApiError, storage_failed};
+use crate::accounts::api::Caller;
 use crate::clock::{self, millis};
-use crate::oauth::AuthRequest;
+use crate::popup::request::{AuthRequest, STATE_LIFETIME};
 use crate::store::{self, Store};
+use crate::token_api::api::{ApiError, storage_failed};
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kloudless_protocol::codes;
+use axum::routing::post;
+use kloudless_protocol::{SIGN_IN_TOKENS_PATH, codes};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -28,10 +30,15 @@ use std::time::{Duration, SystemTime};
 
 /// How long a flow admitted by a sign-in token may take from its first page to its result
 /// (twice the time a user may spend at an upstream).
-pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * crate::broker::STATE_LIFETIME.as_secs());
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(2 * STATE_LIFETIME.as_secs());
 
 /// The longest `user_id`.
 pub const MAX_USER_ID_LEN: usize = 256;
+
+/// The route minting sign-in tokens.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route(SIGN_IN_TOKENS_PATH, post(mint))
+}
 
 const API_KEY_ONLY: ApiError = ApiError::new(
     StatusCode::FORBIDDEN,
@@ -101,7 +108,7 @@ pub enum Refusal {
 /// without a `sign_in_token`, unless its app requires one; with one, only if the token is the
 /// app's and either unused and unexpired (it is then bound to this flow and this browser) or
 /// already bound to this flow (its `request_id`) within [`FLOW_LIFETIME`]. Returns the browser
-/// the token is bound to, which the caller checks ([`crate::browser::check`]); its end user is
+/// the token is bound to, which the caller checks ([`crate::popup::browser::check`]); its end user is
 /// recorded when the flow's result [`consume`]s it.
 pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Result<Option<String>, Refusal> {
     let Some(token) = &request.sign_in_token else {

@@ -13,8 +13,8 @@
 //! round; `invalid_grant` makes it inactive, and an inactive account is never picked again.
 
 use crate::AppState;
+use crate::accounts::refresh::{self, RefreshError};
 use crate::clock::now_millis;
-use crate::refresh::{self, RefreshError};
 use crate::store::{self, IdleAccount};
 use serde::Deserialize;
 use std::sync::Arc;

@@ -15,35 +15,42 @@
 //! carries the upstream's error code and a description, on a readable page.
 
 use crate::AppState;
-use crate::browser::{self, Browser};
 use crate::clock::millis;
-use crate::oauth::{self, AuthRequest};
 use crate::pages;
 use crate::params;
+use crate::popup::browser::{self, Browser};
+use crate::popup::flow::{admitted, deliver};
+use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::services::{Allowed, Connect};
 use crate::providers::{Upstream, guard};
 use crate::secrets;
-use crate::services::{Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// How long a pop-up request may wait at the upstream.
-pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+use std::time::SystemTime;
 
 /// The callbacks' path, under the public URL: each provider's is `{CALLBACK_PATH}/{provider}`
 /// ([`redirect_uri`]). The bare path, shared by every provider before, takes only the states
 /// made before per-provider redirect URIs (whose pending request names no redirect URI).
 pub const CALLBACK_PATH: &str = "/v1/oauth/callback";
+
+/// The callbacks' routes: the bare path and each provider's.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(CALLBACK_PATH, get(callback))
+        .route(&format!("{CALLBACK_PATH}/{{provider}}"), get(callback))
+}
 
 /// What is kept (sealed) while the user is at the upstream.
 #[derive(Deserialize, Serialize)]
@@ -63,7 +70,7 @@ struct Pending {
     #[serde(default)]
     redirect_uri: Option<String>,
     /// The SHA-256 of the binding cookie of the browser that started the flow: only that
-    /// browser may bring the upstream's answer back ([`crate::browser`]).
+    /// browser may bring the upstream's answer back ([`crate::popup::browser`]).
     #[serde(default)]
     browser: Option<String>,
 }
@@ -100,7 +107,7 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
         error_description: error.description,
         state: request.state.clone(),
     };
-    oauth::deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
+    deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
 }
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
@@ -258,11 +265,11 @@ pub async fn callback(
         return refused.page();
     }
     // The request is checked again: the configuration may have changed since.
-    let request = match oauth::validate(&app.config, &pending.params) {
+    let request = match validate(&app.config, &pending.params) {
         Ok(request) => request,
         Err(message) => return pages::error(&message),
     };
-    let request = match oauth::admitted(&app, request, browser.as_ref()).await {
+    let request = match admitted(&app, request, browser.as_ref()).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
@@ -276,7 +283,7 @@ pub async fn callback(
         Ok(data) => data,
         Err(error) => return failed(&app, &request, error).await,
     };
-    oauth::deliver(&app, &request, &data).await
+    deliver(&app, &request, &data).await
 }
 
 /// The upstream's answer to a known state: its error, or the code exchanged (with the
@@ -441,7 +448,7 @@ pub async fn credentials(
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
     let kept = kept.to_string();
     match save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false).await {
-        Ok(connected) => oauth::deliver(app, request, &connected).await,
+        Ok(connected) => deliver(app, request, &connected).await,
         Err(error) => pages::server_error(&error.description),
     }
 }

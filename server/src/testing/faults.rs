@@ -9,15 +9,15 @@
 //! fault = { endpoint = "token", kind = "status_500" }
 //! ```
 //!
-//! The API ([`crate::api`]) marks each reply it gave a valid token with what it answered
+//! The API ([`crate::token_api::api`]) marks each reply it gave a valid token with what it answered
 //! ([`Answered`]); the layer ([`inject`]) then replaces or delays the reply as the token's app's
 //! fault says.
 
 use crate::AppState;
-use crate::api;
-pub use crate::api::Endpoint;
 use crate::config::Config;
 use crate::store::Grant;
+pub use crate::token_api::api::Endpoint;
+use crate::token_api::api::{self, Answered};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -102,23 +102,8 @@ pub enum Action {
     Delay(Duration),
 }
 
-/// What an API reply answered: its endpoint and the token's grant, in the reply's extensions.
-#[derive(Clone, Debug)]
-pub struct Answered {
-    /// The endpoint called.
-    pub endpoint: Endpoint,
-    /// What the request's token grants.
-    pub grant: Grant,
-}
-
-/// `response`, marked as the answer of `endpoint` to a token granting `grant`.
-pub fn mark(mut response: Response, endpoint: Endpoint, grant: Grant) -> Response {
-    response.extensions_mut().insert(Answered { endpoint, grant });
-    response
-}
-
-/// Middleware: a reply [`mark`]ed for an app with a fault on its endpoint is replaced (keeping
-/// its CORS headers) or delayed, as the fault says.
+/// Middleware: a reply marked ([`crate::token_api::api::mark`]) for an app with a fault on its
+/// endpoint is replaced (keeping its CORS headers) or delayed, as the fault says.
 pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let Some(Answered { endpoint, grant }) = response.extensions().get::<Answered>().cloned() else {
@@ -153,7 +138,7 @@ pub fn active<'c>(config: &'c Config, client_id: &str, endpoint: Endpoint) -> Op
 pub fn action(config: &Config, fault: &Fault, grant: &Grant) -> Action {
     let error = |status: StatusCode, code: &str| {
         let description = format!("Injected fault: status {}.", status.as_u16());
-        crate::api::error_json(status, code, &description)
+        crate::token_api::api::error_json(status, code, &description)
     };
     Action::Reply(match fault.kind {
         Kind::Status500 => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

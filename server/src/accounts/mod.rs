@@ -1,0 +1,26 @@
+//! The account API for an app's backend and what keeps accounts usable: the accounts themselves
+//! ([`api`]), the pass-through calls to their providers ([`raw`], streamed by [`relay`]), the
+//! upstream token refresh ([`refresh`]) and the idle accounts' sweep ([`keep_alive`]). One
+//! folder because they share the account lookup and the refresh rules.
+
+pub mod api;
+pub mod keep_alive;
+pub mod raw;
+pub mod refresh;
+pub mod relay;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{any, get};
+use kloudless_protocol::ACCOUNTS_PATH;
+use std::sync::Arc;
+
+/// The account API's routes (the bearer-token preflight of `/v1/accounts/{id}` is
+/// [`crate::token_api`]'s).
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(ACCOUNTS_PATH, get(api::list))
+        .route(&format!("{ACCOUNTS_PATH}/{{id}}"), get(api::get).delete(api::delete))
+        .route(&format!("{ACCOUNTS_PATH}/{{id}}/raw"), any(raw::raw))
+        .route(&format!("{ACCOUNTS_PATH}/{{id}}/credentials"), get(api::credentials))
+}

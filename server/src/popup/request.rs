@@ -1,0 +1,182 @@
+//! A pop-up request and its checks ([`validate`]): what the broker and the sign-in tokens share
+//! with the pop-up, kept apart from its handlers so that neither imports them back.
+
+use crate::config::Config;
+use crate::origin::Origin;
+use crate::popup::progress;
+use crate::providers::services::{self, Allowed};
+use kloudless_protocol::{OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, is_sign_in_token};
+use std::time::Duration;
+
+/// How long a pop-up request may wait at the upstream.
+pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
+const PROTOCOL: [&str; 9] = {
+    let [a, b, c, d, e, f] = RESERVED_PARAMS;
+    ["client_id", "scope", SIGN_IN_TOKEN, a, b, c, d, e, f]
+};
+
+/// The longest `return_to` accepted.
+const MAX_RETURN_TO: usize = 2048;
+/// Parameters the pop-up's own forms add.
+const CONTROLS: [&str; 7] = ["service", "account", "action", "hostname", "api_key", "username", "password"];
+
+/// A pop-up request that passed every check.
+#[derive(Debug)]
+pub struct AuthRequest {
+    /// The app.
+    pub client_id: String,
+    /// The page's `state`, echoed in the result.
+    pub state: String,
+    /// The id the result message carries.
+    pub request_id: String,
+    /// The page's origin: the only target of the result.
+    pub origin: String,
+    /// The services the scope allows (at least one).
+    pub allowed: Vec<Allowed>,
+    /// The app's registered return page (on `origin`; its query kept) the library sent, where a
+    /// code for the result goes back when the pop-up has no opener (see [`progress`]); `None`
+    /// when not sent, or when the app registered none (postMessage only).
+    pub return_to: Option<String>,
+    /// The request's parameters, without the forms' own, to carry from page to page.
+    pub params: Vec<(String, String)>,
+    /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
+    pub sign_in_token: Option<String>,
+    /// The SHA-256 of the binding cookie of the browser the flow was admitted in ([`admitted`],
+    /// [`crate::popup::browser`]).
+    pub browser: Option<String>,
+}
+
+impl AuthRequest {
+    /// The allowed service with this id.
+    pub fn service(&self, id: &str) -> Option<&Allowed> {
+        self.allowed.iter().find(|a| a.service.id == id)
+    }
+
+    /// Drops `return_to`, here and in the parameters its pages carry on: the flow is not
+    /// tracked, so its result goes back by `postMessage` only.
+    pub fn untracked(&mut self) {
+        self.return_to = None;
+        self.params.retain(|(key, _)| key != "return_to");
+    }
+}
+
+/// The value of `key`, if given; given more than once is an error.
+fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
+    let mut values = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(format!("The parameter {key} is given more than once.")),
+        None => Ok(first),
+    }
+}
+
+/// The one value of `key`, which must be present, non-empty and at most `max` characters.
+fn required<'p>(params: &'p [(String, String)], key: &str, max: usize) -> Result<&'p str, String> {
+    match single(params, key)? {
+        Some(v) if !v.is_empty() && v.chars().count() <= max => Ok(v),
+        Some(v) if !v.is_empty() => Err(format!("The parameter {key} is too long.")),
+        _ => Err(format!("The parameter {key} is missing.")),
+    }
+}
+
+/// Checks a pop-up request; the error is a sentence for the user.
+pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequest, String> {
+    for key in PROTOCOL.iter().chain(&CONTROLS) {
+        single(params, key)?;
+    }
+    let client_id = required(params, "client_id", 256)?;
+    let app = config.app(client_id).ok_or_else(|| format!("There is no app with client_id {client_id}."))?;
+    if let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != OOB_REDIRECT_URI) {
+        return Err(format!("The redirect_uri {uri} is not supported: use {OOB_REDIRECT_URI}."));
+    }
+    if single(params, "response_type")? != Some(RESPONSE_TYPE) {
+        return Err(format!("The response_type must be {RESPONSE_TYPE}."));
+    }
+    let state = required(params, "state", 512)?;
+    let request_id = required(params, "request_id", 128)?;
+    let origin_text = required(params, "origin", 512)?;
+    let origin = Origin::parse(origin_text)
+        .ok_or_else(|| format!("The origin {origin_text} is not a plain scheme://host[:port] origin."))?;
+    if !origin.is_trusted_by(&app.trusted_domains) {
+        return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
+    }
+    if !progress::is_request_id(request_id) {
+        return Err("The parameter request_id must not hold control characters.".to_owned());
+    }
+    // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
+    let return_to = single(params, "return_to")?
+        .filter(|_| !app.return_urls.is_empty())
+        .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
+        .transpose()?;
+    let sign_in_token = single(params, SIGN_IN_TOKEN)?;
+    if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
+        return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
+    }
+    let scope = single(params, "scope")?.unwrap_or("");
+    let allowed = services::allowed(&config.services, scope);
+    if allowed.is_empty() {
+        if let Some(id) = not_enabled(scope) {
+            return Err(format!("The service {id} is not enabled on this server."));
+        }
+        return Err(format!("No service matches the scope {scope:?}."));
+    }
+    Ok(AuthRequest {
+        client_id: client_id.to_owned(),
+        state: state.to_owned(),
+        request_id: request_id.to_owned(),
+        origin: origin.to_string(),
+        allowed,
+        params: params
+            .iter()
+            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != "return_to" || return_to.is_some()))
+            .cloned()
+            .collect(),
+        return_to,
+        sign_in_token: sign_in_token.map(str::to_owned),
+        browser: None,
+    })
+}
+
+/// A service id the scope names that this server knows of (in the catalogue or the demo
+/// provider) but has not enabled, for a clearer page than an empty chooser.
+fn not_enabled(scope: &str) -> Option<String> {
+    let catalogue = crate::providers::catalogue::catalogue().unwrap_or_default();
+    scope.split_whitespace().find_map(|item| {
+        let name = item.split(':').next().unwrap_or(item);
+        let id = name.split('.').next().unwrap_or(name);
+        let known = catalogue.iter().any(|entry| entry.id == id)
+            || services::DEMO.iter().any(|(demo, _, _)| *demo == id);
+        known.then(|| id.to_owned())
+    })
+}
+
+/// Checks `return_to`: an absolute http(s) URL on `origin`, without credentials or a fragment
+/// (the code goes there), that is one of the app's `registered` return URLs once its query is
+/// set aside. Returns it (query included) as the WHATWG URL parser writes it.
+fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("The parameter return_to {why}."));
+    if text.chars().count() > MAX_RETURN_TO {
+        return refuse("is too long");
+    }
+    let Ok(url) = url::Url::parse(text) else { return refuse("is not an absolute URL") };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse("is not an http or https URL");
+    }
+    if url.origin().ascii_serialization() != origin {
+        return refuse("is not a page of the origin that opened the pop-up");
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return refuse("may have neither credentials nor a fragment");
+    }
+    let mut page = url.clone();
+    page.set_query(None);
+    if !registered.contains(&page) {
+        return Err(format!(
+            "The parameter return_to {page} is not a registered return URL of this app: add it to the \
+             app's return_urls, or set the library's return_url option to a page that is."
+        ));
+    }
+    Ok(url.into())
+}

@@ -1,0 +1,104 @@
+//! The upstream client's tests.
+
+use super::*;
+use crate::providers::catalogue::IdentityPaths;
+use serde_json::json;
+
+#[test]
+fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
+    let reply = |instance_url: &str| -> TokenReply {
+        serde_json::from_value(json!({
+            "access_token": "a", "token_type": "Bearer", "instance_url": instance_url,
+            "id": "https://login.salesforce.com/id/00D/005", "issued_at": "1700000000000"
+        }))
+        .unwrap()
+    };
+    let kept = |url: &str| tokens_of(&reply(url)).instance_url;
+    assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
+    assert_eq!(kept("https://acme.my.salesforce.com/").as_deref(), Some("https://acme.my.salesforce.com"));
+    for bad in
+        ["https://u:p@acme.test", "https://acme.test/path", "https://acme.test/?q", "ftp://acme.test", "x"]
+    {
+        assert_eq!(kept(bad), None, "{bad}");
+    }
+    let plain: TokenReply =
+        serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
+    assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
+}
+
+#[test]
+fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
+    let endpoints = |issuer: Option<&str>, iss_required| Endpoints {
+        authorization: "https://as.test/auth".into(),
+        token: "https://as.test/token".into(),
+        identity: "https://as.test/me".into(),
+        revocation: None,
+        issuer: issuer.map(str::to_owned),
+        iss_required,
+    };
+    let google = endpoints(Some("https://accounts.google.com"), false);
+    assert_eq!(google.check_iss(Some("https://accounts.google.com")), Ok(()));
+    assert_eq!(google.check_iss(None), Ok(()), "not advertised: it may be missing");
+    // RFC 9207 compares the strings exactly.
+    for other in ["https://evil.test", "https://accounts.google.com/", "HTTPS://accounts.google.com", ""] {
+        let refused = google.check_iss(Some(other)).unwrap_err();
+        assert_eq!(refused.code, "invalid_request", "{other}");
+        assert!(refused.description.contains("another service"), "{other}");
+    }
+    let advertised = endpoints(Some("https://id.test"), true);
+    assert_eq!(advertised.check_iss(Some("https://id.test")), Ok(()));
+    assert_eq!(advertised.check_iss(None).unwrap_err().code, "invalid_request");
+    let unknown = endpoints(None, false);
+    assert_eq!(unknown.check_iss(Some("https://any.test")), Ok(()), "no issuer known: nothing to check");
+}
+
+#[test]
+fn the_identity_is_read_where_the_paths_point() {
+    let openid = IdentityPaths::openid();
+    let id = read_identity(&json!({ "sub": "u1", "email": "a@b.test", "name": "A" }), &openid).unwrap();
+    assert_eq!(id, Identity { subject: "u1".into(), login: "a@b.test".into(), name: Some("A".into()) });
+    let id = read_identity(&json!({ "sub": "u1", "preferred_username": "alice" }), &openid).unwrap();
+    assert_eq!(id.login, "alice", "email, else preferred username");
+    assert_eq!(read_identity(&json!({ "sub": "u1" }), &openid).unwrap().login, "u1", "else the subject");
+    let github = IdentityPaths { id: "/id".into(), login: vec!["/login".into()], name: None };
+    assert_eq!(read_identity(&json!({ "id": 42, "login": "octo" }), &github).unwrap().subject, "42");
+    let dropbox =
+        IdentityPaths { id: "/account_id".into(), login: vec![], name: Some("/name/display_name".into()) };
+    let id =
+        read_identity(&json!({ "account_id": "dbid:x", "name": { "display_name": "D" } }), &dropbox).unwrap();
+    assert_eq!(id.name.as_deref(), Some("D"));
+    for bad in [json!({}), json!({ "sub": "" }), json!({ "sub": null }), json!([1])] {
+        assert_eq!(
+            read_identity(&bad, &openid).unwrap_err().description,
+            "The service's reply names no user."
+        );
+    }
+}
+
+#[test]
+fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
+    let openid = IdentityPaths::openid();
+    let subject = |sub: &str| read_identity(&json!({ "sub": sub }), &openid).map(|id| id.subject);
+    // Two users whose ids differ only past the 254th character, or by spaces around them,
+    // stay two users.
+    let (long_a, long_b) = (format!("{}a", "x".repeat(300)), format!("{}b", "x".repeat(300)));
+    assert_eq!(subject(&long_a).as_deref(), Ok(long_a.as_str()));
+    assert_eq!(subject(&long_b).as_deref(), Ok(long_b.as_str()));
+    assert_eq!(subject(" u1 ").as_deref(), Ok(" u1 "));
+    assert_eq!(subject("u1").as_deref(), Ok("u1"));
+    let longest = "é".repeat(MAX_SUBJECT_BYTES / 2);
+    assert_eq!(subject(&longest).as_deref(), Ok(longest.as_str()), "the limit is in bytes");
+    let error = subject(&"x".repeat(MAX_SUBJECT_BYTES + 1)).unwrap_err();
+    assert_eq!(
+        (error.code.as_str(), error.description.as_str()),
+        ("server_error", "The service's user id is longer than 1024 bytes, which this server does not keep.")
+    );
+    let error = subject("u\u{0}1").unwrap_err();
+    assert_eq!(
+        error.description, "The service's user id holds control characters.",
+        "never stripped into u1"
+    );
+    // The login and name are only shown: cleaned and cut as before.
+    let shown = read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
+    assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
+}

@@ -1,0 +1,6 @@
+//! Test knobs, built with the `test-support` feature only (the release binary has none): an
+//! app's injected API faults ([`faults`]) and an added latency ([`latency`]), as tower layers
+//! around the routes, so that clients and the bench can meet a misbehaving server.
+
+pub mod faults;
+pub mod latency;
