@@ -14,7 +14,7 @@ use crate::params::BadParams;
 use crate::providers::client::UpstreamError;
 use crate::store;
 use axum::Json;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
 use std::borrow::Cow;
@@ -94,6 +94,9 @@ pub struct PageError {
 /// The sentence of a server failure the API shows.
 const STORAGE_FAILED: &str = "The server's storage failed.";
 
+/// How long a client should wait before retrying after a storage outage, in seconds.
+const RETRY_AFTER_SECS: &str = "1";
+
 impl AppError {
     /// A refusal with a fixed sentence (usable in a `const`).
     pub const fn fixed(status: StatusCode, code: &'static str, message: &'static str) -> AppError {
@@ -123,7 +126,9 @@ impl AppError {
                 Input::Form => StatusCode::PAYLOAD_TOO_LARGE,
             },
             AppError::Unreadable { .. } => StatusCode::BAD_REQUEST,
-            AppError::Storage { .. } | AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // An outage: fast, and worth retrying (with `Retry-After`), never a bare 500.
+            AppError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Inactive(_) => StatusCode::UNAUTHORIZED,
@@ -197,7 +202,7 @@ impl From<UpstreamError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if matches!(self, AppError::Storage { .. }) {
-            eprintln!("{self}");
+            tracing::error!("{self}");
         }
         let body = kloudless_protocol::ApiError {
             error: self.code().to_owned(),
@@ -205,6 +210,9 @@ impl IntoResponse for AppError {
         };
         let page = PageError { status: self.status(), message: self.page_message().into_owned() };
         let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, AppError::Storage { .. }) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
         response.extensions_mut().insert(page);
         response
     }

@@ -14,7 +14,7 @@
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
-//! config/ store/ clock serve security secrets origin params   shared infrastructure
+//! config/ store/ clock serve security secrets origin params logging   shared infrastructure
 //! error extract   the one error type (JSON, or a page on the pop-up's routes), strict extractors
 //! ```
 //!
@@ -32,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod logging;
 pub mod origin;
 pub mod pages;
 pub mod params;
@@ -47,9 +48,9 @@ pub mod testing;
 pub mod token_api;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Uri;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use config::Config;
@@ -119,7 +120,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(RequestBodyTimeoutLayer::new(state.config.header_timeout))
         .layer(middleware::from_fn(security::defaults))
         .with_state(state);
-    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(middleware::from_fn(log))
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(logging::requests())
 }
 
 /// `routes` with the test knobs' layers: the apps' faults ([`testing::faults`]), then the added
@@ -144,15 +145,6 @@ async fn not_found(uri: Uri) -> Response {
     } else {
         pages::statics::not_found()
     }
-}
-
-/// Logs method, path (never the query string, which can carry state) and status.
-async fn log(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    eprintln!("{method} {path} {}", response.status().as_u16());
-    response
 }
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM; never where no handler can be set.
@@ -184,7 +176,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ping().await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(error) => {
-            eprintln!("health check: {error}");
+            tracing::error!("health check: {error}");
             let body = serde_json::json!({ "status": "unavailable", "error": "database unreachable" });
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
@@ -244,17 +236,17 @@ impl Server {
                 every.tick().await;
                 let now = std::time::SystemTime::now();
                 if let Err(error) = state.progress.sweep(now).await {
-                    eprintln!("storage error while sweeping expired flows: {error}");
+                    tracing::error!("storage error while sweeping expired flows: {error}");
                 }
                 let millis = clock::millis(now);
                 if let Err(error) = state.store.sweep_upstream_states(millis).await {
-                    eprintln!("storage error while sweeping expired upstream states: {error}");
+                    tracing::error!("storage error while sweeping expired upstream states: {error}");
                 }
                 if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
-                    eprintln!("storage error while sweeping expired sign-in tokens: {error}");
+                    tracing::error!("storage error while sweeping expired sign-in tokens: {error}");
                 }
                 if let Err(error) = state.store.sweep_return_codes(millis).await {
-                    eprintln!("storage error while sweeping expired return codes: {error}");
+                    tracing::error!("storage error while sweeping expired return codes: {error}");
                 }
             }
         });

@@ -321,3 +321,36 @@ fn the_sqlite_files_are_created_with_mode_0600() {
     let shown: Vec<String> = modes.iter().map(|(name, mode)| format!("{name} {mode:o}")).collect();
     assert!(modes.iter().all(|(_, mode)| *mode == 0o600), "{shown:?}");
 }
+
+/// Both log formats: one line per request with its method, path, status and latency, and never
+/// the token a request carries in its query string or its Authorization header.
+#[tokio::test]
+async fn log_lines_hold_the_request_but_never_its_query_or_headers() {
+    let secrets = ["QUERY-TOKEN-7e1d", "HEADER-TOKEN-42ab", "COOKIE-VALUE-9c3f"];
+    let path = format!("/v1/oauth/token/?access_token={}&client_secret=x", secrets[0]);
+    let bearer = format!("Bearer {}", secrets[1]);
+    let cookie = format!("kloudless-browser={}", secrets[2]);
+    for format in ["plain", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Process::start_in(dir.path(), "true", &["--log-format", format]);
+        let headers = [("Authorization", bearer.as_str()), ("Cookie", cookie.as_str())];
+        assert_eq!(child.send(Method::GET, &path, &headers, b"").await.status, 401);
+        let (_, logs) = child.kill();
+        for secret in secrets.iter().chain(&["access_token", "client_secret", "Bearer"]) {
+            assert!(!logs.contains(secret), "{format}: {secret:?} in {logs}");
+        }
+        let lines: Vec<&str> = logs.lines().filter(|line| line.contains("/v1/oauth/token/")).collect();
+        assert_eq!(lines.len(), 1, "{format}: one line per request: {logs}");
+        if format == "plain" {
+            let latency =
+                lines[0].strip_prefix("GET /v1/oauth/token/ 401 ").and_then(|l| l.strip_suffix(" ms"));
+            assert!(latency.is_some_and(|ms| ms.parse::<f64>().is_ok()), "{logs}");
+        } else {
+            let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+            assert_eq!(line["span"]["method"], "GET", "{line}");
+            assert_eq!(line["span"]["path"], "/v1/oauth/token/", "{line}");
+            assert_eq!(line["status"], 401, "{line}");
+            assert!(line["latency_ms"].is_f64(), "{line}");
+        }
+    }
+}

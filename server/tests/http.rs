@@ -347,6 +347,39 @@ async fn relay_demo_and_static_files() {
     assert!(unbuilt.body.contains("make build"));
 }
 
+/// The build's files keep their types (text as UTF-8, whatever the loading page's encoding); a
+/// folder, a dotfile or a third level is not a file to serve.
+#[tokio::test]
+async fn build_files_are_typed_and_folders_are_not_served() {
+    let server = start().await;
+    let dist = server.dir().join("dist");
+    std::fs::create_dir_all(dist.join("esm/deeper")).unwrap();
+    for (file, body) in [("lib.js", "1"), ("esm/index.js", "2"), ("lib.wasm", "\0asm"), (".hidden", "h")] {
+        std::fs::write(dist.join(file), body).unwrap();
+    }
+    std::fs::write(dist.join("esm/deeper/x.js"), "3").unwrap();
+    for (path, body, kind) in [
+        ("/dist/lib.js", "1", "text/javascript; charset=utf-8"),
+        ("/dist/esm/index.js", "2", "text/javascript; charset=utf-8"),
+        ("/dist/lib.wasm", "\0asm", "application/wasm"),
+    ] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str(), reply.header("content-type")),
+            (200, body, Some(kind))
+        );
+    }
+    for path in ["/dist/esm", "/dist/esm/", "/dist/missing.js"] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.body.contains("make build"), "{path}: {}", reply.body);
+    }
+    for path in ["/dist/.hidden", "/dist/esm/deeper/x.js"] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!((reply.status, reply.body.as_str()), (404, "Not found."), "{path}");
+    }
+}
+
 #[tokio::test]
 async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     let server = &start().await;

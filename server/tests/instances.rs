@@ -193,6 +193,11 @@ async fn healthz_says_whether_the_database_answers() {
         let (status, body) = send(&server, HOME, (Method::GET, "/healthz"), None, "").await;
         assert_eq!(status, 503, "{body}");
         assert!(body.contains("database unreachable"), "{body}");
+        // Every route that needs the database is a fast 503 the client may retry, never a 500.
+        let reply =
+            server.request(Method::GET, "/v1/accounts/me/").bearer_auth("anything").send().await.unwrap();
+        assert_eq!(reply.status(), 503);
+        assert_eq!(reply.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
     }
     server.stop().await;
 }

@@ -171,7 +171,7 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
         .ok()
         .and_then(|plain| serde_json::from_slice::<crate::providers::client::Tokens>(&plain).ok());
     let Some(tokens) = tokens else {
-        eprintln!("account {}: its upstream tokens do not open; not revoked", account.id);
+        tracing::warn!("account {}: its upstream tokens do not open; not revoked", account.id);
         return Ok(());
     };
     let (token, hint) = match &tokens.refresh_token {
@@ -183,7 +183,11 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
         Err(error) => Err(error),
     };
     if let Err(error) = revoked {
-        eprintln!("account {}: upstream revocation failed ({}); disconnected anyway", account.id, error.code);
+        tracing::warn!(
+            "account {}: upstream revocation failed ({}); disconnected anyway",
+            account.id,
+            error.code
+        );
     }
     Ok(())
 }

@@ -99,7 +99,7 @@ pub fn redirect_uri(app: &AppState, provider: &str) -> String {
 }
 
 fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(state.as_bytes()))
 }
 
 /// The failure result for `request`, on its result page.
@@ -164,7 +164,7 @@ pub async fn start(
     let not_started = || AppError::Server(NOT_STARTED.into());
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| not_started())?;
-    let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let state = hex::encode(bytes);
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
     let redirect = redirect_uri(app, &chosen.service.id);
@@ -257,7 +257,7 @@ async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> 
             "This sign-in is unknown, expired or already finished: start again from the app.",
         ))?;
     let plain = app.secrets.open(&sealed, hash.as_bytes()).map_err(|error| {
-        eprintln!("secret key: {error}");
+        tracing::error!("secret key: {error}");
         AppError::Server("The sign-in could not be resumed: this server's secret key has changed.".into())
     })?;
     serde_json::from_slice(&plain).map_err(|_| AppError::Server(NOT_RESUMED.into()))
@@ -320,7 +320,7 @@ async fn save_account(
         None => identity.subject.clone(),
     };
     let storage = |error: &dyn std::fmt::Display| {
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
         UpstreamError::new("server_error", "The account could not be saved; try again.")
     };
     let refused = |code: &str, description: &str| UpstreamError::new(code, description);

@@ -6,6 +6,7 @@ use super::{
     MIN_API_KEY_LEN,
 };
 use crate::accounts::keep_alive;
+use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
 use crate::popup::progress::Quotas;
 use crate::providers::{self, ProviderConfig, Secret};
@@ -133,6 +134,7 @@ impl TryFrom<File> for Config {
             idle_timeout: serve::DEFAULT_IDLE_TIMEOUT,
             write_timeout: serve::DEFAULT_WRITE_TIMEOUT,
             max_connections: serve::default_max_connections(),
+            log_format: LogFormat::Plain,
         })
     }
 }

@@ -13,6 +13,7 @@ pub use error::ConfigError;
 pub use file::File;
 
 use crate::accounts::keep_alive;
+use crate::logging::LogFormat;
 use crate::origin::TrustedDomain;
 use crate::popup::progress::Quotas;
 use crate::providers::Secret;
@@ -112,6 +113,8 @@ pub struct Config {
     /// How long a minted sign-in token may wait for its pop-up (`sign_in_token_ttl_secs`, 1 to
     /// 3600, default [`DEFAULT_SIGN_IN_TOKEN_TTL`]).
     pub sign_in_token_ttl: Duration,
+    /// How log lines are written (`--log-format`, plain by default): see [`crate::logging`].
+    pub log_format: LogFormat,
 }
 
 /// The default time a sign-in token may wait for its pop-up: 5 minutes.

@@ -89,13 +89,15 @@ async fn returned(app: &AppState, request: &AuthRequest, message: &str) -> Optio
         request_id: &request.request_id,
         origin: &request.origin,
     };
-    let code =
-        returns::mint(app, flow, message).await.map_err(|error| eprintln!("storage error: {error}")).ok()?;
+    let code = returns::mint(app, flow, message)
+        .await
+        .map_err(|error| tracing::error!("storage error: {error}"))
+        .ok()?;
     if let Err(error) =
         app.progress.returned(&request.request_id, &request.client_id, browser, SystemTime::now()).await
     {
         // The code still goes back; only a progress check may find the flow unknown.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Some(code)
 }

@@ -60,7 +60,7 @@ async fn take(app: &AppState, code: &str, flow: CodeFlow<'_>) -> Result<Option<S
         && let Err(error) = app.store.forget_flow(flow.request_id, flow.client_id).await
     {
         // The message still goes to the page; only a progress check may find the flow returned.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Ok(message)
 }

@@ -8,24 +8,33 @@ pub mod guard;
 pub mod services;
 
 use catalogue::{ClientAuth, Entry, IdentityPaths, Kind};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use services::{Connect, Service};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A secret from the configuration (an OAuth app's client secret): never printed.
-#[derive(Clone, PartialEq)]
-pub struct Secret(String);
+/// A secret from the configuration (an OAuth app's client secret, an app's API key): never
+/// printed, zeroed in memory when dropped ([`secrecy`]).
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(text: String) -> Secret {
-        Secret(text)
+        Secret(SecretString::from(text))
     }
 
     /// The secret itself, for the one request that sends it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
+    }
+}
+
+/// Two configurations compare their secrets too (the configuration's tests).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.expose() == other.expose()
     }
 }
 
@@ -375,7 +384,7 @@ fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
     if text.is_empty() {
         return Err("the client secret is empty".to_owned());
     }
-    Ok(Secret(text))
+    Ok(Secret::new(text))
 }
 
 /// A secret given by at most one of `{field}` (inline), `{field}_env` (an environment

@@ -154,6 +154,6 @@ pub async fn end(app: &AppState, request: &AuthRequest) {
     let Some(token) = &request.sign_in_token else { return };
     if let Err(error) = app.store.end_sign_in_token(token, &request.request_id).await {
         // It expires with the flow's deadline anyway.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
 }
