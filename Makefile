@@ -98,11 +98,13 @@ bench: deps-browser dist server
 	node bench/run.mjs
 
 # The API server under load (autocannon: token verification + account fetch) on SQLite and on
-# PostgreSQL with one and two instances; writes bench/server/results.md (quoted in the README),
-# results.svg and results.json. Not part of `make test`. Its dependency is in
-# bench/server/package.json.
+# PostgreSQL with one and two instances, against a reference measured in the same run (a bare
+# axum route answering a constant: bench/server/reference.rs); writes bench/server/results.md
+# (quoted in the README), results.svg and results.json. Not part of `make test`. Its dependency
+# is in bench/server/package.json.
 bench-server: deps-postgres
 	cargo build --release -p authenticator-server
+	cargo build --release -p authenticator-server --example bench-reference
 	if [ ! -d bench/server/node_modules ] || [ bench/server/package-lock.json -nt bench/server/node_modules ]; then \
 		(cd bench/server && npm ci --no-audit --no-fund) && touch bench/server/node_modules; fi
 	node bench/server/run.mjs

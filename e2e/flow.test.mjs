@@ -46,7 +46,8 @@ test('connects an account: token verified, account fetched, one callback, everyt
   // The launch warmed the verification's CORS preflights (an OPTIONS, after its own preflight),
   // so verifying the result needed none: one round trip after the pop-up, not two. (No
   // context.route in this test: with one, Playwright answers preflights itself.)
-  const requests = env.api.log().slice(logged).split('\n');
+  // Each request's line without its latency (`GET /path 200 0.412 ms`).
+  const requests = env.api.log().slice(logged).split('\n').map((line) => line.replace(/ [\d.]+ ms$/, ''));
   for (const path of ['/v1/oauth/token/', '/v1/accounts/me/']) {
     assert.equal(requests.filter((line) => line === `OPTIONS ${path} 204`).length, 2, `${path}: ${requests}`);
     assert.equal(requests.filter((line) => line === `GET ${path} 200`).length, 1, `${path}: ${requests}`);

@@ -67,7 +67,7 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${Buffer.concat(stderr)}`)));
   });
-  // The server logs one line per request: method, path and status.
+  // The server logs one line per request: method, path, status and latency.
   const exited = new Promise((resolve) => child.on('exit', resolve));
   const stop = () => { child.kill(); return exited; };
   return { baseUrl, database, stop, log: () => Buffer.concat(stderr).toString(), child };

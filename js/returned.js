@@ -5,8 +5,8 @@
 // Loaded there, this library hands the code to the waiting page on the same origin and closes
 // the pop-up. It decides nothing: the waiting page redeems the code at the server for its own
 // flow, and checks the message it gets as it checks a posted one (request id, state, then the
-// token with the server). The names are those of src/progress.rs (RETURN_FRAGMENT,
-// RETURN_CHANNEL).
+// token with the server). The names are the protocol crate's RETURN_FRAGMENT and RETURN_CHANNEL
+// (protocol/tests/js_constants.rs fails when they differ).
 const FRAGMENT = '#kloudless-result=';
 const CHANNEL = 'kloudless-authenticator';
 

@@ -1,7 +1,7 @@
 //! The user's `options` object → the pop-up's query parameters, by the original's rules.
 
 use crate::error::Error;
-use kloudless_protocol::{RESERVED_PARAMS, SIGN_IN_TOKEN, is_sign_in_token};
+use kloudless_protocol::{RESERVED_PARAMS, ReturnTo, SIGN_IN_TOKEN, is_sign_in_token};
 
 /// One option's value, as the shell reads it off the JS object (`null` and `undefined` values
 /// are left out before, as the original did).
@@ -34,7 +34,7 @@ pub struct Options {
     pub params: Vec<(String, String)>,
     /// The `return_url` option: the app's registered return page a pop-up whose opener was cut
     /// brings the result back to (default: the launching page's URL). Not a query parameter.
-    pub return_url: Option<String>,
+    pub return_url: Option<ReturnTo>,
 }
 
 /// The library's own option naming the return page ([`Options::return_url`]).
@@ -53,7 +53,7 @@ impl Options {
         for (key, value) in entries {
             if key == RETURN_URL {
                 match value {
-                    OptionValue::Text(url) if !url.is_empty() => return_url = Some(url),
+                    OptionValue::Text(url) if !url.is_empty() => return_url = Some(ReturnTo::new(url)),
                     _ => return Err(Error::InvalidOptions),
                 }
                 continue;

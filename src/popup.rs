@@ -1,11 +1,11 @@
 //! The pop-up: its URL, window name and window features.
 
 use crate::options::Options;
-use kloudless_protocol::{OOB_REDIRECT_URI, POPUP_PATH, RESPONSE_TYPE};
+use kloudless_protocol::{OOB_REDIRECT_URI, POPUP_PATH, RESPONSE_TYPE, RETURN_TO, ReturnTo};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The pop-up window's name, as the original used.
-pub const WINDOW_NAME: &str = "kPOPUP";
+pub const WINDOW_NAME: &str = kloudless_protocol::POPUP_WINDOW_NAME;
 
 const WIDTH: i32 = 1000;
 const HEIGHT: i32 = 600;
@@ -33,7 +33,7 @@ pub struct Launch<'a> {
     pub origin: &'a str,
     /// This page's URL without its fragment, where a pop-up whose opener was cut brings the
     /// result back (see [`crate::progress`]).
-    pub return_to: &'a str,
+    pub return_to: &'a ReturnTo,
 }
 
 /// `base_url` without its trailing slashes, so `https://api.test/` and `https://api.test` agree.
@@ -57,7 +57,11 @@ pub fn url(base_url: &str, options: &Options, launch: &Launch) -> String {
     let fixed =
         [("redirect_uri", OOB_REDIRECT_URI), ("response_type", RESPONSE_TYPE), ("state", launch.state)];
     let user = options.params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let own = [("request_id", launch.request_id), ("origin", launch.origin), ("return_to", launch.return_to)];
+    let own = [
+        ("request_id", launch.request_id),
+        ("origin", launch.origin),
+        (RETURN_TO, launch.return_to.as_str()),
+    ];
     let query: Vec<String> = fixed
         .into_iter()
         .chain(user)
@@ -90,7 +94,7 @@ mod tests {
             state: "s1",
             request_id: "r1",
             origin: "http://localhost:8080",
-            return_to: "http://localhost:8080/a?b#",
+            return_to: &ReturnTo::new("http://localhost:8080/a?b#"),
         };
         assert_eq!(
             url("https://api.test/", &options, &launch),
@@ -107,8 +111,12 @@ mod tests {
             ("sign_in_token".into(), OptionValue::Text("tok_1-2.3~".into())),
         ])
         .unwrap();
-        let launch =
-            Launch { state: "s", request_id: "r", origin: "http://a.test", return_to: "http://a.test/" };
+        let launch = Launch {
+            state: "s",
+            request_id: "r",
+            origin: "http://a.test",
+            return_to: &ReturnTo::new("http://a.test/"),
+        };
         let url = url("https://api.test", &options, &launch);
         assert!(url.contains("&client_id=app&sign_in_token=tok_1-2.3~&request_id=r"), "{url}");
     }

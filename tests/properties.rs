@@ -12,7 +12,7 @@ use kloudless_authenticator::message::{self, Data, Dropped, Fields, Sender};
 use kloudless_authenticator::options::{OptionValue, Options};
 use kloudless_authenticator::popup::{self, Launch};
 use kloudless_authenticator::verify::{AccountReply, TokenReply};
-use kloudless_protocol::{MAX_MESSAGE_LEN, MESSAGE_PREFIX, RESERVED_PARAMS as RESERVED};
+use kloudless_protocol::{MAX_MESSAGE_LEN, MESSAGE_PREFIX, RESERVED_PARAMS as RESERVED, ReturnTo};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -348,7 +348,8 @@ proptest! {
         prop_assert!(!options.client_id.is_empty());
         prop_assert!(options.params.iter().all(|(k, _)| !RESERVED.contains(&k.as_str())));
 
-        let launch = Launch { state: &state, request_id: &request_id, origin: &origin, return_to: &return_to };
+        let page = ReturnTo::new(return_to.clone());
+        let launch = Launch { state: &state, request_id: &request_id, origin: &origin, return_to: &page };
         let url = popup::url(&base, &options, &launch);
         let head = [popup::trim_base_url(&base), "/v1/oauth?"].concat();
         prop_assert!(url.starts_with(&head));

@@ -2,10 +2,12 @@
 // calls a page makes after every connection — token verification (GET /v1/oauth/token/) and the
 // account fetch (GET /v1/accounts/me/), alternating on every connection — at a few concurrency
 // levels, on SQLite (one instance) and on PostgreSQL (one instance, then two sharing the
-// database, the connections spread over both as a load balancer would). Prints a table and
-// writes bench/server/results.md (table), results.svg (chart) and results.json.
+// database, the connections spread over both as a load balancer would). First, in the same run,
+// the reference: a bare axum route answering a constant on the same paths (reference.rs), the
+// limit the server's rows are measured against (their requests/s as a share of it). Prints a
+// table and writes bench/server/results.md (table), results.svg (chart) and results.json.
 //
-//   node bench/server/run.mjs [--duration SECONDS] [--levels 1,16,64,256] [--setups sqlite-1,postgres-1,postgres-2]
+//   node bench/server/run.mjs [--duration SECONDS] [--levels 1,16,64,256] [--setups reference,sqlite-1,postgres-1,postgres-2]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { createInterface } from 'node:readline';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 const binary = join(root, 'target/release/authenticator-server');
+const reference = join(root, 'target/release/examples/bench-reference');
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all) => {
   if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
@@ -25,17 +28,23 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all
 const duration = Number(args.duration ?? 10);
 const warmup = 2;
 const levels = (args.levels ?? '1,16,64,256').split(',').map(Number);
-const setups = (args.setups ?? 'sqlite-1,postgres-1,postgres-2').split(',');
+const setups = (args.setups ?? 'reference,sqlite-1,postgres-1,postgres-2').split(',');
 
-if (!existsSync(binary)) throw new Error(`${binary} is missing: run make bench-server`);
+for (const file of [binary, reference]) {
+  if (!existsSync(file)) throw new Error(`${file} is missing: run make bench-server`);
+}
 
 /** Starts one server instance on `database`; resolves to `{ baseUrl, stop }`. */
-async function startServer(database, dir) {
+function startServer(database, dir) {
   const config = join(dir, 'config.toml');
   writeFileSync(config, '[[apps]]\nclient_id = "bench"\ntrusted_domains = ["localhost:3000"]\n');
   // The request log (one line per request on stderr) is discarded, not measured.
-  const child = spawn(binary, ['--listen', '127.0.0.1:0', '--database', database, '--config', config],
-    { stdio: ['ignore', 'pipe', 'ignore'] });
+  return start(binary, ['--listen', '127.0.0.1:0', '--database', database, '--config', config]);
+}
+
+/** Starts `file` with `argv`, which prints `listening on URL`; resolves to `{ baseUrl, stop }`. */
+async function start(file, argv) {
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const baseUrl = await new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const match = /^listening on (http:\/\/\S+)/.exec(line);
@@ -81,6 +90,10 @@ async function load(urls, tokenValue, connections, seconds) {
 
 /** The database (and cluster) a setup runs on, the instances on it, and how to stop them all. */
 async function prepare(setup) {
+  if (setup === 'reference') {
+    const instance = await start(reference, ['127.0.0.1:0']);
+    return { urls: [instance.baseUrl], stop: instance.stop };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-bench-'));
   const [kind, count] = setup.split('-');
   let database; let cluster;
@@ -108,21 +121,29 @@ const rows = [];
 for (const setup of setups) {
   const { urls, stop } = await prepare(setup);
   try {
-    const tokenValue = await token(urls[0]);
+    // The reference checks no token: any value is sent, for requests of the same size.
+    const tokenValue = setup === 'reference' ? 'f'.repeat(64) : await token(urls[0]);
     for (const connections of levels) {
       await load(urls, tokenValue, connections, warmup);
       const figures = await load(urls, tokenValue, connections, duration);
-      const row = { setup, connections, ...figures };
+      const row = { setup, connections, ...figures, ofReference: share(figures.requestsPerSecond, connections) };
       rows.push(row);
       console.log(`${setup.padEnd(11)} c=${String(connections).padStart(3)}  ${String(row.requestsPerSecond).padStart(6)} req/s  `
-        + `p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}`);
+        + `p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${row.errors}  ${row.ofReference ?? ''}`);
     }
   } finally {
     await stop();
   }
 }
 
+/** `requestsPerSecond` as a share of the reference's at the same level (e.g. `41%`), if measured. */
+function share(requestsPerSecond, connections) {
+  const limit = rows.find((r) => r.setup === 'reference' && r.connections === connections);
+  return limit ? `${Math.round((100 * requestsPerSecond) / limit.requestsPerSecond)}%` : undefined;
+}
+
 const names = {
+  reference: 'bare axum route (reference)',
   'sqlite-1': 'SQLite, 1 instance',
   'postgres-1': 'PostgreSQL, 1 instance',
   'postgres-2': 'PostgreSQL, 2 instances',
@@ -130,8 +151,10 @@ const names = {
 const loadAverage = loadavg().map((n) => n.toFixed(1)).join(', ');
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, autocannon 9, `
   + `server: release build, the load generator on the same machine (load average at the end: ${loadAverage})`;
-const table = ['| setup | connections | requests/s | p50 (ms) | p99 (ms) | errors |', '| --- | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${names[r.setup] ?? r.setup} | ${r.connections} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} |`)];
+const table = ['| setup | connections | requests/s | of the reference | p50 (ms) | p99 (ms) | errors |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${names[r.setup] ?? r.setup} | ${r.connections} | ${r.requestsPerSecond} | ${r.ofReference ?? '–'} `
+    + `| ${r.p50} | ${r.p99} | ${r.errors} |`)];
 
 writeFileSync(join(here, 'results.json'), `${JSON.stringify({ machine, duration, rows }, null, 2)}\n`);
 writeFileSync(join(here, 'results.svg'), chart(rows));
@@ -139,6 +162,9 @@ writeFileSync(join(here, 'results.md'), `# Server benchmark (make bench-server)
 
 Token verification (\`GET /v1/oauth/token/\`) and account fetch (\`GET /v1/accounts/me/\`), alternating on
 every connection, each with a bearer token; autocannon for ${duration} s per row after a ${warmup} s warm-up.
+The reference, measured first in the same run, is a bare axum route answering a constant on the same
+paths (\`bench/server/reference.rs\`): the limit for this machine and load generator; "of the reference"
+is each row's requests/s as a share of it at the same number of connections.
 Two instances share one PostgreSQL database; autocannon spreads its connections over both. Latency
 is autocannon's, in whole milliseconds. ${machine}.
 
@@ -178,7 +204,7 @@ function chart(data) {
     parts.push(`<text x="${left + g * group + group / 2}" y="${bottom + 18}" text-anchor="middle">${level} connections</text>`);
   });
   setupList.forEach((setup, s) => {
-    const x = left + s * 200;
+    const x = left + s * 170;
     parts.push(`<rect x="${x}" y="${bottom + 34}" width="12" height="12" fill="${colours[s % colours.length]}"/>`,
       `<text x="${x + 18}" y="${bottom + 44}">${names[setup] ?? setup}</text>`);
   });

@@ -10,6 +10,7 @@
 extern crate alloc;
 
 use alloc::string::String;
+use core::ops::Deref;
 use serde::{Deserialize, Serialize};
 
 /// The API version, the first segment of every endpoint's path.
@@ -20,6 +21,9 @@ pub const POPUP_PATH: &str = "/v1/oauth";
 
 /// The relay page, loaded in a hidden iframe on the page.
 pub const RELAY_PATH: &str = "/static/iexd.html";
+
+/// The pop-up window's name, as the original used (the library's, and the relay page's).
+pub const POPUP_WINDOW_NAME: &str = "kPOPUP";
 
 /// The token endpoint: `GET` with `Authorization: Bearer …` answers a [`TokenInfo`].
 pub const TOKEN_PATH: &str = "/v1/oauth/token/";
@@ -56,9 +60,41 @@ pub const SOURCE_HEADER: (&str, &str) = ("X-Kloudless-Source", "authenticator");
 
 /// Parameters of the pop-up URL that the library sets itself (a page's own values for them
 /// are dropped): `redirect_uri`, `response_type`, `state`, `request_id`, `origin`, and
-/// `return_to` (the launching page, see [`RETURN_FRAGMENT`]).
+/// [`RETURN_TO`].
 pub const RESERVED_PARAMS: [&str; 6] =
-    ["redirect_uri", "response_type", "state", "request_id", "origin", "return_to"];
+    ["redirect_uri", "response_type", "state", "request_id", "origin", RETURN_TO];
+
+/// The pop-up parameter carrying a [`ReturnTo`].
+pub const RETURN_TO: &str = "return_to";
+
+/// The page a pop-up whose opener was cut comes back to, with [`RETURN_FRAGMENT`] and a one-time
+/// code: the library sends it as [`RETURN_TO`] (its `return_url` option, or the launching page);
+/// the server takes it only when it is one of the app's registered return pages, and its result
+/// page goes there. One type from the library's pop-up URL to the server's result page (JSON: the
+/// URL as a string).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReturnTo(String);
+
+impl ReturnTo {
+    /// The page at `url` (the server checks it; see above).
+    pub fn new(url: impl Into<String>) -> ReturnTo {
+        ReturnTo(url.into())
+    }
+
+    /// The page's URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for ReturnTo {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// The pop-up parameter (and the library's option of the same name) carrying a single-use
 /// sign-in token that the app's backend minted for one end user (`POST /v1/sign_in_tokens`).
@@ -94,7 +130,7 @@ pub const RETURN_FRAGMENT: &str = "#kloudless-result=";
 /// origin that a result brought back is handed over on.
 pub const RETURN_CHANNEL: &str = "kloudless-authenticator";
 
-/// A message: [`MESSAGE_PREFIX`] and this as JSON.
+/// A message: [`MESSAGE_PREFIX`] and this as JSON, whose members are named by [`fields`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {
     /// [`AUTHENTICATION`] for a result.
@@ -137,6 +173,22 @@ pub enum OAuthResult {
         /// The page's `state`, echoed.
         state: String,
     },
+}
+
+/// The JSON member names of an [`Envelope`] and of its [`OAuthResult`], for a reader without
+/// serde (the browser library reads `JSON.parse`'s value member by member, which keeps serde out
+/// of its wasm). A test checks them against the serde names.
+pub mod fields {
+    /// [`Envelope::kind`](super::Envelope::kind).
+    pub const TYPE: &str = "type";
+    /// [`Envelope::id`](super::Envelope::id).
+    pub const ID: &str = "id";
+    /// [`Envelope::data`](super::Envelope::data).
+    pub const DATA: &str = "data";
+    /// The `state` of an [`OAuthResult`](super::OAuthResult).
+    pub const STATE: &str = "state";
+    /// The `access_token` of an [`OAuthResult::Success`](super::OAuthResult::Success).
+    pub const ACCESS_TOKEN: &str = "access_token";
 }
 
 /// What the token endpoint says of a valid token.
@@ -208,11 +260,41 @@ mod tests {
     }
 
     #[test]
+    fn the_field_names_are_the_serde_names() {
+        use serde_json::{Value, json};
+        let connected = OAuthResult::Success {
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            scope: "box".into(),
+            state: "s".into(),
+        };
+        let message = serde_json::to_value(Envelope::authentication("r", connected)).unwrap();
+        assert_eq!(message[fields::TYPE], AUTHENTICATION);
+        assert_eq!(message[fields::ID], "r");
+        assert_eq!(message[fields::DATA][fields::STATE], "s");
+        assert_eq!(message[fields::DATA][fields::ACCESS_TOKEN], "t");
+        let keys = |value: &Value| value.as_object().unwrap().len();
+        assert_eq!(keys(&message), 3, "type, id and data only");
+        let failed = OAuthResult::Failure {
+            error: codes::ACCESS_DENIED.into(),
+            error_description: "no".into(),
+            state: "s".into(),
+        };
+        assert_eq!(serde_json::to_value(failed).unwrap()[fields::STATE], "s");
+        let back = ReturnTo::new("https://a.test/back?x=1");
+        assert_eq!(serde_json::to_value(&back).unwrap(), json!("https://a.test/back?x=1"));
+        assert_eq!(
+            serde_json::from_value::<ReturnTo>(json!("https://a.test/")).unwrap().as_str(),
+            "https://a.test/"
+        );
+    }
+
+    #[test]
     fn the_paths_are_under_the_api_version() {
         for path in [POPUP_PATH, TOKEN_PATH, OWN_ACCOUNT_PATH, PROGRESS_PATH, ABANDON_PATH] {
             assert!(path.starts_with(&["/", API_VERSION, "/"].concat()), "{path}");
         }
-        assert!(RESERVED_PARAMS.contains(&"return_to"));
+        assert!(RESERVED_PARAMS.contains(&RETURN_TO));
         assert!(!RESERVED_PARAMS.contains(&SIGN_IN_TOKEN), "a page's own option, passed on");
     }
 

@@ -15,7 +15,8 @@
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
-//! config/ store/ clock serve security secrets origin params   shared infrastructure
+//! config/ store/ clock serve security secrets origin params logging   shared infrastructure
+//! error extract   the one error type (JSON, or a page on the pop-up's routes), strict extractors
 //! ```
 //!
 //! Handlers are thin; the rules live in plain functions ([`origin`], [`params`], [`security`],
@@ -31,6 +32,9 @@ pub mod accounts;
 pub mod broker;
 pub mod clock;
 pub mod config;
+pub mod error;
+pub mod extract;
+pub mod logging;
 pub mod origin;
 pub mod pages;
 pub mod params;
@@ -46,9 +50,9 @@ pub mod testing;
 pub mod token_api;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Uri;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use config::Config;
@@ -75,6 +79,19 @@ pub struct AppState {
     pub public_url: String,
     /// One upstream token refresh per account at a time in this instance ([`accounts::refresh`]).
     pub refresh_locks: accounts::refresh::Locks,
+}
+
+impl AppState {
+    /// What the handlers share, for `config` on its opened `store`, served at `addr` (the public
+    /// URL when the configuration names none): the upstream HTTP client and the secret key are
+    /// made here. [`Server::bind`] builds it; a test can too, to call [`router`] without a socket.
+    pub fn new(config: Config, store: Store, addr: SocketAddr) -> Result<AppState, String> {
+        let progress = popup::progress::Progress::new(config.popup.flows.clone(), store.clone());
+        let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
+        let secrets = secrets::SecretKey::load(&config.secret_key)?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        Ok(AppState { progress, config, store, http, secrets, public_url, refresh_locks: Default::default() })
+    }
 }
 
 /// The largest request body accepted (the pop-up's form).
@@ -105,7 +122,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(RequestBodyTimeoutLayer::new(state.config.connections.header_timeout))
         .layer(middleware::from_fn(security::defaults))
         .with_state(state);
-    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(middleware::from_fn(log))
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes)).layer(logging::requests())
 }
 
 /// `routes` with the test knobs' layers: the apps' faults ([`testing::faults`]), then the added
@@ -126,19 +143,10 @@ fn with_test_knobs(routes: Router<Arc<AppState>>, _state: &Arc<AppState>) -> Rou
 /// Any unrouted path: a JSON error under `/v1/`, plain text elsewhere.
 async fn not_found(uri: Uri) -> Response {
     if uri.path() == "/v1" || uri.path().starts_with("/v1/") {
-        token_api::api::not_found()
+        token_api::api::not_found().into_response()
     } else {
         pages::statics::not_found()
     }
-}
-
-/// Logs method, path (never the query string, which can carry state) and status.
-async fn log(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    eprintln!("{method} {path} {}", response.status().as_u16());
-    response
 }
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM; never where no handler can be set.
@@ -170,7 +178,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ping().await {
         Ok(()) => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(error) => {
-            eprintln!("health check: {error}");
+            tracing::error!("health check: {error}");
             let body = serde_json::json!({ "status": "unavailable", "error": "database unreachable" });
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
@@ -201,19 +209,7 @@ impl Server {
         let cannot_listen = |e| format!("cannot listen on {}: {e}", config.listen);
         let listener = TcpListener::bind(config.listen).await.map_err(cannot_listen)?;
         let addr = listener.local_addr().map_err(cannot_listen)?;
-        let progress = popup::progress::Progress::new(config.popup.flows.clone(), store.clone());
-        let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
-        let secrets = secrets::SecretKey::load(&config.secret_key)?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState {
-            progress,
-            config,
-            store,
-            http,
-            secrets,
-            public_url,
-            refresh_locks: Default::default(),
-        };
+        let state = AppState::new(config, store, addr)?;
         Ok(Server { listener, addr, limits, state: Arc::new(state) })
     }
 
@@ -242,17 +238,17 @@ impl Server {
                 every.tick().await;
                 let now = std::time::SystemTime::now();
                 if let Err(error) = state.progress.sweep(now).await {
-                    eprintln!("storage error while sweeping expired flows: {error}");
+                    tracing::error!("storage error while sweeping expired flows: {error}");
                 }
                 let millis = clock::millis(now);
                 if let Err(error) = state.store.sweep_upstream_states(millis).await {
-                    eprintln!("storage error while sweeping expired upstream states: {error}");
+                    tracing::error!("storage error while sweeping expired upstream states: {error}");
                 }
                 if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
-                    eprintln!("storage error while sweeping expired sign-in tokens: {error}");
+                    tracing::error!("storage error while sweeping expired sign-in tokens: {error}");
                 }
                 if let Err(error) = state.store.sweep_return_codes(millis).await {
-                    eprintln!("storage error while sweeping expired return codes: {error}");
+                    tracing::error!("storage error while sweeping expired return codes: {error}");
                 }
             }
         });

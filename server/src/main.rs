@@ -23,10 +23,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    authenticator_server::logging::init(config.log_format);
     let server = match Server::bind(config).await {
         Ok(server) => server,
         Err(message) => {
-            eprintln!("authenticator-server: {message}");
+            tracing::error!("authenticator-server: {message}");
             return ExitCode::FAILURE;
         }
     };
@@ -35,7 +36,7 @@ async fn main() -> ExitCode {
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("authenticator-server: {error}");
+            tracing::error!("authenticator-server: {error}");
             ExitCode::FAILURE
         }
     }

@@ -48,28 +48,12 @@ pub fn repeated(params: &[(String, String)]) -> Option<&str> {
     params.iter().map(|(name, _)| name.as_str()).find(|name| !seen.insert(*name))
 }
 
+/// One name or value: `+` is a space, then percent-decoding (which leaves a `%` not followed by
+/// two hex digits as it is); the bytes must be UTF-8.
 fn decode(bytes: &[u8]) -> Result<String, BadParams> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).and_then(hex_digit), bytes.get(i + 2).and_then(hex_digit)) {
-                (Some(high), Some(low)) => {
-                    out.push((high << 4) | low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| BadParams::NotUtf8)
-}
-
-fn hex_digit(byte: &u8) -> Option<u8> {
-    char::from(*byte).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    let spaced: Vec<u8> = bytes.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).map_err(|_| BadParams::NotUtf8)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox, SecretString};
 use std::path::{Path, PathBuf};
 
 /// The environment variable that may hold the key.
@@ -26,7 +27,8 @@ pub enum KeySource {
     Default(PathBuf),
 }
 
-/// The key: never printed.
+/// The key: never printed; the cipher zeroes its copy when dropped, and the text and bytes it
+/// was read from are held as secrets (zeroed when dropped) on the way.
 #[derive(Clone)]
 pub struct SecretKey {
     cipher: XChaCha20Poly1305,
@@ -61,14 +63,10 @@ impl std::error::Error for OpenError {}
 impl SecretKey {
     /// The key from 64 hex digits (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<SecretKey, String> {
-        let text = text.trim();
-        let bytes: Option<Vec<u8>> = (text.len() == 64)
-            .then(|| (0..32).map(|i| u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()).collect())
-            .flatten();
-        let bytes = bytes.ok_or("the secret key must be 64 hexadecimal digits (256 bits)")?;
-        let cipher =
-            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| "the secret key has the wrong length")?;
-        Ok(SecretKey { cipher })
+        let mut bytes = SecretBox::new(Box::new([0u8; 32]));
+        hex::decode_to_slice(text.trim(), bytes.expose_secret_mut())
+            .map_err(|_| "the secret key must be 64 hexadecimal digits (256 bits)")?;
+        Ok(SecretKey { cipher: XChaCha20Poly1305::new(bytes.expose_secret().into()) })
     }
 
     /// Loads the key from `source`; the default creates the file (mode 0600, its folder too)
@@ -77,8 +75,9 @@ impl SecretKey {
         match source {
             KeySource::File(path) => read_key(path),
             KeySource::Default(path) => {
-                if let Ok(text) = std::env::var(KEY_VARIABLE) {
-                    return SecretKey::from_hex(&text).map_err(|e| format!("{KEY_VARIABLE}: {e}"));
+                if let Ok(text) = std::env::var(KEY_VARIABLE).map(SecretString::from) {
+                    return SecretKey::from_hex(text.expose_secret())
+                        .map_err(|e| format!("{KEY_VARIABLE}: {e}"));
                 }
                 if path.exists() {
                     return read_key(path);
@@ -118,8 +117,9 @@ impl SecretKey {
 
 fn read_key(path: &Path) -> Result<SecretKey, String> {
     let text = std::fs::read_to_string(path)
+        .map(SecretString::from)
         .map_err(|e| format!("cannot read the secret key file {}: {}", path.display(), e.kind()))?;
-    SecretKey::from_hex(&text).map_err(|e| format!("{}: {e}", path.display()))
+    SecretKey::from_hex(text.expose_secret()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn create_key(path: &Path) -> Result<SecretKey, String> {
@@ -128,17 +128,21 @@ fn create_key(path: &Path) -> Result<SecretKey, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(cannot)?;
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("random source: {e}"))?;
-    let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut bytes = SecretBox::new(Box::new([0u8; 32]));
+    getrandom::fill(bytes.expose_secret_mut()).map_err(|e| format!("random source: {e}"))?;
+    let text = SecretString::from(hex::encode(bytes.expose_secret()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(cannot)?;
-    std::io::Write::write_all(&mut file, format!("{text}\n").as_bytes()).map_err(cannot)?;
-    eprintln!("created a new secret key in {} (keep it: the stored upstream tokens need it)", path.display());
-    SecretKey::from_hex(&text)
+    std::io::Write::write_all(&mut file, text.expose_secret().as_bytes()).map_err(cannot)?;
+    std::io::Write::write_all(&mut file, b"\n").map_err(cannot)?;
+    tracing::warn!(
+        "created a new secret key in {} (keep it: the stored upstream tokens need it)",
+        path.display()
+    );
+    SecretKey::from_hex(text.expose_secret())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// The policy of every response that sets none itself: it may not be framed.
@@ -18,15 +19,15 @@ pub fn hash_source(text: &str) -> String {
     format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
 }
 
-/// The pop-up pages' policy: nothing loads or runs but the inline `style` and, when given, the
-/// inline `script` (each allowed by its hash); requests (the abandon beacon) and forms go only
-/// to this server; no `<base>`; never framed.
-pub fn popup_csp(style: &str, script: Option<&str>) -> String {
-    let scripts = script.map_or_else(|| "'none'".to_owned(), hash_source);
+/// The pop-up pages' policy: nothing loads or runs but the inline style and, when given, the
+/// inline script, each allowed by its hash source ([`hash_source`], computed once by the
+/// caller); requests (the abandon beacon) and forms go only to this server; no `<base>`; never
+/// framed.
+pub fn popup_csp(style_source: &str, script_source: Option<&str>) -> String {
+    let scripts = script_source.unwrap_or("'none'");
     format!(
-        "default-src 'none'; script-src {scripts}; style-src {}; connect-src 'self'; form-action 'self'; \
-         base-uri 'none'; frame-ancestors 'none'",
-        hash_source(style)
+        "default-src 'none'; script-src {scripts}; style-src {style_source}; connect-src 'self'; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 }
 
@@ -37,10 +38,10 @@ pub fn frame_sources(domain: &TrustedDomain) -> String {
     domain.origins().iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
 }
 
-/// The relay page's policy: only its own inline `script` (by hash) runs, and only the origins
-/// the apps' Trusted Domains trust may frame it, each listed once (`frame-ancestors 'none'` when
-/// there is none).
-pub fn relay_csp(config: &Config, script: &str) -> String {
+/// The relay page's policy: only its own inline script (by its hash source, [`hash_source`])
+/// runs, and only the origins the apps' Trusted Domains trust may frame it, each listed once
+/// (`frame-ancestors 'none'` when there is none).
+pub fn relay_csp(config: &Config, script_source: &str) -> String {
     let mut ancestors: Vec<String> = Vec::new();
     for domain in config.apps.iter().flat_map(|app| &app.trusted_domains) {
         for origin in domain.origins() {
@@ -52,8 +53,8 @@ pub fn relay_csp(config: &Config, script: &str) -> String {
     }
     let ancestors = if ancestors.is_empty() { "'none'".to_owned() } else { ancestors.join(" ") };
     format!(
-        "default-src 'none'; script-src {}; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
-        hash_source(script)
+        "default-src 'none'; script-src {script_source}; base-uri 'none'; form-action 'none'; \
+         frame-ancestors {ancestors}"
     )
 }
 
@@ -75,22 +76,9 @@ pub async fn defaults(request: Request, next: Next) -> Response {
     response
 }
 
-/// Standard base64 with padding.
+/// Standard base64 with padding, as CSP hash sources are written.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -115,7 +103,7 @@ mod tests {
 
     #[test]
     fn popup_policy_is_strict() {
-        let csp = popup_csp("b{}", Some("go()"));
+        let csp = popup_csp(&hash_source("b{}"), Some(&hash_source("go()")));
         assert!(csp.starts_with("default-src 'none'; "));
         assert!(csp.contains(&format!("script-src {};", hash_source("go()"))));
         assert!(csp.contains(&format!("style-src {};", hash_source("b{}"))));
@@ -123,7 +111,7 @@ mod tests {
             assert!(csp.contains(part), "{part}");
         }
         assert!(!csp.contains("unsafe"));
-        assert!(popup_csp("b{}", None).contains("script-src 'none';"));
+        assert!(popup_csp(&hash_source("b{}"), None).contains("script-src 'none';"));
     }
 
     #[test]
@@ -133,7 +121,7 @@ mod tests {
                     [[apps]]\nclient_id = \"b\"\n\
                     trusted_domains = [\"http://localhost:3000\", \"[::1]:8080\", \"https://a.test:443\", \"127.0.0.1\"]\n";
         let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
-        let csp = relay_csp(&config, "x()");
+        let csp = relay_csp(&config, &hash_source("x()"));
         assert!(
             csp.ends_with(
                 "; frame-ancestors http://localhost:3000 https://localhost:3000 https://a.test \
@@ -148,7 +136,7 @@ mod tests {
             "db".into(),
         )
         .unwrap();
-        assert!(relay_csp(&none, "x()").ends_with("frame-ancestors 'none'"));
+        assert!(relay_csp(&none, &hash_source("x()")).ends_with("frame-ancestors 'none'"));
     }
 
     #[test]

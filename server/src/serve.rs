@@ -203,7 +203,10 @@ pub async fn serve(
             }
             Err(error) if is_connection_error(&error) => {}
             Err(error) => {
-                eprintln!("accept error: {error}; accepting again in {} ms", ACCEPT_BACKOFF.as_millis());
+                tracing::error!(
+                    "accept error: {error}; accepting again in {} ms",
+                    ACCEPT_BACKOFF.as_millis()
+                );
                 tokio::select! {
                     () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
                     () = &mut shutdown => break,

@@ -4,49 +4,34 @@
 
 mod common;
 
-use authenticator_server::Server;
-use authenticator_server::config::Config;
 use authenticator_server::store::{Store, UpstreamAccount};
+use common::{Reply, TestServer};
 use serde_json::Value;
-use std::net::SocketAddr;
 
 const KEY_A: &str = "key-of-app-a-0123456789abcdef";
 const KEY_B: &str = "key-of-app-b-0123456789abcdef";
 
+/// The server and its database, opened a second time.
 struct Running {
-    addr: SocketAddr,
+    server: TestServer,
     store: Store,
-    database: authenticator_server::store::Database,
-    _dir: tempfile::TempDir,
 }
 
 async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
          [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY_B}\"\n\
          [[apps]]\nclient_id = \"c\"\ntrusted_domains = [\"localhost:3002\"]\n"
     );
-    let database = common::fresh_database(dir.path());
-    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    let store = Store::open(&database).await.unwrap();
-    Running { addr, store, database, _dir: dir }
+    let server = TestServer::start(&toml).await;
+    let store = Store::open(server.database()).await.unwrap();
+    Running { server, store }
 }
 
 async fn call(running: &Running, method: &str, path: &str, auth: &str) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let reply = reqwest::Client::new()
-        .request(method, format!("http://{}{path}", running.addr))
-        .header("Authorization", auth)
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    let text = reply.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let reply = Reply::of(running.server.request(method, path).header("Authorization", auth)).await;
+    (reply.status, reply.json_or_null())
 }
 
 fn ids(list: &Value) -> Vec<i64> {
@@ -144,13 +129,13 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
     let rows = |table: &str, tables: &[(String, Vec<String>)]| {
         tables.iter().find(|(name, _)| name == table).map_or(0, |(_, rows)| rows.len())
     };
-    let before = common::tables(&running.database).await;
+    let before = common::tables(running.server.database()).await;
     assert_eq!(["accounts", "tokens", "upstream_credentials"].map(|t| rows(t, &before)), [2, 2, 2]);
 
     let (status, _) =
         call(&running, "DELETE", &format!("/v1/accounts/{gone}/"), &format!("APIKey {KEY_A}")).await;
     assert_eq!(status, 204);
-    let after = common::tables(&running.database).await;
+    let after = common::tables(running.server.database()).await;
     assert_eq!(["accounts", "tokens", "upstream_credentials"].map(|t| rows(t, &after)), [1, 1, 1]);
     let text = format!("{after:?}");
     assert!(!text.contains(&token[..16]) && !text.contains(&authenticator_server_hash(&token)));
@@ -174,7 +159,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
 /// The SHA-256 of a token, hex: what the database keeps of it.
 fn authenticator_server_hash(token: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// A provider's revocation endpoint that records what it is sent (`fail`: it answers 503).
@@ -211,7 +196,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         instance_url: None,
     };
     let acme = common::acme::start("", &endpoints, &tokens).await;
-    let running = Running { addr: acme.addr, store: acme.store, database: acme.database, _dir: acme.dir };
+    let running = Running { server: acme.server, store: acme.store };
     (running, acme.account)
 }
 
@@ -230,7 +215,7 @@ async fn disconnecting_revokes_the_upstream_grant_where_the_provider_can() {
     assert_eq!(form["token_type_hint"], "refresh_token");
     assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), ("our-app", "s3cr3t-value"));
     assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
-    let left: Vec<_> = common::tables(&running.database)
+    let left: Vec<_> = common::tables(running.server.database())
         .await
         .into_iter()
         .filter(|(table, rows)| {

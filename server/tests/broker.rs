@@ -9,8 +9,9 @@ mod common;
 use authenticator_server::Server;
 use authenticator_server::config::Config;
 use authenticator_server::secrets::KeySource;
+use common::{Reply, TestServer};
+use reqwest::Method;
 use std::net::SocketAddr;
-use std::path::Path;
 
 const APP: &str = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
                    return_urls = [\"http://localhost:3000/launching-page-marker\"]\n";
@@ -30,30 +31,14 @@ fn providers(base: &str) -> String {
     )
 }
 
-struct Running {
-    addr: SocketAddr,
-    database: authenticator_server::store::Database,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(dir: tempfile::TempDir, prelude: &str, key: Option<&Path>) -> Running {
+/// A server with [`APP`] and [`providers`] (never called), `prelude` (top-level TOML lines)
+/// first, whose requests come from [`BROWSER`].
+async fn start(prelude: &str) -> TestServer {
     let toml = format!(
         "public_url = \"https://auth.example.test\"\n{prelude}\n{APP}{}",
         providers("http://127.0.0.1:1")
     );
-    let database = common::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    if let Some(key) = key {
-        config.secret_key = KeySource::File(key.to_owned());
-    }
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    Running { addr, database, _dir: dir }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    TestServer::with(&toml).browser(BROWSER).start().await
 }
 
 fn popup_query(scope: &str, extra: &[(&str, &str)]) -> String {
@@ -80,24 +65,18 @@ const OTHER_BROWSER: &str =
     "__Host-kloudless-browser=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// A GET in [`BROWSER`]: status, body and `Location`.
-async fn get(addr: SocketAddr, path_and_query: &str) -> (u16, String, Option<String>) {
-    get_in(Some(BROWSER), addr, path_and_query).await
+async fn get(server: &TestServer, path_and_query: &str) -> (u16, String, Option<String>) {
+    get_in(Some(BROWSER), server, path_and_query).await
 }
 
 /// A GET in the browser with the binding cookie `cookie` (none: a browser without one).
 async fn get_in(
     cookie: Option<&str>,
-    addr: SocketAddr,
+    server: &TestServer,
     path_and_query: &str,
 ) -> (u16, String, Option<String>) {
-    let mut request = client().get(format!("http://{addr}{path_and_query}"));
-    if let Some(cookie) = cookie {
-        request = request.header("Cookie", cookie);
-    }
-    let reply = request.send().await.unwrap();
-    let status = reply.status().as_u16();
-    let location = reply.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-    (status, reply.text().await.unwrap(), location)
+    let reply = Reply::of(server.request_in(cookie, Method::GET, path_and_query)).await;
+    (reply.status, reply.body.clone(), reply.location())
 }
 
 /// The rows of the broker's and the accounts' tables.
@@ -122,10 +101,10 @@ fn sorted(mut rows: Vec<(String, usize)>) -> Vec<(String, usize)> {
 
 #[tokio::test]
 async fn choosing_an_upstream_redirects_there_with_our_state_and_pkce_and_keeps_the_request_sealed() {
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    let running = start("").await;
     let marker = "http://localhost:3000/launching-page-marker";
     let (status, _, location) =
-        get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[("return_to", marker)]))).await;
+        get(&running, &format!("/v1/oauth?{}", popup_query("acme", &[("return_to", marker)]))).await;
     assert_eq!(status, 302);
     let location = url::Url::parse(&location.unwrap()).unwrap();
     assert_eq!(location.as_str().split('?').next(), Some("http://127.0.0.1:1/auth"));
@@ -138,104 +117,94 @@ async fn choosing_an_upstream_redirects_there_with_our_state_and_pkce_and_keeps_
     assert_eq!(query["scope"], "openid email profile");
     assert!(query["state"].len() == 64 && query["state"] != "page-state", "our own state, not the page's");
     assert!(!location.as_str().contains("s3cr3t"), "no secret in the URL");
-    let everything = common::everything(&running.database).await;
+    let everything = common::everything(running.database()).await;
     assert!(!everything.contains("launching-page-marker"), "the request's parameters are sealed");
     assert!(!everything.contains(&query["state"]), "only the state's hash is stored");
 
     // The user denies at the upstream: the result page carries access_denied and the page's state.
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback/acme?state={}&error=access_denied", query["state"]))
-            .await;
+        get(&running, &format!("/v1/oauth/callback/acme?state={}&error=access_denied", query["state"])).await;
     assert_eq!(status, 200);
     assert!(page.contains("data-result=\"error\"") && page.contains("access_denied"), "{page}");
     assert!(page.contains("page-state") && page.contains("launching-page-marker"), "the request survived");
     // Replayed: refused, nothing stored.
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback/acme?state={}&code=abc", query["state"])).await;
+        get(&running, &format!("/v1/oauth/callback/acme?state={}&code=abc", query["state"])).await;
     assert_eq!(status, 400);
     assert!(page.contains("unknown, expired or already finished"), "{page}");
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[tokio::test]
 async fn the_upstreams_return_in_another_browser_is_refused_before_any_exchange() {
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    let running = start("").await;
     for (cookie, says) in [(Some(OTHER_BROWSER), "started in another browser"), (None, "needs cookies")] {
-        let (status, _, location) =
-            get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
+        let (status, _, location) = get(&running, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
         assert_eq!(status, 302);
         let location = url::Url::parse(&location.unwrap()).unwrap();
         let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
         // The authorization URL, completed by someone else: the code comes back in their browser.
         let (status, page, _) =
-            get_in(cookie, running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
+            get_in(cookie, &running, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
         assert_eq!(status, 403, "{page}");
         assert!(page.contains(says), "{page}");
         assert!(!page.contains("kloudless-result"), "no result, nothing exchanged: {page}");
-        assert_eq!(sorted(stored(&running.database).await), none_stored());
+        assert_eq!(sorted(stored(running.database()).await), none_stored());
     }
 }
 
 #[tokio::test]
 async fn an_upstream_on_a_refused_address_is_not_called_and_the_result_says_why() {
     // allow_private_upstreams is off (the default) and the token endpoint is 127.0.0.1.
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
-    let (_, _, location) = get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
+    let running = start("").await;
+    let (_, _, location) = get(&running, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
     assert_eq!(status, 200);
     assert!(page.contains("refused address") && page.contains("server_error"), "{page}");
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[tokio::test]
 async fn an_unreachable_token_endpoint_ends_in_a_temporarily_unavailable_result() {
-    let running = start(tempfile::tempdir().unwrap(), "allow_private_upstreams = true", None).await;
-    let (_, _, location) = get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
+    let running = start("allow_private_upstreams = true").await;
+    let (_, _, location) = get(&running, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth/callback/acme?state={state}&code=abc")).await;
     assert_eq!(status, 200);
     assert!(page.contains("temporarily_unavailable") && page.contains("could not be reached"), "{page}");
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[tokio::test]
 async fn unknown_and_disabled_providers_get_a_clear_page() {
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    let running = start("").await;
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth?{}", popup_query("nothing_like_it", &[]))).await;
+        get(&running, &format!("/v1/oauth?{}", popup_query("nothing_like_it", &[]))).await;
     assert_eq!(status, 400);
     assert!(page.contains("No service matches the scope"), "{page}");
     // gdrive is in the catalogue (and a demo service) but not enabled here.
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{}", popup_query("gdrive", &[]))).await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth?{}", popup_query("gdrive", &[]))).await;
     assert_eq!(status, 400);
     assert!(page.contains("The service gdrive is not enabled on this server."), "{page}");
     // The chooser lists the enabled providers only.
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{}", popup_query("any", &[]))).await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth?{}", popup_query("any", &[]))).await;
     assert_eq!(status, 200);
     assert!(page.contains("data-service=\"acme\"") && page.contains("data-service=\"box\""), "{page}");
     assert!(!page.contains("data-service=\"dropbox\""));
     // A demo form cannot "connect" an upstream service.
     let body = format!("{}&service=acme&account=x&action=connect", popup_query("any", &[]));
-    let reply = client()
-        .post(format!("http://{}/v1/oauth", running.addr))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", BROWSER)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 400);
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+    let reply =
+        running.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded").body(body);
+    assert_eq!(Reply::of(reply).await.status, 400);
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[tokio::test]
 async fn malformed_callbacks_and_oversized_fields_are_refused_and_store_nothing() {
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
+    let running = start("").await;
     let long_state = "s".repeat(600);
     let huge = "x".repeat(20_000);
     for (query, status, says) in [
@@ -249,25 +218,22 @@ async fn malformed_callbacks_and_oversized_fields_are_refused_and_store_nothing(
         ("?state=forged&code=abc", 400, "unknown, expired or already finished"),
         ("?state=forged&error=access_denied", 400, "unknown, expired or already finished"),
     ] {
-        let (got, page, _) = get(running.addr, &format!("/v1/oauth/callback{query}")).await;
+        let (got, page, _) = get(&running, &format!("/v1/oauth/callback{query}")).await;
         assert_eq!(got, status, "{query:.40}: {page}");
         assert!(page.contains(says), "{query:.40}: {page}");
         assert!(!page.contains("kloudless-result"), "no result for a callback without a known state");
     }
     let (status, page, _) =
-        get(running.addr, &format!("/v1/oauth?{}", popup_query("acme", &[("request_id", &"r".repeat(200))])))
+        get(&running, &format!("/v1/oauth?{}", popup_query("acme", &[("request_id", &"r".repeat(200))])))
             .await;
     assert_eq!(status, 400);
     assert!(page.contains("too long"), "{page}");
-    let reply = client()
-        .post(format!("http://{}/v1/oauth", running.addr))
+    let reply = running
+        .request_in(None, Method::POST, "/v1/oauth")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("{}&account={huge}", popup_query("acme", &[])))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 413);
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+        .body(format!("{}&account={huge}", popup_query("acme", &[])));
+    assert_eq!(Reply::of(reply).await.status, 413);
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[tokio::test]
@@ -280,25 +246,21 @@ async fn a_lost_secret_key_gives_a_clear_error_not_garbage() {
     let database_dir = tempfile::tempdir().unwrap();
     let database = common::fresh_database(database_dir.path());
     let start_with_key = |key: std::path::PathBuf| {
-        let database = database.clone();
-        async move {
-            let toml = format!("allow_private_upstreams = true\n{APP}{}", providers("http://127.0.0.1:1"));
-            let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database).unwrap();
-            config.secret_key = KeySource::File(key);
-            let server = Server::bind(config).await.unwrap();
-            let addr = server.local_addr();
-            tokio::spawn(server.run());
-            addr
-        }
+        let toml = format!("allow_private_upstreams = true\n{APP}{}", providers("http://127.0.0.1:1"));
+        TestServer::with(&toml)
+            .on(&database)
+            .browser(BROWSER)
+            .tune(move |config| config.secret_key = KeySource::File(key))
+            .start()
     };
-    let addr = start_with_key(first).await;
-    let (_, _, location) = get(addr, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
+    let first = start_with_key(first).await;
+    let (_, _, location) = get(&first, &format!("/v1/oauth?{}", popup_query("acme", &[]))).await;
     let location = url::Url::parse(&location.unwrap()).unwrap();
     let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
     // Another instance, or a restart, with another key.
     let other = start_with_key(second).await;
     let (status, page, _) =
-        get(other, &format!("/v1/oauth/callback/acme?state={state}&error=access_denied")).await;
+        get(&other, &format!("/v1/oauth/callback/acme?state={state}&error=access_denied")).await;
     assert_eq!(status, 500);
     assert!(page.contains("secret key has changed"), "{page}");
     // A missing key file is a start-up error that names the file.
@@ -311,8 +273,8 @@ async fn a_lost_secret_key_gives_a_clear_error_not_garbage() {
 
 #[tokio::test]
 async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_without_calling_it() {
-    let running = start(tempfile::tempdir().unwrap(), "", None).await;
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{}", popup_query("perserver", &[]))).await;
+    let running = start("").await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth?{}", popup_query("perserver", &[]))).await;
     assert_eq!(status, 200);
     assert!(page.contains("name=\"hostname\"") && page.contains("localhost:*"), "{page}");
     for (typed, says) in [
@@ -323,17 +285,17 @@ async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_witho
         ("localhost:80", "private or local address"),
     ] {
         let query = popup_query("perserver", &[("service", "perserver"), ("hostname", typed)]);
-        let (status, page, location) = get(running.addr, &format!("/v1/oauth?{query}")).await;
+        let (status, page, location) = get(&running, &format!("/v1/oauth?{query}")).await;
         assert_eq!(status, 400, "{typed}: {page}");
         assert!(page.contains(says) && page.contains("data-error=\"hostname\""), "{typed}: {page}");
         assert_eq!(location, None);
     }
     // What was typed comes back escaped (the forms are auto-escaping templates).
     let query = popup_query("perserver", &[("service", "perserver"), ("hostname", "<b>x</b>")]);
-    let (status, page, _) = get(running.addr, &format!("/v1/oauth?{query}")).await;
+    let (status, page, _) = get(&running, &format!("/v1/oauth?{query}")).await;
     assert_eq!(status, 400);
     assert!(!page.contains("<b>x</b>") && page.contains("&#60;b&#62;x&#60;/b&#62;"), "{page}");
-    assert_eq!(sorted(stored(&running.database).await), none_stored());
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
 }
 
 #[test]
@@ -380,22 +342,16 @@ async fn credential_upstream() -> SocketAddr {
 }
 
 /// A form posted to the pop-up in [`BROWSER`]: status and body.
-async fn post(addr: SocketAddr, body: String) -> (u16, String) {
-    let reply = client()
-        .post(format!("http://{addr}/v1/oauth"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", BROWSER)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (reply.status().as_u16(), reply.text().await.unwrap())
+async fn post(server: &TestServer, body: String) -> (u16, String) {
+    let reply =
+        server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded").body(body);
+    let reply = Reply::of(reply).await;
+    (reply.status, reply.body)
 }
 
 #[tokio::test]
 async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
     let upstream = credential_upstream().await;
-    let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n{APP}\
          [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
@@ -403,13 +359,9 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
          [[providers]]\nid = \"basicsvc\"\nkind = \"basic\"\nname = \"Basic\"\ncategory = \"crm\"\n\
          check_url = \"http://{upstream}/basic\"\n"
     );
-    let database = common::fresh_database(dir.path());
-    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
+    let server = TestServer::with(&toml).browser(BROWSER).start().await;
 
-    let (status, page, _) = get(addr, &format!("/v1/oauth?{}", popup_query("keyed", &[]))).await;
+    let (status, page, _) = get(&server, &format!("/v1/oauth?{}", popup_query("keyed", &[]))).await;
     assert_eq!(status, 200);
     assert!(page.contains("type=\"password\" name=\"api_key\""), "{page}");
     let form = |scope: &str, fields: &[(&str, &str)]| {
@@ -424,35 +376,32 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
         (vec![("api_key", long.as_str())], "at most 1024 characters"),
         (vec![("api_key", "  ")], "Fill in every field"),
     ] {
-        let (status, page) = post(addr, form("keyed", &fields)).await;
+        let (status, page) = post(&server, form("keyed", &fields)).await;
         assert_eq!(status, 400, "{page}");
         assert!(page.contains(says) && page.contains("data-error=\"credentials\""), "{page}");
         assert!(!page.contains("wrong-key-123") && !page.contains(&long));
     }
-    let (status, page) = post(addr, form("basicsvc", &[("username", "ann"), ("password", "pw")])).await;
+    let (status, page) = post(&server, form("basicsvc", &[("username", "ann"), ("password", "pw")])).await;
     assert_eq!(status, 400, "{page}");
-    assert_eq!(sorted(stored(&database).await), none_stored(), "nothing stored for a refused credential");
+    assert_eq!(
+        sorted(stored(server.database()).await),
+        none_stored(),
+        "nothing stored for a refused credential"
+    );
 
     // Right: connected, our token minted, the account is the upstream's user.
-    let (status, page) = post(addr, form("keyed", &[("api_key", "right-key")])).await;
+    let (status, page) = post(&server, form("keyed", &[("api_key", "right-key")])).await;
     assert_eq!(status, 200, "{page}");
     let token = page.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let account: serde_json::Value = client()
-        .get(format!("http://{addr}/v1/accounts/me/"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account =
+        Reply::of(server.request_in(None, Method::GET, "/v1/accounts/me/").bearer_auth(&token)).await.json();
     assert_eq!(account["account"], "key.user@x.test");
     assert_eq!(account["service"], "keyed");
     assert_eq!(account["service_name"], "Keyed");
     // The password is taken as typed, its space included.
-    let (status, page) = post(addr, form("basicsvc", &[("username", "ann"), ("password", "pw d")])).await;
+    let (status, page) = post(&server, form("basicsvc", &[("username", "ann"), ("password", "pw d")])).await;
     assert_eq!(status, 200, "{page}");
-    let everything = common::everything(&database).await;
+    let everything = common::everything(server.database()).await;
     assert!(everything.contains("key.user@x.test"), "the database was read");
     assert!(!everything.contains("right-key"), "no API key in plaintext");
     assert!(!everything.contains("pw d"), "no password in plaintext");
@@ -461,7 +410,6 @@ async fn api_key_and_basic_services_check_the_credential_and_keep_it_sealed() {
 #[tokio::test]
 async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores_nothing() {
     let upstream = credential_upstream().await;
-    let dir = tempfile::tempdir().unwrap();
     let key = "key-of-app-0123456789abcdef";
     let toml = format!(
         "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n\
@@ -470,39 +418,31 @@ async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores
          [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
          check_url = \"http://{upstream}/me\"\n"
     );
-    let database = common::fresh_database(dir.path());
-    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    let minted: serde_json::Value = client()
-        .post(format!("http://{addr}/v1/sign_in_tokens"))
+    let server = TestServer::with(&toml).browser(BROWSER).start().await;
+    let minted = server
+        .request_in(None, Method::POST, "/v1/sign_in_tokens")
         .header("authorization", format!("APIKey {key}"))
         .header("content-type", "application/json")
-        .body(r#"{"user_id": "attacker"}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body(r#"{"user_id": "attacker"}"#);
+    let minted = Reply::of(minted).await.json();
     let token = minted["token"].as_str().unwrap();
     // The attacker opens the pop-up with his token in his browser: the credential form.
     let popup = popup_query("keyed", &[("sign_in_token", token)]);
-    let (status, page, _) = get(addr, &format!("/v1/oauth?{popup}")).await;
+    let (status, page, _) = get(&server, &format!("/v1/oauth?{popup}")).await;
     assert!(status == 200 && page.contains("name=\"api_key\""), "{page}");
     // The victim types a valid key into that form in another browser.
     let form = popup_query("keyed", &[("sign_in_token", token), ("service", "keyed"), ("action", "connect")]);
-    let reply = client()
-        .post(format!("http://{addr}/v1/oauth"))
+    let reply = server
+        .request_in(Some(OTHER_BROWSER), Method::POST, "/v1/oauth")
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", OTHER_BROWSER)
-        .body(format!("{form}&api_key=right-key"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 403);
-    let page = reply.text().await.unwrap();
+        .body(format!("{form}&api_key=right-key"));
+    let reply = Reply::of(reply).await;
+    assert_eq!(reply.status, 403);
+    let page = reply.body;
     assert!(page.contains("started in another browser") && !page.contains("access_token"), "{page}");
-    assert_eq!(sorted(stored(&database).await), none_stored(), "nothing saved under the attacker's user");
+    assert_eq!(
+        sorted(stored(server.database()).await),
+        none_stored(),
+        "nothing saved under the attacker's user"
+    );
 }

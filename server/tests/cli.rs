@@ -2,11 +2,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use common::{BIN, Process, Target};
+use reqwest::Method;
 use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_authenticator-server");
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -71,146 +69,81 @@ fn bad_arguments_and_configs_exit_with_2_and_say_why() {
     }
 }
 
-/// The server process, stopped when the test ends (even by a failed assertion).
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[test]
-fn serves_on_the_printed_address_and_logs_no_query_strings() {
+#[tokio::test]
+async fn serves_on_the_printed_address_and_logs_no_query_strings() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("nested/dir/db.sqlite");
-    let mut child = Running(
-        Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stderr = child.0.stderr.take().unwrap();
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr =
-        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    let child = Process::start("true", database.to_str().unwrap(), &[]);
+    let addr = child.addr.clone();
     assert!(!addr.ends_with(":0"), "the actual port is printed: {addr}");
     assert!(database.exists(), "the database and its folders are created");
 
-    let get = |path: &str| {
-        let mut stream = TcpStream::connect(&addr).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).unwrap();
-        reply
-    };
-    assert!(get("/static/iexd.html").starts_with("HTTP/1.1 200"));
+    let get = |path: &'static str| child.send(Method::GET, path, &[], b"");
+    assert_eq!(get("/static/iexd.html").await.status, 200);
     // The default config: app "demo" trusts localhost:8080 only, so this origin is refused.
     let refused = get("/v1/oauth?client_id=demo&response_type=token&state=SECRET-STATE&request_id=1\
-                       &origin=http://localhost:9999");
-    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
-    assert!(refused.contains("not a Trusted Domain of app demo"));
+                       &origin=http://localhost:9999")
+    .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("not a Trusted Domain of app demo"));
 
-    drop(child);
-    let mut logs = String::new();
-    stderr.read_to_string(&mut logs).unwrap();
+    let (_, logs) = child.kill();
     assert!(logs.contains("GET /static/iexd.html 200"), "{logs}");
     assert!(logs.contains("GET /v1/oauth 400"), "{logs}");
     assert!(!logs.contains("SECRET-STATE"), "{logs}");
 }
 
-/// Starts the binary with `args` (plus a port and a database in `dir`); returns it and its address.
-fn start(dir: &std::path::Path, args: &[&str]) -> (Running, String, BufReader<std::process::ChildStdout>) {
-    let database = common::database_arg(&common::fresh_database(dir));
-    let mut child = Running(
-        Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", &database])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr =
-        line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}")).to_owned();
-    (child, addr, stdout)
-}
+/// A form's content type and the binding cookie of the browser the pop-up runs in.
+const POPUP_FORM: [(&str, &str); 2] = [
+    ("Content-Type", "application/x-www-form-urlencoded"),
+    ("Cookie", "kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+];
 
-/// One request over a fresh connection; returns the whole reply.
-fn request(addr: &str, head: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
-}
-
-#[test]
-fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
+#[tokio::test]
+async fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "[[apps]]\nclient_id = \"cli\"\ntrusted_domains = [\"localhost:3000\"]\n")
         .unwrap();
-    let (mut child, addr, mut stdout) = start(dir.path(), &["--config", config.to_str().unwrap()]);
+    let child = Process::start_in(dir.path(), "true", &["--config", config.to_str().unwrap()]);
     let (state, request_id) = ("STATE-5f2a9c0e", "REQUEST-ID-81d4b7");
     let query = format!(
         "client_id=cli&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&response_type=token&state={state}\
          &request_id={request_id}&origin=http%3A%2F%2Flocalhost%3A3000&scope=box%20dropbox"
     );
-    let chooser = request(&addr, &format!("GET /v1/oauth?{query} HTTP/1.1"), "");
-    assert!(chooser.starts_with("HTTP/1.1 200") && chooser.contains("data-service=\"box\""), "{chooser}");
-    let connect_page = request(&addr, &format!("GET /v1/oauth?{query}&service=box HTTP/1.1"), "");
-    assert!(connect_page.contains("data-action=\"connect\""), "{connect_page}");
-    let result = request(
-        &addr,
-        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Cookie: kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        &format!("{query}&service=box&account=logged.user%40example.com&action=connect"),
-    );
-    assert!(result.starts_with("HTTP/1.1 200"), "{result}");
-    let token = result.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    assert_eq!(token.len(), 64, "{result}");
+    let chooser = child.send(Method::GET, &format!("/v1/oauth?{query}"), &[], b"").await;
+    assert!(chooser.status == 200 && chooser.body.contains("data-service=\"box\""), "{}", chooser.body);
+    let connect_page = child.send(Method::GET, &format!("/v1/oauth?{query}&service=box"), &[], b"").await;
+    assert!(connect_page.body.contains("data-action=\"connect\""), "{}", connect_page.body);
+    let form = format!("{query}&service=box&account=logged.user%40example.com&action=connect");
+    let result = child.send(Method::POST, "/v1/oauth", &POPUP_FORM, form.as_bytes()).await;
+    assert_eq!(result.status, 200, "{}", result.body);
+    let token =
+        result.body.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(token.len(), 64, "{}", result.body);
 
-    let auth = format!("Authorization: Bearer {token}\r\nOrigin: http://localhost:3000");
-    let preflight = request(
-        &addr,
-        "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: GET",
-        "",
-    );
-    assert!(preflight.starts_with("HTTP/1.1 204"), "{preflight}");
-    let info = request(&addr, &format!("GET /v1/oauth/token/ HTTP/1.1\r\n{auth}"), "");
-    assert!(info.starts_with("HTTP/1.1 200") && info.contains("\"client_id\":\"cli\""), "{info}");
-    let id = info.split("\"account_id\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str()), ("Origin", "http://localhost:3000")];
+    let asks = [("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "GET")];
+    let preflight = child.send(Method::OPTIONS, "/v1/oauth/token/", &asks, b"").await;
+    assert_eq!(preflight.status, 204, "{}", preflight.body);
+    let info = child.send(Method::GET, "/v1/oauth/token/", &auth, b"").await;
+    assert!(info.status == 200 && info.body.contains("\"client_id\":\"cli\""), "{}", info.body);
+    let id = info.body.split("\"account_id\":").nth(1).unwrap().split(',').next().unwrap().to_owned();
     for path in [format!("/v1/accounts/{id}/?retrieve_full=False"), "/v1/accounts/me/".to_owned()] {
-        let account = request(&addr, &format!("GET {path} HTTP/1.1\r\n{auth}"), "");
+        let account = child.send(Method::GET, &path, &auth, b"").await;
         assert!(
-            account.starts_with("HTTP/1.1 200") && account.contains("logged.user@example.com"),
-            "{account}"
+            account.status == 200 && account.body.contains("logged.user@example.com"),
+            "{}",
+            account.body
         );
     }
     // A wrong token and a wrong state are not logged either.
-    let refused =
-        request(&addr, "GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer WRONG-TOKEN-3c9e", "");
-    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let wrong = [("Authorization", "Bearer WRONG-TOKEN-3c9e")];
+    let refused = child.send(Method::GET, "/v1/oauth/token/", &wrong, b"").await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
 
-    let mut stderr = child.0.stderr.take().unwrap();
-    drop(child);
-    let (mut logs, mut out) = (String::new(), String::new());
-    stderr.read_to_string(&mut logs).unwrap();
-    stdout.read_to_string(&mut out).unwrap();
+    let (out, logs) = child.kill();
     for expected in [
         "GET /v1/oauth 200",
         "POST /v1/oauth 200",
@@ -229,8 +162,8 @@ fn a_whole_flow_leaves_no_token_state_or_request_id_in_the_output() {
 }
 
 #[cfg(feature = "test-support")]
-#[test]
-fn faults_need_the_test_faults_flag() {
+#[tokio::test]
+async fn faults_need_the_test_faults_flag() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("faults.toml");
     std::fs::write(
@@ -267,28 +200,23 @@ fn faults_need_the_test_faults_flag() {
          fault = { endpoint = \"token\", kind = \"status_500\" }\n",
     )
     .unwrap();
-    let (_child, addr, _) = start(dir.path(), &["--test-faults", "--config", config.to_str().unwrap()]);
-    let result = request(
-        &addr,
-        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Cookie: kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "client_id=token-500&response_type=token&state=s&request_id=r&origin=http%3A%2F%2Flocalhost%3A5000\
-         &scope=box&service=box&account=a&action=connect",
-    );
-    let token = result.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let reply = request(
-        &addr,
-        &format!(
-            "GET /v1/oauth/token/ HTTP/1.1\r\nAuthorization: Bearer {token}\r\nOrigin: http://localhost:5000"
-        ),
-        "",
-    );
-    assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
-    assert!(reply.to_lowercase().contains("access-control-allow-origin: http://localhost:5000"), "{reply}");
+    let child =
+        Process::start_in(dir.path(), "true", &["--test-faults", "--config", config.to_str().unwrap()]);
+    let form = "client_id=token-500&response_type=token&state=s&request_id=r&origin=http%3A%2F%2Flocalhost%3A5000\
+                &scope=box&service=box&account=a&action=connect";
+    let result = child.send(Method::POST, "/v1/oauth", &POPUP_FORM, form.as_bytes()).await;
+    let token =
+        result.body.split("\"access_token\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str()), ("Origin", "http://localhost:5000")];
+    let reply = child.send(Method::GET, "/v1/oauth/token/", &auth, b"").await;
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    let allowed = reply.header("access-control-allow-origin");
+    assert_eq!(allowed, Some("http://localhost:5000"), "{:?}", reply.headers);
 }
 
-#[test]
-fn trusted_domains_must_name_their_scheme() {
+#[tokio::test]
+async fn trusted_domains_must_name_their_scheme() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     let path = config.to_str().unwrap();
@@ -315,14 +243,16 @@ fn trusted_domains_must_name_their_scheme() {
          [\"https://app.example.com:443\", \"http://intranet.test:8080\", \"localhost:3000\"]\n",
     )
     .unwrap();
-    let (_child, addr, _) = start(dir.path(), &["--config", path]);
-    let relay = request(&addr, "GET /static/iexd.html HTTP/1.1", "");
+    let child = Process::start_in(dir.path(), "true", &["--config", path]);
+    let relay = child.send(Method::GET, "/static/iexd.html", &[], b"").await;
+    let policy = relay.header("content-security-policy").unwrap_or_default();
     assert!(
-        relay.contains(
+        policy.ends_with(
             "; frame-ancestors https://app.example.com http://intranet.test:8080 http://localhost:3000 \
-             https://localhost:3000\r\n"
+             https://localhost:3000"
         ),
-        "{relay}"
+        "{:?}",
+        relay.headers
     );
 }
 
@@ -368,21 +298,8 @@ fn the_sqlite_files_are_created_with_mode_0600() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("data/db.sqlite");
-    let mut child = Running(
-        Command::new("sh")
-            .arg("-c")
-            .arg("umask 022 && exec \"$0\" \"$@\"")
-            .arg(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", database.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on http://"), "{line:?}");
+    // Started: it printed its "listening on" line (which `Process::start` waits for and checks).
+    let _child = Process::start("umask 022", database.to_str().unwrap(), &[]);
     let mut modes: Vec<(String, u32)> = std::fs::read_dir(database.parent().unwrap())
         .unwrap()
         .map(|entry| entry.unwrap())
@@ -403,4 +320,37 @@ fn the_sqlite_files_are_created_with_mode_0600() {
     );
     let shown: Vec<String> = modes.iter().map(|(name, mode)| format!("{name} {mode:o}")).collect();
     assert!(modes.iter().all(|(_, mode)| *mode == 0o600), "{shown:?}");
+}
+
+/// Both log formats: one line per request with its method, path, status and latency, and never
+/// the token a request carries in its query string or its Authorization header.
+#[tokio::test]
+async fn log_lines_hold_the_request_but_never_its_query_or_headers() {
+    let secrets = ["QUERY-TOKEN-7e1d", "HEADER-TOKEN-42ab", "COOKIE-VALUE-9c3f"];
+    let path = format!("/v1/oauth/token/?access_token={}&client_secret=x", secrets[0]);
+    let bearer = format!("Bearer {}", secrets[1]);
+    let cookie = format!("kloudless-browser={}", secrets[2]);
+    for format in ["plain", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Process::start_in(dir.path(), "true", &["--log-format", format]);
+        let headers = [("Authorization", bearer.as_str()), ("Cookie", cookie.as_str())];
+        assert_eq!(child.send(Method::GET, &path, &headers, b"").await.status, 401);
+        let (_, logs) = child.kill();
+        for secret in secrets.iter().chain(&["access_token", "client_secret", "Bearer"]) {
+            assert!(!logs.contains(secret), "{format}: {secret:?} in {logs}");
+        }
+        let lines: Vec<&str> = logs.lines().filter(|line| line.contains("/v1/oauth/token/")).collect();
+        assert_eq!(lines.len(), 1, "{format}: one line per request: {logs}");
+        if format == "plain" {
+            let latency =
+                lines[0].strip_prefix("GET /v1/oauth/token/ 401 ").and_then(|l| l.strip_suffix(" ms"));
+            assert!(latency.is_some_and(|ms| ms.parse::<f64>().is_ok()), "{logs}");
+        } else {
+            let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+            assert_eq!(line["span"]["method"], "GET", "{line}");
+            assert_eq!(line["span"]["path"], "/v1/oauth/token/", "{line}");
+            assert_eq!(line["status"], 401, "{line}");
+            assert!(line["latency_ms"].is_f64(), "{line}");
+        }
+    }
 }

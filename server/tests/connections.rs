@@ -4,19 +4,20 @@
 //! than its cap, an accept error (EMFILE) does not stop it, and Ctrl-C lets a request in
 //! progress finish.
 //!
+//! These tests speak HTTP over raw sockets on purpose: the connection itself (what is sent when,
+//! what is left unread, when it is closed) is what they are about.
+//!
 //! Only behaviour is asserted, each timing as "within the timeout plus a generous margin"; the
 //! times measured are printed (`cargo test -p authenticator-server --test connections --
 //! --nocapture`).
 
 mod common;
 
-use authenticator_server::Server;
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
-use authenticator_server::serve::Limits;
+use common::{Process, TestServer};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,23 +26,16 @@ use tokio::time::timeout;
 /// Added to every timeout before a test gives up: machines running tests are busy.
 const MARGIN: Duration = Duration::from_secs(10);
 
-const BIN: &str = env!("CARGO_BIN_EXE_authenticator-server");
-
 const SECOND: Duration = Duration::from_secs(1);
 
-/// A running server with these connection settings, and its folder.
-async fn start(header: Duration, idle: Duration, max_connections: usize) -> (SocketAddr, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+/// A running server with these connection settings.
+async fn start(header: Duration, idle: Duration, max_connections: usize) -> TestServer {
     let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n";
-    let config =
-        Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), common::fresh_database(dir.path())).unwrap();
-    let connections =
-        Limits { header_timeout: header, idle_timeout: idle, max_connections, ..config.connections };
-    let config = Config { connections, ..config };
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    (addr, dir)
+    let tune = move |config: &mut Config| {
+        let limits = &mut config.connections;
+        (limits.header_timeout, limits.idle_timeout, limits.max_connections) = (header, idle, max_connections)
+    };
+    TestServer::with(toml).tune(tune).start().await
 }
 
 /// `GET /static/iexd.html` on a fresh connection; the status, or why there is none.
@@ -75,7 +69,8 @@ fn raise_open_file_limit() -> u64 {
 /// (400: the body could not be read) and cut after the header timeout, not held forever.
 #[tokio::test]
 async fn a_request_body_that_stops_coming_is_cut_after_the_header_timeout() {
-    let (addr, _dir) = start(SECOND, 5 * SECOND, 100).await;
+    let server = start(SECOND, 5 * SECOND, 100).await;
+    let addr = server.addr();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST /v1/oauth HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
@@ -110,7 +105,8 @@ async fn thousands_of_idle_sockets_are_closed_after_the_header_timeout_and_reque
     assert!(sockets >= 100, "the open-file limit {limit} is too low for this test");
     let header = 3 * SECOND;
     // The idle timeout, which would close them too, is far away: this is the header timeout.
-    let (addr, _dir) = start(header, 600 * SECOND, sockets + 64).await;
+    let server = start(header, 600 * SECOND, sockets + 64).await;
+    let addr = server.addr();
 
     let flood_started = Instant::now();
     let mut idle = Vec::with_capacity(sockets);
@@ -159,7 +155,8 @@ async fn thousands_of_idle_sockets_are_closed_after_the_header_timeout_and_reque
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
     let idle_timeout = 2 * SECOND;
-    let (addr, _dir) = start(SECOND, idle_timeout, 100).await;
+    let server = start(SECOND, idle_timeout, 100).await;
+    let addr = server.addr();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut pending = Vec::new();
     // Two requests on the one connection: it is kept alive.
@@ -213,7 +210,8 @@ async fn read_response(stream: &mut TcpStream, mut pending: Vec<u8>) -> (u16, Ve
 #[tokio::test]
 async fn slow_clients_are_cut_after_the_header_timeout() {
     let header = SECOND;
-    let (addr, _dir) = start(header, 600 * SECOND, 100).await;
+    let server = start(header, 600 * SECOND, 100).await;
+    let addr = server.addr();
     let partial = format!("GET /static/iexd.html HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
 
     let mut stopped = TcpStream::connect(addr).await.unwrap();
@@ -298,7 +296,8 @@ async fn the_server_never_holds_more_connections_than_its_cap() {
     // Long enough for a few samples of a full cap: the table is slow to read beside 10,000
     // sockets of the other test.
     let header = 2 * SECOND;
-    let (addr, _dir) = start(header, 600 * SECOND, CAP).await;
+    let server = start(header, 600 * SECOND, CAP).await;
+    let addr = server.addr();
 
     let most = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -350,48 +349,23 @@ async fn the_server_never_holds_more_connections_than_its_cap() {
     assert_eq!(most, CAP, "the server filled its cap (or the sampling missed it)");
 }
 
-/// The server binary, stopped when the test ends (even by a failed assertion).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the binary through `sh` with `shell_setup` run first (e.g. `ulimit -n 48`), then
 /// `args` plus a port and a database in `dir`; returns it, its address and its stderr lines.
 fn spawn_binary(
     dir: &std::path::Path,
     shell_setup: &str,
     args: &[&str],
-) -> (Running, String, std::sync::mpsc::Receiver<String>) {
-    let database = common::database_arg(&common::fresh_database(dir));
-    let mut child = Running(
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("{shell_setup} && exec \"$0\" \"$@\""))
-            .arg(BIN)
-            .args(["--listen", "127.0.0.1:0", "--database", &database])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line:?}"));
+) -> (Process, String, std::sync::mpsc::Receiver<String>) {
+    let mut process = Process::start_in(dir, shell_setup, args);
     let (lines_tx, lines) = std::sync::mpsc::channel();
-    let stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let stderr = BufReader::new(process.child.stderr.take().unwrap());
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {
             let _ = lines_tx.send(line);
         }
     });
-    (child, addr.to_owned(), lines)
+    let addr = process.addr.clone();
+    (process, addr, lines)
 }
 
 /// An accept error does not stop the server: with only 48 descriptors and a cap far above, a
@@ -426,7 +400,7 @@ async fn accept_errors_are_logged_and_the_server_keeps_serving() {
     let status = timeout(10 * MARGIN, status_of_a_request(addr)).await.expect("an answer");
     assert_eq!(status, Ok(200));
     eprintln!("{error:?}; a request after the flood answered in {:.2?}", asked.elapsed());
-    assert!(child.0.try_wait().unwrap().is_none(), "the server has exited");
+    assert!(child.child.try_wait().unwrap().is_none(), "the server has exited");
 }
 
 /// Ctrl-C (SIGINT) stops the server gracefully: a request in progress is answered, an idle
@@ -461,8 +435,8 @@ async fn stops_gracefully_on(signal: &str) {
     );
     slow.write_all(preflight.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    let pid = child.child.id().to_string();
+    assert!(std::process::Command::new("kill").args([signal, &pid]).status().unwrap().success());
 
     let mut reply = Vec::new();
     timeout(MARGIN, slow.read_to_end(&mut reply)).await.expect("the reply").unwrap();
@@ -473,7 +447,7 @@ async fn stops_gracefully_on(signal: &str) {
     let exited = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + MARGIN;
         while Instant::now() < deadline {
-            if let Some(status) = child.0.try_wait().unwrap() {
+            if let Some(status) = child.child.try_wait().unwrap() {
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -531,12 +505,12 @@ async fn start_download(
 async fn stalled_download(running: &common::acme::AcmeAccount) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(1024).unwrap();
-    let mut stream = socket.connect(running.addr).await.unwrap();
+    let mut stream = socket.connect(running.server.addr()).await.unwrap();
     let request = format!(
         "POST /v1/accounts/{}/raw HTTP/1.1\r\nHost: {}\r\nAuthorization: APIKey {}\r\n\
          X-Kloudless-Raw-URI: /big\r\nContent-Length: 0\r\n\r\n",
         running.account,
-        running.addr,
+        running.server.addr(),
         common::acme::KEY
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -583,8 +557,9 @@ async fn clients_that_stop_reading_are_dropped_after_the_write_timeout() {
     }
     let asked = Instant::now();
     let health = async {
-        let mut stream = TcpStream::connect(running.addr).await.map_err(|e| e.to_string())?;
-        let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", running.addr);
+        let mut stream = TcpStream::connect(running.server.addr()).await.map_err(|e| e.to_string())?;
+        let request =
+            format!("GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", running.server.addr());
         stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).await.map_err(|e| e.to_string())?;
@@ -624,9 +599,9 @@ async fn a_download_the_relay_gives_up_on_closes_the_clients_connection() {
     .await;
     let _reader = stalled_download(&running).await;
     let asked = Instant::now();
-    assert_eq!(sockets_held_by_the_server(running.addr.port()), 1);
+    assert_eq!(sockets_held_by_the_server(running.server.addr().port()), 1);
     // Closed by the server: its socket is orphaned (or gone) without the client reading a byte.
-    while sockets_held_by_the_server(running.addr.port()) > 0 {
+    while sockets_held_by_the_server(running.server.addr().port()) > 0 {
         assert!(
             asked.elapsed() < upstream_timeout + MARGIN,
             "the server still holds the connection {:?} after the download started",

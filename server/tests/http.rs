@@ -1,9 +1,12 @@
 //! The server over real HTTP: the pop-up flow, the API, trusted-domain and CORS rules, bad input.
+//! The tests of what a route answers to given input (the pop-up's pages and their refusals) call
+//! the server's router with no socket ([`TestApp`]); the rest go over a real connection
+//! ([`TestServer`]).
 
 mod common;
 
-use authenticator_server::Server;
-use authenticator_server::config::Config;
+use common::{Reply, Start, Target, TestApp, TestServer};
+use reqwest::Method;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -12,21 +15,24 @@ const APP_ORIGIN: &str = "http://localhost:3000";
 /// The binding cookie of the one browser every request of these tests comes from.
 const BROWSER: &str = "kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-struct Running {
-    addr: SocketAddr,
-    database: authenticator_server::store::Database,
-    dir: tempfile::TempDir,
-}
-
-async fn start() -> Running {
+async fn start() -> TestServer {
     start_with("", false).await
 }
 
-/// A server with the apps `app` (trusting the bare `localhost:3000`: http and https; its return
-/// pages are `/` and `/settings` there) and `other`
-/// (trusting `https://other.test` and `http://intranet.test:8080`), then `more_apps` (TOML), with
-/// `--test-faults` or not.
-async fn start_with(more_apps: &str, test_faults: bool) -> Running {
+/// A server with the apps of [`configured`] and no more.
+async fn start_with(more_apps: &str, test_faults: bool) -> TestServer {
+    configured(more_apps).test_faults(test_faults).start().await
+}
+
+/// The server's router with the apps of [`configured`], for the tests that need no socket.
+async fn app() -> TestApp {
+    configured("").app().await
+}
+
+/// The apps `app` (trusting the bare `localhost:3000`: http and https; its return pages are `/`
+/// and `/settings` there) and `other` (trusting `https://other.test` and
+/// `http://intranet.test:8080`), then `more_apps` (TOML); the requests come from [`BROWSER`].
+fn configured(more_apps: &str) -> Start<'static> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("www")).unwrap();
     std::fs::write(dir.path().join("www/index.html"), "<h1>demo</h1>").unwrap();
@@ -40,85 +46,19 @@ async fn start_with(more_apps: &str, test_faults: bool) -> Running {
         dir.path().join("www"),
         dir.path().join("dist"),
     );
-    let database = common::fresh_database(dir.path());
-    let config = load(&toml, database.clone(), test_faults);
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    Running { addr, database, dir }
+    TestServer::with(&toml).in_dir(dir).browser(BROWSER)
 }
 
-/// The configuration `toml`, with `--test-faults` or not.
-#[cfg(feature = "test-support")]
-fn load(toml: &str, database: authenticator_server::store::Database, test_faults: bool) -> Config {
-    Config::from_toml_with_faults(toml, "127.0.0.1:0".parse().unwrap(), database, test_faults).unwrap()
+/// A form's content type.
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+async fn get(server: &impl Target, path: &str, headers: &[(&str, &str)]) -> Reply {
+    server.send(Method::GET, path, headers, b"").await
 }
 
-/// The configuration `toml` (test faults need the `test-support` feature).
-#[cfg(not(feature = "test-support"))]
-fn load(toml: &str, database: authenticator_server::store::Database, test_faults: bool) -> Config {
-    assert!(!test_faults, "test faults need the test-support feature");
-    Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), database).unwrap()
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
-    }
-}
-
-/// One HTTP/1.1 request over a fresh connection; `head` is the request line and headers.
-async fn send(addr: SocketAddr, head: &str, body: &[u8]) -> Reply {
-    send_from(addr, None, head, body).await
-}
-
-/// [`send`] from the local address `from` (any of 127.0.0.0/8 works on loopback), in the browser
-/// [`BROWSER`].
-async fn send_from(addr: SocketAddr, from: Option<std::net::IpAddr>, head: &str, body: &[u8]) -> Reply {
-    let mut stream = match from {
-        None => TcpStream::connect(addr).await.unwrap(),
-        Some(ip) => {
-            let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.bind(SocketAddr::new(ip, 0)).unwrap();
-            socket.connect(addr).await.unwrap()
-        }
-    };
-    let request = format!(
-        "{head}\r\nHost: {addr}\r\nCookie: {BROWSER}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers =
-        lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-    Reply { status, headers, body: body.to_owned() }
-}
-
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let extra: String = headers.iter().map(|(k, v)| format!("\r\n{k}: {v}")).collect();
-    send(addr, &format!("GET {path} HTTP/1.1{extra}"), b"").await
-}
-
-async fn post_form(addr: SocketAddr, form: &[(&str, &str)]) -> Reply {
+async fn post_form(server: &impl Target, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    send(addr, "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded", body.as_bytes())
-        .await
+    server.send(Method::POST, "/v1/oauth", &[FORM], body.as_bytes()).await
 }
 
 fn protocol_params(scope: &str) -> Vec<(&'static str, String)> {
@@ -145,17 +85,22 @@ fn query(params: &[(&str, String)]) -> String {
 }
 
 /// Connects an account through the pop-up's form and returns the result page's embedded JSON.
-async fn connect(addr: SocketAddr, service: &str, account: &str) -> serde_json::Value {
-    connect_as(addr, "app", service, account).await
+async fn connect(server: &impl Target, service: &str, account: &str) -> serde_json::Value {
+    connect_as(server, "app", service, account).await
 }
 
 /// [`connect`] for the app `client_id` (which must trust [`APP_ORIGIN`]).
-async fn connect_as(addr: SocketAddr, client_id: &str, service: &str, account: &str) -> serde_json::Value {
+async fn connect_as(
+    server: &impl Target,
+    client_id: &str,
+    service: &str,
+    account: &str,
+) -> serde_json::Value {
     let mut form: Vec<(&str, &str)> = Vec::new();
     let params = params_with("any", "client_id", client_id);
     form.extend(params.iter().map(|(k, v)| (*k, v.as_str())));
     form.extend([("service", service), ("account", account), ("action", "connect")]);
-    let page = post_form(addr, &form).await;
+    let page = post_form(server, &form).await;
     assert_eq!(page.status, 200, "{}", page.body);
     embedded_result(&page.body)
 }
@@ -169,8 +114,8 @@ fn embedded_result(html: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn chooser_lists_the_services_the_scope_allows() {
-    let server = start().await;
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&protocol_params("crm"))), &[]).await;
+    let server = &app().await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&protocol_params("crm"))), &[]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("data-service=\"salesforce\""));
     assert!(page.body.contains("data-service=\"hubspot\""));
@@ -182,9 +127,8 @@ async fn chooser_lists_the_services_the_scope_allows() {
 
 #[tokio::test]
 async fn one_allowed_service_skips_the_chooser() {
-    let server = start().await;
-    let page =
-        get(server.addr, &format!("/v1/oauth/?{}", query(&protocol_params("gdrive:admin"))), &[]).await;
+    let server = &app().await;
+    let page = get(server, &format!("/v1/oauth/?{}", query(&protocol_params("gdrive:admin"))), &[]).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("data-service="));
     assert!(page.body.contains("data-action=\"connect\""));
@@ -194,8 +138,8 @@ async fn one_allowed_service_skips_the_chooser() {
 
 #[tokio::test]
 async fn connect_issues_a_token_that_the_api_verifies() {
-    let server = start().await;
-    let result = connect(server.addr, "box", "alice@example.com").await;
+    let server = &start().await;
+    let result = connect(server, "box", "alice@example.com").await;
     assert_eq!(result["id"], "req1");
     assert_eq!(result["origin"], APP_ORIGIN);
     let data = &result["data"];
@@ -207,7 +151,7 @@ async fn connect_issues_a_token_that_the_api_verifies() {
     let headers =
         [("Authorization", auth.as_str()), ("X-Kloudless-Source", "authenticator"), ("Origin", APP_ORIGIN)];
 
-    let info = get(server.addr, "/v1/oauth/token/", &headers).await;
+    let info = get(server, "/v1/oauth/token/", &headers).await;
     assert_eq!(info.status, 200);
     let info_json = info.json();
     assert_eq!(info_json["client_id"], "app");
@@ -221,7 +165,7 @@ async fn connect_issues_a_token_that_the_api_verifies() {
         "/v1/accounts/me/".into(),
         "/v1/accounts/me".into(),
     ] {
-        let account = get(server.addr, &path, &headers).await;
+        let account = get(server, &path, &headers).await;
         assert_eq!(account.status, 200, "{path}");
         let account = account.json();
         assert_eq!(account["id"], id);
@@ -230,24 +174,24 @@ async fn connect_issues_a_token_that_the_api_verifies() {
         assert_eq!(account["service_name"], "Box (demo)");
     }
     // The same account connected again keeps its id; the token is new.
-    let again = connect(server.addr, "box", "alice@example.com").await;
+    let again = connect(server, "box", "alice@example.com").await;
     assert_ne!(again["data"]["access_token"], data["access_token"]);
     let auth2 = format!("Bearer {}", again["data"]["access_token"].as_str().unwrap());
-    let info2 = get(server.addr, "/v1/oauth/token/", &[("Authorization", &auth2)]).await.json();
+    let info2 = get(server, "/v1/oauth/token/", &[("Authorization", &auth2)]).await.json();
     assert_eq!(info2["account_id"], id);
     // The raw token is nowhere in the database; its hash is.
-    let everything = common::everything(&server.database).await;
+    let everything = common::everything(server.database()).await;
     assert!(!everything.contains(token));
     assert!(everything.contains(&sha256_hex(token)), "the check reads what is stored");
 }
 
 #[tokio::test]
 async fn deny_posts_access_denied() {
-    let server = start().await;
+    let server = &app().await;
     let params = protocol_params("any");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.push(("action", "deny"));
-    let page = post_form(server.addr, &form).await;
+    let page = post_form(server, &form).await;
     assert_eq!(page.status, 200);
     let data = &embedded_result(&page.body)["data"];
     assert_eq!(data["error"], "access_denied");
@@ -257,7 +201,7 @@ async fn deny_posts_access_denied() {
 
 #[tokio::test]
 async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
-    let server = start().await;
+    let server = &app().await;
     for origin in [
         "http://localhost:3001",
         "http://evil.test",
@@ -269,13 +213,13 @@ async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
         "null",
     ] {
         let params = params_with("any", "origin", origin);
-        let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{origin}");
         assert!(!page.body.contains("postMessage"), "{origin}");
         assert!(!page.body.contains("<script"), "{origin}");
         let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let posted = post_form(
-            server.addr,
+            server,
             &[form.as_slice(), &[("action", "connect"), ("service", "box"), ("account", "x")]].concat(),
         )
         .await;
@@ -286,79 +230,72 @@ async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
 
 #[tokio::test]
 async fn missing_repeated_and_unknown_parameters_are_refused() {
-    let server = start().await;
+    let server = &app().await;
     let without_state: Vec<_> = protocol_params("any").into_iter().filter(|(k, _)| *k != "state").collect();
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&without_state)), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&without_state)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("state is missing"));
-    let page =
-        get(server.addr, &format!("/v1/oauth?{}&state=again", query(&protocol_params("any"))), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}&state=again", query(&protocol_params("any"))), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("more than once"));
     let unknown_app = params_with("any", "client_id", "nope");
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&unknown_app)), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&unknown_app)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("no app with client_id nope"));
-    let page =
-        get(server.addr, &format!("/v1/oauth?{}&service=box", query(&protocol_params("crm"))), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}&service=box", query(&protocol_params("crm"))), &[]).await;
     assert_eq!(page.status, 400, "a service outside the scope");
     // Markup in parameters is escaped, never interpreted.
     let hostile = params_with("any", "state", "\"><script>alert(1)</script>");
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&hostile)), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&hostile)), &[]).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("<script>alert(1)"));
     assert!(page.body.contains("&#34;&#62;&#60;script&#62;alert(1)"), "escaped (askama's entities)");
     // An oversized form body is refused.
     let huge = vec![b'a'; 64 * 1024];
-    let reply = send(
-        server.addr,
-        "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
-        &huge,
-    )
-    .await;
+    let reply = server.send(Method::POST, "/v1/oauth", &[FORM], &huge).await;
     assert_eq!(reply.status, 413);
 }
 
 #[tokio::test]
 async fn the_api_refuses_bad_tokens_and_other_accounts() {
-    let server = start().await;
-    let no_token = get(server.addr, "/v1/oauth/token/", &[("Origin", APP_ORIGIN)]).await;
+    let server = &start().await;
+    let no_token = get(server, "/v1/oauth/token/", &[("Origin", APP_ORIGIN)]).await;
     assert_eq!(no_token.status, 401);
     assert_eq!(no_token.json()["error"], "invalid_token");
     assert_eq!(no_token.header("access-control-allow-origin"), Some(APP_ORIGIN), "the page can read the 401");
-    let bad = get(server.addr, "/v1/oauth/token", &[("Authorization", "Bearer nope")]).await;
+    let bad = get(server, "/v1/oauth/token", &[("Authorization", "Bearer nope")]).await;
     assert_eq!(bad.status, 401);
-    let basic = get(server.addr, "/v1/oauth/token/", &[("Authorization", "Basic abc")]).await;
+    let basic = get(server, "/v1/oauth/token/", &[("Authorization", "Basic abc")]).await;
     assert_eq!(basic.status, 401);
 
-    let alice = connect(server.addr, "box", "alice").await;
-    let bob = connect(server.addr, "dropbox", "bob").await;
+    let alice = connect(server, "box", "alice").await;
+    let bob = connect(server, "dropbox", "bob").await;
     let alice_auth = format!("Bearer {}", alice["data"]["access_token"].as_str().unwrap());
     let bob_auth = format!("Bearer {}", bob["data"]["access_token"].as_str().unwrap());
     let bob_id =
-        get(server.addr, "/v1/oauth/token/", &[("Authorization", &bob_auth)]).await.json()["account_id"]
-            .clone();
-    let other = get(server.addr, &format!("/v1/accounts/{bob_id}/"), &[("Authorization", &alice_auth)]).await;
+        get(server, "/v1/oauth/token/", &[("Authorization", &bob_auth)]).await.json()["account_id"].clone();
+    let other = get(server, &format!("/v1/accounts/{bob_id}/"), &[("Authorization", &alice_auth)]).await;
     assert_eq!(other.status, 403);
     assert_eq!(other.json()["error"], "forbidden");
-    let malformed = get(server.addr, "/v1/accounts/abc/", &[("Authorization", &alice_auth)]).await;
+    let malformed = get(server, "/v1/accounts/abc/", &[("Authorization", &alice_auth)]).await;
     assert_eq!(malformed.status, 404);
-    let unknown = get(server.addr, "/v1/nothing", &[]).await;
+    let unknown = get(server, "/v1/nothing", &[]).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json()["error"], "not_found");
-    let wrong_method = send(server.addr, "DELETE /v1/oauth/token/ HTTP/1.1", b"").await;
+    let wrong_method = server.send(Method::DELETE, "/v1/oauth/token/", &[], b"").await;
     assert_eq!(wrong_method.status, 405);
 }
 
 #[tokio::test]
 async fn cors_only_for_trusted_origins() {
-    let server = start().await;
+    let server = &start().await;
     let preflight = |origin: &'static str| {
-        let head = format!(
-            "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: GET\r\n\
-             Access-Control-Request-Headers: authorization,x-kloudless-source"
-        );
-        async move { send(server.addr, &head, b"").await }
+        let headers = [
+            ("Origin", origin),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization,x-kloudless-source"),
+        ];
+        async move { server.send(Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await }
     };
     let trusted = preflight(APP_ORIGIN).await;
     assert_eq!(trusted.status, 204);
@@ -375,47 +312,80 @@ async fn cors_only_for_trusted_origins() {
     }
 
     // A valid token of app "app", read from an origin only app "other" trusts: no CORS grant.
-    let result = connect(server.addr, "box", "carol").await;
+    let result = connect(server, "box", "carol").await;
     let auth = format!("Bearer {}", result["data"]["access_token"].as_str().unwrap());
     let cross =
-        get(server.addr, "/v1/oauth/token/", &[("Authorization", &auth), ("Origin", "https://other.test")])
-            .await;
+        get(server, "/v1/oauth/token/", &[("Authorization", &auth), ("Origin", "https://other.test")]).await;
     assert_eq!(cross.status, 200);
     assert_eq!(cross.header("access-control-allow-origin"), None);
     let evil =
-        get(server.addr, "/v1/accounts/me/", &[("Authorization", &auth), ("Origin", "http://evil.test")])
-            .await;
+        get(server, "/v1/accounts/me/", &[("Authorization", &auth), ("Origin", "http://evil.test")]).await;
     assert_eq!(evil.header("access-control-allow-origin"), None);
 }
 
 #[tokio::test]
 async fn relay_demo_and_static_files() {
-    let server = start().await;
-    let relay = get(server.addr, "/static/iexd.html", &[]).await;
+    let server = &start().await;
+    let relay = get(server, "/static/iexd.html", &[]).await;
     assert_eq!(relay.status, 200);
     assert!(relay.body.contains("prepareToOpenAuthenticator"));
     assert!(!relay.body.contains("'*'"));
-    let index = get(server.addr, "/", &[]).await;
+    let index = get(server, "/", &[]).await;
     assert_eq!(index.body, "<h1>demo</h1>");
     assert_eq!(index.header("content-type"), Some("text/html; charset=utf-8"));
     for path in
         ["/../secret.txt", "/%2e%2e/secret.txt", "/dist/../secret.txt", "/dist/%2e%2e%2fsecret.txt", "/.env"]
     {
-        let reply = get(server.addr, path, &[]).await;
-        assert_eq!(reply.status, 404, "{path}");
-        assert!(!reply.body.contains("do not serve"), "{path}");
+        // Sent raw on purpose: an HTTP client would resolve the dot segments before sending.
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let reply = String::from_utf8_lossy(&send_raw(server.addr(), request.as_bytes()).await).into_owned();
+        assert!(reply.starts_with("HTTP/1.1 404 "), "{path}: {reply}");
+        assert!(!reply.contains("do not serve"), "{path}");
     }
-    let unbuilt = get(server.addr, "/dist/kloudless.authenticator.js", &[]).await;
+    let unbuilt = get(server, "/dist/kloudless.authenticator.js", &[]).await;
     assert_eq!(unbuilt.status, 404);
     assert!(unbuilt.body.contains("make build"));
 }
 
+/// The build's files keep their types (text as UTF-8, whatever the loading page's encoding); a
+/// folder, a dotfile or a third level is not a file to serve.
+#[tokio::test]
+async fn build_files_are_typed_and_folders_are_not_served() {
+    let server = start().await;
+    let dist = server.dir().join("dist");
+    std::fs::create_dir_all(dist.join("esm/deeper")).unwrap();
+    for (file, body) in [("lib.js", "1"), ("esm/index.js", "2"), ("lib.wasm", "\0asm"), (".hidden", "h")] {
+        std::fs::write(dist.join(file), body).unwrap();
+    }
+    std::fs::write(dist.join("esm/deeper/x.js"), "3").unwrap();
+    for (path, body, kind) in [
+        ("/dist/lib.js", "1", "text/javascript; charset=utf-8"),
+        ("/dist/esm/index.js", "2", "text/javascript; charset=utf-8"),
+        ("/dist/lib.wasm", "\0asm", "application/wasm"),
+    ] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str(), reply.header("content-type")),
+            (200, body, Some(kind))
+        );
+    }
+    for path in ["/dist/esm", "/dist/esm/", "/dist/missing.js"] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.body.contains("make build"), "{path}: {}", reply.body);
+    }
+    for path in ["/dist/.hidden", "/dist/esm/deeper/x.js"] {
+        let reply = get(&server, path, &[]).await;
+        assert_eq!((reply.status, reply.body.as_str()), (404, "Not found."), "{path}");
+    }
+}
+
 #[tokio::test]
 async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
-    let server = start().await;
+    let server = &start().await;
     let mut params = protocol_params("storage calendar:admin");
     params.push(("raw[x]", "kept".into()));
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<form method=\"get\" action=\"/v1/oauth\">"));
     assert!(page.body.contains("<input type=\"hidden\" name=\"raw[x]\" value=\"kept\">"));
@@ -427,7 +397,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
 
     // Choosing a service (as the chooser's GET form does) shows its connect page, admin included.
     params.push(("service", "google_calendar".into()));
-    let connect_page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let connect_page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(connect_page.status, 200);
     assert!(connect_page.body.contains("<form method=\"post\" action=\"/v1/oauth\">"));
     assert!(connect_page.body.contains("name=\"account\" value=\"demo.user@example.com\""));
@@ -435,8 +405,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
 
     let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let result =
-        post_form(server.addr, &[form.as_slice(), &[("account", " dana "), ("action", "connect")]].concat())
-            .await;
+        post_form(server, &[form.as_slice(), &[("account", " dana "), ("action", "connect")]].concat()).await;
     assert_eq!(result.status, 200);
     assert_eq!(result.header("cache-control"), Some("no-store"));
     assert!(result.body.contains("<body data-result=\"success\">"));
@@ -447,7 +416,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     assert_eq!(embedded["origin"], APP_ORIGIN);
     assert_eq!(embedded["data"]["scope"], "google_calendar:admin.calendar");
     let auth = format!("Bearer {}", embedded["data"]["access_token"].as_str().unwrap());
-    let account = get(server.addr, "/v1/accounts/me", &[("Authorization", &auth)]).await.json();
+    let account = get(server, "/v1/accounts/me", &[("Authorization", &auth)]).await.json();
     assert_eq!(account["account"], "dana", "the name is trimmed");
     assert_eq!(account["admin"], true);
     assert!(account["created"].as_str().unwrap().ends_with('Z'));
@@ -463,7 +432,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
             .filter(|(k, _)| extra.iter().all(|(e, _)| e != k))
             .map(|(k, v)| (*k, v.as_str()))
             .collect();
-        let page = post_form(server.addr, &[form.as_slice(), &extra].concat()).await;
+        let page = post_form(server, &[form.as_slice(), &extra].concat()).await;
         assert_eq!(page.status, 400, "{extra:?}");
         assert!(!page.body.contains("<script"), "{extra:?}");
     }
@@ -471,7 +440,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
 
 #[tokio::test]
 async fn result_json_cannot_break_out_of_its_script() {
-    let server = start().await;
+    let server = &app().await;
     let params: Vec<_> =
         protocol_params("box")
             .into_iter()
@@ -481,7 +450,7 @@ async fn result_json_cannot_break_out_of_its_script() {
             .collect();
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.push(("action", "deny"));
-    let page = post_form(server.addr, &form).await;
+    let page = post_form(server, &form).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<body data-result=\"error\">"));
     assert!(!page.body.contains("<script>alert(1)"));
@@ -492,7 +461,7 @@ async fn result_json_cannot_break_out_of_its_script() {
 
 #[tokio::test]
 async fn trusted_domains_are_bound_to_their_scheme() {
-    let server = start().await;
+    let server = &start().await;
     for (client_id, origin, trusted) in [
         // Scheme-bound entries: that origin only (the default port may be written or not).
         ("other", "https://other.test", true),
@@ -518,7 +487,7 @@ async fn trusted_domains_are_bound_to_their_scheme() {
                 _ => (k, v),
             })
             .collect();
-        let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, if trusted { 200 } else { 400 }, "{origin}");
         // Refused: the error page, which posts nothing.
         assert_eq!(page.body.contains("<body data-result=\"refused\">"), !trusted, "{origin}");
@@ -530,55 +499,47 @@ async fn trusted_domains_are_bound_to_their_scheme() {
     }
     // An origin trusted by another app only is not trusted for this one.
     let params = params_with("any", "origin", "https://other.test");
-    let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("The origin https://other.test is not a Trusted Domain of app app."));
 }
 
 #[tokio::test]
 async fn errors_get_cors_for_the_right_audience() {
-    let server = start().await;
-    let alice = connect(server.addr, "box", "alice").await;
+    let server = &start().await;
+    let alice = connect(server, "box", "alice").await;
     let auth = format!("Bearer {}", alice["data"]["access_token"].as_str().unwrap());
     // A valid token: the 403 is readable only by the token's app's origins.
-    let own =
-        get(server.addr, "/v1/accounts/99999/", &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await;
+    let own = get(server, "/v1/accounts/99999/", &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await;
     assert_eq!(own.status, 403);
     assert_eq!(own.header("access-control-allow-origin"), Some(APP_ORIGIN));
-    let foreign = get(
-        server.addr,
-        "/v1/accounts/99999/",
-        &[("Authorization", &auth), ("Origin", "https://other.test")],
-    )
-    .await;
+    let foreign =
+        get(server, "/v1/accounts/99999/", &[("Authorization", &auth), ("Origin", "https://other.test")])
+            .await;
     assert_eq!(foreign.status, 403);
     assert_eq!(foreign.header("access-control-allow-origin"), None);
     assert_eq!(foreign.header("vary"), Some("Origin"));
     // No valid token: any app's origin may read the 401; others may not.
-    let other_app = get(
-        server.addr,
-        "/v1/accounts/me/",
-        &[("Authorization", "Bearer x"), ("Origin", "https://other.test")],
-    )
-    .await;
+    let other_app =
+        get(server, "/v1/accounts/me/", &[("Authorization", "Bearer x"), ("Origin", "https://other.test")])
+            .await;
     assert_eq!(other_app.status, 401);
     assert_eq!(other_app.header("access-control-allow-origin"), Some("https://other.test"));
     // The same host on the scheme its entry does not name may not.
     for other_scheme in ["http://other.test", "https://intranet.test:8080"] {
         let refused =
-            get(server.addr, "/v1/accounts/me/", &[("Authorization", "Bearer x"), ("Origin", other_scheme)])
-                .await;
+            get(server, "/v1/accounts/me/", &[("Authorization", "Bearer x"), ("Origin", other_scheme)]).await;
         assert_eq!(refused.status, 401);
         assert_eq!(refused.header("access-control-allow-origin"), None, "{other_scheme}");
     }
-    let evil = get(server.addr, "/v1/oauth/token/", &[("Origin", "http://evil.test")]).await;
+    let evil = get(server, "/v1/oauth/token/", &[("Origin", "http://evil.test")]).await;
     assert_eq!(evil.status, 401);
     assert_eq!(evil.header("access-control-allow-origin"), None);
     // Unknown API paths are JSON 404s, whatever the method.
-    let posted = send(server.addr, "POST /v1/unknown/thing HTTP/1.1", b"").await;
+    let posted = server.send(Method::POST, "/v1/unknown/thing", &[], b"").await;
     assert_eq!(posted.status, 404);
     assert_eq!(posted.json()["error"], "not_found");
-    let text = get(server.addr, "/nope/deeper", &[]).await;
+    let text = get(server, "/nope/deeper", &[]).await;
     assert_eq!((text.status, text.body.as_str()), (404, "Not found."));
 }
 
@@ -615,31 +576,17 @@ fn inline_elements(html: &str, tag: &str) -> Vec<String> {
     found
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 /// The SHA-256 of `text`, hex-encoded (as the server stores tokens).
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 fn sha256_source(text: &str) -> String {
+    use base64::Engine;
     use sha2::Digest;
-    format!("'sha256-{}'", base64(&sha2::Sha256::digest(text.as_bytes())))
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(hash))
 }
 
 /// A pop-up page's headers: no referrer, never framed, and a strict policy under which its
@@ -671,11 +618,11 @@ fn assert_popup_headers(page: &Reply, what: &str) {
 
 #[tokio::test]
 async fn popup_pages_send_a_strict_policy() {
-    let server = start().await;
-    let chooser = get(server.addr, &format!("/v1/oauth?{}", query(&protocol_params("any"))), &[]).await;
+    let server = &app().await;
+    let chooser = get(server, &format!("/v1/oauth?{}", query(&protocol_params("any"))), &[]).await;
     assert_eq!(chooser.status, 200);
     assert_popup_headers(&chooser, "chooser");
-    let connect_page = get(server.addr, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
+    let connect_page = get(server, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
     assert!(connect_page.body.contains("data-action=\"connect\""));
     assert_popup_headers(&connect_page, "connect");
     // The forms post to this server only: relative actions, which `form-action 'self'` allows.
@@ -685,28 +632,28 @@ async fn popup_pages_send_a_strict_policy() {
     let params = protocol_params("box");
     let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let success = post_form(
-        server.addr,
+        server,
         &[form.as_slice(), &[("service", "box"), ("account", "a"), ("action", "connect")]].concat(),
     )
     .await;
     assert!(success.body.contains("data-result=\"success\""));
     assert_eq!(inline_elements(&success.body, "script").len(), 1, "the result script runs, by its hash");
     assert_popup_headers(&success, "result (success)");
-    let denied = post_form(server.addr, &[form.as_slice(), &[("action", "deny")]].concat()).await;
+    let denied = post_form(server, &[form.as_slice(), &[("action", "deny")]].concat()).await;
     assert!(denied.body.contains("data-result=\"error\""));
     assert_popup_headers(&denied, "result (denied)");
-    let error = get(server.addr, "/v1/oauth?client_id=nope", &[]).await;
+    let error = get(server, "/v1/oauth?client_id=nope", &[]).await;
     assert_eq!(error.status, 400);
     assert_popup_headers(&error, "error page");
-    let too_long = get(server.addr, &format!("/v1/oauth?raw={}", "a".repeat(20_000)), &[]).await;
+    let too_long = get(server, &format!("/v1/oauth?raw={}", "a".repeat(20_000)), &[]).await;
     assert_eq!(too_long.status, 414);
     assert_popup_headers(&too_long, "414 page");
 }
 
 #[tokio::test]
 async fn the_relay_is_frameable_by_trusted_domains_only() {
-    let server = start().await;
-    let relay = get(server.addr, "/static/iexd.html", &[]).await;
+    let server = &start().await;
+    let relay = get(server, "/static/iexd.html", &[]).await;
     assert_eq!(relay.status, 200);
     assert_eq!(relay.header("x-frame-options"), None, "the relay must stay frameable");
     let csp = csp_directives(&relay);
@@ -729,17 +676,17 @@ async fn the_relay_is_frameable_by_trusted_domains_only() {
 
 #[tokio::test]
 async fn demo_and_build_files_are_never_framed() {
-    let server = start().await;
-    std::fs::create_dir(server.dir.path().join("dist")).unwrap();
-    std::fs::write(server.dir.path().join("dist/page.html"), "<p>x</p>").unwrap();
-    std::fs::write(server.dir.path().join("dist/lib.js"), "1").unwrap();
+    let server = &start().await;
+    std::fs::create_dir(server.dir().join("dist")).unwrap();
+    std::fs::write(server.dir().join("dist/page.html"), "<p>x</p>").unwrap();
+    std::fs::write(server.dir().join("dist/lib.js"), "1").unwrap();
     for path in ["/", "/index.html", "/dist/page.html", "/dist/lib.js", "/v1/oauth/token/", "/missing"] {
-        let reply = get(server.addr, path, &[]).await;
+        let reply = get(server, path, &[]).await;
         assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{path}");
         assert_eq!(csp_directives(&reply)["frame-ancestors"], ["'none'"], "{path}");
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
     }
-    let index = get(server.addr, "/", &[]).await;
+    let index = get(server, "/", &[]).await;
     assert_eq!((index.status, index.header("content-type")), (200, Some("text/html; charset=utf-8")));
 }
 
@@ -766,10 +713,10 @@ const MALFORMED_ORIGINS: [&str; 14] = [
 
 #[tokio::test]
 async fn the_popup_refuses_origins_that_are_not_plain() {
-    let server = start().await;
+    let server = &app().await;
     for origin in MALFORMED_ORIGINS {
         let params = params_with("box", "origin", origin);
-        let page = get(server.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{origin:?}");
         assert!(
             page.body.contains("is not a plain scheme://host[:port] origin"),
@@ -778,52 +725,48 @@ async fn the_popup_refuses_origins_that_are_not_plain() {
         );
         let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let posted =
-            post_form(server.addr, &[form.as_slice(), &[("account", "x"), ("action", "connect")]].concat())
-                .await;
+            post_form(server, &[form.as_slice(), &[("account", "x"), ("action", "connect")]].concat()).await;
         assert_eq!(posted.status, 400, "{origin:?}");
         assert!(inline_elements(&posted.body, "script").is_empty(), "{origin:?}");
     }
     // An upper-case host is the same origin: accepted, and posted to in its normal form.
     let params = params_with("box", "origin", "http://LOCALHOST:3000");
     let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let posted = post_form(server.addr, &[form.as_slice(), &[("action", "deny")]].concat()).await;
+    let posted = post_form(server, &[form.as_slice(), &[("action", "deny")]].concat()).await;
     assert_eq!(posted.status, 200);
     assert_eq!(embedded_result(&posted.body)["origin"], APP_ORIGIN);
 }
 
 #[tokio::test]
 async fn cors_refuses_origin_headers_that_are_not_plain() {
-    let server = start().await;
-    let result = connect(server.addr, "box", "erin").await;
+    let server = &start().await;
+    let result = connect(server, "box", "erin").await;
     let auth = format!("Bearer {}", result["data"]["access_token"].as_str().unwrap());
     // Leading and trailing spaces are not part of a header's value (RFC 9110), so they are
     // left out here: hyper strips them before the server sees the value.
     for origin in MALFORMED_ORIGINS.iter().filter(|o| o.trim() == **o) {
-        let head = format!(
-            "OPTIONS /v1/oauth/token/ HTTP/1.1\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: GET"
-        );
-        let preflight = send(server.addr, &head, b"").await;
+        let headers = [("Origin", *origin), ("Access-Control-Request-Method", "GET")];
+        let preflight = server.send(Method::OPTIONS, "/v1/oauth/token/", &headers, b"").await;
         assert_eq!(preflight.status, 403, "{origin}");
         assert_eq!(preflight.header("access-control-allow-origin"), None, "{origin}");
         for path in ["/v1/oauth/token/", "/v1/accounts/me/"] {
-            let with_token = get(server.addr, path, &[("Authorization", &auth), ("Origin", origin)]).await;
+            let with_token = get(server, path, &[("Authorization", &auth), ("Origin", origin)]).await;
             assert_eq!(with_token.status, 200, "{origin}");
             assert_eq!(with_token.header("access-control-allow-origin"), None, "{origin} {path}");
-            let without = get(server.addr, path, &[("Origin", origin)]).await;
+            let without = get(server, path, &[("Origin", origin)]).await;
             assert_eq!(without.status, 401, "{origin}");
             assert_eq!(without.header("access-control-allow-origin"), None, "{origin} {path}");
         }
     }
-    let trusted =
-        get(server.addr, "/v1/oauth/token/", &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await;
+    let trusted = get(server, "/v1/oauth/token/", &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await;
     assert_eq!(trusted.header("access-control-allow-origin"), Some(APP_ORIGIN));
 }
 
 // ---- Bad input stores nothing ----
 
 /// The number of rows of every table of the server's database.
-async fn row_counts(server: &Running) -> Vec<(String, usize)> {
-    let counts = common::row_counts(&server.database).await;
+async fn row_counts(server: &TestServer) -> Vec<(String, usize)> {
+    let counts = common::row_counts(server.database()).await;
     let tables: Vec<&str> = counts.iter().map(|(t, _)| t.as_str()).collect();
     assert!(tables.contains(&"accounts") && tables.contains(&"tokens"), "{tables:?}");
     counts
@@ -846,15 +789,12 @@ fn assert_json_error(reply: &Reply, status: u16, what: &str) {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
-    let server = start().await;
-    let before = row_counts(&server).await;
+    let server = &start().await;
+    let before = row_counts(server).await;
     assert!(before.iter().all(|(_, n)| *n == 0), "{before:?}");
     // A complete, valid connect form, as the pop-up posts it.
     let valid = format!("{}&service=box&account=mallory&action=connect", query(&protocol_params("box")));
-    let post = |body: Vec<u8>| {
-        let head = "POST /v1/oauth HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded";
-        async move { send(server.addr, head, &body).await }
-    };
+    let post = |body: Vec<u8>| async move { server.send(Method::POST, "/v1/oauth", &[FORM], &body).await };
     let without = |key: &str| {
         let params: Vec<_> = protocol_params("box").into_iter().filter(|(k, _)| *k != key).collect();
         format!("{}&service=box&account=mallory&action=connect", query(&params))
@@ -891,18 +831,17 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         ("oversized query", format!("{shown}&raw={}", "a".repeat(20_000)), 414),
         ("nothing", String::new(), 400),
     ] {
-        assert_error_page(&get(server.addr, &format!("/v1/oauth?{query}"), &[]).await, status, what);
+        assert_error_page(&get(server, &format!("/v1/oauth?{query}"), &[]).await, status, what);
     }
     // A request target with a raw byte that is not ASCII never reaches the handlers.
     let raw =
-        send_raw(server.addr, b"GET /v1/oauth?state=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        send_raw(server.addr(), b"GET /v1/oauth?state=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await;
     assert!(raw.starts_with(b"HTTP/1.1 4"), "{}", String::from_utf8_lossy(&raw));
 
     // The API: JSON errors.
-    let token =
-        connect(server.addr, "box", "alice").await["data"]["access_token"].as_str().unwrap().to_owned();
-    let before = row_counts(&server).await;
+    let token = connect(server, "box", "alice").await["data"]["access_token"].as_str().unwrap().to_owned();
+    let before = row_counts(server).await;
     let auth = format!("Bearer {token}");
     let with_auth = [("Authorization", auth.as_str())];
     for path in ["/v1/oauth/token/", "/v1/accounts/me/"] {
@@ -911,39 +850,35 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
             ("a repeated parameter", format!("{path}?retrieve_full=False&retrieve_full=True"), 400),
             ("oversized query", format!("{path}?raw={}", "a".repeat(20_000)), 414),
         ] {
-            assert_json_error(
-                &get(server.addr, &target, &with_auth).await,
-                status,
-                &format!("{path}: {what}"),
-            );
+            assert_json_error(&get(server, &target, &with_auth).await, status, &format!("{path}: {what}"));
         }
-        assert_json_error(&get(server.addr, path, &[]).await, 401, "no token");
-        let twice =
-            get(server.addr, path, &[("Authorization", &auth), ("Authorization", "Bearer nope")]).await;
+        assert_json_error(&get(server, path, &[]).await, 401, "no token");
+        let twice = get(server, path, &[("Authorization", &auth), ("Authorization", "Bearer nope")]).await;
         assert_json_error(&twice, 400, "two Authorization headers");
-        let head = format!("GET {path} HTTP/1.1\r\nAuthorization: {auth}");
-        assert_json_error(&send(server.addr, &head, b"x=1").await, 400, "a body");
-        assert_json_error(&send(server.addr, &head, &vec![b'a'; 20_000]).await, 413, "an oversized body");
+        let with_body = |body: &'static [u8]| server.send(Method::GET, path, &with_auth, body);
+        assert_json_error(&with_body(b"x=1").await, 400, "a body");
+        assert_json_error(&with_body(&[b'a'; 20_000]).await, 413, "an oversized body");
         let raw_auth =
             [format!("GET {path} HTTP/1.1\r\nAuthorization: Bearer ").as_bytes(), b"\xff\xfe"].concat();
         let reply =
-            send_raw(server.addr, &[&raw_auth[..], b"\r\nHost: x\r\nConnection: close\r\n\r\n"].concat())
+            send_raw(server.addr(), &[&raw_auth[..], b"\r\nHost: x\r\nConnection: close\r\n\r\n"].concat())
                 .await;
         assert!(reply.starts_with(b"HTTP/1.1 401"), "{}", String::from_utf8_lossy(&reply));
         // The API still answers a well-formed request with a query.
-        let ok = get(server.addr, &format!("{path}?retrieve_full=False"), &with_auth).await;
+        let ok = get(server, &format!("{path}?retrieve_full=False"), &with_auth).await;
         assert_eq!(ok.status, 200, "{path}");
     }
-    assert_eq!(row_counts(&server).await, before, "nothing stored by the bad requests");
+    assert_eq!(row_counts(server).await, before, "nothing stored by the bad requests");
 
     // The counts do see a real connection: the valid form the bad ones were made from.
     let stored = post(valid.clone().into_bytes()).await;
     assert!(stored.body.contains("data-result=\"success\""), "{}", stored.body);
-    let after = row_counts(&server).await;
+    let after = row_counts(server).await;
     assert_eq!(after.iter().map(|(_, n)| n).sum::<usize>(), before.iter().map(|(_, n)| n).sum::<usize>() + 2);
 }
 
-/// Sends `request` as is; returns every byte of the reply (none when the server closed the
+/// Sends `request` as is, for the requests no HTTP client sends (raw bytes, dot segments, a
+/// connection the server drops); returns every byte of the reply (none when the server closed the
 /// connection without replying or reset it).
 async fn send_raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -987,16 +922,16 @@ fn api_path(endpoint: &str) -> &'static str {
 #[cfg(feature = "test-support")]
 #[tokio::test]
 async fn faults_misbehave_as_configured_with_cors() {
-    let server = start_with(&fault_apps(), true).await;
+    let server = &start_with(&fault_apps(), true).await;
     let token_of = |client_id: &'static str| async move {
-        let result = connect_as(server.addr, client_id, "box", "faulty").await;
+        let result = connect_as(server, client_id, "box", "faulty").await;
         format!("Bearer {}", result["data"]["access_token"].as_str().unwrap())
     };
     for endpoint in ["token", "account"] {
         let path = api_path(endpoint);
         let other_path = api_path(if endpoint == "token" { "account" } else { "token" });
         let call = |auth: String| async move {
-            get(server.addr, path, &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await
+            get(server, path, &[("Authorization", &auth), ("Origin", APP_ORIGIN)]).await
         };
 
         let auth =
@@ -1006,7 +941,7 @@ async fn faults_misbehave_as_configured_with_cors() {
         assert_eq!(reply.json()["error"], "server_error");
         assert_eq!(reply.header("access-control-allow-origin"), Some(APP_ORIGIN), "{endpoint}");
         // Only the configured endpoint misbehaves.
-        let other = get(server.addr, other_path, &[("Authorization", &auth)]).await;
+        let other = get(server, other_path, &[("Authorization", &auth)]).await;
         assert_eq!(other.status, 200, "{endpoint}");
 
         let reply =
@@ -1046,19 +981,21 @@ async fn faults_misbehave_as_configured_with_cors() {
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nOrigin: {APP_ORIGIN}\r\nConnection: close\r\n\r\n"
         );
-        let raw = send_raw(server.addr, request.as_bytes()).await;
+        let raw = send_raw(server.addr(), request.as_bytes()).await;
         assert!(raw.is_empty(), "{endpoint}: no response at all, got {:?}", String::from_utf8_lossy(&raw));
         // The same request with keep-alive: the connection is closed all the same.
-        let raw =
-            send_raw(server.addr, request.replace("Connection: close", "Connection: keep-alive").as_bytes())
-                .await;
+        let raw = send_raw(
+            server.addr(),
+            request.replace("Connection: close", "Connection: keep-alive").as_bytes(),
+        )
+        .await;
         assert!(raw.is_empty(), "{endpoint}: {:?}", String::from_utf8_lossy(&raw));
         // The server itself carries on.
-        assert_eq!(get(server.addr, other_path, &[("Authorization", &auth)]).await.status, 200);
+        assert_eq!(get(server, other_path, &[("Authorization", &auth)]).await.status, 200);
     }
 
     let reply = get(
-        server.addr,
+        server,
         "/v1/oauth/token/",
         &[("Authorization", &token_of("token-other_client_id").await), ("Origin", APP_ORIGIN)],
     )
@@ -1071,14 +1008,15 @@ async fn faults_misbehave_as_configured_with_cors() {
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP_ORIGIN));
 
     // Apps without a fault, and requests without a valid token, are untouched.
-    let normal = get(server.addr, "/v1/oauth/token/", &[("Authorization", &token_of("app").await)]).await;
+    let normal = get(server, "/v1/oauth/token/", &[("Authorization", &token_of("app").await)]).await;
     assert_eq!((normal.status, normal.json()["client_id"].clone()), (200, serde_json::json!("app")));
-    assert_eq!(get(server.addr, "/v1/oauth/token/", &[("Authorization", "Bearer nope")]).await.status, 401);
+    assert_eq!(get(server, "/v1/oauth/token/", &[("Authorization", "Bearer nope")]).await.status, 401);
 }
 
 #[cfg(feature = "test-support")]
 #[test]
 fn faults_need_the_flag() {
+    use authenticator_server::config::Config;
     let at = "127.0.0.1:0".parse().unwrap();
     let error = Config::from_toml(&fault_apps(), at, "db".into()).unwrap_err().to_string();
     assert!(error.contains("--test-faults"), "{error}");
@@ -1086,12 +1024,9 @@ fn faults_need_the_flag() {
 }
 
 /// POSTs a progress check from `origin`.
-async fn progress(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
+async fn progress(server: &impl Target, origin: &str, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    let head = format!(
-        "POST /v1/oauth/progress HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
-    );
-    send(addr, &head, body.as_bytes()).await
+    server.send(Method::POST, "/v1/oauth/progress", &[FORM, ("Origin", origin)], body.as_bytes()).await
 }
 
 /// [`protocol_params`] with the library's `return_to`: a page of [`APP_ORIGIN`].
@@ -1103,15 +1038,15 @@ fn tracked_params(scope: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn a_tracked_flow_reports_its_progress_and_its_result_goes_back_to_the_launching_page() {
-    let running = start().await;
-    let addr = running.addr;
+    let running = &start().await;
+    let server = running;
     let ask = |origin: &'static str, client_id: &'static str| async move {
-        progress(addr, origin, &[("client_id", client_id), ("request_id", "req1")]).await
+        progress(server, origin, &[("client_id", client_id), ("request_id", "req1")]).await
     };
     assert_eq!(ask(APP_ORIGIN, "app").await.status, 404, "nothing tracked yet");
 
     let params = tracked_params("any");
-    let chooser = get(addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let chooser = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(chooser.status, 200);
     assert!(chooser.body.contains("data-request=\"req1\""), "the abandon beacon knows the flow");
     let under_way = ask(APP_ORIGIN, "app").await;
@@ -1124,14 +1059,14 @@ async fn a_tracked_flow_reports_its_progress_and_its_result_goes_back_to_the_lau
 
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
-    let page = post_form(addr, &form).await;
+    let page = post_form(server, &form).await;
     let embedded = embedded_result(&page.body);
     assert_eq!(embedded["return_to"], format!("{APP_ORIGIN}/settings?tab=accounts"));
     assert_eq!(ask(APP_ORIGIN, "app").await.status, 202, "the result is on its way back");
 
-    assert_eq!(progress(addr, APP_ORIGIN, &[("client_id", "app"), ("request_id", "")]).await.status, 400);
+    assert_eq!(progress(server, APP_ORIGIN, &[("client_id", "app"), ("request_id", "")]).await.status, 400);
     let twice = [("client_id", "app"), ("request_id", "req1"), ("request_id", "req1")];
-    assert_eq!(progress(addr, APP_ORIGIN, &twice).await.status, 400);
+    assert_eq!(progress(server, APP_ORIGIN, &twice).await.status, 400);
 }
 
 #[tokio::test]
@@ -1139,16 +1074,16 @@ async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
     // The attack the second channel once allowed: a page (or curl) opens the real pop-up for the
     // real app, claiming a trusted origin; the victim connects; the attacker then asks every
     // endpoint, with any Origin it likes.
-    let running = start().await;
-    let addr = running.addr;
+    let running = &start().await;
+    let server = running;
     let stolen =
-        get(addr, &format!("/v1/oauth?{}", query(&params_with("box", "origin", "http://evil.test"))), &[])
+        get(server, &format!("/v1/oauth?{}", query(&params_with("box", "origin", "http://evil.test"))), &[])
             .await;
     assert_eq!(stolen.status, 400, "an untrusted origin gets no pop-up");
     let mut elsewhere = protocol_params("box");
     elsewhere.push(("return_to", "http://evil.test/steal".into()));
     assert_eq!(
-        get(addr, &format!("/v1/oauth?{}", query(&elsewhere)), &[]).await.status,
+        get(server, &format!("/v1/oauth?{}", query(&elsewhere)), &[]).await.status,
         400,
         "nor another return page"
     );
@@ -1156,7 +1091,7 @@ async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
     let params = tracked_params("box");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "victim@example.com"), ("action", "connect")]);
-    let token = embedded_result(&post_form(addr, &form).await.body)["data"]["access_token"]
+    let token = embedded_result(&post_form(server, &form).await.body)["data"]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1166,13 +1101,11 @@ async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
     for origin in [APP_ORIGIN, "http://evil.test", "null"] {
         for path in ["/v1/oauth/progress", "/v1/oauth/rendezvous", "/v1/oauth/progress/abandon", "/v1/oauth"]
         {
-            let head = format!(
-                "POST {path} HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
-            );
-            answers.push(send(addr, &head, form_body.as_bytes()).await);
+            let headers = [FORM, ("Origin", origin)];
+            answers.push(server.send(Method::POST, path, &headers, form_body.as_bytes()).await);
         }
         for path in ["/v1/oauth/token/", "/v1/accounts/me/", "/v1/oauth/progress"] {
-            answers.push(get(addr, path, &[("Origin", origin)]).await);
+            answers.push(get(server, path, &[("Origin", origin)]).await);
         }
     }
     assert_eq!(answers.len(), 21);
@@ -1183,23 +1116,22 @@ async fn no_endpoint_hands_a_token_to_a_client_that_is_not_the_popup() {
 
 #[tokio::test]
 async fn closing_the_popup_abandons_its_flow() {
-    let running = start().await;
+    let running = &start().await;
     let params = tracked_params("box");
-    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     let form = [("client_id", "app"), ("request_id", "req1")];
-    assert_eq!(progress(running.addr, APP_ORIGIN, &form).await.status, 202);
-    let beacon =
-        send(running.addr, "POST /v1/oauth/progress/abandon HTTP/1.1\r\nContent-Type: text/plain", b"req1")
-            .await;
+    assert_eq!(progress(running, APP_ORIGIN, &form).await.status, 202);
+    let text = [("Content-Type", "text/plain")];
+    let beacon = running.send(Method::POST, "/v1/oauth/progress/abandon", &text, b"req1").await;
     assert_eq!(beacon.status, 204);
-    assert_eq!(progress(running.addr, APP_ORIGIN, &form).await.status, 404);
-    let bad = send(running.addr, "POST /v1/oauth/progress/abandon HTTP/1.1", b"").await;
+    assert_eq!(progress(running, APP_ORIGIN, &form).await.status, 404);
+    let bad = running.send(Method::POST, "/v1/oauth/progress/abandon", &[], b"").await;
     assert_eq!(bad.status, 400);
 }
 
 #[tokio::test]
 async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
-    let running = start().await;
+    let running = &start().await;
     let long = format!("{APP_ORIGIN}/{}", "x".repeat(2100));
     for bad in [
         "/settings",
@@ -1213,14 +1145,14 @@ async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
     ] {
         let mut params = protocol_params("box");
         params.push(("return_to", bad.into()));
-        let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        let page = get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{bad}");
         assert!(page.body.contains("return_to"), "{bad}: {}", page.body);
     }
     let mut params = protocol_params("box");
     params.push(("return_to", APP_ORIGIN.to_owned()));
     assert_eq!(
-        get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
+        get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
         200,
         "the origin's root"
     );
@@ -1230,7 +1162,7 @@ async fn return_to_must_be_a_plain_page_of_the_launching_origin() {
 async fn return_to_must_be_a_registered_return_page_its_query_aside() {
     // The attack: a pop-up opened (noopener) with `return_to` at an open redirect of the trusted
     // origin, a blob: URL of it, or a `//` path, took the result wherever those lead.
-    let running = start().await;
+    let running = &start().await;
     for bad in [
         "http://localhost:3000/redirect?next=https://attacker.test/",
         "blob:http://localhost:3000/0b7e1a4c-5c4e-4a4f-9d1e-3f2a1b0c9d8e",
@@ -1240,14 +1172,14 @@ async fn return_to_must_be_a_registered_return_page_its_query_aside() {
     ] {
         let mut params = protocol_params("box");
         params.push(("return_to", bad.into()));
-        let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+        let page = get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{bad}");
         assert!(page.body.contains("return_to"), "{bad}: {}", page.body);
         assert!(!page.body.contains("kloudless-result"), "{bad}: no result page");
     }
     let mut params = protocol_params("box");
     params.push(("return_to", "http://localhost:3000/redirect".into()));
-    let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let page = get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert!(
         page.body.contains("not a registered return URL") && page.body.contains("return_urls"),
         "{}",
@@ -1256,119 +1188,113 @@ async fn return_to_must_be_a_registered_return_page_its_query_aside() {
     for good in ["http://localhost:3000/settings?next=https://attacker.test/", "http://localhost:3000/?a=b"] {
         let mut params = protocol_params("box");
         params.push(("return_to", good.into()));
-        assert_eq!(
-            get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await.status,
-            200,
-            "{good}"
-        );
+        assert_eq!(get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await.status, 200, "{good}");
     }
 }
 
 #[tokio::test]
 async fn an_app_without_return_pages_gets_postmessage_only() {
-    let running = start().await;
+    let running = &start().await;
     // `other` registered no return URL: its `return_to` is ignored, and the flow is not tracked.
     let mut params = params_with("box", "client_id", "other");
     params.iter_mut().filter(|(k, _)| *k == "origin").for_each(|(_, v)| *v = "https://other.test".into());
     params.push(("return_to", "https://other.test/anywhere?next=https://attacker.test/".into()));
-    let page = get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    let page = get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(!page.body.contains("data-request"), "no abandon beacon: nothing tracked");
     assert!(!page.body.contains("attacker.test"), "return_to is not carried on");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "p@example.com"), ("action", "connect")]);
-    let result = post_form(running.addr, &form).await;
+    let result = post_form(running, &form).await;
     let embedded = embedded_result(&result.body);
     assert_eq!((embedded["return_to"].is_null(), embedded["code"].is_null()), (true, true));
     assert!(result.body.contains("id=\"kloudless-unreachable\" hidden"), "the page can say why");
     assert!(result.body.contains("registered no return page"));
     let ask = [("client_id", "other"), ("request_id", "req1")];
-    assert_eq!(progress(running.addr, "https://other.test", &ask).await.status, 404, "not tracked");
+    assert_eq!(progress(running, "https://other.test", &ask).await.status, 404, "not tracked");
 }
 
 /// POSTs a redemption of `code` from `origin`.
-async fn redeem(addr: SocketAddr, origin: &str, form: &[(&str, &str)]) -> Reply {
+async fn redeem(server: &impl Target, origin: &str, form: &[(&str, &str)]) -> Reply {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    let head = format!(
-        "POST /v1/oauth/progress/redeem HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: {origin}"
-    );
-    send(addr, &head, body.as_bytes()).await
+    let headers = [FORM, ("Origin", origin)];
+    server.send(Method::POST, "/v1/oauth/progress/redeem", &headers, body.as_bytes()).await
 }
 
 /// Runs a tracked flow of `request_id` to its result page; returns the page's embedded JSON.
-async fn returned_flow(addr: SocketAddr, request_id: &str) -> serde_json::Value {
+async fn returned_flow(server: &impl Target, request_id: &str) -> serde_json::Value {
     let mut params = tracked_params("box");
     params.iter_mut().filter(|(k, _)| *k == "request_id").for_each(|(_, v)| *v = request_id.to_owned());
-    get(addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
-    embedded_result(&post_form(addr, &form).await.body)
+    embedded_result(&post_form(server, &form).await.body)
 }
 
 #[tokio::test]
 async fn the_return_page_gets_a_one_time_code_that_only_the_flows_origin_redeems_once() {
-    let running = start().await;
-    let addr = running.addr;
-    let embedded = returned_flow(addr, "req1").await;
+    let running = &start().await;
+    let server = running;
+    let embedded = returned_flow(server, "req1").await;
     let token = embedded["data"]["access_token"].as_str().unwrap().to_owned();
     let code = embedded["code"].as_str().expect("a code for the return page").to_owned();
     assert!(code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit()), "{code}");
     assert_ne!(code, token);
-    let everything = common::everything(&running.database).await;
+    let everything = common::everything(running.database()).await;
     assert!(
         !everything.contains(&code) && !everything.contains(&token),
         "the code hashed, the result sealed"
     );
 
     let flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req1")];
-    let elsewhere = redeem(addr, "http://evil.test", &flow).await;
+    let elsewhere = redeem(server, "http://evil.test", &flow).await;
     assert_eq!((elsewhere.status, elsewhere.json()["error"].as_str()), (400, Some("invalid_code")));
     assert_eq!(elsewhere.header("access-control-allow-origin"), None);
     assert!(!elsewhere.body.contains(&token));
     let other_flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req2")];
-    assert_eq!(redeem(addr, APP_ORIGIN, &other_flow).await.status, 400, "another flow's");
+    assert_eq!(redeem(server, APP_ORIGIN, &other_flow).await.status, 400, "another flow's");
     let other_app = [("code", code.as_str()), ("client_id", "other"), ("request_id", "req1")];
-    assert_eq!(redeem(addr, APP_ORIGIN, &other_app).await.status, 400, "another app's");
+    assert_eq!(redeem(server, APP_ORIGIN, &other_app).await.status, 400, "another app's");
 
     let ask = [("client_id", "app"), ("request_id", "req1")];
-    assert_eq!(progress(addr, APP_ORIGIN, &ask).await.status, 202, "on its way back");
-    let redeemed = redeem(addr, APP_ORIGIN, &flow).await;
+    assert_eq!(progress(server, APP_ORIGIN, &ask).await.status, 202, "on its way back");
+    let redeemed = redeem(server, APP_ORIGIN, &flow).await;
     assert_eq!(redeemed.status, 200, "the refusals above took nothing: {}", redeemed.body);
     assert_eq!(redeemed.header("access-control-allow-origin"), Some(APP_ORIGIN));
     assert_eq!(redeemed.header("cache-control"), Some("no-store"));
     assert_eq!(redeemed.body, embedded["message"].as_str().unwrap(), "the result message");
     assert!(redeemed.body.starts_with("kloudless:") && redeemed.body.contains(&token));
-    assert_eq!(progress(addr, APP_ORIGIN, &ask).await.status, 404, "handed over: the flow is done");
+    assert_eq!(progress(server, APP_ORIGIN, &ask).await.status, 404, "handed over: the flow is done");
 
-    let again = redeem(addr, APP_ORIGIN, &flow).await;
+    let again = redeem(server, APP_ORIGIN, &flow).await;
     assert_eq!((again.status, again.json()["error"].as_str()), (400, Some("invalid_code")), "single use");
     assert!(!again.body.contains(&token));
-    let missing = redeem(addr, APP_ORIGIN, &[("client_id", "app"), ("request_id", "req1")]).await;
+    let missing = redeem(server, APP_ORIGIN, &[("client_id", "app"), ("request_id", "req1")]).await;
     assert_eq!((missing.status, missing.json()["error"].as_str()), (400, Some("invalid_request")));
 }
 
 #[tokio::test]
 async fn a_return_code_expires_with_the_return_window() {
-    let running = start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
-    let code = returned_flow(running.addr, "req1").await["code"].as_str().unwrap().to_owned();
+    let running = &start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
+    let code = returned_flow(running, "req1").await["code"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let flow = [("code", code.as_str()), ("client_id", "app"), ("request_id", "req1")];
-    let late = redeem(running.addr, APP_ORIGIN, &flow).await;
+    let late = redeem(running, APP_ORIGIN, &flow).await;
     assert_eq!((late.status, late.json()["error"].as_str()), (400, Some("invalid_code")));
 }
 
 #[tokio::test]
 async fn a_result_not_handed_over_is_reported_after_the_return_window() {
-    let running = start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
+    let running = &start_with("[popup_flows]\nreturn_window_secs = 1\n", false).await;
     let params = tracked_params("box");
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
-    get(running.addr, &format!("/v1/oauth?{}", query(&params)), &[]).await;
-    post_form(running.addr, &form).await;
+    get(running, &format!("/v1/oauth?{}", query(&params)), &[]).await;
+    post_form(running, &form).await;
     let ask = [("client_id", "app"), ("request_id", "req1")];
-    assert_eq!(progress(running.addr, APP_ORIGIN, &ask).await.status, 202);
+    assert_eq!(progress(running, APP_ORIGIN, &ask).await.status, 202);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let gone = progress(running.addr, APP_ORIGIN, &ask).await;
+    let gone = progress(running, APP_ORIGIN, &ask).await;
     assert_eq!(gone.status, 410);
     assert_eq!(gone.json()["error"], "not_delivered");
 }
@@ -1378,13 +1304,13 @@ async fn a_flood_from_one_client_gets_429_a_full_app_is_served_untracked_and_oth
     let more = "[[apps]]\nclient_id = \"two\"\ntrusted_domains = [\"localhost:3000\"]\n\
                 return_urls = [\"http://localhost:3000/\"]\n\
                 [popup_flows]\nmax_per_client = 3\nmax_per_app = 5\n";
-    let running = start_with(more, false).await;
+    let running = &start_with(more, false).await;
     let popup = |from: &'static str, client_id: &'static str, request_id: String| async move {
         let mut params = params_with("box", "client_id", client_id);
         params.iter_mut().filter(|(k, _)| *k == "request_id").for_each(|(_, v)| *v = request_id.clone());
         params.push(("return_to", format!("{APP_ORIGIN}/")));
-        let head = format!("GET /v1/oauth?{} HTTP/1.1", query(&params));
-        send_from(running.addr, Some(from.parse().unwrap()), &head, b"").await
+        let path = format!("/v1/oauth?{}", query(&params));
+        Reply::of(running.request_from(from.parse().unwrap(), Method::GET, &path)).await
     };
     for i in 0..3 {
         assert_eq!(popup("127.0.0.2", "app", format!("f{i}")).await.status, 200);
@@ -1398,8 +1324,8 @@ async fn a_flood_from_one_client_gets_429_a_full_app_is_served_untracked_and_oth
     let past = popup("127.0.0.5", "app", "g2".into()).await;
     assert_eq!(past.status, 200, "the app's quota is full: served untracked, not refused");
     let ask = [("client_id", "app"), ("request_id", "g2")];
-    assert_eq!(progress(running.addr, APP_ORIGIN, &ask).await.status, 404, "untracked");
+    assert_eq!(progress(running, APP_ORIGIN, &ask).await.status, 404, "untracked");
     assert_eq!(popup("127.0.0.1", "two", "mine".into()).await.status, 200, "another app's user");
-    let untracked = get(running.addr, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
+    let untracked = get(running, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
     assert_eq!(untracked.status, 200, "a flow the server keeps nothing for needs no quota");
 }

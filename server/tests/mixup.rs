@@ -7,10 +7,9 @@
 
 mod common;
 
-use authenticator_server::Server;
-use authenticator_server::config::Config;
 use authenticator_server::secrets::{KeySource, SecretKey};
 use authenticator_server::store::{Database, Store};
+use common::{Reply, TestServer};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -46,11 +45,10 @@ async fn recording_upstream() -> (SocketAddr, Seen) {
     (addr, seen)
 }
 
+/// The server, and what its upstream was sent.
 struct Running {
-    addr: SocketAddr,
-    database: Database,
+    server: TestServer,
     seen: Seen,
-    _dir: tempfile::TempDir,
 }
 
 /// A server with app `app` and two OAuth 2.0 providers, `acme` and `other`, both at the
@@ -74,13 +72,13 @@ async fn start() -> Running {
         provider("acme"),
         provider("other")
     );
-    let database = common::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    config.secret_key = KeySource::File(key);
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    Running { addr, database, seen, _dir: dir }
+    let server = TestServer::with(&toml)
+        .in_dir(dir)
+        .browser(BROWSER)
+        .tune(move |config| config.secret_key = KeySource::File(key))
+        .start()
+        .await;
+    Running { server, seen }
 }
 
 /// The pop-up request's parameters for `scope`.
@@ -97,19 +95,15 @@ fn request(scope: &str) -> Vec<(&str, &str)> {
 }
 
 /// A GET in one browser (its binding cookie): status, body and `Location`.
-async fn get(addr: SocketAddr, path_and_query: &str) -> (u16, String, Option<String>) {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let reply =
-        client.get(format!("http://{addr}{path_and_query}")).header("cookie", BROWSER).send().await.unwrap();
-    let status = reply.status().as_u16();
-    let location = reply.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-    (status, reply.text().await.unwrap(), location)
+async fn get(server: &TestServer, path_and_query: &str) -> (u16, String, Option<String>) {
+    let reply = Reply::of(server.get(path_and_query)).await;
+    (reply.status, reply.body.clone(), reply.location())
 }
 
 /// Starts a flow for `scope`; gives the authorization URL's parameters.
 async fn started(running: &Running, scope: &str) -> std::collections::HashMap<String, String> {
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(request(scope)).finish();
-    let (status, page, location) = get(running.addr, &format!("/v1/oauth?{query}")).await;
+    let (status, page, location) = get(&running.server, &format!("/v1/oauth?{query}")).await;
     assert_eq!(status, 302, "{page}");
     url::Url::parse(&location.unwrap()).unwrap().query_pairs().into_owned().collect()
 }
@@ -130,7 +124,7 @@ async fn each_provider_has_its_own_redirect_uri_and_the_code_is_exchanged_with_i
         let own = format!("{PUBLIC}/v1/oauth/callback/{provider}");
         assert_eq!(query["redirect_uri"], own);
         let (status, page, _) =
-            get(running.addr, &format!("/v1/oauth/callback/{provider}?state={}&code=c1", query["state"]))
+            get(&running.server, &format!("/v1/oauth/callback/{provider}?state={}&code=c1", query["state"]))
                 .await;
         assert_eq!(status, 200, "{page}");
         assert!(
@@ -148,25 +142,25 @@ async fn a_state_back_on_another_providers_path_or_the_bare_one_is_refused_and_u
     let running = start().await;
     for wrong in ["/v1/oauth/callback/other", "/v1/oauth/callback", "/v1/oauth/callback/nothing"] {
         let state = started(&running, "acme").await["state"].clone();
-        let (status, page, _) = get(running.addr, &format!("{wrong}?state={state}&code=stolen")).await;
+        let (status, page, _) = get(&running.server, &format!("{wrong}?state={state}&code=stolen")).await;
         assert_eq!(status, 400, "{wrong}: {page}");
         assert!(page.contains("came back from another service"), "{wrong}: {page}");
         assert!(!page.contains("kloudless-result"), "{wrong}: nothing is sent to the app");
         // Used up: not even its own provider's path takes it now.
         let (status, page, _) =
-            get(running.addr, &format!("/v1/oauth/callback/acme?state={state}&code=c")).await;
+            get(&running.server, &format!("/v1/oauth/callback/acme?state={state}&code=c")).await;
         assert_eq!(status, 400, "{wrong}: {page}");
         assert!(page.contains("unknown, expired or already finished"), "{wrong}: {page}");
     }
     assert_eq!(token_requests(&running), Vec::<Vec<(String, String)>>::new(), "no code went anywhere");
-    let left = common::row_counts(&running.database).await;
+    let left = common::row_counts(running.server.database()).await;
     assert!(left.contains(&("upstream_states".to_owned(), 0)), "{left:?}");
 }
 
 /// Stores, as a server before per-provider redirect URIs did, a pending `acme` request for
 /// `state` (sealed with the server's key, without a redirect URI).
 async fn legacy_state(database: &Database, state: &str) {
-    let hash: String = Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex::encode(Sha256::digest(state.as_bytes()));
     let pending =
         serde_json::json!({ "service": "acme", "params": request("acme"), "verifier": "v".repeat(43) });
     let sealed =
@@ -182,8 +176,8 @@ async fn legacy_state(database: &Database, state: &str) {
 async fn a_state_made_before_the_upgrade_is_refused_on_every_path() {
     let running = start().await;
     for (path, state) in [("/v1/oauth/callback/acme", "legacy-one"), ("/v1/oauth/callback", "legacy-two")] {
-        legacy_state(&running.database, state).await;
-        let (status, page, _) = get(running.addr, &format!("{path}?state={state}&code=c")).await;
+        legacy_state(running.server.database(), state).await;
+        let (status, page, _) = get(&running.server, &format!("{path}?state={state}&code=c")).await;
         assert_eq!(status, 400, "{path}: {page}");
         assert!(page.contains("started before this server was upgraded"), "{path}: {page}");
         assert!(!page.contains("kloudless-result"), "{path}: nothing is sent to the app");

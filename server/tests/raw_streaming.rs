@@ -43,10 +43,6 @@ struct Seen {
     downloaded_some: Arc<Notify>,
 }
 
-fn hex(digest: impl AsRef<[u8]>) -> String {
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `len` bytes that are not all alike.
 fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect()
@@ -92,7 +88,7 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
                     len += chunk.len();
                     hash.update(&chunk);
                 }
-                let digest = complete.then(|| hex(hash.finalize()));
+                let digest = complete.then(|| hex::encode(hash.finalize()));
                 upload.lock().unwrap().calls.push((auth.clone(), digest.clone()));
                 if auth != valid {
                     return (StatusCode::UNAUTHORIZED, axum::Json(json!({ "error": "expired" })));
@@ -201,8 +197,9 @@ async fn start_with(base: &str, api: &str, tokens: Tokens, max_body: u64) -> Acm
 
 /// A raw call's request, to be given a body and sent.
 fn raw(running: &AcmeAccount, method: &str, uri: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+    running
+        .server
+        .post(&format!("/v1/accounts/{}/raw", running.account))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -235,7 +232,7 @@ async fn a_multi_mib_upload_arrives_intact_and_streams_before_the_client_has_sen
     let reply = tokio::time::timeout(PATIENCE, request).await.expect("the upload streams").unwrap();
     let (status, reply) = json(reply).await;
     assert_eq!(status, 201, "{reply}");
-    assert_eq!(reply["sha256"].as_str(), Some(hex(Sha256::digest(&data)).as_str()));
+    assert_eq!(reply["sha256"].as_str(), Some(hex::encode(Sha256::digest(&data)).as_str()));
     assert_eq!(
         (reply["len"].as_u64(), reply["type"].as_str()),
         (Some(8 << 20), Some("application/octet-stream"))
@@ -270,7 +267,7 @@ async fn a_multi_mib_download_arrives_intact_and_starts_before_the_upstream_has_
         downloaded_some.notify_one();
     }
     assert_eq!(len, 8 << 20);
-    assert_eq!(hex(hash.finalize()), hex(Sha256::digest(content(8 << 20))));
+    assert_eq!(hex::encode(hash.finalize()), hex::encode(Sha256::digest(content(8 << 20))));
 }
 
 #[tokio::test]
@@ -309,7 +306,7 @@ async fn a_short_body_refused_with_401_is_sent_again_once_after_one_refresh() {
     let reply = raw(&running, "PUT", "/upload").header("Content-Type", "application/json").body(body).send();
     let (status, reply) = json(reply.await.unwrap()).await;
     assert_eq!(status, 201, "{reply}");
-    let digest = hex(Sha256::digest(body));
+    let digest = hex::encode(Sha256::digest(body));
     assert_eq!(reply["sha256"].as_str(), Some(digest.as_str()));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.refreshes, 1);
@@ -368,8 +365,8 @@ async fn a_reply_the_upstream_stops_sending_is_cut_short_never_passed_as_complet
 async fn every_other_route_still_refuses_bodies_over_16_kib() {
     let (base, _seen) = provider().await;
     let running = start(&base, "ACCESS-0").await;
-    let client = reqwest::Client::new();
-    let url = |path: &str| format!("http://{}{path}", running.addr);
+    let client = running.server.http();
+    let url = |path: &str| running.server.url(path);
     let big = "x".repeat(16 * 1024 + 1);
     let reply = client.get(url("/v1/oauth/token/")).header("Authorization", "Bearer x").body(big.clone());
     assert_eq!(reply.send().await.unwrap().status(), 413);

@@ -7,14 +7,13 @@
 
 mod common;
 
-use authenticator_server::Server;
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::{KeySource, SecretKey};
 use authenticator_server::store::{Store, UpstreamAccount};
+use common::TestServer;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 const KEY: &str = "key-of-app-a-0123456789abcdef";
@@ -115,13 +114,11 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     (base, state)
 }
 
+/// The server, its database opened a second time, and the account.
 struct Running {
-    addr: SocketAddr,
+    server: TestServer,
     store: Store,
     account: i64,
-    /// Its configuration, for another instance on the same database.
-    config: Config,
-    _dir: tempfile::TempDir,
 }
 
 /// A server with provider `acme` at `base` and an `acme` account of app `a` whose access token
@@ -137,6 +134,17 @@ async fn start_expiring(base: &str, refresh_token: &str, in_secs: i64) -> Runnin
 
 /// [`start_expiring`] with this `[refresh]` table (the sweep's settings).
 async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str) -> Running {
+    start_tuned(base, refresh_token, in_secs, refresh, |_| {}).await
+}
+
+/// [`start_with`], its configuration changed by `tune` first.
+async fn start_tuned(
+    base: &str,
+    refresh_token: &str,
+    in_secs: i64,
+    refresh: &str,
+    tune: impl FnOnce(&mut Config),
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("secret.key");
     std::fs::write(&key_file, HEX).unwrap();
@@ -149,21 +157,15 @@ async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str
          authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n\
          [refresh]\n{refresh}\n"
     );
-    let database = common::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    config.secret_key = KeySource::File(key_file);
-    let addr = instance(&config).await;
-    let store = Store::open(&database).await.unwrap();
+    let server = TestServer::with(&toml)
+        .in_dir(dir)
+        .tune(move |config| config.secret_key = KeySource::File(key_file))
+        .tune(tune)
+        .start()
+        .await;
+    let store = Store::open(server.database()).await.unwrap();
     let account = connect(&store, "u1", refresh_token, in_secs).await;
-    Running { addr, store, account, config, _dir: dir }
-}
-
-/// Starts an instance with `config`; its address.
-async fn instance(config: &Config) -> SocketAddr {
-    let server = Server::bind(config.clone()).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    addr
+    Running { server, store, account }
 }
 
 /// Connects the `acme` account of app `a` and upstream user `subject`, with an access token
@@ -196,8 +198,10 @@ async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64
 }
 
 async fn get(running: &Running, path: &str, key: &str) -> (u16, Value) {
-    let reply = reqwest::Client::new()
-        .get(format!("http://{}{path}", running.addr))
+    let reply = running
+        .server
+        .http()
+        .get(running.server.url(path))
         .header("Authorization", format!("APIKey {key}"))
         .send()
         .await
@@ -265,6 +269,42 @@ async fn a_refused_grant_makes_the_account_inactive_with_its_reason_and_is_not_t
     assert_eq!(upstream.lock().unwrap().refreshes, 0);
 }
 
+/// A token endpoint that answers every request, after `delay`, with `status` and `reply`.
+async fn failing_token_endpoint(status: u16, reply: Value, delay: std::time::Duration) -> String {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let router = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move || async move {
+            tokio::time::sleep(delay).await;
+            (status, axum::Json(reply))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn a_failed_refresh_is_a_502_and_only_one_that_timed_out_a_504() {
+    // The upstream's own words do not make a time-out: it answered.
+    let said = json!({ "error": "temporarily_unavailable", "error_description": "Our database did not answer in time." });
+    let base = failing_token_endpoint(503, said, std::time::Duration::ZERO).await;
+    let running = start(&base, "REFRESH-0").await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let (status, body) = get(&running, &path, KEY).await;
+    assert_eq!((status, body["error"].as_str()), (502, Some("temporarily_unavailable")), "{body}");
+    assert_eq!(body["error_description"], "Our database did not answer in time.");
+
+    let slow = json!({ "access_token": "late", "token_type": "Bearer" });
+    let base = failing_token_endpoint(200, slow, std::time::Duration::from_secs(3)).await;
+    let one_second = |config: &mut Config| config.upstream_timeout = std::time::Duration::from_secs(1);
+    let running = start_tuned(&base, "REFRESH-0", -60, "", one_second).await;
+    let path = format!("/v1/accounts/{}/credentials/", running.account);
+    let (status, body) = get(&running, &path, KEY).await;
+    assert_eq!((status, body["error"].as_str()), (504, Some("temporarily_unavailable")), "{body}");
+}
+
 #[tokio::test]
 async fn credentials_go_only_to_an_app_allowed_them_and_never_to_another_app() {
     let (base, _upstream) = upstream("REFRESH-0", true).await;
@@ -282,8 +322,10 @@ async fn raw(
     uri: &str,
     body: &str,
 ) -> (u16, HashMap<String, String>, String) {
-    let reply = reqwest::Client::new()
-        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+    let reply = running
+        .server
+        .http()
+        .post(running.server.url(&format!("/v1/accounts/{}/raw", running.account)))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -396,8 +438,10 @@ async fn dot_segments_with_path_parameters_are_refused_and_reach_nothing() {
 async fn credentials_are_answered_with_no_store() {
     let (base, _upstream) = upstream("REFRESH-0", true).await;
     let running = start(&base, "REFRESH-0").await;
-    let reply = reqwest::Client::new()
-        .get(format!("http://{}/v1/accounts/{}/credentials/", running.addr, running.account))
+    let reply = running
+        .server
+        .http()
+        .get(running.server.url(&format!("/v1/accounts/{}/credentials/", running.account)))
         .header("Authorization", format!("APIKey {KEY}"))
         .send()
         .await
@@ -428,7 +472,7 @@ async fn idle(running: &Running, accounts: &[i64]) {
     let sql = format!(
         "UPDATE upstream_credentials SET refreshed_at = refreshed_at - 172800000 WHERE account_id IN ({ids})"
     );
-    common::execute(&running.config.database, &sql).await;
+    common::execute(running.server.database(), &sql).await;
 }
 
 /// Waits (up to 10 s) until `done` holds for the upstream, then lets three more rounds pass
@@ -483,7 +527,7 @@ async fn a_refused_grant_in_the_sweep_makes_the_account_inactive_and_is_not_trie
 async fn two_instances_sweeping_one_database_refresh_each_idle_account_once() {
     let (base, upstream) = upstream("R-u1", true).await;
     let running = start_with(&base, "R-u1", 3600, SWEEP).await;
-    let _second = instance(&running.config).await;
+    let _second = running.server.another().await;
     let mut accounts = vec![running.account];
     for subject in ["u2", "u3", "u4", "u5"] {
         upstream.lock().unwrap().valid.insert(format!("R-{subject}"));

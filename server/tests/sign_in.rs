@@ -8,10 +8,8 @@
 
 mod common;
 
-use authenticator_server::Server;
-use authenticator_server::config::Config;
+use common::TestServer;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 const KEY_A: &str = "key-of-app-a-0123456789abcdef";
 const KEY_B: &str = "key-of-app-b-0123456789abcdef";
@@ -22,9 +20,7 @@ const BROWSER_A: &str = "kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const BROWSER_B: &str = "kloudless-browser=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 struct Running {
-    addr: SocketAddr,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    server: TestServer,
 }
 
 /// Apps `a` and `b` require sign-in tokens, `open` does not; tokens live `ttl_secs`.
@@ -34,7 +30,6 @@ async fn start(ttl_secs: u64) -> Running {
 
 /// [`start`], then `more` TOML (e.g. a `[popup_flows]` table).
 async fn start_with(ttl_secs: u64, more: &str) -> Running {
-    let dir = tempfile::tempdir().unwrap();
     let app = |id: &str, key: &str, required: bool| {
         format!(
             "[[apps]]\nclient_id = \"{id}\"\ntrusted_domains = [\"localhost:3000\"]\nreturn_urls = [\"{ORIGIN}/app.html\"]\n\
@@ -48,19 +43,15 @@ async fn start_with(ttl_secs: u64, more: &str) -> Running {
         app("b", KEY_B, true),
         app("open", KEY_OPEN, false)
     );
-    let database = common::fresh_database(dir.path());
-    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database).unwrap();
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    Running { addr, http: reqwest::Client::new(), _dir: dir }
+    Running { server: TestServer::start(&toml).await }
 }
 
 impl Running {
     async fn mint(&self, auth: &str, body: &str) -> (u16, Value) {
         let reply = self
-            .http
-            .post(format!("http://{}/v1/sign_in_tokens", self.addr))
+            .server
+            .http()
+            .post(self.server.url("/v1/sign_in_tokens"))
             .header("Authorization", auth)
             .header("Content-Type", "application/json")
             .body(body.to_owned())
@@ -96,10 +87,7 @@ impl Running {
         let mut params = flow(client_id, request_id);
         params.extend(token.map(|t| ("sign_in_token", t.to_owned())));
         let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
-        let mut request = self.http.get(format!("http://{}/v1/oauth?{query}", self.addr));
-        if let Some(cookie) = cookie {
-            request = request.header("Cookie", cookie);
-        }
+        let request = self.server.request_in(cookie, reqwest::Method::GET, &format!("/v1/oauth?{query}"));
         let reply = request.send().await.unwrap();
         (reply.status().as_u16(), reply.text().await.unwrap())
     }
@@ -128,10 +116,7 @@ impl Running {
             ("account", account.to_owned()),
             ("action", "connect".to_owned()),
         ]);
-        let mut request = self.http.post(format!("http://{}/v1/oauth", self.addr)).form(&form);
-        if let Some(cookie) = cookie {
-            request = request.header("Cookie", cookie);
-        }
+        let request = self.server.request_in(cookie, reqwest::Method::POST, "/v1/oauth").form(&form);
         let reply = request.send().await.unwrap();
         (reply.status().as_u16(), reply.text().await.unwrap())
     }
@@ -149,11 +134,9 @@ impl Running {
         params.push(("return_to", format!("{ORIGIN}/app.html")));
         params.extend(token.map(|t| ("sign_in_token", t.to_owned())));
         let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
-        let client = reqwest::Client::builder().local_address(from.parse::<std::net::IpAddr>().unwrap());
-        let reply = client
-            .build()
-            .unwrap()
-            .get(format!("http://{}/v1/oauth?{query}", self.addr))
+        let reply = self
+            .server
+            .request_from(from.parse().unwrap(), reqwest::Method::GET, &format!("/v1/oauth?{query}"))
             .header("Cookie", BROWSER_A)
             .send()
             .await
@@ -164,21 +147,17 @@ impl Running {
     /// The status `POST /v1/oauth/progress` answers for the flow: 202 tracked, 404 unknown.
     async fn progress(&self, client_id: &str, request_id: &str) -> u16 {
         let form = [("client_id", client_id), ("request_id", request_id)];
-        let reply = self
-            .http
-            .post(format!("http://{}/v1/oauth/progress", self.addr))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let reply =
+            self.server.http().post(self.server.url("/v1/oauth/progress")).form(&form).send().await.unwrap();
         reply.status().as_u16()
     }
 
     /// App `key`'s accounts, as the account API lists them (with their `user_id`).
     async fn accounts(&self, key: &str) -> Vec<Value> {
         let reply = self
-            .http
-            .get(format!("http://{}/v1/accounts/", self.addr))
+            .server
+            .http()
+            .get(self.server.url("/v1/accounts/"))
             .header("Authorization", format!("APIKey {key}"))
             .send()
             .await
@@ -267,8 +246,9 @@ async fn a_token_admits_one_flow_whose_pages_pass_and_its_result_ends_it() {
 
     // The account records the end user, for the app's backend.
     let info: Value = running
-        .http
-        .get(format!("http://{}/v1/accounts/me/", running.addr))
+        .server
+        .http()
+        .get(running.server.url("/v1/accounts/me/"))
         .bearer_auth(&access_token)
         .send()
         .await
@@ -278,8 +258,9 @@ async fn a_token_admits_one_flow_whose_pages_pass_and_its_result_ends_it() {
         .unwrap();
     let (status, list) = {
         let reply = running
-            .http
-            .get(format!("http://{}/v1/accounts/", running.addr))
+            .server
+            .http()
+            .get(running.server.url("/v1/accounts/"))
             .header("Authorization", format!("APIKey {KEY_A}"))
             .send()
             .await
@@ -365,15 +346,17 @@ async fn a_flow_started_in_one_browser_cannot_be_completed_in_another() {
 async fn the_first_page_gives_a_new_browser_its_binding_cookie() {
     let running = start(300).await;
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&flow("open", "r1")).finish();
-    let reply = running.http.get(format!("http://{}/v1/oauth?{query}", running.addr)).send().await.unwrap();
+    let reply =
+        running.server.http().get(running.server.url(&format!("/v1/oauth?{query}"))).send().await.unwrap();
     let cookie = reply.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("kloudless-browser=") && cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
     let value = cookie.split(';').next().unwrap();
     assert_eq!(value.len(), "kloudless-browser=".len() + 64);
     let again = running
-        .http
-        .get(format!("http://{}/v1/oauth?{query}", running.addr))
+        .server
+        .http()
+        .get(running.server.url(&format!("/v1/oauth?{query}")))
         .header("Cookie", value)
         .send()
         .await

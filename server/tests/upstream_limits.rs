@@ -2,13 +2,13 @@
 //! finding 5): a provider that answers OpenID discovery or a token request with a huge chunked
 //! body gets a clear upstream error back, and sees its connection dropped once the server has
 //! read about the limit — the server never holds the reply whole. The provider here is a raw TCP
-//! server with a small send buffer that counts the bytes it managed to write.
+//! server with a small send buffer that counts the bytes it managed to write (raw on purpose:
+//! the connection itself is what is measured).
 
 mod common;
 
-use authenticator_server::Server;
-use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
+use common::TestServer;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,18 +109,13 @@ fn assert_cut_after_about_the_limit(flooded: Flooded) {
 #[tokio::test]
 async fn a_huge_discovery_reply_is_cut_at_the_limit_and_the_pop_up_says_why() {
     let (provider, outcomes) = flooding_provider().await;
-    let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "allow_private_upstreams = true\n\
          [[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
          [[providers]]\nid = \"flood\"\nkind = \"oidc\"\nname = \"Flood\"\ncategory = \"storage\"\n\
          client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\nissuer = \"http://{provider}\"\n"
     );
-    let database = common::fresh_database(dir.path());
-    let config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database).unwrap();
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
+    let server = TestServer::start(&toml).await;
 
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
@@ -133,7 +128,7 @@ async fn a_huge_discovery_reply_is_cut_at_the_limit_and_the_pop_up_says_why() {
             ("scope", "flood"),
         ])
         .finish();
-    let reply = reqwest::Client::new().get(format!("http://{addr}/v1/oauth?{query}")).send();
+    let reply = server.get(&format!("/v1/oauth?{query}")).send();
     let reply = tokio::time::timeout(PATIENCE, reply).await.expect("the pop-up answers").unwrap();
     let page = reply.text().await.unwrap();
     assert!(page.contains("server_error"), "{page}");
@@ -159,8 +154,9 @@ async fn a_huge_token_reply_is_cut_at_the_limit_and_the_caller_told_why() {
         instance_url: None,
     };
     let running = common::acme::start("", &endpoints, &tokens).await;
-    let reply = reqwest::Client::new()
-        .post(format!("http://{}/v1/accounts/{}/raw", running.addr, running.account))
+    let reply = running
+        .server
+        .post(&format!("/v1/accounts/{}/raw", running.account))
         .header("Authorization", format!("APIKey {}", common::acme::KEY))
         .header("X-Kloudless-Raw-URI", "/files")
         .send();

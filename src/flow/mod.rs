@@ -14,6 +14,7 @@ use crate::options::Options;
 use crate::popup::{self, Launch};
 use crate::progress::{self, Found};
 use crate::verify::{self, AccountReply, TokenReply};
+use kloudless_protocol::ReturnTo;
 
 /// A time in milliseconds on the shell's monotonic clock (`performance.now()`): the core's only
 /// notion of time, always handed to it.
@@ -175,7 +176,14 @@ impl Flow {
     /// The pop-up URL for this launch, the page being `page_url` (without its fragment) at
     /// `origin`; the result comes back to the `return_url` option, or else to that page.
     pub fn popup_url(&self, options: &Options, origin: &str, page_url: &str) -> String {
-        let return_to = options.return_url.as_deref().unwrap_or(page_url);
+        let page;
+        let return_to = match &options.return_url {
+            Some(return_url) => return_url,
+            None => {
+                page = ReturnTo::new(page_url);
+                &page
+            }
+        };
         let launch = Launch { state: &self.state, request_id: &self.request_id, origin, return_to };
         popup::url(&self.base_url, options, &launch)
     }

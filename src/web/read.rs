@@ -4,6 +4,7 @@
 
 use crate::message::{self, Data, Dropped, Fields};
 use js_sys::{Array, JsString, Reflect};
+use kloudless_protocol::fields::{ACCESS_TOKEN, DATA, ID, STATE, TYPE};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -39,7 +40,11 @@ pub fn scalar(object: &JsValue, key: &str) -> Option<String> {
 }
 
 /// A message's data, read only as far as the core lets it: its length first, then its prefix,
-/// then `JSON.parse`. Returns what the core decides on, and the `data` object itself.
+/// then `JSON.parse`; its members by the protocol's names for an [`Envelope`]'s
+/// ([`kloudless_protocol::fields`]), without serde. Returns what the core decides on, and the
+/// `data` object itself.
+///
+/// [`Envelope`]: kloudless_protocol::Envelope
 pub fn message(data: &JsValue) -> Result<(Fields, JsValue), Dropped> {
     let text: &JsString = data.dyn_ref().ok_or(Dropped::NotText)?;
     message::check_length(text.length() as usize)?;
@@ -48,13 +53,13 @@ pub fn message(data: &JsValue) -> Result<(Fields, JsValue), Dropped> {
     if !is_object(&value) {
         return Err(Dropped::Shape);
     }
-    let object = Reflect::get(&value, &"data".into()).ok().filter(is_object);
+    let object = Reflect::get(&value, &DATA.into()).ok().filter(is_object);
     let fields = Fields {
-        kind: Reflect::get(&value, &"type".into()).ok().and_then(|kind| kind.as_string()),
-        id: scalar(&value, "id"),
+        kind: Reflect::get(&value, &TYPE.into()).ok().and_then(|kind| kind.as_string()),
+        id: scalar(&value, ID),
         data: object.as_ref().map(|object| Data {
-            state: scalar(object, "state"),
-            access_token: Reflect::get(object, &"access_token".into())
+            state: scalar(object, STATE),
+            access_token: Reflect::get(object, &ACCESS_TOKEN.into())
                 .ok()
                 .and_then(|token| token.as_string())
                 .filter(|token| !token.is_empty()),

@@ -5,29 +5,25 @@
 //! answer 404 as if they did not exist. Server to server: no CORS.
 
 use crate::AppState;
-use crate::store::{Account, Grant};
-use crate::token_api::api::{self, ApiError, account_json, storage_failed};
+use crate::accounts::refresh::RefreshError;
+use crate::error::AppError;
+use crate::extract::{Bearer, Caller, StrictQuery, is_api_key};
+use crate::store::Account;
+use crate::token_api::api::{self, account_json};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
-const INVALID_CREDENTIALS: ApiError = ApiError::new(
-    StatusCode::UNAUTHORIZED,
-    codes::INVALID_TOKEN,
-    "Authorization: APIKey <the app's API key> or Bearer <an account's token> is required.",
-);
-const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
-const FORBIDDEN: ApiError =
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
-const BAD_PAGE: ApiError = ApiError::new(
+const NO_ACCOUNT: AppError = AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
+const FORBIDDEN: AppError =
+    AppError::fixed(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
+const BAD_PAGE: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "Give at most page (a number from 1) and page_size (a number from 1 to 1000).",
@@ -38,77 +34,21 @@ pub const DEFAULT_PAGE_SIZE: i64 = 10;
 /// The largest `page_size`.
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
-/// Who is calling the account API.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Caller {
-    /// An app's backend, by its API key: all of that app's accounts.
-    App {
-        /// The app.
-        client_id: String,
-    },
-    /// A bearer token of ours: its own account only.
-    Account(Grant),
-}
-
-impl Caller {
-    /// Whether this caller may see and delete `account`; an account of another app is
-    /// [`NO_ACCOUNT`] to an app, another account is [`FORBIDDEN`] to a token.
-    fn may_use(&self, account: &Account) -> Result<(), ApiError> {
-        match self {
-            Caller::App { client_id } if *client_id == account.client_id => Ok(()),
-            Caller::App { .. } => Err(NO_ACCOUNT),
-            Caller::Account(grant) if grant.account_id == account.id => Ok(()),
-            Caller::Account(_) => Err(FORBIDDEN),
-        }
-    }
-}
-
-/// Whether the request's `Authorization` uses the `APIKey` scheme.
-pub fn is_api_key(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("apikey"))
-}
-
-/// The app whose API key is `key`. Keys are compared by their SHA-256 hashes, so the time taken
-/// says nothing about how much of a key was right.
-fn app_by_key<'c>(config: &'c crate::config::Config, key: &str) -> Option<&'c str> {
-    let wanted = Sha256::digest(key.as_bytes());
-    config
-        .apps
-        .iter()
-        .find(|app| app.api_key.as_ref().is_some_and(|k| Sha256::digest(k.expose().as_bytes()) == wanted))
-        .map(|app| app.client_id.as_str())
-}
-
-impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Caller, ApiError> {
-        api::one_authorization(&parts.headers)?;
-        if is_api_key(&parts.headers) {
-            let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let key = value.split_once(' ').map_or("", |(_, key)| key.trim());
-            return match app_by_key(&app.config, key) {
-                Some(client_id) if !key.is_empty() => Ok(Caller::App { client_id: client_id.to_owned() }),
-                _ => Err(INVALID_CREDENTIALS),
-            };
-        }
-        let token = api::bearer_token(&parts.headers).ok_or(INVALID_CREDENTIALS)?;
-        let grant = app.store.grant(token).await.map_err(|error| storage_failed(&error))?;
-        grant.map(Caller::Account).ok_or(INVALID_CREDENTIALS)
+/// Whether `caller` may see and delete `account`; an account of another app is [`NO_ACCOUNT`]
+/// to an app, another account is [`FORBIDDEN`] to a token.
+fn may_use(caller: &Caller, account: &Account) -> Result<(), AppError> {
+    match caller {
+        Caller::App { client_id } if *client_id == account.client_id => Ok(()),
+        Caller::App { .. } => Err(NO_ACCOUNT),
+        Caller::Account(grant) if grant.account_id == account.id => Ok(()),
+        Caller::Account(_) => Err(FORBIDDEN),
     }
 }
 
 /// `page` (from 1, default 1) and `page_size` (1 to [`MAX_PAGE_SIZE`], default
 /// [`DEFAULT_PAGE_SIZE`]) from a list's query string; no other parameter, none twice.
-fn page(query: Option<&str>) -> Result<(i64, i64), ApiError> {
-    let params = crate::params::parse(query.unwrap_or("").as_bytes()).map_err(|_| BAD_PAGE)?;
-    if crate::params::repeated(&params).is_some() {
-        return Err(BAD_PAGE);
-    }
+fn page(query: Result<StrictQuery, AppError>) -> Result<(i64, i64), AppError> {
+    let params = query.and_then(StrictQuery::once_each).map_err(|_| BAD_PAGE)?;
     let (mut number, mut size) = (1, DEFAULT_PAGE_SIZE);
     for (name, value) in &params {
         let value = value.parse::<i64>().map_err(|_| BAD_PAGE)?;
@@ -129,16 +69,14 @@ fn page(query: Option<&str>) -> Result<(i64, i64), ApiError> {
 pub async fn list(
     State(app): State<Arc<AppState>>,
     caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let (number, size) = page(query.as_deref())?;
+    query: Result<StrictQuery, AppError>,
+) -> Result<impl IntoResponse, AppError> {
+    let (number, size) = page(query)?;
     let offset = (number - 1).checked_mul(size).ok_or(BAD_PAGE)?;
     let (total, accounts) = match &caller {
-        Caller::App { client_id } => {
-            app.store.app_accounts(client_id, size, offset).await.map_err(|error| storage_failed(&error))?
-        }
+        Caller::App { client_id } => app.store.app_accounts(client_id, size, offset).await?,
         Caller::Account(grant) => {
-            let own = app.store.account(grant.account_id).await.map_err(|error| storage_failed(&error))?;
+            let own = app.store.account(grant.account_id).await?;
             let total = i64::from(own.is_some());
             (total, own.into_iter().filter(|_| offset == 0).collect())
         }
@@ -155,18 +93,17 @@ pub async fn list(
         "type": "object_list",
         "api": "meta",
     });
-    Ok(Json(body).into_response())
+    Ok(Json(body))
 }
 
 /// The account `id` (a number, or `me` for a token) if the caller may use it.
-pub async fn find_account(app: &AppState, caller: &Caller, id: &str) -> Result<Account, ApiError> {
+pub async fn find_account(app: &AppState, caller: &Caller, id: &str) -> Result<Account, AppError> {
     let id = match (id, caller) {
         ("me", Caller::Account(grant)) => grant.account_id,
         _ => id.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
     };
-    let account = app.store.account(id).await.map_err(|error| storage_failed(&error))?;
-    let account = account.ok_or(NO_ACCOUNT)?;
-    caller.may_use(&account)?;
+    let account = app.store.account(id).await?.ok_or(NO_ACCOUNT)?;
+    may_use(caller, &account)?;
     Ok(account)
 }
 
@@ -175,30 +112,30 @@ pub async fn find_account(app: &AppState, caller: &Caller, id: &str) -> Result<A
 pub async fn get(
     State(app): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
+    query: Result<StrictQuery, AppError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !is_api_key(&headers) {
-        return api::account(State(app), id, RawQuery(query), headers, body).await;
+        let bearer = Bearer::from_headers(&headers);
+        return api::account(State(app), id, query, bearer, headers, body).await;
     }
-    if let Err(error) = api::check_input(query.as_deref(), &body) {
-        return error.into_response();
-    }
-    let mut parts = match axum::http::Request::builder().body(()) {
-        Ok(request) => request.into_parts().0,
-        Err(_) => return INVALID_CREDENTIALS.into_response(),
-    };
-    parts.headers = headers;
-    let caller = match Caller::from_request_parts(&mut parts, &app).await {
-        Ok(caller) => caller,
-        Err(error) => return error.into_response(),
-    };
-    let Ok(Path(id)) = id else { return NO_ACCOUNT.into_response() };
-    match find_account(&app, &caller, &id).await {
-        Ok(account) => Json(account_json(&app.config.services, &account)).into_response(),
-        Err(error) => error.into_response(),
-    }
+    app_account(&app, id, query, &headers, &body).await.into_response()
+}
+
+/// [`get`] with an API key: the app's account `id`.
+async fn app_account(
+    app: &AppState,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<StrictQuery, AppError>,
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    api::check_input(query, body)?;
+    let caller = Caller::from_headers(app, headers).await?;
+    let Path(id) = id.map_err(|_| NO_ACCOUNT)?;
+    let account = find_account(app, &caller, &id).await?;
+    Ok(Json(account_json(&app.config.services, &account)))
 }
 
 /// `DELETE /v1/accounts/{id}/`: disconnects the account — revokes its upstream grant where the
@@ -208,24 +145,24 @@ pub async fn delete(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<impl IntoResponse, AppError> {
     let account = find_account(&app, &caller, &id).await?;
     revoke_upstream(&app, &account).await?;
-    app.store.delete_account(account.id).await.map_err(|error| storage_failed(&error))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    app.store.delete_account(account.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes an OAuth account's upstream grant — its refresh token, else its access token — at
 /// the provider's revocation endpoint, if it has one. A provider that cannot be reached or
 /// refuses is logged (its error code, never a token) and the account is disconnected anyway:
 /// the user asked for it, and tokens kept because they could not be revoked would be worse.
-pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), ApiError> {
+pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), AppError> {
     let Some(service) = crate::providers::services::find(&app.config.services, &account.service) else {
         return Ok(());
     };
     let crate::providers::services::Connect::Upstream(upstream) = &service.connect else { return Ok(()) };
-    let sealed = app.store.upstream_credentials(account.id).await.map_err(|error| storage_failed(&error))?;
-    let subject = app.store.account_subject(account.id).await.map_err(|error| storage_failed(&error))?;
+    let sealed = app.store.upstream_credentials(account.id).await?;
+    let subject = app.store.account_subject(account.id).await?;
     let (Some(sealed), Some(subject)) = (sealed, subject) else { return Ok(()) };
     let owner = crate::secrets::account_owner(&account.client_id, &account.service, &subject);
     let tokens = app
@@ -234,7 +171,7 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
         .ok()
         .and_then(|plain| serde_json::from_slice::<crate::providers::client::Tokens>(&plain).ok());
     let Some(tokens) = tokens else {
-        eprintln!("account {}: its upstream tokens do not open; not revoked", account.id);
+        tracing::warn!("account {}: its upstream tokens do not open; not revoked", account.id);
         return Ok(());
     };
     let (token, hint) = match &tokens.refresh_token {
@@ -246,47 +183,38 @@ pub async fn revoke_upstream(app: &AppState, account: &Account) -> Result<(), Ap
         Err(error) => Err(error),
     };
     if let Err(error) = revoked {
-        eprintln!("account {}: upstream revocation failed ({}); disconnected anyway", account.id, error.code);
+        tracing::warn!(
+            "account {}: upstream revocation failed ({}); disconnected anyway",
+            account.id,
+            error.code
+        );
     }
     Ok(())
 }
 
-const CREDENTIALS_NOT_ALLOWED: ApiError = ApiError::new(
+const CREDENTIALS_NOT_ALLOWED: AppError = AppError::fixed(
     StatusCode::FORBIDDEN,
     "forbidden",
     "This app's configuration does not allow reading upstream credentials (allow_credentials).",
 );
-const NOT_OAUTH: ApiError =
-    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "This account has no upstream OAuth tokens.");
-const REFRESH_FAILED: ApiError = ApiError::new(
+const NOT_OAUTH: AppError =
+    AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "This account has no upstream OAuth tokens.");
+const REFRESH_FAILED: AppError = AppError::fixed(
     StatusCode::INTERNAL_SERVER_ERROR,
     "server_error",
     "The account's upstream tokens could not be read or refreshed.",
 );
 
-/// A failed refresh as an API reply: an inactive account is a 401 `account_inactive` with the
+/// A failed refresh as an API error: an inactive account is a 401 `account_inactive` with the
 /// reason; an upstream failure a 502 (504 when it timed out) with its code.
-pub fn refresh_failed(error: crate::accounts::refresh::RefreshError) -> Response {
-    use crate::accounts::refresh::RefreshError;
-    match error {
-        RefreshError::Inactive(reason) => {
-            let body = json!({
-                "error": "account_inactive",
-                "error_description": format!("The account's upstream grant no longer works ({reason}); connect it again."),
-            });
-            (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+impl From<RefreshError> for AppError {
+    fn from(error: RefreshError) -> AppError {
+        match error {
+            RefreshError::Inactive(reason) => AppError::Inactive(reason),
+            RefreshError::Upstream(error) => error.into(),
+            RefreshError::NotOAuth => NOT_OAUTH,
+            RefreshError::Server => REFRESH_FAILED,
         }
-        RefreshError::Upstream(error) => {
-            let status = if error.description.contains("did not answer in time") {
-                StatusCode::GATEWAY_TIMEOUT
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
-            let body = json!({ "error": error.code, "error_description": error.description });
-            (status, Json(body)).into_response()
-        }
-        RefreshError::NotOAuth => NOT_OAUTH.into_response(),
-        RefreshError::Server => REFRESH_FAILED.into_response(),
     }
 }
 
@@ -298,30 +226,23 @@ pub async fn credentials(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    let mut response = upstream_token(&app, &caller, &id).await;
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+) -> impl IntoResponse {
+    let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    (no_store, upstream_token(&app, &caller, &id).await)
 }
 
 /// [`credentials`]' reply.
-async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Response {
-    let Caller::App { client_id } = caller else { return CREDENTIALS_NOT_ALLOWED.into_response() };
+async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Result<Json<Value>, AppError> {
+    let Caller::App { client_id } = caller else { return Err(CREDENTIALS_NOT_ALLOWED) };
     if !app.config.app(client_id).is_some_and(|a| a.allow_credentials) {
-        return CREDENTIALS_NOT_ALLOWED.into_response();
+        return Err(CREDENTIALS_NOT_ALLOWED);
     }
-    let account = match find_account(app, caller, id).await {
-        Ok(account) => account,
-        Err(error) => return error.into_response(),
-    };
-    match crate::accounts::refresh::fresh_tokens(app, &account, None).await {
-        Ok(tokens) => Json(json!({
-            "access_token": tokens.access_token,
-            "token_type": "Bearer",
-            "expires_at": tokens.expires_at,
-            "scope": tokens.scope,
-        }))
-        .into_response(),
-        Err(error) => refresh_failed(error),
-    }
+    let account = find_account(app, caller, id).await?;
+    let tokens = crate::accounts::refresh::fresh_tokens(app, &account, None).await?;
+    Ok(Json(json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_at": tokens.expires_at,
+        "scope": tokens.scope,
+    })))
 }

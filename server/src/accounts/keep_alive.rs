@@ -66,11 +66,11 @@ pub async fn sweep(
                 Ok(true) => round.refreshed += 1,
                 Ok(false) | Err(RefreshError::NotOAuth) => round.skipped += 1,
                 Err(RefreshError::Inactive(reason)) => {
-                    eprintln!("refresh sweep: account {} made inactive: {reason}", account.id);
+                    tracing::warn!("refresh sweep: account {} made inactive: {reason}", account.id);
                     round.deactivated += 1;
                 }
                 Err(RefreshError::Upstream(error)) => {
-                    eprintln!("refresh sweep: account {} not refreshed: {}", account.id, error.code);
+                    tracing::warn!("refresh sweep: account {} not refreshed: {}", account.id, error.code);
                     round.failed += 1;
                 }
                 Err(RefreshError::Server) => round.failed += 1,
@@ -93,12 +93,15 @@ pub async fn run(app: Arc<AppState>, mut stop: watch::Receiver<bool>) {
             return;
         }
         match sweep(&app, app.config.accounts.refresh.idle_after(), &stop).await {
-            Ok(round) if round != Round::default() => eprintln!(
+            Ok(round) if round != Round::default() => tracing::info!(
                 "refresh sweep: {} refreshed, {} skipped, {} failed, {} made inactive",
-                round.refreshed, round.skipped, round.failed, round.deactivated
+                round.refreshed,
+                round.skipped,
+                round.failed,
+                round.deactivated
             ),
             Ok(_) => {}
-            Err(error) => eprintln!("storage error while sweeping idle accounts: {error}"),
+            Err(error) => tracing::error!("storage error while sweeping idle accounts: {error}"),
         }
     }
 }

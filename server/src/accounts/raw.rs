@@ -14,13 +14,14 @@
 //! (else 504); a stalled reply body is cut short, its client's connection closed.
 
 use crate::AppState;
-use crate::accounts::api::{Caller, find_account, refresh_failed};
+use crate::accounts::api::find_account;
 use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
-use crate::providers::client::Tokens;
+use crate::error::AppError;
+use crate::extract::Caller;
+use crate::providers::client::{Tokens, UpstreamError};
 use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
-use crate::token_api::api::ApiError;
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
@@ -33,42 +34,37 @@ pub const RAW_URI: &str = "x-kloudless-raw-uri";
 /// The header naming the method to call it with (default `GET`).
 pub const RAW_METHOD: &str = "x-kloudless-raw-method";
 
-const BAD_URI: ApiError = ApiError::new(
+const BAD_URI: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "X-Kloudless-Raw-URI must be a path under the service's API (no scheme, host, .., backslash or encoded slash).",
 );
-const BAD_METHOD: ApiError = ApiError::new(
+const BAD_METHOD: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "X-Kloudless-Raw-Method must be GET, HEAD, POST, PUT, PATCH or DELETE.",
 );
-const NO_API: ApiError = ApiError::new(
+const NO_API: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "This account's service has no pass-through API.",
 );
-const REDIRECTED: ApiError = ApiError::new(
+const REDIRECTED: AppError = AppError::fixed(
     StatusCode::BAD_GATEWAY,
     "upstream_redirect",
     "The service answered with a redirect, which is not followed.",
 );
-const TOO_LARGE: ApiError = ApiError::new(
+const TOO_LARGE: AppError = AppError::fixed(
     StatusCode::PAYLOAD_TOO_LARGE,
     codes::INVALID_REQUEST,
     "The request body is larger than this server passes on (raw_max_body_bytes).",
 );
-const UNREADABLE: ApiError = ApiError::new(
+const UNREADABLE: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "The request body could not be read: it was cut off or sent too slowly.",
 );
-const STALLED: ApiError = ApiError::new(
-    StatusCode::GATEWAY_TIMEOUT,
-    "temporarily_unavailable",
-    "The service's API did not answer in time.",
-);
-const SEND_AGAIN: ApiError = ApiError::new(
+const SEND_AGAIN: AppError = AppError::fixed(
     StatusCode::SERVICE_UNAVAILABLE,
     "upstream_token_refreshed",
     "The service refused the access token while a streamed request body was sent, which cannot be \
@@ -145,12 +141,9 @@ pub async fn raw(
     close: Option<Extension<CloseHandle>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, AppError> {
     let close = close.map(|Extension(close)| close);
-    match call(&app, &caller, &id, &headers, body, close).await {
-        Ok(response) => response,
-        Err(response) => response,
-    }
+    call(&app, &caller, &id, &headers, body, close).await
 }
 
 async fn call(
@@ -160,22 +153,22 @@ async fn call(
     headers: &HeaderMap,
     body: Body,
     close: Option<CloseHandle>,
-) -> Result<Response, Response> {
-    let account = find_account(app, caller, id).await.map_err(IntoResponse::into_response)?;
+) -> Result<Response, AppError> {
+    let account = find_account(app, caller, id).await?;
     let api_base = services::find(&app.config.services, &account.service)
         .and_then(|service| match &service.connect {
             Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
             _ => None,
         })
-        .ok_or_else(|| NO_API.into_response())?;
-    let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or_else(|| BAD_URI.into_response())?;
-    let method = method(headers).map_err(IntoResponse::into_response)?;
+        .ok_or(NO_API)?;
+    let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
+    let method = method(headers)?;
     let max = app.config.accounts.raw_max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
-        return Err(TOO_LARGE.into_response());
+        return Err(TOO_LARGE);
     }
-    let mut outgoing = Outgoing::read(body, max).await.map_err(body_failed)?;
+    let mut outgoing = Outgoing::read(body, max).await?;
     let mut passed = reqwest::header::HeaderMap::new();
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         passed.insert(reqwest::header::CONTENT_TYPE, content_type.clone());
@@ -184,28 +177,28 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
-    let mut tokens = fresh_tokens(app, &account, None).await.map_err(refresh_failed)?;
-    let api_base = account_api_base(&api_base, &tokens).ok_or_else(|| NO_API.into_response())?;
-    let url = target(&api_base, path).ok_or_else(|| BAD_URI.into_response())?;
+    let mut tokens = fresh_tokens(app, &account, None).await?;
+    let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
+    let url = target(&api_base, path).ok_or(BAD_URI)?;
     let mut retried = false;
     loop {
-        let (body, sending) = outgoing.send(max).ok_or_else(|| SEND_AGAIN.into_response())?;
+        let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
         let reply = tokio::select! {
             reply = app.http.raw(method.clone(), &url, &tokens.access_token, &passed, body) => reply,
-            () = sending.stalled(idle) => return Err(STALLED.into_response()),
+            () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
         };
         let reply = reply.map_err(|error| match sending.failure() {
-            Some(failure) => body_failed(failure),
-            None => refresh_failed(crate::accounts::refresh::RefreshError::Upstream(error)),
+            Some(failure) => AppError::from(failure),
+            None => AppError::from(error),
         })?;
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
             // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).
             retried = true;
-            tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await.map_err(refresh_failed)?;
+            tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await?;
             continue;
         }
         if reply.status().is_redirection() {
-            return Err(REDIRECTED.into_response());
+            return Err(REDIRECTED);
         }
         return Ok(pass_back(reply, idle, close));
     }
@@ -224,7 +217,7 @@ fn account_api_base(template: &str, tokens: &Tokens) -> Option<String> {
 }
 
 /// The method in `X-Kloudless-Raw-Method` (default `GET`).
-fn method(headers: &HeaderMap) -> Result<reqwest::Method, ApiError> {
+fn method(headers: &HeaderMap) -> Result<reqwest::Method, AppError> {
     let method = headers.get(RAW_METHOD).map_or(Ok("GET"), |v| v.to_str()).map_err(|_| BAD_METHOD)?;
     Ok(match method.to_ascii_uppercase().as_str() {
         "GET" => reqwest::Method::GET,
@@ -237,10 +230,13 @@ fn method(headers: &HeaderMap) -> Result<reqwest::Method, ApiError> {
     })
 }
 
-fn body_failed(error: BodyError) -> Response {
-    match error {
-        BodyError::TooLarge => TOO_LARGE.into_response(),
-        BodyError::Unreadable => UNREADABLE.into_response(),
+/// A request body the relay could not pass on: too large (413), or cut off or too slow (400).
+impl From<BodyError> for AppError {
+    fn from(error: BodyError) -> AppError {
+        match error {
+            BodyError::TooLarge => TOO_LARGE,
+            BodyError::Unreadable => UNREADABLE,
+        }
     }
 }
 

@@ -65,7 +65,7 @@ pub fn due(tokens: &Tokens, now: i64) -> bool {
 }
 
 fn storage(error: &dyn std::fmt::Display) -> RefreshError {
-    eprintln!("storage error while refreshing: {error}");
+    tracing::error!("storage error while refreshing: {error}");
     RefreshError::Server
 }
 

@@ -16,10 +16,11 @@
 
 use crate::AppState;
 use crate::clock::millis;
+use crate::error::{self, AppError};
+use crate::extract::StrictQuery;
 use crate::pages;
-use crate::params;
 use crate::popup::browser::{self, Browser};
-use crate::popup::flow::{admitted, deliver};
+use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
@@ -30,13 +31,12 @@ use crate::secrets;
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kloudless_protocol::{OAuthResult, codes};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -51,6 +51,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route(CALLBACK_PATH, get(callback))
         .route(&format!("{CALLBACK_PATH}/{{provider}}"), get(callback))
+        // Its errors are pages ([`error::as_pages`]).
+        .layer(axum::middleware::map_response(error::as_pages))
 }
 
 /// What is kept (sealed) while the user is at the upstream.
@@ -98,7 +100,7 @@ pub fn redirect_uri(app: &AppState, provider: &str) -> String {
 }
 
 fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(state.as_bytes()))
 }
 
 /// The failure result for `request`, on its result page.
@@ -108,7 +110,7 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
         error_description: error.description,
         state: request.state.clone(),
     };
-    deliver(app, request, &serde_json::to_value(failure).unwrap_or_default()).await
+    deliver(app, request, &failure).await
 }
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
@@ -121,12 +123,12 @@ pub async fn choose(
     upstream: &Upstream,
     hostname: Option<&str>,
     via_form: bool,
-) -> Response {
+) -> Result<Response, AppError> {
     let Some(pattern) = &upstream.entry.hostname_pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
     let Some(typed) = hostname else {
-        return pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, None);
+        return Ok(pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, None));
     };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
@@ -135,9 +137,13 @@ pub async fn choose(
         guard::check_host(&host, app.config.allow_private_upstreams).await.err()
     };
     match refusal {
-        Some(reason) => {
-            pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, Some(&reason))
-        }
+        Some(reason) => Ok(pages::hostname_form(
+            &request.client_id,
+            &request.params,
+            &chosen.service,
+            pattern,
+            Some(&reason),
+        )),
         None => start(app, request, chosen, upstream, Some(&host), true).await,
     }
 }
@@ -151,16 +157,15 @@ pub async fn start(
     upstream: &Upstream,
     hostname: Option<&str>,
     via_form: bool,
-) -> Response {
+) -> Result<Response, AppError> {
     let endpoints = match app.http.endpoints(upstream, hostname).await {
         Ok(endpoints) => endpoints,
-        Err(error) => return failed(app, request, error).await,
+        Err(error) => return Ok(failed(app, request, error).await),
     };
+    let not_started = || AppError::Server(NOT_STARTED.into());
     let mut bytes = [0u8; 32];
-    if getrandom::fill(&mut bytes).is_err() {
-        return pages::server_error("The sign-in could not be started; try again.");
-    }
-    let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    getrandom::fill(&mut bytes).map_err(|_| not_started())?;
+    let state = hex::encode(bytes);
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
     let redirect = redirect_uri(app, &chosen.service.id);
@@ -173,14 +178,9 @@ pub async fn start(
         browser: request.browser.clone(),
     };
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
-    let Ok(sealed) = app.secrets.seal(&plain, hash.as_bytes()) else {
-        return pages::server_error("The sign-in could not be started; try again.");
-    };
+    let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
     let expires = millis(SystemTime::now() + STATE_LIFETIME);
-    if let Err(error) = app.store.put_upstream_state(&hash, &sealed, expires).await {
-        eprintln!("storage error: {error}");
-        return pages::server_error("The sign-in could not be started; try again.");
-    }
+    app.store.put_upstream_state(&hash, &sealed, expires).await.map_err(AppError::storage(NOT_STARTED))?;
     let url = client::authorization_url(
         upstream,
         &endpoints,
@@ -189,14 +189,14 @@ pub async fn start(
         pending.verifier.as_deref(),
         chosen.admin,
     );
-    match url {
+    Ok(match url {
         Ok(url) if via_form => pages::handoff(&chosen.service.name, &url),
         Ok(url) => {
             (StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".to_owned())])
                 .into_response()
         }
         Err(error) => failed(app, request, error).await,
-    }
+    })
 }
 
 /// `GET /v1/oauth/callback/{provider}` (and the bare `/v1/oauth/callback`, for states made before
@@ -210,81 +210,58 @@ pub async fn callback(
     State(app): State<Arc<AppState>>,
     provider: Option<Path<String>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let params = match params::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        Ok(params) => params,
-        Err(bad) => {
-            let status = if bad == params::BadParams::TooLong {
-                StatusCode::URI_TOO_LONG
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return pages::refused(status, bad.message());
-        }
-    };
-    if let Some(name) = params::repeated(&params) {
-        return pages::error(&format!("The parameter {name} is given more than once."));
+    query: StrictQuery,
+) -> Result<Response, AppError> {
+    let StrictQuery(params) = query;
+    if let Some(name) = crate::params::repeated(&params) {
+        return Err(AppError::bad_request(format!("The parameter {name} is given more than once.")));
     }
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let Some(state) = value("state").filter(|s| !s.is_empty() && s.len() <= 512) else {
-        return pages::error("The sign-in's return has no valid state.");
-    };
-    let hash = state_hash(state);
-    let sealed = match app.store.take_upstream_state(&hash, millis(SystemTime::now())).await {
-        Ok(Some(sealed)) => sealed,
-        Ok(None) => {
-            return pages::error(
-                "This sign-in is unknown, expired or already finished: start again from the app.",
-            );
-        }
-        Err(error) => {
-            eprintln!("storage error: {error}");
-            return pages::server_error("The sign-in could not be resumed; try again.");
-        }
-    };
-    let pending: Pending = match app.secrets.open(&sealed, hash.as_bytes()) {
-        Ok(plain) => match serde_json::from_slice(&plain) {
-            Ok(pending) => pending,
-            Err(_) => return pages::server_error("The sign-in could not be resumed; try again."),
-        },
-        Err(error) => {
-            eprintln!("secret key: {error}");
-            return pages::server_error(
-                "The sign-in could not be resumed: this server's secret key has changed.",
-            );
-        }
-    };
-    let redirect_uri = match pending.returned_to(provider.as_deref().map(String::as_str)) {
-        Ok(sent) => sent.to_owned(),
-        Err(refusal) => return pages::error(refusal),
-    };
+    let state = value("state")
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+        .ok_or(AppError::bad_request("The sign-in's return has no valid state."))?;
+    let pending = take_pending(&app, state).await?;
+    let redirect_uri =
+        pending.returned_to(provider.as_deref().map(String::as_str)).map_err(AppError::bad_request)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
-    let started_in = pending.browser.as_deref().unwrap_or_default();
-    if let Err(refused) = browser::check(browser.as_ref(), Some(started_in)) {
-        return refused.page();
-    }
+    browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
-    let request = match validate(&app.config, &pending.params) {
-        Ok(request) => request,
-        Err(message) => return pages::error(&message),
+    let request = validate(&app.config, &pending.params).map_err(AppError::bad_request)?;
+    let request = match admitted(&app, request, browser.as_ref()).await? {
+        Admission::Admitted(request) => request,
+        Admission::Ended(result) => return Ok(result),
     };
-    let request = match admitted(&app, request, browser.as_ref()).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    let Some(chosen) = request.service(&pending.service) else {
-        return pages::error("The service is no longer allowed for this request.");
-    };
+    let chosen = request
+        .service(&pending.service)
+        .ok_or(AppError::bad_request("The service is no longer allowed for this request."))?;
     let Connect::Upstream(upstream) = &chosen.service.connect else {
-        return pages::error("The service is no longer connected through an upstream.");
+        return Err(AppError::bad_request("The service is no longer connected through an upstream."));
     };
-    let data = match finish(&app, &request, chosen, upstream, &pending, &redirect_uri, value).await {
-        Ok(data) => data,
-        Err(error) => return failed(&app, &request, error).await,
-    };
-    deliver(&app, &request, &data).await
+    Ok(match finish(&app, &request, chosen, upstream, &pending, redirect_uri, value).await {
+        Ok(data) => deliver(&app, &request, &data).await,
+        Err(error) => failed(&app, &request, error).await,
+    })
+}
+
+/// The pending request kept under the upstream's `state`, taken once: refused when unknown,
+/// expired or already taken.
+async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> {
+    const NOT_RESUMED: &str = "The sign-in could not be resumed; try again.";
+    let hash = state_hash(state);
+    let sealed = app
+        .store
+        .take_upstream_state(&hash, millis(SystemTime::now()))
+        .await
+        .map_err(AppError::storage(NOT_RESUMED))?
+        .ok_or(AppError::bad_request(
+            "This sign-in is unknown, expired or already finished: start again from the app.",
+        ))?;
+    let plain = app.secrets.open(&sealed, hash.as_bytes()).map_err(|error| {
+        tracing::error!("secret key: {error}");
+        AppError::Server("The sign-in could not be resumed: this server's secret key has changed.".into())
+    })?;
+    serde_json::from_slice(&plain).map_err(|_| AppError::Server(NOT_RESUMED.into()))
 }
 
 /// The upstream's answer to a known state: its error, or the code exchanged (with the
@@ -298,7 +275,7 @@ async fn finish<'p>(
     pending: &Pending,
     redirect_uri: &str,
     value: impl Fn(&str) -> Option<&'p str>,
-) -> Result<Value, UpstreamError> {
+) -> Result<OAuthResult, UpstreamError> {
     let hostname = pending.hostname.as_deref();
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     endpoints.check_iss(value("iss"))?;
@@ -308,16 +285,14 @@ async fn finish<'p>(
             .map(|d| client::sanitize(d, 300))
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "The service did not grant access.".to_owned());
-        return Err(UpstreamError {
-            code: if code.is_empty() { "access_denied".to_owned() } else { code },
-            description,
-        });
+        let code = if code.is_empty() { "access_denied" } else { &code };
+        return Err(UpstreamError::new(code, description));
     }
     let Some(code) = value("code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        return Err(UpstreamError {
-            code: "invalid_request".to_owned(),
-            description: "The service's answer holds no authorization code.".to_owned(),
-        });
+        return Err(UpstreamError::new(
+            "invalid_request",
+            "The service's answer holds no authorization code.",
+        ));
     };
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
@@ -339,27 +314,20 @@ async fn save_account(
     identity: &Identity,
     plain: &[u8],
     refreshable: bool,
-) -> Result<Value, UpstreamError> {
+) -> Result<OAuthResult, UpstreamError> {
     // On a per-server provider, the same subject on another server is another user.
     let subject = match hostname {
         Some(host) => format!("{host}/{}", identity.subject),
         None => identity.subject.clone(),
     };
     let storage = |error: &dyn std::fmt::Display| {
-        eprintln!("storage error: {error}");
-        UpstreamError {
-            code: "server_error".to_owned(),
-            description: "The account could not be saved; try again.".to_owned(),
-        }
+        tracing::error!("storage error: {error}");
+        UpstreamError::new("server_error", "The account could not be saved; try again.")
     };
-    let refused = |code: &str, description: &str| UpstreamError {
-        code: code.to_owned(),
-        description: description.to_owned(),
-    };
-    let user_id = match sign_in::consume(&app.store, request).await {
+    let refused = |code: &str, description: &str| UpstreamError::new(code, description);
+    let user_id = match sign_in::consume(&app.store, request).await.map_err(|e| storage(&e))? {
         Ok(user_id) => user_id,
-        Err(sign_in::Refusal::Invalid(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
-        Err(sign_in::Refusal::Storage(error)) => return Err(storage(&error)),
+        Err(sign_in::InvalidToken(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
     };
     let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
     let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;
@@ -381,13 +349,12 @@ async fn save_account(
         }
         Err(error) => return Err(storage(&error)),
     };
-    let connected = OAuthResult::Success {
+    Ok(OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),
         scope,
         state: request.state.clone(),
-    };
-    Ok(serde_json::to_value(connected).unwrap_or_default())
+    })
 }
 
 /// The longest API key, user name or password accepted.
@@ -403,9 +370,9 @@ pub async fn credentials(
     chosen: &Allowed,
     entry: &Entry,
     params: &[(String, String)],
-) -> Response {
+) -> Result<Response, AppError> {
     let again = |reason: &str| {
-        pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, Some(reason))
+        Ok(pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, Some(reason)))
     };
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
@@ -448,8 +415,7 @@ pub async fn credentials(
     };
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
     let kept = kept.to_string();
-    match save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false).await {
-        Ok(connected) => deliver(app, request, &connected).await,
-        Err(error) => pages::server_error(&error.description),
-    }
+    let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false);
+    let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;
+    Ok(deliver(app, request, &connected).await)
 }

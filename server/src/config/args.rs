@@ -4,6 +4,7 @@
 
 use super::file::{DEFAULT_DATABASE, DEFAULT_LISTEN};
 use super::{Config, ConfigError, DEFAULT_CONFIG, File};
+use crate::logging::LogFormat;
 use crate::secrets::KeySource;
 use crate::serve;
 use crate::store::Database;
@@ -125,6 +126,10 @@ struct Args {
     /// with mode 0600 on first run).
     #[arg(long, value_name = "FILE")]
     secret_key_file: Option<PathBuf>,
+    /// Log lines: plain (one line per request: method, path, status, latency) or json (one
+    /// object per line). Never a query string, a header or a body.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Plain)]
+    log_format: LogFormat,
     #[command(flatten)]
     knobs: TestKnobs,
 }
@@ -210,6 +215,7 @@ impl Args {
                     .max_connections
                     .map_or_else(serve::default_max_connections, |n| n as usize),
             },
+            log_format: self.log_format,
             secret_key: self.secret_key_file.map(KeySource::File).unwrap_or(config.secret_key.clone()),
             ..config
         })

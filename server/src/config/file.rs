@@ -3,6 +3,7 @@
 
 use super::{App, Config, ConfigError, DEFAULT_UPSTREAM_TIMEOUT, MIN_API_KEY_LEN};
 use crate::accounts::settings::{self as accounts, Refresh};
+use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
 use crate::pages::settings as pages;
 use crate::popup::settings::{self as popup, Quotas};
@@ -136,6 +137,7 @@ impl TryFrom<File> for Config {
             latency: Duration::ZERO,
             popup: popup::Settings { flows: file.popup_flows },
             connections: serve::Limits::default(),
+            log_format: LogFormat::Plain,
         })
     }
 }

@@ -11,6 +11,7 @@ pub use error::ConfigError;
 pub use file::File;
 
 use crate::accounts::settings as accounts;
+use crate::logging::LogFormat;
 use crate::origin::TrustedDomain;
 use crate::pages::settings as pages;
 use crate::popup::settings as popup;
@@ -95,6 +96,8 @@ pub struct Config {
     /// Where the key sealing upstream secrets comes from (`--secret-key-file`; by default
     /// `AUTHENTICATOR_SECRET_KEY` or `secret.key` in the data directory): see [`crate::secrets`].
     pub secret_key: KeySource,
+    /// How log lines are written (`--log-format`, plain by default): see [`crate::logging`].
+    pub log_format: LogFormat,
 }
 
 /// The default time an upstream call may take.

@@ -14,8 +14,11 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kloudless_protocol::{Envelope, MESSAGE_PREFIX, POPUP_PATH, RELAY_PATH, RETURN_FRAGMENT};
-use serde_json::Value;
+use kloudless_protocol::{
+    ABANDON_PATH, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RELAY_PATH,
+    RETURN_FRAGMENT, RETURN_TO, ReturnTo, codes,
+};
+use serde::Serialize;
 use std::sync::{Arc, LazyLock};
 
 /// The pages served as they are: the demo page, its files, the library build, the relay.
@@ -27,6 +30,34 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(RELAY_PATH, get(statics::relay))
 }
 
+/// An inline script or style of the pages, made once: its text and the CSP hash source that
+/// lets it apply ([`security::hash_source`]).
+pub struct Inline {
+    /// The exact text of the element.
+    pub text: String,
+    /// `'sha256-…'` of [`Inline::text`].
+    pub source: String,
+}
+
+impl Inline {
+    /// `text` and its hash source.
+    fn new(text: String) -> Inline {
+        let source = security::hash_source(&text);
+        Inline { text, source }
+    }
+
+    /// A script rendered from its template (`templates/scripts/`); empty, so that it runs
+    /// nothing, if it could not be rendered.
+    fn script(rendered: askama::Result<String>) -> Inline {
+        Inline::new(rendered.unwrap_or_default())
+    }
+}
+
+/// `text` as a JS string literal, for a script template.
+fn js_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
 /// A complete pop-up page: never cached, never framed, no referrer, and a strict policy (see
 /// [`security::popup_csp`]) under which only [`STYLE`] and, when given, the inline `script`
 /// (placed at the end of the body) apply.
@@ -35,7 +66,7 @@ fn page(status: StatusCode, body: &Frame<'_>) -> Response {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
     };
-    let csp = security::popup_csp(STYLE, body.script);
+    let csp = security::popup_csp(&STYLE.source, body.script.map(|script| script.source.as_str()));
     let mut response = (
         status,
         [
@@ -64,37 +95,47 @@ struct Frame<'a> {
     request: Option<&'a str>,
     /// `data-result`: `success`, `error` or `refused`, for the page's readers (and the tests).
     result: Option<&'a str>,
-    script: Option<&'a str>,
+    script: Option<&'static Inline>,
 }
 
 impl<'a> Frame<'a> {
     fn new(title: &'a str, body: &'a str) -> Frame<'a> {
-        Frame { title, style: STYLE, body, request: None, result: None, script: None }
+        Frame { title, style: &STYLE.text, body, request: None, result: None, script: None }
     }
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
+/// The pages' style sheet, inline.
+static STYLE: LazyLock<Inline> = LazyLock::new(|| Inline::new(STYLE_TEXT.to_owned()));
+
+const STYLE_TEXT: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
 main{max-width:32rem;margin:2rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin:.25rem 0;\
 border:1px solid #c5cad3;border-radius:.4rem;background:#fff;cursor:pointer;width:100%;text-align:left}\
 button[data-action=connect]{background:#2f6fed;color:#fff;border-color:#2f6fed;text-align:center}\
 button[data-action=deny]{text-align:center}input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem}\
 .error{border-left:4px solid #d33;padding-left:1rem}";
 
-/// Sends the abandon beacon when the user closes the pop-up on this page (not when one of its
-/// forms moves the flow on), so that a page whose pop-up reads as closed learns at once that no
-/// result will come.
-const ABANDON_ON_CLOSE: &str = "(function(){var r=document.body.getAttribute('data-request'),moving=false;\
-document.addEventListener('submit',function(){moving=true});addEventListener('pagehide',function(e){\
-if(!moving&&!e.persisted)navigator.sendBeacon('/v1/oauth/progress/abandon',r)})})();";
+/// Sends the abandon beacon (to [`ABANDON_PATH`]) when the user closes the pop-up on this page
+/// (not when one of its forms moves the flow on), so that a page whose pop-up reads as closed
+/// learns at once that no result will come.
+static ABANDON_ON_CLOSE: LazyLock<Inline> =
+    LazyLock::new(|| Inline::script(AbandonOnClose { abandon_path: &js_string(ABANDON_PATH) }.render()));
+
+/// [`ABANDON_ON_CLOSE`]'s template (`templates/scripts/abandon_on_close.js`).
+#[derive(Template)]
+#[template(path = "scripts/abandon_on_close.js", escape = "none")]
+struct AbandonOnClose<'a> {
+    /// [`ABANDON_PATH`], a JS string.
+    abandon_path: &'a str,
+}
 
 /// A page of the flow under way: when the server tracks the flow (the library sent
 /// `return_to`), the body attribute and script that abandon it when the user closes the pop-up.
 fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let mut frame = Frame::new(title, body);
-    if let (Some(_), Some(request_id)) = (value("return_to"), value("request_id")) {
+    if let (Some(_), Some(request_id)) = (value(RETURN_TO), value("request_id")) {
         frame.request = Some(request_id);
-        frame.script = Some(ABANDON_ON_CLOSE);
+        frame.script = Some(&ABANDON_ON_CLOSE);
     }
     page(StatusCode::OK, &frame)
 }
@@ -182,7 +223,7 @@ fn form_page(
     params: &[(String, String)],
     error: bool,
 ) -> Response {
-    let Ok(body) = body else { return server_error("The page could not be shown; try again.") };
+    let Ok(body) = body else { return not_shown() };
     let mut response = page_under_way(title, &body, params);
     if error {
         *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -233,7 +274,7 @@ struct CredentialsForm<'a> {
 /// No abandon beacon: leaving this page is the flow going on.
 pub fn handoff(name: &str, url: &str) -> Response {
     let Ok(body) = (Handoff { name, url }).render() else {
-        return server_error("The page could not be shown; try again.");
+        return not_shown();
     };
     let mut response = page(StatusCode::OK, &Frame::new(name, &body));
     if let Ok(refresh) = HeaderValue::from_str(&format!("0;url={url}")) {
@@ -251,9 +292,9 @@ struct Handoff<'a> {
 }
 
 /// Embeds `value` as JSON inside a `<script>` element, so no `</script>` or `<!--` can break out.
-fn script_json(value: &Value) -> String {
-    value
-        .to_string()
+fn script_json(value: &impl Serialize) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_default()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
@@ -267,14 +308,15 @@ fn script_json(value: &Value) -> String {
 /// `return_to`, one of the app's registered return pages, with a one-time code in the fragment
 /// (never the result), which the library there hands to the waiting page. Without `return_to`
 /// (the app registered no return page): says that the result cannot reach the app.
-const POST_RESULT: &str = "(function(){var r=JSON.parse(document.getElementById('kloudless-result').textContent);\
-var m=r.message,o=window.opener;\
-if(!o){if(r.return_to)location.replace(r.return_to+r.fragment+r.code);\
-else document.getElementById('kloudless-unreachable').hidden=false;return}\
-var same=false;try{same=o.location.origin===location.origin}catch(e){}o.postMessage(m,same?location.origin:r.origin)})();";
+static POST_RESULT: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostResult.render()));
+
+/// [`POST_RESULT`]'s template (`templates/scripts/post_result.js`): it reads [`Embedded`].
+#[derive(Template)]
+#[template(path = "scripts/post_result.js", escape = "none")]
+struct PostResult;
 
 /// The result message for the flow `request_id`: [`MESSAGE_PREFIX`] and the envelope of `data`.
-pub fn message(request_id: &str, data: &Value) -> String {
+pub fn message(request_id: &str, data: &OAuthResult) -> String {
     let envelope = serde_json::to_string(&Envelope::authentication(request_id, data)).unwrap_or_default();
     format!("{MESSAGE_PREFIX}{envelope}")
 }
@@ -284,9 +326,28 @@ pub fn message(request_id: &str, data: &Value) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct Back<'a> {
     /// The validated `return_to`.
-    pub return_to: &'a str,
+    pub return_to: &'a ReturnTo,
     /// The code ([`crate::popup::returns`]).
     pub code: &'a str,
+}
+
+/// What the result page hands [`POST_RESULT`], as JSON in `#kloudless-result`.
+#[derive(Serialize)]
+struct Embedded<'a> {
+    /// The flow's `request_id`.
+    id: &'a str,
+    /// The only origin the message is posted to.
+    origin: &'a str,
+    /// Where to go without an opener ([`Back::return_to`]).
+    return_to: Option<&'a ReturnTo>,
+    /// The code for it ([`Back::code`]).
+    code: Option<&'a str>,
+    /// The result.
+    data: &'a OAuthResult,
+    /// The result's [`message`].
+    message: &'a str,
+    /// [`RETURN_FRAGMENT`], between `return_to` and `code`.
+    fragment: &'static str,
 }
 
 /// The result page: shows the outcome and hands `message` (the result `data`'s [`message`] for
@@ -297,39 +358,33 @@ pub fn result(
     origin: &str,
     back: Option<Back<'_>>,
     message: &str,
-    data: &Value,
+    data: &OAuthResult,
 ) -> Response {
-    let success = data.get("access_token").is_some();
-    let embedded = serde_json::json!({
-        "id": request_id,
-        "origin": origin,
-        "return_to": back.map(|b| b.return_to),
-        "code": back.map(|b| b.code),
-        "data": data,
-        "message": message,
-        "fragment": RETURN_FRAGMENT,
-    });
-    let error = data.get("error").and_then(Value::as_str);
-    let text = match error {
-        _ if success => "Account connected. You can close this window.",
-        Some(kloudless_protocol::codes::ACCESS_DENIED) | None => "Access denied.",
-        Some(_) => "The account could not be connected.",
+    let embedded = Embedded {
+        id: request_id,
+        origin,
+        return_to: back.map(|b| b.return_to),
+        code: back.map(|b| b.code),
+        data,
+        message,
+        fragment: RETURN_FRAGMENT,
     };
     // A failure other than a denial says why (an upstream's error, in its words).
-    let detail = match (error, data.get("error_description").and_then(Value::as_str)) {
-        (Some(code), Some(description)) if code != kloudless_protocol::codes::ACCESS_DENIED => {
-            Some((description, code))
+    let (text, detail, outcome) = match data {
+        OAuthResult::Success { .. } => ("Account connected. You can close this window.", None, "success"),
+        OAuthResult::Failure { error, .. } if error == codes::ACCESS_DENIED => {
+            ("Access denied.", None, "error")
         }
-        _ => None,
+        OAuthResult::Failure { error, error_description, .. } => (
+            "The account could not be connected.",
+            Some((error_description.as_str(), error.as_str())),
+            "error",
+        ),
     };
     let Ok(body) = (ResultBody { text, detail, embedded: script_json(&embedded) }).render() else {
-        return server_error("The page could not be shown; try again.");
+        return not_shown();
     };
-    let frame = Frame {
-        result: Some(if success { "success" } else { "error" }),
-        script: Some(POST_RESULT),
-        ..Frame::new(text, &body)
-    };
+    let frame = Frame { result: Some(outcome), script: Some(&POST_RESULT), ..Frame::new(text, &body) };
     page(StatusCode::OK, &frame)
 }
 
@@ -343,22 +398,9 @@ struct ResultBody<'a> {
     embedded: String,
 }
 
-/// An error page (status 400): says what is wrong with the request and posts nothing.
-pub fn error(message: &str) -> Response {
-    message_page(StatusCode::BAD_REQUEST, message)
-}
-
-/// An error page with another status (e.g. 413 or 414): posts nothing.
-pub fn refused(status: StatusCode, message: &str) -> Response {
-    message_page(status, message)
-}
-
-/// A server failure page (status 500): posts nothing.
-pub fn server_error(message: &str) -> Response {
-    message_page(StatusCode::INTERNAL_SERVER_ERROR, message)
-}
-
-fn message_page(status: StatusCode, message: &str) -> Response {
+/// An error page with `status`: says what went wrong and posts nothing (the pop-up's rendering
+/// of an [`crate::error::AppError`], by [`crate::error::as_pages`]).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
     let Ok(body) = (Message { message }).render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
@@ -366,7 +408,12 @@ fn message_page(status: StatusCode, message: &str) -> Response {
     page(status, &Frame { result: Some("refused"), ..Frame::new("Error", &body) })
 }
 
-/// [`message_page`]'s body (`templates/message.html`).
+/// The error page of a page that could not be rendered.
+fn not_shown() -> Response {
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
+}
+
+/// [`error_page`]'s body (`templates/message.html`).
 #[derive(Template)]
 #[template(path = "message.html")]
 struct Message<'a> {
@@ -377,7 +424,7 @@ struct Message<'a> {
 /// policy `csp` (see [`security::relay_csp`], which allows [`RELAY_SCRIPT`] by its hash and lets
 /// the apps' pages frame it). No `X-Frame-Options`: it has to be frameable.
 pub fn relay(csp: &str) -> Response {
-    let html = Relay { script: &RELAY_SCRIPT }.render().unwrap_or_default();
+    let html = Relay { script: &RELAY_SCRIPT.text }.render().unwrap_or_default();
     let csp = HeaderValue::from_str(csp).unwrap_or(HeaderValue::from_static("frame-ancestors 'none'"));
     (
         [
@@ -398,37 +445,94 @@ struct Relay<'a> {
 
 /// The relay's script. It opens the pop-up on its parent's request (the original's IE path)
 /// and forwards the pop-up's result to the parent — only to the origin the pop-up was issued
-/// for, which must be the parent's own. (The protocol's prefix and the pop-up's path are filled
-/// in from [`kloudless_protocol`].)
-pub static RELAY_SCRIPT: LazyLock<String> = LazyLock::new(|| {
-    RELAY_TEMPLATE
-        .replace("PREFIX", &serde_json::to_string(MESSAGE_PREFIX).unwrap_or_default())
-        .replace("POPUP_PATH", &serde_json::to_string(POPUP_PATH).unwrap_or_default())
+/// for, which must be the parent's own.
+pub static RELAY_SCRIPT: LazyLock<Inline> = LazyLock::new(|| {
+    let script = RelayScript {
+        prefix: &js_string(MESSAGE_PREFIX),
+        popup_path: &js_string(POPUP_PATH),
+        window_name: &js_string(POPUP_WINDOW_NAME),
+    };
+    Inline::script(script.render())
 });
 
-const RELAY_TEMPLATE: &str = r#"
-(function () {
-  var ns = PREFIX, opened = null, target = null;
-  window.addEventListener('message', function (e) {
-    if (typeof e.data !== 'string' || e.data.indexOf(ns) !== 0) return;
-    var msg;
-    try { msg = JSON.parse(e.data.slice(ns.length)); } catch (err) { return; }
-    if (!msg || typeof msg !== 'object') return;
-    if (e.source === window.parent && e.source !== window) {
-      if (msg.type === 'prepareToOpenAuthenticator' && typeof msg.url === 'string') {
-        var url;
-        try { url = new URL(msg.url); } catch (err) { return; }
-        if (url.origin !== location.origin) return;
-        if (url.pathname !== POPUP_PATH && url.pathname !== POPUP_PATH + '/') return;
-        if (url.searchParams.get('origin') !== e.origin) return;
-        target = e.origin;
-        opened = window.open(url.href, 'kPOPUP', typeof msg.params === 'string' ? msg.params : '');
-      } else if (msg.type === 'close' && opened) {
-        opened.close();
-      }
-    } else if (opened && e.source === opened && e.origin === location.origin && target) {
-      window.parent.postMessage(e.data, target);
+/// [`RELAY_SCRIPT`]'s template (`templates/scripts/relay.js`), filled in with the protocol's
+/// constants as JS strings.
+#[derive(Template)]
+#[template(path = "scripts/relay.js", escape = "none")]
+struct RelayScript<'a> {
+    /// [`MESSAGE_PREFIX`].
+    prefix: &'a str,
+    /// [`POPUP_PATH`].
+    popup_path: &'a str,
+    /// [`POPUP_WINDOW_NAME`].
+    window_name: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_their_files_with_the_protocols_constants() {
+        let scripts = [
+            (&*ABANDON_ON_CLOSE, "abandon_on_close.js"),
+            (&*POST_RESULT, "post_result.js"),
+            (&*RELAY_SCRIPT, "relay.js"),
+        ];
+        for (script, file) in scripts {
+            let path = [env!("CARGO_MANIFEST_DIR"), "/templates/scripts/", file].concat();
+            let template = std::fs::read_to_string(path).unwrap();
+            let constant = |line: &&str| line.contains("{{");
+            for line in template.lines().filter(|line| !constant(line)) {
+                assert!(script.text.contains(line), "{file}: {line}");
+            }
+            assert!(!script.text.contains("{{"), "{file}: every placeholder filled");
+            assert_eq!(script.source, security::hash_source(&script.text), "{file}");
+        }
+        assert!(ABANDON_ON_CLOSE.text.contains("navigator.sendBeacon(\"/v1/oauth/progress/abandon\",r)"));
+        assert!(RELAY_SCRIPT.text.contains("var ns = \"kloudless:\","));
+        assert!(
+            RELAY_SCRIPT
+                .text
+                .contains("url.pathname !== \"/v1/oauth\" && url.pathname !== \"/v1/oauth\" + '/'")
+        );
+        assert!(RELAY_SCRIPT.text.contains("window.open(url.href, \"kPOPUP\", "));
     }
-  });
-})();
-"#;
+
+    /// The result page for `data`: its body and its policy.
+    async fn result_page(data: &OAuthResult) -> (String, String) {
+        let page = result("r", "https://a.test", None, &message("r", data), data);
+        assert_eq!(page.status(), StatusCode::OK);
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
+        (String::from_utf8(body.to_vec()).unwrap(), csp)
+    }
+
+    #[tokio::test]
+    async fn the_result_page_says_what_the_typed_result_is() {
+        let failure = |error: &str| OAuthResult::Failure {
+            error: error.into(),
+            error_description: "<b>expired</b>".into(),
+            state: "s".into(),
+        };
+        let (failed, csp) = result_page(&failure("invalid_grant")).await;
+        assert!(failed.contains("data-result=\"error\""));
+        assert!(failed.contains("The account could not be connected."));
+        assert!(failed.contains("&#60;b&#62;expired&#60;/b&#62; (invalid_grant)"), "{failed}");
+        assert!(csp.contains(&format!("script-src {};", POST_RESULT.source)), "{csp}");
+        let (denied, _) = result_page(&failure(codes::ACCESS_DENIED)).await;
+        assert!(denied.contains("Access denied.") && !denied.contains("(access_denied)"), "{denied}");
+        let connected = OAuthResult::Success {
+            access_token: "t".into(),
+            token_type: "Bearer".into(),
+            scope: "box".into(),
+            state: "s".into(),
+        };
+        let (success, _) = result_page(&connected).await;
+        assert!(success.contains("data-result=\"success\"") && success.contains("Account connected."));
+        assert!(
+            success
+                .contains(r#""data":{"access_token":"t","token_type":"Bearer","scope":"box","state":"s"}"#)
+        );
+    }
+}

@@ -1,12 +1,14 @@
 //! The demo page (`/`, from `www_dir`) and the library build (`/dist/…`, from `dist_dir`).
 
 use crate::{AppState, pages, security};
+use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::path::PathBuf;
+use std::path::Path as FilePath;
 use std::sync::Arc;
+use tower_http::services::ServeDir;
 
 /// A plain file name: letters, digits, `.`, `_`, `-`; not starting with a dot, no `..`.
 fn is_plain_name(name: &str) -> bool {
@@ -16,53 +18,65 @@ fn is_plain_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        Some("wasm") => "application/wasm",
-        Some("svg") => "image/svg+xml",
-        Some("ts") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
+/// Serves `file` (plain names joined by `/`, checked by the caller) from `dir` with tower-http's
+/// [`ServeDir`] (its type from the extension, `Last-Modified`, conditional and range requests);
+/// a folder, a missing or an unreadable file is a 404 with `missing` as its body.
+async fn serve(dir: &FilePath, file: &str, mut request: Request, missing: &'static str) -> Response {
+    let Ok(uri) = format!("/{file}").parse() else { return not_found() };
+    *request.uri_mut() = uri;
+    let mut files = ServeDir::new(dir).append_index_html_on_directories(false);
+    match files.try_call(request).await {
+        Ok(response) if response.status() != StatusCode::NOT_FOUND => with_charset(response.map(Body::new)),
+        _ => (StatusCode::NOT_FOUND, missing).into_response(),
     }
 }
 
-async fn serve(path: PathBuf, missing: &'static str) -> Response {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(name))], bytes).into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, missing).into_response(),
+/// A text type (`text/html`, `text/css`, `text/javascript`) is sent as UTF-8, whatever the
+/// page that loads it is encoded in.
+fn with_charset(mut response: Response) -> Response {
+    let text = response.headers().get(header::CONTENT_TYPE).and_then(|t| t.to_str().ok());
+    if let Some(text) = text.filter(|t| t.starts_with("text/") && !t.contains(';'))
+        && let Ok(value) = HeaderValue::from_str(&format!("{text}; charset=utf-8"))
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
+    response
 }
 
 /// `GET /static/iexd.html`: the relay page, frameable by the apps' Trusted Domains only.
 pub async fn relay(State(app): State<Arc<AppState>>) -> Response {
-    pages::relay(&security::relay_csp(&app.config, &pages::RELAY_SCRIPT))
+    pages::relay(&security::relay_csp(&app.config, &pages::RELAY_SCRIPT.source))
 }
 
 /// `GET /`: the demo page.
-pub async fn index(State(app): State<Arc<AppState>>) -> Response {
-    serve(app.config.pages.www_dir.join("index.html"), "Not found.").await
+pub async fn index(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    serve(&app.config.pages.www_dir, "index.html", request, "Not found.").await
 }
 
 /// `GET /{file}`: the demo page's other files.
-pub async fn www(State(app): State<Arc<AppState>>, file: Result<Path<String>, PathRejection>) -> Response {
+pub async fn www(
+    State(app): State<Arc<AppState>>,
+    file: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
     let Some(Path(file)) = file.ok().filter(|Path(file)| is_plain_name(file)) else {
         return not_found();
     };
-    serve(app.config.pages.www_dir.join(file), "Not found.").await
+    serve(&app.config.pages.www_dir, &file, request, "Not found.").await
 }
 
 /// `GET /dist/{path}`: the library build (one level of sub-folder allowed, e.g. `esm/index.js`).
-pub async fn dist(State(app): State<Arc<AppState>>, path: Result<Path<String>, PathRejection>) -> Response {
+pub async fn dist(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
     let Ok(Path(path)) = path else { return not_found() };
     let parts: Vec<&str> = path.split('/').collect();
     if parts.len() > 2 || !parts.iter().all(|p| is_plain_name(p)) {
         return not_found();
     }
-    serve(app.config.pages.dist_dir.join(path), "Not built: run `make build` first.").await
+    serve(&app.config.pages.dist_dir, &path, request, "Not built: run `make build` first.").await
 }
 
 /// Any other path outside the API.

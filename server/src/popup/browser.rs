@@ -10,7 +10,7 @@
 //! upstream's authorization URL, sent to someone else, ends on a refusal in their browser,
 //! before anything is exchanged with the upstream or stored.
 
-use crate::pages;
+use crate::error::AppError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use cookie::{Cookie, SameSite};
@@ -101,10 +101,10 @@ pub enum Refused {
     OtherBrowser,
 }
 
-impl Refused {
-    /// The page saying so (403); nothing was exchanged with an upstream or stored.
-    pub fn page(self) -> Response {
-        let message = match self {
+/// The refusal (403) saying so; nothing was exchanged with an upstream or stored.
+impl From<Refused> for AppError {
+    fn from(refused: Refused) -> AppError {
+        let message = match refused {
             Refused::NoCookie => {
                 "This sign-in window needs cookies, which your browser did not send: allow cookies for this site, then start again from the app."
             }
@@ -112,7 +112,7 @@ impl Refused {
                 "This sign-in was started in another browser. Nothing was connected: start again from the app."
             }
         };
-        pages::refused(StatusCode::FORBIDDEN, message)
+        AppError::fixed(StatusCode::FORBIDDEN, "forbidden", message)
     }
 }
 
@@ -129,6 +129,7 @@ pub fn check(browser: Option<&Browser>, stored: Option<&str>) -> Result<(), Refu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pages;
 
     fn headers(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -140,7 +141,7 @@ mod tests {
     fn a_new_browser_gets_a_cookie_and_comes_back_with_it() {
         let url = "http://127.0.0.1:8080";
         let new = Browser::first_page(&HeaderMap::new(), url).unwrap();
-        let response = new.set_cookie(url, pages::error("x"));
+        let response = new.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x"));
         let line = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(line.starts_with("kloudless-browser="), "{line}");
         for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
@@ -151,7 +152,7 @@ mod tests {
         let back = Browser::from_headers(&headers(&format!("a=b; {value}")), url).unwrap();
         assert_eq!(back.hash(), new.hash());
         assert_eq!(Browser::first_page(&headers(value), url).unwrap(), back, "kept, not set again");
-        let again = back.set_cookie(url, pages::error("x"));
+        let again = back.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x"));
         assert!(!again.headers().contains_key(header::SET_COOKIE));
         assert_ne!(Browser::first_page(&HeaderMap::new(), url).unwrap().hash(), new.hash());
     }
@@ -160,8 +161,11 @@ mod tests {
     fn on_https_the_cookie_is_a_secure_host_cookie() {
         let url = "https://auth.example.com";
         let new = Browser::first_page(&HeaderMap::new(), url).unwrap();
-        let line =
-            new.set_cookie(url, pages::error("x")).headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+        let line = new.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x")).headers()
+            [header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(line.starts_with("__Host-kloudless-browser="), "{line}");
         assert!(line.contains("Secure"), "{line}");
         let plain_name = format!("kloudless-browser={}", "a".repeat(64));
@@ -177,7 +181,7 @@ mod tests {
         assert_eq!(check(Some(&browser), Some(browser.hash())), Ok(()));
         assert_eq!(check(Some(&browser), Some("other")), Err(Refused::OtherBrowser));
         assert_eq!(check(None, None), Err(Refused::NoCookie));
-        assert_eq!(Refused::NoCookie.page().status(), StatusCode::FORBIDDEN);
+        assert_eq!(AppError::from(Refused::NoCookie).status(), StatusCode::FORBIDDEN);
         for bad in ["kloudless-browser=short", "kloudless-browser=", "other=1"] {
             assert_eq!(Browser::from_headers(&headers(bad), url), None, "{bad}");
         }

@@ -2,6 +2,7 @@
 //! a validated request admitted in its browser ([`admitted`]) and its result page ([`deliver`]).
 
 use crate::AppState;
+use crate::error::AppError;
 use crate::pages;
 use crate::popup::browser::{self, Browser};
 use crate::popup::request::AuthRequest;
@@ -10,54 +11,60 @@ use crate::sign_in;
 use crate::store;
 use axum::response::Response;
 use kloudless_protocol::{OAuthResult, codes};
-use serde_json::Value;
 use std::time::SystemTime;
 
+/// The sentence of a page whose flow could not be started (or resumed) for a server failure.
+pub const NOT_STARTED: &str = "The sign-in could not be started; try again.";
+
+/// What [`admitted`] decided for a flow.
+pub enum Admission {
+    /// The flow goes on, in the browser it was admitted in.
+    Admitted(AuthRequest),
+    /// The flow's sign-in token does not admit it: the flow ends on its result page, which
+    /// gives the page's callback `invalid_sign_in_token`.
+    Ended(Response),
+}
+
 /// The validated `request` once it comes from a `browser` ([`browser::check`]) and its sign-in
-/// token admits it there ([`sign_in::admit`]), with its browser; otherwise the
-/// refusal page, or the result page with `invalid_sign_in_token` (the page's callback gets it).
+/// token admits it there ([`sign_in::admit`]), with its browser; or the result page with
+/// `invalid_sign_in_token`; or the refusal.
 pub async fn admitted(
     app: &AppState,
     mut request: AuthRequest,
     browser: Option<&Browser>,
-) -> Result<AuthRequest, Response> {
-    browser::check(browser, None).map_err(browser::Refused::page)?;
+) -> Result<Admission, AppError> {
+    browser::check(browser, None)?;
     let hash = browser.map(Browser::hash).unwrap_or_default();
-    match sign_in::admit(app, &request, hash).await {
+    match sign_in::admit(app, &request, hash).await.map_err(AppError::storage(NOT_STARTED))? {
         Ok(bound_to) => {
-            browser::check(browser, bound_to.as_deref()).map_err(browser::Refused::page)?;
+            browser::check(browser, bound_to.as_deref())?;
             request.browser = Some(hash.to_owned());
-            Ok(request)
+            Ok(Admission::Admitted(request))
         }
-        Err(sign_in::Refusal::Invalid(description)) => {
+        Err(sign_in::InvalidToken(description)) => {
             let refused = failure(&request, codes::INVALID_SIGN_IN_TOKEN, description);
-            Err(deliver(app, &request, &refused).await)
-        }
-        Err(sign_in::Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
-            Err(pages::server_error("The sign-in could not be started; try again."))
+            Ok(Admission::Ended(deliver(app, &request, &refused).await))
         }
     }
 }
 
 /// The failure result `error` with `description` and the page's state.
-pub fn failure(request: &AuthRequest, error: &str, description: &str) -> Value {
-    let failed = OAuthResult::Failure {
+pub fn failure(request: &AuthRequest, error: &str, description: &str) -> OAuthResult {
+    OAuthResult::Failure {
         error: error.to_owned(),
         error_description: description.to_owned(),
         state: request.state.clone(),
-    };
-    serde_json::to_value(failed).unwrap_or_default()
+    }
 }
 
 /// The result of a denial: `access_denied`, with the page's state.
-pub fn denied(request: &AuthRequest) -> Value {
+pub fn denied(request: &AuthRequest) -> OAuthResult {
     failure(request, codes::ACCESS_DENIED, "The user denied access.")
 }
 
 /// The result page for `request`, with (when the flow has a return page) a one-time code for its
 /// result to bring back there, the flow noted as returned; the flow's sign-in token ends with it.
-pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Response {
+pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) -> Response {
     sign_in::end(app, request).await;
     let message = pages::message(&request.request_id, data);
     let code = match &request.return_to {
@@ -66,7 +73,7 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &Value) -> Res
     };
     let back = request
         .return_to
-        .as_deref()
+        .as_ref()
         .zip(code.as_deref())
         .map(|(return_to, code)| pages::Back { return_to, code });
     pages::result(&request.request_id, &request.origin, back, &message, data)
@@ -82,13 +89,15 @@ async fn returned(app: &AppState, request: &AuthRequest, message: &str) -> Optio
         request_id: &request.request_id,
         origin: &request.origin,
     };
-    let code =
-        returns::mint(app, flow, message).await.map_err(|error| eprintln!("storage error: {error}")).ok()?;
+    let code = returns::mint(app, flow, message)
+        .await
+        .map_err(|error| tracing::error!("storage error: {error}"))
+        .ok()?;
     if let Err(error) =
         app.progress.returned(&request.request_id, &request.client_id, browser, SystemTime::now()).await
     {
         // The code still goes back; only a progress check may find the flow unknown.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Some(code)
 }

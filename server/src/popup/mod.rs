@@ -12,15 +12,18 @@ pub mod returns;
 pub mod settings;
 
 use crate::AppState;
+use crate::error;
 use axum::Router;
 use axum::routing::{get, post};
 use kloudless_protocol::{ABANDON_PATH, POPUP_PATH, PROGRESS_PATH, REDEEM_PATH};
 use std::sync::Arc;
 
-/// The pop-up's routes.
+/// The pop-up's routes. The pop-up's own page renders its errors as pages ([`error::as_pages`]);
+/// the waiting page's calls get JSON.
 pub fn router() -> Router<Arc<AppState>> {
+    let as_pages = axum::middleware::map_response(error::as_pages);
     Router::new()
-        .route(POPUP_PATH, get(oauth::show).post(oauth::submit))
+        .route(POPUP_PATH, get(oauth::show).post(oauth::submit).layer(as_pages))
         .route(PROGRESS_PATH, post(progress::status))
         .route(ABANDON_PATH, post(progress::abandon))
         .route(REDEEM_PATH, post(returns::redeem))

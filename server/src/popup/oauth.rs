@@ -2,22 +2,20 @@
 //! and hand the result to the page that asked — only if that page's origin is trusted.
 
 use crate::AppState;
+use crate::error::AppError;
+use crate::extract::{StrictForm, StrictQuery};
 use crate::pages;
-use crate::params::{self, BadParams};
 use crate::popup::browser::Browser;
-use crate::popup::flow::{admitted, deliver, denied, failure};
+use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver, denied, failure};
 use crate::popup::progress;
 use crate::popup::request::{AuthRequest, validate};
 use crate::providers::services::{Allowed, Connect};
 use crate::sign_in;
 use crate::store::{self, Store};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{OAuthResult, codes};
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -40,15 +38,6 @@ pub fn chosen<'r>(
     }
 }
 
-/// Why a pop-up submission was not completed.
-#[derive(Debug)]
-pub enum Refusal {
-    /// The submission is wrong; the text says how.
-    BadRequest(String),
-    /// Storing the account failed.
-    Storage(store::Error),
-}
-
 /// Completes a validated submission: `action=deny` gives [`denied`]; `action=connect` consumes
 /// the flow's sign-in token ([`sign_in::consume`]), stores the account named `account` for the
 /// chosen `service` and gives a fresh token for it — or a failure result when the token was
@@ -57,8 +46,8 @@ pub async fn complete(
     store: &Store,
     request: &AuthRequest,
     params: &[(String, String)],
-) -> Result<Value, Refusal> {
-    let refuse = |message: &str| Refusal::BadRequest(message.to_owned());
+) -> Result<OAuthResult, AppError> {
+    let refuse = |message: &'static str| AppError::bad_request(message);
     match field(params, "action") {
         Some("deny") => Ok(denied(request)),
         Some("connect") => {
@@ -72,13 +61,13 @@ pub async fn complete(
             if name.is_empty() || name.chars().count() > 254 {
                 return Err(refuse("The account name must be 1 to 254 characters."));
             }
-            let user_id = match sign_in::consume(store, request).await {
-                Ok(user_id) => user_id,
-                Err(sign_in::Refusal::Invalid(why)) => {
-                    return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
-                }
-                Err(sign_in::Refusal::Storage(error)) => return Err(Refusal::Storage(error)),
-            };
+            let user_id =
+                match sign_in::consume(store, request).await.map_err(AppError::storage(NOT_SAVED))? {
+                    Ok(user_id) => user_id,
+                    Err(sign_in::InvalidToken(why)) => {
+                        return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
+                    }
+                };
             let scope = chosen.granted_scope();
             let connected = store
                 .connect(
@@ -95,15 +84,14 @@ pub async fn complete(
                 Err(store::Error::OtherUser) => {
                     return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
                 }
-                Err(error) => return Err(Refusal::Storage(error)),
+                Err(error) => return Err(AppError::storage(NOT_SAVED)(error)),
             };
-            let connected = OAuthResult::Success {
+            Ok(OAuthResult::Success {
                 access_token: token,
                 token_type: "Bearer".to_owned(),
                 scope,
                 state: request.state.clone(),
-            };
-            Ok(serde_json::to_value(connected).unwrap_or_default())
+            })
         }
         _ => Err(refuse("The action must be connect or deny.")),
     }
@@ -114,90 +102,64 @@ pub fn field<'p>(params: &'p [(String, String)], key: &str) -> Option<&'p str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim())
 }
 
-/// The status and sentence for parameters that cannot be read; `too_long` is the status for
-/// [`BadParams::TooLong`] (414 for a query string, 413 for a form body).
-fn unreadable(bad: BadParams, too_long: StatusCode) -> (StatusCode, &'static str) {
-    let status = if bad == BadParams::TooLong { too_long } else { StatusCode::BAD_REQUEST };
-    (status, bad.message())
-}
+/// The sentence of a page whose account could not be saved for a server failure.
+const NOT_SAVED: &str = "The account could not be saved; try again.";
 
-/// The submitted form's parameters, or why the body cannot be read.
-fn form(body: Result<Bytes, BytesRejection>) -> Result<Vec<(String, String)>, (StatusCode, &'static str)> {
-    let too_long = StatusCode::PAYLOAD_TOO_LARGE;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => unreadable(BadParams::TooLong, too_long),
-        _ => (StatusCode::BAD_REQUEST, "The form could not be read."),
-    })?;
-    params::parse(&body).map_err(|bad| unreadable(bad, too_long))
-}
+const CLIENT_FULL: AppError =
+    AppError::fixed(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", progress::CLIENT_FULL);
 
 /// `GET /v1/oauth`: the chooser, or the connect page when one service is chosen or allowed; a
-/// browser without a binding cookie gets one ([`browser`]).
+/// browser without a binding cookie gets one ([`crate::popup::browser`]), whatever the page.
 pub async fn show(
     State(app): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(browser) = Browser::first_page(&headers, &app.public_url) else {
-        return pages::server_error("The sign-in could not be started; try again.");
-    };
-    let page = first_page(&app, client, &browser, query.as_deref().unwrap_or("")).await;
-    browser.set_cookie(&app.public_url, page)
+    query: Result<StrictQuery, AppError>,
+) -> Result<Response, AppError> {
+    let browser =
+        Browser::first_page(&headers, &app.public_url).ok_or(AppError::Server(NOT_STARTED.into()))?;
+    let page = first_page(&app, client, &browser, query).await.into_response();
+    Ok(browser.set_cookie(&app.public_url, page))
 }
 
 /// The page [`show`] answers `query` with, for `browser` at the address `client`.
-async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query: &str) -> Response {
-    let params = match params::parse(query.as_bytes()) {
-        Ok(params) => params,
-        Err(bad) => {
-            let (status, message) = unreadable(bad, StatusCode::URI_TOO_LONG);
-            return pages::refused(status, message);
-        }
-    };
-    let request = match validate(&app.config, &params) {
-        Ok(request) => request,
-        Err(message) => return pages::error(&message),
-    };
-    let mut request = match admitted(app, request, Some(browser)).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
+async fn first_page(
+    app: &AppState,
+    client: SocketAddr,
+    browser: &Browser,
+    query: Result<StrictQuery, AppError>,
+) -> Result<Response, AppError> {
+    let StrictQuery(params) = query?;
+    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
+    let mut request = match admitted(app, request, Some(browser)).await? {
+        Admission::Admitted(request) => request,
+        Admission::Ended(result) => return Ok(result),
     };
     if request.return_to.is_some() {
-        let tracked = app
-            .progress
-            .open(&request.request_id, &request.client_id, client.ip(), browser.hash(), SystemTime::now())
-            .await;
-        match tracked {
-            Ok(Ok(())) => {}
-            Ok(Err(progress::Refused::Client)) => {
-                return pages::refused(StatusCode::TOO_MANY_REQUESTS, progress::CLIENT_FULL);
-            }
+        let now = SystemTime::now();
+        let tracked =
+            app.progress.open(&request.request_id, &request.client_id, client.ip(), browser.hash(), now);
+        match tracked.await.map_err(AppError::storage(NOT_STARTED))? {
+            Ok(()) => {}
+            Err(progress::Refused::Client) => return Err(CLIENT_FULL),
             // Served all the same, by postMessage only: a full app refuses none of its users.
-            Ok(Err(progress::Refused::App)) => request.untracked(),
-            Err(error) => {
-                eprintln!("storage error: {error}");
-                return pages::server_error("The sign-in could not be started; try again.");
-            }
+            Err(progress::Refused::App) => request.untracked(),
         }
     }
-    match chosen(&request, &params) {
-        Ok(Some(chosen)) => match &chosen.service.connect {
-            Connect::Demo => {
-                pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin)
-            }
-            Connect::Upstream(upstream) => {
-                let via_form = field(&params, "service").is_some();
-                crate::broker::choose(app, &request, chosen, upstream, field(&params, "hostname"), via_form)
-                    .await
-            }
-            Connect::Credentials(entry) => {
-                pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
-            }
-        },
-        Ok(None) => pages::chooser(&request.client_id, &request.params, &request.allowed),
-        Err(message) => pages::error(&message),
-    }
+    let Some(chosen) = chosen(&request, &params).map_err(AppError::bad_request)? else {
+        return Ok(pages::chooser(&request.client_id, &request.params, &request.allowed));
+    };
+    Ok(match &chosen.service.connect {
+        Connect::Demo => pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin),
+        Connect::Upstream(upstream) => {
+            let via_form = field(&params, "service").is_some();
+            let hostname = field(&params, "hostname");
+            return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
+        }
+        Connect::Credentials(entry) => {
+            pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
+        }
+    })
 }
 
 /// `POST /v1/oauth`: connect (issue a token for the named account) or deny, then the result page;
@@ -205,20 +167,13 @@ async fn first_page(app: &AppState, client: SocketAddr, browser: &Browser, query
 pub async fn submit(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let params = match form(body) {
-        Ok(params) => params,
-        Err((status, message)) => return pages::refused(status, message),
-    };
-    let request = match validate(&app.config, &params) {
-        Ok(request) => request,
-        Err(message) => return pages::error(&message),
-    };
+    StrictForm(params): StrictForm,
+) -> Result<Response, AppError> {
+    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
-    let request = match admitted(&app, request, browser.as_ref()).await {
-        Ok(request) => request,
-        Err(refused) => return refused,
+    let request = match admitted(&app, request, browser.as_ref()).await? {
+        Admission::Admitted(request) => request,
+        Admission::Ended(result) => return Ok(result),
     };
     if field(&params, "action") == Some("connect")
         && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
@@ -226,14 +181,8 @@ pub async fn submit(
     {
         return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
     }
-    match complete(&app.store, &request, &params).await {
-        Ok(data) => deliver(&app, &request, &data).await,
-        Err(Refusal::BadRequest(message)) => pages::error(&message),
-        Err(Refusal::Storage(error)) => {
-            eprintln!("storage error: {error}");
-            pages::server_error("The account could not be saved; try again.")
-        }
-    }
+    let data = complete(&app.store, &request, &params).await?;
+    Ok(deliver(&app, &request, &data).await)
 }
 
 #[cfg(test)]
@@ -312,21 +261,24 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(data["scope"], "box:admin.storage");
-        assert_eq!(data["state"], "s");
-        let grant = store.grant(data["access_token"].as_str().unwrap()).await.unwrap().unwrap();
+        let OAuthResult::Success { scope, state, access_token, .. } = data else { panic!("{data:?}") };
+        assert_eq!(scope, "box:admin.storage");
+        assert_eq!(state, "s");
+        let grant = store.grant(&access_token).await.unwrap().unwrap();
         assert_eq!(store.account(grant.account_id).await.unwrap().unwrap().name, "a");
-        assert_eq!(
-            complete(&store, &request, &form(&[("action", "deny")])).await.unwrap()["error"],
-            "access_denied"
-        );
+        let denied = complete(&store, &request, &form(&[("action", "deny")])).await.unwrap();
+        assert!(matches!(denied, OAuthResult::Failure { error, .. } if error == "access_denied"));
         for bad in [
             form(&[("service", "box"), ("account", "   "), ("action", "connect")]),
             form(&[("service", "box"), ("account", &"x".repeat(255)), ("action", "connect")]),
             form(&[("service", "gdrive"), ("account", "a"), ("action", "connect")]),
             form(&[("service", "box"), ("account", "a")]),
         ] {
-            assert!(matches!(complete(&store, &request, &bad).await, Err(Refusal::BadRequest(_))), "{bad:?}");
+            let refused = complete(&store, &request, &bad).await;
+            assert!(
+                matches!(refused, Err(AppError::Refused { status: StatusCode::BAD_REQUEST, .. })),
+                "{bad:?}"
+            );
         }
     }
 }

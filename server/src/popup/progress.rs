@@ -22,6 +22,8 @@
 
 use crate::AppState;
 use crate::clock::millis;
+use crate::error::AppError;
+use crate::extract::StrictForm;
 use crate::params;
 use crate::popup::settings::Quotas;
 use crate::store::{self, Full, NewFlow, Stage, Store};
@@ -180,12 +182,16 @@ pub fn is_request_id(text: &str) -> bool {
     !text.is_empty() && text.chars().count() <= 128 && !text.chars().any(char::is_control)
 }
 
-use crate::token_api::api::error_json as json_error;
-
-fn storage_failed(error: &store::Error) -> Response {
-    eprintln!("storage error: {error}");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.")
-}
+const NO_FLOW_NAMED: AppError =
+    AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give client_id and request_id.");
+const NOT_DELIVERED: AppError = AppError::fixed(
+    StatusCode::GONE,
+    codes::NOT_DELIVERED,
+    "The result went back to the app's page, which did not hand it over.",
+);
+const NO_FLOW: AppError = AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way.");
+const NOT_A_REQUEST_ID: AppError =
+    AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id.");
 
 /// `POST /v1/oauth/progress` (form `client_id`, `request_id`), from the waiting page: 202 while
 /// the flow is under way (or its result is on its way back to the app's page), 410 when the
@@ -194,53 +200,46 @@ fn storage_failed(error: &store::Error) -> Response {
 pub async fn status(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if body.as_ref().is_err_and(|rejection| rejection.status() == StatusCode::PAYLOAD_TOO_LARGE) {
-        return json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            codes::INVALID_REQUEST,
-            "The request body is too large.",
-        );
-    }
-    let form = body.ok().and_then(|body| params::parse(&body).ok()).filter(|p| params::repeated(p).is_none());
-    let field = |name: &str| form.iter().flatten().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    form: Result<StrictForm, AppError>,
+) -> Result<Response, AppError> {
+    let form = match form {
+        Err(too_large) if too_large.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large),
+        form => form.ok().filter(|StrictForm(form)| params::repeated(form).is_none()),
+    };
+    let field = |name: &str| form.iter().flat_map(|f| &f.0).find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let (Some(client_id), Some(request_id)) =
         (field("client_id"), field("request_id").filter(|r| is_request_id(r)))
     else {
-        let response =
-            json_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give client_id and request_id.");
-        return cors::with_cors(
-            response,
-            cors::allowed_origin(&app.config, &headers, cors::Audience::AnyApp),
-        );
+        let any_app = cors::allowed_origin(&app.config, &headers, cors::Audience::AnyApp);
+        return Ok(cors::with_cors(NO_FLOW_NAMED.into_response(), any_app));
     };
     let allowed = cors::allowed_origin(&app.config, &headers, cors::Audience::App(client_id));
-    let response = match app.progress.status(request_id, client_id, SystemTime::now()).await {
-        Ok(Status::UnderWay) => StatusCode::ACCEPTED.into_response(),
-        Ok(Status::NotDelivered) => json_error(
-            StatusCode::GONE,
-            codes::NOT_DELIVERED,
-            "The result went back to the app's page, which did not hand it over.",
-        ),
-        Ok(Status::Unknown) => json_error(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way."),
-        Err(error) => storage_failed(&error),
-    };
+    let response = flow_status(&app.progress, request_id, client_id).await.into_response();
     let mut response = cors::with_cors(response, allowed);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
+}
+
+/// [`status`]'s answer for the flow `request_id` of app `client_id`.
+async fn flow_status(progress: &Progress, request_id: &str, client_id: &str) -> Result<StatusCode, AppError> {
+    match progress.status(request_id, client_id, SystemTime::now()).await? {
+        Status::UnderWay => Ok(StatusCode::ACCEPTED),
+        Status::NotDelivered => Err(NOT_DELIVERED),
+        Status::Unknown => Err(NO_FLOW),
+    }
 }
 
 /// `POST /v1/oauth/progress/abandon` (body: the request id), the pop-up's beacon when the user
 /// closes it on one of this server's pages: 204, whatever the id.
-pub async fn abandon(State(app): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Response {
-    match body.ok().as_deref().and_then(|b| std::str::from_utf8(b).ok()).filter(|id| is_request_id(id)) {
-        Some(request_id) => match app.progress.abandon(request_id, SystemTime::now()).await {
-            Ok(()) => StatusCode::NO_CONTENT.into_response(),
-            Err(error) => storage_failed(&error),
-        },
-        None => json_error(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id."),
-    }
+pub async fn abandon(
+    State(app): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, AppError> {
+    let body = body.unwrap_or_default();
+    let request_id =
+        std::str::from_utf8(&body).ok().filter(|id| is_request_id(id)).ok_or(NOT_A_REQUEST_ID)?;
+    app.progress.abandon(request_id, SystemTime::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use crate::config::Config;
 use crate::origin::Origin;
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed};
-use kloudless_protocol::{OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, SIGN_IN_TOKEN, is_sign_in_token};
+use kloudless_protocol::{
+    OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, is_sign_in_token,
+};
 use std::time::Duration;
 
 /// How long a pop-up request may wait at the upstream.
@@ -38,7 +40,7 @@ pub struct AuthRequest {
     /// The app's registered return page (on `origin`; its query kept) the library sent, where a
     /// code for the result goes back when the pop-up has no opener (see [`progress`]); `None`
     /// when not sent, or when the app registered none (postMessage only).
-    pub return_to: Option<String>,
+    pub return_to: Option<ReturnTo>,
     /// The request's parameters, without the forms' own, to carry from page to page.
     pub params: Vec<(String, String)>,
     /// The sign-in token the app's backend minted for this flow, if given (see [`sign_in`]).
@@ -58,7 +60,7 @@ impl AuthRequest {
     /// tracked, so its result goes back by `postMessage` only.
     pub fn untracked(&mut self) {
         self.return_to = None;
-        self.params.retain(|(key, _)| key != "return_to");
+        self.params.retain(|(key, _)| key != RETURN_TO);
     }
 }
 
@@ -106,7 +108,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         return Err("The parameter request_id must not hold control characters.".to_owned());
     }
     // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
-    let return_to = single(params, "return_to")?
+    let return_to = single(params, RETURN_TO)?
         .filter(|_| !app.return_urls.is_empty())
         .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
         .transpose()?;
@@ -130,7 +132,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         allowed,
         params: params
             .iter()
-            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != "return_to" || return_to.is_some()))
+            .filter(|(k, _)| !CONTROLS.contains(&k.as_str()) && (k != RETURN_TO || return_to.is_some()))
             .cloned()
             .collect(),
         return_to,
@@ -155,7 +157,7 @@ fn not_enabled(scope: &str) -> Option<String> {
 /// Checks `return_to`: an absolute http(s) URL on `origin`, without credentials or a fragment
 /// (the code goes there), that is one of the app's `registered` return URLs once its query is
 /// set aside. Returns it (query included) as the WHATWG URL parser writes it.
-fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<String, String> {
+fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<ReturnTo, String> {
     let refuse = |why: &str| Err(format!("The parameter return_to {why}."));
     if text.chars().count() > MAX_RETURN_TO {
         return refuse("is too long");
@@ -178,5 +180,5 @@ fn return_page(text: &str, origin: &str, registered: &[url::Url]) -> Result<Stri
              app's return_urls, or set the library's return_url option to a page that is."
         ));
     }
-    Ok(url.into())
+    Ok(ReturnTo::new(url))
 }

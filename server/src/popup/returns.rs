@@ -19,14 +19,13 @@
 
 use crate::AppState;
 use crate::clock::now_millis;
+use crate::error::AppError;
+use crate::extract::StrictForm;
 use crate::params;
 use crate::popup::progress::is_request_id;
 use crate::store::{self, CodeFlow, hash, new_token};
-use crate::token_api::api::error_json;
 use crate::token_api::cors;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
@@ -61,14 +60,24 @@ async fn take(app: &AppState, code: &str, flow: CodeFlow<'_>) -> Result<Option<S
         && let Err(error) = app.store.forget_flow(flow.request_id, flow.client_id).await
     {
         // The message still goes to the page; only a progress check may find the flow returned.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
     Ok(message)
 }
 
+const NO_FIELDS: AppError =
+    AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give code, client_id and request_id.");
+const INVALID_CODE: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_CODE,
+    "The code is unknown, used, expired, or not this flow's or this origin's.",
+);
+
 /// The redemption's form fields: `code`, `client_id` and `request_id`, each given once.
-fn fields(body: &[u8]) -> Option<(String, String, String)> {
-    let form = params::parse(body).ok().filter(|p| params::repeated(p).is_none())?;
+fn fields(form: &[(String, String)]) -> Option<(String, String, String)> {
+    if params::repeated(form).is_some() {
+        return None;
+    }
     let field =
         |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     Some((field("code")?, field("client_id")?, field("request_id").filter(|r| is_request_id(r))?))
@@ -82,33 +91,19 @@ fn fields(body: &[u8]) -> Option<(String, String, String)> {
 pub async fn redeem(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    form: Result<StrictForm, AppError>,
 ) -> Response {
-    let Some((code, client_id, request_id)) = body.ok().as_deref().and_then(fields) else {
-        let response = error_json(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_REQUEST,
-            "Give code, client_id and request_id.",
-        );
-        return no_store(cors::with_cors(
-            response,
-            cors::allowed_origin(&app.config, &headers, cors::Audience::AnyApp),
-        ));
+    let Some((code, client_id, request_id)) = form.ok().and_then(|StrictForm(form)| fields(&form)) else {
+        let any_app = cors::allowed_origin(&app.config, &headers, cors::Audience::AnyApp);
+        return no_store(cors::with_cors(NO_FIELDS.into_response(), any_app));
     };
     let allowed = cors::allowed_origin(&app.config, &headers, cors::Audience::App(&client_id));
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let flow = CodeFlow { client_id: &client_id, request_id: &request_id, origin };
     let response = match take(&app, &code, flow).await {
         Ok(Some(message)) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response(),
-        Ok(None) => error_json(
-            StatusCode::BAD_REQUEST,
-            codes::INVALID_CODE,
-            "The code is unknown, used, expired, or not this flow's or this origin's.",
-        ),
-        Err(error) => {
-            eprintln!("storage error: {error}");
-            error_json(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.")
-        }
+        Ok(None) => INVALID_CODE.into_response(),
+        Err(error) => AppError::from(error).into_response(),
     };
     no_store(cors::with_cors(response, allowed))
 }

@@ -4,20 +4,29 @@
 //! all read, so that none of them imports another's.
 
 use super::catalogue::Entry;
+use secrecy::{ExposeSecret, SecretString};
 
-/// A secret from the configuration (an OAuth app's client secret): never printed.
-#[derive(Clone, PartialEq)]
-pub struct Secret(String);
+/// A secret from the configuration (an OAuth app's client secret, an app's API key): never
+/// printed, zeroed in memory when dropped ([`secrecy`]).
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wraps a secret.
     pub fn new(text: String) -> Secret {
-        Secret(text)
+        Secret(SecretString::from(text))
     }
 
     /// The secret itself, for the one request that sends it.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
+    }
+}
+
+/// Two configurations compare their secrets too (the configuration's tests).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.expose() == other.expose()
     }
 }
 

@@ -11,18 +11,18 @@
 pub mod settings;
 
 use crate::AppState;
-use crate::accounts::api::Caller;
 use crate::clock::{self, millis};
+use crate::error::AppError;
+use crate::extract::Caller;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME};
 use crate::store::{self, Store};
-use crate::token_api::api::{ApiError, storage_failed};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::post;
 use kloudless_protocol::{SIGN_IN_TOKENS_PATH, codes};
 use serde::Deserialize;
@@ -42,12 +42,12 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route(SIGN_IN_TOKENS_PATH, post(mint))
 }
 
-const API_KEY_ONLY: ApiError = ApiError::new(
+const API_KEY_ONLY: AppError = AppError::fixed(
     StatusCode::FORBIDDEN,
     "forbidden",
     "Sign-in tokens are minted with the app's API key (Authorization: APIKey <key>).",
 );
-const BAD_BODY: ApiError = ApiError::new(
+const BAD_BODY: AppError = AppError::fixed(
     StatusCode::BAD_REQUEST,
     codes::INVALID_REQUEST,
     "The body must be JSON {\"user_id\": \"…\"}: the end user's id in your app, 1 to 256 characters without control characters.",
@@ -67,7 +67,7 @@ pub async fn mint(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<impl IntoResponse, AppError> {
     let Caller::App { client_id } = caller else { return Err(API_KEY_ONLY) };
     let body = body.map_err(|_| BAD_BODY)?;
     let MintRequest { user_id } = serde_json::from_slice(&body).map_err(|_| BAD_BODY)?;
@@ -79,32 +79,24 @@ pub async fn mint(
     }
     let ttl = app.config.sign_in.token_ttl;
     let expires_at = SystemTime::now() + ttl;
-    let token = app
-        .store
-        .mint_sign_in_token(&client_id, &user_id, millis(expires_at))
-        .await
-        .map_err(|error| storage_failed(&error))?;
+    let token = app.store.mint_sign_in_token(&client_id, &user_id, millis(expires_at)).await?;
     let body = json!({
         "token": token,
         "user_id": user_id,
         "expires_in": ttl.as_secs(),
         "expires_at": clock::rfc3339(millis(expires_at)),
     });
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(body)))
 }
 
 /// The description of a result refusing to connect an account recorded for another end user of
 /// the app (`account_of_another_user`).
 pub const OTHER_USER: &str = "This account is already connected for another user of this app: nothing was changed. Sign in to the app as that user, or ask the app to remove the account first.";
 
-/// Why a pop-up flow is not admitted.
-#[derive(Debug)]
-pub enum Refusal {
-    /// The token is missing (the app requires one) or cannot be used: the sentence says which.
-    Invalid(&'static str),
-    /// The storage failed.
-    Storage(store::Error),
-}
+/// Why a flow's sign-in token does not admit it: it is missing (the app requires one) or cannot
+/// be used; the sentence says which. The flow then ends with an `invalid_sign_in_token` result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InvalidToken(pub &'static str);
 
 /// Admits the validated pop-up `request` in the browser whose cookie hashes to `browser`:
 /// without a `sign_in_token`, unless its app requires one; with one, only if the token is the
@@ -112,14 +104,18 @@ pub enum Refusal {
 /// already bound to this flow (its `request_id`) within [`FLOW_LIFETIME`]. Returns the browser
 /// the token is bound to, which the caller checks ([`crate::popup::browser::check`]); its end user is
 /// recorded when the flow's result [`consume`]s it.
-pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Result<Option<String>, Refusal> {
+pub async fn admit(
+    app: &AppState,
+    request: &AuthRequest,
+    browser: &str,
+) -> Result<Result<Option<String>, InvalidToken>, store::Error> {
     let Some(token) = &request.sign_in_token else {
         if app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token) {
-            return Err(Refusal::Invalid(
+            return Ok(Err(InvalidToken(
                 "This app requires a sign-in token from its backend (the sign_in_token option): none was given.",
-            ));
+            )));
         }
-        return Ok(None);
+        return Ok(Ok(None));
     };
     let now = SystemTime::now();
     let admitted = app
@@ -132,27 +128,27 @@ pub async fn admit(app: &AppState, request: &AuthRequest, browser: &str) -> Resu
             millis(now),
             millis(now + FLOW_LIFETIME),
         )
-        .await
-        .map_err(Refusal::Storage)?;
-    admitted.map(Some).ok_or(Refusal::Invalid(
+        .await?;
+    Ok(admitted.map(Some).ok_or(InvalidToken(
         "The sign-in token is unknown, expired, already used or not this app's: ask the app for a new one.",
-    ))
+    )))
 }
 
 /// Consumes the sign-in token of `request`'s flow for the account its result connects: the end
 /// user to record it for (`None` for a flow without a token). Refused when the token was
 /// consumed already (two results of one flow raced) or expired meanwhile: then nothing may be
 /// connected.
-pub async fn consume(store: &Store, request: &AuthRequest) -> Result<Option<String>, Refusal> {
-    let Some(token) = &request.sign_in_token else { return Ok(None) };
+pub async fn consume(
+    store: &Store,
+    request: &AuthRequest,
+) -> Result<Result<Option<String>, InvalidToken>, store::Error> {
+    let Some(token) = &request.sign_in_token else { return Ok(Ok(None)) };
     let browser = request.browser.as_deref().unwrap_or_default();
-    let consumed = store
-        .consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now()))
-        .await
-        .map_err(Refusal::Storage)?;
-    consumed.map(Some).ok_or(Refusal::Invalid(
+    let consumed =
+        store.consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now())).await?;
+    Ok(consumed.map(Some).ok_or(InvalidToken(
         "The sign-in token was used already by this sign-in's result, or expired: ask the app for a new one.",
-    ))
+    )))
 }
 
 /// Ends the sign-in token of `request`'s flow, which has its result: it admits nothing more.
@@ -160,6 +156,6 @@ pub async fn end(app: &AppState, request: &AuthRequest) {
     let Some(token) = &request.sign_in_token else { return };
     if let Err(error) = app.store.end_sign_in_token(token, &request.request_id).await {
         // It expires with the flow's deadline anyway.
-        eprintln!("storage error: {error}");
+        tracing::error!("storage error: {error}");
     }
 }

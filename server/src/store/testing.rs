@@ -1,25 +1,15 @@
 //! The database the unit tests use: an SQLite file in a temporary folder, or, when
 //! `KLOUDLESS_TEST_DATABASE` names a PostgreSQL server (`postgres://user@host:port`), a fresh
-//! database of its own there (the suites run at once, each test on its own data).
+//! database of its own there (the suites run at once, each test on its own data). Its
+//! `fresh_database` is the integration tests' own (tests/common/database.rs), included here so
+//! that there is one copy and the library needs no test-only code outside `cfg(test)`.
 
 use super::{Database, Store};
 
-/// The environment variable that selects PostgreSQL for the tests.
-pub const TEST_DATABASE: &str = "KLOUDLESS_TEST_DATABASE";
+#[path = "../../tests/common/database.rs"]
+mod database;
 
-/// A fresh database for one test: SQLite in `dir`, or a new PostgreSQL database.
-pub fn fresh_database(dir: &std::path::Path) -> Database {
-    match std::env::var(TEST_DATABASE) {
-        Ok(server) if !server.is_empty() => {
-            let mut url = url::Url::parse(&server).expect("KLOUDLESS_TEST_DATABASE is a URL");
-            let mut bytes = [0u8; 8];
-            getrandom::fill(&mut bytes).expect("random name");
-            url.set_path(&format!("/test_{}", hex::encode(bytes)));
-            Database::Postgres(url.into())
-        }
-        _ => Database::Sqlite(dir.join("db.sqlite")),
-    }
-}
+pub use database::{TEST_DATABASE, fresh_database};
 
 /// A fresh, migrated store and the folder that holds it (or nothing, on PostgreSQL).
 pub async fn store() -> (tempfile::TempDir, Store) {

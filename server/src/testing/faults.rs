@@ -15,6 +15,7 @@
 
 use crate::AppState;
 use crate::config::Config;
+use crate::error::AppError;
 use crate::store::Grant;
 use crate::testing::fault::{Fault, Kind};
 use crate::token_api::api::{self, Answered};
@@ -74,9 +75,9 @@ pub fn active<'c>(config: &'c Config, client_id: &str, endpoint: Endpoint) -> Op
 
 /// What `fault` does to a request whose token grants `grant`.
 pub fn action(config: &Config, fault: &Fault, grant: &Grant) -> Action {
-    let error = |status: StatusCode, code: &str| {
-        let description = format!("Injected fault: status {}.", status.as_u16());
-        crate::token_api::api::error_json(status, code, &description)
+    let error = |status: StatusCode, code: &'static str| {
+        let message = format!("Injected fault: status {}.", status.as_u16());
+        AppError::Refused { status, code, message: message.into() }.into_response()
     };
     Action::Reply(match fault.kind {
         Kind::Status500 => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

@@ -2,7 +2,8 @@
 //! CORS-enabled (see [`crate::token_api::cors`]) for the apps' trusted origins only.
 
 use crate::AppState;
-use crate::params::{self, BadParams};
+use crate::error::AppError;
+use crate::extract::{Bearer, INVALID_TOKEN, StrictQuery};
 use crate::providers::services;
 use crate::store::{Grant, Store};
 use crate::token_api::cors::{self, Audience};
@@ -10,93 +11,29 @@ use crate::token_api::endpoint::Endpoint;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::{TokenInfo, codes};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// An API error: a status with the body `{"error": code, "error_description": text}`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    description: &'static str,
-}
+const FORBIDDEN: AppError =
+    AppError::fixed(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
+const NO_ACCOUNT: AppError = AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
+const NO_ENDPOINT: AppError = AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such endpoint.");
+const BODY_TOO_LARGE: AppError =
+    AppError::fixed(StatusCode::PAYLOAD_TOO_LARGE, codes::INVALID_REQUEST, "The request body is too large.");
+const BODY_GIVEN: AppError =
+    AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "This endpoint takes no request body.");
 
-impl ApiError {
-    /// A new error response.
-    pub const fn new(status: StatusCode, code: &'static str, description: &'static str) -> ApiError {
-        ApiError { status, code, description }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        error_json(self.status, self.code, self.description)
-    }
-}
-
-/// A JSON error reply of the API, `{"error": code, "error_description": description}` (the
-/// protocol's [`kloudless_protocol::ApiError`]), with `status`.
-pub fn error_json(status: StatusCode, code: &str, description: &str) -> Response {
-    let body =
-        kloudless_protocol::ApiError { error: code.to_owned(), error_description: description.to_owned() };
-    (status, Json(body)).into_response()
-}
-
-const INVALID_TOKEN: ApiError =
-    ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN, "A valid bearer token is required.");
-const FORBIDDEN: ApiError =
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to this account.");
-const NO_ACCOUNT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such account.");
-const NO_ENDPOINT: ApiError = ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such endpoint.");
-const STORAGE: ApiError =
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server's storage failed.");
-const TWO_AUTHORIZATIONS: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "Give one Authorization header only.");
-const QUERY_TOO_LONG: ApiError =
-    ApiError::new(StatusCode::URI_TOO_LONG, codes::INVALID_REQUEST, "The query string is too long.");
-const QUERY_NOT_UTF8: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The query string is not valid UTF-8.");
-const QUERY_REPEATED: ApiError = ApiError::new(
-    StatusCode::BAD_REQUEST,
-    codes::INVALID_REQUEST,
-    "A query parameter is given more than once.",
-);
-const BODY_TOO_LARGE: ApiError =
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::INVALID_REQUEST, "The request body is too large.");
-const BODY_GIVEN: ApiError =
-    ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "This endpoint takes no request body.");
-
-/// The token in `Authorization: Bearer <token>` (the scheme is case-insensitive).
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Refuses a request with more than one `Authorization` header (which one would count is
-/// ambiguous).
-pub(crate) fn one_authorization(headers: &HeaderMap) -> Result<(), ApiError> {
-    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return Err(TWO_AUTHORIZATIONS);
-    }
-    Ok(())
-}
-
-/// Checks what the API ignores but must not be malformed: the query string (at most
-/// [`params::MAX_LEN`] bytes, UTF-8, no name twice) and the body (there is none).
-pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
-    let query = params::parse(query.unwrap_or("").as_bytes()).map_err(|bad| match bad {
-        BadParams::TooLong => QUERY_TOO_LONG,
-        BadParams::NotUtf8 => QUERY_NOT_UTF8,
-    })?;
-    if params::repeated(&query).is_some() {
-        return Err(QUERY_REPEATED);
-    }
+/// Checks what the API ignores but must not be malformed: the query string (read by
+/// [`StrictQuery`], no name twice) and the body (there is none).
+pub fn check_input(
+    query: Result<StrictQuery, AppError>,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<(), AppError> {
+    query?.once_each()?;
     match body {
         Ok(body) if body.is_empty() => Ok(()),
         Ok(_) => Err(BODY_GIVEN),
@@ -105,16 +42,10 @@ pub fn check_input(query: Option<&str>, body: &Result<Bytes, BytesRejection>) ->
     }
 }
 
-/// What the request's bearer token grants.
-async fn authorize(store: &Store, headers: &HeaderMap) -> Result<Grant, ApiError> {
-    one_authorization(headers)?;
-    let token = bearer_token(headers).ok_or(INVALID_TOKEN)?;
-    store.grant(token).await.map_err(|error| storage_failed(&error))?.ok_or(INVALID_TOKEN)
-}
-
-pub(crate) fn storage_failed(error: &dyn std::fmt::Display) -> ApiError {
-    eprintln!("storage error: {error}");
-    STORAGE
+/// What the bearer token grants.
+async fn authorize(store: &Store, bearer: Result<Bearer, AppError>) -> Result<Grant, AppError> {
+    let Bearer(token) = bearer?;
+    store.grant(&token).await?.ok_or(INVALID_TOKEN)
 }
 
 /// The token endpoint's answer.
@@ -133,7 +64,7 @@ pub async fn account_info(
     services: &[services::Service],
     grant: &Grant,
     id: Option<&str>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, AppError> {
     let wanted = match id {
         Some("me") => grant.account_id,
         Some(number) => number.parse::<i64>().map_err(|_| NO_ACCOUNT)?,
@@ -142,7 +73,7 @@ pub async fn account_info(
     if wanted != grant.account_id {
         return Err(FORBIDDEN);
     }
-    let account = store.account(wanted).await.map_err(|error| storage_failed(&error))?.ok_or(NO_ACCOUNT)?;
+    let account = store.account(wanted).await?.ok_or(NO_ACCOUNT)?;
     Ok(account_json(services, &account))
 }
 
@@ -180,9 +111,11 @@ pub fn mark(mut response: Response, endpoint: Endpoint, grant: Grant) -> Respons
     response
 }
 
-/// One API request: its input as [`check_input`] found it, its headers, its endpoint.
+/// One API request: its input as [`check_input`] found it, its bearer token, its headers, its
+/// endpoint.
 struct Call<'r> {
-    input: Result<(), ApiError>,
+    input: Result<(), AppError>,
+    bearer: Result<Bearer, AppError>,
     headers: &'r HeaderMap,
     /// Read by the test faults only.
     #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
@@ -196,10 +129,10 @@ struct Call<'r> {
 async fn respond(
     app: &AppState,
     call: Call<'_>,
-    body: impl AsyncFnOnce(&Grant) -> Result<Value, ApiError>,
+    body: impl AsyncFnOnce(&Grant) -> Result<Value, AppError>,
 ) -> Response {
     let authorized = match call.input {
-        Ok(()) => authorize(&app.store, call.headers).await,
+        Ok(()) => authorize(&app.store, call.bearer).await,
         Err(error) => Err(error),
     };
     let grant = match authorized {
@@ -209,29 +142,23 @@ async fn respond(
             return cors::with_cors(error.into_response(), origin);
         }
     };
-    let response = reply(body(&grant).await);
+    let response = body(&grant).await.map(Json).into_response();
     #[cfg(feature = "test-support")]
     let response = mark(response, call.endpoint, grant.clone());
     let origin = cors::allowed_origin(&app.config, call.headers, Audience::App(&grant.client_id));
     cors::with_cors(response, origin)
 }
 
-fn reply(body: Result<Value, ApiError>) -> Response {
-    match body {
-        Ok(value) => Json(value).into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
 /// `GET /v1/oauth/token/`: what the bearer token grants.
 pub async fn token(
     State(app): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
+    query: Result<StrictQuery, AppError>,
+    bearer: Result<Bearer, AppError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let call =
-        Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Token };
+    let input = check_input(query, &body);
+    let call = Call { input, bearer, headers: &headers, endpoint: Endpoint::Token };
     respond(&app, call, async |grant| Ok(token_info(grant))).await
 }
 
@@ -239,13 +166,14 @@ pub async fn token(
 pub async fn account(
     State(app): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
+    query: Result<StrictQuery, AppError>,
+    bearer: Result<Bearer, AppError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let id = id.ok().map(|Path(id)| id);
-    let call =
-        Call { input: check_input(query.as_deref(), &body), headers: &headers, endpoint: Endpoint::Account };
+    let input = check_input(query, &body);
+    let call = Call { input, bearer, headers: &headers, endpoint: Endpoint::Account };
     respond(&app, call, async |grant| {
         account_info(&app.store, &app.config.services, grant, id.as_deref()).await
     })
@@ -258,31 +186,13 @@ pub async fn preflight(State(app): State<Arc<AppState>>, headers: HeaderMap) -> 
 }
 
 /// Any other path under `/v1/`.
-pub fn not_found() -> Response {
-    NO_ENDPOINT.into_response()
+pub fn not_found() -> AppError {
+    NO_ENDPOINT
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn auth(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn reads_bearer_tokens_only() {
-        assert_eq!(bearer_token(&auth("Bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&auth("bearer  abc ")), Some("abc"));
-        for bad in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearerabc"] {
-            assert_eq!(bearer_token(&auth(bad)), None, "{bad}");
-        }
-        assert_eq!(bearer_token(&HeaderMap::new()), None);
-    }
-
     #[tokio::test]
     async fn accounts_are_visible_to_their_own_tokens_only() {
         let (_dir, store) = crate::store::testing::store().await;
@@ -292,12 +202,19 @@ mod tests {
         assert_eq!(me, account_info(&store, &services::demo(), &grant, Some(&id.to_string())).await.unwrap());
         assert_eq!(me["service_name"], "Box (demo)");
         assert_eq!(me["admin"], true);
+        let refusal = |info: Result<Value, AppError>| info.unwrap_err().to_string();
         assert_eq!(
-            account_info(&store, &services::demo(), &grant, Some(&(id + 1).to_string())).await,
-            Err(FORBIDDEN)
+            refusal(account_info(&store, &services::demo(), &grant, Some(&(id + 1).to_string())).await),
+            FORBIDDEN.to_string()
         );
-        assert_eq!(account_info(&store, &services::demo(), &grant, Some("x1")).await, Err(NO_ACCOUNT));
-        assert_eq!(account_info(&store, &services::demo(), &grant, None).await, Err(NO_ACCOUNT));
+        assert_eq!(
+            refusal(account_info(&store, &services::demo(), &grant, Some("x1")).await),
+            NO_ACCOUNT.to_string()
+        );
+        assert_eq!(
+            refusal(account_info(&store, &services::demo(), &grant, None).await),
+            NO_ACCOUNT.to_string()
+        );
         assert_eq!(
             token_info(&grant),
             json!({ "account_id": id, "client_id": "app", "scope": "box:admin.storage" })

@@ -1,12 +1,11 @@
 //! A running server whose app `a` (API key [`KEY`]) has a connected account at the OAuth
 //! provider `acme`, its upstream tokens sealed as the broker seals them.
 
-use authenticator_server::Server;
+use super::TestServer;
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::{KeySource, SecretKey};
-use authenticator_server::store::{Database, Store, UpstreamAccount};
-use std::net::SocketAddr;
+use authenticator_server::store::{Store, UpstreamAccount};
 
 /// App `a`'s API key.
 pub const KEY: &str = "key-of-app-a-0123456789abcdef";
@@ -15,16 +14,12 @@ pub const HEX: &str = "ababababababababababababababababababababababababababababa
 
 /// The server, its database and the account.
 pub struct AcmeAccount {
-    /// Where the server listens.
-    pub addr: SocketAddr,
+    /// The server (its folder holds the secret key).
+    pub server: TestServer,
     /// The server's database, opened a second time.
     pub store: Store,
-    /// Which database it is.
-    pub database: Database,
     /// The `acme` account's id.
     pub account: i64,
-    /// The test's folder (the SQLite database, the secret key).
-    pub dir: tempfile::TempDir,
 }
 
 /// Starts a server with `settings` (top-level TOML lines), app `a`, the `oauth2` provider
@@ -51,14 +46,13 @@ pub async fn start_tuned(
          [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
          client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n{endpoints}\n"
     );
-    let database = super::fresh_database(dir.path());
-    let mut config = Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database.clone()).unwrap();
-    config.secret_key = KeySource::File(key_file);
-    tune(&mut config);
-    let server = Server::bind(config).await.unwrap();
-    let addr = server.local_addr();
-    tokio::spawn(server.run());
-    let store = Store::open(&database).await.unwrap();
+    let server = TestServer::with(&toml)
+        .in_dir(dir)
+        .tune(move |config| config.secret_key = KeySource::File(key_file))
+        .tune(tune)
+        .start()
+        .await;
+    let store = Store::open(server.database()).await.unwrap();
     let sealed =
         SecretKey::from_hex(HEX).unwrap().seal(&serde_json::to_vec(tokens).unwrap(), b"a\nacme\nu1").unwrap();
     let account = UpstreamAccount {
@@ -72,5 +66,5 @@ pub async fn start_tuned(
         refreshable: tokens.refresh_token.is_some(),
     };
     let (account, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();
-    AcmeAccount { addr, store, database, account, dir }
+    AcmeAccount { server, store, account }
 }

@@ -67,11 +67,20 @@ pub struct UpstreamError {
     pub code: String,
     /// A sentence for the user.
     pub description: String,
+    /// Whether the upstream did not answer in time (a 504 in the API, not a 502).
+    pub timed_out: bool,
 }
 
 impl UpstreamError {
-    fn new(code: &str, description: impl Into<String>) -> UpstreamError {
-        UpstreamError { code: code.to_owned(), description: description.into() }
+    /// An error with `code` and `description` (not a time-out).
+    pub fn new(code: &str, description: impl Into<String>) -> UpstreamError {
+        UpstreamError { code: code.to_owned(), description: description.into(), timed_out: false }
+    }
+
+    /// The service's `what` did not answer in time: `temporarily_unavailable`.
+    pub fn timed_out(what: &str) -> UpstreamError {
+        let description = format!("The service's {what} did not answer in time.");
+        UpstreamError { timed_out: true, ..UpstreamError::new("temporarily_unavailable", description) }
     }
 
     /// Why the reply of the service's `what` could not be read.
@@ -88,10 +97,7 @@ impl UpstreamError {
     /// The upstream could not be reached (or refused by the guard), or answered too slowly.
     fn unreachable(what: &str, error: &reqwest::Error) -> UpstreamError {
         if error.is_timeout() {
-            UpstreamError::new(
-                "temporarily_unavailable",
-                format!("The service's {what} did not answer in time."),
-            )
+            UpstreamError::timed_out(what)
         } else {
             UpstreamError::new(
                 "temporarily_unavailable",
@@ -498,7 +504,7 @@ fn token_error(
                 .map(|d| sanitize(d, 300))
                 .filter(|d| !d.is_empty())
                 .unwrap_or_else(|| refused.to_owned());
-            UpstreamError { code, description }
+            UpstreamError::new(&code, description)
         }
         RequestTokenError::Request(error) => UpstreamError::unreadable(what, &error),
         RequestTokenError::Parse(..) | RequestTokenError::Other(_) => UpstreamError::new(
