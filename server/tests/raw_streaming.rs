@@ -5,7 +5,10 @@
 //! (413) without reaching the upstream; a short body is sent again after a 401 and a streamed
 //! one is not; a stalled upstream is a 504 within the upstream timeout, and a reply it stops
 //! sending midway is cut short (an error for the client) within it too; every other route
-//! keeps its 16 KiB limit.
+//! keeps its 16 KiB limit. The headers in `X-Kloudless-Raw-Headers` reach the provider (50 of
+//! them too); a name that would take over the upstream request, CR, LF or another control
+//! character, or anything but a JSON object of strings is a 400, and a 100 KB object a 431, with
+//! nothing sent to the provider.
 
 mod common;
 
@@ -41,6 +44,8 @@ struct Seen {
     first_chunk: Arc<Notify>,
     /// The client got the first chunk of a download.
     downloaded_some: Arc<Notify>,
+    /// The request headers of each call to `headers`.
+    headers: Vec<HeaderMap>,
 }
 
 /// `len` bytes that are not all alike.
@@ -51,10 +56,11 @@ fn content(len: usize) -> Vec<u8> {
 /// The provider: `/token` refreshes (the access token valid is `ACCESS-<refreshes>`), and under
 /// `/api`: `upload` hashes the body as it streams in, `download/N` sends N MiB (its last
 /// MiB only once the client got its first), `stall` never answers, `stall-midway` sends 1 MiB
-/// and then nothing; `sink` counts what it is sent and `source/N` sends N MiB (for the benchmark).
+/// and then nothing, `headers` keeps the request's headers; `sink` counts what it is sent and
+/// `source/N` sends N MiB (for the benchmark).
 async fn provider() -> (String, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let (token, upload, download) = (seen.clone(), seen.clone(), seen.clone());
+    let (token, upload, download, headers) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
     let router = axum::Router::new()
         .route(
             "/token",
@@ -143,6 +149,13 @@ async fn provider() -> (String, Arc<Mutex<Seen>>) {
                     Ok::<_, std::io::Error>(Bytes::from(content(1 << 20)))
                 });
                 Body::from_stream(first.chain(futures_util::stream::pending()))
+            }),
+        )
+        .route(
+            "/api/headers",
+            axum::routing::any(move |received: HeaderMap| async move {
+                headers.lock().unwrap().headers.push(received);
+                StatusCode::NO_CONTENT
             }),
         )
         .route(
@@ -396,6 +409,149 @@ async fn the_api_base_can_be_the_accounts_own_server() {
     let running = start_with(&base, api, on_server, MAX_BODY).await;
     let (status, reply) = json(upload(&running).await.unwrap()).await;
     assert_eq!((status, reply["len"].as_u64()), (201, Some(1)), "{reply}");
+}
+
+/// A raw call to the provider's `headers` with `raw_headers` in `X-Kloudless-Raw-Headers`.
+async fn with_raw_headers(running: &AcmeAccount, raw_headers: &str) -> (u16, Value) {
+    json(raw(running, "GET", "/headers").header("X-Kloudless-Raw-Headers", raw_headers).send().await.unwrap())
+        .await
+}
+
+/// A JSON object of the `headers` given, in order.
+fn object<'a>(headers: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let map: serde_json::Map<String, Value> =
+        headers.into_iter().map(|(name, value)| (name.to_owned(), Value::String(value))).collect();
+    Value::Object(map).to_string()
+}
+
+#[tokio::test]
+async fn raw_headers_reach_the_upstream_beside_the_servers_own() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    // As the SDKs send Dropbox's argument: JSON in a header, non-ASCII escaped.
+    let arg = r#"{"path": "/Reports/\u00e9t\u00e9 2026.pdf", "mode": "overwrite"}"#;
+    let raw_headers = object([
+        ("Dropbox-API-Arg", arg.to_owned()),
+        ("If-Match", "\"v1\"".to_owned()),
+        ("x-list", "a, b".to_owned()),
+    ]);
+    let (status, body) = with_raw_headers(&running, &raw_headers).await;
+    assert_eq!(status, 204, "{body}");
+    let seen = seen.lock().unwrap();
+    let [received] = seen.headers.as_slice() else { panic!("one call: {:?}", seen.headers) };
+    assert_eq!(received["dropbox-api-arg"], arg);
+    assert_eq!(received["if-match"], "\"v1\"");
+    assert_eq!(received["x-list"], "a, b");
+    assert_eq!(received["authorization"], "Bearer ACCESS-0", "the server's token, as before");
+    assert!(received.get("x-kloudless-raw-headers").is_none(), "the object itself is not passed on");
+}
+
+#[tokio::test]
+async fn fifty_raw_headers_of_real_sizes_all_reach_the_upstream() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    let headers: Vec<(String, String)> =
+        (0..50).map(|i| (format!("X-Header-{i:02}"), format!("{i:02}-{}", "v".repeat(200)))).collect();
+    let raw_headers = object(headers.iter().map(|(name, value)| (name.as_str(), value.clone())));
+    assert!(raw_headers.len() > 10_000, "{}", raw_headers.len());
+    let (status, body) = with_raw_headers(&running, &raw_headers).await;
+    assert_eq!(status, 204, "{body}");
+    let seen = seen.lock().unwrap();
+    for (name, value) in &headers {
+        assert_eq!(seen.headers[0].get(name).map(|v| v.to_str().unwrap()), Some(value.as_str()), "{name}");
+    }
+}
+
+/// Refused raw headers: a 400 `invalid_raw_headers` (its description naming what is wrong), and
+/// nothing reaches the upstream.
+async fn assert_refused(running: &AcmeAccount, seen: &Mutex<Seen>, raw_headers: &str, names: &str) {
+    let (status, body) = with_raw_headers(running, raw_headers).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_raw_headers")), "{raw_headers}: {body}");
+    let description = body["error_description"].as_str().unwrap().to_ascii_lowercase();
+    assert!(description.contains(&names.to_ascii_lowercase()), "{raw_headers}: {description}");
+    assert!(seen.lock().unwrap().headers.is_empty(), "{raw_headers} reached the upstream");
+}
+
+#[tokio::test]
+async fn headers_that_would_take_over_the_upstream_request_are_refused_in_any_case() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    for name in [
+        "Authorization",
+        "authorization",
+        "AUTHORIZATION",
+        "Host",
+        "Cookie",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+        "Keep-Alive",
+        "TE",
+        "Trailer",
+        "Upgrade",
+        "Proxy-Authorization",
+        "Proxy-Authenticate",
+        "Proxy-Connection",
+        "proxy-anything",
+        // Set by the relay itself: from the request's own Content-Type; the body's sending.
+        "Content-Type",
+        "Expect",
+        // The reply's Content-Encoding is not passed back.
+        "Accept-Encoding",
+    ] {
+        let raw_headers = object([("If-Match", "\"v1\"".to_owned()), (name, "x".to_owned())]);
+        assert_refused(&running, &seen, &raw_headers, name).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_raw_headers_are_refused() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    for (raw_headers, names) in [
+        ("not json", "JSON"),
+        (r#"{"If-Match": "x"} trailing"#, "JSON"),
+        (r#"{"If-Match": "x""#, "JSON"),
+        (r#"["If-Match", "x"]"#, "JSON object"),
+        (r#""If-Match: x""#, "JSON object"),
+        (r#"{"If-Match": 1}"#, "If-Match"),
+        (r#"{"If-Match": null}"#, "If-Match"),
+        (r#"{"If-Match": ["x"]}"#, "If-Match"),
+        (r#"{"Bad Name": "x"}"#, "Bad Name"),
+        (r#"{"": "x"}"#, "name"),
+        (r#"{"X-A:b": "x"}"#, "X-A:b"),
+        (r#"{"X-A\r\nX-Injected": "1"}"#, "name"),
+        // CR, LF or any other control character in a value (header injection upstream).
+        (r#"{"X-A": "x\r\nX-Injected: 1"}"#, "X-A"),
+        (r#"{"X-A": "x\nX-Injected: 1"}"#, "X-A"),
+        (r#"{"X-A": "x\rX-Injected: 1"}"#, "X-A"),
+        (r#"{"X-A": "x\u0000"}"#, "X-A"),
+        (r#"{"X-A": "\u00e9"}"#, "X-A"),
+    ] {
+        assert_refused(&running, &seen, raw_headers, names).await;
+    }
+    // The header given twice: which one was meant is unclear.
+    let reply = raw(&running, "GET", "/headers")
+        .header("X-Kloudless-Raw-Headers", r#"{"If-Match": "a"}"#)
+        .header("X-Kloudless-Raw-Headers", r#"{"If-Match": "b"}"#);
+    let (status, body) = json(reply.send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_raw_headers")), "{body}");
+    assert!(seen.lock().unwrap().headers.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_raw_headers_are_refused_with_431() {
+    let (base, seen) = provider().await;
+    let running = start(&base, "ACCESS-0").await;
+    // 100 KB: within what the HTTP layer reads (hyper's ~400 KB head), refused by the raw API.
+    let raw_headers = object([("X-Big", "x".repeat(100 * 1024))]);
+    let (status, body) = with_raw_headers(&running, &raw_headers).await;
+    assert_eq!((status, body["error"].as_str()), (431, Some("invalid_raw_headers")), "{body}");
+    // 1 MiB: past what the HTTP layer reads; it answers 431 without calling the handler.
+    let raw_headers = object([("X-Big", "x".repeat(1 << 20))]);
+    let reply = raw(&running, "GET", "/headers").header("X-Kloudless-Raw-Headers", raw_headers).send().await;
+    assert_eq!(reply.unwrap().status(), 431);
+    assert!(seen.lock().unwrap().headers.is_empty());
 }
 
 /// The benchmark (`make bench-raw`, a release build; not part of `make test`): 64 MiB uploaded

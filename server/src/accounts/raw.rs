@@ -4,7 +4,8 @@
 //! and content type passed on. The token is refreshed first if due and, on a 401, refreshed once
 //! and the call retried once. Only the API base's own origin and path can be reached: an
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
-//! redirect are refused.
+//! redirect are refused. The headers in `X-Kloudless-Raw-Headers` are passed on too, once
+//! checked ([`crate::accounts::raw_headers`]).
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -15,6 +16,7 @@
 
 use crate::AppState;
 use crate::accounts::api::find_account;
+use crate::accounts::raw_headers;
 use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
@@ -163,13 +165,14 @@ async fn call(
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
     let method = method(headers)?;
+    let mut passed = raw_headers::parse(headers)?;
     let max = app.config.accounts.raw_max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
         return Err(TOO_LARGE);
     }
     let mut outgoing = Outgoing::read(body, max).await?;
-    let mut passed = reqwest::header::HeaderMap::new();
+    // Neither header can come from X-Kloudless-Raw-Headers.
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         passed.insert(reqwest::header::CONTENT_TYPE, content_type.clone());
     }
