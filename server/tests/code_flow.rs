@@ -1,7 +1,8 @@
 //! The server-side code flow over real HTTP, as the Kloudless SDKs drive it: `/v1/oauth` with
 //! `response_type=code` through the demo provider's chooser and connect form, the 303 back to the
 //! app's registered redirect URI with a code, and the code's exchange at `POST /v1/oauth/token`
-//! for a token that `/v1/oauth/token/` verifies and `/v1/accounts/me/` reads. And the bad input:
+//! for a token that `/v1/oauth/token/` verifies and `/v1/accounts/me/` reads; through the broker
+//! (an upstream's sign-in) too. And the bad input:
 //! an unregistered redirect URI (another path, a trailing slash) gets an error page, never a
 //! redirect; a code used twice, expired, given to another app, exchanged with a wrong API key,
 //! another redirect URI or a failing PKCE verifier is refused, per RFC 6749 §5.2. On PostgreSQL
@@ -26,13 +27,18 @@ const OTHER_VERIFIER: &str = "dBjftJeZ4CVP-mJ0zKrQchzkK8ZlYXfeMNzNU0UkFWt";
 /// The apps: `app` (two redirect URIs, an API key), `other` (its own key and the same redirect
 /// URI) and `spa` (public: PKCE, no secret).
 async fn start() -> TestServer {
+    start_with("").await
+}
+
+/// [`start`], then `more` TOML (e.g. `[[providers]]` tables).
+async fn start_with(more: &str) -> TestServer {
     let toml = format!(
         "[[apps]]\nclient_id = \"app\"\ntrusted_domains = []\napi_key = \"{KEY}\"\n\
          redirect_uris = [\"{REDIRECT}\", \"http://localhost:3000/cb\"]\n\
          [[apps]]\nclient_id = \"other\"\ntrusted_domains = []\napi_key = \"{OTHER_KEY}\"\n\
          redirect_uris = [\"{REDIRECT}\"]\n\
          [[apps]]\nclient_id = \"spa\"\ntrusted_domains = []\npublic = true\n\
-         redirect_uris = [\"http://localhost:3000/cb\"]\n"
+         redirect_uris = [\"http://localhost:3000/cb\"]\n{more}"
     );
     TestServer::with(&toml).browser(BROWSER).start().await
 }
@@ -374,5 +380,33 @@ async fn an_exchange_is_a_form_with_each_parameter_once() {
     let server = start().await;
     let twice = [("grant_type", "authorization_code"), ("grant_type", "authorization_code")];
     assert_oauth_error(&exchange(&server, &twice, &[]).await, 400, "invalid_request");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_sign_in_goes_through_the_broker_and_back_to_the_redirect_uri() {
+    // An OAuth 2.0 provider never called: the user denies at its sign-in page.
+    let server = start_with(
+        "[[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
+         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
+         authorization_url = \"http://127.0.0.1:1/auth\"\ntoken_url = \"http://127.0.0.1:1/token\"\n\
+         identity_url = \"http://127.0.0.1:1/me\"\n",
+    )
+    .await;
+    let mut params = authorize_params("app", REDIRECT, &[]);
+    params.retain(|(key, _)| *key != "scope");
+    params.push(("scope", "acme"));
+    let to_upstream = authorize(&server, &params).await;
+    assert_eq!(to_upstream.status, 302, "{}", to_upstream.body);
+    let location = url::Url::parse(&to_upstream.location().unwrap()).unwrap();
+    assert_eq!(location.as_str().split('?').next(), Some("http://127.0.0.1:1/auth"));
+    let state = location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+
+    let back =
+        Reply::of(server.get(&format!("/v1/oauth/callback/acme?state={state}&error=access_denied"))).await;
+    let pairs = redirected(&back, REDIRECT);
+    assert_eq!(value(&pairs, "error"), Some("access_denied"));
+    assert_eq!(value(&pairs, "state"), Some("st8 of the app"), "the app's state, not ours");
+    assert_eq!(value(&pairs, "code"), None);
     server.stop().await;
 }
