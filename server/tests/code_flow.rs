@@ -410,3 +410,39 @@ async fn an_upstream_sign_in_goes_through_the_broker_and_back_to_the_redirect_ur
     assert_eq!(value(&pairs, "code"), None);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_token_admits_a_code_flow_for_its_user() {
+    let server = start_with(&format!(
+        "[[apps]]\nclient_id = \"signed\"\ntrusted_domains = []\napi_key = \"key-of-signed-0123456789abcdef\"\n\
+         require_sign_in_token = true\nredirect_uris = [\"{REDIRECT}\"]\n"
+    ))
+    .await;
+    let minted = Reply::of(
+        server
+            .http()
+            .post(server.url("/v1/sign_in_tokens"))
+            .header("Authorization", "APIKey key-of-signed-0123456789abcdef")
+            .header("Content-Type", "application/json")
+            .body(r#"{"user_id": "user-42"}"#),
+    )
+    .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let token = minted.json()["token"].as_str().unwrap().to_owned();
+
+    let params = authorize_params("signed", REDIRECT, &[("sign_in_token", &token)]);
+    let code = code_for(&server, &params, REDIRECT).await;
+    let reply = sdk_exchange(&server, &code, REDIRECT, "signed", "key-of-signed-0123456789abcdef").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let access_token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let me = Reply::of(server.http().get(server.url("/v1/accounts/me/")).bearer_auth(&access_token)).await;
+    assert_eq!(me.json()["user_id"], "user-42");
+
+    // Without one (or with the used one), the flow ends at once back at the app, with the error.
+    for params in [authorize_params("signed", REDIRECT, &[]), params] {
+        let pairs = redirected(&authorize(&server, &params).await, REDIRECT);
+        assert_eq!(value(&pairs, "error"), Some("invalid_sign_in_token"));
+        assert_eq!(value(&pairs, "state"), Some("st8 of the app"));
+    }
+    server.stop().await;
+}
