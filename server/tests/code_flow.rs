@@ -446,3 +446,18 @@ async fn a_sign_in_token_admits_a_code_flow_for_its_user() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_code_flows_forms_may_lead_to_its_redirect_uri_and_nowhere_else() {
+    // A browser applies the form page's form-action to the 303 after its form (Chromium blocks
+    // it otherwise): the code flow's pages allow the registered redirect URI's origin.
+    let server = start().await;
+    let csp = |reply: &Reply| reply.header("content-security-policy").unwrap_or_default().to_owned();
+    let chooser = authorize(&server, &authorize_params("app", REDIRECT, &[])).await;
+    assert!(csp(&chooser).contains("form-action 'self' https://app.test;"), "{}", csp(&chooser));
+    let single = authorize_params("app", "http://localhost:3000/cb", &[("service", "box")]);
+    let connect = authorize(&server, &single).await;
+    assert!(connect.body.contains("name=\"account\""), "the connect form: {}", connect.body);
+    assert!(csp(&connect).contains("form-action 'self' http://localhost:3000;"), "{}", csp(&connect));
+    server.stop().await;
+}
