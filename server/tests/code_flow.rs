@@ -461,3 +461,29 @@ async fn a_code_flows_forms_may_lead_to_its_redirect_uri_and_nowhere_else() {
     assert!(csp(&connect).contains("form-action 'self' http://localhost:3000;"), "{}", csp(&connect));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn exchanges_racing_for_one_code_leave_no_valid_token() {
+    // Every exchange but the first is a second use, which revokes the token: the first may
+    // still have read it (200) or find it revoked already (invalid_grant), never more than one.
+    let server = start().await;
+    for _ in 0..3 {
+        let code = code_for(&server, &authorize_params("app", REDIRECT, &[]), REDIRECT).await;
+        let racing = (0..8).map(|_| sdk_exchange(&server, &code, REDIRECT, "app", KEY));
+        let replies = futures_util::future::join_all(racing).await;
+        let (won, lost): (Vec<&Reply>, Vec<&Reply>) = replies.iter().partition(|reply| reply.status == 200);
+        assert!(
+            won.len() <= 1 && lost.len() >= 7,
+            "{:?}",
+            replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
+        for reply in lost {
+            assert_oauth_error(reply, 400, "invalid_grant");
+        }
+        for reply in won {
+            let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+            assert_eq!(verify(&server, &token).await.status, 401, "a second use revoked it");
+        }
+    }
+    server.stop().await;
+}
