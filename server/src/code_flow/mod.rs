@@ -8,7 +8,7 @@
 //!
 //! `redirect_uri` must be one of the app's registered `redirect_uris`, character for character:
 //! anything else (another path, a trailing slash) gets an error page, never a redirect. A code
-//! is random ([`new_token`]), kept only as its hash, good once and for [`CODE_LIFETIME`], and
+//! is random (256 bits), kept only as its hash, good once and for [`CODE_LIFETIME`], and
 //! bound to the app, the redirect URI, the account and the PKCE challenge; a second use is
 //! refused and revokes the token the first one gave. The token is the pop-up's own kind, issued
 //! when the account is connected and kept sealed under the code until the exchange.

@@ -55,7 +55,7 @@ pub struct App {
     /// app's results go back by `postMessage` only: see [`crate::popup::returns`].
     pub return_urls: Vec<url::Url>,
     /// Where its server receives the code flow's codes (`redirect_uris`): absolute URLs, each
-    /// written as the URL parser writes it, https (http for localhost, 127.0.0.1 and [::1]
+    /// written as the URL parser writes it, https (http for `localhost`, `127.0.0.1` and `[::1]`
     /// only), without credentials or a fragment; a code flow's `redirect_uri` must be one of
     /// them, character for character. See [`crate::code_flow`].
     pub redirect_uris: Vec<String>,
