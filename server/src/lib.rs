@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! popup/      the pop-up: chooser, forms, result delivery, progress, returned results
+//! code_flow/  the server-side code flow: the redirect with a code, its exchange for the token
 //! broker/     an upstream's sign-in: redirect, callback, credential forms
 //! token_api/  the library's JSON API: /v1/oauth/token/, /v1/accounts/me/, CORS
 //! accounts/   the account API, raw pass-through, upstream token refresh, idle sweep
@@ -31,6 +32,7 @@
 pub mod accounts;
 pub mod broker;
 pub mod clock;
+pub mod code_flow;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -249,6 +251,10 @@ impl Server {
                 }
                 if let Err(error) = state.store.sweep_return_codes(millis).await {
                     tracing::error!("storage error while sweeping expired return codes: {error}");
+                }
+                let codes_kept = millis.saturating_sub(code_flow::USED_CODES_KEPT_MS);
+                if let Err(error) = state.store.sweep_authorization_codes(codes_kept).await {
+                    tracing::error!("storage error while sweeping expired authorization codes: {error}");
                 }
             }
         });

@@ -21,13 +21,16 @@ pub fn hash_source(text: &str) -> String {
 
 /// The pop-up pages' policy: nothing loads or runs but the inline style and, when given, the
 /// inline script, each allowed by its hash source ([`hash_source`], computed once by the
-/// caller); requests (the abandon beacon) and forms go only to this server; no `<base>`; never
-/// framed.
-pub fn popup_csp(style_source: &str, script_source: Option<&str>) -> String {
+/// caller); requests (the abandon beacon) and forms go only to this server — and, on a code
+/// flow's pages, to `form_target`, the origin of its registered redirect URI, where the 303
+/// after their forms goes (a browser applies `form-action` to that redirect too); no `<base>`;
+/// never framed.
+pub fn popup_csp(style_source: &str, script_source: Option<&str>, form_target: Option<&str>) -> String {
     let scripts = script_source.unwrap_or("'none'");
+    let forms = form_target.map_or_else(|| "'self'".to_owned(), |origin| format!("'self' {origin}"));
     format!(
         "default-src 'none'; script-src {scripts}; style-src {style_source}; connect-src 'self'; \
-         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+         form-action {forms}; base-uri 'none'; frame-ancestors 'none'"
     )
 }
 
@@ -103,7 +106,7 @@ mod tests {
 
     #[test]
     fn popup_policy_is_strict() {
-        let csp = popup_csp(&hash_source("b{}"), Some(&hash_source("go()")));
+        let csp = popup_csp(&hash_source("b{}"), Some(&hash_source("go()")), None);
         assert!(csp.starts_with("default-src 'none'; "));
         assert!(csp.contains(&format!("script-src {};", hash_source("go()"))));
         assert!(csp.contains(&format!("style-src {};", hash_source("b{}"))));
@@ -111,7 +114,7 @@ mod tests {
             assert!(csp.contains(part), "{part}");
         }
         assert!(!csp.contains("unsafe"));
-        assert!(popup_csp(&hash_source("b{}"), None).contains("script-src 'none';"));
+        assert!(popup_csp(&hash_source("b{}"), None, None).contains("script-src 'none';"));
     }
 
     #[test]

@@ -82,7 +82,9 @@ struct Args {
     /// needs a sign-in token its backend minted; sign_in_token_ttl_secs = 300 at the top level)
     /// and return_urls = ["https://app.example.com/kloudless-return"] (the pages a pop-up whose
     /// opener was cut may bring a result back to: exact URLs on a Trusted Domain, no query;
-    /// without any, results go back by postMessage only).
+    /// without any, results go back by postMessage only). For the server-side code flow:
+    /// redirect_uris = ["https://app.example.com/kloudless/callback"] (exact URLs, https outside
+    /// localhost; needs the api_key, the exchange's client_secret) or public = true (PKCE).
     ///
     /// Real services: public_url = "https://auth.example.com" (each provider redirects to its
     /// own {public_url}/v1/oauth/callback/{id}: register that redirect URI with it),

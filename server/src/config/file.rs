@@ -84,6 +84,10 @@ struct AppEntry {
     require_sign_in_token: bool,
     #[serde(default)]
     return_urls: Vec<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    public: bool,
 }
 
 impl TryFrom<File> for Config {
@@ -176,6 +180,13 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
     }
     let return_urls =
         entry.return_urls.iter().map(|text| return_url(text, &trusted_domains)).collect::<Result<_, _>>()?;
+    let redirect_uris =
+        entry.redirect_uris.iter().map(|text| redirect_uri(text)).collect::<Result<_, _>>()?;
+    if !entry.redirect_uris.is_empty() && !entry.public && api_key.is_none() {
+        return Err(
+            "redirect_uris needs an api_key (the code's exchange), or public = true (PKCE)".to_owned()
+        );
+    }
     Ok(App {
         client_id: entry.client_id,
         trusted_domains,
@@ -185,6 +196,8 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
         allow_credentials: entry.allow_credentials,
         require_sign_in_token: entry.require_sign_in_token,
         return_urls,
+        redirect_uris,
+        public: entry.public,
     })
 }
 
@@ -247,6 +260,26 @@ fn return_url(text: &str, trusted_domains: &[TrustedDomain]) -> Result<url::Url,
         return refuse("is not on a Trusted Domain of the app");
     }
     Ok(url)
+}
+
+/// Reads a registered redirect URI of the code flow: the error says what is wrong with it.
+fn redirect_uri(text: &str) -> Result<String, String> {
+    let refuse = |why: &str| Err(format!("redirect_uris: {text:?} {why}"));
+    let Ok(url) = url::Url::parse(text) else { return refuse("is not an absolute URL") };
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return refuse("is not an https URL (http is for localhost, 127.0.0.1 and [::1] only)");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("has credentials");
+    }
+    if url.fragment().is_some() {
+        return refuse("has a fragment");
+    }
+    if url.as_str() != text {
+        return refuse(&format!("is not written as the exact URL {:?}", url.as_str()));
+    }
+    Ok(text.to_owned())
 }
 
 /// Reads `public_url`: a `scheme://host[:port]` origin, kept without its trailing slash.

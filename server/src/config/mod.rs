@@ -54,6 +54,14 @@ pub struct App {
     /// fragment; a pop-up's `return_to` must be one of them (its query aside). Without any, the
     /// app's results go back by `postMessage` only: see [`crate::popup::returns`].
     pub return_urls: Vec<url::Url>,
+    /// Where its server receives the code flow's codes (`redirect_uris`): absolute URLs, each
+    /// written as the URL parser writes it, https (http for `localhost`, `127.0.0.1` and `[::1]`
+    /// only), without credentials or a fragment; a code flow's `redirect_uri` must be one of
+    /// them, character for character. See [`crate::code_flow`].
+    pub redirect_uris: Vec<String>,
+    /// Whether the app is public (`public`, default false): its code flows need no secret but
+    /// must use PKCE (`code_challenge`, S256). Not public, the code flow needs its `api_key`.
+    pub public: bool,
 }
 
 /// The shortest API key accepted in the configuration.

@@ -39,6 +39,8 @@ fn defaults() {
             allow_credentials: false,
             require_sign_in_token: false,
             return_urls: vec![url::Url::parse("http://localhost:8080/").unwrap()],
+            redirect_uris: vec![],
+            public: false,
         }]
     );
     assert_eq!(config.sign_in.token_ttl, sign_in::DEFAULT_TOKEN_TTL);
@@ -185,6 +187,39 @@ fn return_urls_are_exact_pages_on_a_trusted_domain() {
     ] {
         let error = app(&format!("{bad:?}")).unwrap_err();
         assert!(error.starts_with("apps[0]: return_urls:") && error.contains(why), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn redirect_uris_are_exact_https_urls_and_need_a_secret_or_pkce() {
+    let at = "127.0.0.1:1".parse().unwrap();
+    let app = |extra: &str| {
+        let toml = format!("[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n{extra}\n");
+        from_toml(&toml, at, "d".into())
+    };
+    let key = "api_key = \"k-0123456789abcdef0123456789\"\n";
+    let good = "\"https://a.test/cb?x=1\", \"http://localhost:3000/cb\", \"http://127.0.0.1/\", \"http://[::1]:8/c\"";
+    let config = app(&format!("{key}redirect_uris = [{good}]")).unwrap();
+    assert_eq!(
+        config.apps[0].redirect_uris,
+        ["https://a.test/cb?x=1", "http://localhost:3000/cb", "http://127.0.0.1/", "http://[::1]:8/c"]
+    );
+    assert!(!config.apps[0].public);
+    assert!(app("public = true\nredirect_uris = [\"https://a.test/cb\"]").unwrap().apps[0].public);
+    let error = app("redirect_uris = [\"https://a.test/cb\"]").unwrap_err();
+    assert!(error.starts_with("apps[0]: redirect_uris needs an api_key"), "{error}");
+    for (bad, why) in [
+        ("/cb", "not an absolute URL"),
+        ("http://a.test/cb", "not an https URL"),
+        ("http://localhost.evil.test/cb", "not an https URL"),
+        ("ftp://localhost/cb", "not an https URL"),
+        ("https://u:p@a.test/cb", "credentials"),
+        ("https://a.test/cb#x", "fragment"),
+        ("https://a.test", "exact URL \"https://a.test/\""),
+        ("HTTPS://a.test/cb", "exact URL"),
+    ] {
+        let error = app(&format!("{key}redirect_uris = [{bad:?}]")).unwrap_err();
+        assert!(error.starts_with("apps[0]: redirect_uris:") && error.contains(why), "{bad}: {error}");
     }
 }
 

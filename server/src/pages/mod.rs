@@ -66,7 +66,8 @@ fn page(status: StatusCode, body: &Frame<'_>) -> Response {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
     };
-    let csp = security::popup_csp(&STYLE.source, body.script.map(|script| script.source.as_str()));
+    let script = body.script.map(|script| script.source.as_str());
+    let csp = security::popup_csp(&STYLE.source, script, body.form_target);
     let mut response = (
         status,
         [
@@ -96,11 +97,22 @@ struct Frame<'a> {
     /// `data-result`: `success`, `error` or `refused`, for the page's readers (and the tests).
     result: Option<&'a str>,
     script: Option<&'static Inline>,
+    /// On a code flow's form pages: the origin its forms' redirect goes to
+    /// ([`security::popup_csp`]).
+    form_target: Option<&'a str>,
 }
 
 impl<'a> Frame<'a> {
     fn new(title: &'a str, body: &'a str) -> Frame<'a> {
-        Frame { title, style: &STYLE.text, body, request: None, result: None, script: None }
+        Frame {
+            title,
+            style: &STYLE.text,
+            body,
+            request: None,
+            result: None,
+            script: None,
+            form_target: None,
+        }
     }
 }
 
@@ -129,7 +141,8 @@ struct AbandonOnClose<'a> {
 }
 
 /// A page of the flow under way: when the server tracks the flow (the library sent
-/// `return_to`), the body attribute and script that abandon it when the user closes the pop-up.
+/// `return_to`), the body attribute and script that abandon it when the user closes the pop-up;
+/// on a code flow, its redirect URI's origin allowed as its forms' target.
 fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let mut frame = Frame::new(title, body);
@@ -137,6 +150,12 @@ fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Respo
         frame.request = Some(request_id);
         frame.script = Some(&ABANDON_ON_CLOSE);
     }
+    // A code flow's request was validated: its redirect URI is one the app registered.
+    let form_target = (value("response_type") == Some(crate::code_flow::RESPONSE_TYPE))
+        .then(|| value("redirect_uri").and_then(|uri| url::Url::parse(uri).ok()))
+        .flatten()
+        .map(|url| url.origin().ascii_serialization());
+    frame.form_target = form_target.as_deref();
     page(StatusCode::OK, &frame)
 }
 

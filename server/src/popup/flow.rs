@@ -63,9 +63,13 @@ pub fn denied(request: &AuthRequest) -> OAuthResult {
 }
 
 /// The result page for `request`, with (when the flow has a return page) a one-time code for its
-/// result to bring back there, the flow noted as returned; the flow's sign-in token ends with it.
+/// result to bring back there, the flow noted as returned; or, for the code flow, the redirect
+/// with a code ([`crate::code_flow::redirect`]). The flow's sign-in token ends with it.
 pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) -> Response {
     sign_in::end(app, request).await;
+    if let Some(code) = &request.code_flow {
+        return crate::code_flow::redirect(app, request, code, data).await;
+    }
     let message = pages::message(&request.request_id, data);
     let code = match &request.return_to {
         Some(_) => returned(app, request, &message).await,

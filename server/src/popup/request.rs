@@ -1,7 +1,8 @@
 //! A pop-up request and its checks ([`validate`]): what the broker and the sign-in tokens share
 //! with the pop-up, kept apart from its handlers so that neither imports them back.
 
-use crate::config::Config;
+use crate::code_flow::{self, CodeRequest};
+use crate::config::{App, Config};
 use crate::origin::Origin;
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed};
@@ -48,6 +49,9 @@ pub struct AuthRequest {
     /// The SHA-256 of the binding cookie of the browser the flow was admitted in ([`admitted`],
     /// [`crate::popup::browser`]).
     pub browser: Option<String>,
+    /// For the code flow (`response_type=code`): where the browser goes back with a code
+    /// ([`crate::code_flow`]); `None` for the pop-up, whose result page posts the result.
+    pub code_flow: Option<CodeRequest>,
 }
 
 impl AuthRequest {
@@ -65,7 +69,7 @@ impl AuthRequest {
 }
 
 /// The value of `key`, if given; given more than once is an error.
-fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
+pub(crate) fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
     let mut values = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let first = values.next();
     match values.next() {
@@ -90,28 +94,28 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     }
     let client_id = required(params, "client_id", 256)?;
     let app = config.app(client_id).ok_or_else(|| format!("There is no app with client_id {client_id}."))?;
-    if let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != OOB_REDIRECT_URI) {
+    let code_flow = match single(params, "response_type")? {
+        Some(RESPONSE_TYPE) => None,
+        Some(code_flow::RESPONSE_TYPE) => Some(code_flow::check(app, params)?),
+        _ => {
+            return Err(format!(
+                "The response_type must be {RESPONSE_TYPE} (the pop-up) or {} (the code flow).",
+                code_flow::RESPONSE_TYPE
+            ));
+        }
+    };
+    if code_flow.is_none()
+        && let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != OOB_REDIRECT_URI)
+    {
         return Err(format!("The redirect_uri {uri} is not supported: use {OOB_REDIRECT_URI}."));
     }
-    if single(params, "response_type")? != Some(RESPONSE_TYPE) {
-        return Err(format!("The response_type must be {RESPONSE_TYPE}."));
-    }
     let state = required(params, "state", 512)?;
-    let request_id = required(params, "request_id", 128)?;
-    let origin_text = required(params, "origin", 512)?;
-    let origin = Origin::parse(origin_text)
-        .ok_or_else(|| format!("The origin {origin_text} is not a plain scheme://host[:port] origin."))?;
-    if !origin.is_trusted_by(&app.trusted_domains) {
-        return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
-    }
-    if !progress::is_request_id(request_id) {
-        return Err("The parameter request_id must not hold control characters.".to_owned());
-    }
-    // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
-    let return_to = single(params, RETURN_TO)?
-        .filter(|_| !app.return_urls.is_empty())
-        .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
-        .transpose()?;
+    let (request_id, origin, return_to) = match &code_flow {
+        None => pop_up(app, params)?,
+        // The code flow's pages are one browser's, identified by the state: no page waits
+        // for a message, the browser itself goes back.
+        Some(code) => (crate::store::hash(state), redirect_origin(&code.redirect_uri), None),
+    };
     let sign_in_token = single(params, SIGN_IN_TOKEN)?;
     if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
         return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
@@ -127,8 +131,8 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         state: state.to_owned(),
-        request_id: request_id.to_owned(),
-        origin: origin.to_string(),
+        request_id,
+        origin,
         allowed,
         params: params
             .iter()
@@ -138,7 +142,35 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         return_to,
         sign_in_token: sign_in_token.map(str::to_owned),
         browser: None,
+        code_flow,
     })
+}
+
+/// The pop-up's own parameters, checked: its `request_id`, the `origin` of the page that opened
+/// it (a Trusted Domain of `app`) and its `return_to`, if any.
+fn pop_up(app: &App, params: &[(String, String)]) -> Result<(String, String, Option<ReturnTo>), String> {
+    let client_id = &app.client_id;
+    let request_id = required(params, "request_id", 128)?;
+    let origin_text = required(params, "origin", 512)?;
+    let origin = Origin::parse(origin_text)
+        .ok_or_else(|| format!("The origin {origin_text} is not a plain scheme://host[:port] origin."))?;
+    if !origin.is_trusted_by(&app.trusted_domains) {
+        return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
+    }
+    if !progress::is_request_id(request_id) {
+        return Err("The parameter request_id must not hold control characters.".to_owned());
+    }
+    // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
+    let return_to = single(params, RETURN_TO)?
+        .filter(|_| !app.return_urls.is_empty())
+        .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
+        .transpose()?;
+    Ok((request_id.to_owned(), origin.to_string(), return_to))
+}
+
+/// The origin of a registered (so well-formed) redirect URI.
+fn redirect_origin(redirect_uri: &str) -> String {
+    url::Url::parse(redirect_uri).map(|url| url.origin().ascii_serialization()).unwrap_or_default()
 }
 
 /// A service id the scope names that this server knows of (in the catalogue or the demo

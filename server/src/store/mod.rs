@@ -5,7 +5,7 @@
 //! runtime, and each SQLite connection runs on its own worker thread, so no database call ever
 //! blocks a tokio worker. The schema is versioned: the migrations in `server/migrations/sqlite/`
 //! and `server/migrations/postgres/` are built into the binary and applied at start-up
-//! ([`Store::open`]). Queries live in this module only (`accounts.rs`, `flows.rs`); each is written once in
+//! ([`Store::open`]). Queries live in this module only (`accounts.rs`, `flows.rs`, `codes.rs`…); each is written once in
 //! the SQL both databases read (`$1` parameters, `ON CONFLICT`, `RETURNING`) and run by
 //! `on_pool!` on the driver in use. (sqlx's `Any` driver would do the same at run time, but it
 //! converts every row into owned values and knows fewer types; the two native pools do not.)
@@ -13,6 +13,7 @@
 //! Our tokens are kept only as SHA-256 hashes; upstream tokens only sealed ([`crate::secrets`]).
 
 mod accounts;
+mod codes;
 mod flows;
 mod returns;
 mod schema;
@@ -21,6 +22,7 @@ mod upstream;
 
 pub use accounts::{Account, Grant};
 pub(crate) use accounts::{hash, new_token};
+pub use codes::{AuthorizationCode, Presented};
 pub use flows::{Full, NewFlow, Stage};
 pub use returns::CodeFlow;
 pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};

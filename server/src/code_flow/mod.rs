@@ -1,0 +1,153 @@
+//! The server-side code flow (RFC 6749 §4.1), as Kloudless ran it for app servers and as its
+//! SDKs drive it: the app's server sends the browser to
+//! `/v1/oauth?response_type=code&client_id&redirect_uri&state[&scope][&code_challenge&code_challenge_method=S256]`;
+//! the user goes through the pop-up's own chooser, forms and broker; then the browser is sent
+//! (303) to `redirect_uri` with `code` and `state`, or with `error`, `error_description` and
+//! `state` ([`redirect`]). The app's server exchanges the code for the token at
+//! `POST /v1/oauth/token` with its API key ([`exchange`]).
+//!
+//! `redirect_uri` must be one of the app's registered `redirect_uris`, character for character:
+//! anything else (another path, a trailing slash) gets an error page, never a redirect. A code
+//! is random (256 bits), kept only as its hash, good once and for [`CODE_LIFETIME`], and
+//! bound to the app, the redirect URI, the account and the PKCE challenge; a second use is
+//! refused and revokes the token the first one gave. The token is the pop-up's own kind, issued
+//! when the account is connected and kept sealed under the code until the exchange.
+
+pub mod exchange;
+
+use crate::AppState;
+use crate::clock::now_millis;
+use crate::config::App;
+use crate::popup::request::{AuthRequest, single};
+use crate::store::{self, AuthorizationCode, hash, new_token};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kloudless_protocol::OAuthResult;
+use std::time::Duration;
+
+/// The `response_type` of the code flow.
+pub const RESPONSE_TYPE: &str = "code";
+
+/// How long a code may wait for its exchange.
+pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// How long (ms) a code is kept past its expiry, to recognise (and answer by revoking its
+/// token) a second use: the sweep deletes it then, revoking the token of a code never used.
+pub const USED_CODES_KEPT_MS: i64 = 10 * 60 * 1000;
+
+/// The one PKCE method accepted.
+const S256: &str = "S256";
+
+/// What a code flow's request adds to a pop-up request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeRequest {
+    /// The registered redirect URI the browser goes back to.
+    pub redirect_uri: String,
+    /// The PKCE `code_challenge` (S256), if given.
+    pub code_challenge: Option<String>,
+}
+
+/// Checks the code flow's parameters of a request to `app`; the error is a sentence for the
+/// user's error page (never a redirect: the redirect URI may be anyone's).
+pub fn check(app: &App, params: &[(String, String)]) -> Result<CodeRequest, String> {
+    let id = &app.client_id;
+    if app.redirect_uris.is_empty() {
+        return Err(format!("The response_type code needs redirect_uris registered for app {id}."));
+    }
+    let redirect_uri = single(params, "redirect_uri")?.unwrap_or_default();
+    if !app.redirect_uris.iter().any(|registered| registered == redirect_uri) {
+        return Err(format!(
+            "The redirect_uri {redirect_uri:?} is not registered for app {id}: it must be one of its \
+             redirect_uris exactly."
+        ));
+    }
+    let method = single(params, "code_challenge_method")?;
+    let code_challenge = single(params, "code_challenge")?;
+    if method.is_some_and(|m| m != S256) || (method.is_some() && code_challenge.is_none()) {
+        return Err(format!("The code_challenge_method must be {S256}, with a code_challenge."));
+    }
+    if code_challenge.is_some_and(|c| !is_pkce_text(c) || c.len() != 43) {
+        return Err("The code_challenge is not an S256 challenge (43 base64url characters).".to_owned());
+    }
+    if app.public && code_challenge.is_none() {
+        return Err(format!("App {id} is public: its code flow needs PKCE (code_challenge, {S256})."));
+    }
+    Ok(CodeRequest {
+        redirect_uri: redirect_uri.to_owned(),
+        code_challenge: code_challenge.map(str::to_owned),
+    })
+}
+
+/// Whether `text` is made of PKCE's characters (RFC 7636 §4.1: unreserved URI characters).
+fn is_pkce_text(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The end of a code flow: a 303 to its redirect URI with a code for the token of a success
+/// (or `server_error` when the code cannot be kept), or with the failure; `state` always.
+pub async fn redirect(
+    app: &AppState,
+    request: &AuthRequest,
+    code: &CodeRequest,
+    data: &OAuthResult,
+) -> Response {
+    let mut url = match url::Url::parse(&code.redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let outcome: Vec<(&str, String)> = match data {
+        OAuthResult::Success { access_token, state, .. } => {
+            match mint(app, request, code, access_token).await {
+                Ok(minted) => vec![("code", minted), ("state", state.clone())],
+                Err(error) => {
+                    tracing::error!("storage error while keeping a code: {error}");
+                    let why = "The code could not be kept; try again.".to_owned();
+                    vec![
+                        ("error", "server_error".to_owned()),
+                        ("error_description", why),
+                        ("state", state.clone()),
+                    ]
+                }
+            }
+        }
+        OAuthResult::Failure { error, error_description, state } => vec![
+            ("error", error.clone()),
+            ("error_description", error_description.clone()),
+            ("state", state.clone()),
+        ],
+    };
+    url.query_pairs_mut().extend_pairs(outcome);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+/// What seals a code's token to it: the hash of the code, so a row cannot be opened under
+/// another code.
+fn owner(code_hash: &str) -> Vec<u8> {
+    ["authorization code ", code_hash].concat().into_bytes()
+}
+
+/// Mints a code for `access_token`, just issued for `request`; returns it.
+async fn mint(
+    app: &AppState,
+    request: &AuthRequest,
+    code: &CodeRequest,
+    access_token: &str,
+) -> Result<String, store::Error> {
+    let grant =
+        app.store.grant(access_token).await?.ok_or(store::Error::Database(sqlx::Error::RowNotFound))?;
+    let minted = new_token()?;
+    let code_hash = hash(&minted);
+    let sealed_token =
+        app.secrets.seal(access_token.as_bytes(), &owner(&code_hash)).map_err(store::Error::Random)?;
+    let stored = AuthorizationCode {
+        client_id: request.client_id.clone(),
+        redirect_uri: code.redirect_uri.clone(),
+        account_id: grant.account_id,
+        code_challenge: code.code_challenge.clone(),
+        token_hash: hash(access_token),
+        sealed_token,
+    };
+    let lifetime = i64::try_from(CODE_LIFETIME.as_millis()).unwrap_or(i64::MAX);
+    app.store.put_authorization_code(&code_hash, &stored, now_millis().saturating_add(lifetime)).await?;
+    Ok(minted)
+}
