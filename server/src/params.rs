@@ -56,6 +56,16 @@ fn decode(bytes: &[u8]) -> Result<String, BadParams> {
     String::from_utf8(decoded).map_err(|_| BadParams::NotUtf8)
 }
 
+/// The value of `key`, if given; given more than once is an error.
+pub fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
+    let mut values = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(format!("The parameter {key} is given more than once.")),
+        None => Ok(first),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

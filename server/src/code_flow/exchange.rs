@@ -147,7 +147,7 @@ fn bound(
         (Some(_), None) => Err(invalid_grant("The code_verifier is missing.")),
         (Some(challenge), Some(verifier)) => {
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            let valid = (43..=128).contains(&verifier.len()) && super::is_pkce_text(verifier);
+            let valid = (43..=128).contains(&verifier.len()) && super::request::is_pkce_text(verifier);
             if valid && computed == *challenge {
                 Ok(())
             } else {

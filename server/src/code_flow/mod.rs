@@ -14,19 +14,18 @@
 //! when the account is connected and kept sealed under the code until the exchange.
 
 pub mod exchange;
+pub mod request;
+
+pub use request::{CodeRequest, RESPONSE_TYPE};
 
 use crate::AppState;
 use crate::clock::now_millis;
-use crate::config::App;
-use crate::popup::request::{AuthRequest, single};
+use crate::popup::request::AuthRequest;
 use crate::store::{self, AuthorizationCode, hash, new_token};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::OAuthResult;
 use std::time::Duration;
-
-/// The `response_type` of the code flow.
-pub const RESPONSE_TYPE: &str = "code";
 
 /// How long a code may wait for its exchange.
 pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
@@ -34,54 +33,6 @@ pub const CODE_LIFETIME: Duration = Duration::from_secs(60);
 /// How long (ms) a code is kept past its expiry, to recognise (and answer by revoking its
 /// token) a second use: the sweep deletes it then, revoking the token of a code never used.
 pub const USED_CODES_KEPT_MS: i64 = 10 * 60 * 1000;
-
-/// The one PKCE method accepted.
-const S256: &str = "S256";
-
-/// What a code flow's request adds to a pop-up request.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CodeRequest {
-    /// The registered redirect URI the browser goes back to.
-    pub redirect_uri: String,
-    /// The PKCE `code_challenge` (S256), if given.
-    pub code_challenge: Option<String>,
-}
-
-/// Checks the code flow's parameters of a request to `app`; the error is a sentence for the
-/// user's error page (never a redirect: the redirect URI may be anyone's).
-pub fn check(app: &App, params: &[(String, String)]) -> Result<CodeRequest, String> {
-    let id = &app.client_id;
-    if app.redirect_uris.is_empty() {
-        return Err(format!("The response_type code needs redirect_uris registered for app {id}."));
-    }
-    let redirect_uri = single(params, "redirect_uri")?.unwrap_or_default();
-    if !app.redirect_uris.iter().any(|registered| registered == redirect_uri) {
-        return Err(format!(
-            "The redirect_uri {redirect_uri:?} is not registered for app {id}: it must be one of its \
-             redirect_uris exactly."
-        ));
-    }
-    let method = single(params, "code_challenge_method")?;
-    let code_challenge = single(params, "code_challenge")?;
-    if method.is_some_and(|m| m != S256) || (method.is_some() && code_challenge.is_none()) {
-        return Err(format!("The code_challenge_method must be {S256}, with a code_challenge."));
-    }
-    if code_challenge.is_some_and(|c| !is_pkce_text(c) || c.len() != 43) {
-        return Err("The code_challenge is not an S256 challenge (43 base64url characters).".to_owned());
-    }
-    if app.public && code_challenge.is_none() {
-        return Err(format!("App {id} is public: its code flow needs PKCE (code_challenge, {S256})."));
-    }
-    Ok(CodeRequest {
-        redirect_uri: redirect_uri.to_owned(),
-        code_challenge: code_challenge.map(str::to_owned),
-    })
-}
-
-/// Whether `text` is made of PKCE's characters (RFC 7636 §4.1: unreserved URI characters).
-fn is_pkce_text(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-}
 
 /// The end of a code flow: a 303 to its redirect URI with a code for the token of a success
 /// (or `server_error` when the code cannot be kept), or with the failure; `state` always.

@@ -1,9 +1,10 @@
 //! A pop-up request and its checks ([`validate`]): what the broker and the sign-in tokens share
 //! with the pop-up, kept apart from its handlers so that neither imports them back.
 
-use crate::code_flow::{self, CodeRequest};
+use crate::code_flow::request::{self as code_flow, CodeRequest};
 use crate::config::{App, Config};
 use crate::origin::Origin;
+use crate::params::single;
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed};
 use kloudless_protocol::{
@@ -65,16 +66,6 @@ impl AuthRequest {
     pub fn untracked(&mut self) {
         self.return_to = None;
         self.params.retain(|(key, _)| key != RETURN_TO);
-    }
-}
-
-/// The value of `key`, if given; given more than once is an error.
-pub(crate) fn single<'p>(params: &'p [(String, String)], key: &str) -> Result<Option<&'p str>, String> {
-    let mut values = params.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let first = values.next();
-    match values.next() {
-        Some(_) => Err(format!("The parameter {key} is given more than once.")),
-        None => Ok(first),
     }
 }
 
