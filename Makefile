@@ -13,7 +13,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser deps-postgres build dist packages server server-plain demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
+.PHONY: all deps deps-browser deps-postgres deps-python sdk-venv build dist packages server server-plain demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
 all: build
 
 deps:
@@ -24,6 +24,14 @@ deps-browser:
 
 deps-postgres:
 	scripts/install-deps.sh --postgres
+
+deps-python:
+	scripts/install-deps.sh --python
+
+# The official Kloudless Python SDK from PyPI, pinned (e2e/sdk/requirements.txt), in
+# build/sdk-venv, for the end-to-end tests that drive the server with it (e2e/sdk.test.mjs).
+sdk-venv: deps-python
+	scripts/sdk-venv.sh
 
 build: deps dist server
 
@@ -75,7 +83,7 @@ test-wasm:
 	cargo test -p kloudless-authenticator --target wasm32-unknown-unknown --lib
 
 # The files named (not the folder: Node 22+ would take `e2e/` for a module).
-test-e2e: server
+test-e2e: server sdk-venv
 	node --test --test-concurrency=1 e2e/*.test.mjs e2e/consumer/*.test.mjs
 
 # The server's tests and the end-to-end tests on PostgreSQL: a throw-away cluster in a temporary

@@ -2,7 +2,8 @@
 # Installs what the build and the tests need and is missing: the wasm target, wasm-bindgen-cli
 # (the very version of the wasm-bindgen crate), npm packages (binaryen's wasm-opt, esbuild,
 # playwright-core, …), and as root, with apt: Chromium and chromedriver (--browser; the
-# wasm-bindgen-test runner drives chromedriver) or PostgreSQL (--postgres).
+# wasm-bindgen-test runner drives chromedriver), PostgreSQL (--postgres), or Python 3 with its
+# venv module (--python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,16 @@ if [ "${1:-}" = "--postgres" ] && [ ! -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15
   else
     echo "PostgreSQL 15 is needed for the PostgreSQL tests: install it (Debian: apt-get install postgresql-15), or set PG_BIN to its bin folder." >&2
+    exit 1
+  fi
+fi
+# Python 3 with its venv module and the pip it bundles, for the official Kloudless Python SDK's
+# tests (scripts/sdk-venv.sh makes their virtual environment; Debian keeps ensurepip in python3-venv).
+if [ "${1:-}" = "--python" ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+  else
+    echo "Python 3 with its venv module is needed for the Kloudless SDK tests: install it (Debian: apt-get install python3 python3-venv)." >&2
     exit 1
   fi
 fi
