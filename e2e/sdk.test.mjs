@@ -2,7 +2,8 @@
 // by scripts/sdk-venv.sh) pointed at this server, as a migrating app's backend would use it. Each
 // test makes SDK calls through e2e/sdk/calls.py and asserts what they return: token
 // verification, the account by bearer token and by API key, the account list across pages, and
-// the pass-through API, with `raw_headers` reaching the upstream. The accounts are connected
+// the pass-through API, with `raw_headers` reaching the upstream, and the server-side code flow
+// (get_authorization_url, then get_token_from_code). The accounts are connected
 // through the real pop-up in Chromium to a real OpenID provider (npm oidc-provider, see
 // upstream.mjs); the pass-through API's upstream is a small HTTP server here that answers each
 // call with what it received.
@@ -15,14 +16,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { root, startApp, startApi, launchBrowser, freePort } from './harness.mjs';
 import { startOidc } from './upstream.mjs';
-import { connectAs } from './connect.mjs';
+import { connectAs, signIn } from './connect.mjs';
 
 const python = join(root, 'build/sdk-venv/bin/python');
 const calls = join(root, 'e2e/sdk/calls.py');
 const secret = 'sdk-client-secret-0123456789abcdef';
 const key = 'e2e-app-api-key-0123456789abcdef';
 const otherKey = 'sdk-other-api-key-0123456789abcdef';
-let app, api, browser, upstream, files;
+let app, api, browser, upstream, files, redirectUri;
 // The accounts connected before the tests (oldest first): `{ login, id, token, upstreamToken }`.
 const accounts = [];
 
@@ -76,9 +77,11 @@ before(async () => {
     + `client_id = "broker"\nclient_secret = "${secret}"\nissuer = "${upstream.issuer}"\n`
     + `api_base = "${files.base}/2"\n`;
   const trusted_domains = [`localhost:${app.port}`];
+  // Where the server-side code flow sends the browser back to: a page of the app's server.
+  redirectUri = `http://localhost:${app.port}/kloudless/callback`;
   // `e2e`: the app of the app page (e2e/pages/app.html) the accounts are connected through.
   api = await startApi([
-    { client_id: 'e2e', trusted_domains, api_key: key },
+    { client_id: 'e2e', trusted_domains, api_key: key, redirect_uris: [redirectUri] },
     { client_id: 'other-app', trusted_domains, api_key: otherKey },
   ], {
     listen: `127.0.0.1:${port}`,
@@ -196,4 +199,36 @@ test('raw_headers that would take over the upstream request: a 400 through the S
     assert.equal(refused.error.body.error, 'invalid_raw_headers');
   }
   assert.equal(files.seen().length, sent, 'nothing reached the upstream');
+});
+
+// Last: it connects a fourth account, which the listing test above does not expect.
+test('the code flow: get_authorization_url → the upstream in Chromium → the app\'s redirect URI → get_token_from_code', async () => {
+  const start = await sdkResult('get_authorization_url', { app_id: 'e2e', redirect_uri: redirectUri, scope: 'acme' });
+  assert.ok(start.url.startsWith(`${api.baseUrl}/v1/oauth?`), start.url);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(start.url);
+  await signIn(page, 'dan');
+  await page.waitForURL((url) => url.href.startsWith(`${redirectUri}?`));
+  const back = new URL(page.url());
+  await context.close();
+  assert.equal(back.origin, new URL(redirectUri).origin, "back on the app's origin");
+  const params = Object.fromEntries(back.searchParams);
+  assert.equal(params.state, start.state);
+  assert.ok(params.code && !params.error, JSON.stringify(params));
+
+  const exchange = { app_id: 'e2e', api_key: key, state: start.state, redirect_uri: redirectUri, params };
+  const token = await sdkResult('get_token_from_code', exchange);
+  const info = await sdkResult('verify_token', { app_id: 'e2e', token });
+  const account = (await sdkResult('get_account', { token })).data;
+  assert.equal(info.account_id, account.id);
+  assert.equal(account.account, 'dan@upstream.test');
+  assert.equal(account.service, 'acme');
+
+  // The code is good once: a second exchange is refused and revokes the token the first gave.
+  const again = await sdk('get_token_from_code', exchange);
+  assert.deepEqual([again.error?.class, again.error?.status], ['APIException', 400], JSON.stringify(again));
+  assert.equal(again.error.body.error, 'invalid_grant');
+  const revoked = await sdk('verify_token', { app_id: 'e2e', token });
+  assert.deepEqual([revoked.error?.class, revoked.error?.status], ['AuthorizationException', 401], JSON.stringify(revoked));
 });

@@ -65,9 +65,24 @@ def raw(args):
     }
 
 
+def get_authorization_url(args):
+    """``kloudless.get_authorization_url(...)``: the URL to send the user to, and the state."""
+    url, state = kloudless.get_authorization_url(
+        args['app_id'], args['redirect_uri'], scope=args['scope'])
+    return {'url': url, 'state': state}
+
+
+def get_token_from_code(args):
+    """``kloudless.get_token_from_code(...)`` with the query the redirect URI was given: the
+    bearer token."""
+    return kloudless.get_token_from_code(
+        args['app_id'], args['api_key'], args['state'], args['redirect_uri'], **args['params'])
+
+
 CALLS = {
     call.__name__: call
-    for call in (verify_token, get_verified_account, get_account, list_accounts, raw)
+    for call in (verify_token, get_verified_account, get_account, list_accounts, raw,
+                 get_authorization_url, get_token_from_code)
 }
 
 
