@@ -446,3 +446,29 @@ async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores
         "nothing saved under the attacker's user"
     );
 }
+
+/// The pop-up's first page for `scope` with `extra_data` in [`BROWSER`]: status and body.
+async fn with_extra_data(server: &TestServer, scope: &str, extra_data: &str) -> (u16, String) {
+    let query = popup_query(scope, &[("extra_data", extra_data)]);
+    let (status, page, _) = get(server, &format!("/v1/oauth?{query}")).await;
+    (status, page)
+}
+
+#[tokio::test]
+async fn extra_data_that_is_not_a_small_json_object_is_a_clear_400() {
+    let running = start("").await;
+    let long = format!(r#"{{"hostname":"{}"}}"#, "a".repeat(2048));
+    for bad in ["{", "not json", "[\"hostname\"]", "\"localhost:8443\"", long.as_str()] {
+        let (status, page) = with_extra_data(&running, "perserver", bad).await;
+        assert_eq!(status, 400, "{bad}: {page}");
+        assert!(page.contains("extra_data") && page.contains("data-result=\"refused\""), "{bad}: {page}");
+        assert!(!page.contains("name=\"hostname\""), "{bad}: no form");
+    }
+    let (status, page, _) = get(
+        &running,
+        &format!("/v1/oauth?{}&extra_data=%7B%7D", popup_query("perserver", &[("extra_data", "{}")])),
+    )
+    .await;
+    assert_eq!(status, 400, "a repeated extra_data: {page}");
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
+}
