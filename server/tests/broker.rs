@@ -446,3 +446,82 @@ async fn a_credential_form_of_an_attackers_flow_posted_in_another_browser_stores
         "nothing saved under the attacker's user"
     );
 }
+
+/// The pop-up's first page for `scope` with `extra_data` in [`BROWSER`]: status and body.
+async fn with_extra_data(server: &TestServer, scope: &str, extra_data: &str) -> (u16, String) {
+    let query = popup_query(scope, &[("extra_data", extra_data)]);
+    let (status, page, _) = get(server, &format!("/v1/oauth?{query}")).await;
+    (status, page)
+}
+
+/// The hostname input of a form page, without a value.
+const EMPTY_HOSTNAME: &str =
+    "<input name=\"hostname\" placeholder=\"localhost:*\" maxlength=\"253\" required>";
+
+#[tokio::test]
+async fn extra_data_prefills_the_hostname_escaped_and_ignores_other_keys() {
+    let running = start("").await;
+    let (status, page) = with_extra_data(&running, "perserver", r#"{"hostname":"localhost:8443"}"#).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"hostname\" value=\"localhost:8443\""), "{page}");
+    // Only a default: escaped by the template, never markup.
+    let hostile = r#"{"hostname":"\"><script>alert(1)</script>"}"#;
+    let (status, page) = with_extra_data(&running, "perserver", hostile).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("\"><script>") && !page.contains("<script>alert"), "{page}");
+    assert!(page.contains("value=\"&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;\""), "{page}");
+    // Keys that are not fields of the form, and values that are not strings, are ignored.
+    for ignored in [r#"{"colour":"blue","username":"ann"}"#, r#"{"hostname":42}"#, r#"{"hostname":""}"#] {
+        let (status, page) = with_extra_data(&running, "perserver", ignored).await;
+        assert_eq!(status, 200, "{ignored}: {page}");
+        assert!(page.contains(EMPTY_HOSTNAME), "{ignored}: {page}");
+    }
+    // The SDK sends an empty one when the app gave none.
+    let (status, page) = with_extra_data(&running, "perserver", "").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(EMPTY_HOSTNAME), "{page}");
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
+}
+
+#[tokio::test]
+async fn extra_data_that_is_not_a_small_json_object_is_a_clear_400() {
+    let running = start("").await;
+    let long = format!(r#"{{"hostname":"{}"}}"#, "a".repeat(2048));
+    for bad in ["{", "not json", "[\"hostname\"]", "\"localhost:8443\"", long.as_str()] {
+        let (status, page) = with_extra_data(&running, "perserver", bad).await;
+        assert_eq!(status, 400, "{bad}: {page}");
+        assert!(page.contains("extra_data") && page.contains("data-result=\"refused\""), "{bad}: {page}");
+        assert!(!page.contains("name=\"hostname\""), "{bad}: no form");
+    }
+    let (status, page, _) = get(
+        &running,
+        &format!("/v1/oauth?{}&extra_data=%7B%7D", popup_query("perserver", &[("extra_data", "{}")])),
+    )
+    .await;
+    assert_eq!(status, 400, "a repeated extra_data: {page}");
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
+}
+
+#[tokio::test]
+async fn extra_data_prefills_the_login_and_the_server_of_a_credentials_form_never_a_secret() {
+    let toml = format!(
+        "public_url = \"https://auth.example.test\"\n{APP}\
+         [[providers]]\nid = \"basicsvc\"\nkind = \"basic\"\nname = \"Basic\"\ncategory = \"crm\"\n\
+         check_url = \"http://127.0.0.1:1/basic\"\n\
+         [[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
+         hostname_pattern = \"localhost:*\"\ncheck_url = \"http://{{hostname}}/me\"\n"
+    );
+    let server = TestServer::with(&toml).browser(BROWSER).start().await;
+    let given =
+        r#"{"username":"ann@x.test","password":"pw-marker","api_key":"key-marker","hostname":"localhost:9"}"#;
+    let (status, page) = with_extra_data(&server, "basicsvc", given).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"username\" value=\"ann@x.test\""), "{page}");
+    assert!(page.contains("name=\"password\" maxlength"), "no password pre-filled: {page}");
+    assert!(!page.contains("name=\"hostname\""), "not a field of this form: {page}");
+    let (status, page) = with_extra_data(&server, "keyed", given).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"hostname\" value=\"localhost:9\""), "{page}");
+    assert!(page.contains("name=\"api_key\" maxlength"), "no API key pre-filled: {page}");
+    assert!(!page.contains("name=\"username\""), "not a field of this form: {page}");
+}

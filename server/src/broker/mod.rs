@@ -128,7 +128,14 @@ pub async fn choose(
         return start(app, request, chosen, upstream, None, via_form).await;
     };
     let Some(typed) = hostname else {
-        return Ok(pages::hostname_form(&request.client_id, &request.params, &chosen.service, pattern, None));
+        return Ok(pages::hostname_form(
+            &request.client_id,
+            &request.params,
+            &request.prefill,
+            &chosen.service,
+            pattern,
+            None,
+        ));
     };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
@@ -140,6 +147,7 @@ pub async fn choose(
         Some(reason) => Ok(pages::hostname_form(
             &request.client_id,
             &request.params,
+            &request.prefill,
             &chosen.service,
             pattern,
             Some(&reason),
@@ -372,7 +380,14 @@ pub async fn credentials(
     params: &[(String, String)],
 ) -> Result<Response, AppError> {
     let again = |reason: &str| {
-        Ok(pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, Some(reason)))
+        Ok(pages::credentials_form(
+            &request.client_id,
+            &request.params,
+            &request.prefill,
+            &chosen.service,
+            entry,
+            Some(reason),
+        ))
     };
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");

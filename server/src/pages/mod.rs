@@ -6,6 +6,7 @@ pub mod settings;
 pub mod statics;
 
 use crate::AppState;
+use crate::popup::prefill::Prefill;
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::services::{Allowed, Service};
 use crate::security;
@@ -201,10 +202,12 @@ struct Connect<'a> {
 }
 
 /// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
-/// with `error` (status 400) when the one typed was refused.
+/// filled in with the app's default (`prefill`), with `error` (status 400) when the one typed
+/// was refused.
 pub fn hostname_form(
     client_id: &str,
     params: &[(String, String)],
+    prefill: &Prefill,
     service: &Service,
     pattern: &str,
     error: Option<&str>,
@@ -215,6 +218,7 @@ pub fn hostname_form(
         params,
         id: &service.id,
         pattern,
+        hostname: prefill.hostname.as_deref(),
         error,
         popup_path: POPUP_PATH,
     };
@@ -230,6 +234,8 @@ struct HostnameForm<'a> {
     params: &'a [(String, String)],
     id: &'a str,
     pattern: &'a str,
+    /// The default server ([`Prefill::hostname`]).
+    hostname: Option<&'a str>,
     error: Option<&'a str>,
     popup_path: &'a str,
 }
@@ -252,10 +258,12 @@ fn form_page(
 
 /// The form for an API-key or basic service: the key, or a user name and password (and the
 /// server's hostname for a per-server entry), posted to this server only; with `error` (status
-/// 400) when the last one was refused. What was typed is never sent back.
+/// 400) when the last one was refused. What was typed is never sent back; the app's defaults
+/// (`prefill`: the server, the user name, never a secret) fill the form in.
 pub fn credentials_form(
     client_id: &str,
     params: &[(String, String)],
+    prefill: &Prefill,
     service: &Service,
     entry: &Entry,
     error: Option<&str>,
@@ -267,6 +275,8 @@ pub fn credentials_form(
         id: &service.id,
         pattern: entry.hostname_pattern.as_deref(),
         basic: entry.kind == Kind::Basic,
+        hostname: prefill.hostname.as_deref(),
+        username: prefill.username.as_deref(),
         error,
         popup_path: POPUP_PATH,
     };
@@ -283,6 +293,10 @@ struct CredentialsForm<'a> {
     id: &'a str,
     pattern: Option<&'a str>,
     basic: bool,
+    /// The default server ([`Prefill::hostname`]).
+    hostname: Option<&'a str>,
+    /// The default user name ([`Prefill::username`]).
+    username: Option<&'a str>,
     error: Option<&'a str>,
     popup_path: &'a str,
 }

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod flow;
 pub mod oauth;
+pub mod prefill;
 pub mod progress;
 pub mod request;
 pub mod returns;

@@ -156,9 +156,14 @@ async fn first_page(
             let hostname = field(&params, "hostname");
             return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
         }
-        Connect::Credentials(entry) => {
-            pages::credentials_form(&request.client_id, &request.params, &chosen.service, entry, None)
-        }
+        Connect::Credentials(entry) => pages::credentials_form(
+            &request.client_id,
+            &request.params,
+            &request.prefill,
+            &chosen.service,
+            entry,
+            None,
+        ),
     })
 }
 

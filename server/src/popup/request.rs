@@ -5,6 +5,7 @@ use crate::code_flow::request::{self as code_flow, CodeRequest};
 use crate::config::{App, Config};
 use crate::origin::Origin;
 use crate::params::single;
+use crate::popup::prefill::{EXTRA_DATA, Prefill};
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed};
 use kloudless_protocol::{
@@ -16,9 +17,9 @@ use std::time::Duration;
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
-const PROTOCOL: [&str; 9] = {
+const PROTOCOL: [&str; 10] = {
     let [a, b, c, d, e, f] = RESERVED_PARAMS;
-    ["client_id", "scope", SIGN_IN_TOKEN, a, b, c, d, e, f]
+    ["client_id", "scope", SIGN_IN_TOKEN, EXTRA_DATA, a, b, c, d, e, f]
 };
 
 /// The longest `return_to` accepted.
@@ -53,6 +54,8 @@ pub struct AuthRequest {
     /// For the code flow (`response_type=code`): where the browser goes back with a code
     /// ([`crate::code_flow`]); `None` for the pop-up, whose result page posts the result.
     pub code_flow: Option<CodeRequest>,
+    /// The forms' defaults from `extra_data` ([`crate::popup::prefill`]).
+    pub prefill: Prefill,
 }
 
 impl AuthRequest {
@@ -111,6 +114,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
     if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
         return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
     }
+    let prefill = Prefill::parse(single(params, EXTRA_DATA)?)?;
     let scope = single(params, "scope")?.unwrap_or("");
     let allowed = services::allowed(&config.services, scope);
     if allowed.is_empty() {
@@ -134,6 +138,7 @@ pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequ
         sign_in_token: sign_in_token.map(str::to_owned),
         browser: None,
         code_flow,
+        prefill,
     })
 }
 
