@@ -127,16 +127,17 @@ pub async fn choose(
     let Some(pattern) = &upstream.entry.hostname_pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
-    let Some(typed) = hostname else {
-        return Ok(pages::hostname_form(
+    let form = |reason: Option<&str>| {
+        pages::hostname_form(
             &request.client_id,
             &request.params,
             &request.prefill,
             &chosen.service,
             pattern,
-            None,
-        ));
+            reason,
+        )
     };
+    let Some(typed) = hostname else { return Ok(form(None)) };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
         Some(format!("{host:?} is not a server name of the form {pattern}."))
@@ -144,14 +145,7 @@ pub async fn choose(
         guard::check_host(&host, app.config.allow_private_upstreams).await.err()
     };
     match refusal {
-        Some(reason) => Ok(pages::hostname_form(
-            &request.client_id,
-            &request.params,
-            &request.prefill,
-            &chosen.service,
-            pattern,
-            Some(&reason),
-        )),
+        Some(reason) => Ok(form(Some(&reason))),
         None => start(app, request, chosen, upstream, Some(&host), true).await,
     }
 }
