@@ -8,7 +8,10 @@
 //! layer, which renders such a response as the pop-up's escaped HTML error page instead, with
 //! the same status (keeping the handler's other headers, e.g. the binding cookie). Nothing is
 //! read back from an error's text: an upstream that did not answer in time is its own variant.
+//! One error is no page on any route: a code flow's request refused once its app and redirect
+//! URI are known good renders as the 303 back there ([`AppError::Redirected`]).
 
+use crate::code_flow::request::{ErrorRedirect, Invalid};
 use crate::pages;
 use crate::params::BadParams;
 use crate::providers::client::UpstreamError;
@@ -79,6 +82,10 @@ pub enum AppError {
     /// The account's upstream grant no longer works (the reason): 401 `account_inactive`.
     #[error("account inactive: {0}")]
     Inactive(String),
+    /// A code flow's request refused after its app and redirect URI were found good: rendered
+    /// as the 303 back to the redirect URI with the error (RFC 6749 §4.1.2.1), never a page.
+    #[error("{} (sent back to {}): {}", .0.error, .0.redirect_uri, .0.description)]
+    Redirected(Box<ErrorRedirect>),
 }
 
 /// What the pop-up's error page for a response says, in the extensions of an error's response
@@ -132,6 +139,7 @@ impl AppError {
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Inactive(_) => StatusCode::UNAUTHORIZED,
+            AppError::Redirected(_) => StatusCode::SEE_OTHER,
         }
     }
 
@@ -143,6 +151,7 @@ impl AppError {
             AppError::Storage { .. } | AppError::Server(_) => "server_error",
             AppError::Upstream(error) | AppError::UpstreamTimeout(error) => &error.code,
             AppError::Inactive(_) => "account_inactive",
+            AppError::Redirected(back) => back.error,
         }
     }
 
@@ -153,6 +162,7 @@ impl AppError {
             AppError::Unreadable { input, why } => return Cow::Borrowed(unreadable_in_api(*input, *why)),
             AppError::Storage { .. } => STORAGE_FAILED,
             AppError::Upstream(error) | AppError::UpstreamTimeout(error) => &error.description,
+            AppError::Redirected(back) => &back.description,
             AppError::Inactive(reason) => {
                 return Cow::Owned(format!(
                     "The account's upstream grant no longer works ({reason}); connect it again."
@@ -199,8 +209,22 @@ impl From<UpstreamError> for AppError {
     }
 }
 
+/// A refused authorization request: a 400 `invalid_request` (its error page on the pop-up's
+/// routes), or the way back to a code flow's redirect URI.
+impl From<Invalid> for AppError {
+    fn from(invalid: Invalid) -> AppError {
+        match invalid {
+            Invalid::Page(why) => AppError::bad_request(why),
+            Invalid::Back(back) => AppError::Redirected(Box::new(back)),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Redirected(back) = self {
+            return back.into_response();
+        }
         if matches!(self, AppError::Storage { .. }) {
             tracing::error!("{self}");
         }

@@ -4,7 +4,8 @@
 //! for a token that `/v1/oauth/token/` verifies and `/v1/accounts/me/` reads; through the broker
 //! (an upstream's sign-in) too. And the bad input:
 //! an unregistered redirect URI (another path, a trailing slash) gets an error page, never a
-//! redirect; a code used twice, expired, given to another app, exchanged with a wrong API key,
+//! redirect, while a registered one gets any other error of the request back (RFC 6749
+//! §4.1.2.1); a code used twice, expired, given to another app, exchanged with a wrong API key,
 //! another redirect URI or a failing PKCE verifier is refused, per RFC 6749 §5.2. On PostgreSQL
 //! too, with KLOUDLESS_TEST_DATABASE.
 
@@ -218,12 +219,67 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect() {
             assert!(reply.body.contains("redirect_uri"), "{redirect_uri}: {}", reply.body);
         }
     }
-    // Another app's registered URI is not this one's; an app without any has no code flow; a
-    // public app needs PKCE.
+    // Another app's registered URI is not this one's.
     let other = authorize(&server, &authorize_params("spa", REDIRECT, &[])).await;
     assert_eq!((other.status, other.location()), (400, None), "{}", other.body);
-    let without_pkce = authorize(&server, &authorize_params("spa", "http://localhost:3000/cb", &[])).await;
-    assert!(without_pkce.status == 400 && without_pkce.body.contains("PKCE"), "{}", without_pkce.body);
+    server.stop().await;
+}
+
+/// A request whose app and redirect URI are known good but which is wrong otherwise goes back to
+/// the redirect URI (303) with `error`, `error_description` and the `state` (RFC 6749 §4.1.2.1),
+/// from the first page as from the forms; an unknown app keeps its error page.
+#[tokio::test]
+async fn a_request_error_after_a_valid_redirect_uri_goes_back_to_it() {
+    let server = start().await;
+    let cb = "http://localhost:3000/cb";
+    let without = |params: Vec<(&'static str, &'static str)>, key: &str| {
+        params.into_iter().filter(|(k, _)| *k != key).collect::<Vec<_>>()
+    };
+    let replaced = |key: &'static str, value: &'static str| {
+        let mut params = without(authorize_params("app", REDIRECT, &[]), key);
+        params.push((key, value));
+        params
+    };
+    // The request, the redirect URI it goes back to, the error.
+    type Case = (Vec<(&'static str, &'static str)>, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
+        (without(authorize_params("app", REDIRECT, &[]), "response_type"), REDIRECT, "invalid_request"),
+        (replaced("response_type", "id_token"), REDIRECT, "unsupported_response_type"),
+        (replaced("response_type", "token"), REDIRECT, "unsupported_response_type"),
+        (replaced("scope", "no-such-service"), REDIRECT, "invalid_scope"),
+        (replaced("extra_data", "{not json"), REDIRECT, "invalid_request"),
+        (replaced("code_challenge_method", "plain"), REDIRECT, "invalid_request"),
+        (authorize_params("app", REDIRECT, &[("scope", "box")]), REDIRECT, "invalid_request"),
+        (authorize_params("spa", cb, &[]), cb, "invalid_request"),
+        (
+            authorize_params("spa", cb, &[("code_challenge", "short"), ("code_challenge_method", "S256")]),
+            cb,
+            "invalid_request",
+        ),
+    ];
+    for (params, redirect_uri, error) in cases {
+        for reply in [
+            authorize(&server, &params).await,
+            submit(&server, &params, &[("service", "box"), ("account", "dana"), ("action", "connect")]).await,
+        ] {
+            let pairs = redirected(&reply, redirect_uri);
+            assert_eq!(value(&pairs, "error"), Some(error), "{params:?}");
+            assert!(value(&pairs, "error_description").is_some_and(|d| !d.is_empty()), "{pairs:?}");
+            assert_eq!(value(&pairs, "state"), Some("st8 of the app"), "{params:?}");
+            assert_eq!(value(&pairs, "code"), None);
+        }
+    }
+    // Without a state, none goes back.
+    let stateless = authorize(&server, &without(authorize_params("app", REDIRECT, &[]), "state")).await;
+    let pairs = redirected(&stateless, REDIRECT);
+    assert_eq!((value(&pairs, "error"), value(&pairs, "state")), (Some("invalid_request"), None));
+    // An unknown app, or one given twice, is no one to go back to.
+    let mut twice = authorize_params("app", REDIRECT, &[]);
+    twice.push(("client_id", "other"));
+    for params in [authorize_params("nobody", REDIRECT, &[]), twice] {
+        let reply = authorize(&server, &params).await;
+        assert_eq!((reply.status, reply.location()), (400, None), "{}", reply.body);
+    }
     server.stop().await;
 }
 
@@ -364,13 +420,17 @@ async fn pkce_binds_the_code_to_its_verifier() {
     let form = [form[0], ("code", &code), form[2], form[3], form[4], ("code_verifier", VERIFIER)];
     assert_oauth_error(&exchange(&server, &form, &[]).await, 400, "invalid_grant");
 
-    // Only S256, and a well-formed challenge.
+    // Only S256, and a well-formed challenge: else back to the redirect URI with the error.
     for bad in [
         [("code_challenge", VERIFIER), ("code_challenge_method", "plain")],
         [("code_challenge", "short"), ("code_challenge_method", "S256")],
     ] {
-        let reply = authorize(&server, &authorize_params("spa", cb, &bad)).await;
-        assert!(reply.status == 400 && reply.body.contains("code_challenge"), "{}", reply.body);
+        let pairs = redirected(&authorize(&server, &authorize_params("spa", cb, &bad)).await, cb);
+        assert_eq!(value(&pairs, "error"), Some("invalid_request"));
+        assert!(
+            value(&pairs, "error_description").is_some_and(|d| d.contains("code_challenge")),
+            "{pairs:?}"
+        );
     }
     server.stop().await;
 }

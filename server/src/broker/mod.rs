@@ -229,7 +229,7 @@ pub async fn callback(
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
     browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
-    let request = validate(&app.config, &pending.params).map_err(AppError::bad_request)?;
+    let request = validate(&app.config, &pending.params)?;
     let request = match admitted(&app, request, browser.as_ref()).await? {
         Admission::Admitted(request) => request,
         Admission::Ended(result) => return Ok(result),

@@ -3,8 +3,10 @@
 //! `/v1/oauth?response_type=code&client_id&redirect_uri&state[&scope][&code_challenge&code_challenge_method=S256]`;
 //! the user goes through the pop-up's own chooser, forms and broker; then the browser is sent
 //! (303) to `redirect_uri` with `code` and `state`, or with `error`, `error_description` and
-//! `state` ([`redirect`]). The app's server exchanges the code for the token at
-//! `POST /v1/oauth/token` with its API key ([`exchange`]).
+//! `state` ([`redirect`]); so is a request refused once its app and `redirect_uri` are known
+//! good (a bad `scope`, `response_type`, PKCE or `extra_data`: [`ErrorRedirect`]). The app's
+//! server exchanges the code for the token at `POST /v1/oauth/token` with its API key
+//! ([`exchange`]).
 //!
 //! `redirect_uri` must be one of the app's registered `redirect_uris`, character for character:
 //! anything else (another path, a trailing slash) gets an error page, never a redirect. A code
@@ -16,14 +18,13 @@
 pub mod exchange;
 pub mod request;
 
-pub use request::{CodeRequest, RESPONSE_TYPE};
+pub use request::{CodeRequest, ErrorRedirect, RESPONSE_TYPE};
 
 use crate::AppState;
 use crate::clock::now_millis;
 use crate::popup::request::AuthRequest;
 use crate::store::{self, AuthorizationCode, hash, new_token};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kloudless_protocol::OAuthResult;
 use std::time::Duration;
 
@@ -42,10 +43,6 @@ pub async fn redirect(
     code: &CodeRequest,
     data: &OAuthResult,
 ) -> Response {
-    let mut url = match url::Url::parse(&code.redirect_uri) {
-        Ok(url) => url,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
     let outcome: Vec<(&str, String)> = match data {
         OAuthResult::Success { access_token, state, .. } => {
             match mint(app, request, code, access_token).await {
@@ -67,8 +64,7 @@ pub async fn redirect(
             ("state", state.clone()),
         ],
     };
-    url.query_pairs_mut().extend_pairs(outcome);
-    (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
+    request::back(&code.redirect_uri, outcome)
 }
 
 /// What seals a code's token to it: the hash of the code, so a row cannot be opened under

@@ -1,12 +1,23 @@
 //! A code flow's request (`response_type=code`): its parameters checked against the app's
-//! registered redirect URIs and PKCE rules, before the pop-up's own checks run. A leaf module,
-//! so that the pop-up's request validation can use it without importing the code flow's handlers.
+//! registered redirect URIs and PKCE rules, before the pop-up's own checks run; and where a
+//! request refused once its app and redirect URI are known good goes: back to that URI
+//! ([`ErrorRedirect`], RFC 6749 §4.1.2.1). A leaf module, so that the pop-up's request
+//! validation and the error type can use it without importing the code flow's handlers.
 
 use crate::config::App;
 use crate::params::single;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// The `response_type` of the code flow.
 pub const RESPONSE_TYPE: &str = "code";
+
+/// The error of a request whose `response_type` is not one this server serves (RFC 6749
+/// §4.1.2.1).
+pub const UNSUPPORTED_RESPONSE_TYPE: &str = "unsupported_response_type";
+
+/// The error of a request whose `scope` matches no service (RFC 6749 §4.1.2.1).
+pub const INVALID_SCOPE: &str = "invalid_scope";
 
 /// The one PKCE method accepted.
 const S256: &str = "S256";
@@ -20,8 +31,73 @@ pub struct CodeRequest {
     pub code_challenge: Option<String>,
 }
 
-/// Checks the code flow's parameters of a request to `app`; the error is a sentence for the
-/// user's error page (never a redirect: the redirect URI may be anyone's).
+/// A request refused after its app and its `redirect_uri` were found good (one of the app's
+/// registered `redirect_uris`): the browser goes back there (303) with `error`,
+/// `error_description` and the request's `state`, if it had one (RFC 6749 §4.1.2.1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorRedirect {
+    /// The registered redirect URI.
+    pub redirect_uri: String,
+    /// The request's `state`, given once.
+    pub state: Option<String>,
+    /// The error code (`invalid_request`, `invalid_scope`, …).
+    pub error: &'static str,
+    /// What is wrong, for the app's developer.
+    pub description: String,
+}
+
+impl ErrorRedirect {
+    /// Where `params` go back to when refused for `app`: its `redirect_uri`, when given once and
+    /// registered for `app` (an app without any has no code flow), with the `state` given once.
+    /// `None`: the request is refused on an error page, never redirected.
+    pub fn target(app: &App, params: &[(String, String)]) -> Option<(String, Option<String>)> {
+        let redirect_uri = single(params, "redirect_uri").ok().flatten()?;
+        app.redirect_uris.iter().any(|registered| registered == redirect_uri).then(|| {
+            let state = single(params, "state").ok().flatten().map(str::to_owned);
+            (redirect_uri.to_owned(), state)
+        })
+    }
+}
+
+/// Why an authorization request (the pop-up's or a code flow's) was refused: on the user's
+/// error page, or, for a code flow whose app and redirect URI are known good, back at its
+/// redirect URI.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Invalid {
+    /// The error page's sentence.
+    Page(String),
+    /// The way back to the redirect URI.
+    Back(ErrorRedirect),
+}
+
+impl Invalid {
+    /// The sentence saying what is wrong.
+    pub fn description(&self) -> &str {
+        match self {
+            Invalid::Page(why) => why,
+            Invalid::Back(back) => &back.description,
+        }
+    }
+}
+
+impl IntoResponse for ErrorRedirect {
+    fn into_response(self) -> Response {
+        let pairs = [("error", self.error.to_owned()), ("error_description", self.description)];
+        back(&self.redirect_uri, pairs.into_iter().chain(self.state.map(|state| ("state", state))))
+    }
+}
+
+/// The 303 to the (registered, so well-formed) `redirect_uri` with `pairs` added to its query.
+pub fn back<'k>(redirect_uri: &str, pairs: impl IntoIterator<Item = (&'k str, String)>) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    url.query_pairs_mut().extend_pairs(pairs);
+    (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+/// Checks the code flow's parameters of a request to `app`; the error is a sentence (on the
+/// user's error page when the redirect URI is not registered: it may be anyone's).
 pub fn check(app: &App, params: &[(String, String)]) -> Result<CodeRequest, String> {
     let id = &app.client_id;
     if app.redirect_uris.is_empty() {

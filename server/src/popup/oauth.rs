@@ -130,7 +130,7 @@ async fn first_page(
     query: Result<StrictQuery, AppError>,
 ) -> Result<Response, AppError> {
     let StrictQuery(params) = query?;
-    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
+    let request = validate(&app.config, &params)?;
     let mut request = match admitted(app, request, Some(browser)).await? {
         Admission::Admitted(request) => request,
         Admission::Ended(result) => return Ok(result),
@@ -174,7 +174,7 @@ pub async fn submit(
     headers: HeaderMap,
     StrictForm(params): StrictForm,
 ) -> Result<Response, AppError> {
-    let request = validate(&app.config, &params).map_err(AppError::bad_request)?;
+    let request = validate(&app.config, &params)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
     let request = match admitted(&app, request, browser.as_ref()).await? {
         Admission::Admitted(request) => request,
@@ -239,11 +239,12 @@ mod tests {
         ];
         for (extra, expected) in cases {
             let error = validate(&config(), &params(extra)).unwrap_err();
+            let error = error.description();
             assert!(error.to_lowercase().contains(&expected.to_lowercase()), "{error} / {expected}");
         }
         let mut repeated = params(&[]);
         repeated.push(("state".into(), "t".into()));
-        assert!(validate(&config(), &repeated).unwrap_err().contains("more than once"));
+        assert!(validate(&config(), &repeated).unwrap_err().description().contains("more than once"));
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! A pop-up request and its checks ([`validate`]): what the broker and the sign-in tokens share
 //! with the pop-up, kept apart from its handlers so that neither imports them back.
 
-use crate::code_flow::request::{self as code_flow, CodeRequest};
+use crate::code_flow::request::{self as code_flow, CodeRequest, ErrorRedirect, Invalid};
 use crate::config::{App, Config};
 use crate::origin::Origin;
 use crate::params::single;
@@ -9,7 +9,8 @@ use crate::popup::prefill::{EXTRA_DATA, Prefill};
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed};
 use kloudless_protocol::{
-    OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, is_sign_in_token,
+    OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, codes,
+    is_sign_in_token,
 };
 use std::time::Duration;
 
@@ -81,50 +82,81 @@ fn required<'p>(params: &'p [(String, String)], key: &str, max: usize) -> Result
     }
 }
 
-/// Checks a pop-up request; the error is a sentence for the user.
-pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequest, String> {
+/// Checks a pop-up request (or a code flow's): an unknown app is refused on an error page, and
+/// so is anything else wrong unless the request names one of its app's registered redirect URIs,
+/// where it goes back with the error instead ([`ErrorRedirect`], RFC 6749 §4.1.2.1).
+pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequest, Invalid> {
+    let client_id = required(params, "client_id", 256).map_err(Invalid::Page)?;
+    let app = config
+        .app(client_id)
+        .ok_or_else(|| Invalid::Page(format!("There is no app with client_id {client_id}.")))?;
+    checked(config, app, params).map_err(|(error, description)| match ErrorRedirect::target(app, params) {
+        Some((redirect_uri, state)) => {
+            Invalid::Back(ErrorRedirect { redirect_uri, state, error, description })
+        }
+        None => Invalid::Page(description),
+    })
+}
+
+/// An OAuth error code (RFC 6749 §4.1.2.1) and a sentence for the user.
+type Refusal = (&'static str, String);
+
+/// `why` as an `invalid_request`.
+fn bad(why: String) -> Refusal {
+    (codes::INVALID_REQUEST, why)
+}
+
+/// [`validate`] for the request's `app`.
+fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<AuthRequest, Refusal> {
     for key in PROTOCOL.iter().chain(&CONTROLS) {
-        single(params, key)?;
+        single(params, key).map_err(bad)?;
     }
-    let client_id = required(params, "client_id", 256)?;
-    let app = config.app(client_id).ok_or_else(|| format!("There is no app with client_id {client_id}."))?;
-    let code_flow = match single(params, "response_type")? {
+    let code_flow = match single(params, "response_type").map_err(bad)? {
         Some(RESPONSE_TYPE) => None,
-        Some(code_flow::RESPONSE_TYPE) => Some(code_flow::check(app, params)?),
-        _ => {
-            return Err(format!(
+        Some(code_flow::RESPONSE_TYPE) => Some(code_flow::check(app, params).map_err(bad)?),
+        given => {
+            let why = format!(
                 "The response_type must be {RESPONSE_TYPE} (the pop-up) or {} (the code flow).",
                 code_flow::RESPONSE_TYPE
-            ));
+            );
+            let error =
+                if given.is_some() { code_flow::UNSUPPORTED_RESPONSE_TYPE } else { codes::INVALID_REQUEST };
+            return Err((error, why));
         }
     };
     if code_flow.is_none()
-        && let Some(uri) = single(params, "redirect_uri")?.filter(|u| *u != OOB_REDIRECT_URI)
+        && let Some(uri) = single(params, "redirect_uri").map_err(bad)?.filter(|u| *u != OOB_REDIRECT_URI)
     {
-        return Err(format!("The redirect_uri {uri} is not supported: use {OOB_REDIRECT_URI}."));
+        let why = format!(
+            "The redirect_uri {uri} is not supported with the response_type {RESPONSE_TYPE}: use \
+             {OOB_REDIRECT_URI} (the pop-up), or the response_type {} (the code flow).",
+            code_flow::RESPONSE_TYPE
+        );
+        return Err((code_flow::UNSUPPORTED_RESPONSE_TYPE, why));
     }
-    let state = required(params, "state", 512)?;
+    let state = required(params, "state", 512).map_err(bad)?;
     let (request_id, origin, return_to) = match &code_flow {
-        None => pop_up(app, params)?,
+        None => pop_up(app, params).map_err(bad)?,
         // The code flow's pages are one browser's, identified by the state: no page waits
         // for a message, the browser itself goes back.
         Some(code) => (crate::store::hash(state), redirect_origin(&code.redirect_uri), None),
     };
-    let sign_in_token = single(params, SIGN_IN_TOKEN)?;
+    let sign_in_token = single(params, SIGN_IN_TOKEN).map_err(bad)?;
     if sign_in_token.is_some_and(|token| !is_sign_in_token(token)) {
-        return Err(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token."));
+        return Err(bad(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token.")));
     }
-    let prefill = Prefill::parse(single(params, EXTRA_DATA)?)?;
-    let scope = single(params, "scope")?.unwrap_or("");
+    let prefill = Prefill::parse(single(params, EXTRA_DATA).map_err(bad)?).map_err(bad)?;
+    let scope = single(params, "scope").map_err(bad)?.unwrap_or("");
     let allowed = services::allowed(&config.services, scope);
     if allowed.is_empty() {
-        if let Some(id) = not_enabled(scope) {
-            return Err(format!("The service {id} is not enabled on this server."));
-        }
-        return Err(format!("No service matches the scope {scope:?}."));
+        let why = match not_enabled(scope) {
+            Some(id) => format!("The service {id} is not enabled on this server."),
+            None => format!("No service matches the scope {scope:?}."),
+        };
+        return Err((code_flow::INVALID_SCOPE, why));
     }
     Ok(AuthRequest {
-        client_id: client_id.to_owned(),
+        client_id: app.client_id.clone(),
         state: state.to_owned(),
         request_id,
         origin,
