@@ -3,7 +3,8 @@
 //!
 //! How it renders is the route's kind, decided in one visible place, the router: every error
 //! renders as the API's JSON error (`{"error": code, "error_description": sentence}`, the
-//! protocol's [`kloudless_protocol::ApiError`]) and carries, in its response's extensions, what
+//! protocol's [`kloudless_protocol::ApiError`], with Kloudless v1's `error_code`, `message` and
+//! `status_code` for its SDKs) and carries, in its response's extensions, what
 //! the pop-up's page for it says ([`PageError`]); the pop-up's routes carry the [`as_pages`]
 //! layer, which renders such a response as the pop-up's escaped HTML error page instead, with
 //! the same status (keeping the handler's other headers, e.g. the binding cookie). Nothing is
@@ -209,6 +210,22 @@ impl From<UpstreamError> for AppError {
     }
 }
 
+/// The API's JSON error: the protocol's `{error, error_description}` (as RFC 6749 §5.2 writes
+/// errors), and the same again as Kloudless v1 wrote its errors for its SDKs: `error_code`,
+/// `message` and the `status_code`.
+#[derive(serde::Serialize)]
+struct ErrorBody<'e> {
+    /// `error` and `error_description`.
+    #[serde(flatten)]
+    api: kloudless_protocol::ApiError,
+    /// `error` again.
+    error_code: &'e str,
+    /// `error_description` again.
+    message: &'e str,
+    /// The response's status.
+    status_code: u16,
+}
+
 /// A refused authorization request: a 400 `invalid_request` (its error page on the pop-up's
 /// routes), or the way back to a code flow's redirect URI.
 impl From<Invalid> for AppError {
@@ -228,9 +245,15 @@ impl IntoResponse for AppError {
         if matches!(self, AppError::Storage { .. }) {
             tracing::error!("{self}");
         }
-        let body = kloudless_protocol::ApiError {
-            error: self.code().to_owned(),
-            error_description: self.description().into_owned(),
+        let description = self.description();
+        let body = ErrorBody {
+            api: kloudless_protocol::ApiError {
+                error: self.code().to_owned(),
+                error_description: description.clone().into_owned(),
+            },
+            error_code: self.code(),
+            message: &description,
+            status_code: self.status().as_u16(),
         };
         let page = PageError { status: self.status(), message: self.page_message().into_owned() };
         let mut response = (self.status(), Json(body)).into_response();
@@ -286,10 +309,15 @@ mod tests {
         assert_eq!(response.headers()[header::SET_COOKIE], "a=b");
         let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({ "error": "not_delivered", "error_description": "It went <away> & back." })
-        );
+        let said = "It went <away> & back.";
+        let expected = serde_json::json!({
+            "error": "not_delivered",
+            "error_description": said,
+            "error_code": "not_delivered",
+            "message": said,
+            "status_code": 410,
+        });
+        assert_eq!(json, expected);
     }
 
     #[tokio::test]

@@ -6,7 +6,8 @@ mod common;
 
 use authenticator_server::store::{Store, UpstreamAccount};
 use common::{Reply, TestServer};
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 const KEY_A: &str = "key-of-app-a-0123456789abcdef";
 const KEY_B: &str = "key-of-app-b-0123456789abcdef";
@@ -238,4 +239,67 @@ async fn an_account_without_a_refresh_token_has_its_access_token_revoked_and_a_f
     assert!(seen[0].contains("token=UPSTREAM-ACCESS-1") && seen[0].contains("token_type_hint=access_token"));
     assert!(running.store.account(id).await.unwrap().is_none());
     assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
+}
+
+/// The replies the Kloudless SDKs read have Kloudless v1's shapes: a list page's keys, exactly;
+/// an account's documented fields with their JSON types, the same by API key, in a list and by
+/// bearer token as `me`; the token check's `{account_id, client_id, scope}`; and an error's
+/// `{error, error_description}` with Kloudless's `error_code`, `message` and `status_code`.
+#[tokio::test]
+async fn replies_have_the_kloudless_v1_shapes() {
+    let running = start().await;
+    let (id, token) =
+        running.store.connect("box:normal.storage", "a", "box", "ann", true, None).await.unwrap();
+    let key_a = format!("APIKey {KEY_A}");
+    let bearer = format!("Bearer {token}");
+    let keys = |value: &Value| value.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+    let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect::<BTreeSet<_>>();
+
+    let (status, page) = call(&running, "GET", "/v1/accounts/", &key_a).await;
+    assert_eq!(status, 200, "{page}");
+    let documented = ["api", "count", "next_page", "objects", "page", "page_size", "total", "type"];
+    assert_eq!(keys(&page), names(&documented));
+    assert_eq!((page["type"].as_str(), page["api"].as_str()), (Some("object_list"), Some("meta")));
+    assert_eq!(
+        (page["page"].as_i64(), page["count"].as_i64(), page["total"].as_i64()),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(page["next_page"], Value::Null);
+
+    let (_, by_key) = call(&running, "GET", &format!("/v1/accounts/{id}/"), &key_a).await;
+    let (_, me) = call(&running, "GET", "/v1/accounts/me/?retrieve_full=False", &bearer).await;
+    assert_eq!(page["objects"][0], by_key);
+    assert_eq!(me, by_key);
+    assert_eq!(by_key["id"].as_i64(), Some(id));
+    assert_eq!((by_key["account"].as_str(), by_key["service"].as_str()), (Some("ann"), Some("box")));
+    assert!(by_key["service_name"].as_str().is_some_and(|name| !name.is_empty()), "{by_key}");
+    assert_eq!((by_key["admin"].as_bool(), by_key["active"].as_bool()), (Some(true), Some(true)));
+    for time in ["created", "modified"] {
+        let stamp = by_key[time].as_str().unwrap_or_default();
+        assert!(stamp.len() >= 20 && stamp.ends_with('Z'), "{time}: an ISO 8601 time in UTC, {by_key}");
+    }
+
+    let (status, verified) = call(&running, "GET", "/v1/oauth/token/", &bearer).await;
+    assert_eq!(status, 200, "{verified}");
+    assert_eq!(keys(&verified), names(&["account_id", "client_id", "scope"]));
+    assert_eq!((verified["account_id"].as_i64(), verified["client_id"].as_str()), (Some(id), Some("a")));
+
+    for (path, auth, status, code) in [
+        ("/v1/accounts/9999/", key_a.as_str(), 404, "not_found"),
+        ("/v1/accounts/", "Bearer not-a-token", 401, "invalid_token"),
+        ("/v1/accounts/?page=0", key_a.as_str(), 400, "invalid_request"),
+    ] {
+        let (got, error) = call(&running, "GET", path, auth).await;
+        assert_eq!(got, status, "{path}: {error}");
+        let description = error["error_description"].as_str().unwrap_or_default();
+        assert!(!description.is_empty(), "{error}");
+        let expected = json!({
+            "error": code,
+            "error_description": description,
+            "error_code": code,
+            "message": description,
+            "status_code": status,
+        });
+        assert_eq!(error, expected, "{path}");
+    }
 }
