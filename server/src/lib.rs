@@ -238,24 +238,7 @@ impl Server {
             let mut every = tokio::time::interval(popup::progress::SWEEP_INTERVAL);
             loop {
                 every.tick().await;
-                let now = std::time::SystemTime::now();
-                if let Err(error) = state.progress.sweep(now).await {
-                    tracing::error!("storage error while sweeping expired flows: {error}");
-                }
-                let millis = clock::millis(now);
-                if let Err(error) = state.store.sweep_upstream_states(millis).await {
-                    tracing::error!("storage error while sweeping expired upstream states: {error}");
-                }
-                if let Err(error) = state.store.sweep_sign_in_tokens(millis).await {
-                    tracing::error!("storage error while sweeping expired sign-in tokens: {error}");
-                }
-                if let Err(error) = state.store.sweep_return_codes(millis).await {
-                    tracing::error!("storage error while sweeping expired return codes: {error}");
-                }
-                let codes_kept = millis.saturating_sub(code_flow::USED_CODES_KEPT_MS);
-                if let Err(error) = state.store.sweep_authorization_codes(codes_kept).await {
-                    tracing::error!("storage error while sweeping expired authorization codes: {error}");
-                }
+                sweep_expired(&state).await;
             }
         });
         let (stop_keep_alive, stopped) = tokio::sync::watch::channel(false);
@@ -267,5 +250,25 @@ impl Server {
         let _ = stop_keep_alive.send(true);
         let _ = keeper.await;
         self.state.store.close().await;
+    }
+}
+
+/// Deletes what has expired: pop-up flows, upstream states, sign-in tokens, return codes and
+/// authorization codes (those past [`code_flow::USED_CODES_KEPT_MS`]).
+async fn sweep_expired(state: &AppState) {
+    let now = std::time::SystemTime::now();
+    let millis = clock::millis(now);
+    let codes_kept = millis.saturating_sub(code_flow::USED_CODES_KEPT_MS);
+    sweep("flows", state.progress.sweep(now)).await;
+    sweep("upstream states", state.store.sweep_upstream_states(millis)).await;
+    sweep("sign-in tokens", state.store.sweep_sign_in_tokens(millis)).await;
+    sweep("return codes", state.store.sweep_return_codes(millis)).await;
+    sweep("authorization codes", state.store.sweep_authorization_codes(codes_kept)).await;
+}
+
+/// Runs one sweep of expired `what`; a storage error is logged, and the next tick tries again.
+async fn sweep<T, E: std::fmt::Display>(what: &str, sweep: impl Future<Output = Result<T, E>>) {
+    if let Err(error) = sweep.await {
+        tracing::error!("storage error while sweeping expired {what}: {error}");
     }
 }
