@@ -9,15 +9,12 @@ mod common;
 
 use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
-use authenticator_server::secrets::{KeySource, SecretKey};
+use authenticator_server::secrets::SecretKey;
 use authenticator_server::store::{Store, UpstreamAccount};
-use common::TestServer;
+use common::acme::{self, AcmeAccount, HEX, KEY};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-
-const KEY: &str = "key-of-app-a-0123456789abcdef";
-const HEX: &str = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
 
 /// The upstream's state: the refresh tokens it honours now, how many refreshes it answered,
 /// whether it rotates refresh tokens.
@@ -115,11 +112,7 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
 }
 
 /// The server, its database opened a second time, and the account.
-struct Running {
-    server: TestServer,
-    store: Store,
-    account: i64,
-}
+type Running = AcmeAccount;
 
 /// A server with provider `acme` at `base` and an `acme` account of app `a` whose access token
 /// expired a minute ago.
@@ -137,7 +130,8 @@ async fn start_with(base: &str, refresh_token: &str, in_secs: i64, refresh: &str
     start_tuned(base, refresh_token, in_secs, refresh, |_| {}).await
 }
 
-/// [`start_with`], its configuration changed by `tune` first.
+/// [`start_with`], its configuration changed by `tune` first; apps `a` and `b` (API key
+/// `{KEY}-b`) may read their accounts' upstream credentials.
 async fn start_tuned(
     base: &str,
     refresh_token: &str,
@@ -145,41 +139,37 @@ async fn start_tuned(
     refresh: &str,
     tune: impl FnOnce(&mut Config),
 ) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("secret.key");
-    std::fs::write(&key_file, HEX).unwrap();
-    let toml = format!(
-        "allow_private_upstreams = true\n\
-         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\nallow_credentials = true\n\
-         [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY}-b\"\nallow_credentials = true\n\
-         [[providers]]\nid = \"acme\"\nkind = \"oauth2\"\nname = \"Acme\"\ncategory = \"storage\"\n\
-         client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\n\
-         authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n\
-         [refresh]\n{refresh}\n"
+    let settings = format!(
+        "[refresh]\n{refresh}\n\
+         [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3001\"]\napi_key = \"{KEY}-b\"\nallow_credentials = true\n"
     );
-    let server = TestServer::with(&toml)
-        .in_dir(dir)
-        .tune(move |config| config.secret_key = KeySource::File(key_file))
-        .tune(tune)
-        .start()
-        .await;
-    let store = Store::open(server.database()).await.unwrap();
-    let account = connect(&store, "u1", refresh_token, in_secs).await;
-    Running { server, store, account }
+    let endpoints = format!(
+        "authorization_url = \"{base}/auth\"\ntoken_url = \"{base}/token\"\nidentity_url = \"{base}/me\"\napi_base = \"{base}/api\"\n"
+    );
+    let allow_credentials = |config: &mut Config| {
+        config.apps.iter_mut().for_each(|app| app.allow_credentials = true);
+        tune(config);
+    };
+    acme::start_tuned(&settings, &endpoints, &expiring(refresh_token, in_secs), allow_credentials).await
 }
 
-/// Connects the `acme` account of app `a` and upstream user `subject`, with an access token
-/// expiring `in_secs` from now; its id.
-async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64) -> i64 {
+/// Upstream tokens whose access token `ACCESS-0` expires `in_secs` from now.
+fn expiring(refresh_token: &str, in_secs: i64) -> Tokens {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let tokens = Tokens {
+    Tokens {
         access_token: "ACCESS-0".to_owned(),
         refresh_token: Some(refresh_token.to_owned()),
         expires_at: Some((now as i64 + in_secs) as u64),
         scope: None,
         hostname: None,
         instance_url: None,
-    };
+    }
+}
+
+/// Connects the `acme` account of app `a` and upstream user `subject`, with an access token
+/// expiring `in_secs` from now; its id.
+async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64) -> i64 {
+    let tokens = expiring(refresh_token, in_secs);
     let sealed = SecretKey::from_hex(HEX)
         .unwrap()
         .seal(&serde_json::to_vec(&tokens).unwrap(), format!("a\nacme\n{subject}").as_bytes())
