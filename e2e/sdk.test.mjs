@@ -142,6 +142,9 @@ test("Account(token).get() and Account(api_key, id).get() read the account; anot
   const other = await sdk('get_account', { api_key: otherKey, account_id: ben.id });
   assert.deepEqual([other.error?.class, other.error?.status], ['NotFoundException', 404], JSON.stringify(other));
   assert.equal(other.error.body.error, 'not_found');
+  // Kloudless's own error fields, alongside RFC 6749's.
+  assert.deepEqual([other.error.body.error_code, other.error.body.status_code], ['not_found', 404]);
+  assert.equal(other.error.body.message, other.error.body.error_description);
 });
 
 test("listing accounts: the app's key pages through all of them; a token sees its own", async () => {
@@ -199,6 +202,20 @@ test('raw_headers that would take over the upstream request: a 400 through the S
     assert.equal(refused.error.body.error, 'invalid_raw_headers');
   }
   assert.equal(files.seen().length, sent, 'nothing reached the upstream');
+});
+
+test('a code flow request refused by the server goes back to the redirect URI; get_token_from_code raises OauthFlowFailed', async () => {
+  const start = await sdkResult('get_authorization_url', { app_id: 'e2e', redirect_uri: redirectUri, scope: 'no-such-service' });
+  const reply = await fetch(start.url, { redirect: 'manual' });
+  assert.equal(reply.status, 303);
+  const back = new URL(reply.headers.get('location'));
+  assert.equal(`${back.origin}${back.pathname}`, redirectUri);
+  const params = Object.fromEntries(back.searchParams);
+  assert.deepEqual([params.error, params.state, params.code], ['invalid_scope', start.state, undefined]);
+  const exchange = { app_id: 'e2e', api_key: key, state: start.state, redirect_uri: redirectUri, params };
+  const refused = await sdk('get_token_from_code', exchange);
+  assert.equal(refused.error?.class, 'OauthFlowFailed', JSON.stringify(refused));
+  assert.match(refused.error.message, /^invalid_scope: /);
 });
 
 // Last: it connects a fourth account, which the listing test above does not expect.
