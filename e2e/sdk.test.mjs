@@ -249,3 +249,15 @@ test('the code flow: get_authorization_url → the upstream in Chromium → the 
   const revoked = await sdk('verify_token', { app_id: 'e2e', token });
   assert.deepEqual([revoked.error?.class, revoked.error?.status], ['AuthorizationException', 401], JSON.stringify(revoked));
 });
+
+// After every test that reads the first three accounts: it disconnects one.
+test("Account(api_key, id).delete() disconnects the account; another app's key gets 404", async () => {
+  const [, ben] = accounts;
+  const other = await sdk('delete_account', { api_key: otherKey, account_id: ben.id });
+  assert.deepEqual([other.error?.class, other.error?.status], ['NotFoundException', 404], JSON.stringify(other));
+  assert.deepEqual(await sdkResult('delete_account', { api_key: key, account_id: ben.id }), { status: 204 });
+  const gone = await sdk('get_account', { api_key: key, account_id: ben.id });
+  assert.deepEqual([gone.error?.class, gone.error?.status], ['NotFoundException', 404], JSON.stringify(gone));
+  const revoked = await sdk('verify_token', { app_id: 'e2e', token: ben.token });
+  assert.deepEqual([revoked.error?.class, revoked.error?.status], ['AuthorizationException', 401], JSON.stringify(revoked));
+});

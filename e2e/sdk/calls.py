@@ -37,6 +37,11 @@ def get_account(args):
     return {'data': account(args).get().data}
 
 
+def delete_account(args):
+    """``Account(...).delete()``: the reply's status."""
+    return {'status': account(args).delete().status_code}
+
+
 def list_accounts(args):
     """``Client(...).get('accounts')``: its first page, and every account through the SDK's
     paging iterator (which follows ``next_page``)."""
@@ -81,8 +86,8 @@ def get_token_from_code(args):
 
 CALLS = {
     call.__name__: call
-    for call in (verify_token, get_verified_account, get_account, list_accounts, raw,
-                 get_authorization_url, get_token_from_code)
+    for call in (verify_token, get_verified_account, get_account, delete_account, list_accounts,
+                 raw, get_authorization_url, get_token_from_code)
 }
 
 
