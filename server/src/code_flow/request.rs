@@ -70,16 +70,6 @@ pub enum Invalid {
     Back(ErrorRedirect),
 }
 
-impl Invalid {
-    /// The sentence saying what is wrong.
-    pub fn description(&self) -> &str {
-        match self {
-            Invalid::Page(why) => why,
-            Invalid::Back(back) => &back.description,
-        }
-    }
-}
-
 impl IntoResponse for ErrorRedirect {
     fn into_response(self) -> Response {
         let pairs = [("error", self.error.to_owned()), ("error_description", self.description)];

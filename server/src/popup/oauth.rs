@@ -193,6 +193,7 @@ pub async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code_flow::request::Invalid;
     use crate::config::Config;
 
     fn config() -> Config {
@@ -238,13 +239,14 @@ mod tests {
             (&[("request_id", &"x".repeat(129))], "too long"),
         ];
         for (extra, expected) in cases {
-            let error = validate(&config(), &params(extra)).unwrap_err();
-            let error = error.description();
+            // An app without redirect URIs: every refusal is a page.
+            let Err(Invalid::Page(error)) = validate(&config(), &params(extra)) else { panic!("{extra:?}") };
             assert!(error.to_lowercase().contains(&expected.to_lowercase()), "{error} / {expected}");
         }
         let mut repeated = params(&[]);
         repeated.push(("state".into(), "t".into()));
-        assert!(validate(&config(), &repeated).unwrap_err().description().contains("more than once"));
+        let Err(Invalid::Page(error)) = validate(&config(), &repeated) else { panic!("repeated") };
+        assert!(error.contains("more than once"));
     }
 
     #[tokio::test]
