@@ -344,6 +344,28 @@ mod tests {
     }
 
     #[test]
+    fn kloudless_ids_aliases_raw_params_and_allowed_scopes() {
+        let entries = catalogue().unwrap();
+        let onedrive = entries.iter().find(|e| e.answers_to("onedrive")).unwrap();
+        assert_eq!(onedrive.id, "skydrive", "Kloudless's id, the old one an alias");
+        let gdrive = entries.iter().find(|e| e.id == "gdrive").unwrap();
+        assert!(gdrive.allows_scope("https://www.googleapis.com/auth/drive.readonly"));
+        assert!(gdrive.allows_scope("openid"));
+        assert!(!gdrive.allows_scope("https://mail.google.com/"));
+        assert!(gdrive.raw_params.iter().any(|p| p == "login_hint"));
+        let dropbox = entries.iter().find(|e| e.id == "dropbox").unwrap();
+        assert!(dropbox.allows_scope("sharing.write"), "one of its own admin scopes");
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\nauthorization_url = \"https://a.test/a\"\n\
+                    token_url = \"https://a.test/t\"\nidentity_url = \"https://a.test/me\"\n";
+        let refused = parse(&format!("{base}raw_params = [\"login_hint\", \"redirect_uri\"]\n")).unwrap_err();
+        assert!(refused.contains("redirect_uri is the protocol's own"), "{refused}");
+        let clash = format!("{base}{}", base.replace("id = \"x\"", "id = \"y\"\nid_aliases = [\"x\"]"));
+        assert!(parse(&clash).unwrap_err().contains("\"x\" appears twice"));
+        assert!(parse(&format!("{base}id_aliases = [\"Not An Id\"]\n")).unwrap_err().contains("id_aliases"));
+    }
+
+    #[test]
     fn the_issuer_is_stated_where_the_provider_documents_rfc_9207() {
         let entries = catalogue().unwrap();
         let issuer = |id: &str| entries.iter().find(|e| e.id == id).and_then(|e| e.issuer.clone());

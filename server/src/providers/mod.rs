@@ -427,6 +427,26 @@ mod tests {
     }
 
     #[test]
+    fn a_catalogue_entry_enabled_by_its_alias_keeps_that_id_for_its_callback_and_accounts() {
+        let by_alias =
+            load("[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
+        assert_eq!((by_alias[0].id.as_str(), by_alias[0].config_id.as_str()), ("skydrive", "onedrive"));
+        assert!(by_alias[0].answers_to("onedrive") && by_alias[0].answers_to("skydrive"));
+        let both = "[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                    [[providers]]\nid = \"skydrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        assert!(load(both).unwrap_err().contains("appears twice"));
+        let raw = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\nraw_params = [\"state\"]\n";
+        assert!(load(raw).unwrap_err().contains("state is the protocol's own"));
+        let own = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                   raw_params = [\"hd\"]\nallowed_scopes = [\"openid\"]\n";
+        let Connect::Upstream(gdrive) = &load(own).unwrap()[0].connect else { panic!() };
+        assert_eq!(
+            (gdrive.entry.raw_params.clone(), gdrive.entry.allowed_scopes.clone()),
+            (vec!["hd".into()], vec!["openid".into()])
+        );
+    }
+
+    #[test]
     fn an_oauth2_providers_issuer_is_the_one_its_responses_must_name_and_never_discovery() {
         let per_server = "[[providers]]\nid = \"intranet\"\nkind = \"oauth2\"\nname = \"I\"\ncategory = \"crm\"\n\
              client_id = \"c\"\nclient_secret = \"s\"\nhostname_pattern = \"*.intranet.test\"\n\
