@@ -137,6 +137,13 @@ async fn raw_parameters_reach_the_provider_that_lists_them_and_the_protocols_own
         popup(&server, "gdrive", &[("raw[prompt]", "select_account"), ("raw[hd]", "acme.test")]).await;
     assert_eq!((query["prompt"].as_str(), query["hd"].as_str()), ("select_account", "acme.test"));
     assert_eq!(query["access_type"], "offline", "the entry's own parameters stay");
+    // Through the chooser: its form carries raw[…] on, to the hand-off page's URL.
+    let (status, chooser, _) = popup(&server, "acme gdrive", &extra).await;
+    assert_eq!(status, 200);
+    assert!(chooser.contains("name=\"raw[login_hint]\"") && chooser.contains("ann@acme.test"), "{chooser}");
+    let (status, handoff, _) = popup(&server, "acme gdrive", &[extra[0], ("service", "acme")]).await;
+    assert_eq!(status, 200);
+    assert!(handoff.contains("login_hint=ann%40acme.test"), "{handoff}");
 
     let before = stored(&server).await;
     for name in [
