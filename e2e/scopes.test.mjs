@@ -33,12 +33,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  api?.stop();
-  app?.stop();
-  await upstream?.stop();
-});
+after(() => Promise.all([browser?.close(), api?.stop(), app?.stop(), upstream?.stop()]));
 
 /**
  * The app page asking for `scope` with more library `options`, in a fresh context that records
