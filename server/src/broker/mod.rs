@@ -24,9 +24,9 @@ use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
-use crate::providers::guard;
 use crate::providers::services::{Allowed, Connect};
 use crate::providers::upstream::Upstream;
+use crate::providers::{guard, raw_params};
 use crate::secrets;
 use crate::sign_in;
 use crate::store::{self, UpstreamAccount};
@@ -79,13 +79,14 @@ struct Pending {
 }
 
 impl Pending {
-    /// The redirect URI to exchange the code with, when the upstream's return reached the path
-    /// this state was sent out with (`provider` being the path's `{provider}`, `None` for the
-    /// bare path); else the sentence refusing it. A state made before per-provider redirect URIs
-    /// (it names none, and keeps no browser to check) is refused on every path.
-    fn returned_to(&self, provider: Option<&str>) -> Result<&str, &'static str> {
-        match (&self.redirect_uri, provider) {
-            (Some(sent), Some(provider)) if provider == self.service => Ok(sent),
+    /// The redirect URI to exchange the code with, when the upstream's return reached the one
+    /// this state was sent out with (`came_back_to`: the [`redirect_uri`] of the path's
+    /// `{provider}`, `None` for the bare path); else the sentence refusing it. A state made
+    /// before per-provider redirect URIs (it names none, and keeps no browser to check) is
+    /// refused on every path.
+    fn returned_to(&self, came_back_to: Option<&str>) -> Result<&str, &'static str> {
+        match (&self.redirect_uri, came_back_to) {
+            (Some(sent), Some(came_back_to)) if sent == came_back_to => Ok(sent),
             (None, _) => Err("This sign-in was started before this server was upgraded, so it was not \
                  used: start again from the app."),
             _ => Err("This sign-in came back from another service than the one it was started with, so \
@@ -94,7 +95,8 @@ impl Pending {
     }
 }
 
-/// The redirect URI registered with `provider` (a service id): `{public_url}/v1/oauth/callback/{provider}`.
+/// The redirect URI registered with `provider` (a service's [`config_id`](crate::providers::services::Service::config_id)):
+/// `{public_url}/v1/oauth/callback/{provider}`.
 pub fn redirect_uri(app: &AppState, provider: &str) -> String {
     format!("{}{CALLBACK_PATH}/{provider}", app.public_url)
 }
@@ -170,7 +172,7 @@ pub async fn start(
     let state = hex::encode(bytes);
     let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
-    let redirect = redirect_uri(app, &chosen.service.id);
+    let redirect = redirect_uri(app, &chosen.service.config_id);
     let pending = Pending {
         service: chosen.service.id.clone(),
         params: request.params.clone(),
@@ -183,13 +185,21 @@ pub async fn start(
     let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
     let expires = millis(SystemTime::now() + STATE_LIFETIME);
     app.store.put_upstream_state(&hash, &sealed, expires).await.map_err(AppError::storage(NOT_STARTED))?;
+    let entry = &upstream.entry;
+    let scopes = match &chosen.upstream_scopes {
+        Some(nested) => nested,
+        None if chosen.admin => &entry.admin_scopes,
+        None => &entry.scopes,
+    };
+    let raw = raw_params::accepted(&entry.id, &entry.raw_params, &request.raw);
     let url = client::authorization_url(
         upstream,
         &endpoints,
         &redirect,
         &state,
         pending.verifier.as_deref(),
-        chosen.admin,
+        scopes,
+        &raw,
     );
     Ok(match url {
         Ok(url) if via_form => pages::handoff(&chosen.service.name, &url),
@@ -223,15 +233,15 @@ pub async fn callback(
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or(AppError::bad_request("The sign-in's return has no valid state."))?;
     let pending = take_pending(&app, state).await?;
-    let redirect_uri =
-        pending.returned_to(provider.as_deref().map(String::as_str)).map_err(AppError::bad_request)?;
+    let came_back_to = provider.map(|Path(provider)| redirect_uri(&app, &provider));
+    let redirect_uri = pending.returned_to(came_back_to.as_deref()).map_err(AppError::bad_request)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
     browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
     let request = validate(&app.config, &pending.params)?;
     let request = match admitted(&app, request, browser.as_ref()).await? {
-        Admission::Admitted(request) => request,
+        Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
     };
     let chosen = request
@@ -331,12 +341,14 @@ async fn save_account(
         Ok(user_id) => user_id,
         Err(sign_in::InvalidToken(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
     };
-    let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
+    // Stored under the id it was enabled by (an alias keeps accounts stored under it).
+    let service = &chosen.service.config_id;
+    let owner = secrets::account_owner(&request.client_id, service, &subject);
     let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;
     let scope = chosen.granted_scope();
     let account = UpstreamAccount {
         client_id: &request.client_id,
-        service: &chosen.service.id,
+        service,
         subject: &subject,
         login: &identity.login,
         admin: chosen.admin,
@@ -344,13 +356,16 @@ async fn save_account(
         user_id: user_id.as_deref(),
         refreshable,
     };
-    let (_, token) = match app.store.connect_upstream(&scope, account).await {
+    let (id, token) = match app.store.connect_upstream(&scope, account).await {
         Ok(connected) => connected,
         Err(store::Error::OtherUser) => {
             return Err(refused(codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
         }
         Err(error) => return Err(storage(&error)),
     };
+    if let Some(properties) = &request.custom_properties {
+        app.store.set_custom_properties(id, properties).await.map_err(|error| storage(&error))?;
+    }
     Ok(OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),

@@ -80,7 +80,15 @@ pub async fn complete(
                 )
                 .await;
             let token = match connected {
-                Ok((_, token)) => token,
+                Ok((id, token)) => {
+                    if let Some(properties) = &request.custom_properties {
+                        store
+                            .set_custom_properties(id, properties)
+                            .await
+                            .map_err(AppError::storage(NOT_SAVED))?;
+                    }
+                    token
+                }
                 Err(store::Error::OtherUser) => {
                     return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
                 }
@@ -132,7 +140,7 @@ async fn first_page(
     let StrictQuery(params) = query?;
     let request = validate(&app.config, &params)?;
     let mut request = match admitted(app, request, Some(browser)).await? {
-        Admission::Admitted(request) => request,
+        Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
     };
     if request.return_to.is_some() {
@@ -177,7 +185,7 @@ pub async fn submit(
     let request = validate(&app.config, &params)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
     let request = match admitted(&app, request, browser.as_ref()).await? {
-        Admission::Admitted(request) => request,
+        Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
     };
     if field(&params, "action") == Some("connect")

@@ -5,6 +5,8 @@
 pub mod catalogue;
 pub mod client;
 pub mod guard;
+pub mod raw_params;
+pub mod scope;
 pub mod services;
 pub mod upstream;
 
@@ -90,6 +92,12 @@ pub struct ProviderConfig {
     pub revocation_url: Option<String>,
     /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
     pub api_base: Option<String>,
+    /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
+    /// ([`Entry::raw_params`]).
+    pub raw_params: Option<Vec<String>>,
+    /// The upstream scopes a `scope` may nest for this provider, replacing the entry's
+    /// ([`Entry::allowed_scopes`]).
+    pub allowed_scopes: Option<Vec<String>>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -162,7 +170,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                 entry.identity = identity.clone();
             }
             catalogue::check(&entry)?;
-            return Ok(credentials_service(entry));
+            return Ok(credentials_service(entry, &config.id));
         }
         Some(ConfigKind::Oidc) => {
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
@@ -200,11 +208,12 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry
         }
         None => {
-            let mut entry = catalogue.iter().find(|e| e.id == config.id).cloned().ok_or_else(|| {
-                "there is no catalogue entry with this id: give a kind (oidc, oauth2 or demo) for a \
+            let mut entry =
+                catalogue.iter().find(|e| e.answers_to(&config.id)).cloned().ok_or_else(|| {
+                    "there is no catalogue entry with this id: give a kind (oidc, oauth2 or demo) for a \
                  custom provider"
-                    .to_owned()
-            })?;
+                        .to_owned()
+                })?;
             if entry.kind != Kind::Oauth2 {
                 if let Some(name) = &config.name {
                     entry.name = name.clone();
@@ -214,7 +223,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                                 each user types their own credential"
                         .to_owned());
                 }
-                return Ok(credentials_service(entry));
+                return Ok(credentials_service(entry, &config.id));
             }
             if let Some(name) = &config.name {
                 entry.name = name.clone();
@@ -246,6 +255,15 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
     if let Some(scopes) = &config.admin_scopes {
         entry.admin_scopes = scopes.clone();
     }
+    if let Some(params) = &config.raw_params {
+        if let Some(name) = params.iter().find(|name| raw_params::is_protocol(name)) {
+            return Err(format!("raw_params: {name} is the protocol's own parameter"));
+        }
+        entry.raw_params = params.clone();
+    }
+    if let Some(scopes) = &config.allowed_scopes {
+        entry.allowed_scopes = scopes.clone();
+    }
     entry.authorization_params.extend(config.authorization_params.clone());
     if let Some(pkce) = config.pkce {
         entry.pkce = pkce;
@@ -266,17 +284,21 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         discovered: tokio::sync::OnceCell::new(),
     };
     Ok(Service {
-        id: config.id.clone(),
+        id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config.id.clone(),
         name: entry.name,
         category: entry.category,
         connect: Connect::Upstream(Arc::new(upstream)),
     })
 }
 
-/// A service connected with a credential typed in the pop-up.
-fn credentials_service(entry: Entry) -> Service {
+/// A service connected with a credential typed in the pop-up, enabled as `config_id`.
+fn credentials_service(entry: Entry, config_id: &str) -> Service {
     Service {
         id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config_id.to_owned(),
         name: entry.name.clone(),
         category: entry.category.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
@@ -310,6 +332,9 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         credential: None,
         revocation_url: None,
         issuer: None,
+        id_aliases: Vec::new(),
+        raw_params: Vec::new(),
+        allowed_scopes: Vec::new(),
     }
 }
 
@@ -399,6 +424,26 @@ mod tests {
         assert_eq!(acme.issuer.as_deref(), Some("https://id.acme.example"));
         assert_eq!(acme.entry.identity, IdentityPaths::openid());
         assert_eq!(services[2].connect, Connect::Demo);
+    }
+
+    #[test]
+    fn a_catalogue_entry_enabled_by_its_alias_keeps_that_id_for_its_callback_and_accounts() {
+        let by_alias =
+            load("[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
+        assert_eq!((by_alias[0].id.as_str(), by_alias[0].config_id.as_str()), ("skydrive", "onedrive"));
+        assert!(by_alias[0].answers_to("onedrive") && by_alias[0].answers_to("skydrive"));
+        let both = "[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                    [[providers]]\nid = \"skydrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        assert!(load(both).unwrap_err().contains("appears twice"));
+        let raw = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\nraw_params = [\"state\"]\n";
+        assert!(load(raw).unwrap_err().contains("state is the protocol's own"));
+        let own = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                   raw_params = [\"hd\"]\nallowed_scopes = [\"openid\"]\n";
+        let Connect::Upstream(gdrive) = &load(own).unwrap()[0].connect else { panic!() };
+        assert_eq!(
+            (gdrive.entry.raw_params.clone(), gdrive.entry.allowed_scopes.clone()),
+            (vec!["hd".into()], vec!["openid".into()])
+        );
     }
 
     #[test]

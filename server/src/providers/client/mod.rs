@@ -412,14 +412,17 @@ impl Http {
 }
 
 /// The authorization URL for `upstream`, carrying our `state`, the PKCE challenge for
-/// `verifier` (when the entry uses PKCE) and the scopes of the level asked for.
+/// `verifier` (when the entry uses PKCE), `scopes` (none: no `scope` parameter), the entry's
+/// `authorization_params` and the pop-up's accepted `raw[…]` parameters, which replace those
+/// of the same name.
 pub fn authorization_url(
     upstream: &Upstream,
     endpoints: &Endpoints,
     redirect_uri: &str,
     state: &str,
     verifier: Option<&str>,
-    admin: bool,
+    scopes: &[String],
+    raw: &[(&str, &str)],
 ) -> Result<String, UpstreamError> {
     let client = BasicClient::new(ClientId::new(upstream.client_id.clone()))
         .set_auth_uri(AuthUrl::new(endpoints.authorization.clone()).map_err(|_| bad_config())?)
@@ -427,12 +430,14 @@ pub fn authorization_url(
     let state = state.to_owned();
     let mut request = client.authorize_url(move || CsrfToken::new(state));
     let entry = &upstream.entry;
-    let scopes = if admin { &entry.admin_scopes } else { &entry.scopes };
     if !scopes.is_empty() {
         request = request.add_extra_param("scope", scopes.join(&entry.scope_separator));
     }
-    for (name, value) in &entry.authorization_params {
-        request = request.add_extra_param(name.clone(), value.clone());
+    let mut extra: std::collections::BTreeMap<&str, &str> =
+        entry.authorization_params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    extra.extend(raw.iter().copied());
+    for (name, value) in extra {
+        request = request.add_extra_param(name.to_owned(), value.to_owned());
     }
     if let Some(verifier) = verifier {
         let verifier = PkceCodeVerifier::new(verifier.to_owned());
