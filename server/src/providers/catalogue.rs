@@ -133,6 +133,14 @@ pub struct Entry {
     /// where the provider documents one (`{hostname}` in it is the account's server). An
     /// `iss` that differs is refused; without this field, `iss` is not checked.
     pub issuer: Option<String>,
+    /// The logo: the slug of a bundled simple-icons icon ([`crate::providers::icons`]); without
+    /// one, the pop-up shows a monogram.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// API key / basic: a sentence telling the user where to find the credential, shown on the
+    /// pop-up's form above the `docs` link.
+    #[serde(default)]
+    pub help: Option<String>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -206,6 +214,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
         }
     }
     Ok(file.provider)
+}
+
+/// The icon the built-in catalogue names for the service `id`, if any.
+pub fn icon_of(id: &str) -> Option<String> {
+    catalogue().ok()?.into_iter().find(|entry| entry.id == id)?.icon
 }
 
 /// Whether `id` is a well-formed service id: 1 to 64 of `a-z`, `0-9`, `_` and `-`.

@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod client;
 pub mod guard;
+pub mod icons;
 pub mod services;
 pub mod upstream;
 
@@ -90,6 +91,8 @@ pub struct ProviderConfig {
     pub revocation_url: Option<String>,
     /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
     pub api_base: Option<String>,
+    /// The logo: a bundled icon's slug ([`icons`]), replacing the entry's.
+    pub icon: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -102,14 +105,24 @@ pub fn resolve(entries: &[ProviderConfig]) -> Result<Vec<Service>, String> {
     let catalogue = catalogue::catalogue()?;
     let mut resolved: Vec<Service> = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let service =
-            resolve_one(entry, &catalogue).map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
+        let service = resolve_one(entry, &catalogue)
+            .and_then(|service| with_icon(service, entry.icon.as_deref()))
+            .map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
         if resolved.iter().any(|other| other.id == service.id) {
             return Err(format!("providers[{i}]: the id {:?} appears twice", entry.id));
         }
         resolved.push(service);
     }
     Ok(resolved)
+}
+
+/// `service` with the logo `icon` names, when it names one of the bundled icons.
+fn with_icon(service: Service, icon: Option<&str>) -> Result<Service, String> {
+    let Some(icon) = icon else { return Ok(service) };
+    if icons::find(icon).is_none() {
+        return Err(format!("icon {icon:?} is not a bundled icon (see server/assets/icons.json)"));
+    }
+    Ok(Service { icon: Some(icon.to_owned()), ..service })
 }
 
 fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, String> {
@@ -269,6 +282,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         id: config.id.clone(),
         name: entry.name,
         category: entry.category,
+        icon: entry.icon.clone(),
         connect: Connect::Upstream(Arc::new(upstream)),
     })
 }
@@ -279,6 +293,7 @@ fn credentials_service(entry: Entry) -> Service {
         id: entry.id.clone(),
         name: entry.name.clone(),
         category: entry.category.clone(),
+        icon: entry.icon.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
     }
 }
@@ -310,6 +325,8 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         credential: None,
         revocation_url: None,
         issuer: None,
+        icon: None,
+        help: None,
     }
 }
 

@@ -1,0 +1,129 @@
+//! The service chooser: the allowed services grouped by category, each with its logo, filtered
+//! by the `search` box on the server (so that it works without JavaScript; the pages' script
+//! filters as the user types), the services the `scope` names first.
+
+use crate::config::App;
+use crate::pages::form_page;
+use crate::pages::look::Look;
+use crate::providers::icons;
+use crate::providers::services::{Allowed, Service};
+use askama::Template;
+use axum::response::Response;
+use kloudless_protocol::POPUP_PATH;
+
+/// The longest search text used; the rest is ignored.
+const MAX_SEARCH: usize = 100;
+
+/// A service's logo: a bundled icon, or the first letter of its name.
+pub enum ServiceIcon {
+    /// A simple-icons icon ([`icons::Icon`]).
+    Svg {
+        /// Its brand colour, six hex digits.
+        hex: &'static str,
+        /// Its SVG path.
+        path: &'static str,
+    },
+    /// A monogram.
+    Monogram(String),
+}
+
+impl ServiceIcon {
+    /// The logo of `service`.
+    pub fn of(service: &Service) -> ServiceIcon {
+        match service.icon.as_deref().and_then(icons::find) {
+            Some(icon) => ServiceIcon::Svg { hex: &icon.hex, path: &icon.path },
+            None => {
+                ServiceIcon::Monogram(service.name.chars().take(1).flat_map(char::to_uppercase).collect())
+            }
+        }
+    }
+}
+
+/// One button of the chooser.
+struct Choice<'a> {
+    id: &'a str,
+    name: &'a str,
+    icon: ServiceIcon,
+    /// What the search matches, in lower case: the name, the id and the category.
+    search_text: String,
+}
+
+/// One group of buttons: a category, or (`""`) the services the scope names.
+struct Group<'a> {
+    category: &'a str,
+    choices: Vec<Choice<'a>>,
+}
+
+/// The chooser page for `app`: the `allowed` services that match `search`.
+pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], search: &str) -> Response {
+    let search: String = search.chars().take(MAX_SEARCH).collect();
+    let named = named_in_scope(params);
+    let words: Vec<String> = search.split_whitespace().map(str::to_lowercase).collect();
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    // The services the scope names by id come first, when the scope allows others too.
+    let suggest = allowed.iter().any(|a| !named.contains(&a.service.id.as_str()));
+    for allowed in allowed {
+        let service = &allowed.service;
+        let choice = Choice {
+            id: &service.id,
+            name: &service.name,
+            icon: ServiceIcon::of(service),
+            search_text: format!("{} {} {}", service.name, service.id, service.category).to_lowercase(),
+        };
+        if !words.iter().all(|word| choice.search_text.contains(word.as_str())) {
+            continue;
+        }
+        let category = if suggest && named.contains(&service.id.as_str()) { "" } else { &service.category };
+        match groups.iter_mut().find(|group| group.category == category) {
+            Some(group) => group.choices.push(choice),
+            None => groups.push(Group { category, choices: vec![choice] }),
+        }
+    }
+    groups.sort_by_key(|group| !group.category.is_empty());
+    let look = Look::of(app);
+    let body = Chooser {
+        look: &look,
+        params,
+        shown: groups.iter().map(|group| group.choices.len()).sum(),
+        total: allowed.len(),
+        groups,
+        search: &search,
+        popup_path: POPUP_PATH,
+    };
+    form_page(body.render(), "Connect an account", params, false, &look)
+}
+
+/// The service ids `scope` names (`box`, `box:admin`, `box.storage`), not categories or `any`.
+fn named_in_scope(params: &[(String, String)]) -> Vec<&str> {
+    let scope = params.iter().find(|(key, _)| key == "scope").map_or("", |(_, value)| value.as_str());
+    scope
+        .split_whitespace()
+        .map(|item| item.split(':').next().unwrap_or(item))
+        .map(|item| item.split('.').next().unwrap_or(item))
+        .filter(|id| !matches!(*id, "any" | "all"))
+        .collect()
+}
+
+/// [`chooser`]'s body (`templates/chooser.html`).
+#[derive(Template)]
+#[template(path = "chooser.html")]
+struct Chooser<'a> {
+    look: &'a Look<'a>,
+    params: &'a [(String, String)],
+    groups: Vec<Group<'a>>,
+    shown: usize,
+    total: usize,
+    search: &'a str,
+    popup_path: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_names_services_by_id() {
+        let params = vec![("scope".to_owned(), "box:admin dropbox.storage crm any.calendar".to_owned())];
+        assert_eq!(named_in_scope(&params), ["box", "dropbox", "crm"]);
+    }
+}
