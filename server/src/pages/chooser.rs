@@ -120,6 +120,54 @@ struct Chooser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::providers::services;
+
+    /// The chooser's body for `scope` and `search`, over the demo services.
+    async fn body(scope: &str, search: &str) -> String {
+        let toml =
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[apps.branding]\nname = \"Acme <CRM>\"\n";
+        let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
+        let params = vec![("scope".to_owned(), scope.to_owned())];
+        let allowed = services::allowed(&services::demo(), scope);
+        let page = chooser(&config.apps[0], &params, &allowed, search);
+        let bytes = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Where `needle` is in `haystack`.
+    fn at(haystack: &str, needle: &str) -> usize {
+        haystack.find(needle).unwrap_or_else(|| panic!("{needle} in {haystack}"))
+    }
+
+    #[tokio::test]
+    async fn the_services_the_scope_names_come_first_then_each_category() {
+        let page = body("crm hubspot calendar", "").await;
+        assert!(page.contains("<b>Acme &#60;CRM&#62;</b> wants to connect one of your accounts"), "{page}");
+        let order = [
+            "<h2>Suggested</h2>",
+            "data-service=\"hubspot\"",
+            "<h2>CRM</h2>",
+            "data-service=\"salesforce\"",
+            "<h2>Calendars</h2>",
+        ];
+        let places: Vec<usize> = order.iter().map(|needle| at(&page, needle)).collect();
+        assert!(places.is_sorted(), "{order:?} at {places:?}");
+        assert_eq!(page.matches("data-service=\"hubspot\"").count(), 1);
+        // With every service named, nothing is singled out.
+        assert!(!body("box dropbox", "").await.contains("Suggested"));
+    }
+
+    #[tokio::test]
+    async fn the_search_keeps_the_services_that_match_every_word() {
+        let page = body("", "GOOGLE cal").await;
+        assert!(page.contains("data-service=\"google_calendar\""), "{page}");
+        assert_eq!(page.matches("data-service=").count(), 1, "{page}");
+        assert!(page.contains("1 of 7 services"), "{page}");
+        let none = body("", "nothing").await;
+        assert_eq!(none.matches("data-service=").count(), 0);
+        assert!(none.contains("<p data-empty>No service matches"), "{none}");
+    }
 
     #[test]
     fn the_scope_names_services_by_id() {
