@@ -83,6 +83,10 @@ test('dark mode applies', async () => {
 test('the search narrows 40 services by keyboard alone', async () => {
   const { context, page } = await open(popupUrl());
   assert.equal(await visibleServices(page).count(), 40);
+  // Cancel is one Shift+Tab away from the search box, not behind the list.
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'deny');
+  await page.keyboard.press('Tab');
   // The search box has the focus: type, then Tab past its button to the one service left.
   await page.keyboard.type('drop');
   assert.equal(await visibleServices(page).count(), 1);
