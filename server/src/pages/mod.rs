@@ -1,6 +1,8 @@
-//! The HTML pages: the pop-up's chooser, connect, form, hand-off, result and error pages, and
-//! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
-//! frame (`page.html`) and policy; [`statics`] serves the demo page, the library build and the relay page.
+//! The HTML pages: the pop-up's chooser ([`chooser`]), forms ([`forms`]), hand-off, result and
+//! error pages ([`errors`]), and the relay. Each is an askama template (`server/templates/`,
+//! auto-escaped) inside one page frame (`page.html`) and policy, in the app's look ([`look`],
+//! from its [`branding`]); [`statics`] serves the demo page, the library build, the relay page
+//! and the apps' logo files.
 
 pub mod branding;
 pub mod chooser;
