@@ -53,4 +53,24 @@ mod tests {
             assert!(icon.path.starts_with('M'), "{slug}");
         }
     }
+
+    #[test]
+    fn a_provider_names_a_bundled_icon_or_keeps_its_entrys() {
+        let providers = |toml: &str| {
+            #[derive(serde::Deserialize)]
+            struct File {
+                providers: Vec<crate::providers::ProviderConfig>,
+            }
+            crate::providers::resolve(&toml::from_str::<File>(toml).unwrap().providers)
+        };
+        let demo = "[[providers]]\nid = \"dropbox\"\nkind = \"demo\"\n";
+        assert_eq!(providers(demo).unwrap()[0].icon.as_deref(), Some("dropbox"), "the catalogue's");
+        let custom = "[[providers]]\nid = \"wiki\"\nkind = \"demo\"\nname = \"Wiki\"\ncategory = \"docs\"\n";
+        assert_eq!(providers(custom).unwrap()[0].icon, None, "a monogram");
+        let named = format!("{custom}icon = \"notion\"\n");
+        assert_eq!(providers(&named).unwrap()[0].icon.as_deref(), Some("notion"));
+        let unknown = format!("{custom}icon = \"nope\"\n");
+        let error = providers(&unknown).unwrap_err();
+        assert!(error.contains("providers[0] (wiki): icon \"nope\" is not a bundled icon"), "{error}");
+    }
 }
