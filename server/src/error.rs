@@ -97,6 +97,8 @@ pub struct PageError {
     pub status: StatusCode,
     /// The page's sentence.
     pub message: String,
+    /// The JSON error's code, in the page's detail for the developer.
+    pub code: String,
 }
 
 /// The sentence of a server failure the API shows.
@@ -255,7 +257,11 @@ impl IntoResponse for AppError {
             message: &description,
             status_code: self.status().as_u16(),
         };
-        let page = PageError { status: self.status(), message: self.page_message().into_owned() };
+        let page = PageError {
+            status: self.status(),
+            message: self.page_message().into_owned(),
+            code: self.code().to_owned(),
+        };
         let mut response = (self.status(), Json(body)).into_response();
         if matches!(self, AppError::Storage { .. }) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
@@ -269,10 +275,10 @@ impl IntoResponse for AppError {
 /// becomes the pop-up's error page ([`pages::error_page`]), with the same status and the error
 /// response's other headers; any other response is left as it is.
 pub async fn as_pages(response: Response) -> Response {
-    let Some(PageError { status, message }) = response.extensions().get::<PageError>().cloned() else {
+    let Some(PageError { status, message, code }) = response.extensions().get::<PageError>().cloned() else {
         return response;
     };
-    let mut page = pages::error_page(status, &message);
+    let mut page = pages::error_page(status, &code, &message);
     let own: Vec<_> = page.headers().keys().cloned().collect();
     for (name, value) in response.headers() {
         if !own.contains(name) && name != header::CONTENT_LENGTH {

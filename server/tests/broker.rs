@@ -276,7 +276,11 @@ async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_witho
     let running = start("").await;
     let (status, page, _) = get(&running, &format!("/v1/oauth?{}", popup_query("perserver", &[]))).await;
     assert_eq!(status, 200);
-    assert!(page.contains("name=\"hostname\"") && page.contains("localhost:*"), "{page}");
+    // An example server as the placeholder, not the pattern's glob.
+    assert!(
+        page.contains("name=\"hostname\" placeholder=\"localhost:443\"") && !page.contains("localhost:*"),
+        "{page}"
+    );
     for (typed, says) in [
         ("evil.example.com", "is not a server name of the form"),
         ("a.localhost:80", "is not a server name of the form"),
@@ -456,7 +460,7 @@ async fn with_extra_data(server: &TestServer, scope: &str, extra_data: &str) -> 
 
 /// The hostname input of a form page, without a value.
 const EMPTY_HOSTNAME: &str =
-    "<input name=\"hostname\" placeholder=\"localhost:*\" maxlength=\"253\" required>";
+    "<input id=\"hostname\" name=\"hostname\" placeholder=\"localhost:443\" maxlength=\"253\" required";
 
 #[tokio::test]
 async fn extra_data_prefills_the_hostname_escaped_and_ignores_other_keys() {

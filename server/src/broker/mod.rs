@@ -19,8 +19,10 @@ use crate::clock::millis;
 use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
 use crate::pages;
+use crate::pages::forms::{Field, FormError};
 use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
+use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
@@ -129,17 +131,12 @@ pub async fn choose(
     let Some(pattern) = &upstream.entry.hostname_pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
-    let form = |reason: Option<&str>| {
-        pages::hostname_form(
-            &request.client_id,
-            &request.params,
-            &request.prefill,
-            &chosen.service,
-            pattern,
-            reason,
-        )
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
+    let form = |filled: &Prefill, reason: Option<&str>| {
+        let error = reason.map(|message| FormError { field: Field::Hostname, message });
+        pages::hostname_form(app_config, &request.params, filled, &chosen.service, pattern, error)
     };
-    let Some(typed) = hostname else { return Ok(form(None)) };
+    let Some(typed) = hostname else { return Ok(form(&request.prefill, None)) };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
         Some(format!("{host:?} is not a server name of the form {pattern}."))
@@ -147,7 +144,9 @@ pub async fn choose(
         guard::check_host(&host, app.config.allow_private_upstreams).await.err()
     };
     match refusal {
-        Some(reason) => Ok(form(Some(&reason))),
+        Some(reason) => {
+            Ok(form(&Prefill { hostname: Some(typed.to_owned()), ..Prefill::default() }, Some(&reason)))
+        }
         None => start(app, request, chosen, upstream, Some(&host), true).await,
     }
 }
@@ -388,18 +387,17 @@ pub async fn credentials(
     entry: &Entry,
     params: &[(String, String)],
 ) -> Result<Response, AppError> {
-    let again = |reason: &str| {
-        Ok(pages::credentials_form(
-            &request.client_id,
-            &request.params,
-            &request.prefill,
-            &chosen.service,
-            entry,
-            Some(reason),
-        ))
-    };
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+    // The form again with what was typed, but never the secret.
+    let typed = |key: &str| Some(raw(key).trim().to_owned()).filter(|value| !value.is_empty());
+    let filled = Prefill { hostname: typed("hostname"), username: typed("username") };
+    let refused = |field: Field, message: &str| {
+        let error = Some(FormError { field, message });
+        Ok(pages::credentials_form(app_config, &request.params, &filled, &chosen.service, entry, error))
+    };
+    let again = |reason: &str| refused(Field::Form, reason);
     let credential = match entry.kind {
         Kind::Basic => Credential::Basic {
             username: raw("username").trim().to_owned(),
@@ -421,10 +419,11 @@ pub async fn credentials(
         Some(pattern) => {
             let host = raw("hostname").trim().to_ascii_lowercase();
             if !guard::matches_pattern(&host, pattern) {
-                return again(&format!("{host:?} is not a server name of the form {pattern}."));
+                let reason = format!("{host:?} is not a server name of the form {pattern}.");
+                return refused(Field::Hostname, &reason);
             }
             if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
-                return again(&reason);
+                return refused(Field::Hostname, &reason);
             }
             Some(host)
         }
@@ -435,7 +434,7 @@ pub async fn credentials(
     };
     let identity = match app.http.check_credential(entry, &url, &credential).await {
         Ok(identity) => identity,
-        Err(error) => return again(&error.description),
+        Err(error) => return refused(Field::Secret, &error.description),
     };
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
     let kept = kept.to_string();

@@ -148,6 +148,14 @@ pub struct Entry {
     /// a prefix when it ends in `*`. Empty: only the entry's own.
     #[serde(default)]
     pub allowed_scopes: Vec<String>,
+    /// The logo: the slug of a bundled simple-icons icon ([`crate::providers::icons`]); without
+    /// one, the pop-up shows a monogram.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// API key / basic: a sentence telling the user where to find the credential, shown on the
+    /// pop-up's form above the `docs` link.
+    #[serde(default)]
+    pub help: Option<String>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -240,6 +248,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
         }
     }
     Ok(file.provider)
+}
+
+/// The icon the built-in catalogue names for the service `id`, if any.
+pub fn icon_of(id: &str) -> Option<String> {
+    catalogue().ok()?.into_iter().find(|entry| entry.id == id)?.icon
 }
 
 /// Whether `id` is a well-formed service id: 1 to 64 of `a-z`, `0-9`, `_` and `-`.
