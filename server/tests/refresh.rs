@@ -36,7 +36,13 @@ struct Upstream {
     secret_hits: usize,
     /// Calls to a path no route has.
     unrouted_hits: usize,
+    /// Whether the token endpoint takes our client's credentials only by HTTP Basic (RFC 6749
+    /// §2.3.1), refusing them in the form body with 401 `invalid_client`.
+    basic_only: bool,
 }
+
+/// The HTTP Basic credentials of the tests' OAuth app (`our-app`, `s3cr3t-value`).
+const OUR_APP_BASIC: &str = "Basic b3VyLWFwcDpzM2NyM3QtdmFsdWU=";
 
 async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let state = Arc::new(Mutex::new(Upstream {
@@ -76,13 +82,18 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
         )
         .route(
         "/token",
-        axum::routing::post(move |body: String| async move {
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
             let form: HashMap<String, String> =
                 form_urlencoded::parse(body.as_bytes()).into_owned().collect();
             // Slow enough that concurrent callers overlap the refresh.
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let mut upstream = shared.lock().unwrap();
             upstream.requests += 1;
+            let basic = headers.get("authorization").is_some_and(|v| v == OUR_APP_BASIC);
+            if upstream.basic_only && (!basic || form.contains_key("client_secret")) {
+                let error = json!({ "error": "invalid_client", "error_description": "client authentication failed" });
+                return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(error));
+            }
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             if form.get("grant_type").map(String::as_str) != Some("refresh_token")
                 || !upstream.valid.contains(&presented)
@@ -239,6 +250,19 @@ async fn twenty_concurrent_callers_after_expiry_share_one_refresh_and_the_rotate
     );
     let (_, again) = get(&running, &path, KEY).await;
     assert_eq!(again["access_token"], "ACCESS-1", "a fresh token is not refreshed again");
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+/// A custom provider configured without `client_auth` authenticates by HTTP Basic, which RFC
+/// 6749 §2.3.1 makes every token endpoint take: one that refuses credentials in the body is
+/// refreshed.
+#[tokio::test]
+async fn by_default_a_token_endpoint_taking_only_basic_authentication_refreshes() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    upstream.lock().unwrap().basic_only = true;
+    let running = start(&base, "REFRESH-0").await;
+    let (status, body) = get(&running, &format!("/v1/accounts/{}/credentials/", running.account), KEY).await;
+    assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{body}");
     assert_eq!(upstream.lock().unwrap().refreshes, 1);
 }
 
