@@ -39,6 +39,16 @@ struct Upstream {
     /// Whether the token endpoint takes our client's credentials only by HTTP Basic (RFC 6749
     /// §2.3.1), refusing them in the form body with 401 `invalid_client`.
     basic_only: bool,
+    /// When set, how the token endpoint fails every request (counted in `requests`).
+    failure: Option<Failure>,
+}
+
+/// A token endpoint's failure: after `delay`, `status` with the JSON `reply`.
+#[derive(Clone)]
+struct Failure {
+    status: u16,
+    reply: Value,
+    delay: std::time::Duration,
 }
 
 /// The HTTP Basic credentials of the tests' OAuth app (`our-app`, `s3cr3t-value`).
@@ -83,6 +93,12 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
         .route(
         "/token",
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
+            let failure = shared.lock().unwrap().failure.clone();
+            if let Some(Failure { status, reply, delay }) = failure {
+                shared.lock().unwrap().requests += 1;
+                tokio::time::sleep(delay).await;
+                return (axum::http::StatusCode::from_u16(status).unwrap(), axum::Json(reply));
+            }
             let form: HashMap<String, String> =
                 form_urlencoded::parse(body.as_bytes()).into_owned().collect();
             // Slow enough that concurrent callers overlap the refresh.
@@ -346,10 +362,20 @@ async fn raw(
     uri: &str,
     body: &str,
 ) -> (u16, HashMap<String, String>, String) {
-    let reply = running
-        .server
+    raw_at(&running.server, running.account, method, uri, body).await
+}
+
+/// A raw call of app `a` on `account` through `server` (any instance): status, headers, body.
+async fn raw_at(
+    server: &TestServer,
+    account: i64,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (u16, HashMap<String, String>, String) {
+    let reply = server
         .http()
-        .post(running.server.url(&format!("/v1/accounts/{}/raw", running.account)))
+        .post(server.url(&format!("/v1/accounts/{account}/raw")))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -609,4 +635,77 @@ async fn a_sweep_after_raw_calls_refreshed_an_idle_account_leaves_it() {
     let upstream = upstream.lock().unwrap();
     assert_eq!((upstream.refreshes, upstream.requests), (1, 1), "one refresh for the calls and the sweep");
     assert!(upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"));
+}
+
+/// 20 concurrent raw calls over two instances while the token endpoint fails with `failure`
+/// (its error `code`): one upstream refresh attempt, whose error every caller gets — the others
+/// as a 503 with `Retry-After`, during the cooldown kept in the database. After the cooldown a
+/// call tries again (and fails again); once the provider recovers, a call after the cooldown
+/// refreshes and the account's health is reset.
+async fn refused_refreshes_do_not_storm(failure: Failure, code: &str) {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    upstream.lock().unwrap().failure = Some(failure);
+    let one_second = |config: &mut Config| config.upstream_timeout = std::time::Duration::from_secs(1);
+    let running = Arc::new(start_tuned(&base, "REFRESH-0", -60, "", one_second).await);
+    let second = Arc::new(running.server.another().await);
+    let calls: Vec<_> = (0..20)
+        .map(|i| {
+            let (running, second) = (running.clone(), second.clone());
+            tokio::spawn(async move {
+                let server = if i % 2 == 0 { &running.server } else { &*second };
+                raw_at(server, running.account, "GET", "/echo", "").await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        let (status, headers, body) = call.await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], code, "{status} {body}");
+        assert!(status != 503 || headers.contains_key("retry-after"), "{body}");
+        statuses.push(status);
+    }
+    assert_eq!(upstream.lock().unwrap().requests, 1, "one refresh attempt for 20 calls: {statuses:?}");
+    assert!(statuses.iter().filter(|&&s| s != 503).count() <= 1, "{statuses:?}");
+    // The cooldown made to pass: the next call tries again, and fails again.
+    let database = running.server.database().clone();
+    let cooldown_over = "UPDATE upstream_credentials SET refresh_retry_at = 0";
+    common::execute(&database, cooldown_over).await;
+    let (status, _, body) = raw_at(&second, running.account, "GET", "/echo", "").await;
+    assert_ne!(status, 201, "{body}");
+    assert_eq!(upstream.lock().unwrap().requests, 2, "tried again after the cooldown");
+    let health = running.store.stored_tokens(running.account).await.unwrap().unwrap().health;
+    assert_eq!((health.failures, health.last_error.as_deref()), (2, Some(code)));
+    assert!(health.retry_at.unwrap() > health.failed_at.unwrap(), "a new cooldown");
+    // The provider recovers: after the cooldown, one call refreshes; the health is reset.
+    upstream.lock().unwrap().failure = None;
+    common::execute(&database, cooldown_over).await;
+    let (status, _, body) = raw_at(&running.server, running.account, "GET", "/echo", "").await;
+    assert_eq!(status, 201, "{body}");
+    let counts = {
+        let upstream = upstream.lock().unwrap();
+        (upstream.requests, upstream.refreshes)
+    };
+    assert_eq!(counts, (3, 1));
+    let health = running.store.stored_tokens(running.account).await.unwrap().unwrap().health;
+    assert_eq!(health, authenticator_server::store::Health::default(), "reset by the success");
+}
+
+#[tokio::test]
+async fn a_token_endpoint_failing_with_500_is_tried_once_for_twenty_calls_over_two_instances() {
+    let failure = Failure { status: 500, reply: json!({}), delay: std::time::Duration::ZERO };
+    refused_refreshes_do_not_storm(failure, "server_error").await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_refusing_our_client_is_tried_once_for_twenty_calls_over_two_instances() {
+    let reply = json!({ "error": "invalid_client", "error_description": "client authentication failed" });
+    let failure = Failure { status: 401, reply, delay: std::time::Duration::ZERO };
+    refused_refreshes_do_not_storm(failure, "invalid_client").await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_timing_out_is_tried_once_for_twenty_calls_over_two_instances() {
+    let reply = json!({ "access_token": "late", "token_type": "Bearer" });
+    let failure = Failure { status: 200, reply, delay: std::time::Duration::from_secs(3) };
+    refused_refreshes_do_not_storm(failure, "temporarily_unavailable").await;
 }

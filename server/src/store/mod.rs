@@ -15,6 +15,7 @@
 mod accounts;
 mod codes;
 mod flows;
+mod health;
 mod returns;
 mod schema;
 mod sign_in;
@@ -24,6 +25,7 @@ pub use accounts::{Account, Grant};
 pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
 pub use flows::{Full, NewFlow, Stage};
+pub use health::{Health, RefreshFailure};
 pub use returns::CodeFlow;
 pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};
 

@@ -4,6 +4,7 @@
 //! ([`crate::secrets`]): these queries only ever see ciphertext.
 
 use super::accounts::{INSERT_TOKEN, hash, new_token};
+use super::health::{HEALTH_COLUMNS, HEALTHY, Health};
 use super::{Error, Store, in_transaction, on_pool};
 use crate::clock::now_millis;
 
@@ -121,13 +122,14 @@ impl Store {
                     id
                 }
             };
-            sqlx::query(
+            let upsert = format!(
                 "INSERT INTO upstream_credentials (account_id, sealed, modified, refreshed_at, refreshable)
                  VALUES ($1, $2, $3, $3, $4)
                  ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified,
                    version = upstream_credentials.version + 1, refreshing_until = NULL,
-                   refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable",
-            )
+                   refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable, {HEALTHY}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(upsert))
             .bind(account_id)
             .bind(account.sealed)
             .bind(now)
@@ -172,16 +174,20 @@ pub struct StoredTokens {
     pub refreshed_at: i64,
     /// Why the account no longer works, if its grant was refused.
     pub inactive_reason: Option<String>,
+    /// Its refresh health and cooldown.
+    #[sqlx(flatten)]
+    pub health: Health,
 }
 
 impl Store {
     /// The sealed upstream tokens of an account with their version and refresh lease.
     pub async fn stored_tokens(&self, account_id: i64) -> Result<Option<StoredTokens>, Error> {
+        let select = format!(
+            "SELECT c.sealed, c.version, c.refreshing_until, c.refreshed_at, a.inactive_reason, {HEALTH_COLUMNS}
+             FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT c.sealed, c.version, c.refreshing_until, c.refreshed_at, a.inactive_reason
-                 FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
             .bind(account_id)
             .fetch_optional(pool)
             .await?
@@ -189,8 +195,9 @@ impl Store {
     }
 
     /// Takes the lease to refresh the tokens at `version` until `until` (ms), unless another
-    /// instance holds an unexpired one at `now` or they have changed: a compare-and-swap, so that
-    /// one caller among all instances refreshes. Returns whether it was taken.
+    /// instance holds an unexpired one at `now`, a failed refresh's cooldown holds at `now`
+    /// ([`Health::retry_at`]) or they have changed: a compare-and-swap, so that one caller among
+    /// all instances refreshes. Returns whether it was taken.
     pub async fn claim_refresh(
         &self,
         account_id: i64,
@@ -201,7 +208,8 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE upstream_credentials SET refreshing_until = $4
-                 WHERE account_id = $1 AND version = $2 AND (refreshing_until IS NULL OR refreshing_until <= $3)",
+                 WHERE account_id = $1 AND version = $2 AND (refreshing_until IS NULL OR refreshing_until <= $3)
+                   AND (refresh_retry_at IS NULL OR refresh_retry_at <= $3)",
             )
             .bind(account_id)
             .bind(version)
@@ -215,15 +223,16 @@ impl Store {
     }
 
     /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
-    /// `version`, stamped as issued now, and releases the lease, in one statement; returns
-    /// whether they were still at `version`.
+    /// `version`, stamped as issued now, releases the lease and clears the refresh health, in
+    /// one statement; returns whether they were still at `version`.
     pub async fn save_refreshed(&self, account_id: i64, version: i64, sealed: &[u8]) -> Result<bool, Error> {
+        let update = format!(
+            "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
+                    modified = $4, refreshed_at = $4, refreshable = TRUE, {HEALTHY}
+             WHERE account_id = $1 AND version = $2"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
-                        modified = $4, refreshed_at = $4, refreshable = TRUE
-                 WHERE account_id = $1 AND version = $2",
-            )
+            sqlx::query(sqlx::AssertSqlSafe(update.clone()))
             .bind(account_id)
             .bind(version)
             .bind(sealed)
@@ -233,19 +242,6 @@ impl Store {
             .rows_affected()
                 == 1
         }))
-    }
-
-    /// Gives up the lease taken at `version` (the refresh failed and may be tried again later).
-    pub async fn release_refresh(&self, account_id: i64, version: i64) -> Result<(), Error> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE upstream_credentials SET refreshing_until = NULL WHERE account_id = $1 AND version = $2")
-                .bind(account_id)
-                .bind(version)
-                .execute(pool)
-                .await
-                .map(drop)?
-        });
-        Ok(())
     }
 
     /// Marks the account inactive with `reason` (its grant was refused upstream) and gives up
@@ -277,8 +273,9 @@ pub struct IdleAccount {
 
 impl Store {
     /// Up to `limit` active accounts with a refresh token whose tokens were issued before
-    /// `before` (ms) and that no instance is refreshing at `now`, oldest first, starting after
-    /// `after` in that order (a cursor: the last one of the previous batch).
+    /// `before` (ms), that no instance is refreshing at `now` and whose failed refresh's
+    /// cooldown is over, oldest first, starting after `after` in that order (a cursor: the last
+    /// one of the previous batch).
     pub async fn idle_accounts(
         &self,
         before: i64,
@@ -293,6 +290,7 @@ impl Store {
                  FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id
                  WHERE a.inactive_reason IS NULL AND c.refreshable AND c.refreshed_at < $1
                    AND (c.refreshing_until IS NULL OR c.refreshing_until <= $2)
+                   AND (c.refresh_retry_at IS NULL OR c.refresh_retry_at <= $2)
                    AND (c.refreshed_at > $3 OR (c.refreshed_at = $3 AND c.account_id > $4))
                  ORDER BY c.refreshed_at, c.account_id LIMIT $5",
             )
