@@ -11,3 +11,9 @@ ALTER TABLE upstream_credentials ADD COLUMN refresh_error_description TEXT;
 ALTER TABLE upstream_credentials ADD COLUMN refresh_failed_at INTEGER;
 ALTER TABLE upstream_credentials ADD COLUMN refresh_failing_since INTEGER;
 ALTER TABLE upstream_credentials ADD COLUMN refresh_retry_at INTEGER;
+-- A denial the provider redirects without our state (server/src/broker/stateless.rs) ends the
+-- one flow open at that provider in that browser: the pending request's provider and the
+-- SHA-256 of its browser's binding cookie (NULL in rows made before) find it.
+ALTER TABLE upstream_states ADD COLUMN service TEXT;
+ALTER TABLE upstream_states ADD COLUMN browser TEXT;
+CREATE INDEX upstream_states_by_browser ON upstream_states (browser, service);

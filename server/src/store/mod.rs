@@ -27,7 +27,7 @@ pub use codes::{AuthorizationCode, Presented};
 pub use flows::{Full, NewFlow, Stage};
 pub use health::{Health, RefreshFailure};
 pub use returns::CodeFlow;
-pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};
+pub use upstream::{IdleAccount, OpenAt, PendingAt, StoredTokens, UpstreamAccount};
 
 use sqlx::migrate::{MigrateDatabase, MigrateError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -29,24 +29,83 @@ pub struct UpstreamAccount<'a> {
     pub refreshable: bool,
 }
 
+/// Where a pending upstream request is open: the provider (service id) and the SHA-256 of the
+/// binding cookie of the browser that started it, if it had one.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingAt<'a> {
+    /// The provider.
+    pub service: &'a str,
+    /// The browser's hash.
+    pub browser: Option<&'a str>,
+}
+
+/// The pending requests a browser has open at one provider, as
+/// [`Store::take_only_upstream_state`] found them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpenAt {
+    /// None (unexpired).
+    None,
+    /// Exactly one, now taken: its state's hash and the sealed request.
+    One {
+        /// The hash of its state.
+        state_hash: String,
+        /// The request, sealed.
+        sealed: Vec<u8>,
+    },
+    /// More than one: none was taken.
+    Several,
+}
+
 impl Store {
-    /// Keeps a pending upstream request under the hash of its state until `expires` (ms).
+    /// Keeps a pending upstream request under the hash of its state until `expires` (ms), with
+    /// the provider it is at and the hash of the browser that started it (to find it by them:
+    /// [`Store::take_only_upstream_state`]).
     pub async fn put_upstream_state(
         &self,
         state_hash: &str,
+        at: PendingAt<'_>,
         sealed: &[u8],
         expires: i64,
     ) -> Result<(), Error> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO upstream_states (state_hash, sealed, expires) VALUES ($1, $2, $3)")
-                .bind(state_hash)
-                .bind(sealed)
-                .bind(expires)
-                .execute(pool)
-                .await
-                .map(drop)?
+            sqlx::query(
+                "INSERT INTO upstream_states (state_hash, sealed, expires, service, browser) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(state_hash)
+            .bind(sealed)
+            .bind(expires)
+            .bind(at.service)
+            .bind(at.browser)
+            .execute(pool)
+            .await
+            .map(drop)?
         });
         Ok(())
+    }
+
+    /// Takes the one pending request a browser has open at a provider, unexpired at `now`, if
+    /// it has exactly one (see [`OpenAt`]); several are all left as they are.
+    pub async fn take_only_upstream_state(&self, at: PendingAt<'_>, now: i64) -> Result<OpenAt, Error> {
+        let Some(browser) = at.browser else { return Ok(OpenAt::None) };
+        let hashes: Vec<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT state_hash FROM upstream_states WHERE browser = $1 AND service = $2 AND expires > $3 LIMIT 2",
+            )
+            .bind(browser)
+            .bind(at.service)
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(match hashes.as_slice() {
+            [(state_hash,)] => match self.take_upstream_state(state_hash, now).await? {
+                Some(sealed) => OpenAt::One { state_hash: state_hash.clone(), sealed },
+                // Taken meanwhile, by its own callback.
+                None => OpenAt::None,
+            },
+            [] => OpenAt::None,
+            _ => OpenAt::Several,
+        })
     }
 
     /// Takes (deletes and returns) the pending request under `state_hash`, if it has not
@@ -365,14 +424,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_browsers_only_pending_request_at_a_provider_is_taken_and_never_one_of_several() {
+        let (_dir, store) = testing::store().await;
+        let at = |service, browser| PendingAt { service, browser };
+        store.put_upstream_state("h1", at("acme", Some("b1")), b"one", 1_000).await.unwrap();
+        store.put_upstream_state("h2", at("acme", Some("b2")), b"two", 1_000).await.unwrap();
+        store.put_upstream_state("h3", at("acme", Some("b2")), b"three", 1_000).await.unwrap();
+        store.put_upstream_state("h4", at("other", Some("b3")), b"four", 1_000).await.unwrap();
+        assert_eq!(store.take_only_upstream_state(at("acme", None), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b3")), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(
+            store.take_only_upstream_state(at("acme", Some("b1")), 1_000).await.unwrap(),
+            OpenAt::None
+        );
+        let one = OpenAt::One { state_hash: "h1".into(), sealed: b"one".to_vec() };
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b1")), 500).await.unwrap(), one);
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b1")), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(
+            store.take_only_upstream_state(at("acme", Some("b2")), 500).await.unwrap(),
+            OpenAt::Several
+        );
+        assert_eq!(store.take_upstream_state("h2", 500).await.unwrap().unwrap(), b"two", "left as it was");
+    }
+
+    #[tokio::test]
     async fn a_state_is_taken_once_and_not_after_it_expires() {
         let (_dir, store) = testing::store().await;
-        store.put_upstream_state("h1", b"sealed", 1_000).await.unwrap();
+        let at = PendingAt { service: "acme", browser: None };
+        store.put_upstream_state("h1", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.take_upstream_state("h1", 500).await.unwrap().unwrap(), b"sealed");
         assert_eq!(store.take_upstream_state("h1", 500).await.unwrap(), None, "replayed");
-        store.put_upstream_state("h2", b"sealed", 1_000).await.unwrap();
+        store.put_upstream_state("h2", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.take_upstream_state("h2", 1_000).await.unwrap(), None, "expired");
-        store.put_upstream_state("h3", b"sealed", 1_000).await.unwrap();
+        store.put_upstream_state("h3", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.sweep_upstream_states(2_000).await.unwrap(), 1);
     }
 }
