@@ -39,6 +39,10 @@ struct Upstream {
     /// Whether the token endpoint takes our client's credentials only by HTTP Basic (RFC 6749
     /// §2.3.1), refusing them in the form body with 401 `invalid_client`.
     basic_only: bool,
+    /// Whether it takes them only in the form body (`client_secret_post`), refusing HTTP Basic.
+    post_only: bool,
+    /// Its discovery document's `token_endpoint_auth_methods_supported` (`None`: left out).
+    auth_methods: Option<Vec<&'static str>>,
     /// When set, how the token endpoint fails every request (counted in `requests`).
     failure: Option<Failure>,
 }
@@ -65,7 +69,24 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let api = state.clone();
     let secret = state.clone();
     let unrouted = state.clone();
+    let discovery = state.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = base.clone();
     let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move {
+                let mut document = json!({
+                    "issuer": issuer, "authorization_endpoint": format!("{issuer}/auth"),
+                    "token_endpoint": format!("{issuer}/token"), "userinfo_endpoint": format!("{issuer}/me"),
+                });
+                if let Some(methods) = &discovery.lock().unwrap().auth_methods {
+                    document["token_endpoint_auth_methods_supported"] = json!(methods);
+                }
+                axum::Json(document)
+            }),
+        )
         .route(
             "/api/echo",
             axum::routing::any(move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| async move {
@@ -106,7 +127,10 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
             let mut upstream = shared.lock().unwrap();
             upstream.requests += 1;
             let basic = headers.get("authorization").is_some_and(|v| v == OUR_APP_BASIC);
-            if upstream.basic_only && (!basic || form.contains_key("client_secret")) {
+            let posted = form.get("client_secret").is_some_and(|secret| secret == "s3cr3t-value");
+            let refused = (upstream.basic_only && (!basic || form.contains_key("client_secret")))
+                || (upstream.post_only && (!posted || headers.contains_key("authorization")));
+            if refused {
                 let error = json!({ "error": "invalid_client", "error_description": "client authentication failed" });
                 return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(error));
             }
@@ -135,8 +159,6 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
         unrouted.lock().unwrap().unrouted_hits += 1;
         axum::http::StatusCode::NOT_FOUND
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (base, state)
 }
@@ -280,6 +302,34 @@ async fn by_default_a_token_endpoint_taking_only_basic_authentication_refreshes(
     let (status, body) = get(&running, &format!("/v1/accounts/{}/credentials/", running.account), KEY).await;
     assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{body}");
     assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+/// An `oidc` provider configured without `client_auth` authenticates as its discovery document
+/// lists: one listing only `client_secret_post` (and refusing Basic) gets the credentials in the
+/// form body; one listing none (the specification's default) gets HTTP Basic.
+#[tokio::test]
+async fn an_oidc_provider_is_refreshed_with_the_client_authentication_its_discovery_lists() {
+    for (methods, post_only) in [(Some(vec!["client_secret_post"]), true), (None, false)] {
+        let (base, upstream) = upstream("REFRESH-0", true).await;
+        {
+            let mut upstream = upstream.lock().unwrap();
+            (upstream.auth_methods, upstream.post_only, upstream.basic_only) =
+                (methods.clone(), post_only, !post_only);
+        }
+        let issuer = base.clone();
+        let oidc = move |config: &mut Config| {
+            let provider = format!(
+                "id = \"acme\"\nkind = \"oidc\"\nname = \"Acme\"\ncategory = \"storage\"\n\
+                 client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\nissuer = \"{issuer}\"\n"
+            );
+            let provider = toml::from_str(&provider).unwrap();
+            config.services = authenticator_server::providers::resolve(&[provider]).unwrap();
+        };
+        let running = start_tuned(&base, "REFRESH-0", -60, "", oidc).await;
+        let path = format!("/v1/accounts/{}/credentials/", running.account);
+        let (status, body) = get(&running, &path, KEY).await;
+        assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{methods:?}: {body}");
+    }
 }
 
 #[tokio::test]
