@@ -14,6 +14,8 @@
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
 
+mod stateless;
+
 use crate::AppState;
 use crate::clock::millis;
 use crate::error::{self, AppError};
@@ -183,7 +185,9 @@ pub async fn start(
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
     let expires = millis(SystemTime::now() + STATE_LIFETIME);
-    app.store.put_upstream_state(&hash, &sealed, expires).await.map_err(AppError::storage(NOT_STARTED))?;
+    let at = store::PendingAt { service: &chosen.service.config_id, browser: request.browser.as_deref() };
+    let kept = app.store.put_upstream_state(&hash, at, &sealed, expires).await;
+    kept.map_err(AppError::storage(NOT_STARTED))?;
     let entry = &upstream.entry;
     let scopes = match &chosen.upstream_scopes {
         Some(nested) => nested,
@@ -216,7 +220,8 @@ pub async fn start(
 /// own provider's — it is taken all the same, so that it cannot be tried on any other path (it
 /// came back through another provider: an IdP mix-up) — and a return in another browser than
 /// the one that started the flow (403, nothing exchanged or stored). A known one on its own path,
-/// in its own browser, ends in the result page, whatever the upstream says.
+/// in its own browser, ends in the result page, whatever the upstream says. An error without
+/// any state ends the one flow open at that provider in that browser ([`stateless`]).
 pub async fn callback(
     State(app): State<Arc<AppState>>,
     provider: Option<Path<String>>,
@@ -228,13 +233,19 @@ pub async fn callback(
         return Err(AppError::bad_request(format!("The parameter {name} is given more than once.")));
     }
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let state = value("state")
-        .filter(|s| !s.is_empty() && s.len() <= 512)
-        .ok_or(AppError::bad_request("The sign-in's return has no valid state."))?;
-    let pending = take_pending(&app, state).await?;
-    let came_back_to = provider.map(|Path(provider)| redirect_uri(&app, &provider));
-    let redirect_uri = pending.returned_to(came_back_to.as_deref()).map_err(AppError::bad_request)?;
+    let provider = provider.as_deref().map(String::as_str);
     let browser = Browser::from_headers(&headers, &app.public_url);
+    let pending = match value("state") {
+        None if value("error").is_some() => stateless::denied(&app, provider, browser.as_ref()).await?,
+        state => {
+            let state = state
+                .filter(|s| !s.is_empty() && s.len() <= 512)
+                .ok_or(AppError::bad_request(stateless::NO_STATE))?;
+            take_pending(&app, state).await?
+        }
+    };
+    let came_back_to = provider.map(|provider| redirect_uri(&app, provider));
+    let redirect_uri = pending.returned_to(came_back_to.as_deref()).map_err(AppError::bad_request)?;
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
     browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
@@ -255,10 +266,12 @@ pub async fn callback(
     })
 }
 
+/// What the pop-up says when the pending request could not be read back.
+const NOT_RESUMED: &str = "The sign-in could not be resumed; try again.";
+
 /// The pending request kept under the upstream's `state`, taken once: refused when unknown,
 /// expired or already taken.
 async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> {
-    const NOT_RESUMED: &str = "The sign-in could not be resumed; try again.";
     let hash = state_hash(state);
     let sealed = app
         .store
@@ -268,7 +281,12 @@ async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> 
         .ok_or(AppError::bad_request(
             "This sign-in is unknown, expired or already finished: start again from the app.",
         ))?;
-    let plain = app.secrets.open(&sealed, hash.as_bytes()).map_err(|error| {
+    open_pending(app, &hash, &sealed)
+}
+
+/// The pending request `sealed` under the state hash `hash`, opened.
+fn open_pending(app: &AppState, hash: &str, sealed: &[u8]) -> Result<Pending, AppError> {
+    let plain = app.secrets.open(sealed, hash.as_bytes()).map_err(|error| {
         tracing::error!("secret key: {error}");
         AppError::Server("The sign-in could not be resumed: this server's secret key has changed.".into())
     })?;

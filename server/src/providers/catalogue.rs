@@ -19,14 +19,16 @@ pub enum Kind {
     Basic,
 }
 
-/// How the token endpoint authenticates our OAuth app.
+/// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
+/// every authorization server must support (RFC 6749 §2.3.1) and which OpenID Connect
+/// Discovery assumes when a provider lists no `token_endpoint_auth_methods_supported`.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` in the form body.
-    #[default]
     ClientSecretPost,
     /// HTTP Basic authentication.
+    #[default]
     ClientSecretBasic,
 }
 

@@ -86,7 +86,9 @@ pub struct ProviderConfig {
     pub authorization_params: std::collections::BTreeMap<String, String>,
     /// Whether to send PKCE (default: the entry's, or on for custom providers).
     pub pkce: Option<bool>,
-    /// The token endpoint's client authentication.
+    /// The token endpoint's client authentication (default: a catalogue entry's; for an `oidc`
+    /// provider, chosen from its discovery document's `token_endpoint_auth_methods_supported`;
+    /// else `client_secret_basic`).
     pub client_auth: Option<ClientAuth>,
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
@@ -293,6 +295,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         entry: entry.clone(),
         client_id,
         client_secret,
+        discover_client_auth: issuer.is_some() && config.client_auth.is_none(),
         issuer,
         discovered: tokio::sync::OnceCell::new(),
     };
@@ -337,7 +340,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         scope_separator: " ".to_owned(),
         authorization_params: Default::default(),
         pkce: true,
-        client_auth: ClientAuth::ClientSecretPost,
+        client_auth: ClientAuth::default(),
         identity_url: None,
         identity_method: catalogue::Method::Get,
         identity: IdentityPaths::openid(),

@@ -245,13 +245,22 @@ impl Http {
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
                 issuer: entry.issuer.as_ref().map(|_| fill(&entry.issuer)).transpose()?,
                 iss_required: false,
+                client_auth: entry.client_auth,
             });
         };
-        upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
+        let discover = async || {
+            let mut endpoints = self.discover(issuer).await?;
+            if !upstream.discover_client_auth {
+                endpoints.client_auth = upstream.entry.client_auth;
+            }
+            Ok(endpoints)
+        };
+        upstream.discovered.get_or_try_init(discover).await.cloned()
     }
 
     /// OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`, whose `issuer`
-    /// must be the one configured (kept as the document says it, for RFC 9207's `iss`).
+    /// must be the one configured (kept as the document says it, for RFC 9207's `iss`). The
+    /// token endpoint's client authentication is chosen from the document ([`client_auth_of`]).
     async fn discover(&self, issuer: &str) -> Result<Endpoints, UpstreamError> {
         let what = "OpenID configuration";
         let url = format!("{issuer}/.well-known/openid-configuration");
@@ -276,6 +285,7 @@ impl Http {
             issuer: named,
             iss_required: document.get("authorization_response_iss_parameter_supported")
                 == Some(&Value::Bool(true)),
+            client_auth: client_auth_of(&document)?,
         })
     }
 
@@ -292,7 +302,7 @@ impl Http {
         let what = "revocation endpoint";
         let Some(url) = &endpoints.revocation else { return Ok(()) };
         self.check(url, what)?;
-        let request = self.token_form(upstream, url, token, hint);
+        let request = self.token_form(upstream, endpoints, url, token, hint);
         let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
         if !response.status().is_success() {
             return Err(UpstreamError::new(
@@ -305,10 +315,17 @@ impl Http {
 
     /// A form POST of `token` and `token_type_hint` to `url` (revocation, introspection), our
     /// client authenticated as at the token endpoint.
-    fn token_form(&self, upstream: &Upstream, url: &str, token: &str, hint: &str) -> reqwest::RequestBuilder {
+    fn token_form(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        url: &str,
+        token: &str,
+        hint: &str,
+    ) -> reqwest::RequestBuilder {
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let mut request = self.client.post(url);
-        match upstream.entry.client_auth {
+        match endpoints.client_auth {
             ClientAuth::ClientSecretPost => {
                 form.push(("client_id", &upstream.client_id));
                 form.push(("client_secret", upstream.client_secret.expose()));
@@ -394,7 +411,7 @@ impl Http {
         let request = match upstream.entry.identity_method {
             Method::Get => self.client.get(&url).bearer_auth(access_token),
             Method::Post => self.client.post(&url).bearer_auth(access_token),
-            Method::Introspect => self.token_form(upstream, &url, access_token, "access_token"),
+            Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
@@ -553,10 +570,33 @@ fn bad_config() -> UpstreamError {
     UpstreamError::new("server_error", "The service is not configured correctly.")
 }
 
-/// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as the catalogue
-/// entry says.
+/// The token endpoint's client authentication a discovery document allows (OpenID Connect
+/// Discovery 1.0 §3, `token_endpoint_auth_methods_supported`): `client_secret_basic` when it
+/// is listed or the list is absent (the specification's default, and RFC 6749 §2.3.1's
+/// MUST), else `client_secret_post`; a list naming neither is refused (the other methods need
+/// keys or certificates this server does not hold).
+fn client_auth_of(document: &Value) -> Result<ClientAuth, UpstreamError> {
+    let Some(listed) = document.get("token_endpoint_auth_methods_supported").and_then(Value::as_array) else {
+        return Ok(ClientAuth::ClientSecretBasic);
+    };
+    let has = |method: &str| listed.iter().any(|m| m.as_str() == Some(method));
+    if has("client_secret_basic") {
+        Ok(ClientAuth::ClientSecretBasic)
+    } else if has("client_secret_post") {
+        Ok(ClientAuth::ClientSecretPost)
+    } else {
+        Err(UpstreamError::new(
+            "server_error",
+            "The service's token endpoint takes neither client_secret_basic nor client_secret_post, \
+             which are the only client authentications this server can use.",
+        ))
+    }
+}
+
+/// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as `endpoints`
+/// say (the catalogue entry's `client_auth`, or the discovery document's choice).
 fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClient, UpstreamError> {
-    let auth_type = match upstream.entry.client_auth {
+    let auth_type = match endpoints.client_auth {
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
     };

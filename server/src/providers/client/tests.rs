@@ -35,6 +35,7 @@ fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
         revocation: None,
         issuer: issuer.map(str::to_owned),
         iss_required,
+        client_auth: ClientAuth::ClientSecretBasic,
     };
     let google = endpoints(Some("https://accounts.google.com"), false);
     assert_eq!(google.check_iss(Some("https://accounts.google.com")), Ok(()));
@@ -101,4 +102,17 @@ fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
     // The login and name are only shown: cleaned and cut as before.
     let shown = read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
     assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
+}
+
+#[test]
+fn discovery_chooses_basic_unless_only_post_is_listed() {
+    let of = |document: Value| client_auth_of(&document);
+    assert_eq!(of(json!({})), Ok(ClientAuth::ClientSecretBasic), "absent: the specification's default");
+    let both =
+        json!({ "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"] });
+    assert_eq!(of(both), Ok(ClientAuth::ClientSecretBasic));
+    let post = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"] });
+    assert_eq!(of(post), Ok(ClientAuth::ClientSecretPost));
+    let neither = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"] });
+    assert_eq!(of(neither).unwrap_err().code, "server_error");
 }
