@@ -133,6 +133,12 @@ pub struct Entry {
     /// where the provider documents one (`{hostname}` in it is the account's server). An
     /// `iss` that differs is refused; without this field, `iss` is not checked.
     pub issuer: Option<String>,
+    /// How the provider behaves, as its documentation says (client authentication, token
+    /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
+    /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
+    /// simulator reads it.
+    #[serde(default)]
+    pub profile: Option<toml::Table>,
 }
 
 /// How an API key or a user name and password are sent.
