@@ -30,8 +30,9 @@ const BROWSER: &str =
 const CONCURRENT: usize = 20;
 
 /// The checks, in the order they run (the matrix's columns).
-const CHECKS: [&str; 8] = [
+const CHECKS: [&str; 9] = [
     "connect",
+    "bad code→its error",
     "raw",
     "401→1 refresh",
     "expiry→1 refresh",
@@ -100,13 +101,9 @@ fn popup_query(scope: &str, extra: &[(&str, &str)]) -> String {
     common::popup_query("a", "http://localhost:3000", scope, extra)
 }
 
-/// Follows the pop-up to the simulator and back (HTTP-driven): the account connected.
-async fn connect(
-    server: &TestServer,
-    sim: &Simulator,
-    entry: &Entry,
-    profile: &Profile,
-) -> Result<i64, String> {
+/// Starts a pop-up flow and follows it to the simulator, which approves: the path (and query)
+/// it sends the browser back to on this server.
+async fn approved(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<String, String> {
     let mut reply = Reply::of(server.get(&format!("/v1/oauth?{}", popup_query(&entry.id, &[])))).await;
     if entry.hostname_pattern.is_some() {
         let host = sim.base().trim_start_matches("http://");
@@ -122,6 +119,17 @@ async fn connect(
     let back = approved
         .location()
         .ok_or_else(|| format!("the provider refused ({}): {}", approved.status, approved.body))?;
+    back.strip_prefix(PUBLIC).map(str::to_owned).ok_or_else(|| format!("came back to {back}"))
+}
+
+/// Follows the pop-up to the simulator and back (HTTP-driven): the account connected.
+async fn connect(
+    server: &TestServer,
+    sim: &Simulator,
+    entry: &Entry,
+    profile: &Profile,
+) -> Result<i64, String> {
+    let path = approved(server, sim, entry).await?;
     let asked: Vec<(String, String)> = sim.last_authorization();
     let asked = |name: &str| asked.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let scopes: Vec<String> = asked("scope")
@@ -136,8 +144,7 @@ async fn connect(
     if asked("code_challenge").is_some() != entry.pkce {
         return Err("PKCE challenge sent where the entry says otherwise".to_owned());
     }
-    let path = back.strip_prefix(PUBLIC).ok_or_else(|| format!("came back to {back}"))?;
-    let result = Reply::of(server.get(path)).await;
+    let result = Reply::of(server.get(&path)).await;
     let token = result
         .body
         .split("\"access_token\":\"")
@@ -171,6 +178,18 @@ async fn connect_with_key(server: &TestServer, entry: &Entry) -> Result<(), Stri
 /// What a result page says: its error paragraph.
 fn said(page: &str) -> &str {
     page.split("<p class=\"error\">").nth(1).and_then(|rest| rest.split("</p>").next()).unwrap_or(page)
+}
+
+/// A code the provider refuses (here: one it never issued) ends the flow with the provider's
+/// own error code, however the provider answers errors (GitHub and Slack with status 200).
+async fn refused_code(run: &Run) -> Outcome {
+    let path = approved(&run.server, &run.sim, &run.entry).await?;
+    let forged = path.replace("code=CODE-", "code=FORGED-");
+    let page = Reply::of(run.server.get(&forged)).await.body;
+    match page.contains("\"error\":\"invalid_grant\"") {
+        true => Ok(None),
+        false => Err(format!("the result: {}", said(&page))),
+    }
 }
 
 /// A raw API call of the account: its status and body.
@@ -338,8 +357,10 @@ async fn matrix_row(entry: Entry, profile: Result<Profile, String>) -> Vec<Outco
     };
     let run = Run { server, sim, entry, profile, account };
     let raw_call = raw_ok(&run).await.map(|_| None);
+    let refused = refused_code(&run).await;
     vec![
         Ok(None),
+        refused,
         raw_call,
         refresh_on_401(&run).await,
         refresh_on_expiry(&run).await,

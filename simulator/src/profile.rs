@@ -124,6 +124,10 @@ pub struct Profile {
     /// What joins the scopes of the `scope` parameter and of the token reply.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// Whether the token endpoint answers its errors with status 200 (GitHub; Slack with
+    /// `"ok": false`) rather than RFC 6749's 400 or 401.
+    #[serde(default)]
+    pub token_errors_200: bool,
     /// Whether an error redirect (a denial) carries `state`.
     #[serde(default = "yes")]
     pub error_state: bool,

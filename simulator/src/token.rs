@@ -64,9 +64,13 @@ pub async fn token(shared: Shared, headers: HeaderMap, form: Form) -> Response {
         "refresh_token" => state.counts.refresh_attempts += 1,
         _ => return error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
+    let refused = |state: &State, Refusal(status, code): Refusal| match state.profile.token_errors_200 {
+        true => axum::Json(json!({ "ok": false, "error": code })).into_response(),
+        false => error(status, &code),
+    };
     if !authenticated(state.profile.client_auth, &headers, &form) {
         state.counts.bad_client_auth += 1;
-        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+        return refused(&state, Refusal(StatusCode::UNAUTHORIZED, "invalid_client".to_owned()));
     }
     let json_accepted = headers
         .get(header::ACCEPT)
@@ -78,7 +82,7 @@ pub async fn token(shared: Shared, headers: HeaderMap, form: Form) -> Response {
     };
     match reply {
         Ok(reply) => render(state.profile.token_reply, json_accepted, reply),
-        Err(Refusal(status, code)) => error(status, &code),
+        Err(refusal) => refused(&state, refusal),
     }
 }
 

@@ -133,6 +133,10 @@ pub struct Entry {
     /// where the provider documents one (`{hostname}` in it is the account's server). An
     /// `iss` that differs is refused; without this field, `iss` is not checked.
     pub issuer: Option<String>,
+    /// OAuth 2.0: where the code exchange's reply holds the user's token, when not at its top
+    /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
+    /// read at their top level.
+    pub token_path: Option<String>,
     /// How the provider behaves, as its documentation says (client authentication, token
     /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
     /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
@@ -263,6 +267,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if url.contains("{hostname}") && entry.hostname_pattern.is_none() {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
+    }
+    if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
+        return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
     if entry.identity.id.is_empty() {
         return Err("identity.id is needed".to_owned());

@@ -310,6 +310,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         credential: None,
         revocation_url: None,
         issuer: None,
+        token_path: None,
         profile: None,
     }
 }
