@@ -132,7 +132,7 @@ async fn connect(
     let path = approved(server, sim, entry).await?;
     let asked: Vec<(String, String)> = sim.last_authorization();
     let asked = |name: &str| asked.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let scopes: Vec<String> = asked("scope")
+    let scopes: Vec<String> = asked(&profile.scope_param)
         .unwrap_or_default()
         .split(&profile.scope_separator)
         .filter(|s| !s.is_empty())

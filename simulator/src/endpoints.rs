@@ -97,7 +97,7 @@ fn authorize(shared: &Shared, RawQuery(query): RawQuery) -> Response {
         }
     } else {
         let code = state.next("CODE");
-        let scope = field(&query, "scope").unwrap_or_default().to_owned();
+        let scope = field(&query, &state.profile.scope_param).unwrap_or_default().to_owned();
         state.codes.insert(code.clone(), Code { redirect_uri: redirect_uri.to_owned(), challenge, scope });
         state.counts.authorizations += 1;
         back.push(("code", code));

@@ -121,9 +121,13 @@ pub struct Profile {
     /// Refresh tokens.
     #[serde(default)]
     pub refresh: Refresh,
-    /// What joins the scopes of the `scope` parameter and of the token reply.
+    /// What joins the scopes of the authorization request.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// The authorization request's parameter that carries them (Slack's user token:
+    /// `user_scope`).
+    #[serde(default = "scope")]
+    pub scope_param: String,
     /// Whether the token endpoint answers its errors with status 200 (GitHub; Slack with
     /// `"ok": false`) rather than RFC 6749's 400 or 401.
     #[serde(default)]
@@ -156,6 +160,10 @@ pub struct Profile {
 
 fn space() -> String {
     " ".to_owned()
+}
+
+fn scope() -> String {
+    "scope".to_owned()
 }
 
 fn yes() -> bool {

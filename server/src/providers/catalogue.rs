@@ -99,6 +99,10 @@ pub struct Entry {
     /// What joins the scopes in the `scope` parameter.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// The authorization URL's parameter that carries the scopes: `scope`, or Slack's
+    /// `user_scope` for a user token.
+    #[serde(default = "scope")]
+    pub scope_param: String,
     /// Extra parameters on the authorization URL (e.g. `access_type = "offline"`).
     #[serde(default)]
     pub authorization_params: BTreeMap<String, String>,
@@ -189,6 +193,10 @@ impl Entry {
 
 fn space() -> String {
     " ".to_owned()
+}
+
+fn scope() -> String {
+    "scope".to_owned()
 }
 
 fn yes() -> bool {

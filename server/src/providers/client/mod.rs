@@ -418,7 +418,7 @@ pub fn authorization_url(
     let entry = &upstream.entry;
     let scopes = if admin { &entry.admin_scopes } else { &entry.scopes };
     if !scopes.is_empty() {
-        request = request.add_extra_param("scope", scopes.join(&entry.scope_separator));
+        request = request.add_extra_param(entry.scope_param.clone(), scopes.join(&entry.scope_separator));
     }
     for (name, value) in &entry.authorization_params {
         request = request.add_extra_param(name.clone(), value.clone());
