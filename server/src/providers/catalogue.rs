@@ -101,6 +101,10 @@ pub struct Entry {
     /// What joins the scopes in the `scope` parameter.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// The authorization URL's parameter that carries the scopes: `scope`, or Slack's
+    /// `user_scope` for a user token.
+    #[serde(default = "scope")]
+    pub scope_param: String,
     /// Extra parameters on the authorization URL (e.g. `access_type = "offline"`).
     #[serde(default)]
     pub authorization_params: BTreeMap<String, String>,
@@ -158,6 +162,16 @@ pub struct Entry {
     /// pop-up's form above the `docs` link.
     #[serde(default)]
     pub help: Option<String>,
+    /// OAuth 2.0: where the code exchange's reply holds the user's token, when not at its top
+    /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
+    /// read at their top level.
+    pub token_path: Option<String>,
+    /// How the provider behaves, as its documentation says (client authentication, token
+    /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
+    /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
+    /// simulator reads it.
+    #[serde(default)]
+    pub profile: Option<toml::Table>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -220,6 +234,10 @@ impl Entry {
 
 fn space() -> String {
     " ".to_owned()
+}
+
+fn scope() -> String {
+    "scope".to_owned()
 }
 
 fn yes() -> bool {
@@ -309,6 +327,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if url.contains("{hostname}") && entry.hostname_pattern.is_none() {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
+    }
+    if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
+        return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
     if entry.identity.id.is_empty() {
         return Err("identity.id is needed".to_owned());

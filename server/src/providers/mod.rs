@@ -338,6 +338,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         scopes: openid.clone(),
         admin_scopes: openid,
         scope_separator: " ".to_owned(),
+        scope_param: "scope".to_owned(),
         authorization_params: Default::default(),
         pkce: true,
         client_auth: ClientAuth::default(),
@@ -355,6 +356,8 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         allowed_scopes: Vec::new(),
         icon: None,
         help: None,
+        token_path: None,
+        profile: None,
     }
 }
 

@@ -9,21 +9,23 @@
 
 mod credential;
 mod read;
+mod reply;
 
 pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
+use reply::TokenReply;
 
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
 use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
     BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
-    BasicTokenIntrospectionResponse, BasicTokenType,
+    BasicTokenIntrospectionResponse,
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
+    TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,19 +128,6 @@ pub struct Tokens {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
 }
-
-/// A token reply's fields beyond OAuth 2.0's that are kept: Salesforce's `instance_url`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct ExtraFields {
-    /// The org's API server.
-    #[serde(default)]
-    instance_url: Option<String>,
-}
-
-impl ExtraTokenFields for ExtraFields {}
-
-/// The token endpoint's reply.
-type TokenReply = StandardTokenResponse<ExtraFields, BasicTokenType>;
 
 /// The `oauth2` client of a token endpoint (no other endpoint set: `HasTokenUrl` says whether
 /// the token endpoint is).
@@ -355,9 +344,9 @@ impl Http {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
         let reply = request.request_async(&Limited(self.client.clone())).await;
-        let reply =
-            reply.map_err(|error| token_error(error, what, "The service refused to issue a token."))?;
-        Ok(tokens_of(&reply))
+        let refused = "The service refused to issue a token.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(upstream.entry.token_path.as_deref(), now(), refused)
     }
 
     /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
@@ -374,9 +363,9 @@ impl Http {
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
         let reply =
             client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
-        let reply =
-            reply.map_err(|error| token_error(error, what, "The service refused to refresh the token."))?;
-        Ok(tokens_of(&reply))
+        let refused = "The service refused to refresh the token.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(None, now(), refused)
     }
 
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
@@ -448,7 +437,7 @@ pub fn authorization_url(
     let mut request = client.authorize_url(move || CsrfToken::new(state));
     let entry = &upstream.entry;
     if !scopes.is_empty() {
-        request = request.add_extra_param("scope", scopes.join(&entry.scope_separator));
+        request = request.add_extra_param(entry.scope_param.clone(), scopes.join(&entry.scope_separator));
     }
     let mut extra: std::collections::BTreeMap<&str, &str> =
         entry.authorization_params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
@@ -536,34 +525,12 @@ fn token_error(
     }
 }
 
-/// The tokens of a token endpoint's reply, with the access token's expiry as a Unix time.
-fn tokens_of(reply: &TokenReply) -> Tokens {
-    let now = std::time::SystemTime::now()
+/// Now, in seconds since the Unix epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or_default();
-    Tokens {
-        access_token: reply.access_token().secret().clone(),
-        refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
-        expires_at: reply.expires_in().map(|d| now + d.as_secs()),
-        scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-        hostname: None,
-        instance_url: reply.extra_fields().instance_url.as_deref().and_then(api_origin),
-    }
-}
-
-/// `url` as an API server's origin (`https://host[:port]`, or `http://` for a test's local
-/// upstream, which the SSRF guard refuses unless private upstreams are allowed): nothing but a
-/// scheme, a host and a port; `None` for anything else.
-fn api_origin(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let plain = matches!(parsed.scheme(), "https" | "http")
-        && parsed.username().is_empty()
-        && parsed.password().is_none()
-        && parsed.path() == "/"
-        && parsed.query().is_none()
-        && parsed.fragment().is_none();
-    plain.then(|| parsed.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 fn bad_config() -> UpstreamError {

@@ -13,7 +13,7 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
         }))
         .unwrap()
     };
-    let kept = |url: &str| tokens_of(&reply(url)).instance_url;
+    let kept = |url: &str| reply(url).tokens(None, 0, "").unwrap().instance_url;
     assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
     assert_eq!(kept("https://acme.my.salesforce.com/").as_deref(), Some("https://acme.my.salesforce.com"));
     for bad in
@@ -23,7 +23,34 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
     }
     let plain: TokenReply =
         serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
-    assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
+    assert_eq!(plain.tokens(None, 0, "").unwrap().instance_url, None, "most providers name none");
+}
+
+#[test]
+fn a_token_reply_is_read_as_its_provider_writes_it() {
+    let read = |reply: serde_json::Value, path: Option<&str>| {
+        serde_json::from_value::<TokenReply>(reply).unwrap().tokens(path, 1000, "refused")
+    };
+    let string = read(json!({ "access_token": "a", "token_type": "Bearer", "expires_in": "3599" }), None);
+    assert_eq!(string.unwrap().expires_at, Some(4599), "expires_in as a string of digits");
+    let slack = json!({
+        "ok": true, "access_token": "xoxb-bot", "token_type": "bot", "scope": "commands",
+        "authed_user": { "id": "U1", "access_token": "xoxp-user", "token_type": "user", "scope": "search:read" }
+    });
+    let user = read(slack, Some("/authed_user")).unwrap();
+    assert_eq!((user.access_token.as_str(), user.scope.as_deref()), ("xoxp-user", Some("search:read")));
+    let missing = read(json!({ "ok": true, "access_token": "xoxb-bot" }), Some("/authed_user"));
+    assert_eq!(missing.unwrap_err().code, "server_error", "no user token: not the bot's instead");
+    let github = read(
+        json!({ "error": "bad_verification_code", "error_description": "The code passed is incorrect or expired." }),
+        None,
+    );
+    assert_eq!(
+        github.unwrap_err(),
+        UpstreamError::new("bad_verification_code", "The code passed is incorrect or expired.")
+    );
+    let slack_error = read(json!({ "ok": false, "error": "invalid_code" }), Some("/authed_user"));
+    assert_eq!(slack_error.unwrap_err(), UpstreamError::new("invalid_code", "refused"));
 }
 
 #[test]
