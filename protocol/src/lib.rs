@@ -64,6 +64,11 @@ pub const SOURCE_HEADER: (&str, &str) = ("X-Kloudless-Source", "authenticator");
 pub const RESERVED_PARAMS: [&str; 6] =
     ["redirect_uri", "response_type", "state", "request_id", "origin", RETURN_TO];
 
+/// The pop-up parameter (and the library's option of the same name) naming the language of the
+/// pop-up's pages: a BCP 47 tag (`de-DE`); the server takes it over the browser's
+/// `Accept-Language` when it has that language, and ignores it otherwise.
+pub const LOCALE: &str = "locale";
+
 /// The pop-up parameter carrying a [`ReturnTo`].
 pub const RETURN_TO: &str = "return_to";
 

@@ -14,6 +14,7 @@
 //! accounts/   the account API, raw pass-through, upstream token refresh, idle sweep
 //! sign_in/    single-use sign-in tokens
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
+//! i18n/       the pop-up's languages: Fluent message files (locales/), a request's locale
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
 //! config/ store/ clock serve security secrets origin params logging   shared infrastructure
@@ -36,6 +37,7 @@ pub mod code_flow;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod logging;
 pub mod origin;
 pub mod pages;

@@ -405,7 +405,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     assert_eq!(connect_page.status, 200);
     assert!(connect_page.body.contains("<form method=\"post\" action=\"/v1/oauth\">"));
     assert!(connect_page.body.contains("name=\"account\" value=\"demo.user@example.com\""));
-    assert!(connect_page.body.contains("with <b>admin</b> access"));
+    assert!(connect_page.body.contains("account with admin access."));
 
     let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let result =

@@ -3,6 +3,7 @@
 //! filters as the user types), the services the `scope` names first.
 
 use crate::config::App;
+use crate::i18n::{self, Around, Locale};
 use crate::pages::form_page;
 use crate::pages::look::Look;
 use crate::providers::icons;
@@ -55,7 +56,8 @@ struct Group<'a> {
     choices: Vec<Choice<'a>>,
 }
 
-/// The chooser page for `app`: the `allowed` services that match `search`.
+/// The chooser page for `app`: the `allowed` services that match `search`, in the flow's
+/// language ([`Locale::for_params`]).
 pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], search: &str) -> Response {
     let search: String = search.chars().take(MAX_SEARCH).collect();
     let named = named_in_scope(params);
@@ -82,7 +84,9 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     }
     groups.sort_by_key(|group| !group.category.is_empty());
     let look = Look::of(app);
+    let t = Locale::for_params(params);
     let body = Chooser {
+        t,
         look: &look,
         params,
         shown: groups.iter().map(|group| group.choices.len()).sum(),
@@ -91,7 +95,7 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
         search: &search,
         popup_path: POPUP_PATH,
     };
-    form_page(body.render(), "Connect an account", params, false, &look)
+    form_page(body.render(), &t.text("chooser-title"), params, false, &look)
 }
 
 /// The names `scope`'s items start with (`box` in `box:admin`, `box.storage`), without `any` and
@@ -106,6 +110,7 @@ fn named_in_scope(params: &[(String, String)]) -> Vec<String> {
 #[derive(Template)]
 #[template(path = "chooser.html")]
 struct Chooser<'a> {
+    t: Locale,
     look: &'a Look<'a>,
     params: &'a [(String, String)],
     groups: Vec<Group<'a>>,
@@ -113,6 +118,46 @@ struct Chooser<'a> {
     total: usize,
     search: &'a str,
     popup_path: &'a str,
+}
+
+impl Chooser<'_> {
+    /// The heading, around the app's name.
+    fn heading(&self) -> Around {
+        self.t.around("chooser-heading", "app", i18n::args([]))
+    }
+
+    /// How many services are shown (of how many, when searched).
+    fn count(&self) -> String {
+        if self.search.is_empty() {
+            return self.t.count("chooser-count", "shown", self.shown);
+        }
+        let args = i18n::args([
+            ("shown", self.shown.into()),
+            ("total", self.total.into()),
+            ("search", self.search.into()),
+        ]);
+        self.t.format("chooser-count-matching", &args)
+    }
+
+    /// The count for the page's script, with `{shown}` and `{total}` to fill in as the user types.
+    fn count_template(&self) -> String {
+        self.t.format(
+            "chooser-count-typed",
+            &i18n::args([("shown", "{shown}".into()), ("total", "{total}".into())]),
+        )
+    }
+
+    /// The heading of the group of `category` (`""`: the services the scope names): its
+    /// translated name, or the category as the catalogue gives it.
+    fn category_name(&self, category: &str) -> String {
+        let key = match category {
+            "" => "suggested",
+            "storage" | "crm" | "calendar" | "code" | "chat" | "itsm" | "email" | "accounting"
+            | "marketing" => category,
+            _ => return category.to_owned(),
+        };
+        self.t.text(&format!("category-{key}"))
+    }
 }
 
 #[cfg(test)]

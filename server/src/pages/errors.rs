@@ -1,6 +1,8 @@
 //! The pop-up's error page: a plain-language title and what to do next, chosen by the status,
-//! a Close button, and the technical detail folded below for the app's developer.
+//! a Close button, and the technical detail folded below for the app's developer, in the
+//! request's language ([`Locale::current`]); the detail is the server's own sentence.
 
+use crate::i18n::{self, Around, Locale};
 use crate::pages::{Frame, page};
 use askama::Template;
 use axum::http::StatusCode;
@@ -36,15 +38,15 @@ impl ErrorKind {
         }
     }
 
-    /// The page's title (also its `<title>`).
-    fn title(self) -> &'static str {
+    /// The message of the page's title (also its `<title>`); with `-next`, of what to do.
+    fn key(self) -> &'static str {
         match self {
-            ErrorKind::Refused => "This connection could not start",
-            ErrorKind::Expired => "This window has expired",
-            ErrorKind::Busy => "Too many attempts",
-            ErrorKind::Upstream => "The service did not answer",
-            ErrorKind::Unavailable => "The service is busy",
-            ErrorKind::Failed => "Something went wrong",
+            ErrorKind::Refused => "error-refused",
+            ErrorKind::Expired => "error-expired",
+            ErrorKind::Busy => "error-busy",
+            ErrorKind::Upstream => "error-upstream",
+            ErrorKind::Unavailable => "error-unavailable",
+            ErrorKind::Failed => "error-failed",
         }
     }
 }
@@ -53,13 +55,14 @@ impl ErrorKind {
 /// the error `code`) for the developer; it posts nothing (the pop-up's rendering of an
 /// [`crate::error::AppError`], by [`crate::error::as_pages`]).
 pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
-    let kind = ErrorKind::of(status);
-    let body = Message { kind, title: kind.title(), message, code, status: status.as_u16() };
+    let (t, key) = (Locale::current(), ErrorKind::of(status).key());
+    let (title, next) = (t.text(key), t.text(&format!("{key}-next")));
+    let body = Message { t, title: &title, next: &next, message, code, status: status.as_u16() };
     let Ok(body) = body.render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
     };
-    page(status, &Frame { result: Some("refused"), ..Frame::new(kind.title(), &body) })
+    page(status, &Frame { result: Some("refused"), ..Frame::new(&title, &body) })
 }
 
 /// The error page of a page that could not be rendered.
@@ -71,9 +74,18 @@ pub fn not_shown() -> Response {
 #[derive(Template)]
 #[template(path = "message.html")]
 struct Message<'a> {
-    kind: ErrorKind,
+    t: Locale,
     title: &'a str,
+    /// What to do next.
+    next: &'a str,
     message: &'a str,
     code: &'a str,
     status: u16,
+}
+
+impl Message<'_> {
+    /// The line naming the error code (marked up as code) and the status.
+    fn code_line(&self) -> Around {
+        self.t.around("error-code", "code", i18n::args([("status", self.status.to_string().into())]))
+    }
 }

@@ -80,7 +80,8 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) 
         .as_ref()
         .zip(code.as_deref())
         .map(|(return_to, code)| pages::Back { return_to, code });
-    pages::result(&request.request_id, &request.origin, back, &message, data)
+    let locale = crate::i18n::Locale::for_params(&request.params);
+    pages::result(locale, &request.request_id, &request.origin, back, &message, data)
 }
 
 /// For a flow with a return page: a one-time code for its result `message` ([`returns`]), the
