@@ -29,6 +29,13 @@ export interface CommonOptions {
    * the library, not sent as such. Anything but a non-empty string throws.
    */
   return_url?: string;
+  /**
+   * Extension (not in the original library): the language of the pop-up's pages, a BCP 47 tag
+   * such as `'de-DE'` or `'ja'`. It wins over the browser's `Accept-Language`; a tag the server
+   * has no language for, or a malformed one, is ignored (English is the last fallback). The
+   * server has English, German, French, Spanish and Japanese. Anything but a string throws.
+   */
+  locale?: string;
   /** `raw: {k: v}` is sent as `raw[k]=v`. */
   raw?: Record<string, string | number | boolean>;
   /** Other objects (e.g. `extra_data`, `custom_properties`) are sent as JSON. */
