@@ -1,17 +1,19 @@
 // The pop-up's languages in Chromium: a de-DE or ja-JP browser (its Accept-Language) gets the
-// pages in its language, the `locale` parameter wins over it through the whole flow, and
-// axe-core finds no serious or critical violation on any pop-up page in any language.
+// pages in its language, the `locale` parameter (the library's `locale` option) wins over it
+// through the whole flow, and axe-core finds no serious or critical violation on any pop-up
+// page in any language.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { startApi, launchBrowser, root } from './harness.mjs';
+import { startApp, startApi, launchBrowser, clickForPopup, root } from './harness.mjs';
 
-let api, browser, checker;
+let app, api, browser, checker;
 const origin = 'http://localhost:3000';
 const languages = ['en', 'de', 'fr', 'es', 'ja'];
 
 before(async () => {
+  app = await startApp();
   // The API-key service's check: every key is refused.
   checker = createServer((req, res) => res.writeHead(401).end());
   await new Promise((resolve) => checker.listen(0, '127.0.0.1', resolve));
@@ -22,13 +24,14 @@ before(async () => {
     + 'client_id = "broker"\nclient_secret = "s"\nhostname_pattern = "*.server.test"\n'
     + 'authorization_url = "https://{hostname}/auth"\ntoken_url = "https://{hostname}/token"\n'
     + 'identity_url = "https://{hostname}/me"\n';
-  api = await startApi([{ client_id: 'acme', trusted_domains: ['localhost:3000'] }], { config });
+  api = await startApi([{ client_id: 'acme', trusted_domains: ['localhost:3000', `localhost:${app.port}`] }], { config });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await api?.stop();
+  app?.stop();
   checker?.close();
 });
 
@@ -98,6 +101,18 @@ test('the locale parameter wins over Accept-Language from chooser to form error 
   await Promise.all([page.waitForLoadState(), page.click('[data-action="deny"]')]);
   await page.waitForSelector('[data-result="error"]');
   assert.equal(await page.textContent('h1'), 'Vous avez annulé : aucun compte n’a été connecté.');
+  await context.close();
+});
+
+test('the library\'s locale option reaches the pop-up, over a de-DE browser', async () => {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  const options = JSON.stringify({ locale: 'ja-JP' });
+  await page.goto(`${app.origin}/app.html?${new URLSearchParams({ api: api.baseUrl, client_id: 'acme', options })}`);
+  const popup = await clickForPopup(page);
+  assert.equal(new URL(popup.url()).searchParams.get('locale'), 'ja-JP');
+  assert.equal(await lang(popup), 'ja');
+  assert.equal(await popup.textContent('[data-action="deny"]'), 'キャンセル');
   await context.close();
 });
 
