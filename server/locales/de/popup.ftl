@@ -91,3 +91,12 @@ error-unavailable-next = Schließen Sie dieses Fenster und versuchen Sie es in e
 error-failed = Etwas ist schiefgegangen
 error-failed-next = Schließen Sie dieses Fenster und versuchen Sie es erneut. Wenn es wieder passiert, wenden Sie sich an den Support der App.
 error-code = Fehlercode { $code }, HTTP-Status { $status }
+
+## Die Fehlerseite: was schiefging, für die Codes der Einrichtungsfehler
+
+setup-invalid_client = Diese App ist auf diesem Server nicht registriert: Ihre client_id fehlt oder ist unbekannt.
+setup-untrusted_origin = Die Seite, die dieses Fenster geöffnet hat, liegt auf keiner der Trusted Domains der App.
+setup-invalid_return_to = Die Rückkehrseite, die die App angegeben hat, ist keine ihrer registrierten Rückkehrseiten.
+setup-sign_in_token_required = Diese App verlangt für jede Verbindung ein Anmelde-Token, und es wurde keines angegeben.
+setup-invalid_scope = Die Dienste, die die App verlangt hat, werden auf diesem Server nicht angeboten.
+setup-unsupported_response_type = Die App hat eine Art der Anmeldung verlangt, die dieser Server nicht anbietet.

@@ -96,3 +96,12 @@ error-failed = Something went wrong
 error-failed-next = Close this window and try again. If it happens again, tell the app's support team.
 # The error code is shown as code where { $code } stands.
 error-code = Error code { $code }, HTTP status { $status }
+
+## The error page: what went wrong, for the setup errors' codes (`setup-<code>`)
+
+setup-invalid_client = This app is not registered on this server: its client_id is missing or unknown.
+setup-untrusted_origin = The page that opened this window is not on one of the app's Trusted Domains.
+setup-invalid_return_to = The return page the app gave is not one of its registered return pages.
+setup-sign_in_token_required = This app requires a sign-in token for each connection, and none was given.
+setup-invalid_scope = The services the app asked for are not offered on this server.
+setup-unsupported_response_type = The app asked for a kind of sign-in this server does not offer.

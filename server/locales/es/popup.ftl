@@ -91,3 +91,12 @@ error-unavailable-next = Cierra esta ventana y vuelve a intentarlo dentro de un 
 error-failed = Algo ha salido mal
 error-failed-next = Cierra esta ventana y vuelve a intentarlo. Si vuelve a ocurrir, avisa al equipo de soporte de la aplicación.
 error-code = Código de error { $code }, estado HTTP { $status }
+
+## La página de error: qué ha fallado, para los códigos de los errores de configuración
+
+setup-invalid_client = Esta aplicación no está registrada en este servidor: su client_id falta o es desconocido.
+setup-untrusted_origin = La página que abrió esta ventana no está en ninguno de los Trusted Domains de la aplicación.
+setup-invalid_return_to = La página de retorno que dio la aplicación no es una de sus páginas de retorno registradas.
+setup-sign_in_token_required = Esta aplicación exige un token de inicio de sesión para cada conexión y no se ha dado ninguno.
+setup-invalid_scope = Los servicios que pidió la aplicación no se ofrecen en este servidor.
+setup-unsupported_response_type = La aplicación pidió un tipo de inicio de sesión que este servidor no ofrece.

@@ -91,3 +91,12 @@ error-unavailable-next = Fermez cette fenêtre et réessayez dans une minute.
 error-failed = Une erreur s’est produite
 error-failed-next = Fermez cette fenêtre et réessayez. Si cela se reproduit, contactez l’assistance de l’application.
 error-code = Code d’erreur { $code }, statut HTTP { $status }
+
+## La page d’erreur : ce qui n’a pas fonctionné, pour les codes des erreurs de configuration
+
+setup-invalid_client = Cette application n’est pas enregistrée sur ce serveur : son client_id est absent ou inconnu.
+setup-untrusted_origin = La page qui a ouvert cette fenêtre n’est sur aucun des Trusted Domains de l’application.
+setup-invalid_return_to = La page de retour donnée par l’application n’est pas l’une de ses pages de retour enregistrées.
+setup-sign_in_token_required = Cette application exige un jeton de connexion pour chaque connexion, et aucun n’a été donné.
+setup-invalid_scope = Les services demandés par l’application ne sont pas proposés sur ce serveur.
+setup-unsupported_response_type = L’application a demandé un type de connexion que ce serveur ne propose pas.

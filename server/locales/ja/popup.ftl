@@ -88,3 +88,12 @@ error-unavailable-next = このウィンドウを閉じて、1 分後にもう�
 error-failed = 問題が発生しました
 error-failed-next = このウィンドウを閉じて、もう一度お試しください。再び起きた場合は、アプリのサポートにお知らせください。
 error-code = エラーコード { $code }、HTTP ステータス { $status }
+
+## エラーページ: 設定エラーのコードごとの説明
+
+setup-invalid_client = このアプリはこのサーバーに登録されていません。client_id がないか、不明です。
+setup-untrusted_origin = このウィンドウを開いたページは、アプリの Trusted Domains のどれにもありません。
+setup-invalid_return_to = アプリが指定した戻り先のページは、登録済みの戻り先ページではありません。
+setup-sign_in_token_required = このアプリは接続ごとにサインイントークンを必要としますが、指定されていません。
+setup-invalid_scope = アプリが求めたサービスは、このサーバーでは提供されていません。
+setup-unsupported_response_type = アプリが求めたサインインの方式は、このサーバーでは提供されていません。

@@ -35,20 +35,23 @@ fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
 /// The message `key` in the language at `index` of [`SOURCES`] with `args`, else in English,
 /// else the key itself (a test makes sure every language has every key of English).
 pub fn format(index: usize, key: &str, args: Option<&FluentArgs>) -> String {
-    format_in(&BUNDLES, index, key, args)
+    find(index, key, args).unwrap_or_else(|| key.to_owned())
 }
 
-/// [`format`] over `bundles`.
-fn format_in(
+/// The message `key` in the language at `index` of [`SOURCES`] with `args`, else in English,
+/// if English has it.
+pub fn find(index: usize, key: &str, args: Option<&FluentArgs>) -> Option<String> {
+    find_in(&BUNDLES, index, key, args)
+}
+
+/// [`find`] over `bundles`.
+fn find_in(
     bundles: &[FluentBundle<FluentResource>],
     index: usize,
     key: &str,
     args: Option<&FluentArgs>,
-) -> String {
-    [index, 0]
-        .into_iter()
-        .find_map(|index| in_bundle(bundles.get(index)?, key, args))
-        .unwrap_or_else(|| key.to_owned())
+) -> Option<String> {
+    [index, 0].into_iter().find_map(|index| in_bundle(bundles.get(index)?, key, args))
 }
 
 /// The message `key` of `bundle`, if it has it.
@@ -80,8 +83,9 @@ mod tests {
     #[test]
     fn a_message_missing_in_a_language_is_shown_in_english() {
         let bundles = [bundle("en", "hello = Hello\nbye = Bye\n"), bundle("de", "hello = Hallo\n")];
-        assert_eq!(format_in(&bundles, 1, "hello", None), "Hallo");
-        assert_eq!(format_in(&bundles, 1, "bye", None), "Bye");
-        assert_eq!(format_in(&bundles, 1, "gone", None), "gone", "missing in English too: the key");
+        assert_eq!(find_in(&bundles, 1, "hello", None).as_deref(), Some("Hallo"));
+        assert_eq!(find_in(&bundles, 1, "bye", None).as_deref(), Some("Bye"));
+        assert_eq!(find_in(&bundles, 1, "gone", None), None, "missing in English too");
+        assert_eq!(format(0, "gone", None), "gone", "shown as its key");
     }
 }

@@ -82,6 +82,11 @@ impl Locale {
         messages::format(self.0, key, None)
     }
 
+    /// The message `key`, if English at least has it.
+    pub fn find(self, key: &str) -> Option<String> {
+        messages::find(self.0, key, None)
+    }
+
     /// The message `key` with `args`.
     pub fn format(self, key: &str, args: &FluentArgs) -> String {
         messages::format(self.0, key, Some(args))

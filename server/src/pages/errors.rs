@@ -57,7 +57,9 @@ impl ErrorKind {
 pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
     let (t, key) = (Locale::current(), ErrorKind::of(status).key());
     let (title, next) = (t.text(key), t.text(&format!("{key}-next")));
-    let body = Message { t, title: &title, next: &next, message, code, status: status.as_u16() };
+    // A setup error's code has a plain sentence of its own (`setup-<code>`), above the detail.
+    let why = t.find(&format!("setup-{code}"));
+    let body = Message { t, title: &title, next: &next, why, message, code, status: status.as_u16() };
     let Ok(body) = body.render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
@@ -78,6 +80,8 @@ struct Message<'a> {
     title: &'a str,
     /// What to do next.
     next: &'a str,
+    /// What went wrong, in the page's language, for the codes that have a sentence.
+    why: Option<String>,
     message: &'a str,
     code: &'a str,
     status: u16,
@@ -87,5 +91,29 @@ impl Message<'_> {
     /// The line naming the error code (marked up as code) and the status.
     fn code_line(&self) -> Around {
         self.t.around("error-code", "code", i18n::args([("status", self.status.to_string().into())]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error page for `code`, rendered for a request in `language`.
+    async fn shown_in(language: &str, code: &str) -> String {
+        let locale = Locale::of_tag(language).unwrap();
+        let page = locale.scope(async { error_page(StatusCode::BAD_REQUEST, code, "The <detail>.") }).await;
+        let body = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_setup_error_says_what_went_wrong_in_the_pages_language() {
+        let page = shown_in("de", "invalid_client").await;
+        assert!(page.contains("<html lang=\"de\">"), "{page}");
+        assert!(page.contains("<h1>Diese Verbindung konnte nicht starten</h1>"), "{page}");
+        assert!(page.contains("<p data-why>Diese App ist auf diesem Server nicht registriert"), "{page}");
+        assert!(page.contains("data-detail>The &#60;detail&#62;.</p>"), "the detail as the server said it");
+        assert!(page.contains("Fehlercode <code>invalid_client</code>, HTTP-Status 400"), "{page}");
+        assert!(!shown_in("en", "invalid_request").await.contains("data-why"), "no sentence of its own");
     }
 }
