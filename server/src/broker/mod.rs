@@ -329,7 +329,7 @@ async fn save_account(
     let refused = |code: &str, description: &str| UpstreamError::new(code, description);
     let user_id = match sign_in::consume(&app.store, request).await.map_err(|e| storage(&e))? {
         Ok(user_id) => user_id,
-        Err(sign_in::InvalidToken(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
+        Err(sign_in::InvalidToken(code, why)) => return Err(refused(code, why)),
     };
     let owner = secrets::account_owner(&request.client_id, &chosen.service.id, &subject);
     let sealed = app.secrets.seal(plain, owner.as_bytes()).map_err(|e| storage(&e))?;

@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kloudless_protocol::{
-    ABANDON_PATH, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RELAY_PATH,
+    ABANDON_PATH, ApiError, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RELAY_PATH,
     RETURN_FRAGMENT, RETURN_TO, ReturnTo, codes,
 };
 use serde::Serialize;
@@ -441,6 +441,45 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(status, &Frame { result: Some("refused"), ..Frame::new("Error", &body) })
 }
 
+/// The error page of a pop-up request refused before any flow started (a setup error, see
+/// [`codes::SETUP_ERRORS`]): [`error_page`], which also posts `error` and `description` to its
+/// opener, as the result message for `request_id` without a `state`, with the target origin
+/// `'*'` ([`POST_SETUP_ERROR`]): the page that opened it may be on an origin the app does not
+/// trust, and it learns only what the request it sent was refused for (nothing secret: no
+/// state, no token), as the relay's `frame-ancestors` already tells it. Without a readable
+/// `request_id` it posts nothing.
+pub fn setup_error(error: &str, description: &str, request_id: Option<&str>) -> Response {
+    let refused = ApiError { error: error.to_owned(), error_description: description.to_owned() };
+    let message = request_id.map(|id| {
+        let envelope = serde_json::to_string(&Envelope::authentication(id, &refused)).unwrap_or_default();
+        script_json(&format!("{MESSAGE_PREFIX}{envelope}"))
+    });
+    let (Ok(body), Some(message)) = ((Message { message: description }).render(), message) else {
+        return error_page(StatusCode::BAD_REQUEST, description);
+    };
+    let Ok(body) = (SetupError { body: &body, message: &message }).render() else { return not_shown() };
+    let frame =
+        Frame { result: Some("refused"), script: Some(&POST_SETUP_ERROR), ..Frame::new("Error", &body) };
+    page(StatusCode::BAD_REQUEST, &frame)
+}
+
+/// [`setup_error`]'s body (`templates/setup_error.html`): the error page's, and the message as
+/// JSON for [`POST_SETUP_ERROR`] (escaped by [`script_json`]).
+#[derive(Template)]
+#[template(path = "setup_error.html")]
+struct SetupError<'a> {
+    body: &'a str,
+    message: &'a str,
+}
+
+/// Posts the setup error's message (see [`setup_error`]) to the opener, if there is one.
+static POST_SETUP_ERROR: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostSetupError.render()));
+
+/// [`POST_SETUP_ERROR`]'s template (`templates/scripts/post_setup_error.js`).
+#[derive(Template)]
+#[template(path = "scripts/post_setup_error.js", escape = "none")]
+struct PostSetupError;
+
 /// The error page of a page that could not be rendered.
 fn not_shown() -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
@@ -510,6 +549,7 @@ mod tests {
         let scripts = [
             (&*ABANDON_ON_CLOSE, "abandon_on_close.js"),
             (&*POST_RESULT, "post_result.js"),
+            (&*POST_SETUP_ERROR, "post_setup_error.js"),
             (&*RELAY_SCRIPT, "relay.js"),
         ];
         for (script, file) in scripts {
