@@ -224,9 +224,16 @@ mod tests {
         Request::get(uri).body(Body::empty()).unwrap()
     }
 
-    fn error(description: &str) -> String {
-        let code = if description.contains("bearer") { "invalid_token" } else { "invalid_request" };
-        serde_json::json!({ "error": code, "error_description": description }).to_string()
+    /// What an extractor's refusal answers: `status` and the JSON error body with `description`.
+    fn refusal(status: StatusCode, description: &str) -> (StatusCode, String) {
+        let code = if status == StatusCode::UNAUTHORIZED { "invalid_token" } else { "invalid_request" };
+        // In the order the server writes the fields (serde_json's `json!` would sort them).
+        let (code, description) = (serde_json::json!(code), serde_json::json!(description));
+        let status_code = status.as_u16();
+        let body = format!(
+            r#"{{"error":{code},"error_description":{description},"error_code":{code},"message":{description},"status_code":{status_code}}}"#
+        );
+        (status, body)
     }
 
     #[tokio::test]
@@ -238,15 +245,15 @@ mod tests {
         let long = format!("/query?a={}", "x".repeat(params::MAX_LEN));
         assert_eq!(
             send(get_(&long)).await,
-            (StatusCode::URI_TOO_LONG, error("The query string is too long."))
+            refusal(StatusCode::URI_TOO_LONG, "The query string is too long.")
         );
         assert_eq!(
             send(get_("/query?a=%FF")).await,
-            (StatusCode::BAD_REQUEST, error("The query string is not valid UTF-8."))
+            refusal(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.")
         );
         assert_eq!(
             send(get_("/once?a=1&a=2")).await,
-            (StatusCode::BAD_REQUEST, error("A query parameter is given more than once."))
+            refusal(StatusCode::BAD_REQUEST, "A query parameter is given more than once.")
         );
     }
 
@@ -259,11 +266,11 @@ mod tests {
         );
         assert_eq!(
             send(form(vec![b'a'; params::MAX_LEN + 1])).await,
-            (StatusCode::PAYLOAD_TOO_LARGE, error("The request body is too large."))
+            refusal(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
         );
         assert_eq!(
             send(form(b"a=%C3%28".to_vec())).await,
-            (StatusCode::BAD_REQUEST, error("The request body is not valid UTF-8."))
+            refusal(StatusCode::BAD_REQUEST, "The request body is not valid UTF-8.")
         );
     }
 
@@ -277,12 +284,12 @@ mod tests {
             request
         };
         assert_eq!(send(with(&["Bearer abc"])).await, (StatusCode::OK, "abc".into()));
-        let refused = (StatusCode::UNAUTHORIZED, error("A valid bearer token is required."));
+        let refused = refusal(StatusCode::UNAUTHORIZED, "A valid bearer token is required.");
         assert_eq!(send(with(&[])).await, refused);
         assert_eq!(send(with(&["Basic abc"])).await, refused);
         assert_eq!(
             send(with(&["Bearer a", "Bearer b"])).await,
-            (StatusCode::BAD_REQUEST, error("Give one Authorization header only."))
+            refusal(StatusCode::BAD_REQUEST, "Give one Authorization header only.")
         );
     }
 
@@ -333,13 +340,9 @@ mod tests {
         };
         assert_eq!(send(&[&format!("APIKey {KEY}")]).await, (StatusCode::OK, "app app".into()));
         assert_eq!(send(&[&format!("Bearer {token}")]).await, (StatusCode::OK, format!("account {id}")));
-        let refused = (
+        let refused = refusal(
             StatusCode::UNAUTHORIZED,
-            serde_json::json!({
-                "error": "invalid_token",
-                "error_description": "Authorization: APIKey <the app's API key> or Bearer <an account's token> is required.",
-            })
-            .to_string(),
+            "Authorization: APIKey <the app's API key> or Bearer <an account's token> is required.",
         );
         let basic = format!("Basic {KEY}");
         for bad in [&["APIKey k2"][..], &["APIKey "], &["Bearer nope"], &[&basic], &[]] {
@@ -347,7 +350,7 @@ mod tests {
         }
         assert_eq!(
             send(&[&format!("APIKey {KEY}"), &format!("APIKey {KEY}")]).await,
-            (StatusCode::BAD_REQUEST, error("Give one Authorization header only."))
+            refusal(StatusCode::BAD_REQUEST, "Give one Authorization header only.")
         );
     }
 }

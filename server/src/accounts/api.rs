@@ -1,10 +1,12 @@
 //! The account API for an app's backend: `GET /v1/accounts/` (the app's accounts, in pages),
-//! `GET /v1/accounts/{id}/` and `DELETE /v1/accounts/{id}/`, authorized by the app's API key
+//! `GET /v1/accounts/{id}/`, `PATCH /v1/accounts/{id}/` (its `custom_properties`) and
+//! `DELETE /v1/accounts/{id}/`, authorized by the app's API key
 //! (`Authorization: APIKey <key>`, see [`crate::config::App::api_key`]) or by an account's own
 //! bearer token, which sees that account only. An app never sees another app's accounts: they
 //! answer 404 as if they did not exist. Server to server: no CORS.
 
 use crate::AppState;
+use crate::accounts::custom_properties;
 use crate::accounts::refresh::RefreshError;
 use crate::error::AppError;
 use crate::extract::{Bearer, Caller, StrictQuery, is_api_key};
@@ -138,6 +140,41 @@ async fn app_account(
     Ok(Json(account_json(&app.config.services, &account)))
 }
 
+const APP_ONLY: AppError =
+    AppError::fixed(StatusCode::FORBIDDEN, "forbidden", "Only the app's API key may change an account.");
+const NOT_AN_UPDATE: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "Send a JSON object with custom_properties, the one field that can be changed.",
+);
+
+/// `PATCH /v1/accounts/{id}/` with the app's API key and `{"custom_properties": {...}}`:
+/// replaces the account's custom properties ([`custom_properties`]) and answers the account.
+/// Anything else in the body, or properties that are not an object of at most 4 KiB, is a 400
+/// and changes nothing.
+pub async fn update(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    if !matches!(caller, Caller::App { .. }) {
+        return Err(APP_ONLY);
+    }
+    let account = find_account(&app, &caller, &id).await?;
+    let body: Value = body.ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or(NOT_AN_UPDATE)?;
+    let properties = match body.as_object() {
+        Some(fields) if fields.len() == 1 => fields.get(custom_properties::PARAM).ok_or(NOT_AN_UPDATE)?,
+        _ => return Err(NOT_AN_UPDATE),
+    };
+    let text = custom_properties::check(properties).map_err(AppError::bad_request)?;
+    if !app.store.set_custom_properties(account.id, &text).await? {
+        return Err(NO_ACCOUNT);
+    }
+    let updated = app.store.account(account.id).await?.ok_or(NO_ACCOUNT)?;
+    Ok(Json(account_json(&app.config.services, &updated)))
+}
+
 /// `DELETE /v1/accounts/{id}/`: disconnects the account — revokes its upstream grant where the
 /// provider has a revocation endpoint ([`revoke_upstream`]), then deletes it, our tokens for it
 /// and its sealed upstream credentials. 204 No Content.
@@ -206,12 +243,17 @@ const REFRESH_FAILED: AppError = AppError::fixed(
 );
 
 /// A failed refresh as an API error: an inactive account is a 401 `account_inactive` with the
-/// reason; an upstream failure a 502 (504 when it timed out) with its code.
+/// reason; an upstream failure a 502 (504 when it timed out) with its code; the cooldown after
+/// one a 503 with the same code and `Retry-After` (whole seconds, rounded up).
 impl From<RefreshError> for AppError {
     fn from(error: RefreshError) -> AppError {
         match error {
             RefreshError::Inactive(reason) => AppError::Inactive(reason),
             RefreshError::Upstream(error) => error.into(),
+            RefreshError::CoolingDown { error, retry_after } => {
+                let retry_after = u64::try_from(retry_after.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+                AppError::CoolingDown { error, retry_after }
+            }
             RefreshError::NotOAuth => NOT_OAUTH,
             RefreshError::Server => REFRESH_FAILED,
         }

@@ -1,10 +1,12 @@
 //! The account API for an app's backend and what keeps accounts usable: the accounts themselves
-//! ([`api`]), the pass-through calls to their providers ([`raw`], streamed by [`relay`], with the
-//! caller's [`raw_headers`]), the upstream token refresh ([`refresh`]) and the idle accounts'
-//! sweep ([`keep_alive`]). One folder because they share the account lookup and the refresh
-//! rules.
+//! ([`api`], with the app's [`custom_properties`]), the pass-through calls to their providers
+//! ([`raw`], streamed by [`relay`], with the caller's [`raw_headers`]), the upstream token refresh
+//! ([`refresh`], backing off by [`cooldown`] when it fails) and the idle accounts' sweep
+//! ([`keep_alive`]). One folder because they share the account lookup and the refresh rules.
 
 pub mod api;
+pub mod cooldown;
+pub mod custom_properties;
 pub mod keep_alive;
 pub mod raw;
 pub mod raw_headers;
@@ -23,7 +25,7 @@ use std::sync::Arc;
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route(ACCOUNTS_PATH, get(api::list))
-        .route(&format!("{ACCOUNTS_PATH}/{{id}}"), get(api::get).delete(api::delete))
+        .route(&format!("{ACCOUNTS_PATH}/{{id}}"), get(api::get).patch(api::update).delete(api::delete))
         .route(&format!("{ACCOUNTS_PATH}/{{id}}/raw"), any(raw::raw))
         .route(&format!("{ACCOUNTS_PATH}/{{id}}/credentials"), get(api::credentials))
 }

@@ -5,6 +5,7 @@ use super::{App, Config, ConfigError, DEFAULT_UPSTREAM_TIMEOUT, MIN_API_KEY_LEN}
 use crate::accounts::settings::{self as accounts, Refresh};
 use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
+use crate::pages::branding::{Branding, BrandingEntry};
 use crate::pages::settings as pages;
 use crate::popup::settings::{self as popup, Quotas};
 use crate::providers::upstream::Secret;
@@ -88,6 +89,8 @@ struct AppEntry {
     redirect_uris: Vec<String>,
     #[serde(default)]
     public: bool,
+    #[serde(default)]
+    branding: BrandingEntry,
 }
 
 impl TryFrom<File> for Config {
@@ -187,6 +190,7 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
             "redirect_uris needs an api_key (the code's exchange), or public = true (PKCE)".to_owned()
         );
     }
+    let branding = Branding::check(entry.branding, &trusted_domains)?;
     Ok(App {
         client_id: entry.client_id,
         trusted_domains,
@@ -198,6 +202,7 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
         return_urls,
         redirect_uris,
         public: entry.public,
+        branding,
     })
 }
 

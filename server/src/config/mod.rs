@@ -13,6 +13,7 @@ pub use file::File;
 use crate::accounts::settings as accounts;
 use crate::logging::LogFormat;
 use crate::origin::TrustedDomain;
+use crate::pages::branding::Branding;
 use crate::pages::settings as pages;
 use crate::popup::settings as popup;
 use crate::providers::services::Service;
@@ -62,6 +63,8 @@ pub struct App {
     /// Whether the app is public (`public`, default false): its code flows need no secret but
     /// must use PKCE (`code_challenge`, S256). Not public, the code flow needs its `api_key`.
     pub public: bool,
+    /// How the pop-up presents the app (`[apps.branding]`): see [`Branding`].
+    pub branding: Branding,
 }
 
 /// The shortest API key accepted in the configuration.

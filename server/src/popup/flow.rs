@@ -19,7 +19,7 @@ pub const NOT_STARTED: &str = "The sign-in could not be started; try again.";
 /// What [`admitted`] decided for a flow.
 pub enum Admission {
     /// The flow goes on, in the browser it was admitted in.
-    Admitted(AuthRequest),
+    Admitted(Box<AuthRequest>),
     /// The flow's sign-in token does not admit it: the flow ends on its result page, which
     /// gives the page's callback `invalid_sign_in_token`.
     Ended(Response),
@@ -39,7 +39,7 @@ pub async fn admitted(
         Ok(bound_to) => {
             browser::check(browser, bound_to.as_deref())?;
             request.browser = Some(hash.to_owned());
-            Ok(Admission::Admitted(request))
+            Ok(Admission::Admitted(Box::new(request)))
         }
         Err(sign_in::InvalidToken(code, description)) => {
             let refused = failure(&request, code, description);

@@ -81,7 +81,15 @@ pub async fn complete(
                 )
                 .await;
             let token = match connected {
-                Ok((_, token)) => token,
+                Ok((id, token)) => {
+                    if let Some(properties) = &request.custom_properties {
+                        store
+                            .set_custom_properties(id, properties)
+                            .await
+                            .map_err(AppError::storage(NOT_SAVED))?;
+                    }
+                    token
+                }
                 Err(store::Error::OtherUser) => {
                     return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
                 }
@@ -141,7 +149,7 @@ async fn first_page(
         validated => validated?,
     };
     let mut request = match admitted(app, request, Some(browser)).await? {
-        Admission::Admitted(request) => request,
+        Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
     };
     if request.return_to.is_some() {
@@ -155,18 +163,20 @@ async fn first_page(
             Err(progress::Refused::App) => request.untracked(),
         }
     }
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     let Some(chosen) = chosen(&request, &params).map_err(AppError::bad_request)? else {
-        return Ok(pages::chooser(&request.client_id, &request.params, &request.allowed));
+        let search = field(&params, crate::popup::request::SEARCH).unwrap_or("");
+        return Ok(pages::chooser(app_config, &request.params, &request.allowed, search));
     };
     Ok(match &chosen.service.connect {
-        Connect::Demo => pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin),
+        Connect::Demo => pages::connect(app_config, &request.params, &chosen.service, chosen.admin),
         Connect::Upstream(upstream) => {
             let via_form = field(&params, "service").is_some();
             let hostname = field(&params, "hostname");
             return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
         }
         Connect::Credentials(entry) => pages::credentials_form(
-            &request.client_id,
+            app_config,
             &request.params,
             &request.prefill,
             &chosen.service,
@@ -186,7 +196,7 @@ pub async fn submit(
     let request = validate(&app.config, &params)?;
     let browser = Browser::from_headers(&headers, &app.public_url);
     let request = match admitted(&app, request, browser.as_ref()).await? {
-        Admission::Admitted(request) => request,
+        Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
     };
     if field(&params, "action") == Some("connect")

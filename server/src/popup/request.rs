@@ -1,13 +1,15 @@
 //! A pop-up request and its checks ([`validate`]): what the broker and the sign-in tokens share
 //! with the pop-up, kept apart from its handlers so that neither imports them back.
 
+use crate::accounts::custom_properties;
 use crate::code_flow::request::{self as code_flow, CodeRequest, ErrorRedirect, Invalid};
 use crate::config::{App, Config};
 use crate::origin::Origin;
 use crate::params::single;
 use crate::popup::prefill::{EXTRA_DATA, Prefill};
 use crate::popup::progress;
-use crate::providers::services::{self, Allowed};
+use crate::providers::services::{self, Allowed, Connect};
+use crate::providers::{raw_params, scope};
 use kloudless_protocol::{
     OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, codes,
     is_sign_in_token,
@@ -17,16 +19,21 @@ use std::time::Duration;
 /// How long a pop-up request may wait at the upstream.
 pub const STATE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// Parameters the pop-up reads itself; every other one (e.g. `raw[x]`) is kept and ignored.
-const PROTOCOL: [&str; 10] = {
+/// Parameters the pop-up reads itself; `raw[x]` go to the provider ([`raw_params`]), every
+/// other one is kept and ignored.
+const PROTOCOL: [&str; 11] = {
     let [a, b, c, d, e, f] = RESERVED_PARAMS;
-    ["client_id", "scope", SIGN_IN_TOKEN, EXTRA_DATA, a, b, c, d, e, f]
+    ["client_id", "scope", SIGN_IN_TOKEN, EXTRA_DATA, custom_properties::PARAM, a, b, c, d, e, f]
 };
 
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
+/// The chooser's search box (a form control: never carried from page to page).
+pub const SEARCH: &str = "search";
+
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 7] = ["service", "account", "action", "hostname", "api_key", "username", "password"];
+const CONTROLS: [&str; 8] =
+    ["service", "account", "action", "hostname", "api_key", "username", "password", SEARCH];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]
@@ -57,12 +64,18 @@ pub struct AuthRequest {
     pub code_flow: Option<CodeRequest>,
     /// The forms' defaults from `extra_data` ([`crate::popup::prefill`]).
     pub prefill: Prefill,
+    /// The `raw[name]=value` parameters for the provider's authorization request
+    /// ([`raw_params`]), checked.
+    pub raw: Vec<(String, String)>,
+    /// The app's own data to keep on the account, checked ([`custom_properties`]); `None`:
+    /// keep the account's.
+    pub custom_properties: Option<String>,
 }
 
 impl AuthRequest {
     /// The allowed service with this id.
     pub fn service(&self, id: &str) -> Option<&Allowed> {
-        self.allowed.iter().find(|a| a.service.id == id)
+        self.allowed.iter().find(|a| a.service.answers_to(id))
     }
 
     /// Drops `return_to`, here and in the parameters its pages carry on: the flow is not
@@ -151,15 +164,21 @@ fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<Au
         return Err(bad(format!("The parameter {SIGN_IN_TOKEN} is not a sign-in token.")));
     }
     let prefill = Prefill::parse(single(params, EXTRA_DATA).map_err(bad)?).map_err(bad)?;
+    let raw = raw_params::from_params(params).map_err(bad)?;
+    let custom_properties =
+        custom_properties::from_param(single(params, custom_properties::PARAM).map_err(bad)?).map_err(bad)?;
     let scope = single(params, "scope").map_err(bad)?.unwrap_or("");
-    let allowed = services::allowed(&config.services, scope);
+    let invalid_scope = |why: String| (codes::INVALID_SCOPE, why);
+    let items = scope::parse(scope).map_err(|error| invalid_scope(error.to_string()))?;
+    let allowed = services::allowed(&config.services, &items);
     if allowed.is_empty() {
-        let why = match not_enabled(scope) {
+        let why = match not_enabled(&config.services, &items) {
             Some(id) => format!("The service {id} is not enabled on this server."),
             None => format!("No service matches the scope {scope:?}."),
         };
-        return Err((codes::INVALID_SCOPE, why));
+        return Err(invalid_scope(why));
     }
+    allowed.iter().try_for_each(nested_scopes_allowed).map_err(invalid_scope)?;
     Ok(AuthRequest {
         client_id: app.client_id.clone(),
         state: state.to_owned(),
@@ -176,7 +195,28 @@ fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<Au
         browser: None,
         code_flow,
         prefill,
+        raw,
+        custom_properties,
     })
+}
+
+/// Whether the upstream scopes nested for `allowed` are ones its provider takes: any on an
+/// OAuth provider whose entry allows each ([`crate::providers::catalogue::Entry::allows_scope`]),
+/// none on any other service.
+fn nested_scopes_allowed(allowed: &Allowed) -> Result<(), String> {
+    let Some(scopes) = &allowed.upstream_scopes else { return Ok(()) };
+    let id = &allowed.service.id;
+    let Connect::Upstream(upstream) = &allowed.service.connect else {
+        return Err(format!(
+            "The service {id} takes no upstream scopes: remove the quoted part of its scope."
+        ));
+    };
+    match scopes.iter().find(|scope| !upstream.entry.allows_scope(scope)) {
+        Some(refused) => Err(format!(
+            "The upstream scope {refused:?} is not allowed for the service {id} on this server (its allowed_scopes)."
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The pop-up's own parameters, checked: its `request_id`, the `origin` of the page that opened
@@ -213,16 +253,15 @@ fn redirect_origin(redirect_uri: &str) -> String {
     url::Url::parse(redirect_uri).map(|url| url.origin().ascii_serialization()).unwrap_or_default()
 }
 
-/// A service id the scope names that this server knows of (in the catalogue or the demo
-/// provider) but has not enabled, for a clearer page than an empty chooser.
-fn not_enabled(scope: &str) -> Option<String> {
+/// A service id the scope `items` name that this server knows of (in the catalogue or the demo
+/// provider) but has not enabled, for a clearer page than an empty chooser. An item enabled
+/// here (by id or alias) is not one, whatever else it asks.
+fn not_enabled(services: &[services::Service], items: &[scope::Item]) -> Option<String> {
     let catalogue = crate::providers::catalogue::catalogue().unwrap_or_default();
-    scope.split_whitespace().find_map(|item| {
-        let name = item.split(':').next().unwrap_or(item);
-        let id = name.split('.').next().unwrap_or(name);
-        let known = catalogue.iter().any(|entry| entry.id == id)
+    items.iter().map(|item| item.name.as_str()).find_map(|id| {
+        let known = catalogue.iter().any(|entry| entry.answers_to(id))
             || services::DEMO.iter().any(|(demo, _, _)| *demo == id);
-        known.then(|| id.to_owned())
+        (known && services::find(services, id).is_none()).then(|| id.to_owned())
     })
 }
 

@@ -19,14 +19,16 @@ pub enum Kind {
     Basic,
 }
 
-/// How the token endpoint authenticates our OAuth app.
+/// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
+/// every authorization server must support (RFC 6749 §2.3.1) and which OpenID Connect
+/// Discovery assumes when a provider lists no `token_endpoint_auth_methods_supported`.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` in the form body.
-    #[default]
     ClientSecretPost,
     /// HTTP Basic authentication.
+    #[default]
     ClientSecretBasic,
 }
 
@@ -99,6 +101,10 @@ pub struct Entry {
     /// What joins the scopes in the `scope` parameter.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// The authorization URL's parameter that carries the scopes: `scope`, or Slack's
+    /// `user_scope` for a user token.
+    #[serde(default = "scope")]
+    pub scope_param: String,
     /// Extra parameters on the authorization URL (e.g. `access_type = "offline"`).
     #[serde(default)]
     pub authorization_params: BTreeMap<String, String>,
@@ -133,6 +139,39 @@ pub struct Entry {
     /// where the provider documents one (`{hostname}` in it is the account's server). An
     /// `iss` that differs is refused; without this field, `iss` is not checked.
     pub issuer: Option<String>,
+    /// Other ids the service answers to, in `scope`, in `[[providers]] id` and in accounts
+    /// stored under them (e.g. `onedrive`, this catalogue's id before it took Kloudless's
+    /// `skydrive`).
+    #[serde(default)]
+    pub id_aliases: Vec<String>,
+    /// OAuth 2.0: the parameters of the provider's authorization request a pop-up's
+    /// `raw[name]=value` may set (from its documentation: `login_hint`, `prompt`, …); any other
+    /// `raw[…]` is dropped.
+    #[serde(default)]
+    pub raw_params: Vec<String>,
+    /// OAuth 2.0: the upstream scopes a `scope` may nest for this provider
+    /// (`gdrive."…":raw`), besides the entry's own `scopes` and `admin_scopes`: each exact, or
+    /// a prefix when it ends in `*`. Empty: only the entry's own.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+    /// The logo: the slug of a bundled simple-icons icon ([`crate::providers::icons`]); without
+    /// one, the pop-up shows a monogram.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// API key / basic: a sentence telling the user where to find the credential, shown on the
+    /// pop-up's form above the `docs` link.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// OAuth 2.0: where the code exchange's reply holds the user's token, when not at its top
+    /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
+    /// read at their top level.
+    pub token_path: Option<String>,
+    /// How the provider behaves, as its documentation says (client authentication, token
+    /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
+    /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
+    /// simulator reads it.
+    #[serde(default)]
+    pub profile: Option<toml::Table>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -167,6 +206,22 @@ impl Placement {
 }
 
 impl Entry {
+    /// Whether `id` is its id or one of its [`Entry::id_aliases`].
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.id == id || self.id_aliases.iter().any(|alias| alias == id)
+    }
+
+    /// Whether a `scope` may nest the upstream scope `scope` for it: one of its own, or one
+    /// [`Entry::allowed_scopes`] names (exactly, or by the prefix before a final `*`).
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        let allowed = |pattern: &String| match pattern.strip_suffix('*') {
+            Some(prefix) => scope.starts_with(prefix),
+            None => pattern == scope,
+        };
+        self.scopes.iter().chain(&self.admin_scopes).any(|own| own == scope)
+            || self.allowed_scopes.iter().any(allowed)
+    }
+
     /// How the credential is sent (checked by [`check`]).
     pub fn placement(&self) -> Placement {
         match (&self.credential, self.kind) {
@@ -179,6 +234,10 @@ impl Entry {
 
 fn space() -> String {
     " ".to_owned()
+}
+
+fn scope() -> String {
+    "scope".to_owned()
 }
 
 fn yes() -> bool {
@@ -201,11 +260,19 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
     let file: File = toml::from_str(text).map_err(|e| format!("provider catalogue: {e}"))?;
     for (i, entry) in file.provider.iter().enumerate() {
         check(entry).map_err(|e| format!("provider catalogue: provider[{i}] ({}): {e}", entry.id))?;
-        if file.provider[..i].iter().any(|other| other.id == entry.id) {
-            return Err(format!("provider catalogue: the id {:?} appears twice", entry.id));
+        let ids = std::iter::once(&entry.id).chain(&entry.id_aliases);
+        if let Some(id) =
+            ids.into_iter().find(|id| file.provider[..i].iter().any(|other| other.answers_to(id)))
+        {
+            return Err(format!("provider catalogue: the id {id:?} appears twice"));
         }
     }
     Ok(file.provider)
+}
+
+/// The icon the built-in catalogue names for the service `id`, if any.
+pub fn icon_of(id: &str) -> Option<String> {
+    catalogue().ok()?.into_iter().find(|entry| entry.id == id)?.icon
 }
 
 /// Whether `id` is a well-formed service id: 1 to 64 of `a-z`, `0-9`, `_` and `-`.
@@ -217,8 +284,11 @@ pub fn is_service_id(id: &str) -> bool {
 /// An entry's own consistency: the URLs its kind needs, each http(s), and `{hostname}` only
 /// with a pattern.
 pub fn check(entry: &Entry) -> Result<(), String> {
-    if !is_service_id(&entry.id) {
-        return Err("the id must be 1 to 64 of a-z, 0-9, _ and -".to_owned());
+    if !std::iter::once(&entry.id).chain(&entry.id_aliases).all(|id| is_service_id(id)) {
+        return Err("the id and id_aliases must be 1 to 64 of a-z, 0-9, _ and -".to_owned());
+    }
+    if let Some(name) = entry.raw_params.iter().find(|name| crate::providers::raw_params::is_protocol(name)) {
+        return Err(format!("raw_params: {name} is the protocol's own parameter"));
     }
     if entry.name.trim().is_empty() || entry.category.trim().is_empty() {
         return Err("name and category are needed".to_owned());
@@ -258,6 +328,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
     }
+    if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
+        return Err("token_path must be a JSON pointer (starting with /)".to_owned());
+    }
     if entry.identity.id.is_empty() {
         return Err("identity.id is needed".to_owned());
     }
@@ -279,7 +352,7 @@ mod tests {
             "google_calendar",
             "dropbox",
             "box",
-            "onedrive",
+            "skydrive",
             "outlook_calendar",
             "salesforce",
             "hubspot",
@@ -304,6 +377,28 @@ mod tests {
         assert_eq!(dropbox.authorization_params["token_access_type"], "offline");
         let hubspot = entries.iter().find(|e| e.id == "hubspot").unwrap();
         assert_eq!(hubspot.identity_method, Method::Introspect, "v3: the v1 metadata endpoint ends in 2027");
+    }
+
+    #[test]
+    fn kloudless_ids_aliases_raw_params_and_allowed_scopes() {
+        let entries = catalogue().unwrap();
+        let onedrive = entries.iter().find(|e| e.answers_to("onedrive")).unwrap();
+        assert_eq!(onedrive.id, "skydrive", "Kloudless's id, the old one an alias");
+        let gdrive = entries.iter().find(|e| e.id == "gdrive").unwrap();
+        assert!(gdrive.allows_scope("https://www.googleapis.com/auth/drive.readonly"));
+        assert!(gdrive.allows_scope("openid"));
+        assert!(!gdrive.allows_scope("https://mail.google.com/"));
+        assert!(gdrive.raw_params.iter().any(|p| p == "login_hint"));
+        let dropbox = entries.iter().find(|e| e.id == "dropbox").unwrap();
+        assert!(dropbox.allows_scope("sharing.write"), "one of its own admin scopes");
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\nauthorization_url = \"https://a.test/a\"\n\
+                    token_url = \"https://a.test/t\"\nidentity_url = \"https://a.test/me\"\n";
+        let refused = parse(&format!("{base}raw_params = [\"login_hint\", \"redirect_uri\"]\n")).unwrap_err();
+        assert!(refused.contains("redirect_uri is the protocol's own"), "{refused}");
+        let clash = format!("{base}{}", base.replace("id = \"x\"", "id = \"y\"\nid_aliases = [\"x\"]"));
+        assert!(parse(&clash).unwrap_err().contains("\"x\" appears twice"));
+        assert!(parse(&format!("{base}id_aliases = [\"Not An Id\"]\n")).unwrap_err().contains("id_aliases"));
     }
 
     #[test]

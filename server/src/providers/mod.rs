@@ -5,6 +5,9 @@
 pub mod catalogue;
 pub mod client;
 pub mod guard;
+pub mod icons;
+pub mod raw_params;
+pub mod scope;
 pub mod services;
 pub mod upstream;
 
@@ -83,13 +86,23 @@ pub struct ProviderConfig {
     pub authorization_params: std::collections::BTreeMap<String, String>,
     /// Whether to send PKCE (default: the entry's, or on for custom providers).
     pub pkce: Option<bool>,
-    /// The token endpoint's client authentication.
+    /// The token endpoint's client authentication (default: a catalogue entry's; for an `oidc`
+    /// provider, chosen from its discovery document's `token_endpoint_auth_methods_supported`;
+    /// else `client_secret_basic`).
     pub client_auth: Option<ClientAuth>,
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
     /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
     pub api_base: Option<String>,
+    /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
+    /// ([`Entry::raw_params`]).
+    pub raw_params: Option<Vec<String>>,
+    /// The upstream scopes a `scope` may nest for this provider, replacing the entry's
+    /// ([`Entry::allowed_scopes`]).
+    pub allowed_scopes: Option<Vec<String>>,
+    /// The logo: a bundled icon's slug ([`icons`]), replacing the entry's.
+    pub icon: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -102,14 +115,24 @@ pub fn resolve(entries: &[ProviderConfig]) -> Result<Vec<Service>, String> {
     let catalogue = catalogue::catalogue()?;
     let mut resolved: Vec<Service> = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let service =
-            resolve_one(entry, &catalogue).map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
+        let service = resolve_one(entry, &catalogue)
+            .and_then(|service| with_icon(service, entry.icon.as_deref()))
+            .map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
         if resolved.iter().any(|other| other.id == service.id) {
             return Err(format!("providers[{i}]: the id {:?} appears twice", entry.id));
         }
         resolved.push(service);
     }
     Ok(resolved)
+}
+
+/// `service` with the logo `icon` names, when it names one of the bundled icons.
+fn with_icon(service: Service, icon: Option<&str>) -> Result<Service, String> {
+    let Some(icon) = icon else { return Ok(service) };
+    if icons::find(icon).is_none() {
+        return Err(format!("icon {icon:?} is not a bundled icon (see server/assets/icons.json)"));
+    }
+    Ok(Service { icon: Some(icon.to_owned()), ..service })
 }
 
 fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, String> {
@@ -162,7 +185,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                 entry.identity = identity.clone();
             }
             catalogue::check(&entry)?;
-            return Ok(credentials_service(entry));
+            return Ok(credentials_service(entry, &config.id));
         }
         Some(ConfigKind::Oidc) => {
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
@@ -200,11 +223,12 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry
         }
         None => {
-            let mut entry = catalogue.iter().find(|e| e.id == config.id).cloned().ok_or_else(|| {
-                "there is no catalogue entry with this id: give a kind (oidc, oauth2 or demo) for a \
+            let mut entry =
+                catalogue.iter().find(|e| e.answers_to(&config.id)).cloned().ok_or_else(|| {
+                    "there is no catalogue entry with this id: give a kind (oidc, oauth2 or demo) for a \
                  custom provider"
-                    .to_owned()
-            })?;
+                        .to_owned()
+                })?;
             if entry.kind != Kind::Oauth2 {
                 if let Some(name) = &config.name {
                     entry.name = name.clone();
@@ -214,7 +238,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                                 each user types their own credential"
                         .to_owned());
                 }
-                return Ok(credentials_service(entry));
+                return Ok(credentials_service(entry, &config.id));
             }
             if let Some(name) = &config.name {
                 entry.name = name.clone();
@@ -246,6 +270,15 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
     if let Some(scopes) = &config.admin_scopes {
         entry.admin_scopes = scopes.clone();
     }
+    if let Some(params) = &config.raw_params {
+        if let Some(name) = params.iter().find(|name| raw_params::is_protocol(name)) {
+            return Err(format!("raw_params: {name} is the protocol's own parameter"));
+        }
+        entry.raw_params = params.clone();
+    }
+    if let Some(scopes) = &config.allowed_scopes {
+        entry.allowed_scopes = scopes.clone();
+    }
     entry.authorization_params.extend(config.authorization_params.clone());
     if let Some(pkce) = config.pkce {
         entry.pkce = pkce;
@@ -262,23 +295,30 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         entry: entry.clone(),
         client_id,
         client_secret,
+        discover_client_auth: issuer.is_some() && config.client_auth.is_none(),
         issuer,
         discovered: tokio::sync::OnceCell::new(),
     };
     Ok(Service {
-        id: config.id.clone(),
+        id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config.id.clone(),
         name: entry.name,
         category: entry.category,
+        icon: entry.icon.clone(),
         connect: Connect::Upstream(Arc::new(upstream)),
     })
 }
 
-/// A service connected with a credential typed in the pop-up.
-fn credentials_service(entry: Entry) -> Service {
+/// A service connected with a credential typed in the pop-up, enabled as `config_id`.
+fn credentials_service(entry: Entry, config_id: &str) -> Service {
     Service {
         id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config_id.to_owned(),
         name: entry.name.clone(),
         category: entry.category.clone(),
+        icon: entry.icon.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
     }
 }
@@ -298,9 +338,10 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         scopes: openid.clone(),
         admin_scopes: openid,
         scope_separator: " ".to_owned(),
+        scope_param: "scope".to_owned(),
         authorization_params: Default::default(),
         pkce: true,
-        client_auth: ClientAuth::ClientSecretPost,
+        client_auth: ClientAuth::default(),
         identity_url: None,
         identity_method: catalogue::Method::Get,
         identity: IdentityPaths::openid(),
@@ -310,6 +351,13 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         credential: None,
         revocation_url: None,
         issuer: None,
+        id_aliases: Vec::new(),
+        raw_params: Vec::new(),
+        allowed_scopes: Vec::new(),
+        icon: None,
+        help: None,
+        token_path: None,
+        profile: None,
     }
 }
 
@@ -399,6 +447,26 @@ mod tests {
         assert_eq!(acme.issuer.as_deref(), Some("https://id.acme.example"));
         assert_eq!(acme.entry.identity, IdentityPaths::openid());
         assert_eq!(services[2].connect, Connect::Demo);
+    }
+
+    #[test]
+    fn a_catalogue_entry_enabled_by_its_alias_keeps_that_id_for_its_callback_and_accounts() {
+        let by_alias =
+            load("[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
+        assert_eq!((by_alias[0].id.as_str(), by_alias[0].config_id.as_str()), ("skydrive", "onedrive"));
+        assert!(by_alias[0].answers_to("onedrive") && by_alias[0].answers_to("skydrive"));
+        let both = "[[providers]]\nid = \"onedrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                    [[providers]]\nid = \"skydrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        assert!(load(both).unwrap_err().contains("appears twice"));
+        let raw = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\nraw_params = [\"state\"]\n";
+        assert!(load(raw).unwrap_err().contains("state is the protocol's own"));
+        let own = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+                   raw_params = [\"hd\"]\nallowed_scopes = [\"openid\"]\n";
+        let Connect::Upstream(gdrive) = &load(own).unwrap()[0].connect else { panic!() };
+        assert_eq!(
+            (gdrive.entry.raw_params.clone(), gdrive.entry.allowed_scopes.clone()),
+            (vec!["hd".into()], vec!["openid".into()])
+        );
     }
 
     #[test]

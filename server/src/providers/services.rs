@@ -2,19 +2,31 @@
 //! upstream providers the operator enabled ([`crate::providers`]) — and the `scope` filter over
 //! them.
 
-use crate::providers::catalogue::Entry;
+use crate::providers::catalogue::{self, Entry};
+use crate::providers::scope::{Item, is_any};
 use crate::providers::upstream::Upstream;
 use std::sync::Arc;
 
 /// A service a user can connect.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Service {
-    /// Its id, as in `scope` and the account's `service`.
+    /// Its id, as in `scope` and the account's `service`: Kloudless's service identifier
+    /// where Kloudless had the service.
     pub id: String,
+    /// Other ids it answers to in `scope` and in stored accounts (the catalogue's
+    /// `id_aliases`, e.g. `onedrive` for `skydrive`).
+    pub aliases: Vec<String>,
+    /// The id the operator enabled it by (`[[providers]] id`, perhaps an alias): the id of its
+    /// OAuth callback path and the one its new accounts are stored under, so that enabling it
+    /// by an old id changes neither the redirect URI registered with the provider nor the key
+    /// of an account connected again.
+    pub config_id: String,
     /// Its display name.
     pub name: String,
     /// Its category: `storage`, `crm`, `calendar`, ….
     pub category: String,
+    /// Its logo: a bundled icon's slug ([`crate::providers::icons`]); `None`: a monogram.
+    pub icon: Option<String>,
     /// How an account of it is connected.
     pub connect: Connect,
 }
@@ -48,28 +60,42 @@ pub fn demo() -> Vec<Service> {
     DEMO.iter().map(|&(id, name, category)| demo_service(id, name, category)).collect()
 }
 
-/// One demo service.
+/// One demo service, with the logo of the catalogue's entry of the same id.
 pub fn demo_service(id: &str, name: &str, category: &str) -> Service {
     Service {
         id: id.to_owned(),
+        aliases: Vec::new(),
+        config_id: id.to_owned(),
         name: name.to_owned(),
         category: category.to_owned(),
+        icon: catalogue::icon_of(id),
         connect: Connect::Demo,
     }
 }
 
-/// The service with this id among `services`.
-pub fn find<'s>(services: &'s [Service], id: &str) -> Option<&'s Service> {
-    services.iter().find(|service| service.id == id)
+impl Service {
+    /// Whether `id` is its id or one of its aliases.
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.id == id || self.aliases.iter().any(|alias| alias == id)
+    }
 }
 
-/// A service the scope allows, and whether it asks for admin access.
+/// The service with this id (or alias) among `services`.
+pub fn find<'s>(services: &'s [Service], id: &str) -> Option<&'s Service> {
+    services.iter().find(|service| service.answers_to(id))
+}
+
+/// A service the scope allows, whether it asks for admin access, and the upstream scopes the
+/// scope nested for it.
 #[derive(Debug, PartialEq)]
 pub struct Allowed {
     /// The service.
     pub service: Service,
-    /// Whether the scope item that allowed it carried `:admin`.
+    /// Whether a scope item that allowed it carried `:admin`.
     pub admin: bool,
+    /// The upstream scopes quoted for it (`gdrive."…":raw`), which replace the provider's
+    /// defaults for this flow; `None`: the defaults.
+    pub upstream_scopes: Option<Vec<String>>,
 }
 
 impl Allowed {
@@ -80,36 +106,45 @@ impl Allowed {
     }
 }
 
-/// The services `scope` allows, in catalogue order. Items are space-separated: a service id,
-/// a category, `any`/`all`, or `service.category`, each optionally `:level` (admin when the
-/// level starts with `admin`). Unknown items are
-/// ignored; an empty scope allows everything.
-pub fn allowed(services: &[Service], scope: &str) -> Vec<Allowed> {
-    let items: Vec<(&str, bool)> = scope
-        .split_whitespace()
-        .map(|item| match item.split_once(':') {
-            Some((name, level)) => (name, level.starts_with("admin")),
-            None => (item, false),
-        })
-        .collect();
+/// Whether `item` names `service`: by id or alias, category, or `any`/`all`, and with a
+/// second part (`service.category`), both must agree. An item with upstream scopes names a
+/// service by id (or alias) only.
+fn names(item: &Item, service: &Service) -> bool {
+    let category_agrees = item.category.as_deref().is_none_or(|c| is_any(c) || c == service.category);
+    let by_id = service.answers_to(&item.name);
+    if item.upstream.is_some() {
+        return by_id && category_agrees;
+    }
+    match &item.category {
+        Some(_) => (is_any(&item.name) || by_id) && category_agrees,
+        None => is_any(&item.name) || by_id || item.name == service.category,
+    }
+}
+
+/// The services the parsed scope `items` ([`crate::providers::scope`]) allow, in catalogue
+/// order; items naming nothing are ignored, and no items at all allow everything.
+pub fn allowed(services: &[Service], items: &[Item]) -> Vec<Allowed> {
     services
         .iter()
         .filter_map(|service| {
-            let any = |name: &str| name == "any" || name == "all";
-            // Kloudless scopes: `service.category`, either part `any`/`all` (`any.all`,
-            // `any.storage`, `box.all`), or a service, a category, or `any`/`all` alone.
-            let matches = |name: &str| match name.split_once('.') {
-                Some((id, category)) => {
-                    (any(id) || id == service.id) && (any(category) || category == service.category)
-                }
-                None => any(name) || name == service.id || name == service.category,
-            };
             if items.is_empty() {
-                return Some(Allowed { service: service.clone(), admin: false });
+                return Some(Allowed { service: service.clone(), admin: false, upstream_scopes: None });
             }
-            let mut hits = items.iter().filter(|(name, _)| matches(name)).peekable();
-            hits.peek()?;
-            Some(Allowed { service: service.clone(), admin: hits.any(|&(_, admin)| admin) })
+            let hits: Vec<&Item> = items.iter().filter(|item| names(item, service)).collect();
+            if hits.is_empty() {
+                return None;
+            }
+            let mut nested: Vec<String> = Vec::new();
+            for scope in hits.iter().filter_map(|item| item.upstream.as_ref()).flatten() {
+                if !nested.contains(scope) {
+                    nested.push(scope.clone());
+                }
+            }
+            Some(Allowed {
+                service: service.clone(),
+                admin: hits.iter().any(|item| item.admin),
+                upstream_scopes: (!nested.is_empty()).then_some(nested),
+            })
         })
         .collect()
 }
@@ -119,7 +154,7 @@ mod tests {
     use super::*;
 
     fn allowed(scope: &str) -> Vec<Allowed> {
-        super::allowed(&demo(), scope)
+        super::allowed(&demo(), &crate::providers::scope::parse(scope).unwrap())
     }
 
     fn ids(scope: &str) -> Vec<String> {
@@ -153,5 +188,19 @@ mod tests {
         assert_eq!(scope[0].granted_scope(), "box:admin.storage");
         assert_eq!(scope[1].granted_scope(), "dropbox:normal.storage");
         assert!(!allowed("box:normal.storage")[0].admin);
+    }
+
+    #[test]
+    fn nested_scopes_go_to_the_service_named_by_id_or_alias() {
+        let mut services = demo();
+        services[1].aliases = vec!["dbx".into()];
+        let scope =
+            crate::providers::scope::parse(r#"box dbx.storage."a b":raw dropbox."b c":raw storage."x":raw"#);
+        let allowed = super::allowed(&services, &scope.unwrap());
+        assert_eq!(allowed.len(), 2, "a category takes no nested scopes");
+        assert_eq!(allowed[0].upstream_scopes, None);
+        assert_eq!(allowed[1].service.id, "dropbox");
+        assert_eq!(allowed[1].upstream_scopes.as_deref(), Some(&["a".into(), "b".into(), "c".into()][..]));
+        assert_eq!(find(&services, "dbx").map(|s| s.id.as_str()), Some("dropbox"));
     }
 }

@@ -10,7 +10,7 @@ pub(super) const INSERT_TOKEN: &str =
 
 /// The columns an [`Account`] is read from (its times in ms since the epoch).
 const ACCOUNT_COLUMNS: &str = "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-        COALESCE(modified, created) AS modified, inactive_reason, user_id FROM accounts";
+        COALESCE(modified, created) AS modified, inactive_reason, user_id, custom_properties FROM accounts";
 
 /// A connected account.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -33,6 +33,9 @@ pub struct Account {
     pub inactive_reason: Option<String>,
     /// The app's end user whose sign-in token admitted the flow that last connected it.
     pub user_id: Option<String>,
+    /// The app's own data on it: a JSON object's text ([`crate::accounts::custom_properties`]);
+    /// `None` until given.
+    pub custom_properties: Option<String>,
 }
 
 /// An account as the database keeps it: its times in ms since the epoch.
@@ -47,6 +50,7 @@ struct AccountRow {
     modified: i64,
     inactive_reason: Option<String>,
     user_id: Option<String>,
+    custom_properties: Option<String>,
 }
 
 impl From<AccountRow> for Account {
@@ -61,6 +65,7 @@ impl From<AccountRow> for Account {
             modified: rfc3339(row.modified),
             inactive_reason: row.inactive_reason,
             user_id: row.user_id,
+            custom_properties: row.custom_properties,
         }
     }
 }
@@ -172,6 +177,20 @@ impl Store {
         Ok((total, page.into_iter().map(Account::from).collect()))
     }
 
+    /// Sets the app's own data on the account `id` (a JSON object's text, checked by
+    /// [`crate::accounts::custom_properties`]). Returns whether the account exists.
+    pub async fn set_custom_properties(&self, id: i64, json: &str) -> Result<bool, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("UPDATE accounts SET custom_properties = $2 WHERE id = $1")
+                .bind(id)
+                .bind(json)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                > 0
+        }))
+    }
+
     /// The upstream subject of an account connected through an upstream (`None` for the demo's).
     pub async fn account_subject(&self, id: i64) -> Result<Option<String>, Error> {
         let row: Option<(Option<String>,)> = on_pool!(self, pool => {
@@ -232,6 +251,12 @@ mod tests {
         assert_ne!(other, id, "accounts are per app");
         assert_eq!(store.grant("nope").await.unwrap(), None);
         assert_eq!(store.account(9999).await.unwrap(), None);
+        assert_eq!(account.custom_properties, None);
+        assert!(store.set_custom_properties(id, r#"{"crm_id":7}"#).await.unwrap());
+        store.connect("box:normal.storage", "app", "box", "a@example.com", false, None).await.unwrap();
+        let again = store.account(id).await.unwrap().unwrap();
+        assert_eq!(again.custom_properties.as_deref(), Some(r#"{"crm_id":7}"#), "a reconnection keeps them");
+        assert!(!store.set_custom_properties(9999, "{}").await.unwrap());
     }
 
     #[tokio::test]

@@ -79,18 +79,20 @@ pub async fn account_info(
 
 /// An account as the API shows it.
 pub fn account_json(services: &[services::Service], account: &crate::store::Account) -> Value {
-    let service_name = services::find(services, &account.service).map_or("", |service| service.name.as_str());
+    // An account stored under an alias (an id the catalogue had before) shows the service's id.
+    let service = services::find(services, &account.service);
     json!({
         "id": account.id,
         "account": account.name,
-        "service": account.service,
-        "service_name": service_name,
+        "service": service.map_or(account.service.as_str(), |service| service.id.as_str()),
+        "service_name": service.map_or("", |service| service.name.as_str()),
         "admin": account.admin,
         "active": account.inactive_reason.is_none(),
         "inactive_reason": account.inactive_reason,
         "user_id": account.user_id,
         "created": account.created,
         "modified": account.modified,
+        "custom_properties": crate::accounts::custom_properties::shown(account.custom_properties.as_deref()),
     })
 }
 
