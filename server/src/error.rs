@@ -249,7 +249,9 @@ struct ErrorBody<'e> {
 impl From<Invalid> for AppError {
     fn from(invalid: Invalid) -> AppError {
         match invalid {
-            Invalid::Page(why) => AppError::bad_request(why),
+            Invalid::Page(code, why) => {
+                AppError::Refused { status: StatusCode::BAD_REQUEST, code, message: why.into() }
+            }
             Invalid::Back(back) => AppError::Redirected(Box::new(back)),
         }
     }

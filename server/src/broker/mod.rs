@@ -363,7 +363,7 @@ async fn save_account(
     let refused = |code: &str, description: &str| UpstreamError::new(code, description);
     let user_id = match sign_in::consume(&app.store, request).await.map_err(|e| storage(&e))? {
         Ok(user_id) => user_id,
-        Err(sign_in::InvalidToken(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
+        Err(sign_in::InvalidToken(code, why)) => return Err(refused(code, why)),
     };
     // Stored under the id it was enabled by (an alias keeps accounts stored under it).
     let service = &chosen.service.config_id;

@@ -1,12 +1,14 @@
 //! The pop-up's error page: a plain-language title and what to do next, chosen by the status,
 //! a Close button, and the technical detail folded below for the app's developer, in the
-//! request's language ([`Locale::current`]); the detail is the server's own sentence.
+//! request's language ([`Locale::current`]; the detail is the server's own sentence); on a
+//! setup error, also the message that reports it to the library at once ([`setup_error`]).
 
 use crate::i18n::{self, Around, Locale};
-use crate::pages::{Frame, page};
+use crate::pages::{Frame, POST_SETUP_ERROR, page, script_json};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use kloudless_protocol::{ApiError, Envelope, MESSAGE_PREFIX};
 
 /// What kind of failure a status is, for the person in front of the page.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,16 +57,42 @@ impl ErrorKind {
 /// the error `code`) for the developer; it posts nothing (the pop-up's rendering of an
 /// [`crate::error::AppError`], by [`crate::error::as_pages`]).
 pub fn error_page(status: StatusCode, code: &str, message: &str) -> Response {
+    shown(status, code, message, None)
+}
+
+/// The error page of a pop-up request refused before any flow started (a setup error, see
+/// [`kloudless_protocol::codes::SETUP_ERRORS`]): [`error_page`] with the code `error`, which
+/// also posts `error` and `description` to its opener, as the result message for `request_id`
+/// without a `state`, with the target origin `'*'` ([`POST_SETUP_ERROR`]): the page that
+/// opened it may be on an origin the app does not trust, and it learns only what the request it
+/// sent was refused for (nothing secret: no state, no token), as the relay's `frame-ancestors`
+/// already tells it. Without a readable `request_id` it posts nothing.
+pub fn setup_error(error: &str, description: &str, request_id: Option<&str>) -> Response {
+    let refused = ApiError { error: error.to_owned(), error_description: description.to_owned() };
+    let posted = request_id.map(|id| {
+        let envelope = serde_json::to_string(&Envelope::authentication(id, &refused)).unwrap_or_default();
+        script_json(&format!("{MESSAGE_PREFIX}{envelope}"))
+    });
+    shown(StatusCode::BAD_REQUEST, error, description, posted.as_deref())
+}
+
+/// The error page with `status`, `code` and `message`; with `posted` (a message as JSON, escaped
+/// by [`script_json`]), the setup error's script that posts it.
+fn shown(status: StatusCode, code: &str, message: &str, posted: Option<&str>) -> Response {
     let (t, key) = (Locale::current(), ErrorKind::of(status).key());
     let (title, next) = (t.text(key), t.text(&format!("{key}-next")));
     // A setup error's code has a plain sentence of its own (`setup-<code>`), above the detail.
     let why = t.find(&format!("setup-{code}"));
-    let body = Message { t, title: &title, next: &next, why, message, code, status: status.as_u16() };
+    let body = Message { t, title: &title, next: &next, why, message, code, status: status.as_u16(), posted };
     let Ok(body) = body.render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
     };
-    page(status, &Frame { result: Some("refused"), ..Frame::new(&title, &body) })
+    let mut frame = Frame { result: Some("refused"), ..Frame::new(&title, &body) };
+    if posted.is_some() {
+        frame.scripts.push(&POST_SETUP_ERROR);
+    }
+    page(status, &frame)
 }
 
 /// The error page of a page that could not be rendered.
@@ -85,6 +113,8 @@ struct Message<'a> {
     message: &'a str,
     code: &'a str,
     status: u16,
+    /// A setup error's message for [`POST_SETUP_ERROR`], in `#kloudless-setup-error`.
+    posted: Option<&'a str>,
 }
 
 impl Message<'_> {

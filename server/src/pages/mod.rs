@@ -13,7 +13,7 @@ pub mod settings;
 pub mod statics;
 
 pub use chooser::chooser;
-pub use errors::{error_page, not_shown};
+pub use errors::{error_page, not_shown, setup_error};
 pub use forms::{connect, credentials_form, hostname_form};
 
 use crate::AppState;
@@ -248,6 +248,15 @@ static POST_RESULT: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostResul
 #[template(path = "scripts/post_result.js", escape = "none")]
 struct PostResult;
 
+/// Posts a setup error's message to the opener, if there is one, with the target origin `'*'`
+/// (see [`errors::setup_error`]): it reads the JSON in `#kloudless-setup-error`.
+static POST_SETUP_ERROR: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostSetupError.render()));
+
+/// [`POST_SETUP_ERROR`]'s template (`templates/scripts/post_setup_error.js`).
+#[derive(Template)]
+#[template(path = "scripts/post_setup_error.js", escape = "none")]
+struct PostSetupError;
+
 /// The result message for the flow `request_id`: [`MESSAGE_PREFIX`] and the envelope of `data`.
 pub fn message(request_id: &str, data: &OAuthResult) -> String {
     let envelope = serde_json::to_string(&Envelope::authentication(request_id, data)).unwrap_or_default();
@@ -405,6 +414,7 @@ mod tests {
         let scripts = [
             (&*ABANDON_ON_CLOSE, "abandon_on_close.js"),
             (&*POST_RESULT, "post_result.js"),
+            (&*POST_SETUP_ERROR, "post_setup_error.js"),
             (&*RELAY_SCRIPT, "relay.js"),
             (&*ENHANCE, "enhance.js"),
         ];

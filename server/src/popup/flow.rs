@@ -41,8 +41,8 @@ pub async fn admitted(
             request.browser = Some(hash.to_owned());
             Ok(Admission::Admitted(Box::new(request)))
         }
-        Err(sign_in::InvalidToken(description)) => {
-            let refused = failure(&request, codes::INVALID_SIGN_IN_TOKEN, description);
+        Err(sign_in::InvalidToken(code, description)) => {
+            let refused = failure(&request, code, description);
             Ok(Admission::Ended(deliver(app, &request, &refused).await))
         }
     }
