@@ -33,7 +33,7 @@ export interface CommonOptions {
    * Extension (not in the original library): the language of the pop-up's pages, a BCP 47 tag
    * such as `'de-DE'` or `'ja'`. It wins over the browser's `Accept-Language`; a tag the server
    * has no language for, or a malformed one, is ignored (English is the last fallback). The
-   * server has English, German, French, Spanish and Japanese. Anything but a string throws.
+   * server has English, German, French, Spanish and Japanese. Sent on as given.
    */
   locale?: string;
   /** `raw: {k: v}` is sent as `raw[k]=v`. */

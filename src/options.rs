@@ -1,7 +1,7 @@
 //! The user's `options` object → the pop-up's query parameters, by the original's rules.
 
 use crate::error::Error;
-use kloudless_protocol::{LOCALE, RESERVED_PARAMS, ReturnTo, SIGN_IN_TOKEN, is_sign_in_token};
+use kloudless_protocol::{RESERVED_PARAMS, ReturnTo, SIGN_IN_TOKEN, is_sign_in_token};
 
 /// One option's value, as the shell reads it off the JS object (`null` and `undefined` values
 /// are left out before, as the original did).
@@ -45,9 +45,9 @@ impl Options {
     /// arrays are joined with spaces, `raw: {k: v}` becomes `raw[k]=v`, other arrays and
     /// objects are sent as JSON, reserved keys are dropped. A `sign_in_token` must be a token
     /// string ([`is_sign_in_token`]), else [`Error::InvalidSignInToken`]; a `return_url` a
-    /// non-empty string, else [`Error::InvalidOptions`] (it is kept, not sent); a `locale` (an
-    /// extension: the pop-up's language, a BCP 47 tag the server checks) a string, else
-    /// [`Error::InvalidOptions`]. A legacy `app_id` stands in for a
+    /// non-empty string, else [`Error::InvalidOptions`] (it is kept, not sent). The `locale`
+    /// extension (the pop-up's language) goes on as any text option: the server checks it. A
+    /// legacy `app_id` stands in for a
     /// missing `client_id` (and is sent as `client_id`). The last non-empty one wins.
     pub fn new(entries: impl IntoIterator<Item = (String, OptionValue)>) -> Result<Options, Error> {
         let mut params = Vec::new();
@@ -62,9 +62,6 @@ impl Options {
             }
             if key == SIGN_IN_TOKEN && !matches!(&value, OptionValue::Text(t) if is_sign_in_token(t)) {
                 return Err(Error::InvalidSignInToken);
-            }
-            if key == LOCALE && !matches!(value, OptionValue::Text(_)) {
-                return Err(Error::InvalidOptions);
             }
             match value {
                 OptionValue::Map { members, .. } if key == "raw" => {
@@ -163,14 +160,10 @@ mod tests {
     }
 
     #[test]
-    fn the_locale_is_sent_as_given_and_must_be_text() {
-        let options = Options::new([text("client_id", "app"), text("locale", "de-DE")]).unwrap();
-        assert_eq!(pairs(&options), [("client_id", "app"), ("locale", "de-DE")]);
-        let list = OptionValue::List { items: vec!["de".into()], json: r#"["de"]"#.into() };
-        assert_eq!(
-            Options::new([text("client_id", "app"), ("locale".to_owned(), list)]),
-            Err(Error::InvalidOptions)
-        );
+    fn the_locale_extension_is_sent_as_given() {
+        let locale = kloudless_protocol::LOCALE;
+        let options = Options::new([text("client_id", "app"), text(locale, "de-DE")]).unwrap();
+        assert_eq!(pairs(&options), [("client_id", "app"), (locale, "de-DE")]);
     }
 
     #[test]
