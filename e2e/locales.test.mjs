@@ -77,6 +77,8 @@ test('a ja-JP browser gets the pages in Japanese, errors included', async () => 
   await page.goto(popupUrl('', { client_id: 'nope' }));
   assert.equal(await page.textContent('h1'), 'この接続を開始できませんでした');
   assert.equal(await page.textContent('[data-action="close"]'), 'このウィンドウを閉じる');
+  await page.click('summary');
+  assert.match(await page.textContent('[data-why]'), /^このアプリはこのサーバーに登録されていません/);
   await context.close();
 });
 

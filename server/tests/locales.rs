@@ -90,7 +90,11 @@ async fn error_pages_follow_the_request_language() {
     assert_eq!(refused.status, 400);
     assert_eq!(lang(&refused), "ja");
     assert!(refused.body.contains("<h1>この接続を開始できませんでした</h1>"), "{}", refused.body);
-    assert!(refused.body.contains("エラーコード <code>"), "the code stays marked up");
+    assert!(refused.body.contains("エラーコード <code>invalid_client</code>"), "the code stays marked up");
+    assert!(
+        refused.body.contains("<p data-why>このアプリはこのサーバーに登録されていません"),
+        "the setup error's own sentence"
+    );
     let path = format!("/v1/oauth?{}", popup_query("nope", "http://localhost:3000", "storage", &[]));
     let german = app.send(Method::GET, &path, &[("Accept-Language", "de")], b"").await;
     assert!(german.body.contains("<h1>Diese Verbindung konnte nicht starten</h1>"), "{}", german.body);
