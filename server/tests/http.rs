@@ -407,10 +407,9 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     assert!(page.body.contains("<form method=\"get\" action=\"/v1/oauth\">"));
     assert!(page.body.contains("<input type=\"hidden\" name=\"raw[x]\" value=\"kept\">"));
     assert!(page.body.contains("<input type=\"hidden\" name=\"origin\" value=\"http://localhost:3000\">"));
-    assert!(
-        page.body
-            .contains("data-service=\"gdrive\" data-search-text=\"google drive (demo) gdrive storage\">")
-    );
+    assert!(page.body.contains(
+        "data-service=\"gdrive\" data-search-text=\"google drive (demo) gdrive storage cloud storage\">"
+    ));
     assert!(page.body.contains("<span>Google Drive (demo)</span></button>"));
     assert!(page.body.contains("data-service=\"outlook_calendar\""));
     assert!(!page.body.contains("data-service=\"hubspot\""));

@@ -65,13 +65,16 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     let mut groups: Vec<Group<'_>> = Vec::new();
     // The services the scope names by id come first, when the scope allows others too.
     let suggest = allowed.iter().any(|a| !named.contains(&a.service.id));
+    let t = Locale::for_params(params);
     for allowed in allowed {
         let service = &allowed.service;
+        // The category by its id and by its name in the page's language.
+        let category = format!("{} {}", service.category, category_name(t, &service.category));
         let choice = Choice {
             id: &service.id,
             name: &service.name,
             icon: ServiceIcon::of(service),
-            search_text: format!("{} {} {}", service.name, service.id, service.category).to_lowercase(),
+            search_text: format!("{} {} {category}", service.name, service.id).to_lowercase(),
         };
         if !words.iter().all(|word| choice.search_text.contains(word.as_str())) {
             continue;
@@ -84,7 +87,6 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     }
     groups.sort_by_key(|group| !group.category.is_empty());
     let look = Look::of(app);
-    let t = Locale::for_params(params);
     let body = Chooser {
         t,
         look: &look,
@@ -96,6 +98,19 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
         popup_path: POPUP_PATH,
     };
     form_page(body.render(), &t.text("chooser-title"), params, false, &look)
+}
+
+/// The name of `category` (`""`: the services the scope names) in `t`'s language, or the
+/// category as the catalogue gives it when it has no message.
+fn category_name(t: Locale, category: &str) -> String {
+    let key = match category {
+        "" => "suggested",
+        "storage" | "crm" | "calendar" | "code" | "chat" | "itsm" | "email" | "accounting" | "marketing" => {
+            category
+        }
+        _ => return category.to_owned(),
+    };
+    t.text(&format!("category-{key}"))
 }
 
 /// The names `scope`'s items start with (`box` in `box:admin`, `box.storage`), without `any` and
@@ -121,6 +136,11 @@ struct Chooser<'a> {
 }
 
 impl Chooser<'_> {
+    /// The heading of the group of `category` ([`category_name`]).
+    fn category_name(&self, category: &str) -> String {
+        category_name(self.t, category)
+    }
+
     /// The heading, around the app's name.
     fn heading(&self) -> Around {
         self.t.around("chooser-heading", "app", i18n::args([]))
@@ -146,18 +166,6 @@ impl Chooser<'_> {
             &i18n::args([("shown", "{shown}".into()), ("total", "{total}".into())]),
         )
     }
-
-    /// The heading of the group of `category` (`""`: the services the scope names): its
-    /// translated name, or the category as the catalogue gives it.
-    fn category_name(&self, category: &str) -> String {
-        let key = match category {
-            "" => "suggested",
-            "storage" | "crm" | "calendar" | "code" | "chat" | "itsm" | "email" | "accounting"
-            | "marketing" => category,
-            _ => return category.to_owned(),
-        };
-        self.t.text(&format!("category-{key}"))
-    }
 }
 
 #[cfg(test)]
@@ -168,10 +176,15 @@ mod tests {
 
     /// The chooser's body for `scope` and `search`, over the demo services.
     async fn body(scope: &str, search: &str) -> String {
+        body_in("en", scope, search).await
+    }
+
+    /// [`body`] with the flow's `locale`.
+    async fn body_in(locale: &str, scope: &str, search: &str) -> String {
         let toml =
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[apps.branding]\nname = \"Acme <CRM>\"\n";
         let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
-        let params = vec![("scope".to_owned(), scope.to_owned())];
+        let params = vec![("scope".to_owned(), scope.to_owned()), ("locale".to_owned(), locale.to_owned())];
         let allowed = services::allowed(&services::demo(), &scope::parse(scope).unwrap());
         let page = chooser(&config.apps[0], &params, &allowed, search);
         let bytes = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
@@ -210,6 +223,14 @@ mod tests {
         let none = body("", "nothing").await;
         assert_eq!(none.matches("data-service=").count(), 0);
         assert!(none.contains("<p data-empty>No service matches"), "{none}");
+    }
+
+    #[tokio::test]
+    async fn a_category_is_found_by_its_name_in_the_pages_language() {
+        let page = body_in("de", "", "kalender").await;
+        assert!(page.contains("<h2>Kalender</h2>"), "{page}");
+        assert_eq!(page.matches("data-service=").count(), 2, "{page}");
+        assert!(page.contains("2 von 7 Diensten passen zu „kalender“"), "{page}");
     }
 
     #[test]
