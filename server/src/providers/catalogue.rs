@@ -435,4 +435,31 @@ mod tests {
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());
     }
+
+    #[test]
+    fn the_catalogue_holds_the_storage_mail_and_work_services_issue_23_names() {
+        let entries = catalogue().unwrap();
+        let entry = |id: &str| entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
+        for id in ["sharepoint", "onedrivebiz", "teams"] {
+            let url = entry(id).authorization_url.clone().unwrap();
+            assert!(url.contains("/organizations/"), "{id}: work and school accounts only");
+        }
+        for (id, pattern) in [
+            ("egnyte", "*.egnyte.com"),
+            ("zendesk", "*.zendesk.com"),
+            ("gitlab_self_managed", "gitlab.*.*"),
+            ("freshdesk", "*.freshdesk.com"),
+        ] {
+            assert_eq!(entry(id).hostname_pattern.as_deref(), Some(pattern), "{id}: per-server");
+        }
+        assert_eq!(entry("gitlab").hostname_pattern, None, "gitlab.com");
+        assert_eq!(entry("gmail").issuer.as_deref(), Some("https://accounts.google.com"));
+        assert_eq!(entry("outlook_mail").kind, Kind::Oauth2);
+        for id in ["bitbucket", "xero", "quickbooks", "zoom", "airtable"] {
+            assert_eq!(entry(id).client_auth, ClientAuth::ClientSecretBasic, "{id}: Basic, as its docs show");
+        }
+        assert_eq!(entry("freshdesk").placement(), Placement::Basic, "the API key as the Basic user");
+        assert_eq!(entry("alfresco").kind, Kind::Basic);
+        assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
+    }
 }
