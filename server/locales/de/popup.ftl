@@ -28,6 +28,10 @@ category-itsm = IT-Service-Management
 category-email = E-Mail
 category-accounting = Buchhaltung
 category-marketing = Marketing
+category-database = Datenbanken
+category-helpdesk = Helpdesk
+category-meeting = Besprechungen
+category-project = Projektmanagement
 
 ## Jede Seite
 

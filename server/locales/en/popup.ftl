@@ -32,6 +32,10 @@ category-itsm = IT service management
 category-email = Email
 category-accounting = Accounting
 category-marketing = Marketing
+category-database = Databases
+category-helpdesk = Help desk
+category-meeting = Meetings
+category-project = Project management
 
 ## Every page
 

@@ -28,6 +28,10 @@ category-itsm = Gestión de servicios de TI
 category-email = Correo electrónico
 category-accounting = Contabilidad
 category-marketing = Marketing
+category-database = Bases de datos
+category-helpdesk = Soporte al cliente
+category-meeting = Reuniones
+category-project = Gestión de proyectos
 
 ## Todas las páginas
 

@@ -28,6 +28,10 @@ category-itsm = Gestion des services informatiques
 category-email = E-mail
 category-accounting = Comptabilité
 category-marketing = Marketing
+category-database = Bases de données
+category-helpdesk = Support client
+category-meeting = Réunions
+category-project = Gestion de projet
 
 ## Chaque page
 

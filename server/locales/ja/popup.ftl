@@ -25,6 +25,10 @@ category-itsm = IT サービス管理
 category-email = メール
 category-accounting = 会計
 category-marketing = マーケティング
+category-database = データベース
+category-helpdesk = ヘルプデスク
+category-meeting = 会議
+category-project = プロジェクト管理
 
 ## 全ページ共通
 

@@ -100,17 +100,11 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     form_page(body.render(), &t.text("chooser-title"), params, false, &look)
 }
 
-/// The name of `category` (`""`: the services the scope names) in `t`'s language, or the
-/// category as the catalogue gives it when it has no message.
+/// The name of `category` (`""`: the services the scope names) in `t`'s language (its message
+/// `category-<id>`), or the category as the catalogue gives it when it has no message.
 fn category_name(t: Locale, category: &str) -> String {
-    let key = match category {
-        "" => "suggested",
-        "storage" | "crm" | "calendar" | "code" | "chat" | "itsm" | "email" | "accounting" | "marketing" => {
-            category
-        }
-        _ => return category.to_owned(),
-    };
-    t.text(&format!("category-{key}"))
+    let key = if category.is_empty() { "suggested" } else { category };
+    t.find(&format!("category-{key}")).unwrap_or_else(|| category.to_owned())
 }
 
 /// The names `scope`'s items start with (`box` in `box:admin`, `box.storage`), without `any` and
@@ -231,6 +225,17 @@ mod tests {
         assert!(page.contains("<h2>Kalender</h2>"), "{page}");
         assert_eq!(page.matches("data-service=").count(), 2, "{page}");
         assert!(page.contains("2 von 7 Diensten passen zu „kalender“"), "{page}");
+    }
+
+    #[test]
+    fn every_category_of_the_catalogue_and_the_demo_has_a_name() {
+        let catalogue = crate::providers::catalogue::catalogue().unwrap();
+        let demo = services::demo();
+        let categories = catalogue.iter().map(|e| &e.category).chain(demo.iter().map(|s| &s.category));
+        for category in categories {
+            let name = category_name(Locale::ENGLISH, category);
+            assert_ne!(&name, category, "server/locales/en/popup.ftl: category-{category}");
+        }
     }
 
     #[test]
