@@ -5,7 +5,8 @@
 //! and the call retried once. Only the API base's own origin and path can be reached: an
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused. The headers in `X-Kloudless-Raw-Headers` are passed on too, once
-//! checked ([`crate::accounts::raw_headers`]).
+//! checked ([`crate::accounts::raw_headers`]). On an organisation-wide account, the call is made as
+//! the user `X-Kloudless-As-User` names ([`crate::accounts::as_user`]).
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -16,14 +17,17 @@
 
 use crate::AppState;
 use crate::accounts::api::find_account;
+use crate::accounts::as_user;
 use crate::accounts::raw_headers;
 use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
 use crate::extract::Caller;
 use crate::providers::client::{Tokens, UpstreamError};
+use crate::providers::org::OrgProvider;
 use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
+use crate::store::Account;
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
@@ -157,9 +161,16 @@ async fn call(
     close: Option<CloseHandle>,
 ) -> Result<Response, AppError> {
     let account = find_account(app, caller, id).await?;
-    let api_base = services::find(&app.config.services, &account.service)
+    let service = services::find(&app.config.services, &account.service);
+    let org = service.and_then(|service| match &service.connect {
+        Connect::Org(org) => Some(org.as_ref()),
+        _ => None,
+    });
+    let as_user = as_user::named(headers, org.is_some())?;
+    let api_base = service
         .and_then(|service| match &service.connect {
             Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
+            Connect::Org(org) => org.entry.api_base.clone(),
             _ => None,
         })
         .ok_or(NO_API)?;
@@ -180,7 +191,8 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
-    let mut tokens = fresh_tokens(app, &account, None).await?;
+    let as_user = as_user.as_deref();
+    let mut tokens = tokens_for(app, &account, org, as_user, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
     let url = target(&api_base, path).ok_or(BAD_URI)?;
     let mut retried = false;
@@ -197,7 +209,7 @@ async fn call(
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
             // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).
             retried = true;
-            tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await?;
+            tokens = tokens_for(app, &account, org, as_user, Some(&tokens.access_token)).await?;
             continue;
         }
         if reply.status().is_redirection() {
@@ -206,6 +218,22 @@ async fn call(
         return Ok(pass_back(reply, idle, close));
     }
 }
+/// The access token to call with: the account's own ([`fresh_tokens`]), or for an
+/// organisation-wide account (`org`), that of the user acted as ([`as_user::user_tokens`]);
+/// `stale` is one the API just refused.
+async fn tokens_for(
+    app: &AppState,
+    account: &Account,
+    org: Option<&OrgProvider>,
+    as_user: Option<&str>,
+    stale: Option<&str>,
+) -> Result<Tokens, AppError> {
+    match org {
+        Some(org) => as_user::user_tokens(app, account, org, as_user, stale).await,
+        None => Ok(fresh_tokens(app, account, stale).await?),
+    }
+}
+
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
 /// (a per-server provider) and of `{instance_url}` (its own API server, e.g. a Salesforce org's);
 /// `None` when the account does not name one it needs.

@@ -19,6 +19,10 @@ pub enum Field {
     Hostname,
     /// The API key or the password.
     Secret,
+    /// An organisation's domain.
+    Domain,
+    /// An organisation's admin address.
+    Admin,
     /// The form as a whole.
     Form,
 }
@@ -29,6 +33,8 @@ impl Field {
         match self {
             Field::Hostname => "hostname",
             Field::Secret => "secret",
+            Field::Domain => "domain",
+            Field::Admin => "admin",
             Field::Form => "form",
         }
     }
@@ -44,7 +50,7 @@ pub struct FormError<'a> {
 }
 
 /// The sentence of `error` when it is about `field` (by its template name).
-fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
+pub(super) fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
     error.filter(|error| error.field.as_str() == field).map(|error| error.message)
 }
 

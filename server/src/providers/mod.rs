@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod client;
 pub mod guard;
 pub mod icons;
+pub mod org;
 pub mod raw_params;
 pub mod scope;
 pub mod services;
@@ -58,6 +59,10 @@ pub struct ProviderConfig {
     pub client_secret_env: Option<String>,
     /// …or the file that holds it (its first line).
     pub client_secret_file: Option<PathBuf>,
+    /// A `service_account` entry: the file holding the service account's JSON key.
+    pub key_file: Option<PathBuf>,
+    /// …or the environment variable that holds the JSON key.
+    pub key_env: Option<String>,
     /// `oauth2`: the authorization endpoint.
     pub authorization_url: Option<String>,
     /// `oauth2`: the token endpoint.
@@ -229,6 +234,9 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                  custom provider"
                         .to_owned()
                 })?;
+            if entry.kind == Kind::ServiceAccount {
+                return org_service(entry, config);
+            }
             if entry.kind != Kind::Oauth2 {
                 if let Some(name) = &config.name {
                     entry.name = name.clone();
@@ -321,6 +329,36 @@ fn credentials_service(entry: Entry, config_id: &str) -> Service {
         icon: entry.icon.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
     }
+}
+
+/// An organisation-wide service ([`org`]) enabled by `config`: its key read, its scopes the
+/// entry's unless `scopes` replaces them.
+fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, String> {
+    if config.client_id.is_some()
+        || config.client_secret.is_some()
+        || config.client_secret_env.is_some()
+        || config.client_secret_file.is_some()
+    {
+        return Err(
+            "a service_account service takes key_file or key_env, no client_id or client_secret".to_owned()
+        );
+    }
+    if let Some(name) = &config.name {
+        entry.name = name.clone();
+    }
+    if let Some(scopes) = &config.scopes {
+        entry.scopes = scopes.clone();
+    }
+    let credential = org::read_credential(config.key_file.as_deref(), config.key_env.as_deref())?;
+    Ok(Service {
+        id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config.id.clone(),
+        name: entry.name.clone(),
+        category: entry.category.clone(),
+        icon: entry.icon.clone(),
+        connect: Connect::Org(Arc::new(org::OrgProvider { entry, credential })),
+    })
 }
 
 /// The entry a custom provider describes: OpenID Connect's identity claims, `openid email
