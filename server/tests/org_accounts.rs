@@ -147,7 +147,7 @@ async fn server(base: &str) -> (TestServer, tempfile::TempDir) {
     let toml = format!(
         "public_url = \"{PUBLIC}\"\nallow_private_upstreams = true\n\
          [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
-         [[providers]]\nid = \"google_workspace\"\nkey_file = \"{}\"\n",
+         allow_credentials = true\n[[providers]]\nid = \"google_workspace\"\nkey_file = \"{}\"\n",
         key_file(keys.path()).display()
     );
     let base = base.to_owned();
@@ -274,8 +274,8 @@ async fn raw_calls_act_as_each_user_of_the_domain_with_one_mint_each() {
 }
 
 #[tokio::test]
-async fn the_as_user_header_is_refused_on_other_accounts_and_tokens_are_never_returned() {
-    let (_google, base) = google(&["root@acme.test"]).await;
+async fn a_users_token_is_sealed_at_rest_and_returned_only_by_credentials_as_user() {
+    let (_google, base) = google(&["root@acme.test", "ann@acme.test"]).await;
     let (server, _keys) = server(&base).await;
     assert_eq!(check(&server, "acme.test", "root@acme.test").await.status, 200);
     let account = accounts(&server).await["objects"][0]["id"].as_i64().unwrap();
@@ -289,6 +289,19 @@ async fn the_as_user_header_is_refused_on_other_accounts_and_tokens_are_never_re
         .header("X-Kloudless-As-User", "root@acme.test")
         .header("X-Kloudless-As-User", "ann@acme.test");
     assert_eq!(Reply::of(twice).await.status, 400);
+
+    let credentials = |query: &str| {
+        let path = format!("/v1/accounts/{account}/credentials/{query}");
+        Reply::of(server.get(&path).header("Authorization", format!("APIKey {KEY}")))
+    };
+    let ann = credentials("?as_user=ann@acme.test").await;
+    assert_eq!(ann.status, 200, "{}", ann.body);
+    assert_eq!(ann.json()["access_token"], "at-ann@acme.test-1");
+    assert_eq!(ann.header("cache-control"), Some("no-store"));
+    assert_eq!(credentials("").await.json()["access_token"], "at-root@acme.test-2", "the admin's");
+    assert_eq!(credentials("?as_user=eve@evil.test").await.status, 403);
+    assert_eq!(credentials("?user=ann@acme.test").await.status, 400);
+    assert_eq!(credentials("?as_user=a@acme.test&as_user=b@acme.test").await.status, 400);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Acting as a user of an organisation-wide account's tenant ([`crate::providers::org`]): the
 //! raw API's `X-Kloudless-As-User` names the user (an address of the tenant; without it, the
 //! admin who connected the account). The user's access token is minted by the server and
-//! cached sealed per (account, user), never returned by the raw API.
+//! cached sealed per (account, user), never returned by the raw API; only
+//! `GET …/credentials/?as_user=` returns one, to an app with `allow_credentials`.
 //!
 //! Single flight, as for refreshes ([`super::refresh`]): callers for one user queue on an
 //! in-process lock; across instances, the one minting holds a lease taken by compare-and-swap
@@ -12,11 +13,12 @@
 //! provider does not know (`invalid_grant`) is a 403 for that call only.
 
 use crate::AppState;
-use crate::accounts::refresh::{LEASE, POLL, due};
+use crate::accounts::refresh::{LEASE, POLL, due, fresh_tokens};
 use crate::clock::now_millis;
 use crate::error::AppError;
 use crate::providers::client::{Tokens, UpstreamError};
 use crate::providers::org::{OrgGrant, OrgProvider};
+use crate::providers::services::{self, Connect};
 use crate::store::Account;
 use axum::http::{HeaderMap, StatusCode};
 use kloudless_protocol::codes;
@@ -44,22 +46,51 @@ const UNREADABLE: AppError = AppError::Server(Cow::Borrowed("The account's grant
 const BUSY: AppError =
     AppError::Server(Cow::Borrowed("The user's token is being minted elsewhere for too long."));
 
-/// The user named by `X-Kloudless-As-User`, if any: refused when the account is not
-/// organisation-wide (`org` is `false`) or the header is not one readable value.
+/// The organisation-wide provider of `account`, if it is of one.
+pub fn provider<'a>(app: &'a AppState, account: &Account) -> Option<&'a OrgProvider> {
+    match &services::find(&app.config.services, &account.service)?.connect {
+        Connect::Org(org) => Some(org.as_ref()),
+        _ => None,
+    }
+}
+
+/// The user named by `X-Kloudless-As-User`, if any ([`user`]); the header twice is refused.
 pub fn named(headers: &HeaderMap, org: bool) -> Result<Option<String>, AppError> {
     let mut values = headers.get_all(AS_USER).iter();
     let Some(value) = values.next() else { return Ok(None) };
-    if !org {
-        return Err(NOT_ORG);
-    }
     if values.next().is_some() {
         return Err(BAD_USER);
     }
-    let user = value.to_str().map_err(|_| BAD_USER)?.trim().to_ascii_lowercase();
+    user(value.to_str().map_err(|_| BAD_USER)?, org).map(Some)
+}
+
+/// The user `text` names (trimmed, lower case): refused when the account is not
+/// organisation-wide (`org` is `false`) or it is empty or too long for an address.
+pub fn user(text: &str, org: bool) -> Result<String, AppError> {
+    if !org {
+        return Err(NOT_ORG);
+    }
+    let user = text.trim().to_ascii_lowercase();
     if user.is_empty() || user.len() > 320 {
         return Err(BAD_USER);
     }
-    Ok(Some(user))
+    Ok(user)
+}
+
+/// The access token to call with: the account's own ([`fresh_tokens`]), or for an
+/// organisation-wide account (`org`), that of the user acted as ([`user_tokens`]);
+/// `stale` is one the API just refused.
+pub async fn tokens(
+    app: &AppState,
+    account: &Account,
+    org: Option<&OrgProvider>,
+    user: Option<&str>,
+    stale: Option<&str>,
+) -> Result<Tokens, AppError> {
+    match org {
+        Some(org) => user_tokens(app, account, org, user, stale).await,
+        None => Ok(fresh_tokens(app, account, stale).await?),
+    }
 }
 
 /// The sealing owner of the account's secrets (its grant; with `\n` and a user, that user's token).

@@ -19,15 +19,12 @@ use crate::AppState;
 use crate::accounts::api::find_account;
 use crate::accounts::as_user;
 use crate::accounts::raw_headers;
-use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
 use crate::extract::Caller;
 use crate::providers::client::{Tokens, UpstreamError};
-use crate::providers::org::OrgProvider;
 use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
-use crate::store::Account;
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
@@ -162,10 +159,7 @@ async fn call(
 ) -> Result<Response, AppError> {
     let account = find_account(app, caller, id).await?;
     let service = services::find(&app.config.services, &account.service);
-    let org = service.and_then(|service| match &service.connect {
-        Connect::Org(org) => Some(org.as_ref()),
-        _ => None,
-    });
+    let org = as_user::provider(app, &account);
     let as_user = as_user::named(headers, org.is_some())?;
     let api_base = service
         .and_then(|service| match &service.connect {
@@ -192,7 +186,7 @@ async fn call(
     }
     let idle = app.config.upstream_timeout;
     let as_user = as_user.as_deref();
-    let mut tokens = tokens_for(app, &account, org, as_user, None).await?;
+    let mut tokens = as_user::tokens(app, &account, org, as_user, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
     let url = target(&api_base, path).ok_or(BAD_URI)?;
     let mut retried = false;
@@ -209,7 +203,7 @@ async fn call(
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
             // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).
             retried = true;
-            tokens = tokens_for(app, &account, org, as_user, Some(&tokens.access_token)).await?;
+            tokens = as_user::tokens(app, &account, org, as_user, Some(&tokens.access_token)).await?;
             continue;
         }
         if reply.status().is_redirection() {
@@ -218,22 +212,6 @@ async fn call(
         return Ok(pass_back(reply, idle, close));
     }
 }
-/// The access token to call with: the account's own ([`fresh_tokens`]), or for an
-/// organisation-wide account (`org`), that of the user acted as ([`as_user::user_tokens`]);
-/// `stale` is one the API just refused.
-async fn tokens_for(
-    app: &AppState,
-    account: &Account,
-    org: Option<&OrgProvider>,
-    as_user: Option<&str>,
-    stale: Option<&str>,
-) -> Result<Tokens, AppError> {
-    match org {
-        Some(org) => as_user::user_tokens(app, account, org, as_user, stale).await,
-        None => Ok(fresh_tokens(app, account, stale).await?),
-    }
-}
-
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
 /// (a per-server provider) and of `{instance_url}` (its own API server, e.g. a Salesforce org's);
 /// `None` when the account does not name one it needs.
