@@ -552,6 +552,16 @@ mod tests {
             ),
             ("id = \"pipedrive_token\"\nclient_id = \"c\"", "takes no client_id"),
             ("id = \"k\"\nkind = \"api_key\"\nname = \"K\"\ncategory = \"crm\"", "check_url is needed"),
+            (
+                "id = \"google_workspace\"\nclient_id = \"c\"\nkey_env = \"X\"",
+                "no client_id or client_secret",
+            ),
+            ("id = \"google_workspace\"", "a service account key is needed"),
+            (
+                "id = \"google_workspace\"\nkey_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"",
+                "key_env: the environment variable KLOUDLESS_TEST_UNSET_VARIABLE is not set",
+            ),
+            ("id = \"google_workspace\"\nkey_file = \"/nonexistent/k.json\"\nkey_env = \"X\"", "only one of"),
             ("id = \"Bad Id\"\nkind = \"demo\"\nname = \"x\"\ncategory = \"y\"", "the id must be"),
         ];
         for (entry, expected) in cases {
