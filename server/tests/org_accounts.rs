@@ -212,6 +212,13 @@ async fn the_admin_connects_the_domain_through_the_popup_and_bad_input_stores_no
     let mismatch = check(&server, "acme.test", "root@evil.test").await;
     assert_eq!(mismatch.status, 400);
     assert!(mismatch.body.contains("administrator address at acme.test"), "{}", mismatch.body);
+    for control in ["name=\"domain\"", "name=\"admin_email\""] {
+        assert_eq!(
+            mismatch.body.matches(control).count(),
+            1,
+            "typed once, never carried as hidden: {control}"
+        );
+    }
     let not_a_domain = check(&server, "acme", "root@acme").await;
     assert_eq!(not_a_domain.status, 400);
     let refused = check(&server, "acme.test", "nobody@acme.test").await;
