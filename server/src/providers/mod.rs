@@ -31,6 +31,9 @@ pub enum ConfigKind {
     ApiKey,
     /// A custom basic-authentication service, by the URL that checks a user name and password.
     Basic,
+    /// A custom organisation-wide service: a token endpoint taking RFC 7523 assertions signed
+    /// with a Google-format service account key ([`org`]), by its `token_url` and `api_base`.
+    ServiceAccount,
     /// A simulated service of the built-in demo provider.
     Demo,
 }
@@ -65,7 +68,7 @@ pub struct ProviderConfig {
     pub key_env: Option<String>,
     /// `oauth2`: the authorization endpoint.
     pub authorization_url: Option<String>,
-    /// `oauth2`: the token endpoint.
+    /// `oauth2` / `service_account`: the token endpoint.
     pub token_url: Option<String>,
     /// `oauth2`: the identity endpoint (an OpenID userinfo by default paths).
     pub identity_url: Option<String>,
@@ -98,7 +101,8 @@ pub struct ProviderConfig {
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
-    /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
+    /// `oauth2` / `oidc` / `service_account`: the API's base URL, the only place the
+    /// pass-through API reaches.
     pub api_base: Option<String>,
     /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
     /// ([`Entry::raw_params`]).
@@ -191,6 +195,16 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             }
             catalogue::check(&entry)?;
             return Ok(credentials_service(entry, &config.id));
+        }
+        Some(ConfigKind::ServiceAccount) => {
+            let what = "service_account";
+            let mut entry = custom_entry(config, custom_name(what)?, custom_category(what)?);
+            entry.kind = Kind::ServiceAccount;
+            entry.scopes = config.scopes.clone().ok_or("scopes are needed for a service_account provider")?;
+            entry.token_url = config.token_url.clone();
+            entry.api_base = config.api_base.clone();
+            catalogue::check(&entry)?;
+            return org_service(entry, config);
         }
         Some(ConfigKind::Oidc) => {
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
@@ -557,6 +571,14 @@ mod tests {
                 "no client_id or client_secret",
             ),
             ("id = \"google_workspace\"", "a service account key is needed"),
+            (
+                "id = \"w\"\nkind = \"service_account\"\nname = \"W\"\ncategory = \"storage\"\nkey_env = \"X\"",
+                "scopes are needed",
+            ),
+            (
+                "id = \"w\"\nkind = \"service_account\"\nname = \"W\"\ncategory = \"storage\"\nscopes = [\"s\"]",
+                "token_url is needed",
+            ),
             (
                 "id = \"google_workspace\"\nkey_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"",
                 "key_env: the environment variable KLOUDLESS_TEST_UNSET_VARIABLE is not set",
