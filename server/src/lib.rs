@@ -83,6 +83,9 @@ pub struct AppState {
     pub public_url: String,
     /// One upstream token refresh per account at a time in this instance ([`accounts::refresh`]).
     pub refresh_locks: accounts::refresh::Locks,
+    /// One token mint per user of an organisation-wide account at a time in this instance
+    /// ([`accounts::as_user`]).
+    pub org_locks: accounts::refresh::Locks<(i64, String)>,
 }
 
 impl AppState {
@@ -94,7 +97,16 @@ impl AppState {
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        Ok(AppState { progress, config, store, http, secrets, public_url, refresh_locks: Default::default() })
+        Ok(AppState {
+            progress,
+            config,
+            store,
+            http,
+            secrets,
+            public_url,
+            refresh_locks: Default::default(),
+            org_locks: Default::default(),
+        })
     }
 }
 

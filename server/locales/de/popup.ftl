@@ -104,3 +104,15 @@ setup-invalid_return_to = Die Rückkehrseite, die die App angegeben hat, ist kei
 setup-sign_in_token_required = Diese App verlangt für jede Verbindung ein Anmelde-Token, und es wurde keines angegeben.
 setup-invalid_scope = Die Dienste, die die App verlangt hat, werden auf diesem Server nicht angeboten.
 setup-unsupported_response_type = Die App hat eine Art der Anmeldung verlangt, die dieser Server nicht anbietet.
+
+## The organisation-wide form (an admin authorizes the app for the whole organisation)
+
+org-heading = { $service } Ihrer Organisation verbinden
+org-asks = { $app } möchte auf die { $service }-Konten der Nutzer Ihrer Organisation zugreifen. Ein Administrator der Organisation erlaubt das einmal:
+org-client-id = Client-ID:
+org-scopes = OAuth-Bereiche: { $scopes }, dann „Autorisieren“.
+org-give = Geben Sie unten die Domain Ihrer Organisation und Ihre Administratoradresse ein und klicken Sie dann auf „Prüfen“.
+org-docs = So funktioniert dieser Zugriff (öffnet die Dokumentation von { $service })
+org-domain = Domain
+org-admin = Administratoradresse
+org-check = Prüfen

@@ -109,3 +109,17 @@ setup-invalid_return_to = The return page the app gave is not one of its registe
 setup-sign_in_token_required = This app requires a sign-in token for each connection, and none was given.
 setup-invalid_scope = The services the app asked for are not offered on this server.
 setup-unsupported_response_type = The app asked for a kind of sign-in this server does not offer.
+
+## The organisation-wide form (an admin authorizes the app for the whole organisation)
+
+org-heading = Connect your organisation's { $service }
+# The app's name is shown in bold where { $app } stands.
+org-asks = { $app } asks to reach the { $service } accounts of your organisation's users. An administrator of the organisation authorizes it once:
+org-client-id = Client ID:
+# The scopes are shown as code where { $scopes } stands.
+org-scopes = OAuth scopes: { $scopes }, then Authorize.
+org-give = Give your organisation's domain and your administrator address below, then press Check.
+org-docs = How this access works (opens { $service }'s documentation)
+org-domain = Domain
+org-admin = Administrator address
+org-check = Check

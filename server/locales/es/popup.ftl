@@ -104,3 +104,15 @@ setup-invalid_return_to = La página de retorno que dio la aplicación no es una
 setup-sign_in_token_required = Esta aplicación exige un token de inicio de sesión para cada conexión y no se ha dado ninguno.
 setup-invalid_scope = Los servicios que pidió la aplicación no se ofrecen en este servidor.
 setup-unsupported_response_type = La aplicación pidió un tipo de inicio de sesión que este servidor no ofrece.
+
+## The organisation-wide form (an admin authorizes the app for the whole organisation)
+
+org-heading = Conectar { $service } de su organización
+org-asks = { $app } solicita acceso a las cuentas de { $service } de los usuarios de su organización. Un administrador de la organización lo autoriza una vez:
+org-client-id = ID de cliente:
+org-scopes = Ámbitos de OAuth: { $scopes }, y luego Autorizar.
+org-give = Indique abajo el dominio de su organización y su dirección de administrador, y pulse Comprobar.
+org-docs = Cómo funciona este acceso (abre la documentación de { $service })
+org-domain = Dominio
+org-admin = Dirección de administrador
+org-check = Comprobar

@@ -104,3 +104,15 @@ setup-invalid_return_to = La page de retour donnée par l’application n’est 
 setup-sign_in_token_required = Cette application exige un jeton de connexion pour chaque connexion, et aucun n’a été donné.
 setup-invalid_scope = Les services demandés par l’application ne sont pas proposés sur ce serveur.
 setup-unsupported_response_type = L’application a demandé un type de connexion que ce serveur ne propose pas.
+
+## The organisation-wide form (an admin authorizes the app for the whole organisation)
+
+org-heading = Connecter { $service } de votre organisation
+org-asks = { $app } demande l’accès aux comptes { $service } des utilisateurs de votre organisation. Un administrateur de l’organisation l’autorise une fois :
+org-client-id = ID client :
+org-scopes = Champs d’application OAuth : { $scopes }, puis Autoriser.
+org-give = Indiquez ci-dessous le domaine de votre organisation et votre adresse d’administrateur, puis appuyez sur Vérifier.
+org-docs = Comment fonctionne cet accès (ouvre la documentation de { $service })
+org-domain = Domaine
+org-admin = Adresse de l’administrateur
+org-check = Vérifier

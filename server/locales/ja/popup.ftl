@@ -101,3 +101,15 @@ setup-invalid_return_to = アプリが指定した戻り先のページは、登
 setup-sign_in_token_required = このアプリは接続ごとにサインイントークンを必要としますが、指定されていません。
 setup-invalid_scope = アプリが求めたサービスは、このサーバーでは提供されていません。
 setup-unsupported_response_type = アプリが求めたサインインの方式は、このサーバーでは提供されていません。
+
+## The organisation-wide form (an admin authorizes the app for the whole organisation)
+
+org-heading = 組織の { $service } を接続
+org-asks = { $app } が組織のユーザーの { $service } アカウントへのアクセスを求めています。組織の管理者が一度だけ承認します:
+org-client-id = クライアント ID:
+org-scopes = OAuth スコープ: { $scopes }、その後「承認」。
+org-give = 下に組織のドメインと管理者のメールアドレスを入力し、「確認」を押してください。
+org-docs = このアクセスのしくみ（{ $service } のドキュメントが開きます）
+org-domain = ドメイン
+org-admin = 管理者のメールアドレス
+org-check = 確認

@@ -14,6 +14,7 @@
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
 
+pub mod org;
 mod stateless;
 
 use crate::AppState;

@@ -21,6 +21,10 @@ pub enum Field {
     Hostname,
     /// The API key or the password.
     Secret,
+    /// An organisation's domain.
+    Domain,
+    /// An organisation's admin address.
+    Admin,
     /// The form as a whole.
     Form,
 }
@@ -31,6 +35,8 @@ impl Field {
         match self {
             Field::Hostname => "hostname",
             Field::Secret => "secret",
+            Field::Domain => "domain",
+            Field::Admin => "admin",
             Field::Form => "form",
         }
     }
@@ -46,7 +52,7 @@ pub struct FormError<'a> {
 }
 
 /// The sentence of `error` when it is about `field` (by its template name).
-fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
+pub(super) fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
     error.filter(|error| error.field.as_str() == field).map(|error| error.message)
 }
 
@@ -56,7 +62,7 @@ fn hostname_hint(t: Locale, name: &str, example: &str) -> String {
 }
 
 /// `key`, a form's opening sentence about the service `name`, around the app's name.
-fn asks(t: Locale, key: &str, name: &str) -> Around {
+pub(super) fn asks(t: Locale, key: &str, name: &str) -> Around {
     t.around_with(key, "app", "service", name)
 }
 

@@ -9,12 +9,14 @@ pub mod chooser;
 pub mod errors;
 pub mod forms;
 pub mod look;
+pub mod org_form;
 pub mod settings;
 pub mod statics;
 
 pub use chooser::chooser;
 pub use errors::{error_page, not_shown, setup_error};
 pub use forms::{connect, credentials_form, hostname_form};
+pub use org_form::org_form;
 
 use crate::AppState;
 use crate::i18n::Locale;

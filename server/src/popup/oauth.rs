@@ -175,6 +175,7 @@ async fn first_page(
             let hostname = field(&params, "hostname");
             return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
         }
+        Connect::Org(org) => return crate::broker::org::form(app, &request, chosen, org),
         Connect::Credentials(entry) => pages::credentials_form(
             app_config,
             &request.params,
@@ -204,6 +205,12 @@ pub async fn submit(
         && let Connect::Credentials(entry) = &chosen.service.connect
     {
         return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
+    }
+    if field(&params, "action") == Some("connect")
+        && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
+        && let Connect::Org(org) = &chosen.service.connect
+    {
+        return crate::broker::org::check(&app, &request, chosen, org, &params).await;
     }
     let data = complete(&app.store, &request, &params).await?;
     Ok(deliver(&app, &request, &data).await)

@@ -32,8 +32,18 @@ const MAX_RETURN_TO: usize = 2048;
 pub const SEARCH: &str = "search";
 
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 8] =
-    ["service", "account", "action", "hostname", "api_key", "username", "password", SEARCH];
+const CONTROLS: [&str; 10] = [
+    "service",
+    "account",
+    "action",
+    "hostname",
+    "api_key",
+    "username",
+    "password",
+    "domain",
+    "admin_email",
+    SEARCH,
+];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]

@@ -17,6 +17,9 @@ pub enum Kind {
     ApiKey,
     /// A user name and password the user types into the pop-up.
     Basic,
+    /// An organisation-wide grant: the tenant's admin authorizes our service account once,
+    /// and the server mints each user's token itself ([`crate::providers::org`]).
+    ServiceAccount,
 }
 
 /// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
@@ -119,7 +122,9 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
-    /// Where the identity sits in its reply.
+    /// Where the identity sits in its reply (default: the OpenID claims; a service-account
+    /// entry has none).
+    #[serde(default = "IdentityPaths::openid")]
     pub identity: IdentityPaths,
     /// The API's base URL, for the calls made later with the account's tokens.
     pub api_base: Option<String>,
@@ -300,6 +305,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             ("identity_url", &entry.identity_url),
         ],
         Kind::ApiKey | Kind::Basic => &[("check_url", &entry.check_url)],
+        Kind::ServiceAccount => &[("token_url", &entry.token_url), ("api_base", &entry.api_base)],
     };
     for (field, value) in needed {
         if value.is_none() {
