@@ -162,24 +162,29 @@ async fn connect(
     account["id"].as_i64().ok_or_else(|| format!("no account: {accounts}"))
 }
 
-/// Connects an API-key or basic entry with the key (or a password) the simulator takes, through
-/// the pop-up's form (with the simulator's host for a per-server entry); the account is the
-/// provider's user.
+/// Connects an API-key or basic entry through the pop-up's form (with the simulator's host for
+/// a per-server entry): a wrong key (or password) is refused with the form again, nothing
+/// connected; the one the simulator takes connects the provider's user.
 async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<(), String> {
-    let mut fields = vec![("service", entry.id.as_str()), ("action", "connect")];
-    match entry.kind {
-        Kind::Basic => fields.extend([("username", "ann"), ("password", CLIENT_SECRET)]),
-        _ => fields.push(("api_key", CLIENT_SECRET)),
-    }
-    let host = sim.base().trim_start_matches("http://");
-    if entry.hostname_pattern.is_some() {
-        fields.push(("hostname", host));
-    }
-    let query = popup_query(&entry.id, &fields);
-    let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");
-    let reply = Reply::of(request.body(query)).await;
-    if reply.status != 200 || !reply.body.contains("\"access_token\":\"") {
-        return Err(format!("{}: {}", reply.status, said(&reply.body)));
+    let wrong = format!("{CLIENT_SECRET}-wrong");
+    for (secret, good) in [(wrong.as_str(), false), (CLIENT_SECRET, true)] {
+        let mut fields = vec![("service", entry.id.as_str()), ("action", "connect")];
+        match entry.kind {
+            Kind::Basic => fields.extend([("username", "ann"), ("password", secret)]),
+            _ => fields.push(("api_key", secret)),
+        }
+        let host = sim.base().trim_start_matches("http://");
+        if entry.hostname_pattern.is_some() {
+            fields.push(("hostname", host));
+        }
+        let query = popup_query(&entry.id, &fields);
+        let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");
+        let reply = Reply::of(request.body(query)).await;
+        let connected = reply.status == 200 && reply.body.contains("\"access_token\":\"");
+        if connected != good {
+            let which = if good { "the right" } else { "a wrong" };
+            return Err(format!("{which} secret: {}: {}", reply.status, said(&reply.body)));
+        }
     }
     Ok(())
 }

@@ -34,8 +34,12 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/identity",
             any(move |method: Method, headers: HeaderMap, query: RawQuery, body: Bytes| async move {
-                let credential = i.lock().profile.credential.clone();
+                let (credential, webdav) = {
+                    let state = i.lock();
+                    (state.profile.credential.clone(), state.profile.webdav)
+                };
                 match credential {
+                    Some(_) if webdav => propfind(&i, &method, &headers),
                     Some(placement) => credential_check(&i, &placement, &headers, query),
                     None => identity(&i, &method, &headers, &form(&body)),
                 }
@@ -177,20 +181,12 @@ fn credential_check(
     RawQuery(query): RawQuery,
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    // HTTP Basic: an API key as the user (empty password), or a user's password.
-    let basic_secret = || {
-        let encoded = header("authorization")?.strip_prefix("Basic ")?.to_owned();
-        let decoded =
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
-        let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
-        Some(if password.is_empty() { user } else { password }.to_owned())
-    };
     let presented = match placement.split_once(':') {
         Some(("header", name)) => header(name),
         Some(("query", name)) => {
             form(query.unwrap_or_default().as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
         }
-        None if placement == "basic" => basic_secret(),
+        None if placement == "basic" => basic_password(headers),
         _ => bearer(headers).map(str::to_owned),
     };
     if presented.as_deref() != Some(crate::CLIENT_SECRET) {
@@ -199,6 +195,37 @@ fn credential_check(
     let mut state = shared.lock();
     state.counts.identity_calls += 1;
     axum::Json(state.profile.me.clone()).into_response()
+}
+
+/// `/identity` of a WebDAV server: `PROPFIND` with `Depth: 0` under HTTP Basic with the password
+/// [`crate::CLIENT_SECRET`], answered 207 Multi-Status with the collection's properties in XML
+/// (RFC 4918 §9.1); 405 to another method, 400 to another depth, 401 to another password.
+fn propfind(shared: &Shared, method: &Method, headers: &HeaderMap) -> Response {
+    if method.as_str() != "PROPFIND" {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "OPTIONS, PROPFIND")]).into_response();
+    }
+    if headers.get("depth").and_then(|v| v.to_str().ok()) != Some("0") {
+        return (StatusCode::BAD_REQUEST, "simulator: PROPFIND needs Depth: 0 here").into_response();
+    }
+    if basic_password(headers).as_deref() != Some(crate::CLIENT_SECRET) {
+        let challenge = [(header::WWW_AUTHENTICATE, "Basic realm=\"simulator\"")];
+        return (StatusCode::UNAUTHORIZED, challenge).into_response();
+    }
+    shared.lock().counts.identity_calls += 1;
+    let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus xmlns:d=\"DAV:\"><d:response>\
+               <d:href>/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype>\
+               </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>";
+    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml)
+        .into_response()
+}
+
+/// The password of an HTTP Basic `Authorization` (the user name when the password is empty:
+/// an API key as the user).
+fn basic_password(headers: &HeaderMap) -> Option<String> {
+    let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+    Some(if password.is_empty() { user } else { password }.to_owned())
 }
 
 /// `POST /revoke` (RFC 7009): the grant of the token is revoked; an unknown token is a 200 too.

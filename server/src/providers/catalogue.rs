@@ -49,10 +49,12 @@ pub enum Method {
 
 /// Where the account's identity sits in the identity endpoint's JSON reply: JSON pointers
 /// (RFC 6901), e.g. `/sub` or `/name/display_name`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityPaths {
-    /// The upstream's stable id of the user (a string or a number).
+    /// The upstream's stable id of the user (a string or a number). Empty (a basic entry's
+    /// default): the check's reply is not read, the account is the user name typed.
+    #[serde(default)]
     pub id: String,
     /// The login to show, the first one present (else the id).
     #[serde(default)]
@@ -119,7 +121,8 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
-    /// Where the identity sits in its reply.
+    /// Where the identity sits in its reply (a basic entry without it: the user name typed).
+    #[serde(default)]
     pub identity: IdentityPaths,
     /// The API's base URL, for the calls made later with the account's tokens.
     pub api_base: Option<String>,
@@ -129,6 +132,10 @@ pub struct Entry {
     /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
     /// identity).
     pub check_url: Option<String>,
+    /// API key / basic: how the check is made, where it is not a `GET` answered 2xx with JSON
+    /// (WebDAV's `PROPFIND` answered 207 Multi-Status).
+    #[serde(default)]
+    pub check: Option<CheckRequest>,
     /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
     /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
     pub credential: Option<String>,
@@ -172,6 +179,35 @@ pub struct Entry {
     /// simulator reads it.
     #[serde(default)]
     pub profile: Option<toml::Table>,
+}
+
+/// A credential check other than a JSON `GET`: its method, headers and the status that
+/// means the credential is good.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The method (default `GET`), e.g. WebDAV's `PROPFIND`.
+    #[serde(default = "get")]
+    pub method: String,
+    /// The status the check must answer (default: any 2xx), e.g. 207 Multi-Status.
+    pub status: Option<u16>,
+    /// Headers sent with it, e.g. `Depth = "0"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl CheckRequest {
+    /// Whether a reply of `status` says the credential is good.
+    pub fn accepts(&self, status: u16) -> bool {
+        match self.status {
+            Some(expected) => status == expected,
+            None => (200..300).contains(&status),
+        }
+    }
+}
+
+fn get() -> String {
+    "GET".to_owned()
 }
 
 /// How an API key or a user name and password are sent.
@@ -331,8 +367,20 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
-    if entry.identity.id.is_empty() {
+    if entry.identity.id.is_empty() && entry.kind != Kind::Basic {
         return Err("identity.id is needed".to_owned());
+    }
+    if let Some(check) = &entry.check {
+        if reqwest::Method::from_bytes(check.method.as_bytes()).is_err() {
+            return Err(format!("check.method {:?} is not an HTTP method", check.method));
+        }
+        let header = |(name, value): (&String, &String)| {
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && reqwest::header::HeaderValue::from_str(value).is_ok()
+        };
+        if !check.headers.iter().all(header) {
+            return Err("check.headers must be valid header names and values".to_owned());
+        }
     }
     if let Some(credential) = &entry.credential {
         Placement::parse(credential)?;
@@ -434,6 +482,12 @@ mod tests {
         let twice = format!("{base}{urls}{base}{urls}");
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());
+        let basic = "[[provider]]\nid = \"d\"\nname = \"D\"\ncategory = \"storage\"\nkind = \"basic\"\n\
+                     check_url = \"https://d.test/\"\n";
+        assert!(parse(basic).is_ok(), "no identity: the user name typed");
+        assert!(parse(&basic.replace("basic", "api_key")).unwrap_err().contains("identity.id is needed"));
+        let bad_method = format!("{basic}check = {{ method = \"PROP FIND\" }}\n");
+        assert!(parse(&bad_method).unwrap_err().contains("not an HTTP method"));
     }
 
     #[test]
@@ -460,6 +514,11 @@ mod tests {
         }
         assert_eq!(entry("freshdesk").placement(), Placement::Basic, "the API key as the Basic user");
         assert_eq!(entry("alfresco").kind, Kind::Basic);
+        let webdav = entry("webdav");
+        let check = webdav.check.clone().unwrap();
+        assert_eq!((check.method.as_str(), check.headers["Depth"].as_str()), ("PROPFIND", "0"));
+        assert!(check.accepts(207) && !check.accepts(200), "207 Multi-Status only");
+        assert!(webdav.identity.id.is_empty(), "the account is the user name typed");
         assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }

@@ -348,6 +348,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         api_base: None,
         hostname_pattern: None,
         check_url: None,
+        check: None,
         credential: None,
         revocation_url: None,
         issuer: None,

@@ -2,6 +2,7 @@
 //! against a credential entry's `check_url`.
 
 use super::{Http, Identity, UpstreamError, read_identity};
+use crate::providers::catalogue::CheckRequest;
 use serde::{Deserialize, Serialize};
 
 /// A credential a user typed in the pop-up.
@@ -26,8 +27,10 @@ impl std::fmt::Debug for Credential {
 }
 
 impl Http {
-    /// Checks `credential` against `check_url` (sent as the entry says); on a 2xx reply, reads the
-    /// identity from it. A 401 or 403 is `access_denied` ("refused").
+    /// Checks `credential` against `check_url` (sent as the entry says, with the method,
+    /// headers and expected status of its [`CheckRequest`]); on a good reply, reads the identity
+    /// from its JSON, or for a basic entry without identity paths takes the user name typed (a
+    /// WebDAV server's 207 is XML). A 401 or 403 is `access_denied` ("refused").
     pub async fn check_credential(
         &self,
         entry: &crate::providers::catalogue::Entry,
@@ -45,7 +48,15 @@ impl Http {
         if let Placement::Query(name) = &placement {
             url.query_pairs_mut().append_pair(name, secret);
         }
-        let mut request = self.client.get(url).header(reqwest::header::ACCEPT, "application/json");
+        let plain_get = CheckRequest { method: "GET".to_owned(), status: None, headers: Default::default() };
+        let check = entry.check.as_ref().unwrap_or(&plain_get);
+        let invalid = || UpstreamError::new("server_error", "The service's check method is not valid.");
+        let method = reqwest::Method::from_bytes(check.method.as_bytes()).map_err(|_| invalid())?;
+        let mut request =
+            self.client.request(method, url).header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &check.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         request = match (&placement, credential) {
             (Placement::Bearer, _) => request.bearer_auth(secret),
             (Placement::Basic, Credential::ApiKey(key)) => request.basic_auth(key, Some("")),
@@ -56,13 +67,22 @@ impl Http {
             (Placement::Query(_), _) => request,
         };
         let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
-        if matches!(response.status().as_u16(), 401 | 403) {
+        let status = response.status().as_u16();
+        if matches!(status, 401 | 403) {
             return Err(UpstreamError::new(
                 "access_denied",
                 format!("{} refused these credentials.", entry.name),
             ));
         }
-        let reply = self.json(response, what).await?;
-        read_identity(&reply, &entry.identity)
+        if !check.accepts(status) {
+            let message = format!("The service's {what} answered with status {status}.");
+            return Err(UpstreamError::new("server_error", message));
+        }
+        match credential {
+            Credential::Basic { username, .. } if entry.identity.id.is_empty() => {
+                Ok(Identity { subject: username.clone(), login: username.clone(), name: None })
+            }
+            _ => read_identity(&self.json(response, what).await?, &entry.identity),
+        }
     }
 }
