@@ -163,7 +163,7 @@ async fn connect(
 }
 
 /// Connects an API-key or basic entry through the pop-up's form (with the simulator's host for
-/// a per-server entry): a wrong key (or password) is refused with the form again, nothing
+/// a per-server entry, a region for a regional one): a wrong key (or password) is refused with the form again, nothing
 /// connected; the one the simulator takes connects the provider's user.
 async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<(), String> {
     let wrong = format!("{CLIENT_SECRET}-wrong");
@@ -176,6 +176,9 @@ async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -
         let host = sim.base().trim_start_matches("http://");
         if entry.hostname_pattern.is_some() {
             fields.push(("hostname", host));
+        }
+        if entry.needs_region() {
+            fields.push(("region", "eu-west-3"));
         }
         let query = popup_query(&entry.id, &fields);
         let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");

@@ -7,7 +7,7 @@ use crate::{Code, Shared};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use base64::Engine;
@@ -33,14 +33,14 @@ pub fn router(shared: Shared) -> Router {
         .route("/token", post(move |headers: HeaderMap, body: Bytes| token::token(t, headers, form(&body))))
         .route(
             "/identity",
-            any(move |method: Method, headers: HeaderMap, query: RawQuery, body: Bytes| async move {
+            any(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
                 let (credential, webdav) = {
                     let state = i.lock();
                     (state.profile.credential.clone(), state.profile.webdav)
                 };
                 match credential {
                     Some(_) if webdav => propfind(&i, &method, &headers),
-                    Some(placement) => credential_check(&i, &placement, &headers, query),
+                    Some(placement) => credential_check(&i, &placement, &method, &uri, &headers),
                     None => identity(&i, &method, &headers, &form(&body)),
                 }
             }),
@@ -60,7 +60,9 @@ pub fn router(shared: Shared) -> Router {
             "/_sim/revoke",
             post(move || async move { revoke.lock().grants.iter_mut().for_each(|g| g.revoked = true) }),
         )
-        .fallback(move |headers: HeaderMap| async move { call_api(&api, &headers) });
+        .fallback(move |method: Method, uri: Uri, headers: HeaderMap| async move {
+            call_api(&api, &method, &uri, &headers)
+        });
     router.layer(axum::middleware::map_response(move |mut response: Response| async move {
         if coop {
             response
@@ -171,30 +173,39 @@ fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) 
     axum::Json(reply).into_response()
 }
 
-/// `/identity` of an API-key or basic provider: the profile's `me` when the key (or, by HTTP
-/// Basic, the password) is [`crate::CLIENT_SECRET`], where the profile's `credential` says,
-/// else 401.
+/// `/identity` of an API-key or basic provider: the profile's `me` when the request carries the
+/// credential where the profile's `credential` says ([`credential_ok`]), else 401.
 fn credential_check(
     shared: &Shared,
     placement: &str,
+    method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
-    RawQuery(query): RawQuery,
 ) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let presented = match placement.split_once(':') {
-        Some(("header", name)) => header(name),
-        Some(("query", name)) => {
-            form(query.unwrap_or_default().as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-        }
-        None if placement == "basic" => basic_password(headers),
-        _ => bearer(headers).map(str::to_owned),
-    };
-    if presented.as_deref() != Some(crate::CLIENT_SECRET) {
+    if !credential_ok(placement, method, uri, headers) {
         return unauthorized();
     }
     let mut state = shared.lock();
     state.counts.identity_calls += 1;
     axum::Json(state.profile.me.clone()).into_response()
+}
+
+/// Whether the request carries the key (or, by HTTP Basic, the password)
+/// [`crate::CLIENT_SECRET`] as `placement` says — or, for `aws_sigv4:<service>`, an AWS
+/// Signature V4 made with it as the secret access key ([`crate::sigv4::verify`]).
+fn credential_ok(placement: &str, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let presented = match placement.split_once(':') {
+        Some(("aws_sigv4", service)) => return crate::sigv4::verify(method, uri, headers, service),
+        Some(("header", name)) => header(name),
+        Some(("query", name)) => form(uri.query().unwrap_or_default().as_bytes())
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v),
+        None if placement == "basic" => basic_password(headers),
+        _ => bearer(headers).map(str::to_owned),
+    };
+    presented.as_deref() == Some(crate::CLIENT_SECRET)
 }
 
 /// `/identity` of a WebDAV server: `PROPFIND` with `Depth: 0` under HTTP Basic with the password
@@ -248,10 +259,16 @@ fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
     StatusCode::OK.into_response()
 }
 
-/// Any other path: the API. 401 to a token that is not live, 429 with `Retry-After` while
-/// throttled, else a small JSON reply.
-fn call_api(shared: &Shared, headers: &HeaderMap) -> Response {
-    if !bearer(headers).is_some_and(|t| live(shared, t)) {
+/// Any other path: the API. 401 to a token that is not live (an API-key or basic provider: to a
+/// request without the credential, [`credential_ok`]), 429 with `Retry-After` while throttled,
+/// else a small JSON reply.
+fn call_api(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    let credential = shared.lock().profile.credential.clone();
+    let authorized = match &credential {
+        Some(placement) => credential_ok(placement, method, uri, headers),
+        None => bearer(headers).is_some_and(|t| live(shared, t)),
+    };
+    if !authorized {
         shared.lock().counts.api_unauthorized += 1;
         return unauthorized();
     }

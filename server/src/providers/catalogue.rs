@@ -165,6 +165,10 @@ pub struct Entry {
     /// one, the pop-up shows a monogram.
     #[serde(default)]
     pub icon: Option<String>,
+    /// Basic: what the form calls the user name and the password (S3's access key id and
+    /// secret access key); default "User name" and "Password".
+    #[serde(default)]
+    pub labels: Option<FormLabels>,
     /// API key / basic: a sentence telling the user where to find the credential, shown on the
     /// pop-up's form above the `docs` link.
     #[serde(default)]
@@ -179,6 +183,25 @@ pub struct Entry {
     /// simulator reads it.
     #[serde(default)]
     pub profile: Option<toml::Table>,
+}
+
+/// What a basic entry's form calls its two fields.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FormLabels {
+    /// The user name's label.
+    pub username: String,
+    /// The password's label.
+    pub password: String,
+}
+
+/// Whether `region` is a well-formed cloud region name: 2 to 32 of `a-z`, `0-9` and `-`, a
+/// letter first and a `-` in it (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn is_region(region: &str) -> bool {
+    (2..=32).contains(&region.len())
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region.contains('-')
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A credential check other than a JSON `GET`: its method, headers and the status that
@@ -221,6 +244,10 @@ pub enum Placement {
     Header(String),
     /// A query parameter of this name.
     Query(String),
+    /// AWS Signature Version 4 for this service's signing name (`aws_sigv4:s3`): a basic
+    /// entry's user name is the access key id, its password the secret access key, and the
+    /// account's `{region}` the signing region.
+    AwsSigV4(String),
 }
 
 impl Placement {
@@ -235,9 +262,14 @@ impl Placement {
             None if text == "basic" => Some(Placement::Basic),
             Some(("header", name)) => named(name).map(Placement::Header),
             Some(("query", name)) => named(name).map(Placement::Query),
+            Some(("aws_sigv4", service)) => named(service).map(Placement::AwsSigV4),
             _ => None,
         }
-        .ok_or_else(|| format!("credential {text:?} is not bearer, basic, header:<name> or query:<name>"))
+        .ok_or_else(|| {
+            format!(
+                "credential {text:?} is not bearer, basic, header:<name>, query:<name> or aws_sigv4:<service>"
+            )
+        })
     }
 }
 
@@ -256,6 +288,13 @@ impl Entry {
         };
         self.scopes.iter().chain(&self.admin_scopes).any(|own| own == scope)
             || self.allowed_scopes.iter().any(allowed)
+    }
+
+    /// Whether the account names a region, asked for on the form: its requests are signed for
+    /// one (AWS), or its check URL holds `{region}`.
+    pub fn needs_region(&self) -> bool {
+        matches!(self.placement(), Placement::AwsSigV4(_))
+            || self.check_url.as_deref().is_some_and(|url| url.contains("{region}"))
     }
 
     /// How the credential is sent (checked by [`check`]).
@@ -354,6 +393,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     for url in urls.into_iter().flatten() {
         let probe = url
             .replace("{hostname}", "host.example")
+            .replace("{region}", "us-east-1")
             .replace("{instance_url}", "https://instance.example")
             .replace("{access_token}", "t");
         match url::Url::parse(&probe) {
@@ -382,8 +422,11 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err("check.headers must be valid header names and values".to_owned());
         }
     }
-    if let Some(credential) = &entry.credential {
-        Placement::parse(credential)?;
+    if let Some(credential) = &entry.credential
+        && let Placement::AwsSigV4(_) = Placement::parse(credential)?
+        && entry.kind != Kind::Basic
+    {
+        return Err("aws_sigv4 needs kind = \"basic\" (the access key id and secret)".to_owned());
     }
     Ok(())
 }
@@ -519,6 +562,11 @@ mod tests {
         assert_eq!((check.method.as_str(), check.headers["Depth"].as_str()), ("PROPFIND", "0"));
         assert!(check.accepts(207) && !check.accepts(200), "207 Multi-Status only");
         assert!(webdav.identity.id.is_empty(), "the account is the user name typed");
+        let s3 = entry("s3");
+        assert_eq!(s3.placement(), Placement::AwsSigV4("s3".into()));
+        assert!(s3.needs_region() && s3.labels.is_some());
+        assert!(["us-east-1", "eu-central-2", "us-gov-west-1"].into_iter().all(is_region));
+        assert!(!["", "useast1", "US-EAST-1", "us-east-1.evil.test", "-us-1"].into_iter().any(is_region));
         assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }

@@ -357,6 +357,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         allowed_scopes: Vec::new(),
         icon: None,
         help: None,
+        labels: None,
         token_path: None,
         profile: None,
     }

@@ -1,8 +1,9 @@
 //! Credentials typed in the pop-up (an API key, a user name and password) and their check
 //! against a credential entry's `check_url`.
 
+use super::aws::{self, AwsKey};
 use super::{Http, Identity, UpstreamError, read_identity};
-use crate::providers::catalogue::CheckRequest;
+use crate::providers::catalogue::{CheckRequest, Placement};
 use serde::{Deserialize, Serialize};
 
 /// A credential a user typed in the pop-up.
@@ -26,6 +27,46 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+impl Credential {
+    /// `request` with this credential sent as `placement` says: a bearer token, HTTP Basic, a
+    /// header, a query parameter, or (a key id and secret) an AWS Signature V4 for `region`.
+    pub fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        placement: &Placement,
+        region: Option<&str>,
+    ) -> Result<reqwest::Request, UpstreamError> {
+        let secret = match self {
+            Credential::ApiKey(key) => key.as_str(),
+            Credential::Basic { password, .. } => password.as_str(),
+        };
+        let request = match (placement, self) {
+            (Placement::Bearer, _) => request.bearer_auth(secret),
+            (Placement::Basic, Credential::ApiKey(key)) => request.basic_auth(key, Some("")),
+            (Placement::Basic, Credential::Basic { username, password }) => {
+                request.basic_auth(username, Some(password))
+            }
+            (Placement::Header(name), _) => request.header(name.as_str(), secret),
+            (Placement::Query(_) | Placement::AwsSigV4(_), _) => request,
+        };
+        let unusable = || UpstreamError::new("server_error", "The request to the service could not be made.");
+        let mut request = request.build().map_err(|_| unusable())?;
+        match (placement, self) {
+            (Placement::Query(name), _) => {
+                request.url_mut().query_pairs_mut().append_pair(name, secret);
+            }
+            (Placement::AwsSigV4(service), Credential::Basic { username, password }) => {
+                let region = region.ok_or_else(unusable)?;
+                let key = AwsKey { access_key_id: username, secret: password, region, service };
+                aws::sign_request(&mut request, &key)?;
+            }
+            (Placement::AwsSigV4(_), Credential::ApiKey(_)) => return Err(unusable()),
+            _ => {}
+        }
+        Ok(request)
+    }
+}
+
 impl Http {
     /// Checks `credential` against `check_url` (sent as the entry says, with the method,
     /// headers and expected status of its [`CheckRequest`]); on a good reply, reads the identity
@@ -36,18 +77,10 @@ impl Http {
         entry: &crate::providers::catalogue::Entry,
         check_url: &str,
         credential: &Credential,
+        region: Option<&str>,
     ) -> Result<Identity, UpstreamError> {
-        use crate::providers::catalogue::Placement;
         let what = "credential check";
-        let mut url = self.check(check_url, what)?;
-        let placement = entry.placement();
-        let secret = match credential {
-            Credential::ApiKey(key) => key.as_str(),
-            Credential::Basic { password, .. } => password.as_str(),
-        };
-        if let Placement::Query(name) = &placement {
-            url.query_pairs_mut().append_pair(name, secret);
-        }
+        let url = self.check(check_url, what)?;
         let plain_get = CheckRequest { method: "GET".to_owned(), status: None, headers: Default::default() };
         let check = entry.check.as_ref().unwrap_or(&plain_get);
         let invalid = || UpstreamError::new("server_error", "The service's check method is not valid.");
@@ -57,16 +90,9 @@ impl Http {
         for (name, value) in &check.headers {
             request = request.header(name.as_str(), value.as_str());
         }
-        request = match (&placement, credential) {
-            (Placement::Bearer, _) => request.bearer_auth(secret),
-            (Placement::Basic, Credential::ApiKey(key)) => request.basic_auth(key, Some("")),
-            (Placement::Basic, Credential::Basic { username, password }) => {
-                request.basic_auth(username, Some(password))
-            }
-            (Placement::Header(name), _) => request.header(name.as_str(), secret),
-            (Placement::Query(_), _) => request,
-        };
-        let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
+        let request = credential.authorize(request, &entry.placement(), region)?;
+        let response =
+            self.client.execute(request).await.map_err(|e| UpstreamError::unreachable(what, &e))?;
         let status = response.status().as_u16();
         if matches!(status, 401 | 403) {
             return Err(UpstreamError::new(

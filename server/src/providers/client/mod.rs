@@ -7,6 +7,7 @@
 //! make the server hold more. Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a
 //! sentence for the user, never a token or a secret.
 
+mod aws;
 mod credential;
 mod read;
 mod reply;
