@@ -5,7 +5,9 @@
 //! and the call retried once. Only the API base's own origin and path can be reached: an
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused. The headers in `X-Kloudless-Raw-Headers` are passed on too, once
-//! checked ([`crate::accounts::raw_headers`]).
+//! checked ([`crate::accounts::raw_headers`]). An API-key or basic account's calls carry its
+//! [`kept`] credential instead, as its entry sends it (AWS: each call signed), with nothing to
+//! refresh.
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -16,6 +18,7 @@
 
 use crate::AppState;
 use crate::accounts::api::find_account;
+use crate::accounts::kept;
 use crate::accounts::raw_headers;
 use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
@@ -157,10 +160,11 @@ async fn call(
     close: Option<CloseHandle>,
 ) -> Result<Response, AppError> {
     let account = find_account(app, caller, id).await?;
-    let api_base = services::find(&app.config.services, &account.service)
+    let (api_base, keyed) = services::find(&app.config.services, &account.service)
         .and_then(|service| match &service.connect {
-            Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
-            _ => None,
+            Connect::Upstream(upstream) => Some((upstream.entry.api_base.clone()?, None)),
+            Connect::Credentials(entry) => Some((entry.api_base.clone()?, Some(entry.clone()))),
+            Connect::Demo => None,
         })
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
@@ -180,6 +184,27 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
+    if let Some(entry) = keyed {
+        // An API-key or basic account: its credential on each call (AWS: each call signed),
+        // nothing to refresh.
+        let kept = kept::open(app, &account).await?;
+        let url = target(&kept.fill(&api_base).ok_or(NO_API)?, path).ok_or(BAD_URI)?;
+        let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
+        let request = app.http.raw_request(method, &url, &passed, body)?;
+        let request = kept.credential.authorize(request, &entry.placement(), kept.region.as_deref())?;
+        let reply = tokio::select! {
+            reply = app.http.send_raw(request) => reply,
+            () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
+        };
+        let reply = reply.map_err(|error| match sending.failure() {
+            Some(failure) => AppError::from(failure),
+            None => AppError::from(error),
+        })?;
+        if reply.status().is_redirection() {
+            return Err(REDIRECTED);
+        }
+        return Ok(pass_back(reply, idle, close));
+    }
     let mut tokens = fresh_tokens(app, &account, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
     let url = target(&api_base, path).ok_or(BAD_URI)?;
