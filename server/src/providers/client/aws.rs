@@ -71,3 +71,24 @@ pub fn sign_request(request: &mut reqwest::Request, key: &AwsKey<'_>) -> Result<
 fn unsigned() -> UpstreamError {
     UpstreamError::new("server_error", "The request to the service could not be signed.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_signed_for_its_region_and_service_without_reading_the_body() {
+        let url = "https://s3.eu-west-3.amazonaws.com/".parse().unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::GET, url);
+        let key =
+            AwsKey { access_key_id: "AKIDEXAMPLE", secret: "s3cr3t", region: "eu-west-3", service: "s3" };
+        sign_request(&mut request, &key).unwrap();
+        let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
+        let authorization = header("authorization");
+        assert!(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), "{authorization}");
+        assert!(authorization.contains("/eu-west-3/s3/aws4_request"), "{authorization}");
+        assert!(!authorization.contains("s3cr3t"));
+        assert_eq!(header("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+        assert_eq!(header("x-amz-date").len(), 16);
+    }
+}
