@@ -164,26 +164,49 @@ async fn connect(
     account["id"].as_i64().ok_or_else(|| format!("no account: {accounts}"))
 }
 
-/// Connects an API-key or basic entry with the key (or a password) the simulator takes, through
-/// the pop-up's form (with the simulator's host for a per-server entry); the account is the
-/// provider's user.
-async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<(), String> {
-    let mut fields = vec![("service", entry.id.as_str()), ("action", "connect")];
-    match entry.kind {
-        Kind::Basic => fields.extend([("username", "ann"), ("password", CLIENT_SECRET)]),
-        _ => fields.push(("api_key", CLIENT_SECRET)),
+/// Connects an API-key or basic entry through the pop-up's form (with the simulator's host for
+/// a per-server entry, a region for a regional one): a wrong key (or password) is refused with the form again, nothing
+/// connected; the one the simulator takes connects the provider's user.
+async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<i64, String> {
+    let wrong = format!("{CLIENT_SECRET}-wrong");
+    for (secret, good) in [(wrong.as_str(), false), (CLIENT_SECRET, true)] {
+        let mut fields = vec![("service", entry.id.as_str()), ("action", "connect")];
+        match entry.kind {
+            Kind::Basic => fields.extend([("username", "ann"), ("password", secret)]),
+            _ => fields.push(("api_key", secret)),
+        }
+        let host = sim.base().trim_start_matches("http://");
+        if entry.hostname_pattern.is_some() {
+            fields.push(("hostname", host));
+        }
+        if entry.needs_region() {
+            fields.push(("region", "eu-west-3"));
+        }
+        let query = popup_query(&entry.id, &fields);
+        let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");
+        let reply = Reply::of(request.body(query)).await;
+        let token = (reply.status == 200).then(|| result_token(&reply.body)).flatten();
+        match (token, good) {
+            (None, false) => {}
+            (Some(token), true) => return account_of(server, &token).await,
+            _ => {
+                let which = if good { "the right" } else { "a wrong" };
+                return Err(format!("{which} secret: {}: {}", reply.status, said(&reply.body)));
+            }
+        }
     }
-    let host = sim.base().trim_start_matches("http://");
-    if entry.hostname_pattern.is_some() {
-        fields.push(("hostname", host));
-    }
-    let query = popup_query(&entry.id, &fields);
-    let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");
-    let reply = Reply::of(request.body(query)).await;
-    if reply.status != 200 || !reply.body.contains("\"access_token\":\"") {
-        return Err(format!("{}: {}", reply.status, said(&reply.body)));
-    }
-    Ok(())
+    Err("no secret was tried".to_owned())
+}
+
+/// The token on a result page, if it holds one.
+fn result_token(page: &str) -> Option<String> {
+    page.split("\"access_token\":\"").nth(1)?.split('"').next().map(str::to_owned)
+}
+
+/// The id of the account the result's `token` names.
+async fn account_of(server: &TestServer, token: &str) -> Result<i64, String> {
+    let accounts = Reply::of(server.get("/v1/accounts/").bearer_auth(token)).await.json();
+    accounts["objects"][0]["id"].as_i64().ok_or_else(|| format!("no account: {accounts}"))
 }
 
 /// What a result page says: its error paragraph.
@@ -359,10 +382,16 @@ async fn matrix_row(entry: Entry, profile: Result<Profile, String>) -> Vec<Outco
     };
     let (server, sim) = start(&entry, &profile).await;
     if entry.kind != Kind::Oauth2 {
-        let connected = connect_with_key(&server, &sim, &entry).await.map(|()| None);
-        return [connected]
+        let account = match connect_with_key(&server, &sim, &entry).await {
+            Ok(account) => account,
+            Err(error) => return vec![Err(error)],
+        };
+        let run = Run { server, sim, entry, profile, account };
+        let raw_call = raw_ok(&run).await.map(|_| None);
+        let no_grant = || Ok(Some("no OAuth grant"));
+        return [Ok(None), no_grant(), raw_call]
             .into_iter()
-            .chain(CHECKS[1..].iter().map(|_| Ok(Some("no OAuth grant"))))
+            .chain(CHECKS[3..].iter().map(|_| no_grant()))
             .collect();
     }
     let account = match connect(&server, &sim, &entry, &profile).await {

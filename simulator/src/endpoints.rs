@@ -7,7 +7,7 @@ use crate::{Code, Shared};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use base64::Engine;
@@ -33,10 +33,14 @@ pub fn router(shared: Shared) -> Router {
         .route("/token", post(move |headers: HeaderMap, body: Bytes| token::token(t, headers, form(&body))))
         .route(
             "/identity",
-            any(move |method: Method, headers: HeaderMap, query: RawQuery, body: Bytes| async move {
-                let credential = i.lock().profile.credential.clone();
+            any(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+                let (credential, webdav) = {
+                    let state = i.lock();
+                    (state.profile.credential.clone(), state.profile.webdav)
+                };
                 match credential {
-                    Some(placement) => credential_check(&i, &placement, &headers, query),
+                    Some(_) if webdav => propfind(&i, &method, &headers),
+                    Some(placement) => credential_check(&i, &placement, &method, &uri, &headers),
                     None => identity(&i, &method, &headers, &form(&body)),
                 }
             }),
@@ -56,7 +60,9 @@ pub fn router(shared: Shared) -> Router {
             "/_sim/revoke",
             post(move || async move { revoke.lock().grants.iter_mut().for_each(|g| g.revoked = true) }),
         )
-        .fallback(move |headers: HeaderMap| async move { call_api(&api, &headers) });
+        .fallback(move |method: Method, uri: Uri, headers: HeaderMap| async move {
+            call_api(&api, &method, &uri, &headers)
+        });
     router.layer(axum::middleware::map_response(move |mut response: Response| async move {
         if coop {
             response
@@ -167,38 +173,70 @@ fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) 
     axum::Json(reply).into_response()
 }
 
-/// `/identity` of an API-key or basic provider: the profile's `me` when the key (or, by HTTP
-/// Basic, the password) is [`crate::CLIENT_SECRET`], where the profile's `credential` says,
-/// else 401.
+/// `/identity` of an API-key or basic provider: the profile's `me` when the request carries the
+/// credential where the profile's `credential` says ([`credential_ok`]), else 401.
 fn credential_check(
     shared: &Shared,
     placement: &str,
+    method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
-    RawQuery(query): RawQuery,
 ) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    // HTTP Basic: an API key as the user (empty password), or a user's password.
-    let basic_secret = || {
-        let encoded = header("authorization")?.strip_prefix("Basic ")?.to_owned();
-        let decoded =
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
-        let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
-        Some(if password.is_empty() { user } else { password }.to_owned())
-    };
-    let presented = match placement.split_once(':') {
-        Some(("header", name)) => header(name),
-        Some(("query", name)) => {
-            form(query.unwrap_or_default().as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-        }
-        None if placement == "basic" => basic_secret(),
-        _ => bearer(headers).map(str::to_owned),
-    };
-    if presented.as_deref() != Some(crate::CLIENT_SECRET) {
+    if !credential_ok(placement, method, uri, headers) {
         return unauthorized();
     }
     let mut state = shared.lock();
     state.counts.identity_calls += 1;
     axum::Json(state.profile.me.clone()).into_response()
+}
+
+/// Whether the request carries the key (or, by HTTP Basic, the password)
+/// [`crate::CLIENT_SECRET`] as `placement` says — or, for `aws_sigv4:<service>`, an AWS
+/// Signature V4 made with it as the secret access key ([`crate::sigv4::verify`]).
+fn credential_ok(placement: &str, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let presented = match placement.split_once(':') {
+        Some(("aws_sigv4", service)) => return crate::sigv4::verify(method, uri, headers, service),
+        Some(("header", name)) => header(name),
+        Some(("query", name)) => form(uri.query().unwrap_or_default().as_bytes())
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v),
+        None if placement == "basic" => basic_password(headers),
+        _ => bearer(headers).map(str::to_owned),
+    };
+    presented.as_deref() == Some(crate::CLIENT_SECRET)
+}
+
+/// `/identity` of a WebDAV server: `PROPFIND` with `Depth: 0` under HTTP Basic with the password
+/// [`crate::CLIENT_SECRET`], answered 207 Multi-Status with the collection's properties in XML
+/// (RFC 4918 §9.1); 405 to another method, 400 to another depth, 401 to another password.
+fn propfind(shared: &Shared, method: &Method, headers: &HeaderMap) -> Response {
+    if method.as_str() != "PROPFIND" {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "OPTIONS, PROPFIND")]).into_response();
+    }
+    if headers.get("depth").and_then(|v| v.to_str().ok()) != Some("0") {
+        return (StatusCode::BAD_REQUEST, "simulator: PROPFIND needs Depth: 0 here").into_response();
+    }
+    if basic_password(headers).as_deref() != Some(crate::CLIENT_SECRET) {
+        let challenge = [(header::WWW_AUTHENTICATE, "Basic realm=\"simulator\"")];
+        return (StatusCode::UNAUTHORIZED, challenge).into_response();
+    }
+    shared.lock().counts.identity_calls += 1;
+    let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus xmlns:d=\"DAV:\"><d:response>\
+               <d:href>/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype>\
+               </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>";
+    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml)
+        .into_response()
+}
+
+/// The password of an HTTP Basic `Authorization` (the user name when the password is empty:
+/// an API key as the user).
+fn basic_password(headers: &HeaderMap) -> Option<String> {
+    let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
+    let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+    Some(if password.is_empty() { user } else { password }.to_owned())
 }
 
 /// `POST /revoke` (RFC 7009): the grant of the token is revoked; an unknown token is a 200 too.
@@ -221,10 +259,16 @@ fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
     StatusCode::OK.into_response()
 }
 
-/// Any other path: the API. 401 to a token that is not live, 429 with `Retry-After` while
-/// throttled, else a small JSON reply.
-fn call_api(shared: &Shared, headers: &HeaderMap) -> Response {
-    if !bearer(headers).is_some_and(|t| live(shared, t)) {
+/// Any other path: the API. 401 to a token that is not live (an API-key or basic provider: to a
+/// request without the credential, [`credential_ok`]), 429 with `Retry-After` while throttled,
+/// else a small JSON reply.
+fn call_api(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    let credential = shared.lock().profile.credential.clone();
+    let authorized = match &credential {
+        Some(placement) => credential_ok(placement, method, uri, headers),
+        None => bearer(headers).is_some_and(|t| live(shared, t)),
+    };
+    if !authorized {
         shared.lock().counts.api_unauthorized += 1;
         return unauthorized();
     }

@@ -14,6 +14,7 @@
 
 mod endpoints;
 pub mod profile;
+mod sigv4;
 mod token;
 
 pub use profile::Profile;

@@ -109,6 +109,10 @@ pub struct Profile {
     /// `query:<name>`. The key (or password) it accepts is [`crate::CLIENT_SECRET`].
     #[serde(default)]
     pub credential: Option<String>,
+    /// A WebDAV server (RFC 4918): its check is `PROPFIND` with `Depth: 0` under the
+    /// credential, answered 207 Multi-Status in XML (any other method 405, another depth 400).
+    #[serde(default)]
+    pub webdav: bool,
     /// PKCE.
     #[serde(default)]
     pub pkce: Pkce,

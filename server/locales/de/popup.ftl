@@ -53,6 +53,7 @@ credentials-where-basic = Wo finde ich meine Anmeldedaten? (öffnet die Hilfe vo
 credentials-where-key = Wo finde ich meinen API-Schlüssel? (öffnet die Hilfe von { $service })
 credentials-username = Benutzername
 credentials-password = Passwort
+credentials-region = Region
 credentials-api-key = API-Schlüssel
 credentials-reveal = Anzeigen
 hostname-asks = { $app } möchte Ihr { $service }-Konto verwenden. Auf welchem Server ist es?

@@ -57,6 +57,7 @@ credentials-where-basic = Where to find your sign-in details (opens { $service }
 credentials-where-key = Where to find your API key (opens { $service }'s help)
 credentials-username = User name
 credentials-password = Password
+credentials-region = Region
 credentials-api-key = API key
 credentials-reveal = Show
 hostname-asks = { $app } asks to use your { $service } account. Which server is it on?

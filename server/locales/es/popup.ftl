@@ -53,6 +53,7 @@ credentials-where-basic = Dónde encontrar tus datos de acceso (abre la ayuda de
 credentials-where-key = Dónde encontrar tu clave de API (abre la ayuda de { $service })
 credentials-username = Nombre de usuario
 credentials-password = Contraseña
+credentials-region = Región
 credentials-api-key = Clave de API
 credentials-reveal = Mostrar
 hostname-asks = { $app } solicita usar tu cuenta de { $service }. ¿En qué servidor está?

@@ -53,6 +53,7 @@ credentials-where-basic = Où trouver vos identifiants (ouvre l’aide de { $ser
 credentials-where-key = Où trouver votre clé d’API (ouvre l’aide de { $service })
 credentials-username = Nom d’utilisateur
 credentials-password = Mot de passe
+credentials-region = Région
 credentials-api-key = Clé d’API
 credentials-reveal = Afficher
 hostname-asks = { $app } demande à utiliser votre compte { $service }. Sur quel serveur se trouve-t-il ?

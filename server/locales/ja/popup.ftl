@@ -50,6 +50,7 @@ credentials-where-basic = サインイン情報の確認方法({ $service } の�
 credentials-where-key = API キーの確認方法({ $service } のヘルプが開きます)
 credentials-username = ユーザー名
 credentials-password = パスワード
+credentials-region = リージョン
 credentials-api-key = API キー
 credentials-reveal = 表示
 hostname-asks = { $app } があなたの { $service } アカウントの利用を求めています。アカウントはどのサーバーにありますか?

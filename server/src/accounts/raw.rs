@@ -6,7 +6,9 @@
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused. The headers in `X-Kloudless-Raw-Headers` are passed on too, once
 //! checked ([`crate::accounts::raw_headers`]). On an organisation-wide account, the call is made as
-//! the user `X-Kloudless-As-User` names ([`crate::accounts::as_user`]).
+//! the user `X-Kloudless-As-User` names ([`crate::accounts::as_user`]). An API-key or basic
+//! account's calls carry its [`kept`] credential instead, as its entry sends it (AWS: each call
+//! signed), with nothing to refresh.
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -18,6 +20,7 @@
 use crate::AppState;
 use crate::accounts::api::find_account;
 use crate::accounts::as_user;
+use crate::accounts::kept;
 use crate::accounts::raw_headers;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
@@ -161,11 +164,12 @@ async fn call(
     let service = services::find(&app.config.services, &account.service);
     let org = as_user::provider(app, &account);
     let as_user = as_user::named(headers, org.is_some())?;
-    let api_base = service
+    let (api_base, keyed) = service
         .and_then(|service| match &service.connect {
-            Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
-            Connect::Org(org) => org.entry.api_base.clone(),
-            _ => None,
+            Connect::Upstream(upstream) => Some((upstream.entry.api_base.clone()?, None)),
+            Connect::Org(org) => Some((org.entry.api_base.clone()?, None)),
+            Connect::Credentials(entry) => Some((entry.api_base.clone()?, Some(entry.clone()))),
+            Connect::Demo => None,
         })
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
@@ -185,6 +189,27 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
+    if let Some(entry) = keyed {
+        // An API-key or basic account: its credential on each call (AWS: each call signed),
+        // nothing to refresh.
+        let kept = kept::open(app, &account).await?;
+        let url = target(&kept.fill(&api_base).ok_or(NO_API)?, path).ok_or(BAD_URI)?;
+        let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
+        let request = app.http.raw_request(method, &url, &passed, body)?;
+        let request = kept.credential.authorize(request, &entry.placement(), kept.region.as_deref())?;
+        let reply = tokio::select! {
+            reply = app.http.send_raw(request) => reply,
+            () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
+        };
+        let reply = reply.map_err(|error| match sending.failure() {
+            Some(failure) => AppError::from(failure),
+            None => AppError::from(error),
+        })?;
+        if reply.status().is_redirection() {
+            return Err(REDIRECTED);
+        }
+        return Ok(pass_back(reply, idle, close));
+    }
     let as_user = as_user.as_deref();
     let mut tokens = as_user::tokens(app, &account, org, as_user, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;

@@ -28,7 +28,7 @@ use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
-use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::catalogue::{self, Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
 use crate::providers::services::{Allowed, Connect};
 use crate::providers::upstream::Upstream;
@@ -418,7 +418,8 @@ pub async fn credentials(
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
     // The form again with what was typed, but never the secret.
     let typed = |key: &str| Some(raw(key).trim().to_owned()).filter(|value| !value.is_empty());
-    let filled = Prefill { hostname: typed("hostname"), username: typed("username") };
+    let filled =
+        Prefill { hostname: typed("hostname"), username: typed("username"), region: typed("region") };
     let refused = |field: Field, message: &str| {
         let error = Some(FormError { field, message });
         Ok(pages::credentials_form(app_config, &request.params, &filled, &chosen.service, entry, error))
@@ -454,15 +455,29 @@ pub async fn credentials(
             Some(host)
         }
     };
-    let url = match &hostname {
-        Some(host) => check_url.replace("{hostname}", host),
-        None => check_url.clone(),
+    let region = match entry.needs_region() {
+        false => None,
+        true => match raw("region").trim().to_ascii_lowercase() {
+            region if catalogue::is_region(&region) => Some(region),
+            region => {
+                return refused(
+                    Field::Region,
+                    &format!("{region:?} is not a region name, such as us-east-1."),
+                );
+            }
+        },
     };
-    let identity = match app.http.check_credential(entry, &url, &credential).await {
+    let mut url = check_url.clone();
+    for (placeholder, value) in [("{hostname}", &hostname), ("{region}", &region)] {
+        if let Some(value) = value {
+            url = url.replace(placeholder, value);
+        }
+    }
+    let identity = match app.http.check_credential(entry, &url, &credential, region.as_deref()).await {
         Ok(identity) => identity,
         Err(error) => return refused(Field::Secret, &error.description),
     };
-    let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
+    let kept = serde_json::json!({ "credential": credential, "hostname": hostname, "region": region });
     let kept = kept.to_string();
     let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false);
     let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;

@@ -8,7 +8,7 @@ use crate::i18n::{self, Around, Locale};
 use crate::pages::form_page;
 use crate::pages::look::Look;
 use crate::popup::prefill::Prefill;
-use crate::providers::catalogue::{Entry, Kind};
+use crate::providers::catalogue::{Entry, FormLabels, Kind};
 use crate::providers::services::Service;
 use askama::Template;
 use axum::response::Response;
@@ -19,6 +19,8 @@ use kloudless_protocol::POPUP_PATH;
 pub enum Field {
     /// The server's hostname.
     Hostname,
+    /// The region (S3's).
+    Region,
     /// The API key or the password.
     Secret,
     /// An organisation's domain.
@@ -34,6 +36,7 @@ impl Field {
     fn as_str(self) -> &'static str {
         match self {
             Field::Hostname => "hostname",
+            Field::Region => "region",
             Field::Secret => "secret",
             Field::Domain => "domain",
             Field::Admin => "admin",
@@ -193,6 +196,8 @@ pub fn credentials_form(
         pattern: entry.hostname_pattern.as_deref(),
         example: entry.hostname_pattern.as_deref().map(example_hostname).unwrap_or_default(),
         basic: entry.kind == Kind::Basic,
+        labels: entry.labels.as_ref(),
+        region: entry.needs_region().then(|| filled.region.as_deref().unwrap_or("")),
         help: entry.help.as_deref(),
         docs: Some(entry.docs.as_str()).filter(|docs| !docs.is_empty()),
         hostname: filled.hostname.as_deref(),
@@ -217,6 +222,10 @@ struct CredentialsForm<'a> {
     /// The hostname placeholder ([`example_hostname`]).
     example: String,
     basic: bool,
+    /// What the entry calls the user name and password, if not that.
+    labels: Option<&'a FormLabels>,
+    /// A regional entry's region field: what was typed or filled in (empty: nothing).
+    region: Option<&'a str>,
     /// The entry's help text.
     help: Option<&'a str>,
     /// Where the provider documents the credential.

@@ -13,7 +13,7 @@ const MAX_EXTRA_DATA: usize = 2048;
 
 /// The form fields `extra_data` may fill, with the longest value each takes (their inputs'
 /// `maxlength`): a longer one is ignored.
-const FIELDS: [(&str, usize); 2] = [("hostname", 253), ("username", 1024)];
+const FIELDS: [(&str, usize); 3] = [("hostname", 253), ("username", 1024), ("region", 32)];
 
 /// The defaults of the pop-up's forms.
 #[derive(Debug, Default)]
@@ -22,6 +22,8 @@ pub struct Prefill {
     pub hostname: Option<String>,
     /// The user name of a basic service (the credentials form).
     pub username: Option<String>,
+    /// The region of a regional service (the credentials form: S3's).
+    pub region: Option<String>,
 }
 
 impl Prefill {
@@ -45,7 +47,7 @@ impl Prefill {
             let value = object.get(key)?.as_str()?.trim();
             (!value.is_empty() && value.chars().count() <= *max).then(|| value.to_owned())
         };
-        Ok(Prefill { hostname: field("hostname"), username: field("username") })
+        Ok(Prefill { hostname: field("hostname"), username: field("username"), region: field("region") })
     }
 }
 

@@ -52,10 +52,12 @@ pub enum Method {
 
 /// Where the account's identity sits in the identity endpoint's JSON reply: JSON pointers
 /// (RFC 6901), e.g. `/sub` or `/name/display_name`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityPaths {
-    /// The upstream's stable id of the user (a string or a number).
+    /// The upstream's stable id of the user (a string or a number). Empty (a basic entry's
+    /// default): the check's reply is not read, the account is the user name typed.
+    #[serde(default)]
     pub id: String,
     /// The login to show, the first one present (else the id).
     #[serde(default)]
@@ -122,9 +124,9 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
-    /// Where the identity sits in its reply (default: the OpenID claims; a service-account
-    /// entry has none).
-    #[serde(default = "IdentityPaths::openid")]
+    /// Where the identity sits in its reply (a basic entry without it: the user name typed; a
+    /// service-account entry has none).
+    #[serde(default)]
     pub identity: IdentityPaths,
     /// The API's base URL, for the calls made later with the account's tokens.
     pub api_base: Option<String>,
@@ -134,6 +136,10 @@ pub struct Entry {
     /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
     /// identity).
     pub check_url: Option<String>,
+    /// API key / basic: how the check is made, where it is not a `GET` answered 2xx with JSON
+    /// (WebDAV's `PROPFIND` answered 207 Multi-Status).
+    #[serde(default)]
+    pub check: Option<CheckRequest>,
     /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
     /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
     pub credential: Option<String>,
@@ -163,6 +169,10 @@ pub struct Entry {
     /// one, the pop-up shows a monogram.
     #[serde(default)]
     pub icon: Option<String>,
+    /// Basic: what the form calls the user name and the password (S3's access key id and
+    /// secret access key); default "User name" and "Password".
+    #[serde(default)]
+    pub labels: Option<FormLabels>,
     /// API key / basic: a sentence telling the user where to find the credential, shown on the
     /// pop-up's form above the `docs` link.
     #[serde(default)]
@@ -179,6 +189,54 @@ pub struct Entry {
     pub profile: Option<toml::Table>,
 }
 
+/// What a basic entry's form calls its two fields.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FormLabels {
+    /// The user name's label.
+    pub username: String,
+    /// The password's label.
+    pub password: String,
+}
+
+/// Whether `region` is a well-formed cloud region name: 2 to 32 of `a-z`, `0-9` and `-`, a
+/// letter first and a `-` in it (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn is_region(region: &str) -> bool {
+    (2..=32).contains(&region.len())
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region.contains('-')
+        && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A credential check other than a JSON `GET`: its method, headers and the status that
+/// means the credential is good.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// The method (default `GET`), e.g. WebDAV's `PROPFIND`.
+    #[serde(default = "get")]
+    pub method: String,
+    /// The status the check must answer (default: any 2xx), e.g. 207 Multi-Status.
+    pub status: Option<u16>,
+    /// Headers sent with it, e.g. `Depth = "0"`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl CheckRequest {
+    /// Whether a reply of `status` says the credential is good.
+    pub fn accepts(&self, status: u16) -> bool {
+        match self.status {
+            Some(expected) => status == expected,
+            None => (200..300).contains(&status),
+        }
+    }
+}
+
+fn get() -> String {
+    "GET".to_owned()
+}
+
 /// How an API key or a user name and password are sent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Placement {
@@ -190,6 +248,10 @@ pub enum Placement {
     Header(String),
     /// A query parameter of this name.
     Query(String),
+    /// AWS Signature Version 4 for this service's signing name (`aws_sigv4:s3`): a basic
+    /// entry's user name is the access key id, its password the secret access key, and the
+    /// account's `{region}` the signing region.
+    AwsSigV4(String),
 }
 
 impl Placement {
@@ -204,9 +266,14 @@ impl Placement {
             None if text == "basic" => Some(Placement::Basic),
             Some(("header", name)) => named(name).map(Placement::Header),
             Some(("query", name)) => named(name).map(Placement::Query),
+            Some(("aws_sigv4", service)) => named(service).map(Placement::AwsSigV4),
             _ => None,
         }
-        .ok_or_else(|| format!("credential {text:?} is not bearer, basic, header:<name> or query:<name>"))
+        .ok_or_else(|| {
+            format!(
+                "credential {text:?} is not bearer, basic, header:<name>, query:<name> or aws_sigv4:<service>"
+            )
+        })
     }
 }
 
@@ -225,6 +292,13 @@ impl Entry {
         };
         self.scopes.iter().chain(&self.admin_scopes).any(|own| own == scope)
             || self.allowed_scopes.iter().any(allowed)
+    }
+
+    /// Whether the account names a region, asked for on the form: its requests are signed for
+    /// one (AWS), or its check URL holds `{region}`.
+    pub fn needs_region(&self) -> bool {
+        matches!(self.placement(), Placement::AwsSigV4(_))
+            || self.check_url.as_deref().is_some_and(|url| url.contains("{region}"))
     }
 
     /// How the credential is sent (checked by [`check`]).
@@ -324,6 +398,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     for url in urls.into_iter().flatten() {
         let probe = url
             .replace("{hostname}", "host.example")
+            .replace("{region}", "us-east-1")
             .replace("{instance_url}", "https://instance.example")
             .replace("{access_token}", "t");
         match url::Url::parse(&probe) {
@@ -337,11 +412,26 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
-    if entry.identity.id.is_empty() {
+    if entry.identity.id.is_empty() && !matches!(entry.kind, Kind::Basic | Kind::ServiceAccount) {
         return Err("identity.id is needed".to_owned());
     }
-    if let Some(credential) = &entry.credential {
-        Placement::parse(credential)?;
+    if let Some(check) = &entry.check {
+        if reqwest::Method::from_bytes(check.method.as_bytes()).is_err() {
+            return Err(format!("check.method {:?} is not an HTTP method", check.method));
+        }
+        let header = |(name, value): (&String, &String)| {
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && reqwest::header::HeaderValue::from_str(value).is_ok()
+        };
+        if !check.headers.iter().all(header) {
+            return Err("check.headers must be valid header names and values".to_owned());
+        }
+    }
+    if let Some(credential) = &entry.credential
+        && let Placement::AwsSigV4(_) = Placement::parse(credential)?
+        && entry.kind != Kind::Basic
+    {
+        return Err("aws_sigv4 needs kind = \"basic\" (the access key id and secret)".to_owned());
     }
     Ok(())
 }
@@ -440,6 +530,12 @@ mod tests {
         let twice = format!("{base}{urls}{base}{urls}");
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());
+        let basic = "[[provider]]\nid = \"d\"\nname = \"D\"\ncategory = \"storage\"\nkind = \"basic\"\n\
+                     check_url = \"https://d.test/\"\n";
+        assert!(parse(basic).is_ok(), "no identity: the user name typed");
+        assert!(parse(&basic.replace("basic", "api_key")).unwrap_err().contains("identity.id is needed"));
+        let bad_method = format!("{basic}check = {{ method = \"PROP FIND\" }}\n");
+        assert!(parse(&bad_method).unwrap_err().contains("not an HTTP method"));
     }
 
     #[test]
@@ -466,6 +562,16 @@ mod tests {
         }
         assert_eq!(entry("freshdesk").placement(), Placement::Basic, "the API key as the Basic user");
         assert_eq!(entry("alfresco").kind, Kind::Basic);
+        let webdav = entry("webdav");
+        let check = webdav.check.clone().unwrap();
+        assert_eq!((check.method.as_str(), check.headers["Depth"].as_str()), ("PROPFIND", "0"));
+        assert!(check.accepts(207) && !check.accepts(200), "207 Multi-Status only");
+        assert!(webdav.identity.id.is_empty(), "the account is the user name typed");
+        let s3 = entry("s3");
+        assert_eq!(s3.placement(), Placement::AwsSigV4("s3".into()));
+        assert!(s3.needs_region() && s3.labels.is_some());
+        assert!(["us-east-1", "eu-central-2", "us-gov-west-1"].into_iter().all(is_region));
+        assert!(!["", "useast1", "US-EAST-1", "us-east-1.evil.test", "-us-1"].into_iter().any(is_region));
         assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }

@@ -400,6 +400,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         api_base: None,
         hostname_pattern: None,
         check_url: None,
+        check: None,
         credential: None,
         revocation_url: None,
         issuer: None,
@@ -408,6 +409,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         allowed_scopes: Vec::new(),
         icon: None,
         help: None,
+        labels: None,
         token_path: None,
         profile: None,
     }

@@ -47,7 +47,10 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
     let host = if entry.hostname_pattern.is_some() { "http://{hostname}" } else { base };
     let moved = |url: &Option<String>, path: &str| -> Result<Option<String>, String> {
         let Some(url) = url else { return Ok(None) };
-        let probe = url.replace("{hostname}", "host.example").replace("{instance_url}", "https://i.example");
+        let probe = url
+            .replace("{hostname}", "host.example")
+            .replace("{region}", "us-east-1")
+            .replace("{instance_url}", "https://i.example");
         let parsed = url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
         let path = if path.is_empty() { parsed.path().trim_end_matches('/') } else { path };
         let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();

@@ -7,6 +7,7 @@
 //! make the server hold more. Errors ([`UpstreamError`]) carry an OAuth 2.0 error code and a
 //! sentence for the user, never a token or a secret.
 
+mod aws;
 mod credential;
 pub mod jwt_bearer;
 mod read;
@@ -381,10 +382,26 @@ impl Http {
         passed: &reqwest::header::HeaderMap,
         body: reqwest::Body,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let what = "API";
-        self.check(url, what)?;
-        let request = self.streaming.request(method, url).bearer_auth(access_token).headers(passed.clone());
-        request.body(body).send().await.map_err(|e| UpstreamError::unreachable(what, &e))
+        let request = self.raw_request(method, url, passed, body)?.bearer_auth(access_token);
+        request.send().await.map_err(|e| UpstreamError::unreachable("API", &e))
+    }
+
+    /// A pass-through call to `url` (checked against the SSRF guard) with the caller's `passed`
+    /// headers and `body`, not yet authorized.
+    pub fn raw_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        passed: &reqwest::header::HeaderMap,
+        body: reqwest::Body,
+    ) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        self.check(url, "API")?;
+        Ok(self.streaming.request(method, url).headers(passed.clone()).body(body))
+    }
+
+    /// Sends a pass-through call made by [`Http::raw_request`] and authorized.
+    pub async fn send_raw(&self, request: reqwest::Request) -> Result<reqwest::Response, UpstreamError> {
+        self.streaming.execute(request).await.map_err(|e| UpstreamError::unreachable("API", &e))
     }
 
     /// Reads who the account is, with its access token.
