@@ -41,6 +41,7 @@ fn defaults() {
             return_urls: vec![url::Url::parse("http://localhost:8080/").unwrap()],
             redirect_uris: vec![],
             public: false,
+            webhook: None,
         }]
     );
     assert_eq!(config.sign_in.token_ttl, sign_in::DEFAULT_TOKEN_TTL);

@@ -1,5 +1,6 @@
 //! Accounts and the tokens issued for them.
 
+use super::events::{EventKind, record_event};
 use super::{Error, Store, in_transaction, on_pool};
 use crate::clock::{now_millis, rfc3339};
 use sha2::{Digest, Sha256};
@@ -9,11 +10,12 @@ pub(super) const INSERT_TOKEN: &str =
     "INSERT INTO tokens (hash, account_id, client_id, scope, created) VALUES ($1, $2, $3, $4, $5)";
 
 /// The columns an [`Account`] is read from (its times in ms since the epoch).
-const ACCOUNT_COLUMNS: &str = "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
         COALESCE(modified, created) AS modified, inactive_reason, user_id, custom_properties FROM accounts";
 
 /// A connected account.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     /// Its id.
     pub id: i64,
@@ -40,7 +42,7 @@ pub struct Account {
 
 /// An account as the database keeps it: its times in ms since the epoch.
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(super) struct AccountRow {
     id: i64,
     client_id: String,
     service: String,
@@ -98,12 +100,12 @@ impl Store {
         let token = new_token()?;
         let now = now_millis();
         let account_id = in_transaction!(self, tx => {
-            let connected: Option<(i64,)> = sqlx::query_as(
+            let connected: Option<(i64, Option<i64>)> = sqlx::query_as(
                 "INSERT INTO accounts (client_id, service, name, admin, user_id, created) VALUES ($1, $2, $3, $4, $6, $5)
                  ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
                    user_id = COALESCE(excluded.user_id, accounts.user_id)
                  WHERE accounts.user_id IS NULL OR excluded.user_id IS NULL OR accounts.user_id = excluded.user_id
-                 RETURNING id",
+                 RETURNING id, modified",
             )
             .bind(client_id)
             .bind(service)
@@ -113,7 +115,9 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((account_id,)) = connected else { return Err(Error::OtherUser) };
+            let Some((account_id, modified)) = connected else { return Err(Error::OtherUser) };
+            let kind = if modified.is_some() { EventKind::Reconnected } else { EventKind::Connected };
+            record_event!(tx, kind, account_id, None::<&str>);
             sqlx::query(INSERT_TOKEN)
                 .bind(hash(&token))
                 .bind(account_id)
@@ -203,6 +207,7 @@ impl Store {
     /// credentials — in one transaction. Returns whether it existed.
     pub async fn delete_account(&self, id: i64) -> Result<bool, Error> {
         Ok(in_transaction!(self, tx => {
+            record_event!(tx, EventKind::Deleted, id, None::<&str>);
             sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0

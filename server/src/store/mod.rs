@@ -14,6 +14,7 @@
 
 mod accounts;
 mod codes;
+mod events;
 mod flows;
 mod returns;
 mod schema;
@@ -23,6 +24,7 @@ mod upstream;
 pub use accounts::{Account, Grant};
 pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
+pub use events::{AfterAttempt, Delivery, Event, EventKind};
 pub use flows::{Full, NewFlow, Stage};
 pub use returns::CodeFlow;
 pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};

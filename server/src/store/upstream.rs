@@ -4,6 +4,7 @@
 //! ([`crate::secrets`]): these queries only ever see ciphertext.
 
 use super::accounts::{INSERT_TOKEN, hash, new_token};
+use super::events::{EventKind, record_event};
 use super::{Error, Store, in_transaction, on_pool};
 use crate::clock::now_millis;
 
@@ -87,6 +88,7 @@ impl Store {
                     .bind(account.subject)
                     .fetch_optional(&mut *tx)
                     .await?;
+            let kind = if existing.is_some() { EventKind::Reconnected } else { EventKind::Connected };
             let account_id = match existing {
                 Some((_, Some(recorded))) if account.user_id.is_some_and(|user| user != recorded) => {
                     return Err(Error::OtherUser);
@@ -142,6 +144,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            record_event!(tx, kind, account_id, None::<&str>);
             account_id
         });
         Ok((account_id, token))
@@ -261,6 +264,7 @@ impl Store {
                 .bind(account_id)
                 .execute(&mut *tx)
                 .await?;
+            record_event!(tx, EventKind::Inactive, account_id, Some(reason));
         });
         Ok(())
     }
