@@ -13,7 +13,7 @@ SERVER := target/debug/authenticator-server
 WASM_OPT := node_modules/.bin/wasm-opt --flatten --rereloop --merge-similar-functions -Oz -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 	--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 
-.PHONY: all deps deps-browser deps-postgres deps-python sdk-venv build dist packages server server-plain demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
+.PHONY: demo-screenshots all deps deps-browser deps-postgres deps-python sdk-venv build dist packages server server-plain demo test test-native test-wasm test-e2e test-postgres clean bench bench-server bench-raw
 all: build
 
 deps:
@@ -64,6 +64,11 @@ server-plain:
 demo: deps dist server-plain
 	@echo "Demo: open http://localhost:8080"
 	node scripts/demo.mjs
+
+# Screenshots of the pop-up's pages (chooser, a form, an error page; light and dark) for the
+# README, in docs/screenshots/ (scripts/screenshots.mjs).
+demo-screenshots: deps-browser server
+	node scripts/screenshots.mjs
 
 # Every test on SQLite (the default database), then the server's and the end-to-end tests again
 # on PostgreSQL.

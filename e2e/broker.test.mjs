@@ -1,10 +1,10 @@
 // The server as a broker, against a real OpenID provider (npm oidc-provider on 127.0.0.1, PKCE
 // required, its development login and consent pages), in headless Chromium through the library:
 // click → (chooser) → upstream login → consent → our callback → the page's callback gets an
-// account whose login is the upstream user's. Denial, the same user twice, a forged or replayed
-// state, an upstream token endpoint down or slow, a provider configured by issuer only
-// (discovery) and by its URLs, a per-server provider (two servers, chosen by the hostname typed
-// in the pop-up), an API-key service (a small local upstream that checks the key), and upstream
+// account whose login is the upstream user's. Denial (also one redirected without state), the same
+// user twice, a forged or replayed state, an upstream token endpoint down or slow, a provider
+// configured by issuer only (discovery) and by its URLs, a per-server provider (two servers, chosen
+// by the hostname typed in the pop-up), an API-key service (a small local upstream that checks the key), and upstream
 // pages that cut the pop-up from its opener (COOP).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +124,23 @@ test('consent denied at the upstream gives access_denied', async () => {
   await popup.click('a:has-text("Cancel")');
   const result = await onlyResult(page);
   assert.equal(result.error, 'access_denied', JSON.stringify(result));
+  assert.equal(result.access_token, undefined);
+  await context.close();
+});
+
+test('a denial redirected without state (as authlib-based providers send it) reaches the callback once', async () => {
+  const { context, page } = await openApp('acme');
+  const popup = await clickForPopup(page);
+  await popup.waitForURL(/\/interaction\//);
+  // The provider's denial, sent back to our callback without the state it was given (with the
+  // `iss` it advertises, RFC 9207, still checked): the pop-up's binding cookie names the one flow
+  // this browser has open at acme. (The result page closes the pop-up, which may end the navigation.)
+  const denial = new URLSearchParams({ error: 'access_denied', error_description: 'No thanks', iss: upstream.issuer });
+  await popup.goto(`${api.baseUrl}/v1/oauth/callback/acme?${denial}`)
+    .catch((error) => { if (!popup.isClosed()) throw error; });
+  const result = await onlyResult(page);
+  assert.equal(result.error, 'access_denied', JSON.stringify(result));
+  assert.equal(result.error_description, 'No thanks');
   assert.equal(result.access_token, undefined);
   await context.close();
 });

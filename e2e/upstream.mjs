@@ -51,7 +51,9 @@ export async function startOidc({
       redirect_uris,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_post',
+      // OpenID's registration default, and the one the server picks from this provider's discovery
+      // document (which lists client_secret_basic); oidc-provider refuses any other method.
+      token_endpoint_auth_method: 'client_secret_basic',
     })),
     pkce: { required: () => true },
     scopes: ['openid', 'email', 'profile', 'offline_access'],

@@ -80,6 +80,15 @@ pub enum AppError {
     /// An upstream did not answer in time: 504 with its code.
     #[error("upstream timed out: {}", .0.description)]
     UpstreamTimeout(UpstreamError),
+    /// An upstream failed a moment ago and is not asked again for `retry_after` seconds: 503
+    /// with its last error's code and `Retry-After`.
+    #[error("upstream cooling down for {retry_after} s after {}: {}", .error.code, .error.description)]
+    CoolingDown {
+        /// The upstream's last error.
+        error: UpstreamError,
+        /// The seconds until it is asked again.
+        retry_after: u64,
+    },
     /// The account's upstream grant no longer works (the reason): 401 `account_inactive`.
     #[error("account inactive: {0}")]
     Inactive(String),
@@ -97,6 +106,8 @@ pub struct PageError {
     pub status: StatusCode,
     /// The page's sentence.
     pub message: String,
+    /// The JSON error's code, in the page's detail for the developer.
+    pub code: String,
 }
 
 /// The sentence of a server failure the API shows.
@@ -135,7 +146,7 @@ impl AppError {
             },
             AppError::Unreadable { .. } => StatusCode::BAD_REQUEST,
             // An outage: fast, and worth retrying (with `Retry-After`), never a bare 500.
-            AppError::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Storage { .. } | AppError::CoolingDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -150,7 +161,9 @@ impl AppError {
             AppError::Refused { code, .. } => code,
             AppError::Unreadable { .. } => codes::INVALID_REQUEST,
             AppError::Storage { .. } | AppError::Server(_) => "server_error",
-            AppError::Upstream(error) | AppError::UpstreamTimeout(error) => &error.code,
+            AppError::Upstream(error)
+            | AppError::UpstreamTimeout(error)
+            | AppError::CoolingDown { error, .. } => &error.code,
             AppError::Inactive(_) => "account_inactive",
             AppError::Redirected(back) => back.error,
         }
@@ -162,7 +175,9 @@ impl AppError {
             AppError::Refused { message, .. } | AppError::Server(message) => message,
             AppError::Unreadable { input, why } => return Cow::Borrowed(unreadable_in_api(*input, *why)),
             AppError::Storage { .. } => STORAGE_FAILED,
-            AppError::Upstream(error) | AppError::UpstreamTimeout(error) => &error.description,
+            AppError::Upstream(error)
+            | AppError::UpstreamTimeout(error)
+            | AppError::CoolingDown { error, .. } => &error.description,
             AppError::Redirected(back) => &back.description,
             AppError::Inactive(reason) => {
                 return Cow::Owned(format!(
@@ -255,10 +270,22 @@ impl IntoResponse for AppError {
             message: &description,
             status_code: self.status().as_u16(),
         };
-        let page = PageError { status: self.status(), message: self.page_message().into_owned() };
+        let page = PageError {
+            status: self.status(),
+            message: self.page_message().into_owned(),
+            code: self.code().to_owned(),
+        };
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, AppError::Storage { .. }) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        match &self {
+            AppError::Storage { .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            }
+            AppError::CoolingDown { retry_after, .. } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         response.extensions_mut().insert(page);
         response
@@ -269,10 +296,10 @@ impl IntoResponse for AppError {
 /// becomes the pop-up's error page ([`pages::error_page`]), with the same status and the error
 /// response's other headers; any other response is left as it is.
 pub async fn as_pages(response: Response) -> Response {
-    let Some(PageError { status, message }) = response.extensions().get::<PageError>().cloned() else {
+    let Some(PageError { status, message, code }) = response.extensions().get::<PageError>().cloned() else {
         return response;
     };
-    let mut page = pages::error_page(status, &message);
+    let mut page = pages::error_page(status, &code, &message);
     let own: Vec<_> = page.headers().keys().cloned().collect();
     for (name, value) in response.headers() {
         if !own.contains(name) && name != header::CONTENT_LENGTH {
@@ -339,6 +366,14 @@ mod tests {
         assert_eq!(AppError::from(timed_out).status(), StatusCode::GATEWAY_TIMEOUT);
         let refused = UpstreamError::new("invalid_grant", "did not answer in time");
         assert_eq!(AppError::from(refused).status(), StatusCode::BAD_GATEWAY, "no text is read");
+    }
+
+    #[test]
+    fn a_cooldown_is_a_503_with_the_last_error_and_retry_after() {
+        let error = UpstreamError::new("invalid_client", "Who are you?");
+        let response = AppError::CoolingDown { error, retry_after: 4 }.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "4");
     }
 
     #[test]

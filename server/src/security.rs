@@ -19,20 +19,31 @@ pub fn hash_source(text: &str) -> String {
     format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
 }
 
-/// The pop-up pages' policy: nothing loads or runs but the inline style and, when given, the
-/// inline script, each allowed by its hash source ([`hash_source`], computed once by the
-/// caller); requests (the abandon beacon) and forms go only to this server — and, on a code
-/// flow's pages, to `form_target`, the origin of its registered redirect URI, where the 303
-/// after their forms goes (a browser applies `form-action` to that redirect too); no `<base>`;
-/// never framed.
-pub fn popup_csp(style_source: &str, script_source: Option<&str>, form_target: Option<&str>) -> String {
-    let scripts = script_source.unwrap_or("'none'");
+/// The pop-up pages' policy: nothing loads or runs but the inline style and the inline
+/// scripts, each allowed by its hash source ([`hash_source`], computed once by the caller), and
+/// images from `img_src` only (where the app's logo is: this server or the app's own origin);
+/// requests (the abandon beacon) and forms go only to this server — and, on a code flow's
+/// pages, to `form_target`, the origin of its registered redirect URI, where the 303 after
+/// their forms goes (a browser applies `form-action` to that redirect too); no `<base>`; never
+/// framed.
+pub fn popup_csp(
+    style_source: &str,
+    script_sources: &[&str],
+    form_target: Option<&str>,
+    img_src: Option<&str>,
+) -> String {
+    let scripts = if script_sources.is_empty() { "'none'".to_owned() } else { script_sources.join(" ") };
     let forms = form_target.map_or_else(|| "'self'".to_owned(), |origin| format!("'self' {origin}"));
+    let images = img_src.map(|source| format!("img-src {source}; ")).unwrap_or_default();
     format!(
-        "default-src 'none'; script-src {scripts}; style-src {style_source}; connect-src 'self'; \
+        "default-src 'none'; script-src {scripts}; style-src {style_source}; {images}connect-src 'self'; \
          form-action {forms}; base-uri 'none'; frame-ancestors 'none'"
     )
 }
+
+/// The policy of an app's logo file served by this server: an SVG opened on its own runs
+/// nothing and loads nothing.
+pub const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
 /// The CSP source list for one Trusted Domain: exactly the origins it trusts
 /// ([`TrustedDomain::origins`]), e.g. `https://app.example.com` for a scheme-bound entry and
@@ -106,15 +117,17 @@ mod tests {
 
     #[test]
     fn popup_policy_is_strict() {
-        let csp = popup_csp(&hash_source("b{}"), Some(&hash_source("go()")), None);
+        let csp = popup_csp(&hash_source("b{}"), &[&hash_source("go()")], None, None);
         assert!(csp.starts_with("default-src 'none'; "));
         assert!(csp.contains(&format!("script-src {};", hash_source("go()"))));
         assert!(csp.contains(&format!("style-src {};", hash_source("b{}"))));
         for part in ["form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"] {
             assert!(csp.contains(part), "{part}");
         }
-        assert!(!csp.contains("unsafe"));
-        assert!(popup_csp(&hash_source("b{}"), None, None).contains("script-src 'none';"));
+        assert!(!csp.contains("unsafe") && !csp.contains("img-src"));
+        assert!(popup_csp(&hash_source("b{}"), &[], None, None).contains("script-src 'none';"));
+        let two = popup_csp("'s'", &["'a'", "'b'"], None, Some("https://app.test"));
+        assert!(two.contains("script-src 'a' 'b'; style-src 's'; img-src https://app.test; "), "{two}");
     }
 
     #[test]

@@ -163,15 +163,19 @@ fn authenticator_server_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
+/// What a revocation endpoint was sent: the `Authorization` header, if any, and the body.
+type Revocations = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, String)>>>;
+
 /// A provider's revocation endpoint that records what it is sent (`fail`: it answers 503).
-async fn revocation_endpoint(fail: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+async fn revocation_endpoint(fail: bool) -> (String, Revocations) {
     use axum::http::StatusCode;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let recorded = seen.clone();
     let router = axum::Router::new().route(
         "/revoke",
-        axum::routing::post(move |body: String| async move {
-            recorded.lock().unwrap().push(body);
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
+            let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned());
+            recorded.lock().unwrap().push((auth, body));
             if fail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
         }),
     );
@@ -211,10 +215,12 @@ async fn disconnecting_revokes_the_upstream_grant_where_the_provider_can() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let form: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(seen[0].as_bytes()).into_owned().collect();
+        url::form_urlencoded::parse(seen[0].1.as_bytes()).into_owned().collect();
     assert_eq!(form["token"], "UPSTREAM-REFRESH-1", "the refresh token: the whole grant");
     assert_eq!(form["token_type_hint"], "refresh_token");
-    assert_eq!((form["client_id"].as_str(), form["client_secret"].as_str()), ("our-app", "s3cr3t-value"));
+    // Our client authenticated as at the token endpoint: HTTP Basic, the default.
+    assert_eq!(seen[0].0.as_deref(), Some("Basic b3VyLWFwcDpzM2NyM3QtdmFsdWU="), "our-app:s3cr3t-value");
+    assert!(!form.contains_key("client_secret"), "{form:?}");
     assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
     let left: Vec<_> = common::tables(running.server.database())
         .await
@@ -236,7 +242,9 @@ async fn an_account_without_a_refresh_token_has_its_access_token_revoked_and_a_f
     assert_eq!(status, 204, "disconnected even though the provider refused");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
-    assert!(seen[0].contains("token=UPSTREAM-ACCESS-1") && seen[0].contains("token_type_hint=access_token"));
+    assert!(
+        seen[0].1.contains("token=UPSTREAM-ACCESS-1") && seen[0].1.contains("token_type_hint=access_token")
+    );
     assert!(running.store.account(id).await.unwrap().is_none());
     assert!(running.store.upstream_credentials(id).await.unwrap().is_none());
 }

@@ -153,6 +153,63 @@ async fn the_upstreams_return_in_another_browser_is_refused_before_any_exchange(
     }
 }
 
+/// Starts a flow at `acme` in [`BROWSER`]; the state it sends the upstream.
+async fn start_acme_flow(running: &TestServer) -> String {
+    let marker = "http://localhost:3000/launching-page-marker";
+    let (status, _, location) =
+        get(running, &format!("/v1/oauth?{}", popup_query("acme", &[("return_to", marker)]))).await;
+    assert_eq!(status, 302);
+    let location = url::Url::parse(&location.unwrap()).unwrap();
+    location.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned()
+}
+
+/// Some providers (authlib-based ones) redirect a denial without the state they were given: in
+/// the browser of the one flow open at that provider, it ends that flow, once, with the
+/// provider's error; in another browser, without the cookie or on another provider's path, it
+/// is the error page and the flow stays open.
+#[tokio::test]
+async fn a_denial_without_state_ends_the_browsers_one_flow_at_that_provider_once() {
+    let running = start("").await;
+    start_acme_flow(&running).await;
+    let denial = "/v1/oauth/callback/acme?error=access_denied&error_description=The+user+said+no";
+    for (cookie, path) in [
+        (Some(OTHER_BROWSER), denial),
+        (None, denial),
+        (Some(BROWSER), "/v1/oauth/callback/perserver?error=access_denied"),
+        (Some(BROWSER), "/v1/oauth/callback?error=access_denied"),
+    ] {
+        let (status, page, _) = get_in(cookie, &running, path).await;
+        assert_eq!(status, 400, "{cookie:?} {path}: {page}");
+        assert!(!page.contains("kloudless-result"), "{cookie:?} {path}: no result: {page}");
+    }
+    let (status, page, _) = get(&running, denial).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-result=\"error\"") && page.contains("access_denied"), "{page}");
+    assert!(page.contains("The user said no") && page.contains("page-state"), "{page}");
+    let (status, page, _) = get(&running, denial).await;
+    assert_eq!(status, 400, "once: {page}");
+    assert!(!page.contains("kloudless-result"), "{page}");
+    assert_eq!(sorted(stored(running.database()).await), none_stored());
+}
+
+/// With two flows open at one provider in one browser, a denial without state cannot say
+/// which it ends: it ends neither (the error page), and each ends by its own state.
+#[tokio::test]
+async fn a_denial_without_state_with_two_flows_open_at_that_provider_ends_neither() {
+    let running = start("").await;
+    let first = start_acme_flow(&running).await;
+    let second = start_acme_flow(&running).await;
+    let (status, page, _) = get(&running, "/v1/oauth/callback/acme?error=access_denied").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("more than one sign-in"), "{page}");
+    for state in [first, second] {
+        let (status, page, _) =
+            get(&running, &format!("/v1/oauth/callback/acme?state={state}&error=access_denied")).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("access_denied"), "{page}");
+    }
+}
+
 #[tokio::test]
 async fn an_upstream_on_a_refused_address_is_not_called_and_the_result_says_why() {
     // allow_private_upstreams is off (the default) and the token endpoint is 127.0.0.1.
@@ -276,7 +333,11 @@ async fn a_per_server_provider_asks_for_the_hostname_and_refuses_a_bad_one_witho
     let running = start("").await;
     let (status, page, _) = get(&running, &format!("/v1/oauth?{}", popup_query("perserver", &[]))).await;
     assert_eq!(status, 200);
-    assert!(page.contains("name=\"hostname\"") && page.contains("localhost:*"), "{page}");
+    // An example server as the placeholder, not the pattern's glob.
+    assert!(
+        page.contains("name=\"hostname\" placeholder=\"localhost:443\"") && !page.contains("localhost:*"),
+        "{page}"
+    );
     for (typed, says) in [
         ("evil.example.com", "is not a server name of the form"),
         ("a.localhost:80", "is not a server name of the form"),
@@ -456,7 +517,7 @@ async fn with_extra_data(server: &TestServer, scope: &str, extra_data: &str) -> 
 
 /// The hostname input of a form page, without a value.
 const EMPTY_HOSTNAME: &str =
-    "<input name=\"hostname\" placeholder=\"localhost:*\" maxlength=\"253\" required>";
+    "<input id=\"hostname\" name=\"hostname\" placeholder=\"localhost:443\" maxlength=\"253\" required";
 
 #[tokio::test]
 async fn extra_data_prefills_the_hostname_escaped_and_ignores_other_keys() {

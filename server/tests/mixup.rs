@@ -168,7 +168,8 @@ async fn legacy_state(database: &Database, state: &str) {
     let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(600);
     let expires = expires.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let store = Store::open(database).await.unwrap();
-    store.put_upstream_state(&hash, &sealed, expires).await.unwrap();
+    let at = authenticator_server::store::PendingAt { service: "acme", browser: None };
+    store.put_upstream_state(&hash, at, &sealed, expires).await.unwrap();
     store.close().await;
 }
 

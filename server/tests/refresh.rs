@@ -11,6 +11,7 @@ use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::SecretKey;
 use authenticator_server::store::{Store, UpstreamAccount};
+use common::TestServer;
 use common::acme::{self, AcmeAccount, HEX, KEY};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -33,7 +34,27 @@ struct Upstream {
     secret_hits: usize,
     /// Calls to a path no route has.
     unrouted_hits: usize,
+    /// Whether the token endpoint takes our client's credentials only by HTTP Basic (RFC 6749
+    /// §2.3.1), refusing them in the form body with 401 `invalid_client`.
+    basic_only: bool,
+    /// Whether it takes them only in the form body (`client_secret_post`), refusing HTTP Basic.
+    post_only: bool,
+    /// Its discovery document's `token_endpoint_auth_methods_supported` (`None`: left out).
+    auth_methods: Option<Vec<&'static str>>,
+    /// When set, how the token endpoint fails every request (counted in `requests`).
+    failure: Option<Failure>,
 }
+
+/// A token endpoint's failure: after `delay`, `status` with the JSON `reply`.
+#[derive(Clone)]
+struct Failure {
+    status: u16,
+    reply: Value,
+    delay: std::time::Duration,
+}
+
+/// The HTTP Basic credentials of the tests' OAuth app (`our-app`, `s3cr3t-value`).
+const OUR_APP_BASIC: &str = "Basic b3VyLWFwcDpzM2NyM3QtdmFsdWU=";
 
 async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let state = Arc::new(Mutex::new(Upstream {
@@ -46,7 +67,24 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
     let api = state.clone();
     let secret = state.clone();
     let unrouted = state.clone();
+    let discovery = state.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = base.clone();
     let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move {
+                let mut document = json!({
+                    "issuer": issuer, "authorization_endpoint": format!("{issuer}/auth"),
+                    "token_endpoint": format!("{issuer}/token"), "userinfo_endpoint": format!("{issuer}/me"),
+                });
+                if let Some(methods) = &discovery.lock().unwrap().auth_methods {
+                    document["token_endpoint_auth_methods_supported"] = json!(methods);
+                }
+                axum::Json(document)
+            }),
+        )
         .route(
             "/api/echo",
             axum::routing::any(move |method: axum::http::Method, headers: axum::http::HeaderMap, body: String| async move {
@@ -73,13 +111,27 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
         )
         .route(
         "/token",
-        axum::routing::post(move |body: String| async move {
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| async move {
+            let failure = shared.lock().unwrap().failure.clone();
+            if let Some(Failure { status, reply, delay }) = failure {
+                shared.lock().unwrap().requests += 1;
+                tokio::time::sleep(delay).await;
+                return (axum::http::StatusCode::from_u16(status).unwrap(), axum::Json(reply));
+            }
             let form: HashMap<String, String> =
                 form_urlencoded::parse(body.as_bytes()).into_owned().collect();
             // Slow enough that concurrent callers overlap the refresh.
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let mut upstream = shared.lock().unwrap();
             upstream.requests += 1;
+            let basic = headers.get("authorization").is_some_and(|v| v == OUR_APP_BASIC);
+            let posted = form.get("client_secret").is_some_and(|secret| secret == "s3cr3t-value");
+            let refused = (upstream.basic_only && (!basic || form.contains_key("client_secret")))
+                || (upstream.post_only && (!posted || headers.contains_key("authorization")));
+            if refused {
+                let error = json!({ "error": "invalid_client", "error_description": "client authentication failed" });
+                return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(error));
+            }
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             if form.get("grant_type").map(String::as_str) != Some("refresh_token")
                 || !upstream.valid.contains(&presented)
@@ -105,8 +157,6 @@ async fn upstream(valid: &str, rotate: bool) -> (String, Arc<Mutex<Upstream>>) {
         unrouted.lock().unwrap().unrouted_hits += 1;
         axum::http::StatusCode::NOT_FOUND
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (base, state)
 }
@@ -232,6 +282,47 @@ async fn twenty_concurrent_callers_after_expiry_share_one_refresh_and_the_rotate
     assert_eq!(upstream.lock().unwrap().refreshes, 1);
 }
 
+/// A custom provider configured without `client_auth` authenticates by HTTP Basic, which RFC
+/// 6749 §2.3.1 makes every token endpoint take: one that refuses credentials in the body is
+/// refreshed.
+#[tokio::test]
+async fn by_default_a_token_endpoint_taking_only_basic_authentication_refreshes() {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    upstream.lock().unwrap().basic_only = true;
+    let running = start(&base, "REFRESH-0").await;
+    let (status, body) = get(&running, &format!("/v1/accounts/{}/credentials/", running.account), KEY).await;
+    assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{body}");
+    assert_eq!(upstream.lock().unwrap().refreshes, 1);
+}
+
+/// An `oidc` provider configured without `client_auth` authenticates as its discovery document
+/// lists: one listing only `client_secret_post` (and refusing Basic) gets the credentials in the
+/// form body; one listing none (the specification's default) gets HTTP Basic.
+#[tokio::test]
+async fn an_oidc_provider_is_refreshed_with_the_client_authentication_its_discovery_lists() {
+    for (methods, post_only) in [(Some(vec!["client_secret_post"]), true), (None, false)] {
+        let (base, upstream) = upstream("REFRESH-0", true).await;
+        {
+            let mut upstream = upstream.lock().unwrap();
+            (upstream.auth_methods, upstream.post_only, upstream.basic_only) =
+                (methods.clone(), post_only, !post_only);
+        }
+        let issuer = base.clone();
+        let oidc = move |config: &mut Config| {
+            let provider = format!(
+                "id = \"acme\"\nkind = \"oidc\"\nname = \"Acme\"\ncategory = \"storage\"\n\
+                 client_id = \"our-app\"\nclient_secret = \"s3cr3t-value\"\nissuer = \"{issuer}\"\n"
+            );
+            let provider = toml::from_str(&provider).unwrap();
+            config.services = authenticator_server::providers::resolve(&[provider]).unwrap();
+        };
+        let running = start_tuned(&base, "REFRESH-0", -60, "", oidc).await;
+        let path = format!("/v1/accounts/{}/credentials/", running.account);
+        let (status, body) = get(&running, &path, KEY).await;
+        assert_eq!((status, body["access_token"].as_str()), (200, Some("ACCESS-1")), "{methods:?}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn a_reply_without_a_refresh_token_keeps_the_old_one() {
     let (base, upstream) = upstream("REFRESH-0", false).await;
@@ -312,10 +403,20 @@ async fn raw(
     uri: &str,
     body: &str,
 ) -> (u16, HashMap<String, String>, String) {
-    let reply = running
-        .server
+    raw_at(&running.server, running.account, method, uri, body).await
+}
+
+/// A raw call of app `a` on `account` through `server` (any instance): status, headers, body.
+async fn raw_at(
+    server: &TestServer,
+    account: i64,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (u16, HashMap<String, String>, String) {
+    let reply = server
         .http()
-        .post(running.server.url(&format!("/v1/accounts/{}/raw", running.account)))
+        .post(server.url(&format!("/v1/accounts/{account}/raw")))
         .header("Authorization", format!("APIKey {KEY}"))
         .header("X-Kloudless-Raw-URI", uri)
         .header("X-Kloudless-Raw-Method", method)
@@ -575,4 +676,77 @@ async fn a_sweep_after_raw_calls_refreshed_an_idle_account_leaves_it() {
     let upstream = upstream.lock().unwrap();
     assert_eq!((upstream.refreshes, upstream.requests), (1, 1), "one refresh for the calls and the sweep");
     assert!(upstream.api_calls.iter().all(|auth| auth == "Bearer ACCESS-1"));
+}
+
+/// 20 concurrent raw calls over two instances while the token endpoint fails with `failure`
+/// (its error `code`): one upstream refresh attempt, whose error every caller gets — the others
+/// as a 503 with `Retry-After`, during the cooldown kept in the database. After the cooldown a
+/// call tries again (and fails again); once the provider recovers, a call after the cooldown
+/// refreshes and the account's health is reset.
+async fn refused_refreshes_do_not_storm(failure: Failure, code: &str) {
+    let (base, upstream) = upstream("REFRESH-0", true).await;
+    upstream.lock().unwrap().failure = Some(failure);
+    let one_second = |config: &mut Config| config.upstream_timeout = std::time::Duration::from_secs(1);
+    let running = Arc::new(start_tuned(&base, "REFRESH-0", -60, "", one_second).await);
+    let second = Arc::new(running.server.another().await);
+    let calls: Vec<_> = (0..20)
+        .map(|i| {
+            let (running, second) = (running.clone(), second.clone());
+            tokio::spawn(async move {
+                let server = if i % 2 == 0 { &running.server } else { &*second };
+                raw_at(server, running.account, "GET", "/echo", "").await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        let (status, headers, body) = call.await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], code, "{status} {body}");
+        assert!(status != 503 || headers.contains_key("retry-after"), "{body}");
+        statuses.push(status);
+    }
+    assert_eq!(upstream.lock().unwrap().requests, 1, "one refresh attempt for 20 calls: {statuses:?}");
+    assert!(statuses.iter().filter(|&&s| s != 503).count() <= 1, "{statuses:?}");
+    // The cooldown made to pass: the next call tries again, and fails again.
+    let database = running.server.database().clone();
+    let cooldown_over = "UPDATE upstream_credentials SET refresh_retry_at = 0";
+    common::execute(&database, cooldown_over).await;
+    let (status, _, body) = raw_at(&second, running.account, "GET", "/echo", "").await;
+    assert_ne!(status, 201, "{body}");
+    assert_eq!(upstream.lock().unwrap().requests, 2, "tried again after the cooldown");
+    let health = running.store.stored_tokens(running.account).await.unwrap().unwrap().health;
+    assert_eq!((health.failures, health.last_error.as_deref()), (2, Some(code)));
+    assert!(health.retry_at.unwrap() > health.failed_at.unwrap(), "a new cooldown");
+    // The provider recovers: after the cooldown, one call refreshes; the health is reset.
+    upstream.lock().unwrap().failure = None;
+    common::execute(&database, cooldown_over).await;
+    let (status, _, body) = raw_at(&running.server, running.account, "GET", "/echo", "").await;
+    assert_eq!(status, 201, "{body}");
+    let counts = {
+        let upstream = upstream.lock().unwrap();
+        (upstream.requests, upstream.refreshes)
+    };
+    assert_eq!(counts, (3, 1));
+    let health = running.store.stored_tokens(running.account).await.unwrap().unwrap().health;
+    assert_eq!(health, authenticator_server::store::Health::default(), "reset by the success");
+}
+
+#[tokio::test]
+async fn a_token_endpoint_failing_with_500_is_tried_once_for_twenty_calls_over_two_instances() {
+    let failure = Failure { status: 500, reply: json!({}), delay: std::time::Duration::ZERO };
+    refused_refreshes_do_not_storm(failure, "server_error").await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_refusing_our_client_is_tried_once_for_twenty_calls_over_two_instances() {
+    let reply = json!({ "error": "invalid_client", "error_description": "client authentication failed" });
+    let failure = Failure { status: 401, reply, delay: std::time::Duration::ZERO };
+    refused_refreshes_do_not_storm(failure, "invalid_client").await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_timing_out_is_tried_once_for_twenty_calls_over_two_instances() {
+    let reply = json!({ "access_token": "late", "token_type": "Bearer" });
+    let failure = Failure { status: 200, reply, delay: std::time::Duration::from_secs(3) };
+    refused_refreshes_do_not_storm(failure, "temporarily_unavailable").await;
 }

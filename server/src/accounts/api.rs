@@ -243,12 +243,17 @@ const REFRESH_FAILED: AppError = AppError::fixed(
 );
 
 /// A failed refresh as an API error: an inactive account is a 401 `account_inactive` with the
-/// reason; an upstream failure a 502 (504 when it timed out) with its code.
+/// reason; an upstream failure a 502 (504 when it timed out) with its code; the cooldown after
+/// one a 503 with the same code and `Retry-After` (whole seconds, rounded up).
 impl From<RefreshError> for AppError {
     fn from(error: RefreshError) -> AppError {
         match error {
             RefreshError::Inactive(reason) => AppError::Inactive(reason),
             RefreshError::Upstream(error) => error.into(),
+            RefreshError::CoolingDown { error, retry_after } => {
+                let retry_after = u64::try_from(retry_after.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+                AppError::CoolingDown { error, retry_after }
+            }
             RefreshError::NotOAuth => NOT_OAUTH,
             RefreshError::Server => REFRESH_FAILED,
         }

@@ -64,7 +64,9 @@ pub async fn sweep(
             };
             match refresh::keep_alive(app, &account, before).await {
                 Ok(true) => round.refreshed += 1,
-                Ok(false) | Err(RefreshError::NotOAuth) => round.skipped += 1,
+                Ok(false) | Err(RefreshError::NotOAuth | RefreshError::CoolingDown { .. }) => {
+                    round.skipped += 1;
+                }
                 Err(RefreshError::Inactive(reason)) => {
                     tracing::warn!("refresh sweep: account {} made inactive: {reason}", account.id);
                     round.deactivated += 1;

@@ -1,10 +1,11 @@
 //! The account API for an app's backend and what keeps accounts usable: the accounts themselves
-//! ([`api`], with the app's [`custom_properties`]), the pass-through calls to their providers ([`raw`], streamed by [`relay`], with the
-//! caller's [`raw_headers`]), the upstream token refresh ([`refresh`]) and the idle accounts'
-//! sweep ([`keep_alive`]). One folder because they share the account lookup and the refresh
-//! rules.
+//! ([`api`], with the app's [`custom_properties`]), the pass-through calls to their providers
+//! ([`raw`], streamed by [`relay`], with the caller's [`raw_headers`]), the upstream token refresh
+//! ([`refresh`], backing off by [`cooldown`] when it fails) and the idle accounts' sweep
+//! ([`keep_alive`]). One folder because they share the account lookup and the refresh rules.
 
 pub mod api;
+pub mod cooldown;
 pub mod custom_properties;
 pub mod keep_alive;
 pub mod raw;

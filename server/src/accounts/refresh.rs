@@ -10,15 +10,24 @@
 //! uses them. `invalid_grant` (revoked, expired, reused) marks the account inactive with the
 //! upstream's reason: it is not tried again until the user connects the account again.
 //!
+//! Failures are shared too. Any other refusal (`invalid_client`, a 5xx, a time-out) is recorded
+//! in the database with the lease given up, in one statement: the account's health (its last
+//! error, when, how many in a row, since when) and a cooldown ([`super::cooldown`]: 1 s
+//! doubling to 5 minutes, with jitter). Until it ends, every caller on every instance — those
+//! that waited on the failed refresh included — gets that error ([`RefreshError::CoolingDown`]:
+//! a 503 with `Retry-After`) with no call upstream. A success clears the health; failing
+//! without one for [`super::cooldown::GIVE_UP_AFTER`] makes the account inactive.
+//!
 //! The same path keeps idle grants alive ([`keep_alive`], called by [`crate::accounts::keep_alive`]'s
 //! background sweep): it refreshes only tokens still issued before a given time, so a sweep
 //! that meets a refresh just made by a request or another instance leaves them as they are.
 
+use super::cooldown;
 use crate::AppState;
 use crate::clock::now_millis;
 use crate::providers::client::{Tokens, UpstreamError};
 use crate::providers::services::{self, Connect};
-use crate::store::{Account, StoredTokens};
+use crate::store::{Account, Health, RefreshFailure, StoredTokens};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +47,14 @@ pub enum RefreshError {
     Inactive(String),
     /// The upstream failed now (unreachable, an error other than `invalid_grant`).
     Upstream(UpstreamError),
+    /// A refresh failed a moment ago (its error) and the provider is not asked again before
+    /// `retry_after` has passed.
+    CoolingDown {
+        /// The last refresh's error.
+        error: UpstreamError,
+        /// How long the cooldown still holds.
+        retry_after: Duration,
+    },
     /// The account has no upstream OAuth tokens (demo, API-key or basic accounts), or its
     /// provider is no longer configured.
     NotOAuth,
@@ -67,6 +84,28 @@ pub fn due(tokens: &Tokens, now: i64) -> bool {
 fn storage(error: &dyn std::fmt::Display) -> RefreshError {
     tracing::error!("storage error while refreshing: {error}");
     RefreshError::Server
+}
+
+/// `ms` milliseconds (at least 0) as a duration.
+fn duration_of(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A duration in milliseconds, as stored.
+fn millis_of(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The error callers get while `health`'s cooldown holds at `now`, if it does.
+fn cooling_down(health: &Health, now: i64) -> Option<RefreshError> {
+    let retry_at = health.retry_at.filter(|at| *at > now)?;
+    let code = health.last_error.as_deref().unwrap_or("temporarily_unavailable");
+    let description = health
+        .last_error_description
+        .clone()
+        .unwrap_or_else(|| "The service refused to refresh the token.".into());
+    let error = UpstreamError::new(code, description);
+    Some(RefreshError::CoolingDown { error, retry_after: duration_of(retry_at - now) })
 }
 
 /// The account's upstream tokens with an access token that is not due, refreshed first if it
@@ -131,7 +170,7 @@ async fn obtain(
     let owner = crate::secrets::account_owner(&account.client_id, &account.service, &subject);
     let lock = app.refresh_locks.of(account.id);
     let _one_at_a_time = lock.lock().await;
-    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    let lease_ms = millis_of(LEASE);
     let deadline = now_millis() + 2 * lease_ms;
     loop {
         let stored = app.store.stored_tokens(account.id).await.map_err(|e| storage(&e))?;
@@ -147,6 +186,9 @@ async fn obtain(
         else {
             return Ok((tokens, false));
         };
+        if let Some(cooling) = cooling_down(&stored.health, now) {
+            return Err(cooling);
+        }
         if !app
             .store
             .claim_refresh(account.id, stored.version, now, now + lease_ms)
@@ -170,10 +212,7 @@ async fn obtain(
                 app.store.deactivate(account.id, &reason).await.map_err(|e| storage(&e))?;
                 return Err(RefreshError::Inactive(reason));
             }
-            Err(error) => {
-                app.store.release_refresh(account.id, stored.version).await.map_err(|e| storage(&e))?;
-                return Err(RefreshError::Upstream(error));
-            }
+            Err(error) => return Err(failed(app, account.id, &stored, error).await),
         };
         // An omitted refresh token keeps the old one; a rotated one replaces it.
         if new.refresh_token.is_none() {
@@ -189,5 +228,40 @@ async fn obtain(
             return Ok((new, true));
         }
         // Our lease ran out and another instance saved first: use what it saved.
+    }
+}
+
+/// Records the refresh of `stored` that failed with `error` (giving up the lease): one more
+/// failure in a row and a cooldown; or, failing since [`cooldown::GIVE_UP_AFTER`] ago, makes
+/// the account inactive. The error for the caller.
+async fn failed(
+    app: &AppState,
+    account_id: i64,
+    stored: &StoredTokens,
+    error: UpstreamError,
+) -> RefreshError {
+    let now = now_millis();
+    let failures = stored.health.failures.saturating_add(1);
+    let failure = RefreshFailure {
+        code: &error.code,
+        description: &error.description,
+        at: now,
+        retry_at: now.saturating_add(millis_of(cooldown::after(failures))),
+    };
+    if let Err(e) = app.store.record_refresh_failure(account_id, stored.version, &failure).await {
+        return storage(&e);
+    }
+    let since = stored.health.failing_since.unwrap_or(now);
+    if now.saturating_sub(since) < millis_of(cooldown::GIVE_UP_AFTER) {
+        return RefreshError::Upstream(error);
+    }
+    let days = cooldown::GIVE_UP_AFTER.as_secs() / 86_400;
+    let reason = format!(
+        "refresh_failing: every refresh for {days} days failed ({failures} in a row), the last with {}: {}",
+        error.code, error.description
+    );
+    match app.store.deactivate(account_id, &reason).await {
+        Ok(()) => RefreshError::Inactive(reason),
+        Err(e) => storage(&e),
     }
 }

@@ -14,13 +14,17 @@
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
 
+mod stateless;
+
 use crate::AppState;
 use crate::clock::millis;
 use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
 use crate::pages;
+use crate::pages::forms::{Field, FormError};
 use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
+use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
 use crate::providers::catalogue::{Entry, Kind};
 use crate::providers::client::{self, Credential, Identity, UpstreamError};
@@ -129,17 +133,12 @@ pub async fn choose(
     let Some(pattern) = &upstream.entry.hostname_pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
-    let form = |reason: Option<&str>| {
-        pages::hostname_form(
-            &request.client_id,
-            &request.params,
-            &request.prefill,
-            &chosen.service,
-            pattern,
-            reason,
-        )
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
+    let form = |filled: &Prefill, reason: Option<&str>| {
+        let error = reason.map(|message| FormError { field: Field::Hostname, message });
+        pages::hostname_form(app_config, &request.params, filled, &chosen.service, pattern, error)
     };
-    let Some(typed) = hostname else { return Ok(form(None)) };
+    let Some(typed) = hostname else { return Ok(form(&request.prefill, None)) };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
         Some(format!("{host:?} is not a server name of the form {pattern}."))
@@ -147,7 +146,9 @@ pub async fn choose(
         guard::check_host(&host, app.config.allow_private_upstreams).await.err()
     };
     match refusal {
-        Some(reason) => Ok(form(Some(&reason))),
+        Some(reason) => {
+            Ok(form(&Prefill { hostname: Some(typed.to_owned()), ..Prefill::default() }, Some(&reason)))
+        }
         None => start(app, request, chosen, upstream, Some(&host), true).await,
     }
 }
@@ -184,7 +185,9 @@ pub async fn start(
     let plain = serde_json::to_vec(&pending).unwrap_or_default();
     let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
     let expires = millis(SystemTime::now() + STATE_LIFETIME);
-    app.store.put_upstream_state(&hash, &sealed, expires).await.map_err(AppError::storage(NOT_STARTED))?;
+    let at = store::PendingAt { service: &chosen.service.config_id, browser: request.browser.as_deref() };
+    let kept = app.store.put_upstream_state(&hash, at, &sealed, expires).await;
+    kept.map_err(AppError::storage(NOT_STARTED))?;
     let entry = &upstream.entry;
     let scopes = match &chosen.upstream_scopes {
         Some(nested) => nested,
@@ -217,7 +220,8 @@ pub async fn start(
 /// own provider's — it is taken all the same, so that it cannot be tried on any other path (it
 /// came back through another provider: an IdP mix-up) — and a return in another browser than
 /// the one that started the flow (403, nothing exchanged or stored). A known one on its own path,
-/// in its own browser, ends in the result page, whatever the upstream says.
+/// in its own browser, ends in the result page, whatever the upstream says. An error without
+/// any state ends the one flow open at that provider in that browser ([`stateless`]).
 pub async fn callback(
     State(app): State<Arc<AppState>>,
     provider: Option<Path<String>>,
@@ -229,13 +233,19 @@ pub async fn callback(
         return Err(AppError::bad_request(format!("The parameter {name} is given more than once.")));
     }
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let state = value("state")
-        .filter(|s| !s.is_empty() && s.len() <= 512)
-        .ok_or(AppError::bad_request("The sign-in's return has no valid state."))?;
-    let pending = take_pending(&app, state).await?;
-    let came_back_to = provider.map(|Path(provider)| redirect_uri(&app, &provider));
-    let redirect_uri = pending.returned_to(came_back_to.as_deref()).map_err(AppError::bad_request)?;
+    let provider = provider.as_deref().map(String::as_str);
     let browser = Browser::from_headers(&headers, &app.public_url);
+    let pending = match value("state") {
+        None if value("error").is_some() => stateless::denied(&app, provider, browser.as_ref()).await?,
+        state => {
+            let state = state
+                .filter(|s| !s.is_empty() && s.len() <= 512)
+                .ok_or(AppError::bad_request(stateless::NO_STATE))?;
+            take_pending(&app, state).await?
+        }
+    };
+    let came_back_to = provider.map(|provider| redirect_uri(&app, provider));
+    let redirect_uri = pending.returned_to(came_back_to.as_deref()).map_err(AppError::bad_request)?;
     // Only the browser that started the flow brings its answer back: nothing is exchanged else.
     browser::check(browser.as_ref(), Some(pending.browser.as_deref().unwrap_or_default()))?;
     // The request is checked again: the configuration may have changed since.
@@ -256,10 +266,12 @@ pub async fn callback(
     })
 }
 
+/// What the pop-up says when the pending request could not be read back.
+const NOT_RESUMED: &str = "The sign-in could not be resumed; try again.";
+
 /// The pending request kept under the upstream's `state`, taken once: refused when unknown,
 /// expired or already taken.
 async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> {
-    const NOT_RESUMED: &str = "The sign-in could not be resumed; try again.";
     let hash = state_hash(state);
     let sealed = app
         .store
@@ -269,7 +281,12 @@ async fn take_pending(app: &AppState, state: &str) -> Result<Pending, AppError> 
         .ok_or(AppError::bad_request(
             "This sign-in is unknown, expired or already finished: start again from the app.",
         ))?;
-    let plain = app.secrets.open(&sealed, hash.as_bytes()).map_err(|error| {
+    open_pending(app, &hash, &sealed)
+}
+
+/// The pending request `sealed` under the state hash `hash`, opened.
+fn open_pending(app: &AppState, hash: &str, sealed: &[u8]) -> Result<Pending, AppError> {
+    let plain = app.secrets.open(sealed, hash.as_bytes()).map_err(|error| {
         tracing::error!("secret key: {error}");
         AppError::Server("The sign-in could not be resumed: this server's secret key has changed.".into())
     })?;
@@ -388,18 +405,17 @@ pub async fn credentials(
     entry: &Entry,
     params: &[(String, String)],
 ) -> Result<Response, AppError> {
-    let again = |reason: &str| {
-        Ok(pages::credentials_form(
-            &request.client_id,
-            &request.params,
-            &request.prefill,
-            &chosen.service,
-            entry,
-            Some(reason),
-        ))
-    };
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
+    // The form again with what was typed, but never the secret.
+    let typed = |key: &str| Some(raw(key).trim().to_owned()).filter(|value| !value.is_empty());
+    let filled = Prefill { hostname: typed("hostname"), username: typed("username") };
+    let refused = |field: Field, message: &str| {
+        let error = Some(FormError { field, message });
+        Ok(pages::credentials_form(app_config, &request.params, &filled, &chosen.service, entry, error))
+    };
+    let again = |reason: &str| refused(Field::Form, reason);
     let credential = match entry.kind {
         Kind::Basic => Credential::Basic {
             username: raw("username").trim().to_owned(),
@@ -421,10 +437,11 @@ pub async fn credentials(
         Some(pattern) => {
             let host = raw("hostname").trim().to_ascii_lowercase();
             if !guard::matches_pattern(&host, pattern) {
-                return again(&format!("{host:?} is not a server name of the form {pattern}."));
+                let reason = format!("{host:?} is not a server name of the form {pattern}.");
+                return refused(Field::Hostname, &reason);
             }
             if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
-                return again(&reason);
+                return refused(Field::Hostname, &reason);
             }
             Some(host)
         }
@@ -435,7 +452,7 @@ pub async fn credentials(
     };
     let identity = match app.http.check_credential(entry, &url, &credential).await {
         Ok(identity) => identity,
-        Err(error) => return again(&error.description),
+        Err(error) => return refused(Field::Secret, &error.description),
     };
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
     let kept = kept.to_string();

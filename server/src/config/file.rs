@@ -6,6 +6,7 @@ use crate::accounts::settings::{self as accounts, Refresh};
 use crate::events::settings::Webhook;
 use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
+use crate::pages::branding::{Branding, BrandingEntry};
 use crate::pages::settings as pages;
 use crate::popup::settings::{self as popup, Quotas};
 use crate::providers::upstream::Secret;
@@ -94,6 +95,8 @@ struct AppEntry {
     webhook_secret_env: Option<String>,
     webhook_secret_file: Option<PathBuf>,
     webhook_events: Option<Vec<String>>,
+    #[serde(default)]
+    branding: BrandingEntry,
 }
 
 impl TryFrom<File> for Config {
@@ -195,6 +198,7 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool, allow_private: bool) 
         );
     }
     let webhook = webhook(&entry, allow_private)?;
+    let branding = Branding::check(entry.branding, &trusted_domains)?;
     Ok(App {
         client_id: entry.client_id,
         trusted_domains,
@@ -207,6 +211,7 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool, allow_private: bool) 
         redirect_uris,
         public: entry.public,
         webhook,
+        branding,
     })
 }
 

@@ -13,6 +13,7 @@ pub use file::File;
 use crate::accounts::settings as accounts;
 use crate::logging::LogFormat;
 use crate::origin::TrustedDomain;
+use crate::pages::branding::Branding;
 use crate::pages::settings as pages;
 use crate::popup::settings as popup;
 use crate::providers::services::Service;
@@ -65,6 +66,8 @@ pub struct App {
     /// Where its accounts' events are posted, signed (`webhook_url` and its secret): see
     /// [`crate::events`]. Without one, the app reads them from `GET /v1/events`.
     pub webhook: Option<crate::events::settings::Webhook>,
+    /// How the pop-up presents the app (`[apps.branding]`): see [`Branding`].
+    pub branding: Branding,
 }
 
 /// The shortest API key accepted in the configuration.

@@ -42,6 +42,7 @@ fn defaults() {
             redirect_uris: vec![],
             public: false,
             webhook: None,
+            branding: Default::default(),
         }]
     );
     assert_eq!(config.sign_in.token_ttl, sign_in::DEFAULT_TOKEN_TTL);

@@ -1,14 +1,22 @@
-//! The HTML pages: the pop-up's chooser, connect, form, hand-off, result and error pages, and
-//! the relay. Each is an askama template (`server/templates/`, auto-escaped) inside one page
-//! frame (`page.html`) and policy; [`statics`] serves the demo page, the library build and the relay page.
+//! The HTML pages: the pop-up's chooser ([`chooser`]), forms ([`forms`]), hand-off, result and
+//! error pages ([`errors`]), and the relay. Each is an askama template (`server/templates/`,
+//! auto-escaped) inside one page frame (`page.html`) and policy, in the app's look ([`look`],
+//! from its [`branding`]); [`statics`] serves the demo page, the library build, the relay page
+//! and the apps' logo files.
 
+pub mod branding;
+pub mod chooser;
+pub mod errors;
+pub mod forms;
+pub mod look;
 pub mod settings;
 pub mod statics;
 
+pub use chooser::chooser;
+pub use errors::{error_page, not_shown};
+pub use forms::{connect, credentials_form, hostname_form};
+
 use crate::AppState;
-use crate::popup::prefill::Prefill;
-use crate::providers::catalogue::{Entry, Kind};
-use crate::providers::services::{Allowed, Service};
 use crate::security;
 use askama::Template;
 use axum::Router;
@@ -19,6 +27,7 @@ use kloudless_protocol::{
     ABANDON_PATH, Envelope, MESSAGE_PREFIX, OAuthResult, POPUP_PATH, POPUP_WINDOW_NAME, RELAY_PATH,
     RETURN_FRAGMENT, RETURN_TO, ReturnTo, codes,
 };
+use look::{LOGO_PATH, Look, STYLE};
 use serde::Serialize;
 use std::sync::{Arc, LazyLock};
 
@@ -29,6 +38,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/{file}", get(statics::www))
         .route("/dist/{*path}", get(statics::dist))
         .route(RELAY_PATH, get(statics::relay))
+        .route(LOGO_PATH, get(statics::logo))
 }
 
 /// An inline script or style of the pages, made once: its text and the CSP hash source that
@@ -60,15 +70,15 @@ fn js_string(text: &str) -> String {
 }
 
 /// A complete pop-up page: never cached, never framed, no referrer, and a strict policy (see
-/// [`security::popup_csp`]) under which only [`STYLE`] and, when given, the inline `script`
-/// (placed at the end of the body) apply.
+/// [`security::popup_csp`]) under which only its style sheet and its inline scripts (placed at
+/// the end of the body) apply, and images load only from where the app's logo is.
 fn page(status: StatusCode, body: &Frame<'_>) -> Response {
     let Ok(html) = body.render() else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
             .into_response();
     };
-    let script = body.script.map(|script| script.source.as_str());
-    let csp = security::popup_csp(&STYLE.source, script, body.form_target);
+    let scripts: Vec<&str> = body.scripts.iter().map(|script| script.source.as_str()).collect();
+    let csp = security::popup_csp(&body.style.source, &scripts, body.form_target, body.img_src);
     let mut response = (
         status,
         [
@@ -91,13 +101,16 @@ fn page(status: StatusCode, body: &Frame<'_>) -> Response {
 #[template(path = "page.html")]
 struct Frame<'a> {
     title: &'a str,
-    style: &'a str,
+    style: &'a Inline,
     body: &'a str,
     /// `data-request`: the flow the abandon beacon names.
     request: Option<&'a str>,
     /// `data-result`: `success`, `error` or `refused`, for the page's readers (and the tests).
     result: Option<&'a str>,
-    script: Option<&'static Inline>,
+    /// The inline scripts: [`ENHANCE`], and the page's own.
+    scripts: Vec<&'static Inline>,
+    /// Where the app's logo loads from (`img-src`), if it has one.
+    img_src: Option<&'a str>,
     /// On a code flow's form pages: the origin its forms' redirect goes to
     /// ([`security::popup_csp`]).
     form_target: Option<&'a str>,
@@ -107,31 +120,31 @@ impl<'a> Frame<'a> {
     fn new(title: &'a str, body: &'a str) -> Frame<'a> {
         Frame {
             title,
-            style: &STYLE.text,
+            style: &STYLE,
             body,
             request: None,
             result: None,
-            script: None,
+            scripts: vec![&ENHANCE],
+            img_src: None,
             form_target: None,
         }
     }
 }
-
-/// The pages' style sheet, inline.
-static STYLE: LazyLock<Inline> = LazyLock::new(|| Inline::new(STYLE_TEXT.to_owned()));
-
-const STYLE_TEXT: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
-main{max-width:32rem;margin:2rem auto;padding:0 1rem}button{font:inherit;padding:.5rem 1rem;margin:.25rem 0;\
-border:1px solid #c5cad3;border-radius:.4rem;background:#fff;cursor:pointer;width:100%;text-align:left}\
-button[data-action=connect]{background:#2f6fed;color:#fff;border-color:#2f6fed;text-align:center}\
-button[data-action=deny]{text-align:center}input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem}\
-.error{border-left:4px solid #d33;padding-left:1rem}";
 
 /// Sends the abandon beacon (to [`ABANDON_PATH`]) when the user closes the pop-up on this page
 /// (not when one of its forms moves the flow on), so that a page whose pop-up reads as closed
 /// learns at once that no result will come.
 static ABANDON_ON_CLOSE: LazyLock<Inline> =
     LazyLock::new(|| Inline::script(AbandonOnClose { abandon_path: &js_string(ABANDON_PATH) }.render()));
+
+/// The pages' progressive enhancement (`templates/scripts/enhance.js`): the Close buttons, the
+/// secrets' reveal toggles and the chooser's type-ahead search. Every page works without it.
+static ENHANCE: LazyLock<Inline> = LazyLock::new(|| Inline::script(Enhance.render()));
+
+/// [`ENHANCE`]'s template.
+#[derive(Template)]
+#[template(path = "scripts/enhance.js", escape = "none")]
+struct Enhance;
 
 /// [`ABANDON_ON_CLOSE`]'s template (`templates/scripts/abandon_on_close.js`).
 #[derive(Template)]
@@ -141,103 +154,24 @@ struct AbandonOnClose<'a> {
     abandon_path: &'a str,
 }
 
-/// A page of the flow under way: when the server tracks the flow (the library sent
-/// `return_to`), the body attribute and script that abandon it when the user closes the pop-up;
-/// on a code flow, its redirect URI's origin allowed as its forms' target.
-fn page_under_way(title: &str, body: &str, params: &[(String, String)]) -> Response {
+/// A page of the flow under way, in the app's `look`: when the server tracks the flow (the
+/// library sent `return_to`), the body attribute and script that abandon it when the user
+/// closes the pop-up; on a code flow, its redirect URI's origin allowed as its forms' target.
+fn page_under_way(title: &str, body: &str, params: &[(String, String)], look: &Look<'_>) -> Response {
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let mut frame = Frame::new(title, body);
+    let mut frame =
+        Frame { style: look.style(), img_src: look.img_src.as_deref(), ..Frame::new(title, body) };
     if let (Some(_), Some(request_id)) = (value(RETURN_TO), value("request_id")) {
         frame.request = Some(request_id);
-        frame.script = Some(&ABANDON_ON_CLOSE);
+        frame.scripts.push(&ABANDON_ON_CLOSE);
     }
     // A code flow's request was validated: its redirect URI is one the app registered.
-    let form_target = (value("response_type") == Some(crate::code_flow::RESPONSE_TYPE))
+    let form_target = (value("response_type") == Some(crate::code_flow::request::RESPONSE_TYPE))
         .then(|| value("redirect_uri").and_then(|uri| url::Url::parse(uri).ok()))
         .flatten()
         .map(|url| url.origin().ascii_serialization());
     frame.form_target = form_target.as_deref();
     page(StatusCode::OK, &frame)
-}
-
-/// The service chooser: one button per allowed service, and a deny button.
-pub fn chooser(client_id: &str, params: &[(String, String)], allowed: &[Allowed]) -> Response {
-    let body = Chooser { app: client_id, params, allowed, popup_path: POPUP_PATH };
-    form_page(body.render(), "Connect an account", params, false)
-}
-
-/// [`chooser`]'s body (`templates/chooser.html`).
-#[derive(Template)]
-#[template(path = "chooser.html")]
-struct Chooser<'a> {
-    app: &'a str,
-    params: &'a [(String, String)],
-    allowed: &'a [Allowed],
-    popup_path: &'a str,
-}
-
-/// The connect page for one service: the account's name, connect and deny.
-pub fn connect(client_id: &str, params: &[(String, String)], service: &Service, admin: bool) -> Response {
-    let body = Connect {
-        name: &service.name,
-        app: client_id,
-        admin,
-        params,
-        id: &service.id,
-        popup_path: POPUP_PATH,
-    };
-    form_page(body.render(), &service.name, params, false)
-}
-
-/// [`connect`]'s body (`templates/connect.html`).
-#[derive(Template)]
-#[template(path = "connect.html")]
-struct Connect<'a> {
-    name: &'a str,
-    app: &'a str,
-    admin: bool,
-    params: &'a [(String, String)],
-    id: &'a str,
-    popup_path: &'a str,
-}
-
-/// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
-/// filled in with the app's default (`prefill`), with `error` (status 400) when the one typed
-/// was refused.
-pub fn hostname_form(
-    client_id: &str,
-    params: &[(String, String)],
-    prefill: &Prefill,
-    service: &Service,
-    pattern: &str,
-    error: Option<&str>,
-) -> Response {
-    let form = HostnameForm {
-        name: &service.name,
-        app: client_id,
-        params,
-        id: &service.id,
-        pattern,
-        hostname: prefill.hostname.as_deref(),
-        error,
-        popup_path: POPUP_PATH,
-    };
-    form_page(form.render(), &service.name, params, error.is_some())
-}
-
-/// [`hostname_form`]'s body (`templates/hostname_form.html`).
-#[derive(Template)]
-#[template(path = "hostname_form.html")]
-struct HostnameForm<'a> {
-    name: &'a str,
-    app: &'a str,
-    params: &'a [(String, String)],
-    id: &'a str,
-    pattern: &'a str,
-    /// The default server ([`Prefill::hostname`]).
-    hostname: Option<&'a str>,
-    error: Option<&'a str>,
-    popup_path: &'a str,
 }
 
 /// A form page of the flow under way from a rendered template: 400 when it shows an error, a
@@ -247,58 +181,14 @@ fn form_page(
     title: &str,
     params: &[(String, String)],
     error: bool,
+    look: &Look<'_>,
 ) -> Response {
     let Ok(body) = body else { return not_shown() };
-    let mut response = page_under_way(title, &body, params);
+    let mut response = page_under_way(title, &body, params, look);
     if error {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
     response
-}
-
-/// The form for an API-key or basic service: the key, or a user name and password (and the
-/// server's hostname for a per-server entry), posted to this server only; with `error` (status
-/// 400) when the last one was refused. What was typed is never sent back; the app's defaults
-/// (`prefill`: the server, the user name, never a secret) fill the form in.
-pub fn credentials_form(
-    client_id: &str,
-    params: &[(String, String)],
-    prefill: &Prefill,
-    service: &Service,
-    entry: &Entry,
-    error: Option<&str>,
-) -> Response {
-    let form = CredentialsForm {
-        name: &service.name,
-        app: client_id,
-        params,
-        id: &service.id,
-        pattern: entry.hostname_pattern.as_deref(),
-        basic: entry.kind == Kind::Basic,
-        hostname: prefill.hostname.as_deref(),
-        username: prefill.username.as_deref(),
-        error,
-        popup_path: POPUP_PATH,
-    };
-    form_page(form.render(), &service.name, params, error.is_some())
-}
-
-/// [`credentials_form`]'s body (`templates/credentials_form.html`).
-#[derive(Template)]
-#[template(path = "credentials_form.html")]
-struct CredentialsForm<'a> {
-    name: &'a str,
-    app: &'a str,
-    params: &'a [(String, String)],
-    id: &'a str,
-    pattern: Option<&'a str>,
-    basic: bool,
-    /// The default server ([`Prefill::hostname`]).
-    hostname: Option<&'a str>,
-    /// The default user name ([`Prefill::username`]).
-    username: Option<&'a str>,
-    error: Option<&'a str>,
-    popup_path: &'a str,
 }
 
 /// The hand-off to an upstream's sign-in page, after the chooser: its form may only go to this
@@ -403,23 +293,37 @@ pub fn result(
         fragment: RETURN_FRAGMENT,
     };
     // A failure other than a denial says why (an upstream's error, in its words).
-    let (text, detail, outcome) = match data {
-        OAuthResult::Success { .. } => ("Account connected. You can close this window.", None, "success"),
+    // A failure other than a denial says why (an upstream's error, in its words).
+    let (text, next, detail, outcome) = match data {
+        OAuthResult::Success { .. } => (CONNECTED, None, None, "success"),
         OAuthResult::Failure { error, .. } if error == codes::ACCESS_DENIED => {
-            ("Access denied.", None, "error")
+            (CANCELLED, Some(CANCELLED_NEXT), None, "error")
         }
         OAuthResult::Failure { error, error_description, .. } => (
-            "The account could not be connected.",
+            NOT_CONNECTED,
+            Some(NOT_CONNECTED_NEXT),
             Some((error_description.as_str(), error.as_str())),
             "error",
         ),
     };
-    let Ok(body) = (ResultBody { text, detail, embedded: script_json(&embedded) }).render() else {
+    let body = ResultBody { text, next, detail, embedded: script_json(&embedded) };
+    let Ok(body) = body.render() else {
         return not_shown();
     };
-    let frame = Frame { result: Some(outcome), script: Some(&POST_RESULT), ..Frame::new(text, &body) };
+    let mut frame = Frame { result: Some(outcome), ..Frame::new(text, &body) };
+    frame.scripts.push(&POST_RESULT);
     page(StatusCode::OK, &frame)
 }
+
+/// The result page's title after a connected account.
+const CONNECTED: &str = "Account connected. You can close this window.";
+/// The result page's title after the user cancelled, and what follows.
+const CANCELLED: &str = "You cancelled: no account was connected.";
+const CANCELLED_NEXT: &str = "You can close this window, and connect an account from the app later.";
+/// The result page's title after a failure, and what to do.
+const NOT_CONNECTED: &str = "The account could not be connected.";
+const NOT_CONNECTED_NEXT: &str = "Close this window and try again from the app. If it happens again, \
+     tell the app's support team and give them the details below.";
 
 /// [`result`]'s body (`templates/result.html`): the outcome, and the result as JSON for
 /// [`POST_RESULT`] (escaped by [`script_json`], so nothing in it ends the script element).
@@ -427,30 +331,10 @@ pub fn result(
 #[template(path = "result.html")]
 struct ResultBody<'a> {
     text: &'a str,
+    /// What to do next.
+    next: Option<&'a str>,
     detail: Option<(&'a str, &'a str)>,
     embedded: String,
-}
-
-/// An error page with `status`: says what went wrong and posts nothing (the pop-up's rendering
-/// of an [`crate::error::AppError`], by [`crate::error::as_pages`]).
-pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let Ok(body) = (Message { message }).render() else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
-            .into_response();
-    };
-    page(status, &Frame { result: Some("refused"), ..Frame::new("Error", &body) })
-}
-
-/// The error page of a page that could not be rendered.
-fn not_shown() -> Response {
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown; try again.")
-}
-
-/// [`error_page`]'s body (`templates/message.html`).
-#[derive(Template)]
-#[template(path = "message.html")]
-struct Message<'a> {
-    message: &'a str,
 }
 
 /// The relay page (`/static/iexd.html`), loaded by the library in a hidden iframe, with its
@@ -511,6 +395,7 @@ mod tests {
             (&*ABANDON_ON_CLOSE, "abandon_on_close.js"),
             (&*POST_RESULT, "post_result.js"),
             (&*RELAY_SCRIPT, "relay.js"),
+            (&*ENHANCE, "enhance.js"),
         ];
         for (script, file) in scripts {
             let path = [env!("CARGO_MANIFEST_DIR"), "/templates/scripts/", file].concat();
@@ -552,9 +437,9 @@ mod tests {
         assert!(failed.contains("data-result=\"error\""));
         assert!(failed.contains("The account could not be connected."));
         assert!(failed.contains("&#60;b&#62;expired&#60;/b&#62; (invalid_grant)"), "{failed}");
-        assert!(csp.contains(&format!("script-src {};", POST_RESULT.source)), "{csp}");
+        assert!(csp.contains(&format!("script-src {} {};", ENHANCE.source, POST_RESULT.source)), "{csp}");
         let (denied, _) = result_page(&failure(codes::ACCESS_DENIED)).await;
-        assert!(denied.contains("Access denied.") && !denied.contains("(access_denied)"), "{denied}");
+        assert!(denied.contains(CANCELLED) && !denied.contains("(access_denied)"), "{denied}");
         let connected = OAuthResult::Success {
             access_token: "t".into(),
             token_type: "Bearer".into(),

@@ -1,5 +1,8 @@
 //! The demo page (`/`, from `www_dir`) and the library build (`/dist/…`, from `dist_dir`).
 
+use crate::error::AppError;
+use crate::extract::StrictQuery;
+use crate::pages::branding::Logo;
 use crate::{AppState, pages, security};
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -46,6 +49,21 @@ fn with_charset(mut response: Response) -> Response {
 /// `GET /static/iexd.html`: the relay page, frameable by the apps' Trusted Domains only.
 pub async fn relay(State(app): State<Arc<AppState>>) -> Response {
     pages::relay(&security::relay_csp(&app.config, &pages::RELAY_SCRIPT.source))
+}
+
+/// `GET /v1/oauth/logo?client_id=…`: an app's logo file (`logo_file`), for its pop-up pages;
+/// under a policy that runs and loads nothing, should someone open an SVG logo on its own.
+pub async fn logo(State(app): State<Arc<AppState>>, query: Result<StrictQuery, AppError>) -> Response {
+    let Ok(StrictQuery(params)) = query else { return not_found() };
+    let client_id = params.iter().find(|(key, _)| key == "client_id").map(|(_, value)| value.as_str());
+    let logo = client_id.and_then(|id| app.config.app(id)).and_then(|app| app.branding.logo.as_ref());
+    let Some(Logo::File { bytes, content_type }) = logo else { return not_found() };
+    let headers = [
+        (header::CONTENT_TYPE, *content_type),
+        (header::CACHE_CONTROL, "public, max-age=3600"),
+        (header::CONTENT_SECURITY_POLICY, security::LOGO_CSP),
+    ];
+    (headers, Body::from(bytes.to_vec())).into_response()
 }
 
 /// `GET /`: the demo page.

@@ -141,7 +141,8 @@ mod tests {
     fn a_new_browser_gets_a_cookie_and_comes_back_with_it() {
         let url = "http://127.0.0.1:8080";
         let new = Browser::first_page(&HeaderMap::new(), url).unwrap();
-        let response = new.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x"));
+        let response =
+            new.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "x"));
         let line = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(line.starts_with("kloudless-browser="), "{line}");
         for part in ["HttpOnly", "SameSite=Lax", "Path=/"] {
@@ -152,7 +153,7 @@ mod tests {
         let back = Browser::from_headers(&headers(&format!("a=b; {value}")), url).unwrap();
         assert_eq!(back.hash(), new.hash());
         assert_eq!(Browser::first_page(&headers(value), url).unwrap(), back, "kept, not set again");
-        let again = back.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x"));
+        let again = back.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "x"));
         assert!(!again.headers().contains_key(header::SET_COOKIE));
         assert_ne!(Browser::first_page(&HeaderMap::new(), url).unwrap().hash(), new.hash());
     }
@@ -161,8 +162,9 @@ mod tests {
     fn on_https_the_cookie_is_a_secure_host_cookie() {
         let url = "https://auth.example.com";
         let new = Browser::first_page(&HeaderMap::new(), url).unwrap();
-        let line = new.set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "x")).headers()
-            [header::SET_COOKIE]
+        let line = new
+            .set_cookie(url, pages::error_page(StatusCode::BAD_REQUEST, "invalid_request", "x"))
+            .headers()[header::SET_COOKIE]
             .to_str()
             .unwrap()
             .to_owned();

@@ -154,18 +154,20 @@ async fn first_page(
             Err(progress::Refused::App) => request.untracked(),
         }
     }
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     let Some(chosen) = chosen(&request, &params).map_err(AppError::bad_request)? else {
-        return Ok(pages::chooser(&request.client_id, &request.params, &request.allowed));
+        let search = field(&params, crate::popup::request::SEARCH).unwrap_or("");
+        return Ok(pages::chooser(app_config, &request.params, &request.allowed, search));
     };
     Ok(match &chosen.service.connect {
-        Connect::Demo => pages::connect(&request.client_id, &request.params, &chosen.service, chosen.admin),
+        Connect::Demo => pages::connect(app_config, &request.params, &chosen.service, chosen.admin),
         Connect::Upstream(upstream) => {
             let via_form = field(&params, "service").is_some();
             let hostname = field(&params, "hostname");
             return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
         }
         Connect::Credentials(entry) => pages::credentials_form(
-            &request.client_id,
+            app_config,
             &request.params,
             &request.prefill,
             &chosen.service,

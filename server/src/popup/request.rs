@@ -28,8 +28,12 @@ const PROTOCOL: [&str; 11] = {
 
 /// The longest `return_to` accepted.
 const MAX_RETURN_TO: usize = 2048;
+/// The chooser's search box (a form control: never carried from page to page).
+pub const SEARCH: &str = "search";
+
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 7] = ["service", "account", "action", "hostname", "api_key", "username", "password"];
+const CONTROLS: [&str; 8] =
+    ["service", "account", "action", "hostname", "api_key", "username", "password", SEARCH];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]

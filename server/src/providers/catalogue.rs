@@ -19,14 +19,16 @@ pub enum Kind {
     Basic,
 }
 
-/// How the token endpoint authenticates our OAuth app.
+/// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
+/// every authorization server must support (RFC 6749 §2.3.1) and which OpenID Connect
+/// Discovery assumes when a provider lists no `token_endpoint_auth_methods_supported`.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` in the form body.
-    #[default]
     ClientSecretPost,
     /// HTTP Basic authentication.
+    #[default]
     ClientSecretBasic,
 }
 
@@ -99,6 +101,10 @@ pub struct Entry {
     /// What joins the scopes in the `scope` parameter.
     #[serde(default = "space")]
     pub scope_separator: String,
+    /// The authorization URL's parameter that carries the scopes: `scope`, or Slack's
+    /// `user_scope` for a user token.
+    #[serde(default = "scope")]
+    pub scope_param: String,
     /// Extra parameters on the authorization URL (e.g. `access_type = "offline"`).
     #[serde(default)]
     pub authorization_params: BTreeMap<String, String>,
@@ -148,6 +154,24 @@ pub struct Entry {
     /// a prefix when it ends in `*`. Empty: only the entry's own.
     #[serde(default)]
     pub allowed_scopes: Vec<String>,
+    /// The logo: the slug of a bundled simple-icons icon ([`crate::providers::icons`]); without
+    /// one, the pop-up shows a monogram.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// API key / basic: a sentence telling the user where to find the credential, shown on the
+    /// pop-up's form above the `docs` link.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// OAuth 2.0: where the code exchange's reply holds the user's token, when not at its top
+    /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
+    /// read at their top level.
+    pub token_path: Option<String>,
+    /// How the provider behaves, as its documentation says (client authentication, token
+    /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
+    /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
+    /// simulator reads it.
+    #[serde(default)]
+    pub profile: Option<toml::Table>,
 }
 
 /// How an API key or a user name and password are sent.
@@ -212,6 +236,10 @@ fn space() -> String {
     " ".to_owned()
 }
 
+fn scope() -> String {
+    "scope".to_owned()
+}
+
 fn yes() -> bool {
     true
 }
@@ -240,6 +268,11 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
         }
     }
     Ok(file.provider)
+}
+
+/// The icon the built-in catalogue names for the service `id`, if any.
+pub fn icon_of(id: &str) -> Option<String> {
+    catalogue().ok()?.into_iter().find(|entry| entry.id == id)?.icon
 }
 
 /// Whether `id` is a well-formed service id: 1 to 64 of `a-z`, `0-9`, `_` and `-`.
@@ -294,6 +327,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if url.contains("{hostname}") && entry.hostname_pattern.is_none() {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
+    }
+    if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
+        return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
     if entry.identity.id.is_empty() {
         return Err("identity.id is needed".to_owned());

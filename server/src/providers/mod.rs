@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod client;
 pub mod guard;
+pub mod icons;
 pub mod raw_params;
 pub mod scope;
 pub mod services;
@@ -85,7 +86,9 @@ pub struct ProviderConfig {
     pub authorization_params: std::collections::BTreeMap<String, String>,
     /// Whether to send PKCE (default: the entry's, or on for custom providers).
     pub pkce: Option<bool>,
-    /// The token endpoint's client authentication.
+    /// The token endpoint's client authentication (default: a catalogue entry's; for an `oidc`
+    /// provider, chosen from its discovery document's `token_endpoint_auth_methods_supported`;
+    /// else `client_secret_basic`).
     pub client_auth: Option<ClientAuth>,
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
@@ -98,6 +101,8 @@ pub struct ProviderConfig {
     /// The upstream scopes a `scope` may nest for this provider, replacing the entry's
     /// ([`Entry::allowed_scopes`]).
     pub allowed_scopes: Option<Vec<String>>,
+    /// The logo: a bundled icon's slug ([`icons`]), replacing the entry's.
+    pub icon: Option<String>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -110,14 +115,24 @@ pub fn resolve(entries: &[ProviderConfig]) -> Result<Vec<Service>, String> {
     let catalogue = catalogue::catalogue()?;
     let mut resolved: Vec<Service> = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let service =
-            resolve_one(entry, &catalogue).map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
+        let service = resolve_one(entry, &catalogue)
+            .and_then(|service| with_icon(service, entry.icon.as_deref()))
+            .map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
         if resolved.iter().any(|other| other.id == service.id) {
             return Err(format!("providers[{i}]: the id {:?} appears twice", entry.id));
         }
         resolved.push(service);
     }
     Ok(resolved)
+}
+
+/// `service` with the logo `icon` names, when it names one of the bundled icons.
+fn with_icon(service: Service, icon: Option<&str>) -> Result<Service, String> {
+    let Some(icon) = icon else { return Ok(service) };
+    if icons::find(icon).is_none() {
+        return Err(format!("icon {icon:?} is not a bundled icon (see server/assets/icons.json)"));
+    }
+    Ok(Service { icon: Some(icon.to_owned()), ..service })
 }
 
 fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, String> {
@@ -280,6 +295,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         entry: entry.clone(),
         client_id,
         client_secret,
+        discover_client_auth: issuer.is_some() && config.client_auth.is_none(),
         issuer,
         discovered: tokio::sync::OnceCell::new(),
     };
@@ -289,6 +305,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
         config_id: config.id.clone(),
         name: entry.name,
         category: entry.category,
+        icon: entry.icon.clone(),
         connect: Connect::Upstream(Arc::new(upstream)),
     })
 }
@@ -301,6 +318,7 @@ fn credentials_service(entry: Entry, config_id: &str) -> Service {
         config_id: config_id.to_owned(),
         name: entry.name.clone(),
         category: entry.category.clone(),
+        icon: entry.icon.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
     }
 }
@@ -320,9 +338,10 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         scopes: openid.clone(),
         admin_scopes: openid,
         scope_separator: " ".to_owned(),
+        scope_param: "scope".to_owned(),
         authorization_params: Default::default(),
         pkce: true,
-        client_auth: ClientAuth::ClientSecretPost,
+        client_auth: ClientAuth::default(),
         identity_url: None,
         identity_method: catalogue::Method::Get,
         identity: IdentityPaths::openid(),
@@ -335,6 +354,10 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         id_aliases: Vec::new(),
         raw_params: Vec::new(),
         allowed_scopes: Vec::new(),
+        icon: None,
+        help: None,
+        token_path: None,
+        profile: None,
     }
 }
 

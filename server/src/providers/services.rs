@@ -2,7 +2,7 @@
 //! upstream providers the operator enabled ([`crate::providers`]) — and the `scope` filter over
 //! them.
 
-use crate::providers::catalogue::Entry;
+use crate::providers::catalogue::{self, Entry};
 use crate::providers::scope::{Item, is_any};
 use crate::providers::upstream::Upstream;
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub struct Service {
     pub name: String,
     /// Its category: `storage`, `crm`, `calendar`, ….
     pub category: String,
+    /// Its logo: a bundled icon's slug ([`crate::providers::icons`]); `None`: a monogram.
+    pub icon: Option<String>,
     /// How an account of it is connected.
     pub connect: Connect,
 }
@@ -58,7 +60,7 @@ pub fn demo() -> Vec<Service> {
     DEMO.iter().map(|&(id, name, category)| demo_service(id, name, category)).collect()
 }
 
-/// One demo service.
+/// One demo service, with the logo of the catalogue's entry of the same id.
 pub fn demo_service(id: &str, name: &str, category: &str) -> Service {
     Service {
         id: id.to_owned(),
@@ -66,6 +68,7 @@ pub fn demo_service(id: &str, name: &str, category: &str) -> Service {
         config_id: id.to_owned(),
         name: name.to_owned(),
         category: category.to_owned(),
+        icon: catalogue::icon_of(id),
         connect: Connect::Demo,
     }
 }

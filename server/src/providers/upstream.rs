@@ -3,7 +3,7 @@
 //! `[[providers]]` ([`crate::providers`]), the services and the calls ([`crate::providers::client`])
 //! all read, so that none of them imports another's.
 
-use super::catalogue::Entry;
+use super::catalogue::{ClientAuth, Entry};
 use secrecy::{ExposeSecret, SecretString};
 
 /// A secret from the configuration (an OAuth app's client secret, an app's API key): never
@@ -50,6 +50,9 @@ pub struct Upstream {
     pub client_secret: Secret,
     /// An OpenID Connect issuer whose `/.well-known/openid-configuration` gives the endpoints.
     pub issuer: Option<String>,
+    /// Whether the discovery document chooses the token endpoint's client authentication (an
+    /// `oidc` provider configured without `client_auth`); else the entry's `client_auth` holds.
+    pub discover_client_auth: bool,
     /// The discovered endpoints, once fetched.
     pub discovered: tokio::sync::OnceCell<Endpoints>,
 }
@@ -80,4 +83,7 @@ pub struct Endpoints {
     /// Whether every authorization response must carry `iss`: its discovery document
     /// advertises `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
+    /// How the token endpoint (and revocation, introspection) authenticates our OAuth app: the
+    /// entry's, or chosen from the discovery document ([`Upstream::discover_client_auth`]).
+    pub client_auth: ClientAuth,
 }

@@ -16,6 +16,7 @@ mod accounts;
 mod codes;
 mod events;
 mod flows;
+mod health;
 mod returns;
 mod schema;
 mod sign_in;
@@ -26,8 +27,9 @@ pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
 pub use events::{AfterAttempt, Delivery, Event, EventKind};
 pub use flows::{Full, NewFlow, Stage};
+pub use health::{Health, RefreshFailure};
 pub use returns::CodeFlow;
-pub use upstream::{IdleAccount, StoredTokens, UpstreamAccount};
+pub use upstream::{IdleAccount, OpenAt, PendingAt, StoredTokens, UpstreamAccount};
 
 use sqlx::migrate::{MigrateDatabase, MigrateError};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

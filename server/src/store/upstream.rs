@@ -5,6 +5,7 @@
 
 use super::accounts::{INSERT_TOKEN, hash, new_token};
 use super::events::{EventKind, record_event};
+use super::health::{HEALTH_COLUMNS, HEALTHY, Health};
 use super::{Error, Store, in_transaction, on_pool};
 use crate::clock::now_millis;
 
@@ -29,24 +30,83 @@ pub struct UpstreamAccount<'a> {
     pub refreshable: bool,
 }
 
+/// Where a pending upstream request is open: the provider (service id) and the SHA-256 of the
+/// binding cookie of the browser that started it, if it had one.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingAt<'a> {
+    /// The provider.
+    pub service: &'a str,
+    /// The browser's hash.
+    pub browser: Option<&'a str>,
+}
+
+/// The pending requests a browser has open at one provider, as
+/// [`Store::take_only_upstream_state`] found them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpenAt {
+    /// None (unexpired).
+    None,
+    /// Exactly one, now taken: its state's hash and the sealed request.
+    One {
+        /// The hash of its state.
+        state_hash: String,
+        /// The request, sealed.
+        sealed: Vec<u8>,
+    },
+    /// More than one: none was taken.
+    Several,
+}
+
 impl Store {
-    /// Keeps a pending upstream request under the hash of its state until `expires` (ms).
+    /// Keeps a pending upstream request under the hash of its state until `expires` (ms), with
+    /// the provider it is at and the hash of the browser that started it (to find it by them:
+    /// [`Store::take_only_upstream_state`]).
     pub async fn put_upstream_state(
         &self,
         state_hash: &str,
+        at: PendingAt<'_>,
         sealed: &[u8],
         expires: i64,
     ) -> Result<(), Error> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO upstream_states (state_hash, sealed, expires) VALUES ($1, $2, $3)")
-                .bind(state_hash)
-                .bind(sealed)
-                .bind(expires)
-                .execute(pool)
-                .await
-                .map(drop)?
+            sqlx::query(
+                "INSERT INTO upstream_states (state_hash, sealed, expires, service, browser) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(state_hash)
+            .bind(sealed)
+            .bind(expires)
+            .bind(at.service)
+            .bind(at.browser)
+            .execute(pool)
+            .await
+            .map(drop)?
         });
         Ok(())
+    }
+
+    /// Takes the one pending request a browser has open at a provider, unexpired at `now`, if
+    /// it has exactly one (see [`OpenAt`]); several are all left as they are.
+    pub async fn take_only_upstream_state(&self, at: PendingAt<'_>, now: i64) -> Result<OpenAt, Error> {
+        let Some(browser) = at.browser else { return Ok(OpenAt::None) };
+        let hashes: Vec<(String,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT state_hash FROM upstream_states WHERE browser = $1 AND service = $2 AND expires > $3 LIMIT 2",
+            )
+            .bind(browser)
+            .bind(at.service)
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(match hashes.as_slice() {
+            [(state_hash,)] => match self.take_upstream_state(state_hash, now).await? {
+                Some(sealed) => OpenAt::One { state_hash: state_hash.clone(), sealed },
+                // Taken meanwhile, by its own callback.
+                None => OpenAt::None,
+            },
+            [] => OpenAt::None,
+            _ => OpenAt::Several,
+        })
     }
 
     /// Takes (deletes and returns) the pending request under `state_hash`, if it has not
@@ -123,13 +183,14 @@ impl Store {
                     id
                 }
             };
-            sqlx::query(
+            let upsert = format!(
                 "INSERT INTO upstream_credentials (account_id, sealed, modified, refreshed_at, refreshable)
                  VALUES ($1, $2, $3, $3, $4)
                  ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, modified = excluded.modified,
                    version = upstream_credentials.version + 1, refreshing_until = NULL,
-                   refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable",
-            )
+                   refreshed_at = excluded.refreshed_at, refreshable = excluded.refreshable, {HEALTHY}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(upsert))
             .bind(account_id)
             .bind(account.sealed)
             .bind(now)
@@ -175,16 +236,20 @@ pub struct StoredTokens {
     pub refreshed_at: i64,
     /// Why the account no longer works, if its grant was refused.
     pub inactive_reason: Option<String>,
+    /// Its refresh health and cooldown.
+    #[sqlx(flatten)]
+    pub health: Health,
 }
 
 impl Store {
     /// The sealed upstream tokens of an account with their version and refresh lease.
     pub async fn stored_tokens(&self, account_id: i64) -> Result<Option<StoredTokens>, Error> {
+        let select = format!(
+            "SELECT c.sealed, c.version, c.refreshing_until, c.refreshed_at, a.inactive_reason, {HEALTH_COLUMNS}
+             FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT c.sealed, c.version, c.refreshing_until, c.refreshed_at, a.inactive_reason
-                 FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
             .bind(account_id)
             .fetch_optional(pool)
             .await?
@@ -192,8 +257,9 @@ impl Store {
     }
 
     /// Takes the lease to refresh the tokens at `version` until `until` (ms), unless another
-    /// instance holds an unexpired one at `now` or they have changed: a compare-and-swap, so that
-    /// one caller among all instances refreshes. Returns whether it was taken.
+    /// instance holds an unexpired one at `now`, a failed refresh's cooldown holds at `now`
+    /// ([`Health::retry_at`]) or they have changed: a compare-and-swap, so that one caller among
+    /// all instances refreshes. Returns whether it was taken.
     pub async fn claim_refresh(
         &self,
         account_id: i64,
@@ -204,7 +270,8 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE upstream_credentials SET refreshing_until = $4
-                 WHERE account_id = $1 AND version = $2 AND (refreshing_until IS NULL OR refreshing_until <= $3)",
+                 WHERE account_id = $1 AND version = $2 AND (refreshing_until IS NULL OR refreshing_until <= $3)
+                   AND (refresh_retry_at IS NULL OR refresh_retry_at <= $3)",
             )
             .bind(account_id)
             .bind(version)
@@ -218,15 +285,16 @@ impl Store {
     }
 
     /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
-    /// `version`, stamped as issued now, and releases the lease, in one statement; returns
-    /// whether they were still at `version`.
+    /// `version`, stamped as issued now, releases the lease and clears the refresh health, in
+    /// one statement; returns whether they were still at `version`.
     pub async fn save_refreshed(&self, account_id: i64, version: i64, sealed: &[u8]) -> Result<bool, Error> {
+        let update = format!(
+            "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
+                    modified = $4, refreshed_at = $4, refreshable = TRUE, {HEALTHY}
+             WHERE account_id = $1 AND version = $2"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
-                        modified = $4, refreshed_at = $4, refreshable = TRUE
-                 WHERE account_id = $1 AND version = $2",
-            )
+            sqlx::query(sqlx::AssertSqlSafe(update.clone()))
             .bind(account_id)
             .bind(version)
             .bind(sealed)
@@ -236,19 +304,6 @@ impl Store {
             .rows_affected()
                 == 1
         }))
-    }
-
-    /// Gives up the lease taken at `version` (the refresh failed and may be tried again later).
-    pub async fn release_refresh(&self, account_id: i64, version: i64) -> Result<(), Error> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE upstream_credentials SET refreshing_until = NULL WHERE account_id = $1 AND version = $2")
-                .bind(account_id)
-                .bind(version)
-                .execute(pool)
-                .await
-                .map(drop)?
-        });
-        Ok(())
     }
 
     /// Marks the account inactive with `reason` (its grant was refused upstream) and gives up
@@ -281,8 +336,9 @@ pub struct IdleAccount {
 
 impl Store {
     /// Up to `limit` active accounts with a refresh token whose tokens were issued before
-    /// `before` (ms) and that no instance is refreshing at `now`, oldest first, starting after
-    /// `after` in that order (a cursor: the last one of the previous batch).
+    /// `before` (ms), that no instance is refreshing at `now` and whose failed refresh's
+    /// cooldown is over, oldest first, starting after `after` in that order (a cursor: the last
+    /// one of the previous batch).
     pub async fn idle_accounts(
         &self,
         before: i64,
@@ -297,6 +353,7 @@ impl Store {
                  FROM upstream_credentials c JOIN accounts a ON a.id = c.account_id
                  WHERE a.inactive_reason IS NULL AND c.refreshable AND c.refreshed_at < $1
                    AND (c.refreshing_until IS NULL OR c.refreshing_until <= $2)
+                   AND (c.refresh_retry_at IS NULL OR c.refresh_retry_at <= $2)
                    AND (c.refreshed_at > $3 OR (c.refreshed_at = $3 AND c.account_id > $4))
                  ORDER BY c.refreshed_at, c.account_id LIMIT $5",
             )
@@ -371,14 +428,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_browsers_only_pending_request_at_a_provider_is_taken_and_never_one_of_several() {
+        let (_dir, store) = testing::store().await;
+        let at = |service, browser| PendingAt { service, browser };
+        store.put_upstream_state("h1", at("acme", Some("b1")), b"one", 1_000).await.unwrap();
+        store.put_upstream_state("h2", at("acme", Some("b2")), b"two", 1_000).await.unwrap();
+        store.put_upstream_state("h3", at("acme", Some("b2")), b"three", 1_000).await.unwrap();
+        store.put_upstream_state("h4", at("other", Some("b3")), b"four", 1_000).await.unwrap();
+        assert_eq!(store.take_only_upstream_state(at("acme", None), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b3")), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(
+            store.take_only_upstream_state(at("acme", Some("b1")), 1_000).await.unwrap(),
+            OpenAt::None
+        );
+        let one = OpenAt::One { state_hash: "h1".into(), sealed: b"one".to_vec() };
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b1")), 500).await.unwrap(), one);
+        assert_eq!(store.take_only_upstream_state(at("acme", Some("b1")), 500).await.unwrap(), OpenAt::None);
+        assert_eq!(
+            store.take_only_upstream_state(at("acme", Some("b2")), 500).await.unwrap(),
+            OpenAt::Several
+        );
+        assert_eq!(store.take_upstream_state("h2", 500).await.unwrap().unwrap(), b"two", "left as it was");
+    }
+
+    #[tokio::test]
     async fn a_state_is_taken_once_and_not_after_it_expires() {
         let (_dir, store) = testing::store().await;
-        store.put_upstream_state("h1", b"sealed", 1_000).await.unwrap();
+        let at = PendingAt { service: "acme", browser: None };
+        store.put_upstream_state("h1", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.take_upstream_state("h1", 500).await.unwrap().unwrap(), b"sealed");
         assert_eq!(store.take_upstream_state("h1", 500).await.unwrap(), None, "replayed");
-        store.put_upstream_state("h2", b"sealed", 1_000).await.unwrap();
+        store.put_upstream_state("h2", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.take_upstream_state("h2", 1_000).await.unwrap(), None, "expired");
-        store.put_upstream_state("h3", b"sealed", 1_000).await.unwrap();
+        store.put_upstream_state("h3", at, b"sealed", 1_000).await.unwrap();
         assert_eq!(store.sweep_upstream_states(2_000).await.unwrap(), 1);
     }
 }

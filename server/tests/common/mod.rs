@@ -367,6 +367,23 @@ impl Reply {
     }
 }
 
+/// The query of a pop-up request (`/v1/oauth?…`) of app `client_id` from the page at `origin`
+/// for `scope` (state `page-state`, request `req1`, out-of-band), with `extra` parameters
+/// appended.
+pub fn popup_query(client_id: &str, origin: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("client_id", client_id),
+        ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+        ("response_type", "token"),
+        ("state", "page-state"),
+        ("request_id", "req1"),
+        ("origin", origin),
+        ("scope", scope),
+    ];
+    params.extend_from_slice(extra);
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
+}
+
 /// The server binary, for the tests where a real process is the point (its flags, output,
 /// exit code, signals, its own open-file limit).
 pub const BIN: &str = env!("CARGO_BIN_EXE_authenticator-server");

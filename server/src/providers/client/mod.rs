@@ -9,21 +9,23 @@
 
 mod credential;
 mod read;
+mod reply;
 
 pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
+use reply::TokenReply;
 
 use super::catalogue::{ClientAuth, Method};
 use super::guard;
 use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
     BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
-    BasicTokenIntrospectionResponse, BasicTokenType,
+    BasicTokenIntrospectionResponse,
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
+    TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,19 +128,6 @@ pub struct Tokens {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
 }
-
-/// A token reply's fields beyond OAuth 2.0's that are kept: Salesforce's `instance_url`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct ExtraFields {
-    /// The org's API server.
-    #[serde(default)]
-    instance_url: Option<String>,
-}
-
-impl ExtraTokenFields for ExtraFields {}
-
-/// The token endpoint's reply.
-type TokenReply = StandardTokenResponse<ExtraFields, BasicTokenType>;
 
 /// The `oauth2` client of a token endpoint (no other endpoint set: `HasTokenUrl` says whether
 /// the token endpoint is).
@@ -245,13 +234,22 @@ impl Http {
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
                 issuer: entry.issuer.as_ref().map(|_| fill(&entry.issuer)).transpose()?,
                 iss_required: false,
+                client_auth: entry.client_auth,
             });
         };
-        upstream.discovered.get_or_try_init(|| self.discover(issuer)).await.cloned()
+        let discover = async || {
+            let mut endpoints = self.discover(issuer).await?;
+            if !upstream.discover_client_auth {
+                endpoints.client_auth = upstream.entry.client_auth;
+            }
+            Ok(endpoints)
+        };
+        upstream.discovered.get_or_try_init(discover).await.cloned()
     }
 
     /// OpenID Connect discovery: `{issuer}/.well-known/openid-configuration`, whose `issuer`
-    /// must be the one configured (kept as the document says it, for RFC 9207's `iss`).
+    /// must be the one configured (kept as the document says it, for RFC 9207's `iss`). The
+    /// token endpoint's client authentication is chosen from the document ([`client_auth_of`]).
     async fn discover(&self, issuer: &str) -> Result<Endpoints, UpstreamError> {
         let what = "OpenID configuration";
         let url = format!("{issuer}/.well-known/openid-configuration");
@@ -276,6 +274,7 @@ impl Http {
             issuer: named,
             iss_required: document.get("authorization_response_iss_parameter_supported")
                 == Some(&Value::Bool(true)),
+            client_auth: client_auth_of(&document)?,
         })
     }
 
@@ -292,7 +291,7 @@ impl Http {
         let what = "revocation endpoint";
         let Some(url) = &endpoints.revocation else { return Ok(()) };
         self.check(url, what)?;
-        let request = self.token_form(upstream, url, token, hint);
+        let request = self.token_form(upstream, endpoints, url, token, hint);
         let response = request.send().await.map_err(|e| UpstreamError::unreachable(what, &e))?;
         if !response.status().is_success() {
             return Err(UpstreamError::new(
@@ -305,10 +304,17 @@ impl Http {
 
     /// A form POST of `token` and `token_type_hint` to `url` (revocation, introspection), our
     /// client authenticated as at the token endpoint.
-    fn token_form(&self, upstream: &Upstream, url: &str, token: &str, hint: &str) -> reqwest::RequestBuilder {
+    fn token_form(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        url: &str,
+        token: &str,
+        hint: &str,
+    ) -> reqwest::RequestBuilder {
         let mut form = vec![("token", token), ("token_type_hint", hint)];
         let mut request = self.client.post(url);
-        match upstream.entry.client_auth {
+        match endpoints.client_auth {
             ClientAuth::ClientSecretPost => {
                 form.push(("client_id", &upstream.client_id));
                 form.push(("client_secret", upstream.client_secret.expose()));
@@ -338,9 +344,9 @@ impl Http {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
         let reply = request.request_async(&Limited(self.client.clone())).await;
-        let reply =
-            reply.map_err(|error| token_error(error, what, "The service refused to issue a token."))?;
-        Ok(tokens_of(&reply))
+        let refused = "The service refused to issue a token.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(upstream.entry.token_path.as_deref(), now(), refused)
     }
 
     /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
@@ -357,9 +363,9 @@ impl Http {
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
         let reply =
             client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
-        let reply =
-            reply.map_err(|error| token_error(error, what, "The service refused to refresh the token."))?;
-        Ok(tokens_of(&reply))
+        let refused = "The service refused to refresh the token.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(None, now(), refused)
     }
 
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
@@ -394,7 +400,7 @@ impl Http {
         let request = match upstream.entry.identity_method {
             Method::Get => self.client.get(&url).bearer_auth(access_token),
             Method::Post => self.client.post(&url).bearer_auth(access_token),
-            Method::Introspect => self.token_form(upstream, &url, access_token, "access_token"),
+            Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
@@ -431,7 +437,7 @@ pub fn authorization_url(
     let mut request = client.authorize_url(move || CsrfToken::new(state));
     let entry = &upstream.entry;
     if !scopes.is_empty() {
-        request = request.add_extra_param("scope", scopes.join(&entry.scope_separator));
+        request = request.add_extra_param(entry.scope_param.clone(), scopes.join(&entry.scope_separator));
     }
     let mut extra: std::collections::BTreeMap<&str, &str> =
         entry.authorization_params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
@@ -519,44 +525,45 @@ fn token_error(
     }
 }
 
-/// The tokens of a token endpoint's reply, with the access token's expiry as a Unix time.
-fn tokens_of(reply: &TokenReply) -> Tokens {
-    let now = std::time::SystemTime::now()
+/// Now, in seconds since the Unix epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or_default();
-    Tokens {
-        access_token: reply.access_token().secret().clone(),
-        refresh_token: reply.refresh_token().map(|t| t.secret().clone()),
-        expires_at: reply.expires_in().map(|d| now + d.as_secs()),
-        scope: reply.scopes().map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-        hostname: None,
-        instance_url: reply.extra_fields().instance_url.as_deref().and_then(api_origin),
-    }
-}
-
-/// `url` as an API server's origin (`https://host[:port]`, or `http://` for a test's local
-/// upstream, which the SSRF guard refuses unless private upstreams are allowed): nothing but a
-/// scheme, a host and a port; `None` for anything else.
-fn api_origin(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let plain = matches!(parsed.scheme(), "https" | "http")
-        && parsed.username().is_empty()
-        && parsed.password().is_none()
-        && parsed.path() == "/"
-        && parsed.query().is_none()
-        && parsed.fragment().is_none();
-    plain.then(|| parsed.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 fn bad_config() -> UpstreamError {
     UpstreamError::new("server_error", "The service is not configured correctly.")
 }
 
-/// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as the catalogue
-/// entry says.
+/// The token endpoint's client authentication a discovery document allows (OpenID Connect
+/// Discovery 1.0 §3, `token_endpoint_auth_methods_supported`): `client_secret_basic` when it
+/// is listed or the list is absent (the specification's default, and RFC 6749 §2.3.1's
+/// MUST), else `client_secret_post`; a list naming neither is refused (the other methods need
+/// keys or certificates this server does not hold).
+fn client_auth_of(document: &Value) -> Result<ClientAuth, UpstreamError> {
+    let Some(listed) = document.get("token_endpoint_auth_methods_supported").and_then(Value::as_array) else {
+        return Ok(ClientAuth::ClientSecretBasic);
+    };
+    let has = |method: &str| listed.iter().any(|m| m.as_str() == Some(method));
+    if has("client_secret_basic") {
+        Ok(ClientAuth::ClientSecretBasic)
+    } else if has("client_secret_post") {
+        Ok(ClientAuth::ClientSecretPost)
+    } else {
+        Err(UpstreamError::new(
+            "server_error",
+            "The service's token endpoint takes neither client_secret_basic nor client_secret_post, \
+             which are the only client authentications this server can use.",
+        ))
+    }
+}
+
+/// The OAuth 2.0 client for `upstream`'s token endpoint: its credentials, sent as `endpoints`
+/// say (the catalogue entry's `client_auth`, or the discovery document's choice).
 fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClient, UpstreamError> {
-    let auth_type = match upstream.entry.client_auth {
+    let auth_type = match endpoints.client_auth {
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
     };

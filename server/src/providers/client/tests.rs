@@ -13,7 +13,7 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
         }))
         .unwrap()
     };
-    let kept = |url: &str| tokens_of(&reply(url)).instance_url;
+    let kept = |url: &str| reply(url).tokens(None, 0, "").unwrap().instance_url;
     assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
     assert_eq!(kept("https://acme.my.salesforce.com/").as_deref(), Some("https://acme.my.salesforce.com"));
     for bad in
@@ -23,7 +23,34 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
     }
     let plain: TokenReply =
         serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
-    assert_eq!(tokens_of(&plain).instance_url, None, "most providers name none");
+    assert_eq!(plain.tokens(None, 0, "").unwrap().instance_url, None, "most providers name none");
+}
+
+#[test]
+fn a_token_reply_is_read_as_its_provider_writes_it() {
+    let read = |reply: serde_json::Value, path: Option<&str>| {
+        serde_json::from_value::<TokenReply>(reply).unwrap().tokens(path, 1000, "refused")
+    };
+    let string = read(json!({ "access_token": "a", "token_type": "Bearer", "expires_in": "3599" }), None);
+    assert_eq!(string.unwrap().expires_at, Some(4599), "expires_in as a string of digits");
+    let slack = json!({
+        "ok": true, "access_token": "xoxb-bot", "token_type": "bot", "scope": "commands",
+        "authed_user": { "id": "U1", "access_token": "xoxp-user", "token_type": "user", "scope": "search:read" }
+    });
+    let user = read(slack, Some("/authed_user")).unwrap();
+    assert_eq!((user.access_token.as_str(), user.scope.as_deref()), ("xoxp-user", Some("search:read")));
+    let missing = read(json!({ "ok": true, "access_token": "xoxb-bot" }), Some("/authed_user"));
+    assert_eq!(missing.unwrap_err().code, "server_error", "no user token: not the bot's instead");
+    let github = read(
+        json!({ "error": "bad_verification_code", "error_description": "The code passed is incorrect or expired." }),
+        None,
+    );
+    assert_eq!(
+        github.unwrap_err(),
+        UpstreamError::new("bad_verification_code", "The code passed is incorrect or expired.")
+    );
+    let slack_error = read(json!({ "ok": false, "error": "invalid_code" }), Some("/authed_user"));
+    assert_eq!(slack_error.unwrap_err(), UpstreamError::new("invalid_code", "refused"));
 }
 
 #[test]
@@ -35,6 +62,7 @@ fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
         revocation: None,
         issuer: issuer.map(str::to_owned),
         iss_required,
+        client_auth: ClientAuth::ClientSecretBasic,
     };
     let google = endpoints(Some("https://accounts.google.com"), false);
     assert_eq!(google.check_iss(Some("https://accounts.google.com")), Ok(()));
@@ -101,4 +129,17 @@ fn subjects_are_kept_exactly_or_refused_never_cut_or_trimmed() {
     // The login and name are only shown: cleaned and cut as before.
     let shown = read_identity(&json!({ "sub": "u1", "email": format!(" a\n{}", "b".repeat(300)) }), &openid);
     assert_eq!(shown.unwrap().login, format!("a{}", "b".repeat(252)));
+}
+
+#[test]
+fn discovery_chooses_basic_unless_only_post_is_listed() {
+    let of = |document: Value| client_auth_of(&document);
+    assert_eq!(of(json!({})), Ok(ClientAuth::ClientSecretBasic), "absent: the specification's default");
+    let both =
+        json!({ "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"] });
+    assert_eq!(of(both), Ok(ClientAuth::ClientSecretBasic));
+    let post = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"] });
+    assert_eq!(of(post), Ok(ClientAuth::ClientSecretPost));
+    let neither = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"] });
+    assert_eq!(of(neither).unwrap_err().code, "server_error");
 }

@@ -184,6 +184,7 @@ async fn a_database_of_the_previous_release_reads_back_the_same_with_its_times()
         refreshing_until: None,
         refreshed_at: 1_749_283_750_000,
         inactive_reason: None,
+        health: Default::default(),
     };
     assert_eq!(store.stored_tokens(upstream).await.unwrap(), Some(tokens));
     assert_eq!(store.take_upstream_state("state", 0).await.unwrap().as_deref(), Some(b"pending".as_slice()));

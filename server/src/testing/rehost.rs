@@ -1,0 +1,68 @@
+//! A catalogue entry re-hosted on a local test provider (the quirk simulator): a configuration
+//! may not change a catalogue entry's URLs, by design, but the conformance tests must run each
+//! entry — its own quirk fields: client authentication, PKCE, scopes, identity method and
+//! paths — against the simulator's endpoints.
+
+use crate::config::Config;
+use crate::providers::catalogue::Entry;
+use crate::providers::services::Connect;
+use std::sync::Arc;
+
+/// What a re-hosted per-server entry's hostname must match: the simulator's `127.0.0.1:PORT`.
+pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
+
+/// Points the enabled catalogue entry `id` at the provider at `base` (`http://127.0.0.1:PORT`),
+/// which serves `/authorize`, `/token`, `/identity` (an API-key entry's `check_url` too),
+/// `/revoke` and the API at every other path:
+/// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
+/// to the token reply to name; a per-server entry's URLs keep `{hostname}`, its pattern
+/// becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
+pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
+    let service = config
+        .services
+        .iter_mut()
+        .find(|service| service.id == id)
+        .ok_or_else(|| format!("{id} is not enabled"))?;
+    let shared = || format!("{id}'s configuration is in use already: re-host it before the server starts");
+    match &mut service.connect {
+        Connect::Upstream(upstream) => {
+            let upstream = Arc::get_mut(upstream).ok_or_else(shared)?;
+            upstream.entry = rehosted(&upstream.entry, base)?;
+        }
+        Connect::Credentials(entry) => {
+            let entry = Arc::get_mut(entry).ok_or_else(shared)?;
+            *entry = rehosted(entry, base)?;
+        }
+        Connect::Demo => return Err(format!("{id} is a demo service")),
+    }
+    Ok(())
+}
+
+/// `entry` with its URLs at `base` (see [`rehost`]).
+fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
+    let host = if entry.hostname_pattern.is_some() { "http://{hostname}" } else { base };
+    let moved = |url: &Option<String>, path: &str| -> Result<Option<String>, String> {
+        let Some(url) = url else { return Ok(None) };
+        let probe = url.replace("{hostname}", "host.example").replace("{instance_url}", "https://i.example");
+        let parsed = url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
+        let path = if path.is_empty() { parsed.path().trim_end_matches('/') } else { path };
+        let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
+        Ok(Some(format!("{host}{path}{query}")))
+    };
+    let mut moved_entry = entry.clone();
+    moved_entry.authorization_url = moved(&entry.authorization_url, "/authorize")?;
+    moved_entry.token_url = moved(&entry.token_url, "/token")?;
+    moved_entry.identity_url = moved(&entry.identity_url, "/identity")?;
+    moved_entry.revocation_url = moved(&entry.revocation_url, "/revoke")?;
+    moved_entry.check_url = moved(&entry.check_url, "/identity")?;
+    if !entry.api_base.as_deref().is_some_and(|api| api.starts_with("{instance_url}")) {
+        moved_entry.api_base = moved(&entry.api_base, "")?;
+    }
+    if entry.issuer.as_deref().is_some_and(|issuer| issuer.contains("{hostname}")) {
+        moved_entry.issuer = Some("http://{hostname}".to_owned());
+    }
+    if entry.hostname_pattern.is_some() {
+        moved_entry.hostname_pattern = Some(LOCAL_PATTERN.to_owned());
+    }
+    Ok(moved_entry)
+}

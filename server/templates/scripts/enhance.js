@@ -1,0 +1,11 @@
+(function(){var d=document;
+d.querySelectorAll('[data-action=close]').forEach(function(b){b.hidden=false;b.addEventListener('click',function(){window.close()})});
+d.querySelectorAll('[data-action=reveal]').forEach(function(b){var i=d.getElementById(b.getAttribute('aria-controls'));if(!i)return;b.hidden=false;
+b.addEventListener('click',function(){var shown=i.type==='password';i.type=shown?'text':'password';b.setAttribute('aria-pressed',String(shown))})});
+d.addEventListener('submit',function(){d.querySelectorAll('[data-action=reveal]').forEach(function(b){var i=d.getElementById(b.getAttribute('aria-controls'));if(i)i.type='password'})});
+var q=d.getElementById('search'),count=d.getElementById('search-count'),empty=d.querySelector('[data-empty]');if(!q||!count)return;
+var template=count.getAttribute('data-template'),all=d.querySelectorAll('[data-search-text]');
+q.addEventListener('input',function(){var words=q.value.toLowerCase().split(/\s+/).filter(Boolean),shown=0;
+all.forEach(function(b){var text=b.getAttribute('data-search-text'),hit=words.every(function(w){return text.indexOf(w)>=0});b.parentNode.hidden=!hit;if(hit)shown++});
+d.querySelectorAll('section[data-category]').forEach(function(s){s.hidden=!s.querySelector('li:not([hidden])')});
+count.textContent=template.replace('{shown}',shown).replace('{total}',all.length);if(empty)empty.hidden=shown>0})})();

@@ -1,0 +1,448 @@
+//! The conformance matrix (issue 23): every catalogue entry, configured as an operator would
+//! (its id, a client id and secret), re-hosted on the quirk simulator running the entry's own
+//! profile — the provider's documented behaviour — and put through what a real account goes
+//! through: connect (HTTP-driven, the hostname form for a per-server entry), a raw API call, an
+//! expired token (the upstream's 401) refreshed exactly once, an `expires_in` refreshed before
+//! use, the rotated refresh token kept, 20 concurrent calls sharing one refresh, a grant revoked
+//! upstream making the account inactive, and disconnecting revoking the grant (RFC 7009) where
+//! the entry has a revocation URL. Each check is `pass`, `n/a` (with why) or a failure; the
+//! matrix is printed (`--nocapture`) and any failure fails the test. It runs on SQLite, or on
+//! PostgreSQL when `KLOUDLESS_TEST_DATABASE` names one.
+
+mod common;
+
+use authenticator_server::providers::catalogue::{self, Entry, Kind};
+use authenticator_server::providers::client::read_identity;
+use authenticator_server::testing::rehost::rehost;
+use common::{Reply, TestServer};
+use quirk_simulator::profile::{ExpiresIn, Refresh};
+use quirk_simulator::{CLIENT_ID, CLIENT_SECRET, Counts, Profile, Simulator};
+use reqwest::Method;
+use serde_json::Value;
+use std::time::Duration;
+
+const PUBLIC: &str = "https://auth.example.test";
+const KEY: &str = "key-of-app-a-0123456789abcdef";
+/// The binding cookie of the browser every pop-up request comes from (the public URL is https).
+const BROWSER: &str =
+    "__Host-kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+/// How many concurrent calls must share one refresh.
+const CONCURRENT: usize = 20;
+
+/// The checks, in the order they run (the matrix's columns).
+const CHECKS: [&str; 9] = [
+    "connect",
+    "bad code→its error",
+    "raw",
+    "401→1 refresh",
+    "expiry→1 refresh",
+    "rotation",
+    "20→1 refresh",
+    "revoked→inactive",
+    "delete→revoke",
+];
+
+/// One check's outcome.
+type Outcome = Result<Option<&'static str>, String>;
+
+/// The catalogue's entries, each with its profile.
+fn entries() -> Vec<(Entry, Result<Profile, String>)> {
+    catalogue::catalogue()
+        .unwrap()
+        .into_iter()
+        .map(|entry| {
+            let profile = profile_of(&entry);
+            (entry, profile)
+        })
+        .collect()
+}
+
+/// The entry's profile, read and checked.
+fn profile_of(entry: &Entry) -> Result<Profile, String> {
+    let table = entry.profile.clone().ok_or("no [provider.profile]")?;
+    let profile: Profile = toml::Value::Table(table).try_into().map_err(|e| format!("{e}"))?;
+    profile.check()?;
+    Ok(profile)
+}
+
+/// An entry's run: its server, the simulator and the account connected.
+struct Run {
+    server: TestServer,
+    sim: Simulator,
+    entry: Entry,
+    profile: Profile,
+    account: i64,
+}
+
+/// A server with app `a` and the catalogue entry enabled, re-hosted on a simulator in `profile`.
+async fn start(entry: &Entry, profile: &Profile) -> (TestServer, Simulator) {
+    let sim = Simulator::start(profile.clone()).await.unwrap();
+    let app = match entry.kind {
+        Kind::Oauth2 => format!("client_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n"),
+        Kind::ApiKey | Kind::Basic => String::new(),
+    };
+    let toml = format!(
+        "public_url = \"{PUBLIC}\"\nallow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
+         [[providers]]\nid = \"{}\"\n{app}",
+        entry.id
+    );
+    let (id, base) = (entry.id.clone(), sim.base().to_owned());
+    let server = TestServer::with(&toml)
+        .browser(BROWSER)
+        .tune(move |config| rehost(config, &id, &base).unwrap())
+        .start()
+        .await;
+    (server, sim)
+}
+
+/// The pop-up request of app `a` (from `http://localhost:3000`) for `scope`, with `extra`.
+fn popup_query(scope: &str, extra: &[(&str, &str)]) -> String {
+    common::popup_query("a", "http://localhost:3000", scope, extra)
+}
+
+/// Starts a pop-up flow and follows it to the simulator, which approves: the path (and query)
+/// it sends the browser back to on this server.
+async fn approved(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<String, String> {
+    let mut reply = Reply::of(server.get(&format!("/v1/oauth?{}", popup_query(&entry.id, &[])))).await;
+    if entry.hostname_pattern.is_some() {
+        let host = sim.base().trim_start_matches("http://");
+        let query = popup_query(&entry.id, &[("service", &entry.id), ("hostname", host)]);
+        reply = Reply::of(server.get(&format!("/v1/oauth?{query}"))).await;
+    }
+    let authorize = match (reply.location(), reply.header("refresh")) {
+        (Some(location), _) => location,
+        (None, Some(refresh)) => refresh.trim_start_matches("0;url=").to_owned(),
+        _ => return Err(format!("no redirect to the provider ({}): {}", reply.status, said(&reply.body))),
+    };
+    let approved = Reply::of(server.http().get(&authorize)).await;
+    let back = approved
+        .location()
+        .ok_or_else(|| format!("the provider refused ({}): {}", approved.status, approved.body))?;
+    back.strip_prefix(PUBLIC).map(str::to_owned).ok_or_else(|| format!("came back to {back}"))
+}
+
+/// Follows the pop-up to the simulator and back (HTTP-driven): the account connected.
+async fn connect(
+    server: &TestServer,
+    sim: &Simulator,
+    entry: &Entry,
+    profile: &Profile,
+) -> Result<i64, String> {
+    let path = approved(server, sim, entry).await?;
+    let asked: Vec<(String, String)> = sim.last_authorization();
+    let asked = |name: &str| asked.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let scopes: Vec<String> = asked(&profile.scope_param)
+        .unwrap_or_default()
+        .split(&profile.scope_separator)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if scopes != entry.scopes {
+        return Err(format!("scopes sent {scopes:?}, not the entry's {:?}", entry.scopes));
+    }
+    if asked("code_challenge").is_some() != entry.pkce {
+        return Err("PKCE challenge sent where the entry says otherwise".to_owned());
+    }
+    let result = Reply::of(server.get(&path)).await;
+    let token = result
+        .body
+        .split("\"access_token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or_else(|| format!("no token in the result: {}", said(&result.body)))?
+        .to_owned();
+    let accounts = Reply::of(server.get("/v1/accounts/").bearer_auth(&token)).await.json();
+    let account = &accounts["objects"][0];
+    let expected =
+        read_identity(&profile.me, &entry.identity).map_err(|e| format!("identity paths: {e:?}"))?;
+    if account["account"] != expected.login.as_str() {
+        return Err(format!("the account is {}, not {}", account["account"], expected.login));
+    }
+    account["id"].as_i64().ok_or_else(|| format!("no account: {accounts}"))
+}
+
+/// Connects an API-key entry with the key the simulator takes, through the pop-up's form; the
+/// account is the provider's user.
+async fn connect_with_key(server: &TestServer, entry: &Entry) -> Result<(), String> {
+    let query =
+        popup_query(&entry.id, &[("service", &entry.id), ("action", "connect"), ("api_key", CLIENT_SECRET)]);
+    let request = server.post("/v1/oauth").header("content-type", "application/x-www-form-urlencoded");
+    let reply = Reply::of(request.body(query)).await;
+    if reply.status != 200 || !reply.body.contains("\"access_token\":\"") {
+        return Err(format!("{}: {}", reply.status, said(&reply.body)));
+    }
+    Ok(())
+}
+
+/// What a result page says: its error paragraph.
+fn said(page: &str) -> &str {
+    page.split("<p class=\"error\">").nth(1).and_then(|rest| rest.split("</p>").next()).unwrap_or(page)
+}
+
+/// A code the provider refuses (here: one it never issued) ends the flow with the provider's
+/// own error code, however the provider answers errors (GitHub and Slack with status 200).
+async fn refused_code(run: &Run) -> Outcome {
+    let path = approved(&run.server, &run.sim, &run.entry).await?;
+    let forged = path.replace("code=CODE-", "code=FORGED-");
+    let page = Reply::of(run.server.get(&forged)).await.body;
+    match page.contains("\"error\":\"invalid_grant\"") {
+        true => Ok(None),
+        false => Err(format!("the result: {}", said(&page))),
+    }
+}
+
+/// A raw API call of the account: its status and body.
+async fn raw(run: &Run) -> (u16, Value) {
+    let request = run
+        .server
+        .post(&format!("/v1/accounts/{}/raw", run.account))
+        .header("Authorization", format!("APIKey {KEY}"))
+        .header("X-Kloudless-Raw-URI", "/conformance")
+        .header("X-Kloudless-Raw-Method", "GET");
+    let reply = Reply::of(request).await;
+    (reply.status, reply.json_or_null())
+}
+
+/// A raw call that must succeed, and what the simulator saw for it.
+async fn raw_ok(run: &Run) -> Result<Counts, String> {
+    match raw(run).await {
+        (200, _) => Ok(run.sim.counts()),
+        (status, body) => Err(format!("raw call: {status} {body}")),
+    }
+}
+
+/// `after - before` of one count, named.
+fn grew(before: &Counts, after: &Counts, count: fn(&Counts) -> usize) -> usize {
+    count(after) - count(before)
+}
+
+fn refreshable(profile: &Profile) -> Outcome {
+    match profile.refresh {
+        Refresh::None => Ok(Some("no refresh token")),
+        _ => Ok(None),
+    }
+}
+
+/// The upstream answers 401 to the access token: one refresh, the call passes.
+async fn refresh_on_401(run: &Run) -> Outcome {
+    if let n_a @ Ok(Some(_)) = refreshable(&run.profile) {
+        return n_a;
+    }
+    let before = run.sim.counts();
+    run.sim.expire_access_tokens();
+    let after = raw_ok(run).await?;
+    match grew(&before, &after, |c| c.refreshes) {
+        1 => Ok(None),
+        n => Err(format!("{n} refreshes")),
+    }
+}
+
+/// A token issued for less than the server's margin is refreshed before it is used: one
+/// refresh, no 401.
+async fn refresh_on_expiry(run: &Run) -> Outcome {
+    if let n_a @ Ok(Some(_)) = refreshable(&run.profile) {
+        return n_a;
+    }
+    if run.profile.expires_in == ExpiresIn::Absent {
+        return Ok(Some("no expires_in: on 401"));
+    }
+    run.sim.set_lifetime(60);
+    run.sim.expire_access_tokens();
+    raw_ok(run).await?;
+    run.sim.set_lifetime(run.profile.lifetime);
+    let before = run.sim.counts();
+    let after = raw_ok(run).await?;
+    match (grew(&before, &after, |c| c.refreshes), grew(&before, &after, |c| c.api_unauthorized)) {
+        (1, 0) => Ok(None),
+        (n, unauthorized) => Err(format!("{n} refreshes, {unauthorized} API 401s")),
+    }
+}
+
+/// After the refreshes so far, one more works and no refresh token was presented twice.
+async fn rotation_kept(run: &Run) -> Outcome {
+    if let n_a @ Ok(Some(_)) = refreshable(&run.profile) {
+        return n_a;
+    }
+    refresh_on_401(run).await?;
+    match run.sim.counts().reuses {
+        0 => Ok(None),
+        n => Err(format!("{n} used refresh tokens presented again")),
+    }
+}
+
+/// [`CONCURRENT`] calls with an expired token: one refresh.
+async fn concurrent_refresh(run: &Run) -> Outcome {
+    if let n_a @ Ok(Some(_)) = refreshable(&run.profile) {
+        return n_a;
+    }
+    run.sim.set_token_delay(Duration::from_millis(200));
+    run.sim.expire_access_tokens();
+    let before = run.sim.counts();
+    let calls = (0..CONCURRENT).map(|_| raw(run));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(calls).await.into_iter().map(|(s, _)| s).collect();
+    run.sim.set_token_delay(Duration::ZERO);
+    if statuses.iter().any(|s| *s != 200) {
+        return Err(format!("statuses {statuses:?}"));
+    }
+    match grew(&before, &run.sim.counts(), |c| c.refreshes) {
+        1 => Ok(None),
+        n => Err(format!("{n} refreshes")),
+    }
+}
+
+/// The user revokes the grant at the provider: the account becomes inactive.
+async fn revoked_inactive(run: &Run) -> Outcome {
+    if let n_a @ Ok(Some(_)) = refreshable(&run.profile) {
+        return n_a;
+    }
+    run.sim.revoke_grants();
+    let (status, body) = raw(run).await;
+    if (status, body["error"].as_str()) != (401, Some("account_inactive")) {
+        return Err(format!("raw call: {status} {body}"));
+    }
+    let account = Reply::of(
+        run.server
+            .get(&format!("/v1/accounts/{}/", run.account))
+            .header("Authorization", format!("APIKey {KEY}")),
+    )
+    .await
+    .json();
+    match account["active"].as_bool() {
+        Some(false) => Ok(None),
+        _ => Err(format!("account: {account}")),
+    }
+}
+
+/// Deleting the account revokes its grant at the provider (RFC 7009), where the entry has a
+/// revocation URL; the profile and the entry agree on whether there is one.
+async fn delete_revokes(run: &Run) -> Outcome {
+    match (run.entry.revocation_url.is_some(), run.profile.revocation) {
+        (false, false) => return Ok(Some("no RFC 7009 endpoint")),
+        (true, false) => return Err("the entry has a revocation_url its provider has not".to_owned()),
+        (false, true) => {
+            return Err("the provider revokes (RFC 7009); the entry has no revocation_url".to_owned());
+        }
+        (true, true) => {}
+    }
+    let before = run.sim.counts();
+    let path = format!("/v1/accounts/{}/", run.account);
+    let reply =
+        Reply::of(run.server.request(Method::DELETE, &path).header("Authorization", format!("APIKey {KEY}")))
+            .await;
+    let after = run.sim.counts();
+    match (reply.status, grew(&before, &after, |c| c.revocations), after.bad_client_auth) {
+        (204, 1, 0) => Ok(None),
+        (status, revocations, bad) => {
+            Err(format!("{status}, {revocations} revocations, {bad} refused client auth"))
+        }
+    }
+}
+
+/// Runs every check on `entry`; one cell per check.
+async fn matrix_row(entry: Entry, profile: Result<Profile, String>) -> Vec<Outcome> {
+    let profile = match profile {
+        Ok(profile) => profile,
+        Err(error) => return vec![Err(format!("profile: {error}"))],
+    };
+    let (server, sim) = start(&entry, &profile).await;
+    if entry.kind != Kind::Oauth2 {
+        let connected = connect_with_key(&server, &entry).await.map(|()| None);
+        return [connected].into_iter().chain(CHECKS[1..].iter().map(|_| Ok(Some("an API key")))).collect();
+    }
+    let account = match connect(&server, &sim, &entry, &profile).await {
+        Ok(account) => account,
+        Err(error) => return vec![Err(error)],
+    };
+    let run = Run { server, sim, entry, profile, account };
+    let raw_call = raw_ok(&run).await.map(|_| None);
+    let refused = refused_code(&run).await;
+    vec![
+        Ok(None),
+        refused,
+        raw_call,
+        refresh_on_401(&run).await,
+        refresh_on_expiry(&run).await,
+        rotation_kept(&run).await,
+        concurrent_refresh(&run).await,
+        revoked_inactive(&run).await,
+        delete_revokes(&run).await,
+    ]
+}
+
+#[tokio::test]
+async fn every_oauth_entry_carries_a_profile_from_its_documentation() {
+    for (entry, profile) in entries() {
+        let profile = profile.unwrap_or_else(|e| panic!("{}: {e}", entry.id));
+        assert!(!profile.docs.is_empty(), "{}", entry.id);
+    }
+    let without = Entry { profile: None, ..entries()[0].0.clone() };
+    assert!(profile_of(&without).unwrap_err().contains("no [provider.profile]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_catalogue_entry_passes_the_conformance_matrix() {
+    let started = std::time::Instant::now();
+    let entries = entries();
+    let ids: Vec<String> = entries.iter().map(|(entry, _)| entry.id.clone()).collect();
+    let rows = futures_util::future::join_all(entries.into_iter().map(|(e, p)| matrix_row(e, p))).await;
+    let mut table = format!("{:<18}", "entry");
+    for check in CHECKS {
+        table.push_str(&format!(" | {check}"));
+    }
+    let mut failures = Vec::new();
+    for (id, row) in ids.iter().zip(&rows) {
+        table.push_str(&format!("\n{id:<18}"));
+        for (check, cell) in CHECKS.iter().zip(row) {
+            let text = match cell {
+                Ok(None) => "pass".to_owned(),
+                Ok(Some(why)) => format!("n/a ({why})"),
+                Err(error) => {
+                    failures.push(format!("{id} · {check}: {error}"));
+                    "FAIL".to_owned()
+                }
+            };
+            table.push_str(&format!(" | {text}"));
+        }
+    }
+    println!("{table}\n({} entries in {:.1?})", ids.len(), started.elapsed());
+    assert!(failures.is_empty(), "{table}\n\n{}", failures.join("\n"));
+}
+
+/// Issue 23, finding 2, over every entry that refreshes: the provider refuses every refresh
+/// (401 `invalid_client`), and [`CONCURRENT`] calls with an expired token, then one more, make
+/// at most one refresh attempt (the others share its failure, then its cooldown).
+async fn no_storm(entry: Entry, profile: Profile) -> Result<(), String> {
+    let (server, sim) = start(&entry, &profile).await;
+    let account = connect(&server, &sim, &entry, &profile).await?;
+    let run = Run { server, sim, entry, profile, account };
+    run.sim.refuse_refreshes(Some((401, "invalid_client")));
+    run.sim.set_token_delay(Duration::from_millis(200));
+    run.sim.expire_access_tokens();
+    let before = run.sim.counts();
+    let calls = (0..CONCURRENT).map(|_| raw(&run));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(calls).await.into_iter().map(|(s, _)| s).collect();
+    let again = raw(&run).await.0;
+    let attempts = grew(&before, &run.sim.counts(), |c| c.refresh_attempts);
+    if attempts > 1 || statuses.contains(&200) || again == 200 {
+        return Err(format!(
+            "{}: {attempts} refresh attempts, statuses {statuses:?} then {again}",
+            run.entry.id
+        ));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the shared refresh failure and its cooldown (issue 23, finding 2: branch h23fix)"]
+async fn a_refused_refresh_makes_no_storm() {
+    let refreshing = entries().into_iter().filter_map(|(entry, profile)| {
+        let profile = profile.unwrap();
+        (entry.kind == Kind::Oauth2 && profile.refresh != Refresh::None).then(|| no_storm(entry, profile))
+    });
+    let failures: Vec<String> =
+        futures_util::future::join_all(refreshing).await.into_iter().filter_map(Result::err).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,234 @@
+//! The simulator's routes: authorization, token, identity, revocation, the API, and the
+//! `/_sim/` control routes for a test driving the binary.
+
+use crate::profile::{Identity, Pkce};
+use crate::token::{self, Form, authenticated, error, field};
+use crate::{Code, Shared};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get, post};
+use base64::Engine;
+use serde_json::json;
+
+/// Every route, with `Cross-Origin-Opener-Policy: same-origin` on every reply where the profile
+/// says so.
+pub fn router(shared: Shared) -> Router {
+    let coop = shared.lock().profile.coop;
+    let with = |shared: &Shared| shared.clone();
+    let (a, t, i, r, api, counts, expire, revoke) = (
+        with(&shared),
+        with(&shared),
+        with(&shared),
+        with(&shared),
+        with(&shared),
+        with(&shared),
+        with(&shared),
+        with(&shared),
+    );
+    let router = Router::new()
+        .route("/authorize", get(move |query: RawQuery| async move { authorize(&a, query) }))
+        .route("/token", post(move |headers: HeaderMap, body: Bytes| token::token(t, headers, form(&body))))
+        .route(
+            "/identity",
+            any(move |method: Method, headers: HeaderMap, query: RawQuery, body: Bytes| async move {
+                let credential = i.lock().profile.credential.clone();
+                match credential {
+                    Some(placement) => credential_check(&i, &placement, &headers, query),
+                    None => identity(&i, &method, &headers, &form(&body)),
+                }
+            }),
+        )
+        .route(
+            "/revoke",
+            post(
+                move |headers: HeaderMap, body: Bytes| async move { revocation(&r, &headers, &form(&body)) },
+            ),
+        )
+        .route("/_sim/counts", get(move || async move { axum::Json(counts.lock().counts.clone()) }))
+        .route(
+            "/_sim/expire",
+            post(move || async move { expire.lock().access.values_mut().for_each(|t| t.expired = true) }),
+        )
+        .route(
+            "/_sim/revoke",
+            post(move || async move { revoke.lock().grants.iter_mut().for_each(|g| g.revoked = true) }),
+        )
+        .fallback(move |headers: HeaderMap| async move { call_api(&api, &headers) });
+    router.layer(axum::middleware::map_response(move |mut response: Response| async move {
+        if coop {
+            response
+                .headers_mut()
+                .insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+        }
+        response
+    }))
+}
+
+fn form(body: &[u8]) -> Form {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `GET /authorize`: approves at once (a redirect to `redirect_uri` with a code, `state` and the
+/// profile's `iss`), or denies when told to (`error=access_denied`, `state` only where the
+/// profile's error redirects carry it).
+fn authorize(shared: &Shared, RawQuery(query): RawQuery) -> Response {
+    let query: Form = form(query.unwrap_or_default().as_bytes());
+    let mut state = shared.lock();
+    state.last_authorization = query.clone();
+    let known = field(&query, "client_id") == Some(crate::CLIENT_ID)
+        && field(&query, "response_type") == Some("code");
+    let Some(redirect_uri) = field(&query, "redirect_uri").filter(|_| known) else {
+        return (StatusCode::BAD_REQUEST, "simulator: unknown client, response_type or no redirect_uri")
+            .into_response();
+    };
+    let challenge = match field(&query, "code_challenge_method") {
+        Some("S256") => field(&query, "code_challenge").map(str::to_owned),
+        _ => None,
+    };
+    let mut back = vec![];
+    let denied = std::mem::take(&mut state.deny_next);
+    if denied || (state.profile.pkce == Pkce::Required && challenge.is_none()) {
+        back.push(("error", if denied { "access_denied" } else { "invalid_request" }.to_owned()));
+        if !state.profile.error_state {
+            return Redirect::to(&with_query(redirect_uri, &back)).into_response();
+        }
+    } else {
+        let code = state.next("CODE");
+        let scope = field(&query, &state.profile.scope_param).unwrap_or_default().to_owned();
+        state.codes.insert(code.clone(), Code { redirect_uri: redirect_uri.to_owned(), challenge, scope });
+        state.counts.authorizations += 1;
+        back.push(("code", code));
+    }
+    if let Some(value) = field(&query, "state") {
+        back.push(("state", value.to_owned()));
+    }
+    if let Some(issuer) = &state.profile.issuer {
+        back.push(("iss", issuer.clone()));
+    }
+    Redirect::to(&with_query(redirect_uri, &back)).into_response()
+}
+
+fn with_query(url: &str, pairs: &[(&str, String)]) -> String {
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}{query}")
+}
+
+/// The bearer token of `headers`, if it is live: known, not expired, its grant not revoked.
+fn live(shared: &Shared, token: &str) -> bool {
+    let state = shared.lock();
+    state.access.get(token).is_some_and(|t| !t.expired && !state.grants[t.grant].revoked)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+}
+
+fn unauthorized() -> Response {
+    let challenge = [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")];
+    (StatusCode::UNAUTHORIZED, challenge, axum::Json(json!({ "error": "invalid_token" }))).into_response()
+}
+
+/// `/identity`: the profile's `me` reply to the method it takes.
+fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) -> Response {
+    let (kind, auth, me) = {
+        let state = shared.lock();
+        (state.profile.identity, state.profile.client_auth, state.profile.me.clone())
+    };
+    let expected = match kind {
+        Identity::Userinfo | Identity::MeGet => Method::GET,
+        Identity::MePost | Identity::Introspect => Method::POST,
+    };
+    if *method != expected {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let reply = if kind == Identity::Introspect {
+        if !authenticated(auth, headers, form) {
+            shared.lock().counts.bad_client_auth += 1;
+            return error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+        let active = field(form, "token").is_some_and(|t| live(shared, t));
+        let mut me = me;
+        me["active"] = json!(active);
+        if !active {
+            return axum::Json(json!({ "active": false })).into_response();
+        }
+        me
+    } else {
+        if !bearer(headers).is_some_and(|t| live(shared, t)) {
+            return unauthorized();
+        }
+        me
+    };
+    shared.lock().counts.identity_calls += 1;
+    axum::Json(reply).into_response()
+}
+
+/// `/identity` of an API-key provider: the profile's `me` when the key is
+/// [`crate::CLIENT_SECRET`], where the profile's `credential` says, else 401.
+fn credential_check(
+    shared: &Shared,
+    placement: &str,
+    headers: &HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let basic_user = || {
+        let encoded = header("authorization")?.strip_prefix("Basic ")?.to_owned();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+        Some(String::from_utf8(decoded).ok()?.split(':').next()?.to_owned())
+    };
+    let presented = match placement.split_once(':') {
+        Some(("header", name)) => header(name),
+        Some(("query", name)) => {
+            form(query.unwrap_or_default().as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        }
+        None if placement == "basic" => basic_user(),
+        _ => bearer(headers).map(str::to_owned),
+    };
+    if presented.as_deref() != Some(crate::CLIENT_SECRET) {
+        return unauthorized();
+    }
+    let mut state = shared.lock();
+    state.counts.identity_calls += 1;
+    axum::Json(state.profile.me.clone()).into_response()
+}
+
+/// `POST /revoke` (RFC 7009): the grant of the token is revoked; an unknown token is a 200 too.
+fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
+    let mut state = shared.lock();
+    if !state.profile.revocation {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if !authenticated(state.profile.client_auth, headers, form) {
+        state.counts.bad_client_auth += 1;
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let token = field(form, "token").unwrap_or_default();
+    let grant =
+        state.refresh.get(token).map(|t| t.grant).or_else(|| state.access.get(token).map(|t| t.grant));
+    if let Some(grant) = grant {
+        state.grants[grant].revoked = true;
+    }
+    state.counts.revocations += 1;
+    StatusCode::OK.into_response()
+}
+
+/// Any other path: the API. 401 to a token that is not live, 429 with `Retry-After` while
+/// throttled, else a small JSON reply.
+fn call_api(shared: &Shared, headers: &HeaderMap) -> Response {
+    if !bearer(headers).is_some_and(|t| live(shared, t)) {
+        shared.lock().counts.api_unauthorized += 1;
+        return unauthorized();
+    }
+    let mut state = shared.lock();
+    if state.throttle > 0 {
+        state.throttle -= 1;
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
+    }
+    state.counts.api_calls += 1;
+    axum::Json(json!({ "ok": true })).into_response()
+}

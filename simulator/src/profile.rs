@@ -1,0 +1,200 @@
+//! A provider's behaviour as data: the [`Profile`] a catalogue entry carries (its
+//! `[provider.profile]` table), taken from the provider's documentation.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// How the token endpoint (and the revocation and introspection endpoints) authenticate the
+/// client.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic only (RFC 6749 §2.3.1, id and secret form-encoded first): the method every
+    /// server must support, so the default.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body only.
+    Post,
+    /// Either.
+    Both,
+    /// A public client: `client_id` in the body, no secret, PKCE required.
+    None,
+}
+
+/// Whether the provider takes PKCE (RFC 7636).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Pkce {
+    /// A challenge sent is ignored (the provider does not implement PKCE).
+    #[default]
+    Ignored,
+    /// A challenge sent is checked (S256) at the code exchange.
+    Supported,
+    /// An authorization request without an S256 challenge is refused.
+    Required,
+}
+
+/// The token endpoint's reply format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenReply {
+    /// `application/json` (RFC 6749 §5.1).
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded` unless the request says `Accept: application/json`
+    /// (GitHub).
+    FormUnlessJsonAccepted,
+    /// The user's token nested under `authed_user`, the top level holding a bot token (Slack's
+    /// `oauth.v2.access`).
+    NestedAuthedUser,
+}
+
+/// How `expires_in` is sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiresIn {
+    /// A JSON number (RFC 6749).
+    #[default]
+    Number,
+    /// A string of digits.
+    String,
+    /// Not sent (Salesforce, GitHub OAuth apps): the token lasts until it is refused.
+    Absent,
+}
+
+/// What the refresh grant does with refresh tokens.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Refresh {
+    /// No refresh token is ever issued (the access token does not expire).
+    None,
+    /// The refresh reply repeats the same refresh token.
+    #[default]
+    Kept,
+    /// The refresh reply holds no `refresh_token`: the old one stays valid.
+    Omitted,
+    /// Each refresh issues a new refresh token; the old one stays valid.
+    Rotating,
+    /// Each refresh issues a new refresh token; presenting a used one revokes the whole grant
+    /// (reuse detection, as Okta, Auth0 and Box do).
+    SingleUse,
+}
+
+/// How the account's identity is read.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// OpenID Connect userinfo (GET with the bearer token).
+    #[default]
+    Userinfo,
+    /// A JSON "who am I" endpoint, GET with the bearer token.
+    MeGet,
+    /// A JSON "who am I" endpoint, POST with the bearer token and no body.
+    MePost,
+    /// RFC 7662 token introspection: a form POST of `token`, the client authenticated.
+    Introspect,
+}
+
+/// A provider's behaviour. Every field but `docs` has the default of a plain RFC 6749 provider.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The documentation these quirks were read from (one or more URLs).
+    pub docs: Vec<String>,
+    /// Client authentication at the token, introspection and revocation endpoints.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// An API-key provider (no OAuth): where its identity endpoint takes the key — `bearer`,
+    /// `basic` (the key as the user), `header:<name>` or `query:<name>`. The key it accepts is
+    /// [`crate::CLIENT_SECRET`].
+    #[serde(default)]
+    pub credential: Option<String>,
+    /// PKCE.
+    #[serde(default)]
+    pub pkce: Pkce,
+    /// The token reply's format.
+    #[serde(default)]
+    pub token_reply: TokenReply,
+    /// How `expires_in` is sent.
+    #[serde(default)]
+    pub expires_in: ExpiresIn,
+    /// Refresh tokens.
+    #[serde(default)]
+    pub refresh: Refresh,
+    /// What joins the scopes of the authorization request.
+    #[serde(default = "space")]
+    pub scope_separator: String,
+    /// The authorization request's parameter that carries them (Slack's user token:
+    /// `user_scope`).
+    #[serde(default = "scope")]
+    pub scope_param: String,
+    /// Whether the token endpoint answers its errors with status 200 (GitHub; Slack with
+    /// `"ok": false`) rather than RFC 6749's 400 or 401.
+    #[serde(default)]
+    pub token_errors_200: bool,
+    /// Whether an error redirect (a denial) carries `state`.
+    #[serde(default = "yes")]
+    pub error_state: bool,
+    /// The `iss` its authorization responses carry (RFC 9207), if any.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// How the identity is read.
+    #[serde(default)]
+    pub identity: Identity,
+    /// The identity reply (introspection adds `"active": true`); default: OpenID claims.
+    #[serde(default = "openid_claims")]
+    pub me: Value,
+    /// Whether it has an RFC 7009 revocation endpoint.
+    #[serde(default)]
+    pub revocation: bool,
+    /// Whether its token replies name the account's API server (`instance_url`, Salesforce).
+    #[serde(default)]
+    pub instance_url: bool,
+    /// Whether its pages send `Cross-Origin-Opener-Policy: same-origin`.
+    #[serde(default)]
+    pub coop: bool,
+    /// Access-token lifetime in seconds (when sent), until a test changes it.
+    #[serde(default = "hour")]
+    pub lifetime: u64,
+}
+
+fn space() -> String {
+    " ".to_owned()
+}
+
+fn scope() -> String {
+    "scope".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn hour() -> u64 {
+    3600
+}
+
+fn openid_claims() -> Value {
+    serde_json::json!({ "sub": "sim-user-1", "email": "ann@example.test", "name": "Ann Example" })
+}
+
+impl Profile {
+    /// Reads a profile from TOML (a file, or a catalogue entry's `profile` table as text).
+    pub fn from_toml(text: &str) -> Result<Profile, String> {
+        toml::from_str(text).map_err(|e| format!("profile: {e}"))
+    }
+
+    /// Checks what serde cannot: a public client must use PKCE, and docs are cited.
+    pub fn check(&self) -> Result<(), String> {
+        if self.client_auth == ClientAuth::None && self.pkce != Pkce::Required {
+            return Err("client_auth = \"none\" needs pkce = \"required\"".to_owned());
+        }
+        if self.docs.is_empty() || !self.docs.iter().all(|d| d.starts_with("https://")) {
+            return Err("docs: cite the provider's documentation (https:// URLs)".to_owned());
+        }
+        if !self.me.is_object() {
+            return Err("me: the identity reply must be a JSON object".to_owned());
+        }
+        Ok(())
+    }
+}
