@@ -1,76 +1,14 @@
 //! Accounts and the tokens issued for them.
 
+use super::account::{ACCOUNT_COLUMNS, Account, AccountRow};
 use super::events::{EventKind, record_event};
 use super::{Error, Store, in_transaction, on_pool};
-use crate::clock::{now_millis, rfc3339};
+use crate::clock::now_millis;
 use sha2::{Digest, Sha256};
 
 /// Issues a token of ours: its hash, account, app, scope and when (ms since the epoch).
 pub(super) const INSERT_TOKEN: &str =
     "INSERT INTO tokens (hash, account_id, client_id, scope, created) VALUES ($1, $2, $3, $4, $5)";
-
-/// The columns an [`Account`] is read from (its times in ms since the epoch).
-pub(super) const ACCOUNT_COLUMNS: &str =
-    "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-        COALESCE(modified, created) AS modified, inactive_reason, user_id, custom_properties FROM accounts";
-
-/// A connected account.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
-pub struct Account {
-    /// Its id.
-    pub id: i64,
-    /// The app it is connected to.
-    pub client_id: String,
-    /// The service id.
-    pub service: String,
-    /// The account's name: as the user gave it (demo), or the upstream login.
-    pub name: String,
-    /// Whether it was connected with admin access.
-    pub admin: bool,
-    /// When it was first connected (RFC 3339, UTC).
-    pub created: String,
-    /// When it was last connected again (RFC 3339, UTC): `created` until then.
-    pub modified: String,
-    /// Why the account no longer works (its upstream grant was refused); `None`: active.
-    pub inactive_reason: Option<String>,
-    /// The app's end user whose sign-in token admitted the flow that last connected it.
-    pub user_id: Option<String>,
-    /// The app's own data on it: a JSON object's text ([`crate::accounts::custom_properties`]);
-    /// `None` until given.
-    pub custom_properties: Option<String>,
-}
-
-/// An account as the database keeps it: its times in ms since the epoch.
-#[derive(sqlx::FromRow)]
-pub(super) struct AccountRow {
-    id: i64,
-    client_id: String,
-    service: String,
-    name: String,
-    admin: bool,
-    created: i64,
-    modified: i64,
-    inactive_reason: Option<String>,
-    user_id: Option<String>,
-    custom_properties: Option<String>,
-}
-
-impl From<AccountRow> for Account {
-    fn from(row: AccountRow) -> Account {
-        Account {
-            id: row.id,
-            client_id: row.client_id,
-            service: row.service,
-            name: row.name,
-            admin: row.admin,
-            created: rfc3339(row.created),
-            modified: rfc3339(row.modified),
-            inactive_reason: row.inactive_reason,
-            user_id: row.user_id,
-            custom_properties: row.custom_properties,
-        }
-    }
-}
 
 /// What a token grants.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]

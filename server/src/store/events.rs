@@ -14,6 +14,11 @@ pub enum EventKind {
     Connected,
     /// An account was connected again (the same account id, active again).
     Reconnected,
+    /// A refresh of its tokens failed, the first of a run of failures (the provider's error
+    /// code in the event).
+    RefreshFailed,
+    /// A refresh succeeded after failures.
+    Recovered,
     /// The account stopped working (its reason in the event).
     Inactive,
     /// The account was deleted.
@@ -22,14 +27,22 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 4] =
-        [EventKind::Connected, EventKind::Reconnected, EventKind::Inactive, EventKind::Deleted];
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Connected,
+        EventKind::Reconnected,
+        EventKind::RefreshFailed,
+        EventKind::Recovered,
+        EventKind::Inactive,
+        EventKind::Deleted,
+    ];
 
     /// Its `type` in the API and the webhook's body.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Connected => "account.connected",
             EventKind::Reconnected => "account.reconnected",
+            EventKind::RefreshFailed => "account.refresh_failed",
+            EventKind::Recovered => "account.recovered",
             EventKind::Inactive => "account.inactive",
             EventKind::Deleted => "account.deleted",
         }
@@ -41,8 +54,8 @@ impl EventKind {
 /// is in that transaction. Nothing is added for an account that does not exist.
 macro_rules! record_event {
     ($tx:ident, $kind:expr, $account_id:expr, $reason:expr) => {{
-        let query = format!("{} WHERE id = $1", $crate::store::accounts::ACCOUNT_COLUMNS);
-        let row: Option<$crate::store::accounts::AccountRow> =
+        let query = format!("{} WHERE id = $1", $crate::store::account::ACCOUNT_COLUMNS);
+        let row: Option<$crate::store::account::AccountRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(query)).bind($account_id).fetch_optional(&mut *$tx).await?;
         if let Some(row) = row {
             let account = $crate::store::Account::from(row);

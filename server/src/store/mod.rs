@@ -12,6 +12,7 @@
 //!
 //! Our tokens are kept only as SHA-256 hashes; upstream tokens only sealed ([`crate::secrets`]).
 
+mod account;
 mod accounts;
 mod codes;
 mod events;
@@ -22,7 +23,8 @@ mod schema;
 mod sign_in;
 mod upstream;
 
-pub use accounts::{Account, Grant};
+pub use account::Account;
+pub use accounts::Grant;
 pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
 pub use events::{AfterAttempt, Delivery, Event, EventKind};
