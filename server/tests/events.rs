@@ -3,8 +3,9 @@
 //! `hmac` crate, not the server's code): each change to an account gives its event once; a
 //! receiver down (503), then rate limiting (429 with `Retry-After: 2`), then back gets every
 //! event exactly once, in order per account, the `Retry-After` honoured; two instances on one
-//! database deliver each event once; `/v1/events` and redelivery are the app's own; a webhook
-//! at a private address is refused at start-up.
+//! database deliver each event once, and an instance killed mid-delivery leaves only the post
+//! under way to be sent again, by the other; `/v1/events` and redelivery are the app's own; a
+//! webhook at a private address is refused at start-up.
 
 mod common;
 
@@ -13,7 +14,7 @@ use authenticator_server::events::settings::Webhook;
 use authenticator_server::store::{RefreshFailure, Store, UpstreamAccount};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Reply, TestServer};
+use common::{Process, Reply, TestServer, fresh_database};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -48,6 +49,8 @@ struct Got {
 struct Inbox {
     /// Answers to give, in order, before 204s: a status and a `Retry-After` (seconds).
     script: VecDeque<(u16, Option<u64>)>,
+    /// How long to hold requests before answering, in order (then at once).
+    holds: VecDeque<Duration>,
     got: Vec<Got>,
 }
 
@@ -84,11 +87,15 @@ async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
             assert!(now.abs_diff(sent) < 300, "timestamp {sent}, now {now}");
             let event: Value = serde_json::from_str(&body).unwrap();
             assert_eq!(event["id"].to_string(), id, "webhook-id is the event's id");
-            let mut inbox = state.lock().unwrap();
-            let (status, retry_after) = inbox.script.pop_front().unwrap_or((204, None));
-            let kind = event["type"].as_str().unwrap().to_owned();
-            let account = event["account"].as_i64().unwrap();
-            inbox.got.push(Got { id, kind, account, at: Instant::now(), status });
+            let (status, retry_after, hold) = {
+                let mut inbox = state.lock().unwrap();
+                let (status, retry_after) = inbox.script.pop_front().unwrap_or((204, None));
+                let kind = event["type"].as_str().unwrap().to_owned();
+                let account = event["account"].as_i64().unwrap();
+                inbox.got.push(Got { id, kind, account, at: Instant::now(), status });
+                (status, retry_after, inbox.holds.pop_front().unwrap_or_default())
+            };
+            tokio::time::sleep(hold).await;
             let mut reply = axum::http::Response::builder().status(status);
             if let Some(seconds) = retry_after {
                 reply = reply.header("retry-after", seconds.to_string());
@@ -103,15 +110,19 @@ async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
     (url, inbox)
 }
 
-/// A server with apps `a` (its webhook at `url`) and `b`, and its database opened a second time.
-async fn start(url: &str) -> (TestServer, Store) {
-    let toml = format!(
+/// The configuration of apps `a` (its webhook at `url`) and `b`.
+fn config(url: &str) -> String {
+    format!(
         "allow_private_upstreams = true\n\
          [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
          webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n\
          [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_B}\"\n"
-    );
-    let server = TestServer::start(&toml).await;
+    )
+}
+
+/// A server with [`config`], and its database opened a second time.
+async fn start(url: &str) -> (TestServer, Store) {
+    let server = TestServer::start(&config(url)).await;
     let store = Store::open(server.database()).await.unwrap();
     (server, store)
 }
@@ -263,6 +274,44 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     let got = inbox.lock().unwrap().got.clone();
     assert_eq!(got.len(), 45, "no event sent twice: {got:?}");
     once_each_in_order_per_account(&got);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_killed_mid_delivery_leaves_the_event_to_another_at_least_once() {
+    let (url, inbox) = receiver().await;
+    inbox.lock().unwrap().holds.push_back(Duration::from_secs(60));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let database = fresh_database(&dir.path().join("data"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config(&url)).unwrap();
+    let at = match &database {
+        authenticator_server::store::Database::Sqlite(path) => path.to_str().unwrap().to_owned(),
+        authenticator_server::store::Database::Postgres(url) => url.clone(),
+    };
+    let first = Process::start("true", &at, &["--config", path.to_str().unwrap()]);
+    let store = Store::open(&database).await.unwrap();
+    for n in 0..3 {
+        connect_upstream(&store, &format!("user{n}")).await;
+    }
+    // The first post is held; the others are answered and recorded.
+    until(&inbox, |inbox| inbox.got.len() == 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = inbox.lock().unwrap().got[0].id.clone();
+    first.kill();
+    // The dead instance's lease made to pass, as LEASE (60 s) would.
+    common::execute(&database, "UPDATE events SET leased_until = 1 WHERE leased_until IS NOT NULL").await;
+    let second = TestServer::with(&config(&url)).on(&database).start().await;
+    until(&inbox, |inbox| inbox.got.len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ids: Vec<String> = inbox.lock().unwrap().got.iter().map(|got| got.id.clone()).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "every event, {ids:?}");
+    assert_eq!(ids[3], held, "only the post under way when it died is sent twice: {ids:?}");
     second.stop().await;
 }
 

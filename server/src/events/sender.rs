@@ -91,19 +91,24 @@ impl Sender {
         }
     }
 
-    /// Leases the app's due events, posts them at once and records each attempt; returns how
-    /// many it leased.
+    /// Leases the app's due events, posts them at once and records each attempt as soon as it
+    /// ends (so that an instance dying mid-batch leaves only the posts still under way to be
+    /// sent again); returns how many it leased.
     async fn send_due(&self) -> Result<usize, crate::store::Error> {
         let store: &Store = &self.app.store;
         let now = now_millis();
         let lease = now + i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
         let events = store.claim_events(&self.client_id, now, lease, CONCURRENCY).await?;
-        let attempts = events.iter().map(|event| self.attempt(event));
-        let results = futures_util::future::join_all(attempts).await;
-        for (event, (status, error, after)) in events.iter().zip(results) {
-            if !store.finish_attempt(event.id, lease, status, error.as_deref(), after).await? {
+        let attempts = events.iter().map(|event| async move {
+            let (status, error, after) = self.attempt(event).await;
+            let kept = store.finish_attempt(event.id, lease, status, error.as_deref(), after).await?;
+            if !kept {
                 tracing::warn!("webhooks: event {} was taken over by another instance", event.id);
             }
+            Ok::<(), crate::store::Error>(())
+        });
+        for recorded in futures_util::future::join_all(attempts).await {
+            recorded?;
         }
         Ok(events.len())
     }
