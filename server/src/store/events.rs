@@ -158,6 +158,9 @@ impl Store {
     /// the earliest pending one of its account (a later one waits), none leased by another
     /// instance. A compare-and-swap on the lease, so one instance at a time sends an event; on
     /// PostgreSQL the rows another instance is claiming are skipped (`FOR UPDATE SKIP LOCKED`).
+    /// The earliest of an account is found by a correlated `MIN` on `events_pending` (a
+    /// `NOT EXISTS` let PostgreSQL, before it had analyzed a freshly filled table, pick a plan
+    /// that took 0.8 s per claim among 2,000 pending events; this one, 8 ms).
     pub async fn claim_events(
         &self,
         client_id: &str,
@@ -171,8 +174,8 @@ impl Store {
              WHERE id IN (SELECT e.id FROM events e
                  WHERE e.client_id = $1 AND e.state = 'pending' AND e.next_attempt <= $2
                    AND (e.leased_until IS NULL OR e.leased_until <= $2)
-                   AND NOT EXISTS (SELECT 1 FROM events p WHERE p.client_id = e.client_id
-                       AND p.account_id = e.account_id AND p.state = 'pending' AND p.id < e.id)
+                   AND e.id = (SELECT MIN(p.id) FROM events p WHERE p.client_id = e.client_id
+                       AND p.state = 'pending' AND p.account_id = e.account_id)
                  ORDER BY e.id LIMIT $4{lock})
                AND (leased_until IS NULL OR leased_until <= $2)
              RETURNING {EVENT_COLUMNS}"
