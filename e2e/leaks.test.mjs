@@ -15,12 +15,15 @@ const env = environment({
   config: '[popup_flows]\nmax_per_client = 2000\n',
 });
 
-/** The server's pop-up for `url`, loaded and connected over HTTP; resolves to the one-time code of its result. */
-async function connectOverHttp(url) {
+/** Loads the server's pop-up for `url` over HTTP; resolves to the cookie binding its flow to this "browser". */
+async function loadOverHttp(url) {
   const first = await fetch(url);
   await first.text();
-  // The form is posted from the browser the pop-up's first page was served to: its cookie.
-  const cookie = first.headers.get('set-cookie').split(';')[0];
+  return first.headers.get('set-cookie').split(';')[0];
+}
+
+/** Connects the pop-up `loadOverHttp(url)` loaded, posting its form with `cookie`; resolves to the one-time code of its result. */
+async function connectOverHttp(url, cookie) {
   const form = new URLSearchParams(new URL(url).search);
   for (const [key, value] of [['service', 'box'], ['account', 'leak@example.com'], ['action', 'connect']]) {
     form.set(key, value);
@@ -31,6 +34,7 @@ async function connectOverHttp(url) {
 
 async function openPage() {
   const page = await env.browser.newPage();
+  await page.exposeFunction('loadOverHttp', loadOverHttp);
   await page.exposeFunction('connectOverHttp', connectOverHttp);
   await page.goto(`${env.app.origin}/leaks.html?${new URLSearchParams({ api: env.api.baseUrl })}`);
   // The library's own listeners and timers appear only once it is used.

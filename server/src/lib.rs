@@ -15,6 +15,7 @@
 //! sign_in/    single-use sign-in tokens
 //! events/     the accounts' events: the outbox's API, the webhooks' signed sender
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
+//! i18n/       the pop-up's languages: Fluent message files (locales/), a request's locale
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
 //! config/ store/ clock serve security secrets origin params logging   shared infrastructure
@@ -38,6 +39,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod i18n;
 pub mod logging;
 pub mod origin;
 pub mod pages;
@@ -83,6 +85,9 @@ pub struct AppState {
     pub public_url: String,
     /// One upstream token refresh per account at a time in this instance ([`accounts::refresh`]).
     pub refresh_locks: accounts::refresh::Locks,
+    /// One token mint per user of an organisation-wide account at a time in this instance
+    /// ([`accounts::as_user`]).
+    pub org_locks: accounts::refresh::Locks<(i64, String)>,
 }
 
 impl AppState {
@@ -94,7 +99,16 @@ impl AppState {
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        Ok(AppState { progress, config, store, http, secrets, public_url, refresh_locks: Default::default() })
+        Ok(AppState {
+            progress,
+            config,
+            store,
+            http,
+            secrets,
+            public_url,
+            refresh_locks: Default::default(),
+            org_locks: Default::default(),
+        })
     }
 }
 

@@ -41,6 +41,9 @@ pub enum Connect {
     /// A real upstream, with an API key or a user name and password typed in the pop-up and
     /// checked against the entry's `check_url`.
     Credentials(Arc<Entry>),
+    /// An organisation-wide provider: the tenant's admin authorizes our credential once, and
+    /// the server mints each user's token ([`crate::providers::org`]).
+    Org(Arc<crate::providers::org::OrgProvider>),
 }
 
 /// The demo provider's simulated services (id, name, category): what a configuration without

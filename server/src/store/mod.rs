@@ -18,6 +18,7 @@ mod codes;
 mod events;
 mod flows;
 mod health;
+mod org_tokens;
 mod returns;
 mod schema;
 mod sign_in;
@@ -30,6 +31,7 @@ pub use codes::{AuthorizationCode, Presented};
 pub use events::{AfterAttempt, Delivery, Event, EventKind};
 pub use flows::{Full, NewFlow, Stage};
 pub use health::{Health, RefreshFailure};
+pub use org_tokens::OrgUserToken;
 pub use returns::CodeFlow;
 pub use upstream::{IdleAccount, OpenAt, PendingAt, StoredTokens, UpstreamAccount};
 
