@@ -59,7 +59,8 @@ server:
 server-plain:
 	cargo build -p authenticator-server
 
-# The server with the simulated services and an example OpenID provider (scripts/demo.mjs), in
+# The server with the simulated services, an example OpenID provider and a webhook receiver
+# printing the demo app's events (scripts/demo.mjs), in
 # a plain build (no test knobs); `make server` puts the test build back for the tests.
 demo: deps dist server-plain
 	@echo "Demo: open http://localhost:8080"

@@ -50,7 +50,9 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
     + `${app.api_key ? `api_key = ${JSON.stringify(app.api_key)}\n` : ''}`
     + `${app.require_sign_in_token ? 'require_sign_in_token = true\n' : ''}`
     + `${app.return_urls ? `return_urls = ${JSON.stringify(app.return_urls)}\n` : ''}`
-    + `${app.redirect_uris ? `redirect_uris = ${JSON.stringify(app.redirect_uris)}\n` : ''}`).join('\n')
+    + `${app.redirect_uris ? `redirect_uris = ${JSON.stringify(app.redirect_uris)}\n` : ''}`
+    + `${app.webhook_url ? `webhook_url = ${JSON.stringify(app.webhook_url)}\n` : ''}`
+    + `${app.webhook_secret ? `webhook_secret = ${JSON.stringify(app.webhook_secret)}\n` : ''}`).join('\n')
     + `\n${extra}`);
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];

@@ -7,9 +7,15 @@
 // limit the server's rows are measured against (their requests/s as a share of it). Prints a
 // table and writes bench/server/results.md (table), results.svg (chart) and results.json.
 //
-//   node bench/server/run.mjs [--duration SECONDS] [--levels 1,16,64,256] [--setups reference,sqlite-1,postgres-1,postgres-2]
+// Then, per database setup, the webhooks' figure: events delivered per second. `--events` accounts
+// are connected while the app has no webhook (their account.connected events wait in the
+// outbox); the instances are started again with one at a local receiver answering 204 at once;
+// the rate is from the first event received to the last (each once, by webhook-id).
+//
+//   node bench/server/run.mjs [--duration SECONDS] [--levels 1,16,64,256] [--setups reference,sqlite-1,postgres-1,postgres-2] [--events 2000]
 import autocannon from 'autocannon';
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -29,15 +35,23 @@ const duration = Number(args.duration ?? 10);
 const warmup = 2;
 const levels = (args.levels ?? '1,16,64,256').split(',').map(Number);
 const setups = (args.setups ?? 'reference,sqlite-1,postgres-1,postgres-2').split(',');
+// Events per database setup for the webhooks' figure (0: not measured).
+const eventCount = Number(args.events ?? 2000);
+const webhookSecret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 for (const file of [binary, reference]) {
   if (!existsSync(file)) throw new Error(`${file} is missing: run make bench-server`);
 }
 
-/** Starts one server instance on `database`; resolves to `{ baseUrl, stop }`. */
-function startServer(database, dir) {
+/**
+ * Starts one server instance on `database`; resolves to `{ baseUrl, stop }`. `webhook`: the URL
+ * the app's events are posted to, if any.
+ */
+function startServer(database, dir, webhook) {
   const config = join(dir, 'config.toml');
-  writeFileSync(config, '[[apps]]\nclient_id = "bench"\ntrusted_domains = ["localhost:3000"]\n');
+  const hook = webhook ? `webhook_url = "${webhook}"\nwebhook_secret = "${webhookSecret}"\n` : '';
+  writeFileSync(config, 'allow_private_upstreams = true\n[[apps]]\nclient_id = "bench"\n'
+    + `trusted_domains = ["localhost:3000"]\n${hook}`);
   // The request log (one line per request on stderr) is discarded, not measured.
   return start(binary, ['--listen', '127.0.0.1:0', '--database', database, '--config', config]);
 }
@@ -56,11 +70,11 @@ async function start(file, argv) {
   return { baseUrl, stop: () => { child.kill(); return exited; } };
 }
 
-/** Connects an account through the pop-up's form; resolves to its token. */
-async function token(baseUrl) {
+/** Connects the account `account` through the pop-up's form; resolves to its token. */
+async function token(baseUrl, account = 'bench@example.com') {
   const form = new URLSearchParams({
     client_id: 'bench', response_type: 'token', state: 's', request_id: 'bench', origin: 'http://localhost:3000',
-    scope: 'box', service: 'box', account: 'bench@example.com', action: 'connect',
+    scope: 'box', service: 'box', account, action: 'connect',
   });
   // The pop-up's form is bound to the browser that opened it (the binding cookie).
   const cookie = `kloudless-browser=${'a'.repeat(64)}`;
@@ -89,7 +103,7 @@ async function load(urls, tokenValue, connections, seconds) {
 }
 
 /** The database (and cluster) a setup runs on, the instances on it, and how to stop them all. */
-async function prepare(setup) {
+async function prepare(setup, webhook) {
   if (setup === 'reference') {
     const instance = await start(reference, ['127.0.0.1:0']);
     return { urls: [instance.baseUrl], stop: instance.stop };
@@ -106,6 +120,11 @@ async function prepare(setup) {
   }
   const instances = [];
   for (let i = 0; i < Number(count); i++) instances.push(await startServer(database, dir));
+  /** Stops the instances and starts them again, with the app's webhook at `url`. */
+  const restart = async (url) => {
+    await Promise.all(instances.splice(0).map((instance) => instance.stop()));
+    for (let i = 0; i < Number(count); i++) instances.push(await startServer(database, dir, url));
+  };
   const stop = async () => {
     await Promise.all(instances.map((instance) => instance.stop()));
     if (cluster) {
@@ -114,7 +133,7 @@ async function prepare(setup) {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { urls: instances.map((instance) => instance.baseUrl), stop };
+  return { urls: instances.map((instance) => instance.baseUrl), restart, stop };
 }
 
 const rows = [];
@@ -134,6 +153,52 @@ for (const setup of setups) {
   } finally {
     await stop();
   }
+}
+
+const eventRows = [];
+for (const setup of eventCount > 0 ? setups.filter((s) => s !== 'reference') : []) {
+  const { urls, restart, stop } = await prepare(setup);
+  try {
+    const row = { setup, ...(await eventsPerSecond(urls[0], restart)) };
+    eventRows.push(row);
+    console.log(`${setup.padEnd(11)} webhooks  ${row.events} events in ${row.seconds} s: ${row.perSecond} events/s, duplicates ${row.duplicates}`);
+  } finally {
+    await stop();
+  }
+}
+
+/**
+ * Connects `eventCount` accounts on the instance at `baseUrl` (16 at a time), then `restart`s
+ * the instances with a webhook at a receiver here; resolves when it has every event.
+ */
+async function eventsPerSecond(baseUrl, restart) {
+  let next = 0;
+  const connectSome = async () => {
+    while (next < eventCount) await token(baseUrl, `bench${next++}@example.com`);
+  };
+  await Promise.all(Array.from({ length: 16 }, connectSome));
+  const seen = new Set();
+  let first; let last; let duplicates = 0;
+  let done;
+  const all = new Promise((resolve) => { done = resolve; });
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = req.headers['webhook-id'];
+      if (seen.has(id)) duplicates += 1;
+      seen.add(id);
+      first ??= performance.now();
+      last = performance.now();
+      res.writeHead(204).end();
+      if (seen.size === eventCount) done();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  await restart(`http://127.0.0.1:${receiver.address().port}/hook`);
+  await all;
+  receiver.close();
+  const seconds = (last - first) / 1000;
+  return { events: eventCount, seconds: seconds.toFixed(2), perSecond: Math.round((eventCount - 1) / seconds), duplicates };
 }
 
 /** `requestsPerSecond` as a share of the reference's at the same level (e.g. `41%`), if measured. */
@@ -156,7 +221,10 @@ const table = ['| setup | connections | requests/s | of the reference | p50 (ms)
   ...rows.map((r) => `| ${names[r.setup] ?? r.setup} | ${r.connections} | ${r.requestsPerSecond} | ${r.ofReference ?? '–'} `
     + `| ${r.p50} | ${r.p99} | ${r.errors} |`)];
 
-writeFileSync(join(here, 'results.json'), `${JSON.stringify({ machine, duration, rows }, null, 2)}\n`);
+const eventTable = ['| setup | events | seconds | events/s | sent twice |', '| --- | ---: | ---: | ---: | ---: |',
+  ...eventRows.map((r) => `| ${names[r.setup] ?? r.setup} | ${r.events} | ${r.seconds} | ${r.perSecond} | ${r.duplicates} |`)];
+
+writeFileSync(join(here, 'results.json'), `${JSON.stringify({ machine, duration, rows, events: eventRows }, null, 2)}\n`);
 writeFileSync(join(here, 'results.svg'), chart(rows));
 writeFileSync(join(here, 'results.md'), `# Server benchmark (make bench-server)
 
@@ -171,7 +239,17 @@ is autocannon's, in whole milliseconds. ${machine}.
 ${table.join('\n')}
 
 ![Requests per second by setup and connections](results.svg)
-`);
+${eventRows.length ? `
+## Webhooks: events delivered per second
+
+${eventCount} accounts connected while the app has no webhook, so that their \`account.connected\` events
+wait in the outbox; then the instances started again with the app's webhook at a local receiver
+(node:http) answering 204 at once. From the first event received to the last; each sender posts at
+most 8 of the app's events at a time, records each attempt in the database as it ends, and signs
+each (HMAC-SHA256).
+
+${eventTable.join('\n')}
+` : ''}`);
 console.log(`\n${table.join('\n')}\n\nwritten: bench/server/results.md, results.svg, results.json`);
 
 /** A grouped bar chart of requests/s per concurrency level and setup, p99 written on each bar. */

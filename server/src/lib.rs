@@ -13,6 +13,7 @@
 //! token_api/  the library's JSON API: /v1/oauth/token/, /v1/accounts/me/, CORS
 //! accounts/   the account API, raw pass-through, upstream token refresh, idle sweep
 //! sign_in/    single-use sign-in tokens
+//! events/     the accounts' events: the outbox's API, the webhooks' signed sender
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
 //! i18n/       the pop-up's languages: Fluent message files (locales/), a request's locale
 //! testing/    test knobs (faults, latency): the `test-support` feature only
@@ -36,6 +37,7 @@ pub mod clock;
 pub mod code_flow;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod i18n;
 pub mod logging;
@@ -131,6 +133,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(token_api::router())
         .merge(accounts::router())
         .merge(sign_in::router())
+        .merge(events::router())
         .fallback(not_found);
     let routes = with_test_knobs(routes, &state)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -243,7 +246,8 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, sweeping expired pop-up flows every
-    /// [`popup::progress::SWEEP_INTERVAL`] and refreshing idle accounts ([`accounts::keep_alive`]); then stops
+    /// [`popup::progress::SWEEP_INTERVAL`], refreshing idle accounts ([`accounts::keep_alive`])
+    /// and sending the apps' events to their webhooks ([`events::sender`]); then stops
     /// accepting, lets the requests and the refresh in progress finish and closes the database
     /// connections.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
@@ -256,19 +260,23 @@ impl Server {
             }
         });
         let (stop_keep_alive, stopped) = tokio::sync::watch::channel(false);
-        let keeper = tokio::spawn(accounts::keep_alive::run(self.state.clone(), stopped));
+        let keeper = tokio::spawn(accounts::keep_alive::run(self.state.clone(), stopped.clone()));
+        let sender = tokio::spawn(events::sender::run(self.state.clone(), stopped));
         serve::serve(self.listener, router(self.state.clone()), self.limits, shutdown).await;
         sweeper.abort();
         // The idle accounts' sweep finishes the refresh under way, so that no rotated refresh
         // token is lost between the upstream's reply and the database.
         let _ = stop_keep_alive.send(true);
         let _ = keeper.await;
+        // The webhooks' sender finishes the posts under way, recording their attempts.
+        let _ = sender.await;
         self.state.store.close().await;
     }
 }
 
-/// Deletes what has expired: pop-up flows, upstream states, sign-in tokens, return codes and
-/// authorization codes (those past [`code_flow::USED_CODES_KEPT_MS`]).
+/// Deletes what has expired: pop-up flows, upstream states, sign-in tokens, return codes,
+/// authorization codes (those past [`code_flow::USED_CODES_KEPT_MS`]) and events (past
+/// [`events::KEPT_MS`]).
 async fn sweep_expired(state: &AppState) {
     let now = std::time::SystemTime::now();
     let millis = clock::millis(now);
@@ -278,6 +286,7 @@ async fn sweep_expired(state: &AppState) {
     sweep("sign-in tokens", state.store.sweep_sign_in_tokens(millis)).await;
     sweep("return codes", state.store.sweep_return_codes(millis)).await;
     sweep("authorization codes", state.store.sweep_authorization_codes(codes_kept)).await;
+    sweep("events", state.store.sweep_events(millis.saturating_sub(events::KEPT_MS))).await;
 }
 
 /// Runs one sweep of expired `what`; a storage error is logged, and the next tick tries again.

@@ -3,6 +3,7 @@
 
 use super::{App, Config, ConfigError, DEFAULT_UPSTREAM_TIMEOUT, MIN_API_KEY_LEN};
 use crate::accounts::settings::{self as accounts, Refresh};
+use crate::events::settings::Webhook;
 use crate::logging::LogFormat;
 use crate::origin::{Origin, TrustedDomain};
 use crate::pages::branding::{Branding, BrandingEntry};
@@ -89,6 +90,11 @@ struct AppEntry {
     redirect_uris: Vec<String>,
     #[serde(default)]
     public: bool,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_secret_env: Option<String>,
+    webhook_secret_file: Option<PathBuf>,
+    webhook_events: Option<Vec<String>>,
     #[serde(default)]
     branding: BrandingEntry,
 }
@@ -103,7 +109,7 @@ impl TryFrom<File> for Config {
         let test_faults = file.test_faults;
         #[cfg(not(feature = "test-support"))]
         let test_faults = false;
-        let apps = apps(file.apps, test_faults)?;
+        let apps = apps(file.apps, test_faults, file.allow_private_upstreams)?;
         if file.popup_flows.max_per_client == 0 || file.popup_flows.max_per_app == 0 {
             return Err(ConfigError::at("popup_flows", "max_per_client and max_per_app must be at least 1"));
         }
@@ -151,18 +157,19 @@ impl TryFrom<File> for Config {
 
 /// Checks the `[[apps]]` entries, each against those before it; errors name the app
 /// (`apps[1]: ...`).
-fn apps(entries: Vec<AppEntry>, test_faults: bool) -> Result<Vec<App>, ConfigError> {
+fn apps(entries: Vec<AppEntry>, test_faults: bool, allow_private: bool) -> Result<Vec<App>, ConfigError> {
     let mut apps = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
-        let app = app(entry, &apps, test_faults)
+        let app = app(entry, &apps, test_faults, allow_private)
             .map_err(|message| ConfigError::at(format!("apps[{i}]"), message))?;
         apps.push(app);
     }
     Ok(apps)
 }
 
-/// Checks one app, after the apps `before` it.
-fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String> {
+/// Checks one app, after the apps `before` it; `allow_private`: `allow_private_upstreams`, for
+/// its webhook.
+fn app(entry: AppEntry, before: &[App], test_faults: bool, allow_private: bool) -> Result<App, String> {
     if entry.client_id.is_empty() {
         return Err("client_id is empty".to_owned());
     }
@@ -190,6 +197,7 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
             "redirect_uris needs an api_key (the code's exchange), or public = true (PKCE)".to_owned()
         );
     }
+    let webhook = webhook(&entry, allow_private)?;
     let branding = Branding::check(entry.branding, &trusted_domains)?;
     Ok(App {
         client_id: entry.client_id,
@@ -202,8 +210,26 @@ fn app(entry: AppEntry, before: &[App], test_faults: bool) -> Result<App, String
         return_urls,
         redirect_uris,
         public: entry.public,
+        webhook,
         branding,
     })
+}
+
+/// Reads an app's webhook (`webhook_url`, its secret and `webhook_events`), if it has one.
+fn webhook(entry: &AppEntry, allow_private: bool) -> Result<Option<Webhook>, String> {
+    let secret = providers::read_secret(
+        "webhook_secret",
+        entry.webhook_secret.as_deref(),
+        entry.webhook_secret_env.as_deref(),
+        entry.webhook_secret_file.as_deref(),
+    )?;
+    let Some(url) = &entry.webhook_url else {
+        if secret.is_some() || entry.webhook_events.is_some() {
+            return Err("webhook_secret and webhook_events need a webhook_url".to_owned());
+        }
+        return Ok(None);
+    };
+    Webhook::check(url, secret, entry.webhook_events.clone(), allow_private).map(Some)
 }
 
 /// Checks an app's test-only `fault`: accepted with `--test-faults` only.

@@ -63,6 +63,9 @@ pub struct App {
     /// Whether the app is public (`public`, default false): its code flows need no secret but
     /// must use PKCE (`code_challenge`, S256). Not public, the code flow needs its `api_key`.
     pub public: bool,
+    /// Where its accounts' events are posted, signed (`webhook_url` and its secret): see
+    /// [`crate::events`]. Without one, the app reads them from `GET /v1/events`.
+    pub webhook: Option<crate::events::settings::Webhook>,
     /// How the pop-up presents the app (`[apps.branding]`): see [`Branding`].
     pub branding: Branding,
 }

@@ -41,6 +41,7 @@ fn defaults() {
             return_urls: vec![url::Url::parse("http://localhost:8080/").unwrap()],
             redirect_uris: vec![],
             public: false,
+            webhook: None,
             branding: Default::default(),
         }]
     );
@@ -221,6 +222,48 @@ fn redirect_uris_are_exact_https_urls_and_need_a_secret_or_pkce() {
     ] {
         let error = app(&format!("{key}redirect_uris = [{bad:?}]")).unwrap_err();
         assert!(error.starts_with("apps[0]: redirect_uris:") && error.contains(why), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn a_webhook_takes_its_secret_inline_from_the_environment_or_a_file_and_needs_a_url() {
+    let at = "127.0.0.1:1".parse().unwrap();
+    let app = |extra: &str| {
+        let toml = format!("[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n{extra}\n");
+        from_toml(&toml, at, "d".into())
+    };
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let url = "webhook_url = \"https://hooks.example.com/in\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("webhook.secret");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    // SAFETY: this test alone reads or writes this variable.
+    unsafe { std::env::set_var("CONFIG_TEST_WEBHOOK_SECRET", secret) };
+    for given in [
+        format!("webhook_secret = {secret:?}"),
+        "webhook_secret_env = \"CONFIG_TEST_WEBHOOK_SECRET\"".to_owned(),
+        format!("webhook_secret_file = {:?}", file.to_str().unwrap()),
+    ] {
+        let config = app(&format!("{url}{given}\nwebhook_events = [\"account.inactive\"]")).unwrap();
+        let webhook = config.apps[0].webhook.as_ref().unwrap();
+        assert_eq!((webhook.url.as_str(), webhook.secret.expose()), ("https://hooks.example.com/in", secret));
+        assert!(webhook.wants("account.inactive") && !webhook.wants("account.connected"), "{given}");
+    }
+    for (extra, why) in [
+        (url.to_owned(), "webhook_url needs webhook_secret"),
+        (format!("webhook_secret = {secret:?}"), "need a webhook_url"),
+        ("webhook_events = []".to_owned(), "need a webhook_url"),
+        (
+            format!("{url}webhook_secret_env = \"CONFIG_TEST_UNSET_VARIABLE\""),
+            "CONFIG_TEST_UNSET_VARIABLE is not set",
+        ),
+        (
+            format!("{url}webhook_secret = {secret:?}\nwebhook_events = [\"account.gone\"]"),
+            "not an event type",
+        ),
+    ] {
+        let error = app(&extra).unwrap_err();
+        assert!(error.starts_with("apps[0]: ") && error.contains(why), "{extra}: {error}");
     }
 }
 

@@ -1,74 +1,14 @@
 //! Accounts and the tokens issued for them.
 
+use super::account::{ACCOUNT_COLUMNS, Account, AccountRow};
+use super::events::{EventKind, record_event};
 use super::{Error, Store, in_transaction, on_pool};
-use crate::clock::{now_millis, rfc3339};
+use crate::clock::now_millis;
 use sha2::{Digest, Sha256};
 
 /// Issues a token of ours: its hash, account, app, scope and when (ms since the epoch).
 pub(super) const INSERT_TOKEN: &str =
     "INSERT INTO tokens (hash, account_id, client_id, scope, created) VALUES ($1, $2, $3, $4, $5)";
-
-/// The columns an [`Account`] is read from (its times in ms since the epoch).
-const ACCOUNT_COLUMNS: &str = "SELECT id, client_id, service, COALESCE(login, name) AS name, admin, created,
-        COALESCE(modified, created) AS modified, inactive_reason, user_id, custom_properties FROM accounts";
-
-/// A connected account.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
-pub struct Account {
-    /// Its id.
-    pub id: i64,
-    /// The app it is connected to.
-    pub client_id: String,
-    /// The service id.
-    pub service: String,
-    /// The account's name: as the user gave it (demo), or the upstream login.
-    pub name: String,
-    /// Whether it was connected with admin access.
-    pub admin: bool,
-    /// When it was first connected (RFC 3339, UTC).
-    pub created: String,
-    /// When it was last connected again (RFC 3339, UTC): `created` until then.
-    pub modified: String,
-    /// Why the account no longer works (its upstream grant was refused); `None`: active.
-    pub inactive_reason: Option<String>,
-    /// The app's end user whose sign-in token admitted the flow that last connected it.
-    pub user_id: Option<String>,
-    /// The app's own data on it: a JSON object's text ([`crate::accounts::custom_properties`]);
-    /// `None` until given.
-    pub custom_properties: Option<String>,
-}
-
-/// An account as the database keeps it: its times in ms since the epoch.
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    id: i64,
-    client_id: String,
-    service: String,
-    name: String,
-    admin: bool,
-    created: i64,
-    modified: i64,
-    inactive_reason: Option<String>,
-    user_id: Option<String>,
-    custom_properties: Option<String>,
-}
-
-impl From<AccountRow> for Account {
-    fn from(row: AccountRow) -> Account {
-        Account {
-            id: row.id,
-            client_id: row.client_id,
-            service: row.service,
-            name: row.name,
-            admin: row.admin,
-            created: rfc3339(row.created),
-            modified: rfc3339(row.modified),
-            inactive_reason: row.inactive_reason,
-            user_id: row.user_id,
-            custom_properties: row.custom_properties,
-        }
-    }
-}
 
 /// What a token grants.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -98,12 +38,12 @@ impl Store {
         let token = new_token()?;
         let now = now_millis();
         let account_id = in_transaction!(self, tx => {
-            let connected: Option<(i64,)> = sqlx::query_as(
+            let connected: Option<(i64, Option<i64>)> = sqlx::query_as(
                 "INSERT INTO accounts (client_id, service, name, admin, user_id, created) VALUES ($1, $2, $3, $4, $6, $5)
                  ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
                    user_id = COALESCE(excluded.user_id, accounts.user_id)
                  WHERE accounts.user_id IS NULL OR excluded.user_id IS NULL OR accounts.user_id = excluded.user_id
-                 RETURNING id",
+                 RETURNING id, modified",
             )
             .bind(client_id)
             .bind(service)
@@ -113,7 +53,9 @@ impl Store {
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((account_id,)) = connected else { return Err(Error::OtherUser) };
+            let Some((account_id, modified)) = connected else { return Err(Error::OtherUser) };
+            let kind = if modified.is_some() { EventKind::Reconnected } else { EventKind::Connected };
+            record_event!(tx, kind, account_id, None::<&str>);
             sqlx::query(INSERT_TOKEN)
                 .bind(hash(&token))
                 .bind(account_id)
@@ -203,6 +145,7 @@ impl Store {
     /// credentials — in one transaction. Returns whether it existed.
     pub async fn delete_account(&self, id: i64) -> Result<bool, Error> {
         Ok(in_transaction!(self, tx => {
+            record_event!(tx, EventKind::Deleted, id, None::<&str>);
             sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM org_user_tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;

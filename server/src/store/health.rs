@@ -3,7 +3,8 @@
 //! before the provider is asked again — kept with the account's upstream tokens, so that every
 //! instance sharing the database holds the same cooldown ([`crate::accounts::refresh`]).
 
-use super::{Error, Store, on_pool};
+use super::events::{EventKind, record_event};
+use super::{Error, Store, in_transaction};
 
 /// An account's refresh health; the default is a healthy account (no failure since its last
 /// successful refresh or connection).
@@ -55,22 +56,23 @@ pub struct RefreshFailure<'a> {
 
 impl Store {
     /// Records a refused refresh of the tokens at `version` and gives up the refresh lease, in
-    /// one statement: one more failure in a row, its error, and the cooldown until
-    /// `failure.retry_at`. Returns whether the tokens were still at `version` (else another
-    /// instance saved new ones meanwhile, and nothing is recorded).
+    /// one transaction: one more failure in a row, its error, and the cooldown until
+    /// `failure.retry_at`; the first failure of a run adds `account.refresh_failed` (with the
+    /// error code) to the outbox. Returns whether the tokens were still at `version` (else
+    /// another instance saved new ones meanwhile, and nothing is recorded).
     pub async fn record_refresh_failure(
         &self,
         account_id: i64,
         version: i64,
         failure: &RefreshFailure<'_>,
     ) -> Result<bool, Error> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query(
+        Ok(in_transaction!(self, tx => {
+            let failures: Option<(i64,)> = sqlx::query_as(
                 "UPDATE upstream_credentials SET refreshing_until = NULL,
                         refresh_failures = refresh_failures + 1, refresh_error = $3,
                         refresh_error_description = $4, refresh_failed_at = $5,
                         refresh_failing_since = COALESCE(refresh_failing_since, $5), refresh_retry_at = $6
-                 WHERE account_id = $1 AND version = $2",
+                 WHERE account_id = $1 AND version = $2 RETURNING refresh_failures",
             )
             .bind(account_id)
             .bind(version)
@@ -78,10 +80,12 @@ impl Store {
             .bind(failure.description)
             .bind(failure.at)
             .bind(failure.retry_at)
-            .execute(pool)
-            .await?
-            .rows_affected()
-                == 1
+            .fetch_optional(&mut *tx)
+            .await?;
+            if failures == Some((1,)) {
+                record_event!(tx, EventKind::RefreshFailed, account_id, Some(failure.code));
+            }
+            failures.is_some()
         }))
     }
 }

@@ -12,8 +12,10 @@
 //!
 //! Our tokens are kept only as SHA-256 hashes; upstream tokens only sealed ([`crate::secrets`]).
 
+mod account;
 mod accounts;
 mod codes;
+mod events;
 mod flows;
 mod health;
 mod org_tokens;
@@ -22,9 +24,11 @@ mod schema;
 mod sign_in;
 mod upstream;
 
-pub use accounts::{Account, Grant};
+pub use account::Account;
+pub use accounts::Grant;
 pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
+pub use events::{AfterAttempt, Delivery, Event, EventKind};
 pub use flows::{Full, NewFlow, Stage};
 pub use health::{Health, RefreshFailure};
 pub use org_tokens::OrgUserToken;

@@ -4,6 +4,7 @@
 //! ([`crate::secrets`]): these queries only ever see ciphertext.
 
 use super::accounts::{INSERT_TOKEN, hash, new_token};
+use super::events::{EventKind, record_event};
 use super::health::{HEALTH_COLUMNS, HEALTHY, Health};
 use super::{Error, Store, in_transaction, on_pool};
 use crate::clock::now_millis;
@@ -147,6 +148,7 @@ impl Store {
                     .bind(account.subject)
                     .fetch_optional(&mut *tx)
                     .await?;
+            let kind = if existing.is_some() { EventKind::Reconnected } else { EventKind::Connected };
             let account_id = match existing {
                 Some((_, Some(recorded))) if account.user_id.is_some_and(|user| user != recorded) => {
                     return Err(Error::OtherUser);
@@ -203,6 +205,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            record_event!(tx, kind, account_id, None::<&str>);
             account_id
         });
         Ok((account_id, token))
@@ -283,35 +286,67 @@ impl Store {
 
     /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
     /// `version`, stamped as issued now, releases the lease and clears the refresh health, in
-    /// one statement; returns whether they were still at `version`.
+    /// one transaction; when refreshes had failed, adds `account.recovered` to the outbox.
+    /// Returns whether they were still at `version`.
     pub async fn save_refreshed(&self, account_id: i64, version: i64, sealed: &[u8]) -> Result<bool, Error> {
-        let update = format!(
-            "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
-                    modified = $4, refreshed_at = $4, refreshable = TRUE, {HEALTHY}
-             WHERE account_id = $1 AND version = $2"
-        );
-        Ok(on_pool!(self, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-            .bind(account_id)
-            .bind(version)
-            .bind(sealed)
-            .bind(now_millis())
-            .execute(pool)
-            .await?
-            .rows_affected()
-                == 1
+        // The first statement matches only a failing account: whether it recovers is read and
+        // written at once, with no row to lock beforehand.
+        let update = |only_failing: &str| {
+            format!(
+                "UPDATE upstream_credentials SET sealed = $3, version = version + 1, refreshing_until = NULL,
+                        modified = $4, refreshed_at = $4, refreshable = TRUE, {HEALTHY}
+                 WHERE account_id = $1 AND version = $2{only_failing}"
+            )
+        };
+        let (recovering, healthy) = (update(" AND refresh_failures > 0"), update(""));
+        let now = now_millis();
+        Ok(in_transaction!(self, tx => {
+            let recovered = sqlx::query(sqlx::AssertSqlSafe(recovering))
+                .bind(account_id)
+                .bind(version)
+                .bind(sealed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if recovered {
+                record_event!(tx, EventKind::Recovered, account_id, None::<&str>);
+            }
+            recovered
+                || sqlx::query(sqlx::AssertSqlSafe(healthy))
+                    .bind(account_id)
+                    .bind(version)
+                    .bind(sealed)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1
         }))
     }
 
     /// Marks the account inactive with `reason` (its grant was refused upstream) and gives up
-    /// the lease: nothing refreshes it again until the user connects it again.
+    /// the lease: nothing refreshes it again until the user connects it again. An account
+    /// that was active adds `account.inactive` to the outbox, in the same transaction.
     pub async fn deactivate(&self, account_id: i64, reason: &str) -> Result<(), Error> {
         in_transaction!(self, tx => {
-            sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1")
+            let was_active = sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1 AND inactive_reason IS NULL")
                 .bind(account_id)
                 .bind(reason)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                == 1;
+            if was_active {
+                record_event!(tx, EventKind::Inactive, account_id, Some(reason));
+            } else {
+                sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1")
+                    .bind(account_id)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("UPDATE upstream_credentials SET refreshing_until = NULL WHERE account_id = $1")
                 .bind(account_id)
                 .execute(&mut *tx)

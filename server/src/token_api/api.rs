@@ -93,6 +93,9 @@ pub fn account_json(services: &[services::Service], account: &crate::store::Acco
         "created": account.created,
         "modified": account.modified,
         "custom_properties": crate::accounts::custom_properties::shown(account.custom_properties.as_deref()),
+        "last_refresh_at": account.last_refresh_at,
+        "last_refresh_error": account.last_refresh_error,
+        "consecutive_failures": account.consecutive_failures,
     })
 }
 

@@ -1,0 +1,360 @@
+//! The apps' events, over real HTTP to a receiver in the test that checks every delivery's
+//! Standard Webhooks signature (HMAC-SHA256 of `id.timestamp.body`, computed here with the
+//! `hmac` crate, not the server's code): each change to an account gives its event once; a
+//! receiver down (503), then rate limiting (429 with `Retry-After: 2`), then back gets every
+//! event exactly once, in order per account, the `Retry-After` honoured; two instances on one
+//! database deliver each event once, and an instance killed mid-delivery leaves only the post
+//! under way to be sent again, by the other; `/v1/events` and redelivery are the app's own; a
+//! webhook at a private address is refused at start-up.
+
+mod common;
+
+use authenticator_server::config::Config;
+use authenticator_server::events::settings::Webhook;
+use authenticator_server::store::{RefreshFailure, Store, UpstreamAccount};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Process, Reply, TestServer, fresh_database};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// App `a`'s API key (its events go to the receiver).
+const KEY_A: &str = "key-of-app-a-0123456789abcdef";
+/// App `b`'s API key (no webhook).
+const KEY_B: &str = "key-of-app-b-0123456789abcdef";
+/// The signing secret: 24 bytes in base64.
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+struct Got {
+    /// `webhook-id`.
+    id: String,
+    /// The event's type.
+    kind: String,
+    /// The event's account.
+    account: i64,
+    /// When it came.
+    at: Instant,
+    /// What the receiver answered.
+    status: u16,
+}
+
+/// The receiver's state: the answers it is told to give first (then 204), what it got.
+#[derive(Default)]
+struct Inbox {
+    /// Answers to give, in order, before 204s: a status and a `Retry-After` (seconds).
+    script: VecDeque<(u16, Option<u64>)>,
+    /// How long to hold requests before answering, in order (then at once).
+    holds: VecDeque<Duration>,
+    got: Vec<Got>,
+}
+
+impl Inbox {
+    /// The events it took (answered 2xx), in the order they came.
+    fn delivered(&self) -> Vec<Got> {
+        self.got.iter().filter(|got| got.status < 300).cloned().collect()
+    }
+}
+
+/// Whether `signature` (`v1,<base64>`, maybe several, space-separated) signs `id.timestamp.body`
+/// under [`SECRET`].
+fn verifies(id: &str, timestamp: &str, body: &str, signature: &str) -> bool {
+    let key = STANDARD.decode(SECRET.trim_start_matches("whsec_")).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    signature.split(' ').any(|one| one == expected)
+}
+
+/// Starts the receiver on 127.0.0.1: its URL and its inbox. A delivery whose signature or
+/// timestamp (within 5 minutes) does not verify fails the test.
+async fn receiver() -> (String, Arc<Mutex<Inbox>>) {
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let state = inbox.clone();
+    let hook = move |headers: axum::http::HeaderMap, body: String| {
+        let state = state.clone();
+        async move {
+            let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+            let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+            assert!(verifies(&id, &timestamp, &body, &header("webhook-signature")), "{body}");
+            let sent = timestamp.parse::<u64>().unwrap();
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            assert!(now.abs_diff(sent) < 300, "timestamp {sent}, now {now}");
+            let event: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(event["id"].to_string(), id, "webhook-id is the event's id");
+            let (status, retry_after, hold) = {
+                let mut inbox = state.lock().unwrap();
+                let (status, retry_after) = inbox.script.pop_front().unwrap_or((204, None));
+                let kind = event["type"].as_str().unwrap().to_owned();
+                let account = event["account"].as_i64().unwrap();
+                inbox.got.push(Got { id, kind, account, at: Instant::now(), status });
+                (status, retry_after, inbox.holds.pop_front().unwrap_or_default())
+            };
+            tokio::time::sleep(hold).await;
+            let mut reply = axum::http::Response::builder().status(status);
+            if let Some(seconds) = retry_after {
+                reply = reply.header("retry-after", seconds.to_string());
+            }
+            reply.body(axum::body::Body::empty()).unwrap()
+        }
+    };
+    let router = axum::Router::new().route("/hook", axum::routing::post(hook));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, inbox)
+}
+
+/// The configuration of apps `a` (its webhook at `url`) and `b`.
+fn config(url: &str) -> String {
+    format!(
+        "allow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_A}\"\n\
+         webhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n\
+         [[apps]]\nclient_id = \"b\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY_B}\"\n"
+    )
+}
+
+/// A server with [`config`], and its database opened a second time.
+async fn start(url: &str) -> (TestServer, Store) {
+    let server = TestServer::start(&config(url)).await;
+    let store = Store::open(server.database()).await.unwrap();
+    (server, store)
+}
+
+/// An OAuth account of app `a` at `acme` for the upstream user `subject` (connected again when
+/// it exists): its id.
+async fn connect_upstream(store: &Store, subject: &str) -> i64 {
+    let account = UpstreamAccount {
+        client_id: "a",
+        service: "acme",
+        subject,
+        login: subject,
+        admin: false,
+        sealed: b"sealed",
+        user_id: None,
+        refreshable: true,
+    };
+    store.connect_upstream("acme:normal.storage", account).await.unwrap().0
+}
+
+/// Waits (up to 30 s) until `done` holds for the inbox.
+async fn until(inbox: &Arc<Mutex<Inbox>>, done: impl Fn(&Inbox) -> bool) {
+    for _ in 0..300 {
+        if done(&inbox.lock().unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out: {:?}", inbox.lock().unwrap().got);
+}
+
+/// `GET path` with the API key `key`: the reply.
+async fn get(server: &TestServer, path: &str, key: &str) -> Reply {
+    Reply::of(server.get(path).header("authorization", format!("APIKey {key}"))).await
+}
+
+/// The types of app `key`'s events listed by `GET /v1/events`, oldest first.
+async fn listed(server: &TestServer, key: &str) -> Vec<(String, i64)> {
+    let reply = get(server, "/v1/events?after=0", key).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let objects = reply.json()["objects"].as_array().unwrap().clone();
+    objects.iter().map(|e| (e["type"].as_str().unwrap().to_owned(), e["account"].as_i64().unwrap())).collect()
+}
+
+/// Every 2xx delivery's event id once, and each account's in increasing order.
+fn once_each_in_order_per_account(delivered: &[Got]) {
+    let mut ids: Vec<i64> = delivered.iter().map(|got| got.id.parse().unwrap()).collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "a duplicate: {delivered:?}");
+    let mut last: HashMap<i64, i64> = HashMap::new();
+    for got in delivered {
+        let id: i64 = got.id.parse().unwrap();
+        let before = last.insert(got.account, id).unwrap_or(0);
+        assert!(before < id, "account {}: {id} after {before}: {delivered:?}", got.account);
+    }
+}
+
+#[tokio::test]
+async fn each_change_to_an_account_gives_its_event_once() {
+    let (url, inbox) = receiver().await;
+    let (server, store) = start(&url).await;
+    let id = connect_upstream(&store, "u1").await;
+    assert_eq!(connect_upstream(&store, "u1").await, id, "the same account");
+    let version = store.stored_tokens(id).await.unwrap().unwrap().version;
+    for at in [1_000, 2_000, 3_000] {
+        let failure = RefreshFailure { code: "server_error", description: "down", at, retry_at: at };
+        assert!(store.record_refresh_failure(id, version, &failure).await.unwrap());
+    }
+    assert!(store.save_refreshed(id, version, b"sealed-2").await.unwrap());
+    store.deactivate(id, "invalid_grant: revoked").await.unwrap();
+    let reply = Reply::of(
+        server
+            .request(reqwest::Method::DELETE, &format!("/v1/accounts/{id}/"))
+            .header("authorization", format!("APIKey {KEY_A}")),
+    )
+    .await;
+    assert!(reply.status < 300, "{} {}", reply.status, reply.body);
+    let expected = [
+        "account.connected",
+        "account.reconnected",
+        "account.refresh_failed",
+        "account.recovered",
+        "account.inactive",
+        "account.deleted",
+    ];
+    let kinds: Vec<(String, i64)> = expected.iter().map(|kind| ((*kind).to_owned(), id)).collect();
+    assert_eq!(listed(&server, KEY_A).await, kinds);
+    until(&inbox, |inbox| inbox.delivered().len() >= expected.len()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered: Vec<String> = inbox.lock().unwrap().delivered().into_iter().map(|got| got.kind).collect();
+    assert_eq!(delivered, expected, "each once, in order");
+    let events = get(&server, "/v1/events", KEY_A).await.json();
+    let failed = &events["objects"][2];
+    assert_eq!(failed["reason"], "server_error", "{failed}");
+    assert_eq!(failed["metadata"]["consecutive_failures"], 1, "{failed}");
+    assert_eq!(events["objects"][4]["reason"], "invalid_grant: revoked");
+    assert_eq!(events["objects"][4]["metadata"]["active"], false);
+}
+
+#[tokio::test]
+async fn an_outage_then_rate_limiting_delays_but_delivers_every_event_once_in_order() {
+    let (url, inbox) = receiver().await;
+    {
+        let mut inbox = inbox.lock().unwrap();
+        inbox.script.extend([(503, None); 6]);
+        inbox.script.push_back((429, Some(2)));
+    }
+    let (server, store) = start(&url).await;
+    let mut accounts = Vec::new();
+    for n in 0..5 {
+        accounts.push(connect_upstream(&store, &format!("user{n}")).await);
+    }
+    for &id in &accounts {
+        store.deactivate(id, "invalid_grant: revoked").await.unwrap();
+    }
+    until(&inbox, |inbox| inbox.delivered().len() >= 10).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = inbox.lock().unwrap().got.clone();
+    let delivered = inbox.lock().unwrap().delivered();
+    assert_eq!(delivered.len(), 10, "{got:?}");
+    once_each_in_order_per_account(&delivered);
+    let limited = got.iter().find(|g| g.status == 429).unwrap();
+    let next = got.iter().find(|g| g.id == limited.id && g.at > limited.at).unwrap();
+    assert!(next.at - limited.at >= Duration::from_secs(2), "Retry-After: {:?}", next.at - limited.at);
+    let deliveries = get(&server, "/v1/webhook/deliveries?page_size=100", KEY_A).await.json();
+    let statuses: Vec<i64> =
+        deliveries["objects"].as_array().unwrap().iter().map(|d| d["status"].as_i64().unwrap()).collect();
+    assert_eq!(statuses.len(), got.len(), "{deliveries}");
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 6);
+    assert!(
+        deliveries["objects"].as_array().unwrap().iter().any(|d| d["error"] == "the receiver answered 429")
+    );
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_each_event_once() {
+    let (url, inbox) = receiver().await;
+    let (server, store) = start(&url).await;
+    let second = server.another().await;
+    for n in 0..15 {
+        let id = connect_upstream(&store, &format!("user{n}")).await;
+        store.deactivate(id, "invalid_grant: revoked").await.unwrap();
+        assert!(store.delete_account(id).await.unwrap());
+    }
+    until(&inbox, |inbox| inbox.got.len() >= 45).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got = inbox.lock().unwrap().got.clone();
+    assert_eq!(got.len(), 45, "no event sent twice: {got:?}");
+    once_each_in_order_per_account(&got);
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_killed_mid_delivery_leaves_the_event_to_another_at_least_once() {
+    let (url, inbox) = receiver().await;
+    inbox.lock().unwrap().holds.push_back(Duration::from_secs(60));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let database = fresh_database(&dir.path().join("data"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config(&url)).unwrap();
+    let at = match &database {
+        authenticator_server::store::Database::Sqlite(path) => path.to_str().unwrap().to_owned(),
+        authenticator_server::store::Database::Postgres(url) => url.clone(),
+    };
+    let first = Process::start("true", &at, &["--config", path.to_str().unwrap()]);
+    let store = Store::open(&database).await.unwrap();
+    for n in 0..3 {
+        connect_upstream(&store, &format!("user{n}")).await;
+    }
+    // The first post is held; the others are answered and recorded.
+    until(&inbox, |inbox| inbox.got.len() == 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = inbox.lock().unwrap().got[0].id.clone();
+    first.kill();
+    // The dead instance's lease made to pass, as LEASE (60 s) would.
+    common::execute(&database, "UPDATE events SET leased_until = 1 WHERE leased_until IS NOT NULL").await;
+    let second = TestServer::with(&config(&url)).on(&database).start().await;
+    until(&inbox, |inbox| inbox.got.len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ids: Vec<String> = inbox.lock().unwrap().got.iter().map(|got| got.id.clone()).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "every event, {ids:?}");
+    assert_eq!(ids[3], held, "only the post under way when it died is sent twice: {ids:?}");
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn events_and_redelivery_are_the_apps_own() {
+    let (url, inbox) = receiver().await;
+    let (server, store) = start(&url).await;
+    let id = connect_upstream(&store, "u1").await;
+    until(&inbox, |inbox| inbox.delivered().len() == 1).await;
+    assert_eq!(listed(&server, KEY_A).await, [("account.connected".to_owned(), id)]);
+    assert_eq!(listed(&server, KEY_B).await, [], "another app's key sees nothing");
+    let event = get(&server, "/v1/events", KEY_A).await.json()["objects"][0]["id"].as_i64().unwrap();
+    let after = get(&server, &format!("/v1/events?after={event}"), KEY_A).await.json();
+    assert_eq!((after["count"].as_i64(), after["cursor"].as_i64()), (Some(0), Some(event)), "{after}");
+    let redeliver = |key: &'static str| {
+        let request = server
+            .post(&format!("/v1/events/{event}/redeliver"))
+            .header("authorization", format!("APIKey {key}"));
+        Reply::of(request)
+    };
+    assert_eq!(redeliver(KEY_B).await.status, 404, "not b's");
+    assert_eq!(redeliver(KEY_A).await.status, 202);
+    until(&inbox, |inbox| inbox.delivered().len() == 2).await;
+    assert_eq!(inbox.lock().unwrap().got[1].id, event.to_string(), "sent again, same id");
+    let deliveries = get(&server, "/v1/webhook/deliveries", KEY_B).await.json();
+    assert_eq!(deliveries["objects"], serde_json::json!([]), "{deliveries}");
+    assert_eq!(get(&server, "/v1/events?after=x", KEY_A).await.status, 400);
+    assert_eq!(get(&server, "/v1/events", "not-a-key-0123456789abcdef").await.status, 401);
+}
+
+#[test]
+fn a_webhook_at_a_private_address_is_refused_at_start_up_unless_allowed() {
+    let config = |allow: bool| {
+        let toml = format!(
+            "allow_private_upstreams = {allow}\n[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\n\
+             webhook_url = \"https://10.1.2.3/hook\"\nwebhook_secret = \"{SECRET}\"\n"
+        );
+        let database = authenticator_server::store::Database::Sqlite("unused.sqlite".into());
+        Config::from_toml(&toml, "127.0.0.1:0".parse().unwrap(), database)
+    };
+    let error = config(false).unwrap_err().to_string();
+    assert!(error.contains("apps[0]") && error.contains("webhook_url"), "{error}");
+    let allowed = config(true).unwrap();
+    let webhook: &Webhook = allowed.apps[0].webhook.as_ref().unwrap();
+    assert_eq!(webhook.url.as_str(), "https://10.1.2.3/hook");
+}
