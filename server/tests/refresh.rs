@@ -11,6 +11,7 @@ use authenticator_server::config::Config;
 use authenticator_server::providers::client::Tokens;
 use authenticator_server::secrets::SecretKey;
 use authenticator_server::store::{Store, UpstreamAccount};
+use common::TestServer;
 use common::acme::{self, AcmeAccount, HEX, KEY};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
