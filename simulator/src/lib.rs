@@ -26,6 +26,10 @@ use std::time::Duration;
 pub const CLIENT_ID: &str = "conformance-client";
 /// Its client secret.
 pub const CLIENT_SECRET: &str = "conformance-secret";
+/// The user name its password grant takes (a profile with `password_grant`).
+pub const USERNAME: &str = "ann";
+/// That user's password.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// What the simulator saw.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -34,6 +38,8 @@ pub struct Counts {
     pub authorizations: usize,
     /// Token requests with `grant_type=authorization_code`, answered or refused.
     pub code_grants: usize,
+    /// Token requests with `grant_type=password`, answered or refused.
+    pub password_grants: usize,
     /// Token requests with `grant_type=refresh_token`, answered or refused.
     pub refresh_attempts: usize,
     /// Refreshes answered with new tokens.

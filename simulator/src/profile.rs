@@ -80,6 +80,17 @@ pub enum Refresh {
     SingleUse,
 }
 
+/// How token requests must carry their parameters.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenBody {
+    /// `application/x-www-form-urlencoded` (RFC 6749).
+    #[default]
+    Form,
+    /// A JSON object only (as Atlassian documents its token requests).
+    Json,
+}
+
 /// How the account's identity is read.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +104,19 @@ pub enum Identity {
     MePost,
     /// RFC 7662 token introspection: a form POST of `token`, the client authenticated.
     Introspect,
+}
+
+/// Whether the provider is an OpenID provider with a discovery document (OpenID Connect
+/// Discovery 1.0) at `/.well-known/openid-configuration`, naming its base URL as the issuer and
+/// advertising `authorization_response_iss_parameter_supported` (RFC 9207 §3).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Discovery {
+    /// Its authorization responses carry `iss` (its base URL), as advertised.
+    Iss,
+    /// It advertises `iss` but its authorization responses omit it (a broken or spoofed
+    /// provider: the client must refuse them).
+    IssOmitted,
 }
 
 /// A provider's behaviour. Every field but `docs` has the default of a plain RFC 6749 provider.
@@ -138,6 +162,9 @@ pub struct Profile {
     /// The `iss` its authorization responses carry (RFC 9207), if any.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// Its discovery document, if it has one.
+    #[serde(default)]
+    pub discovery: Option<Discovery>,
     /// How the identity is read.
     #[serde(default)]
     pub identity: Identity,
@@ -150,6 +177,30 @@ pub struct Profile {
     /// Whether its token replies name the account's API server (`instance_url`, Salesforce).
     #[serde(default)]
     pub instance_url: bool,
+    /// Whether its token replies name the account's API server as `api_domain` (Zoho).
+    #[serde(default)]
+    pub api_domain: bool,
+    /// Parameters every token request must carry, with these values (else `invalid_request`).
+    #[serde(default)]
+    pub token_params: std::collections::BTreeMap<String, String>,
+    /// How token requests must carry their parameters.
+    #[serde(default)]
+    pub token_body: TokenBody,
+    /// Whether its token endpoint takes the password grant (RFC 6749 §4.3) of
+    /// [`crate::USERNAME`] and [`crate::PASSWORD`].
+    #[serde(default)]
+    pub password_grant: bool,
+    /// The header its API and identity endpoint take the access token in (SugarCRM's
+    /// `OAuth-Token`), instead of `Authorization: Bearer`.
+    #[serde(default)]
+    pub token_header: Option<String>,
+    /// Parameters its authorization responses add, naming the account's server (Zoho's
+    /// `accounts-server`, ShareFile's `subdomain` and `apicp`): each a template over the
+    /// simulator's own address — `{base}` (`http://127.0.0.1:PORT`), `{host}`
+    /// (`127.0.0.1:PORT`), `{first_label}` (`127`) and `{rest}` (`0.0.1:PORT`), so that what
+    /// the client builds from them leads back to the simulator.
+    #[serde(default)]
+    pub callback_params: std::collections::BTreeMap<String, String>,
     /// Whether its pages send `Cross-Origin-Opener-Policy: same-origin`.
     #[serde(default)]
     pub coop: bool,
@@ -182,6 +233,19 @@ impl Profile {
     /// Reads a profile from TOML (a file, or a catalogue entry's `profile` table as text).
     pub fn from_toml(text: &str) -> Result<Profile, String> {
         toml::from_str(text).map_err(|e| format!("profile: {e}"))
+    }
+
+    /// The profile of the catalogue entry `id` (its `[provider.profile]`) in the catalogue's
+    /// text (`server/providers.toml`).
+    pub fn of_entry(catalogue: &str, id: &str) -> Result<Profile, String> {
+        let file: toml::Table = toml::from_str(catalogue).map_err(|e| format!("catalogue: {e}"))?;
+        let entries = file.get("provider").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+        let entry = entries
+            .into_iter()
+            .find(|entry| entry.get("id").and_then(toml::Value::as_str) == Some(id))
+            .ok_or_else(|| format!("the catalogue has no entry {id}"))?;
+        let profile = entry.get("profile").cloned().ok_or_else(|| format!("{id} has no profile"))?;
+        profile.try_into().map_err(|e| format!("{id}'s profile: {e}"))
     }
 
     /// Checks what serde cannot: a public client must use PKCE, and docs are cited.

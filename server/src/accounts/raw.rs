@@ -157,9 +157,11 @@ async fn call(
     close: Option<CloseHandle>,
 ) -> Result<Response, AppError> {
     let account = find_account(app, caller, id).await?;
-    let api_base = services::find(&app.config.services, &account.service)
+    let (api_base, placement) = services::find(&app.config.services, &account.service)
         .and_then(|service| match &service.connect {
-            Connect::Upstream(upstream) => upstream.entry.api_base.clone(),
+            Connect::Upstream(upstream) => {
+                Some((upstream.entry.api_base.clone()?, upstream.entry.placement()))
+            }
             _ => None,
         })
         .ok_or(NO_API)?;
@@ -187,7 +189,7 @@ async fn call(
     loop {
         let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
         let reply = tokio::select! {
-            reply = app.http.raw(method.clone(), &url, &tokens.access_token, &passed, body) => reply,
+            reply = app.http.raw(method.clone(), &url, (&placement, &tokens.access_token), &passed, body) => reply,
             () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
         };
         let reply = reply.map_err(|error| match sending.failure() {

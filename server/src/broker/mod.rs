@@ -121,7 +121,8 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
 /// reason, when the typed hostname does not match the entry's pattern or resolves to a refused
-/// address — no request is made to it then); then [`start`].
+/// address — no request is made to it then); then [`start`]. A password entry's is the
+/// credentials form ([`credentials`]).
 pub async fn choose(
     app: &AppState,
     request: &AuthRequest,
@@ -130,7 +131,24 @@ pub async fn choose(
     hostname: Option<&str>,
     via_form: bool,
 ) -> Result<Response, AppError> {
-    let Some(pattern) = &upstream.entry.hostname_pattern else {
+    if upstream.entry.kind == Kind::Password {
+        let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
+        let (params, prefill) = (&request.params, &request.prefill);
+        return Ok(pages::credentials_form(
+            app_config,
+            params,
+            prefill,
+            &chosen.service,
+            &upstream.entry,
+            None,
+        ));
+    }
+    let pattern = match &upstream.entry.hostname_pattern {
+        // Its server is named by its authorization response (Zoho, ShareFile), not typed.
+        Some(_) if upstream.entry.callback_hostname.is_some() => None,
+        pattern => pattern.as_ref(),
+    };
+    let Some(pattern) = pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
     let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
@@ -194,6 +212,10 @@ pub async fn start(
         None if chosen.admin => &entry.admin_scopes,
         None => &entry.scopes,
     };
+    // A per-server provider's scopes may name its server (Dynamics 365's
+    // `https://{hostname}/user_impersonation`).
+    let scopes: Vec<String> =
+        scopes.iter().map(|scope| scope.replace("{hostname}", hostname.unwrap_or("{hostname}"))).collect();
     let raw = raw_params::accepted(&entry.id, &entry.raw_params, &request.raw);
     let url = client::authorization_url(
         upstream,
@@ -201,7 +223,7 @@ pub async fn start(
         &redirect,
         &state,
         pending.verifier.as_deref(),
-        scopes,
+        &scopes,
         &raw,
     );
     Ok(match url {
@@ -305,7 +327,15 @@ async fn finish<'p>(
     redirect_uri: &str,
     value: impl Fn(&str) -> Option<&'p str>,
 ) -> Result<OAuthResult, UpstreamError> {
-    let hostname = pending.hostname.as_deref();
+    // A server named by the answer (Zoho's data centre, a ShareFile account's) must be one of
+    // the provider's own: else nothing is exchanged.
+    let named = match value("error") {
+        None => upstream.entry.host_named_by(&value).transpose(),
+        Some(_) => Ok(None),
+    };
+    let named = named.map_err(|reason| UpstreamError::new("invalid_request", reason))?;
+    let hostname = pending.hostname.clone().or(named);
+    let hostname = hostname.as_deref();
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     endpoints.check_iss(value("iss"))?;
     if let Some(code) = value("error") {
@@ -325,7 +355,7 @@ async fn finish<'p>(
     };
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
-    tokens.hostname = pending.hostname.clone();
+    tokens.hostname = hostname.map(str::to_owned);
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
     let refreshable = tokens.refresh_token.is_some();
@@ -394,17 +424,23 @@ async fn save_account(
 /// The longest API key, user name or password accepted.
 const MAX_CREDENTIAL: usize = 1024;
 
-/// `POST /v1/oauth` with `action=connect` for an API-key or basic service: checks the typed
-/// credential (and hostname, for a per-server entry) against the entry's `check_url`, then
-/// stores the account with the credential sealed and gives the result page. A refused or
-/// unchecked credential is the form again with the reason (400), nothing stored.
+/// `POST /v1/oauth` with `action=connect` for a service whose credential is typed in the
+/// pop-up: an API-key or basic one checks it (and the hostname, for a per-server entry) against
+/// the entry's `check_url`, and stores the account with the credential sealed; a password one
+/// trades it at the token endpoint for tokens ([`traded`]), which are stored, never the
+/// password. Then the result page. A refused or unchecked credential is the form again with the
+/// reason (400), nothing stored.
 pub async fn credentials(
     app: &AppState,
     request: &AuthRequest,
     chosen: &Allowed,
-    entry: &Entry,
     params: &[(String, String)],
 ) -> Result<Response, AppError> {
+    let entry = match &chosen.service.connect {
+        Connect::Credentials(entry) => entry.as_ref(),
+        Connect::Upstream(upstream) if upstream.entry.kind == Kind::Password => &upstream.entry,
+        _ => return Err(AppError::bad_request("This service is not connected with a typed credential.")),
+    };
     let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
@@ -417,7 +453,7 @@ pub async fn credentials(
     };
     let again = |reason: &str| refused(Field::Form, reason);
     let credential = match entry.kind {
-        Kind::Basic => Credential::Basic {
+        Kind::Basic | Kind::Password => Credential::Basic {
             username: raw("username").trim().to_owned(),
             password: raw("password").to_owned(),
         },
@@ -431,7 +467,6 @@ pub async fn credentials(
     if bad {
         return again(&format!("Fill in every field, with at most {MAX_CREDENTIAL} characters each."));
     }
-    let Some(check_url) = &entry.check_url else { return again("This service is not configured correctly.") };
     let hostname = match &entry.hostname_pattern {
         None => None,
         Some(pattern) => {
@@ -446,17 +481,56 @@ pub async fn credentials(
             Some(host)
         }
     };
-    let url = match &hostname {
-        Some(host) => check_url.replace("{hostname}", host),
-        None => check_url.clone(),
+    let checked = match &chosen.service.connect {
+        Connect::Upstream(upstream) => traded(app, upstream, hostname.as_deref(), &credential).await,
+        _ => check_credential(app, entry, hostname.as_deref(), credential).await,
     };
-    let identity = match app.http.check_credential(entry, &url, &credential).await {
-        Ok(identity) => identity,
+    let (identity, kept, refreshable) = match checked {
+        Ok(checked) => checked,
         Err(error) => return refused(Field::Secret, &error.description),
     };
-    let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
-    let kept = kept.to_string();
-    let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false);
+    let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, &kept, refreshable);
     let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;
     Ok(deliver(app, request, &connected).await)
+}
+
+/// What an account keeps (sealed), and whether it holds a refresh token.
+type Kept = (Identity, Vec<u8>, bool);
+
+/// An API key or user name and password checked against the entry's `check_url` (on
+/// `hostname`, for a per-server entry): the identity, and the credential to keep.
+async fn check_credential(
+    app: &AppState,
+    entry: &Entry,
+    hostname: Option<&str>,
+    credential: Credential,
+) -> Result<Kept, UpstreamError> {
+    let check_url = entry
+        .check_url
+        .as_ref()
+        .ok_or_else(|| UpstreamError::new("server_error", "This service is not configured correctly."))?;
+    let url = check_url.replace("{hostname}", hostname.unwrap_or("{hostname}"));
+    let identity = app.http.check_credential(entry, &url, &credential).await?;
+    let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
+    Ok((identity, kept.to_string().into_bytes(), false))
+}
+
+/// A user name and password traded once at a password entry's token endpoint (on `hostname`,
+/// for a per-server entry) for tokens: the identity they name, and the tokens to keep — never
+/// the password.
+async fn traded(
+    app: &AppState,
+    upstream: &Upstream,
+    hostname: Option<&str>,
+    credential: &Credential,
+) -> Result<Kept, UpstreamError> {
+    let Credential::Basic { username, password } = credential else {
+        return Err(UpstreamError::new("invalid_request", "A user name and password are needed."));
+    };
+    let endpoints = app.http.endpoints(upstream, hostname).await?;
+    let mut tokens = app.http.password_grant(upstream, &endpoints, username, password).await?;
+    tokens.hostname = hostname.map(str::to_owned);
+    let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
+    let refreshable = tokens.refresh_token.is_some();
+    Ok((identity, serde_json::to_vec(&tokens).unwrap_or_default(), refreshable))
 }

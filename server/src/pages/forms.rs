@@ -51,7 +51,8 @@ fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
 /// An example hostname for `pattern` (`*.service-now.com` gives `example.service-now.com`), for
 /// the placeholder: a `*` port becomes 443, any other `*` the label `example`.
 pub fn example_hostname(pattern: &str) -> String {
-    pattern.replace(":*", ":443").replace('*', "example")
+    let first = pattern.split_whitespace().next().unwrap_or_default();
+    first.replace(":*", ":443").replace('*', "example")
 }
 
 /// The connect page for one demo service: the account's name, connect and cancel.
@@ -145,7 +146,8 @@ pub fn credentials_form(
         id: &service.id,
         pattern: entry.hostname_pattern.as_deref(),
         example: entry.hostname_pattern.as_deref().map(example_hostname).unwrap_or_default(),
-        basic: entry.kind == Kind::Basic,
+        basic: matches!(entry.kind, Kind::Basic | Kind::Password),
+        traded: entry.kind == Kind::Password,
         help: entry.help.as_deref(),
         docs: Some(entry.docs.as_str()).filter(|docs| !docs.is_empty()),
         hostname: filled.hostname.as_deref(),
@@ -169,6 +171,8 @@ struct CredentialsForm<'a> {
     /// The hostname placeholder ([`example_hostname`]).
     example: String,
     basic: bool,
+    /// A password entry's: the password is traded for a token, not kept.
+    traded: bool,
     /// The entry's help text.
     help: Option<&'a str>,
     /// Where the provider documents the credential.
@@ -194,5 +198,6 @@ mod tests {
     fn example_hostnames_fill_the_pattern() {
         assert_eq!(super::example_hostname("*.service-now.com"), "example.service-now.com");
         assert_eq!(super::example_hostname("127.0.0.1:*"), "127.0.0.1:443");
+        assert_eq!(super::example_hostname("*.my.a.test *.b.test"), "example.my.a.test", "the first one");
     }
 }

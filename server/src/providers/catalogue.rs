@@ -17,6 +17,11 @@ pub enum Kind {
     ApiKey,
     /// A user name and password the user types into the pop-up.
     Basic,
+    /// A user name and password the user types into the pop-up, traded once at the token
+    /// endpoint for tokens (RFC 6749 §4.3, the resource owner password credentials grant, our
+    /// OAuth app authenticated as for a code): the password is never stored, and the account
+    /// refreshes as an OAuth 2.0 one (SugarCRM).
+    Password,
 }
 
 /// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
@@ -30,6 +35,17 @@ pub enum ClientAuth {
     /// HTTP Basic authentication.
     #[default]
     ClientSecretBasic,
+}
+
+/// How a token request's parameters are sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenBody {
+    /// `application/x-www-form-urlencoded` (RFC 6749 §4.1.3).
+    #[default]
+    Form,
+    /// A JSON object of the same parameters (Atlassian's token endpoint documents this).
+    Json,
 }
 
 /// The method the identity endpoint is called with.
@@ -131,6 +147,8 @@ pub struct Entry {
     pub check_url: Option<String>,
     /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
     /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
+    /// OAuth 2.0 / password: how the access token is sent to the identity endpoint and the API:
+    /// `bearer` (default) or `header:<name>` (SugarCRM's `OAuth-Token`).
     pub credential: Option<String>,
     /// OAuth 2.0: the token revocation endpoint (RFC 7009), called when an account is
     /// disconnected; without one, disconnecting only forgets the tokens.
@@ -166,6 +184,28 @@ pub struct Entry {
     /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
     /// read at their top level.
     pub token_path: Option<String>,
+    /// OAuth 2.0: the access tokens' lifetime in seconds that the provider documents, for token
+    /// replies without `expires_in` (RFC 6749 §5.1: "If omitted, the authorization server
+    /// SHOULD ... document the default value"): such a token is refreshed before it is that old,
+    /// as well as on the API's 401.
+    pub default_expires_in: Option<u64>,
+    /// OAuth 2.0: extra parameters sent with every token request (the code exchange and each
+    /// refresh), as the provider's documentation asks.
+    #[serde(default)]
+    pub token_params: BTreeMap<String, String>,
+    /// OAuth 2.0: how token requests carry their parameters (default: a form).
+    #[serde(default)]
+    pub token_body: TokenBody,
+    /// OAuth 2.0: where the account's server (`{hostname}` in the URLs) comes from when the
+    /// provider names it in its authorization response rather than the user typing it: a
+    /// template over the callback's parameters, e.g. `{subdomain}.{apicp}` (ShareFile) or
+    /// `{accounts-server}` (Zoho's data centre: an URL, of which the host is taken). The result
+    /// must match `hostname_pattern`, else the answer is refused with nothing exchanged.
+    pub callback_hostname: Option<String>,
+    /// OAuth 2.0: the token reply's field naming the account's own API server, read as
+    /// `{instance_url}` (default `instance_url`, Salesforce's; Zoho's is `api_domain`).
+    #[serde(default = "instance_url")]
+    pub instance_url_field: String,
     /// How the provider behaves, as its documentation says (client authentication, token
     /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
     /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
@@ -222,6 +262,52 @@ impl Entry {
             || self.allowed_scopes.iter().any(allowed)
     }
 
+    /// The account's server its provider names in an authorization response
+    /// ([`Entry::callback_hostname`] filled with the callback's parameters, `param`; of an URL,
+    /// its host and port), which must match the entry's pattern; `None` for an entry whose
+    /// server is typed or fixed. The error says why the answer is not to be used.
+    pub fn host_named_by<'p>(
+        &self,
+        param: impl Fn(&str) -> Option<&'p str>,
+    ) -> Option<Result<String, String>> {
+        let template = self.callback_hostname.as_ref()?;
+        let mut filled = String::new();
+        let mut rest = template.as_str();
+        while let Some((before, after)) = rest.split_once('{') {
+            let Some((name, tail)) = after.split_once('}') else { break };
+            let Some(value) = param(name).filter(|v| !v.is_empty() && v.len() <= 253) else {
+                return Some(Err(format!("The service's answer does not name its server ({name}).")));
+            };
+            filled.push_str(before);
+            filled.push_str(value);
+            rest = tail;
+        }
+        filled.push_str(rest);
+        let host = match url::Url::parse(&filled) {
+            Ok(url)
+                if matches!(url.scheme(), "https" | "http") && url.path() == "/" && url.query().is_none() =>
+            {
+                let host = url.host_str().unwrap_or_default();
+                url.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}"))
+            }
+            _ => filled,
+        }
+        .to_ascii_lowercase();
+        let pattern = self.hostname_pattern.as_deref().unwrap_or_default();
+        Some(match crate::providers::guard::matches_pattern(&host, pattern) {
+            true => Ok(host),
+            false => Err(format!(
+                "The service's answer names {host:?} as its server, which is not one of {pattern}, so it was not used."
+            )),
+        })
+    }
+
+    /// Whether accounts hold OAuth 2.0 tokens of our OAuth app (a code or a password traded for
+    /// them), rather than a credential the user typed.
+    pub fn has_tokens(&self) -> bool {
+        matches!(self.kind, Kind::Oauth2 | Kind::Password)
+    }
+
     /// How the credential is sent (checked by [`check`]).
     pub fn placement(&self) -> Placement {
         match (&self.credential, self.kind) {
@@ -238,6 +324,10 @@ fn space() -> String {
 
 fn scope() -> String {
     "scope".to_owned()
+}
+
+fn instance_url() -> String {
+    "instance_url".to_owned()
 }
 
 fn yes() -> bool {
@@ -299,6 +389,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             ("token_url", &entry.token_url),
             ("identity_url", &entry.identity_url),
         ],
+        Kind::Password => &[("token_url", &entry.token_url), ("identity_url", &entry.identity_url)],
         Kind::ApiKey | Kind::Basic => &[("check_url", &entry.check_url)],
     };
     for (field, value) in needed {
@@ -328,6 +419,20 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
     }
+    let scopes = entry.scopes.iter().chain(&entry.admin_scopes);
+    if scopes.into_iter().any(|scope| scope.contains("{hostname}"))
+        && (entry.hostname_pattern.is_none() || entry.callback_hostname.is_some())
+    {
+        return Err("a scope may hold {hostname} only where the user types the server".to_owned());
+    }
+    if let Some(template) = &entry.callback_hostname {
+        if entry.hostname_pattern.is_none() {
+            return Err("callback_hostname needs a hostname_pattern its result must match".to_owned());
+        }
+        if !template.contains('{') {
+            return Err("callback_hostname must name a callback parameter, as {name}".to_owned());
+        }
+    }
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
@@ -335,7 +440,10 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         return Err("identity.id is needed".to_owned());
     }
     if let Some(credential) = &entry.credential {
-        Placement::parse(credential)?;
+        let placement = Placement::parse(credential)?;
+        if entry.has_tokens() && !matches!(placement, Placement::Bearer | Placement::Header(_)) {
+            return Err("an access token is sent as bearer or header:<name>".to_owned());
+        }
     }
     Ok(())
 }
@@ -416,6 +524,40 @@ mod tests {
         assert!(parse(&format!("{base}issuer = \"a.test\"\n")).unwrap_err().contains("not an http(s) URL"));
         let per_server = format!("{base}issuer = \"https://{{hostname}}\"\n");
         assert!(parse(&per_server).unwrap_err().contains("no hostname_pattern"));
+    }
+
+    #[test]
+    fn a_server_named_in_the_callback_must_match_the_entrys_pattern() {
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\nauthorization_url = \"https://a.test/a\"\n\
+                    token_url = \"https://{hostname}/t\"\nidentity_url = \"https://{hostname}/me\"\n";
+        let entry = |extra: &str| parse(&format!("{base}{extra}")).map(|mut entries| entries.remove(0));
+        let zoho = entry("hostname_pattern = \"accounts.zoho.* accounts.zoho.com.*\"\ncallback_hostname = \"{accounts-server}\"\n")
+            .unwrap();
+        let named = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        };
+        let eu = zoho.host_named_by(named(&[("accounts-server", "https://accounts.zoho.eu")]));
+        assert_eq!(eu, Some(Ok("accounts.zoho.eu".to_owned())));
+        let au = zoho.host_named_by(named(&[("accounts-server", "https://accounts.zoho.com.au")]));
+        assert_eq!(au, Some(Ok("accounts.zoho.com.au".to_owned())));
+        for evil in ["https://evil.test", "https://accounts.zoho.eu.evil.test", "https://accounts.zoho.eu/x"]
+        {
+            let refused = zoho.host_named_by(move |_: &str| Some(evil)).unwrap().unwrap_err();
+            assert!(refused.contains("not one of"), "{evil}: {refused}");
+        }
+        assert!(zoho.host_named_by(|_: &str| None).unwrap().unwrap_err().contains("(accounts-server)"));
+        let sharefile =
+            entry("hostname_pattern = \"*.sharefile.com\"\ncallback_hostname = \"{subdomain}.{apicp}\"\n")
+                .unwrap();
+        let acme = sharefile.host_named_by(named(&[("subdomain", "acme"), ("apicp", "sharefile.com")]));
+        assert_eq!(acme, Some(Ok("acme.sharefile.com".to_owned())));
+        let evil = sharefile.host_named_by(named(&[("subdomain", "acme"), ("apicp", "evil.test")]));
+        assert!(evil.unwrap().is_err());
+        assert_eq!(entry("hostname_pattern = \"*.a.test\"\n").unwrap().host_named_by(|_: &str| None), None);
+        let fixed_urls =
+            format!("{}callback_hostname = \"{{subdomain}}\"\n", base.replace("{hostname}", "a.test"));
+        assert!(parse(&fixed_urls).unwrap_err().contains("needs a hostname_pattern"));
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl PartialEq for Upstream {
 /// An upstream's endpoints, with `{hostname}` filled in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoints {
-    /// The authorization endpoint.
+    /// The authorization endpoint (empty for a password entry, which has none).
     pub authorization: String,
     /// The token endpoint.
     pub token: String,

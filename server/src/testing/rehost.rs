@@ -15,8 +15,8 @@ pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
 /// which serves `/authorize`, `/token`, `/identity` (an API-key entry's `check_url` too),
 /// `/revoke` and the API at every other path:
 /// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
-/// to the token reply to name; a per-server entry's URLs keep `{hostname}`, its pattern
-/// becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
+/// to the token reply to name; a per-server entry's URLs that hold `{hostname}` keep it, its
+/// pattern becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
 pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
     let service = config
         .services
@@ -40,9 +40,9 @@ pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
 
 /// `entry` with its URLs at `base` (see [`rehost`]).
 fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
-    let host = if entry.hostname_pattern.is_some() { "http://{hostname}" } else { base };
     let moved = |url: &Option<String>, path: &str| -> Result<Option<String>, String> {
         let Some(url) = url else { return Ok(None) };
+        let host = if url.contains("{hostname}") { "http://{hostname}" } else { base };
         let probe = url.replace("{hostname}", "host.example").replace("{instance_url}", "https://i.example");
         let parsed = url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
         let path = if path.is_empty() { parsed.path().trim_end_matches('/') } else { path };

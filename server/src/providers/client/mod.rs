@@ -15,7 +15,7 @@ pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
 use reply::TokenReply;
 
-use super::catalogue::{ClientAuth, Method};
+use super::catalogue::{ClientAuth, Method, Placement, TokenBody};
 use super::guard;
 use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
@@ -24,8 +24,8 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
-    TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, StandardRevocableToken, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -222,13 +222,17 @@ impl Http {
                 match (url.contains("{hostname}"), hostname) {
                     (false, _) => Ok(url),
                     (true, Some(host)) => Ok(url.replace("{hostname}", host)),
+                    // Named by the authorization response: filled once it comes back.
+                    (true, None) if entry.callback_hostname.is_some() => Ok(url),
                     (true, None) => {
                         Err(UpstreamError::new("invalid_request", "The server's hostname is needed."))
                     }
                 }
             };
+            // A password entry has none: its user types the password in the pop-up.
+            let authorization = entry.authorization_url.as_ref().map(|_| fill(&entry.authorization_url));
             return Ok(Endpoints {
-                authorization: fill(&entry.authorization_url)?,
+                authorization: authorization.transpose()?.unwrap_or_default(),
                 token: fill(&entry.token_url)?,
                 identity: fill(&entry.identity_url)?,
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
@@ -343,10 +347,13 @@ impl Http {
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
-        let reply = request.request_async(&Limited(self.client.clone())).await;
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to issue a token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
-        reply.tokens(upstream.entry.token_path.as_deref(), now(), refused)
+        reply.tokens(&upstream.entry, true, now(), refused)
     }
 
     /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
@@ -361,28 +368,69 @@ impl Http {
         self.check(&endpoints.token, what)?;
         let client = token_client(upstream, endpoints)?;
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
-        let reply =
-            client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
+        let mut request = client.exchange_refresh_token(&refresh);
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to refresh the token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
-        reply.tokens(None, now(), refused)
+        reply.tokens(&upstream.entry, false, now(), refused)
+    }
+
+    /// Trades a user name and `password` typed in the pop-up for tokens (RFC 6749 §4.3, the
+    /// resource owner password credentials grant), with the entry's scopes and token
+    /// parameters; the password goes to the token endpoint only and is not kept.
+    pub async fn password_grant(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        username: &str,
+        password: &str,
+    ) -> Result<Tokens, UpstreamError> {
+        let what = "token endpoint";
+        self.check(&endpoints.token, what)?;
+        let client = token_client(upstream, endpoints)?;
+        let (username, password) = (
+            ResourceOwnerUsername::new(username.to_owned()),
+            ResourceOwnerPassword::new(password.to_owned()),
+        );
+        let mut request = client.exchange_password(&username, &password);
+        for scope in &upstream.entry.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
+        let refused = "The service refused this user name and password.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(&upstream.entry, false, now(), refused)
+    }
+
+    /// The HTTP client of `upstream`'s token requests: bounded replies, the body in the entry's
+    /// `token_body` format.
+    fn token_http(&self, upstream: &Upstream) -> Limited {
+        Limited { client: self.client.clone(), json: upstream.entry.token_body == TokenBody::Json }
     }
 
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
-    /// caller to be under the provider's API base) with the upstream `access_token`, the
+    /// caller to be under the provider's API base) with the upstream `access_token` (sent as
+    /// `placement` says: [`with_token`]), the
     /// request's content type and length, and `body`. Nothing bounds the call's total time:
     /// the caller bounds its stalls ([`crate::accounts::relay`]).
     pub async fn raw(
         &self,
         method: reqwest::Method,
         url: &str,
-        access_token: &str,
+        (placement, access_token): (&Placement, &str),
         passed: &reqwest::header::HeaderMap,
         body: reqwest::Body,
     ) -> Result<reqwest::Response, UpstreamError> {
         let what = "API";
         self.check(url, what)?;
-        let request = self.streaming.request(method, url).bearer_auth(access_token).headers(passed.clone());
+        let request = self.streaming.request(method, url);
+        let request = with_token(request, placement, access_token).headers(passed.clone());
         request.body(body).send().await.map_err(|e| UpstreamError::unreachable(what, &e))
     }
 
@@ -397,9 +445,10 @@ impl Http {
         let encoded: String = form_urlencoded::byte_serialize(access_token.as_bytes()).collect();
         let url = endpoints.identity.replace("{access_token}", &encoded);
         self.check(&url, what)?;
+        let placement = upstream.entry.placement();
         let request = match upstream.entry.identity_method {
-            Method::Get => self.client.get(&url).bearer_auth(access_token),
-            Method::Post => self.client.post(&url).bearer_auth(access_token),
+            Method::Get => with_token(self.client.get(&url), &placement, access_token),
+            Method::Post => with_token(self.client.post(&url), &placement, access_token),
             Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
         let response = request
@@ -522,6 +571,19 @@ fn token_error(
             "server_error",
             "The service's token endpoint gave a reply that could not be read.",
         ),
+    }
+}
+
+/// `request` carrying an upstream access token as its entry says ([`Placement`]: its
+/// `credential`): a header of its own (SugarCRM's `OAuth-Token`), else `Authorization: Bearer`.
+fn with_token(
+    request: reqwest::RequestBuilder,
+    placement: &Placement,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    match placement {
+        Placement::Header(name) => request.header(name.as_str(), token),
+        _ => request.bearer_auth(token),
     }
 }
 
