@@ -467,11 +467,31 @@ mod tests {
             "github",
             "slack",
             "servicenow",
+            "salesforce_sandbox",
+            "salesforce_mydomain",
+            "zoho",
+            "sharefile",
+            "jira",
+            "confluence",
+            "dynamics",
         ] {
             let entry = entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
             assert_eq!(entry.kind, Kind::Oauth2, "{id}");
             assert!(entry.docs.starts_with("https://"), "{id}: checked against the docs");
         }
+        let sugar = entries.iter().find(|e| e.id == "sugarcrm").unwrap();
+        assert_eq!(
+            (sugar.kind, sugar.token_body),
+            (Kind::Password, TokenBody::Json),
+            "the password grant, JSON"
+        );
+        assert_eq!(sugar.placement(), Placement::Header("OAuth-Token".into()));
+        let zoho = entries.iter().find(|e| e.id == "zoho").unwrap();
+        assert_eq!(zoho.instance_url_field, "api_domain");
+        assert!(crate::providers::guard::matches_pattern(
+            "accounts.zoho.com.au",
+            zoho.hostname_pattern.as_deref().unwrap()
+        ));
         let pipedrive = entries.iter().find(|e| e.kind == Kind::ApiKey).unwrap();
         assert_eq!(pipedrive.placement(), Placement::Query("api_token".into()));
         assert_eq!(Placement::parse("header:X-Api-Key"), Ok(Placement::Header("X-Api-Key".into())));
