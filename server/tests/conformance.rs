@@ -694,3 +694,33 @@ async fn two_openid_providers_at_once_are_never_mixed_up() {
     assert!(page.contains("\"access_token\":\""), "{page}");
     assert_eq!((sends.counts().code_grants, omits.counts().code_grants), (1, 0));
 }
+
+/// A provider whose refreshes go to an endpoint of their own (`refresh_url`; the simulator's
+/// `separate_refresh`, its token endpoint refusing them): an entry naming it refreshes there,
+/// once, on the API's 401 — shown on HubSpot's entry given one (no catalogue entry needs it yet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_url_takes_the_refreshes() {
+    let (entry, profile) = entries().into_iter().find(|(entry, _)| entry.id == "hubspot").unwrap();
+    let profile = Profile { separate_refresh: true, ..profile.unwrap() };
+    let sim = Simulator::start(profile.clone()).await.unwrap();
+    let toml = format!(
+        "public_url = \"{PUBLIC}\"\nallow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
+         [[providers]]\nid = \"hubspot\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n"
+    );
+    let base = sim.base().to_owned();
+    let server = TestServer::with(&toml)
+        .browser(BROWSER)
+        .tune(move |config| {
+            let service = config.services.iter_mut().find(|service| service.id == "hubspot").unwrap();
+            let Connect::Upstream(upstream) = &mut service.connect else { panic!() };
+            std::sync::Arc::get_mut(upstream).unwrap().entry.refresh_url = Some("https://a.test/r".into());
+            rehost(config, "hubspot", &base).unwrap();
+        })
+        .start()
+        .await;
+    let account = connect(&server, &sim, &entry, &profile).await.unwrap();
+    let run = Run { server, sim, entry, profile, account };
+    assert_eq!(refresh_on_401(&run).await, Ok(None));
+    assert_eq!(run.sim.counts().refreshes, 1);
+}

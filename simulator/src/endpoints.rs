@@ -18,7 +18,8 @@ use serde_json::json;
 pub fn router(shared: Shared) -> Router {
     let coop = shared.lock().profile.coop;
     let with = |shared: &Shared| shared.clone();
-    let (a, t, i, r, api, counts, expire, revoke, d) = (
+    let (a, t, f, i, r, api, counts, expire, revoke, d) = (
+        with(&shared),
         with(&shared),
         with(&shared),
         with(&shared),
@@ -31,17 +32,8 @@ pub fn router(shared: Shared) -> Router {
     );
     let router = Router::new()
         .route("/authorize", get(move |query: RawQuery| async move { authorize(&a, query) }))
-        .route(
-            "/token",
-            post(move |headers: HeaderMap, body: Bytes| {
-                let json = headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with("application/json"));
-                let params = if json { json_form(&body) } else { form(&body) };
-                token::token(t, headers, params, json)
-            }),
-        )
+        .route("/token", post(move |headers: HeaderMap, body: Bytes| token_request(t, headers, body, false)))
+        .route("/refresh", post(move |headers: HeaderMap, body: Bytes| token_request(f, headers, body, true)))
         .route(
             "/identity",
             any(move |method: Method, headers: HeaderMap, query: RawQuery, body: Bytes| async move {
@@ -77,6 +69,17 @@ pub fn router(shared: Shared) -> Router {
         }
         response
     }))
+}
+
+/// A request to `/token` (or, `at_refresh`, to `/refresh`): its parameters read from a JSON or
+/// form body.
+async fn token_request(shared: Shared, headers: HeaderMap, body: Bytes, at_refresh: bool) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let params = if json { json_form(&body) } else { form(&body) };
+    token::token(shared, headers, params, json, at_refresh).await
 }
 
 fn form(body: &[u8]) -> Form {

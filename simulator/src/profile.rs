@@ -186,6 +186,10 @@ pub struct Profile {
     /// How token requests must carry their parameters.
     #[serde(default)]
     pub token_body: TokenBody,
+    /// Whether refresh requests go to an endpoint of their own (`/refresh`), the token endpoint
+    /// refusing them (`unsupported_grant_type`).
+    #[serde(default)]
+    pub separate_refresh: bool,
     /// Whether its token endpoint takes the password grant (RFC 6749 §4.3) of
     /// [`crate::USERNAME`] and [`crate::PASSWORD`].
     #[serde(default)]

@@ -53,12 +53,18 @@ pub fn authenticated(auth: ClientAuth, headers: &HeaderMap, form: &Form) -> bool
     }
 }
 
-/// `POST /token`: its parameters `form`, sent as JSON (`json`) or as a form.
-pub async fn token(shared: Shared, headers: HeaderMap, form: Form, json: bool) -> Response {
+/// `POST /token` (`/refresh`: `at_refresh`): its parameters `form`, sent as JSON (`json`) or as
+/// a form. A profile with `separate_refresh` takes refreshes at `/refresh` only, and nothing
+/// else there.
+pub async fn token(shared: Shared, headers: HeaderMap, form: Form, json: bool, at_refresh: bool) -> Response {
     let delay = shared.lock().token_delay;
     tokio::time::sleep(delay).await;
     let mut state = shared.lock();
     let grant = field(&form, "grant_type").unwrap_or_default().to_owned();
+    let refreshing = grant == "refresh_token";
+    if at_refresh != (refreshing && state.profile.separate_refresh) {
+        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
     match grant.as_str() {
         "authorization_code" => state.counts.code_grants += 1,
         "password" if state.profile.password_grant => state.counts.password_grants += 1,

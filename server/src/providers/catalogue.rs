@@ -189,6 +189,9 @@ pub struct Entry {
     /// SHOULD ... document the default value"): such a token is refreshed before it is that old,
     /// as well as on the API's 401.
     pub default_expires_in: Option<u64>,
+    /// OAuth 2.0: where refresh requests go, when the provider documents an endpoint of their own
+    /// (default: `token_url`); `{hostname}` in it as in `token_url`.
+    pub refresh_url: Option<String>,
     /// OAuth 2.0: extra parameters sent with every token request (the code exchange and each
     /// refresh), as the provider's documentation asks.
     #[serde(default)]
@@ -400,6 +403,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     let urls = [
         &entry.authorization_url,
         &entry.token_url,
+        &entry.refresh_url,
         &entry.identity_url,
         &entry.api_base,
         &entry.check_url,

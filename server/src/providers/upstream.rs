@@ -73,6 +73,8 @@ pub struct Endpoints {
     pub authorization: String,
     /// The token endpoint.
     pub token: String,
+    /// Where refresh requests go: the token endpoint, or the entry's `refresh_url`.
+    pub refresh: String,
     /// The identity endpoint.
     pub identity: String,
     /// The token revocation endpoint (RFC 7009), if the provider has one.

@@ -12,8 +12,8 @@ use std::sync::Arc;
 pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
 
 /// Points the enabled catalogue entry `id` at the provider at `base` (`http://127.0.0.1:PORT`),
-/// which serves `/authorize`, `/token`, `/identity` (an API-key entry's `check_url` too),
-/// `/revoke` and the API at every other path:
+/// which serves `/authorize`, `/token` (`/refresh` for a `refresh_url`), `/identity` (an
+/// API-key entry's `check_url` too), `/revoke` and the API at every other path:
 /// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
 /// to the token reply to name; a per-server entry's URLs that hold `{hostname}` keep it, its
 /// pattern becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
@@ -52,6 +52,7 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
     let mut moved_entry = entry.clone();
     moved_entry.authorization_url = moved(&entry.authorization_url, "/authorize")?;
     moved_entry.token_url = moved(&entry.token_url, "/token")?;
+    moved_entry.refresh_url = moved(&entry.refresh_url, "/refresh")?;
     moved_entry.identity_url = moved(&entry.identity_url, "/identity")?;
     moved_entry.revocation_url = moved(&entry.revocation_url, "/revoke")?;
     moved_entry.check_url = moved(&entry.check_url, "/identity")?;

@@ -234,6 +234,7 @@ impl Http {
             return Ok(Endpoints {
                 authorization: authorization.transpose()?.unwrap_or_default(),
                 token: fill(&entry.token_url)?,
+                refresh: fill(entry.refresh_url.as_ref().map_or(&entry.token_url, |_| &entry.refresh_url))?,
                 identity: fill(&entry.identity_url)?,
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
                 issuer: entry.issuer.as_ref().map(|_| fill(&entry.issuer)).transpose()?,
@@ -273,6 +274,7 @@ impl Http {
         Ok(Endpoints {
             authorization: field("authorization_endpoint").ok_or_else(malformed)?,
             token: field("token_endpoint").ok_or_else(malformed)?,
+            refresh: field("token_endpoint").ok_or_else(malformed)?,
             identity: field("userinfo_endpoint").ok_or_else(malformed)?,
             revocation: field("revocation_endpoint"),
             issuer: named,
@@ -356,7 +358,8 @@ impl Http {
         reply.tokens(&upstream.entry, true, now(), refused)
     }
 
-    /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
+    /// Exchanges a refresh token for new tokens at the refresh endpoint (the token endpoint but
+    /// where the entry names a `refresh_url`). The reply's refresh
     /// token, if any, is in the result (a rotated one); the caller keeps the old one otherwise.
     pub async fn refresh(
         &self,
@@ -365,8 +368,9 @@ impl Http {
         refresh_token: &str,
     ) -> Result<Tokens, UpstreamError> {
         let what = "token endpoint";
-        self.check(&endpoints.token, what)?;
-        let client = token_client(upstream, endpoints)?;
+        self.check(&endpoints.refresh, what)?;
+        let client = token_client(upstream, endpoints)?
+            .set_token_uri(TokenUrl::new(endpoints.refresh.clone()).map_err(|_| bad_config())?);
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
         let mut request = client.exchange_refresh_token(&refresh);
         for (name, value) in &upstream.entry.token_params {

@@ -104,6 +104,7 @@ fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
     let endpoints = |issuer: Option<&str>, iss_required| Endpoints {
         authorization: "https://as.test/auth".into(),
         token: "https://as.test/token".into(),
+        refresh: "https://as.test/token".into(),
         identity: "https://as.test/me".into(),
         revocation: None,
         issuer: issuer.map(str::to_owned),
@@ -188,4 +189,31 @@ fn discovery_chooses_basic_unless_only_post_is_listed() {
     assert_eq!(of(post), Ok(ClientAuth::ClientSecretPost));
     let neither = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"] });
     assert_eq!(of(neither).unwrap_err().code, "server_error");
+}
+
+#[tokio::test]
+async fn refreshes_go_to_the_refresh_url_where_an_entry_names_one() {
+    let upstream = |refresh_url: Option<&str>| Upstream {
+        entry: entry_with(|e| {
+            e.token_url = Some("https://{hostname}/token".into());
+            e.hostname_pattern = Some("*.a.test".into());
+            e.refresh_url = refresh_url.map(str::to_owned);
+        }),
+        client_id: "c".into(),
+        client_secret: crate::providers::upstream::Secret::new("s".into()),
+        issuer: None,
+        discover_client_auth: false,
+        discovered: tokio::sync::OnceCell::new(),
+    };
+    let http = Http::new(Duration::from_secs(1), false).unwrap();
+    let separate =
+        http.endpoints(&upstream(Some("https://{hostname}/refresh")), Some("x.a.test")).await.unwrap();
+    assert_eq!(
+        (separate.token.as_str(), separate.refresh.as_str()),
+        ("https://x.a.test/token", "https://x.a.test/refresh")
+    );
+    let same = http.endpoints(&upstream(None), Some("x.a.test")).await.unwrap();
+    assert_eq!(same.refresh, same.token, "by default, the token endpoint");
+    let ftp = entry_with(|e| e.refresh_url = Some("ftp://a.test/r".into()));
+    assert!(catalogue::check(&ftp).unwrap_err().contains("not an http(s) URL"));
 }
