@@ -60,7 +60,9 @@ pub fn router(shared: Shared) -> Router {
             "/_sim/revoke",
             post(move || async move { revoke.lock().grants.iter_mut().for_each(|g| g.revoked = true) }),
         )
-        .fallback(move |headers: HeaderMap| async move { call_api(&api, &headers) });
+        .fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap| async move { call_api(&api, &uri, &headers) },
+        );
     router.layer(axum::middleware::map_response(move |mut response: Response| async move {
         if coop {
             response
@@ -288,8 +290,9 @@ fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
 }
 
 /// Any other path: the API. 401 to a token that is not live, 429 with `Retry-After` while
-/// throttled, else a small JSON reply.
-fn call_api(shared: &Shared, headers: &HeaderMap) -> Response {
+/// throttled, the profile's sites at their path, 404 outside the sites' API prefix, else a
+/// small JSON reply.
+fn call_api(shared: &Shared, uri: &axum::http::Uri, headers: &HeaderMap) -> Response {
     if !presented(shared, headers).is_some_and(|t| live(shared, t)) {
         shared.lock().counts.api_unauthorized += 1;
         return unauthorized();
@@ -298,6 +301,14 @@ fn call_api(shared: &Shared, headers: &HeaderMap) -> Response {
     if state.throttle > 0 {
         state.throttle -= 1;
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
+    }
+    if let Some(sites) = &state.profile.sites {
+        if uri.path() == sites.path {
+            return axum::Json(sites.reply.clone()).into_response();
+        }
+        if !uri.path().starts_with(&sites.api_prefix) {
+            return StatusCode::NOT_FOUND.into_response();
+        }
     }
     state.counts.api_calls += 1;
     axum::Json(json!({ "ok": true })).into_response()

@@ -119,6 +119,19 @@ pub enum Discovery {
     IssOmitted,
 }
 
+/// The sites a token reaches, answered at an API path.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sites {
+    /// The API path (`/oauth/token/accessible-resources`).
+    pub path: String,
+    /// Its JSON reply.
+    pub reply: Value,
+    /// The path prefix the API answers under once a site is chosen (`/ex/jira/{id}`): other
+    /// API paths are 404.
+    pub api_prefix: String,
+}
+
 /// A provider's behaviour. Every field but `docs` has the default of a plain RFC 6749 provider.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +199,10 @@ pub struct Profile {
     /// How token requests must carry their parameters.
     #[serde(default)]
     pub token_body: TokenBody,
+    /// An API path that names the sites a token reaches (Atlassian's
+    /// `/oauth/token/accessible-resources`), and its reply.
+    #[serde(default)]
+    pub sites: Option<Sites>,
     /// Whether refresh requests go to an endpoint of their own (`/refresh`), the token endpoint
     /// refusing them (`unsupported_grant_type`).
     #[serde(default)]

@@ -209,11 +209,17 @@ async fn call(
     }
 }
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
-/// (a per-server provider) and of `{instance_url}` (its own API server, e.g. a Salesforce org's);
-/// `None` when the account does not name one it needs.
+/// (a per-server provider), of `{instance_url}` (its own API server, e.g. a Salesforce org's)
+/// and of `{site}` (its site, e.g. an Atlassian cloud id); `None` when the account does not name
+/// one it needs.
 fn account_api_base(template: &str, tokens: &Tokens) -> Option<String> {
     let mut base = template.to_owned();
-    for (placeholder, value) in [("{hostname}", &tokens.hostname), ("{instance_url}", &tokens.instance_url)] {
+    let filled = [
+        ("{hostname}", &tokens.hostname),
+        ("{instance_url}", &tokens.instance_url),
+        ("{site}", &tokens.site),
+    ];
+    for (placeholder, value) in filled {
         if base.contains(placeholder) {
             base = base.replace(placeholder, value.as_deref()?);
         }
@@ -263,6 +269,27 @@ fn pass_back(reply: reqwest::Response, idle: std::time::Duration, close: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_accounts_api_base_is_filled_with_its_server_and_site() {
+        let tokens = Tokens {
+            access_token: "a".into(),
+            refresh_token: None,
+            expires_at: None,
+            scope: None,
+            hostname: None,
+            instance_url: None,
+            site: Some("1324a887".into()),
+        };
+        let jira = "https://api.atlassian.com/ex/jira/{site}";
+        assert_eq!(
+            account_api_base(jira, &tokens).as_deref(),
+            Some("https://api.atlassian.com/ex/jira/1324a887")
+        );
+        let without = Tokens { site: None, ..tokens.clone() };
+        assert_eq!(account_api_base(jira, &without), None, "no site looked up: no API");
+        assert_eq!(account_api_base("https://{hostname}/api", &tokens), None, "no server");
+    }
 
     #[test]
     fn only_paths_under_the_api_base_are_reached() {

@@ -356,6 +356,9 @@ async fn finish<'p>(
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
     tokens.hostname = hostname.map(str::to_owned);
+    if let Some(lookup) = &upstream.entry.site_lookup {
+        tokens.site = Some(app.http.site(upstream, lookup, &tokens.access_token).await?);
+    }
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
     let refreshable = tokens.refresh_token.is_some();
@@ -530,6 +533,9 @@ async fn traded(
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     let mut tokens = app.http.password_grant(upstream, &endpoints, username, password).await?;
     tokens.hostname = hostname.map(str::to_owned);
+    if let Some(lookup) = &upstream.entry.site_lookup {
+        tokens.site = Some(app.http.site(upstream, lookup, &tokens.access_token).await?);
+    }
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let refreshable = tokens.refresh_token.is_some();
     Ok((identity, serde_json::to_vec(&tokens).unwrap_or_default(), refreshable))

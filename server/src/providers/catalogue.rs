@@ -48,6 +48,16 @@ pub enum TokenBody {
     Json,
 }
 
+/// Where an account's site is looked up once it is connected (Atlassian's cloud id).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteLookup {
+    /// The URL, called (GET) with the account's access token.
+    pub url: String,
+    /// A JSON pointer to the site in its reply (`/0/id`: the first site's id).
+    pub id: String,
+}
+
 /// The method the identity endpoint is called with.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "UPPERCASE")]
@@ -189,6 +199,10 @@ pub struct Entry {
     /// SHOULD ... document the default value"): such a token is refreshed before it is that old,
     /// as well as on the API's 401.
     pub default_expires_in: Option<u64>,
+    /// OAuth 2.0: where the account's site is looked up once it is connected, with its access
+    /// token: `{site}` in `api_base` (Atlassian: `/oauth/token/accessible-resources`, `/0/id`,
+    /// the cloud id of the first site the grant reaches).
+    pub site_lookup: Option<SiteLookup>,
     /// OAuth 2.0: where refresh requests go, when the provider documents an endpoint of their own
     /// (default: `token_url`); `{hostname}` in it as in `token_url`.
     pub refresh_url: Option<String>,
@@ -409,11 +423,13 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         &entry.check_url,
         &entry.revocation_url,
         &entry.issuer,
+        &entry.site_lookup.as_ref().map(|lookup| lookup.url.clone()),
     ];
     for url in urls.into_iter().flatten() {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{instance_url}", "https://instance.example")
+            .replace("{site}", "site")
             .replace("{access_token}", "t");
         match url::Url::parse(&probe) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {}
@@ -436,6 +452,12 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if !template.contains('{') {
             return Err("callback_hostname must name a callback parameter, as {name}".to_owned());
         }
+    }
+    if entry.api_base.as_deref().is_some_and(|api| api.contains("{site}")) != entry.site_lookup.is_some() {
+        return Err("{site} in api_base and site_lookup go together".to_owned());
+    }
+    if entry.site_lookup.as_ref().is_some_and(|lookup| !lookup.id.starts_with('/')) {
+        return Err("site_lookup.id must be a JSON pointer (starting with /)".to_owned());
     }
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
@@ -597,6 +619,11 @@ mod tests {
         let ftp = urls.replace("https", "ftp");
         assert!(parse(&format!("{base}{ftp}")).unwrap_err().contains("not an http(s) URL"));
         assert!(parse(&format!("{base}{urls}colour = 1\n")).is_err());
+        let site = "site_lookup = { url = \"https://a.test/sites\", id = \"/0/id\" }\n";
+        let api = "api_base = \"https://a.test/ex/{site}\"\n";
+        assert!(parse(&format!("{base}{urls}{site}{api}")).is_ok());
+        assert!(parse(&format!("{base}{urls}{api}")).unwrap_err().contains("go together"));
+        assert!(parse(&format!("{base}{urls}{site}")).unwrap_err().contains("go together"));
         let twice = format!("{base}{urls}{base}{urls}");
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());

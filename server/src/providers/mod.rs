@@ -368,6 +368,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         token_path: None,
         default_expires_in: None,
         refresh_url: None,
+        site_lookup: None,
         token_params: Default::default(),
         token_body: Default::default(),
         callback_hostname: None,

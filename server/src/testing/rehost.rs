@@ -43,9 +43,15 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
     let moved = |url: &Option<String>, path: &str| -> Result<Option<String>, String> {
         let Some(url) = url else { return Ok(None) };
         let host = if url.contains("{hostname}") { "http://{hostname}" } else { base };
-        let probe = url.replace("{hostname}", "host.example").replace("{instance_url}", "https://i.example");
-        let parsed = url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
-        let path = if path.is_empty() { parsed.path().trim_end_matches('/') } else { path };
+        let probe = url
+            .replace("{hostname}", "host.example")
+            .replace("{instance_url}", "https://i.example")
+            .replace("{site}", "site");
+        url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
+        // The URL's own path, placeholders ({site}) kept.
+        let own = url.split('?').next().unwrap_or_default().splitn(4, '/').nth(3).unwrap_or_default();
+        let own = format!("/{}", own.trim_end_matches('/'));
+        let path = if path.is_empty() { own.trim_end_matches('/') } else { path };
         let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
         Ok(Some(format!("{host}{path}{query}")))
     };
@@ -56,6 +62,9 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
     moved_entry.identity_url = moved(&entry.identity_url, "/identity")?;
     moved_entry.revocation_url = moved(&entry.revocation_url, "/revoke")?;
     moved_entry.check_url = moved(&entry.check_url, "/identity")?;
+    if let Some(lookup) = &mut moved_entry.site_lookup {
+        lookup.url = moved(&Some(lookup.url.clone()), "")?.unwrap_or_default();
+    }
     if !entry.api_base.as_deref().is_some_and(|api| api.starts_with("{instance_url}")) {
         moved_entry.api_base = moved(&entry.api_base, "")?;
     }

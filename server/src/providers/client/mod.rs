@@ -15,7 +15,7 @@ pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
 use reply::TokenReply;
 
-use super::catalogue::{ClientAuth, Method, Placement, TokenBody};
+use super::catalogue::{ClientAuth, Method, Placement, SiteLookup, TokenBody};
 use super::guard;
 use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
@@ -127,6 +127,10 @@ pub struct Tokens {
     /// `instance_url`, an `https://` origin): its `{instance_url}` in the API base.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
+    /// The account's site, looked up once after connecting (the entry's `site_lookup`:
+    /// Atlassian's cloud id): its `{site}` in the API base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// The `oauth2` client of a token endpoint (no other endpoint set: `HasTokenUrl` says whether
@@ -436,6 +440,35 @@ impl Http {
         let request = self.streaming.request(method, url);
         let request = with_token(request, placement, access_token).headers(passed.clone());
         request.body(body).send().await.map_err(|e| UpstreamError::unreachable(what, &e))
+    }
+
+    /// The account's site, by `lookup` with its access token: the first value at its JSON
+    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id), kept
+    /// only if it is a plain path segment (letters, digits, `-`, `_`, `.`).
+    pub async fn site(
+        &self,
+        upstream: &Upstream,
+        lookup: &SiteLookup,
+        access_token: &str,
+    ) -> Result<String, UpstreamError> {
+        let what = "site lookup";
+        self.check(&lookup.url, what)?;
+        let request = with_token(self.client.get(&lookup.url), &upstream.entry.placement(), access_token);
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::unreachable(what, &e))?;
+        let reply = self.json(response, what).await?;
+        let plain = |s: &&str| {
+            (1..=128).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && *s != "."
+                && *s != ".."
+        };
+        reply.pointer(&lookup.id).and_then(Value::as_str).filter(plain).map(str::to_owned).ok_or_else(|| {
+            UpstreamError::new("server_error", "The service names no site this account can reach.")
+        })
     }
 
     /// Reads who the account is, with its access token.

@@ -110,6 +110,7 @@ impl TokenReply {
                 .map(|secs| now.saturating_add(secs)),
             scope: text("scope").map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
             hostname: None,
+            site: None,
             instance_url: self
                 .fields
                 .get(&entry.instance_url_field)
