@@ -5,7 +5,8 @@
 // `user_scope`; ServiceNow is per server (the hostname typed in the pop-up); Zoho CRM names the
 // user's data centre in its answer (`accounts-server`) and its API server in the token reply
 // (`api_domain`); SugarCRM is per server and trades the user name and password typed in the
-// pop-up for tokens (the password grant, a JSON body, the token in an `OAuth-Token` header).
+// pop-up for tokens (the password grant, a JSON body, the token in an `OAuth-Token` header); Jira
+// takes JSON token requests and its API is under the site's cloud id, looked up once connected.
 // Each: the real pop-up, through the real server, to the library's callback, with
 // the account the simulator's user; then a raw API call through the account reaches the
 // simulator.
@@ -19,7 +20,8 @@ import { root, startApp, startApi, launchBrowser, freePort, clickForPopup, onlyR
 const simulatorBinary = join(root, 'target/debug/quirk-simulator');
 const apiKey = 'e2e-quirks-api-key-0123456789abcdef';
 /** The entries driven, with the account's login each profile's user has. */
-const entries = { github: 'octocat', slack: 'ann', servicenow: 'ann', zoho: 'ann@example.test', sugarcrm: 'ann' };
+const entries = { github: 'octocat', slack: 'ann', servicenow: 'ann', zoho: 'ann@example.test', sugarcrm: 'ann',
+  jira: 'ann@example.test' };
 let app, api, browser;
 const simulators = {};
 
