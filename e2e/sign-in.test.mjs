@@ -1,7 +1,7 @@
 // Single-use sign-in tokens through the library in Chromium: an app that requires them, a
 // token minted by the test with the app's API key and passed as the `sign_in_token` option;
 // the flow goes through a real upstream's sign-in (npm oidc-provider) and back, and the account
-// names the end user. Without a token, or with one already used, the callback gets
+// names the end user. Without a token the callback gets `sign_in_token_required`, with one already used
 // `invalid_sign_in_token` (and the library closes the pop-up); a value that is not a token
 // throws at the call. An attacker's flow (his own token) whose upstream authorization URL the
 // victim completes in another browser is refused at our callback: nothing is saved under the
@@ -67,11 +67,11 @@ async function openApp(signInToken) {
 }
 
 /** Opens the pop-up without a usable token: it must end at once in the callback's error. */
-async function assertRefused(signInToken) {
+async function assertRefused(signInToken, code = 'invalid_sign_in_token') {
   const { context, page } = await openApp(signInToken);
   const popup = await clickForPopup(page);
   const result = await onlyResult(page);
-  assert.equal(result.error, 'invalid_sign_in_token', JSON.stringify(result));
+  assert.equal(result.error, code, JSON.stringify(result));
   assert.match(result.error_description, /sign-in token/);
   assert.equal(result.access_token, undefined);
   assert.ok(popup.isClosed(), 'the library closes the pop-up');
@@ -94,7 +94,7 @@ test('with a token minted by the backend the flow completes through the upstream
 });
 
 test('an app that requires a token refuses a pop-up without one', async () => {
-  await assertRefused(undefined);
+  await assertRefused(undefined, 'sign_in_token_required');
 });
 
 test('a value that is not a token throws at the call', async () => {

@@ -29,6 +29,13 @@ export interface CommonOptions {
    * the library, not sent as such. Anything but a non-empty string throws.
    */
   return_url?: string;
+  /**
+   * Extension (not in the original library): the language of the pop-up's pages, a BCP 47 tag
+   * such as `'de-DE'` or `'ja'`. It wins over the browser's `Accept-Language`; a tag the server
+   * has no language for, or a malformed one, is ignored (English is the last fallback). The
+   * server has English, German, French, Spanish and Japanese. Sent on as given.
+   */
+  locale?: string;
   /** `raw: {k: v}` is sent as `raw[k]=v`. */
   raw?: Record<string, string | number | boolean>;
   /** Other objects (e.g. `extra_data`, `custom_properties`) are sent as JSON. */
@@ -65,10 +72,25 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'temporarily_unavailable';
 
+/**
+ * Setup errors: the server's pop-up refused the request before any flow started, and the
+ * callback gets them at once (the pop-up closes); `error_description` names the fix.
+ * `invalid_client`: no app has this `client_id` (check it, and `baseUrl`); `untrusted_origin`:
+ * add the page's origin to the app's Trusted Domains; `invalid_return_to`: the page (or the
+ * `return_url` option) is not a registered return page of the app; `sign_in_token_required`:
+ * the app requires the `sign_in_token` option (`invalid_scope`, `invalid_request` and
+ * `unsupported_response_type` are in {@link OAuthErrorCode}).
+ */
+export type SetupErrorCode =
+  | 'invalid_client'
+  | 'untrusted_origin'
+  | 'invalid_return_to'
+  | 'sign_in_token_required';
+
 /** What the callback gets on failure: never an access token. */
 export interface ErrorResult {
   /** The library's code, or the server's OAuth error (a literal union, so `if (result.error)` narrows). */
-  error: ErrorCode | OAuthErrorCode;
+  error: ErrorCode | SetupErrorCode | OAuthErrorCode;
   error_description?: string;
   state?: string;
   access_token?: undefined;

@@ -2,7 +2,7 @@
 import type { ComponentType, ForwardRefExoticComponent, ButtonHTMLAttributes, RefAttributes } from 'react';
 import type { Options, SuccessResult, ErrorResult } from './index.js';
 
-export type { Options, SuccessResult, ErrorResult, Result, ErrorCode, OAuthErrorCode, Account } from './index.js';
+export type { Options, SuccessResult, ErrorResult, Result, ErrorCode, SetupErrorCode, OAuthErrorCode, Account } from './index.js';
 
 /** The props `createAuthButton` adds; every other prop goes to the wrapped component. */
 export interface AuthProps {

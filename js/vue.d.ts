@@ -2,7 +2,7 @@
 import type { Component, DefineComponent, MaybeRefOrGetter, Ref, ShallowRef } from 'vue';
 import type { Options, SuccessResult, ErrorResult } from './index.js';
 
-export type { Options, SuccessResult, ErrorResult, Result, ErrorCode, OAuthErrorCode, Account } from './index.js';
+export type { Options, SuccessResult, ErrorResult, Result, ErrorCode, SetupErrorCode, OAuthErrorCode, Account } from './index.js';
 
 /** The props a wrapped button has: `options` (required). */
 export interface AuthButtonProps {

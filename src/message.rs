@@ -5,6 +5,7 @@
 //! ([`payload`]); then it parses the JSON with the browser's `JSON.parse` and hands the
 //! [`Fields`] it read to the flow ([`result_for`]).
 
+use kloudless_protocol::codes::SETUP_ERRORS;
 use kloudless_protocol::{AUTHENTICATION, MAX_MESSAGE_LEN, MESSAGE_PREFIX};
 
 /// Where a message came from, as the shell saw it.
@@ -105,6 +106,17 @@ pub struct Data {
     pub state: Option<String>,
     /// `access_token`, when a non-empty string.
     pub access_token: Option<String>,
+    /// `error`.
+    pub error: Option<String>,
+}
+
+/// Whether a result's `data` is a setup error: no `state`, no token, and an `error` among
+/// [`SETUP_ERRORS`], which the pop-up's error page posts (to any origin: it carries nothing
+/// secret) when it refused the request before a flow started.
+pub fn is_setup_error(data: &Data) -> bool {
+    data.state.is_none()
+        && data.access_token.is_none()
+        && data.error.as_deref().is_some_and(|error| SETUP_ERRORS.contains(&error))
 }
 
 /// The result's data, when the message is the result for `request_id`.
@@ -145,6 +157,22 @@ mod tests {
         assert_eq!(payload("kloudless:{}"), Ok("{}"));
         assert_eq!(payload("kloudless{}"), Err(Dropped::NotProtocol));
         assert_eq!(payload(&["kloudless:", &" ".repeat(MAX_MESSAGE_LEN)].concat()), Err(Dropped::TooLong));
+    }
+
+    #[test]
+    fn a_setup_error_is_a_known_code_without_state_or_token() {
+        let refused = |error: &str| Data { error: Some(error.into()), ..Data::default() };
+        for code in SETUP_ERRORS {
+            assert!(is_setup_error(&refused(code)), "{code}");
+        }
+        for code in ["access_denied", "server_error", "popup_closed", ""] {
+            assert!(!is_setup_error(&refused(code)), "{code}");
+        }
+        assert!(!is_setup_error(&Data::default()), "no error");
+        let with_state = Data { state: Some("s".into()), ..refused("untrusted_origin") };
+        assert!(!is_setup_error(&with_state), "a result of a flow that started");
+        let with_token = Data { access_token: Some("t".into()), ..refused("untrusted_origin") };
+        assert!(!is_setup_error(&with_token));
     }
 
     #[test]

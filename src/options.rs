@@ -45,7 +45,9 @@ impl Options {
     /// arrays are joined with spaces, `raw: {k: v}` becomes `raw[k]=v`, other arrays and
     /// objects are sent as JSON, reserved keys are dropped. A `sign_in_token` must be a token
     /// string ([`is_sign_in_token`]), else [`Error::InvalidSignInToken`]; a `return_url` a
-    /// non-empty string, else [`Error::InvalidOptions`] (it is kept, not sent). A legacy `app_id` stands in for a
+    /// non-empty string, else [`Error::InvalidOptions`] (it is kept, not sent). The `locale`
+    /// extension (the pop-up's language) goes on as any text option: the server checks it. A
+    /// legacy `app_id` stands in for a
     /// missing `client_id` (and is sent as `client_id`). The last non-empty one wins.
     pub fn new(entries: impl IntoIterator<Item = (String, OptionValue)>) -> Result<Options, Error> {
         let mut params = Vec::new();
@@ -155,6 +157,13 @@ mod tests {
             let entries = [text("client_id", "app"), ("return_url".to_owned(), bad)];
             assert_eq!(Options::new(entries), Err(Error::InvalidOptions));
         }
+    }
+
+    #[test]
+    fn the_locale_extension_is_sent_as_given() {
+        let locale = kloudless_protocol::LOCALE;
+        let options = Options::new([text("client_id", "app"), text(locale, "de-DE")]).unwrap();
+        assert_eq!(pairs(&options), [("client_id", "app"), (locale, "de-DE")]);
     }
 
     #[test]

@@ -17,13 +17,19 @@ use crate::popup::{api_url, encode_component};
 use kloudless_protocol::{PROGRESS_PATH, REDEEM_PATH};
 pub use kloudless_protocol::{RETURN_CHANNEL, RETURN_FRAGMENT};
 
-/// Pause between a progress reply and the next check, in milliseconds.
+/// Pause between a reply that finds the flow under way and the next check, in milliseconds.
 pub const RETRY_MS: u64 = 500;
 
+/// Pause between a reply that finds nothing under way and the next check, in milliseconds.
+pub const GRACE_RETRY_MS: u64 = 100;
+
 /// Checks in a row that find nothing under way before the pop-up counts as closed by the user:
-/// the first when it reads as closed, then one every [`RETRY_MS`], so a late result has a grace
-/// period of 1.5 s (plus the requests' own time).
-pub const GRACE_ATTEMPTS: u8 = 4;
+/// the first when it reads as closed, the second [`GRACE_RETRY_MS`] after its reply. A result
+/// the pop-up posted before it closed is queued on this page before the first check is even
+/// sent, and one on its way back to the app's return page reads as under way; so the grace
+/// period only covers a message still crossing between processes, and a closed pop-up reaches
+/// the callback about 100 ms (plus two requests' own time) after it reads as closed.
+pub const GRACE_ATTEMPTS: u8 = 2;
 
 /// `{baseUrl}/v1/oauth/progress`, where the flow's progress is asked for.
 pub fn url(base_url: &str) -> String {
@@ -77,7 +83,8 @@ pub enum Found {
 }
 
 /// Reads a progress reply's status (`None`: no reply): 202 is a flow under way, 410 a result
-/// not delivered, anything else nothing.
+/// not delivered, anything else nothing (the server answers an unknown flow with 204, older
+/// servers with 404).
 pub fn found(status: Option<u16>) -> Found {
     match status {
         Some(202) => Found::UnderWay,
@@ -119,7 +126,7 @@ mod tests {
     fn replies_are_read_by_status() {
         assert_eq!(found(Some(202)), Found::UnderWay);
         assert_eq!(found(Some(410)), Found::NotDelivered);
-        for other in [Some(200), Some(404), Some(500), None] {
+        for other in [Some(200), Some(204), Some(404), Some(500), None] {
             assert_eq!(found(other), Found::Nothing);
         }
     }

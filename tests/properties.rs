@@ -61,8 +61,19 @@ fn field(own: &'static str) -> impl Strategy<Value = Option<String>> {
     prop_oneof![2 => Just(Some(own.to_owned())), 1 => text().prop_map(Some), 1 => Just(None)]
 }
 
+/// An `error`: a setup error's code, another code, another text, or missing.
+fn error() -> impl Strategy<Value = Option<String>> {
+    let setup = prop::sample::select(kloudless_protocol::codes::SETUP_ERRORS.to_vec())
+        .prop_map(|c| Some(c.to_owned()));
+    prop_oneof![2 => setup, 1 => Just(Some("access_denied".to_owned())), 1 => text().prop_map(Some), 1 => Just(None)]
+}
+
 fn fields() -> impl Strategy<Value = Fields> {
-    let data = (field(STATE), field("tok")).prop_map(|(state, access_token)| Data { state, access_token });
+    let data = (field(STATE), field("tok"), error()).prop_map(|(state, access_token, error)| Data {
+        state,
+        access_token,
+        error,
+    });
     (field("authentication"), field(REQUEST), prop::option::weighted(0.8, data))
         .prop_map(|(kind, id, data)| Fields { kind, id, data })
 }
@@ -87,9 +98,10 @@ proptest! {
         prop_assert_eq!(heard, handed_over || (origin == API && from_flow_window));
     }
 
-    /// Only the result for this request (its type, id and a data object) is taken: then a wrong
-    /// or missing state fails the flow with invalid_state, a token starts the verification and
-    /// no token passes the server's error through. Nothing else changes the flow.
+    /// Only the result for this request (its type, id and a data object) is taken: then a setup
+    /// error (a known code, no state, no token) ends the flow as refused, a wrong or missing
+    /// state fails it with invalid_state, a token starts the verification and no token passes
+    /// the server's error through. Nothing else changes the flow.
     #[test]
     fn only_this_flows_result_is_taken(fields in fields()) {
         let mut f = flow();
@@ -98,7 +110,11 @@ proptest! {
         match (&fields.data, ours) {
             (Some(data), true) => {
                 let step = step.expect("taken");
-                if data.state.as_deref() != Some(STATE) {
+                let setup = data.state.is_none() && data.access_token.is_none()
+                    && data.error.as_deref().is_some_and(|e| kloudless_protocol::codes::SETUP_ERRORS.contains(&e));
+                if setup {
+                    prop_assert_eq!(step, Step::Finish(Outcome::Refused));
+                } else if data.state.as_deref() != Some(STATE) {
                     prop_assert_eq!(step, Step::Finish(Outcome::Failed(Error::InvalidState)));
                 } else if let Some(token) = &data.access_token {
                     let verifies = matches!(&step, Step::Verify { token: t, .. } if t == token);
@@ -156,7 +172,7 @@ fn event() -> impl Strategy<Value = Event> {
         2 => (prop::sample::select(vec![200u16, 404]), any::<bool>()).prop_map(|(s, o)| Event::Account(s, o)),
         1 => Just(Event::Failed),
         1 => Just(Event::Closed),
-        2 => prop::option::of(prop::sample::select(vec![202u16, 404, 410, 500])).prop_map(Event::Progress),
+        2 => prop::option::of(prop::sample::select(vec![202u16, 204, 404, 410, 500])).prop_map(Event::Progress),
         1 => Just(Event::Code),
         1 => prop::option::of(prop::sample::select(vec![200u16, 400])).prop_map(Event::Redeemed),
         1 => Just(Event::Abort),

@@ -64,6 +64,11 @@ pub const SOURCE_HEADER: (&str, &str) = ("X-Kloudless-Source", "authenticator");
 pub const RESERVED_PARAMS: [&str; 6] =
     ["redirect_uri", "response_type", "state", "request_id", "origin", RETURN_TO];
 
+/// The pop-up parameter (and the library's option of the same name) naming the language of the
+/// pop-up's pages: a BCP 47 tag (`de-DE`); the server takes it over the browser's
+/// `Accept-Language` when it has that language, and ignores it otherwise.
+pub const LOCALE: &str = "locale";
+
 /// The pop-up parameter carrying a [`ReturnTo`].
 pub const RETURN_TO: &str = "return_to";
 
@@ -189,6 +194,9 @@ pub mod fields {
     pub const STATE: &str = "state";
     /// The `access_token` of an [`OAuthResult::Success`](super::OAuthResult::Success).
     pub const ACCESS_TOKEN: &str = "access_token";
+    /// The `error` of an [`OAuthResult::Failure`](super::OAuthResult::Failure) or an
+    /// [`ApiError`](super::ApiError) (a setup error: see [`SETUP_ERRORS`](super::codes::SETUP_ERRORS)).
+    pub const ERROR: &str = "error";
 }
 
 /// What the token endpoint says of a valid token.
@@ -232,6 +240,32 @@ pub mod codes {
     pub const NOT_DELIVERED: &str = "not_delivered";
     /// A return code that is unknown, already redeemed, expired, or not this flow's or origin's.
     pub const INVALID_CODE: &str = "invalid_code";
+    /// A setup error: the pop-up's `client_id` is missing or names no app of the server.
+    pub const INVALID_CLIENT: &str = "invalid_client";
+    /// A setup error: the page's origin is not one of the app's Trusted Domains.
+    pub const UNTRUSTED_ORIGIN: &str = "untrusted_origin";
+    /// A setup error: the pop-up's `return_to` is not one of the app's registered return pages.
+    pub const INVALID_RETURN_TO: &str = "invalid_return_to";
+    /// A setup error: the app requires a sign-in token and the pop-up was given none.
+    pub const SIGN_IN_TOKEN_REQUIRED: &str = "sign_in_token_required";
+    /// A setup error: the `scope` allows no service of the server (RFC 6749 §4.1.2.1).
+    pub const INVALID_SCOPE: &str = "invalid_scope";
+    /// A setup error: a `response_type` the pop-up does not take (RFC 6749 §4.1.2.1).
+    pub const UNSUPPORTED_RESPONSE_TYPE: &str = "unsupported_response_type";
+
+    /// The errors of a pop-up request refused before any flow started. The pop-up's error page
+    /// posts one to its opener with the target origin `'*'`, as a result message for the
+    /// request's `id` whose data holds only `error` and `error_description` (no `state`, nothing
+    /// secret); the library takes such a stateless result only with one of these codes, and
+    /// only from its own pop-up or relay on the API's origin.
+    pub const SETUP_ERRORS: [&str; 6] = [
+        INVALID_CLIENT,
+        UNTRUSTED_ORIGIN,
+        INVALID_RETURN_TO,
+        INVALID_REQUEST,
+        INVALID_SCOPE,
+        UNSUPPORTED_RESPONSE_TYPE,
+    ];
 }
 
 #[cfg(test)]

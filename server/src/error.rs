@@ -13,12 +13,15 @@
 //! URI are known good renders as the 303 back there ([`AppError::Redirected`]).
 
 use crate::code_flow::request::{ErrorRedirect, Invalid};
+use crate::i18n::{LOCALE, Locale};
 use crate::pages;
 use crate::params::BadParams;
 use crate::providers::client::UpstreamError;
 use crate::store;
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
 use std::borrow::Cow;
@@ -246,7 +249,9 @@ struct ErrorBody<'e> {
 impl From<Invalid> for AppError {
     fn from(invalid: Invalid) -> AppError {
         match invalid {
-            Invalid::Page(why) => AppError::bad_request(why),
+            Invalid::Page(code, why) => {
+                AppError::Refused { status: StatusCode::BAD_REQUEST, code, message: why.into() }
+            }
             Invalid::Back(back) => AppError::Redirected(Box::new(back)),
         }
     }
@@ -292,10 +297,21 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Middleware for the pop-up's routes (`axum::middleware::map_response`): an error's response
-/// becomes the pop-up's error page ([`pages::error_page`]), with the same status and the error
-/// response's other headers; any other response is left as it is.
-pub async fn as_pages(response: Response) -> Response {
+/// Middleware for the pop-up's routes (`axum::middleware::from_fn`): the request is answered in
+/// its language ([`Locale::choose`] from the query's `locale` and `Accept-Language`, kept as
+/// [`Locale::current`]), and an error's response becomes the pop-up's error page
+/// ([`pages::error_page`]), with the same status and the error response's other headers; any
+/// other response is left as it is.
+pub async fn as_pages(request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or("").as_bytes();
+    let param = form_urlencoded::parse(query).find(|(key, _)| key == LOCALE).map(|(_, value)| value);
+    let accept = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+    let locale = Locale::choose(param.as_deref(), accept);
+    locale.scope(async { error_page(next.run(request).await) }).await
+}
+
+/// The pop-up's error page for `response` when it is an error's, else `response`.
+fn error_page(response: Response) -> Response {
     let Some(PageError { status, message, code }) = response.extensions().get::<PageError>().cloned() else {
         return response;
     };
@@ -325,7 +341,7 @@ mod tests {
     fn app(pages: bool) -> Router {
         let route = Router::new()
             .route("/", get(async || ([(header::SET_COOKIE, "a=b")], Err::<(), _>(GONE)).into_response()));
-        if pages { route.layer(axum::middleware::map_response(as_pages)) } else { route }
+        if pages { route.layer(axum::middleware::from_fn(as_pages)) } else { route }
     }
 
     #[tokio::test]

@@ -304,6 +304,7 @@ mod tests {
             secrets: crate::secrets::SecretKey::from_hex(&"0".repeat(64)).unwrap(),
             public_url: "http://127.0.0.1".to_owned(),
             refresh_locks: Default::default(),
+            org_locks: Default::default(),
             config,
             store,
         };

@@ -14,6 +14,7 @@
 //! accounts/   the account API, raw pass-through, upstream token refresh, idle sweep
 //! sign_in/    single-use sign-in tokens
 //! pages/      the HTML pages, the demo page, /dist/ and the relay page
+//! i18n/       the pop-up's languages: Fluent message files (locales/), a request's locale
 //! testing/    test knobs (faults, latency): the `test-support` feature only
 //! providers/  upstream catalogue, the services offered, the upstream HTTP client
 //! config/ store/ clock serve security secrets origin params logging   shared infrastructure
@@ -36,6 +37,7 @@ pub mod code_flow;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod i18n;
 pub mod logging;
 pub mod origin;
 pub mod pages;
@@ -81,6 +83,9 @@ pub struct AppState {
     pub public_url: String,
     /// One upstream token refresh per account at a time in this instance ([`accounts::refresh`]).
     pub refresh_locks: accounts::refresh::Locks,
+    /// One token mint per user of an organisation-wide account at a time in this instance
+    /// ([`accounts::as_user`]).
+    pub org_locks: accounts::refresh::Locks<(i64, String)>,
 }
 
 impl AppState {
@@ -92,7 +97,16 @@ impl AppState {
         let http = providers::client::Http::new(config.upstream_timeout, config.allow_private_upstreams)?;
         let secrets = secrets::SecretKey::load(&config.secret_key)?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        Ok(AppState { progress, config, store, http, secrets, public_url, refresh_locks: Default::default() })
+        Ok(AppState {
+            progress,
+            config,
+            store,
+            http,
+            secrets,
+            public_url,
+            refresh_locks: Default::default(),
+            org_locks: Default::default(),
+        })
     }
 }
 

@@ -499,9 +499,10 @@ async fn a_sign_in_token_admits_a_code_flow_for_its_user() {
     assert_eq!(me.json()["user_id"], "user-42");
 
     // Without one (or with the used one), the flow ends at once back at the app, with the error.
-    for params in [authorize_params("signed", REDIRECT, &[]), params] {
+    let without = authorize_params("signed", REDIRECT, &[]);
+    for (params, error) in [(without, "sign_in_token_required"), (params, "invalid_sign_in_token")] {
         let pairs = redirected(&authorize(&server, &params).await, REDIRECT);
-        assert_eq!(value(&pairs, "error"), Some("invalid_sign_in_token"));
+        assert_eq!(value(&pairs, "error"), Some(error));
         assert_eq!(value(&pairs, "state"), Some("st8 of the app"));
     }
     server.stop().await;

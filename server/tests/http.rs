@@ -200,7 +200,7 @@ async fn deny_posts_access_denied() {
 }
 
 #[tokio::test]
-async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
+async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_only_the_setup_error() {
     let server = &app().await;
     for origin in [
         "http://localhost:3001",
@@ -215,8 +215,16 @@ async fn untrusted_or_malformed_origins_get_an_error_page_that_posts_nothing() {
         let params = params_with("any", "origin", origin);
         let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, 400, "{origin}");
-        assert!(!page.body.contains("postMessage"), "{origin}");
-        assert!(posts_nothing(&page.body), "{origin}");
+        let scripts = inline_elements(&page.body, "script");
+        assert!(scripts.iter().any(|script| script == SETUP_SCRIPT), "{origin}: the setup error's script");
+        assert!(posts_at_most_the_setup_error(&page.body), "{origin}: no other script posts");
+        let message = setup_error_message(&page.body).expect("the setup error");
+        let posted: serde_json::Value =
+            serde_json::from_str(message.strip_prefix("kloudless:").unwrap()).unwrap();
+        assert_eq!(posted["data"]["error"], "untrusted_origin", "{origin}");
+        assert_eq!(posted["data"].as_object().unwrap().len(), 2, "no state, no token: {posted}");
+        assert!(page.body.contains("data-action=\"close\""), "{origin}: the error page's Close button");
+        assert!(page.body.contains("<code>untrusted_origin</code>"), "{origin}: its code in the details");
         let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let posted = post_form(
             server,
@@ -242,6 +250,15 @@ async fn missing_repeated_and_unknown_parameters_are_refused() {
     let page = get(server, &format!("/v1/oauth?{}", query(&unknown_app)), &[]).await;
     assert_eq!(page.status, 400);
     assert!(page.body.contains("no app with client_id nope"));
+    let message = setup_error_message(&page.body).expect("the setup error is posted");
+    let posted: serde_json::Value =
+        serde_json::from_str(message.strip_prefix("kloudless:").unwrap()).unwrap();
+    let expected_id = unknown_app.iter().find(|(k, _)| *k == "request_id").map(|(_, v)| v.as_str());
+    assert_eq!(posted["type"], "authentication");
+    assert_eq!(posted["id"].as_str(), expected_id);
+    assert_eq!(posted["data"]["error"], "invalid_client");
+    assert!(posted["data"]["error_description"].as_str().unwrap().contains("check the client_id option"));
+    assert_eq!(posted["data"].as_object().unwrap().len(), 2, "error and error_description only: {posted}");
     let page = get(server, &format!("/v1/oauth?{}&service=box", query(&protocol_params("crm"))), &[]).await;
     assert_eq!(page.status, 400, "a service outside the scope");
     // Markup in parameters is escaped, never interpreted.
@@ -390,10 +407,9 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     assert!(page.body.contains("<form method=\"get\" action=\"/v1/oauth\">"));
     assert!(page.body.contains("<input type=\"hidden\" name=\"raw[x]\" value=\"kept\">"));
     assert!(page.body.contains("<input type=\"hidden\" name=\"origin\" value=\"http://localhost:3000\">"));
-    assert!(
-        page.body
-            .contains("data-service=\"gdrive\" data-search-text=\"google drive (demo) gdrive storage\">")
-    );
+    assert!(page.body.contains(
+        "data-service=\"gdrive\" data-search-text=\"google drive (demo) gdrive storage cloud storage\">"
+    ));
     assert!(page.body.contains("<span>Google Drive (demo)</span></button>"));
     assert!(page.body.contains("data-service=\"outlook_calendar\""));
     assert!(!page.body.contains("data-service=\"hubspot\""));
@@ -405,7 +421,7 @@ async fn pages_carry_the_parameters_and_post_only_to_the_origin() {
     assert_eq!(connect_page.status, 200);
     assert!(connect_page.body.contains("<form method=\"post\" action=\"/v1/oauth\">"));
     assert!(connect_page.body.contains("name=\"account\" value=\"demo.user@example.com\""));
-    assert!(connect_page.body.contains("with <b>admin</b> access"));
+    assert!(connect_page.body.contains("account with admin access."));
 
     let form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let result =
@@ -493,10 +509,13 @@ async fn trusted_domains_are_bound_to_their_scheme() {
             .collect();
         let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
         assert_eq!(page.status, if trusted { 200 } else { 400 }, "{origin}");
-        // Refused: the error page, which posts nothing.
+        // Refused: the error page, which posts only the setup error (no state) to its opener.
         assert_eq!(page.body.contains("<body data-result=\"refused\">"), !trusted, "{origin}");
+        assert_eq!(page.body.contains("untrusted_origin"), !trusted, "{origin}");
+        assert!(!page.body.contains("\\\"state\\\""), "no state in the setup error: {origin}");
         assert_eq!(
-            page.body.contains(&format!("The origin {origin} is not a Trusted Domain of app {client_id}.")),
+            page.body
+                .contains(&format!("The origin {origin} is not a Trusted Domain of app {client_id}: add it")),
             !trusted,
             "{origin}"
         );
@@ -505,7 +524,7 @@ async fn trusted_domains_are_bound_to_their_scheme() {
     let params = params_with("any", "origin", "https://other.test");
     let page = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("The origin https://other.test is not a Trusted Domain of app app."));
+    assert!(page.body.contains("The origin https://other.test is not a Trusted Domain of app app: add it"));
 }
 
 #[tokio::test]
@@ -561,14 +580,22 @@ fn csp_directives(reply: &Reply) -> std::collections::HashMap<String, Vec<String
         .collect()
 }
 
-/// The contents of the inline elements `<tag …>…</tag>` of `html` whose opening tag has no
-/// `type` attribute (so, for `script`, the ones that run; JSON data blocks are skipped).
 /// Whether a page's scripts post nothing: at most the pages' own (the Close buttons, the
 /// search), none that posts a message.
 fn posts_nothing(html: &str) -> bool {
     inline_elements(html, "script").iter().all(|script| !script.contains("postMessage"))
 }
 
+/// Whether a page's scripts post nothing but a setup error: the pages' own, and at most the
+/// setup error's script ([`SETUP_SCRIPT`], which posts only that error).
+fn posts_at_most_the_setup_error(html: &str) -> bool {
+    inline_elements(html, "script")
+        .iter()
+        .all(|script| script == SETUP_SCRIPT || !script.contains("postMessage"))
+}
+
+/// The contents of the inline elements `<tag …>…</tag>` of `html` whose opening tag has no
+/// `type` attribute (so, for `script`, the ones that run; JSON data blocks are skipped).
 fn inline_elements(html: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
     let mut found = Vec::new();
@@ -782,12 +809,15 @@ async fn row_counts(server: &TestServer) -> Vec<(String, usize)> {
     counts
 }
 
-/// An error page of the pop-up: posts nothing.
+/// The script of a setup error's page (which posts only that error: no state, no token).
+const SETUP_SCRIPT: &str = include_str!("../templates/scripts/post_setup_error.js").trim_ascii_end();
+
+/// An error page of the pop-up: posts nothing, or (a setup error) only its error.
 fn assert_error_page(reply: &Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.body);
     assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"), "{what}");
     assert!(reply.body.contains("data-result=\"refused\""), "{what}: {}", reply.body);
-    assert!(posts_nothing(&reply.body), "{what}");
+    assert!(posts_at_most_the_setup_error(&reply.body), "{what}");
 }
 
 /// A JSON error of the API.
@@ -1053,7 +1083,7 @@ async fn a_tracked_flow_reports_its_progress_and_its_result_goes_back_to_the_lau
     let ask = |origin: &'static str, client_id: &'static str| async move {
         progress(server, origin, &[("client_id", client_id), ("request_id", "req1")]).await
     };
-    assert_eq!(ask(APP_ORIGIN, "app").await.status, 404, "nothing tracked yet");
+    assert_eq!(ask(APP_ORIGIN, "app").await.status, 204, "nothing tracked yet");
 
     let params = tracked_params("any");
     let chooser = get(server, &format!("/v1/oauth?{}", query(&params)), &[]).await;
@@ -1065,7 +1095,7 @@ async fn a_tracked_flow_reports_its_progress_and_its_result_goes_back_to_the_lau
     assert_eq!(under_way.header("cache-control"), Some("no-store"));
     let untrusted = ask("http://evil.test", "app").await;
     assert_eq!(untrusted.header("access-control-allow-origin"), None, "no page elsewhere reads it");
-    assert_eq!(ask(APP_ORIGIN, "other").await.status, 404, "another app's flow is unknown");
+    assert_eq!(ask(APP_ORIGIN, "other").await.status, 204, "another app's flow is unknown");
 
     let mut form: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     form.extend([("service", "box"), ("account", "r@example.com"), ("action", "connect")]);
@@ -1134,7 +1164,8 @@ async fn closing_the_popup_abandons_its_flow() {
     let text = [("Content-Type", "text/plain")];
     let beacon = running.send(Method::POST, "/v1/oauth/progress/abandon", &text, b"req1").await;
     assert_eq!(beacon.status, 204);
-    assert_eq!(progress(running, APP_ORIGIN, &form).await.status, 404);
+    let unknown = progress(running, APP_ORIGIN, &form).await;
+    assert_eq!(unknown.status, 204, "no error status for a flow that is over");
     let bad = running.send(Method::POST, "/v1/oauth/progress/abandon", &[], b"").await;
     assert_eq!(bad.status, 400);
 }
@@ -1221,7 +1252,7 @@ async fn an_app_without_return_pages_gets_postmessage_only() {
     assert!(result.body.contains("id=\"kloudless-unreachable\" hidden"), "the page can say why");
     assert!(result.body.contains("registered no return page"));
     let ask = [("client_id", "other"), ("request_id", "req1")];
-    assert_eq!(progress(running, "https://other.test", &ask).await.status, 404, "not tracked");
+    assert_eq!(progress(running, "https://other.test", &ask).await.status, 204, "not tracked");
 }
 
 /// POSTs a redemption of `code` from `origin`.
@@ -1274,7 +1305,7 @@ async fn the_return_page_gets_a_one_time_code_that_only_the_flows_origin_redeems
     assert_eq!(redeemed.header("cache-control"), Some("no-store"));
     assert_eq!(redeemed.body, embedded["message"].as_str().unwrap(), "the result message");
     assert!(redeemed.body.starts_with("kloudless:") && redeemed.body.contains(&token));
-    assert_eq!(progress(server, APP_ORIGIN, &ask).await.status, 404, "handed over: the flow is done");
+    assert_eq!(progress(server, APP_ORIGIN, &ask).await.status, 204, "handed over: the flow is done");
 
     let again = redeem(server, APP_ORIGIN, &flow).await;
     assert_eq!((again.status, again.json()["error"].as_str()), (400, Some("invalid_code")), "single use");
@@ -1334,8 +1365,15 @@ async fn a_flood_from_one_client_gets_429_a_full_app_is_served_untracked_and_oth
     let past = popup("127.0.0.5", "app", "g2".into()).await;
     assert_eq!(past.status, 200, "the app's quota is full: served untracked, not refused");
     let ask = [("client_id", "app"), ("request_id", "g2")];
-    assert_eq!(progress(running, APP_ORIGIN, &ask).await.status, 404, "untracked");
+    assert_eq!(progress(running, APP_ORIGIN, &ask).await.status, 204, "untracked");
     assert_eq!(popup("127.0.0.1", "two", "mine".into()).await.status, 200, "another app's user");
     let untracked = get(running, &format!("/v1/oauth?{}", query(&protocol_params("box"))), &[]).await;
     assert_eq!(untracked.status, 200, "a flow the server keeps nothing for needs no quota");
+}
+
+/// The message a setup error page posts to its opener (`#kloudless-setup-error`), if any.
+fn setup_error_message(body: &str) -> Option<String> {
+    let start = body.find("id=\"kloudless-setup-error\">")? + "id=\"kloudless-setup-error\">".len();
+    let end = start + body[start..].find("</script>")?;
+    serde_json::from_str(&body[start..end]).ok()
 }

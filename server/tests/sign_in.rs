@@ -144,7 +144,7 @@ impl Running {
         (reply.status().as_u16(), reply.text().await.unwrap())
     }
 
-    /// The status `POST /v1/oauth/progress` answers for the flow: 202 tracked, 404 unknown.
+    /// The status `POST /v1/oauth/progress` answers for the flow: 202 tracked, 204 unknown.
     async fn progress(&self, client_id: &str, request_id: &str) -> u16 {
         let form = [("client_id", client_id), ("request_id", request_id)];
         let reply =
@@ -277,10 +277,9 @@ async fn a_token_admits_one_flow_whose_pages_pass_and_its_result_ends_it() {
 async fn an_app_that_requires_tokens_refuses_flows_without_one_and_others_check_one_if_given() {
     let running = start(300).await;
     let page = running.open("a", "r1", None).await;
-    assert!(refused(&page), "{}", page.1);
-    assert!(
-        result(&page.1).unwrap()["error_description"].as_str().unwrap().contains("requires a sign-in token")
-    );
+    let data = result(&page.1).unwrap();
+    assert_eq!((&data["error"], &data["state"]), (&"sign_in_token_required".into(), &"st8".into()), "{data}");
+    assert!(data["error_description"].as_str().unwrap().contains("requires a sign-in token"));
     assert!(refused(&running.open("a", "r1", Some(&"0".repeat(64))).await), "an unknown token");
     let malformed = running.open("a", "r1", Some("not a token!")).await;
     assert_eq!(malformed.0, 400, "a malformed token: the error page");
@@ -426,7 +425,9 @@ async fn flows_refused_for_want_of_a_token_do_not_count_against_the_apps_quota()
     let page = running.open_tracked_from("127.0.0.9", "a", "mine", Some(&token)).await;
     assert!(admitted(&page), "{}", page.1);
     assert_eq!(running.progress("a", "mine").await, 202, "tracked");
-    assert!(flood.iter().all(refused), "each flood pop-up got its invalid_sign_in_token result");
+    let required =
+        |page: &(u16, String)| result(&page.1).is_some_and(|d| d["error"] == "sign_in_token_required");
+    assert!(flood.iter().all(required), "each flood pop-up got its sign_in_token_required result");
 }
 
 #[tokio::test]
@@ -439,7 +440,7 @@ async fn a_full_app_quota_serves_the_pop_up_untracked_and_a_full_client_quota_is
     let page = running.open_tracked_from("127.0.0.4", "open", "past", None).await;
     assert!(admitted(&page), "served, not refused: {}", page.1);
     assert!(!page.1.contains("return_to"), "no second channel for an untracked flow");
-    assert_eq!(running.progress("open", "past").await, 404, "untracked");
+    assert_eq!(running.progress("open", "past").await, 204, "untracked");
     let (status, _) = running.open_tracked_from("127.0.0.2", "open", "f4", None).await;
     assert_eq!(status, 429, "the client's own quota still holds");
 }

@@ -239,8 +239,9 @@ fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) 
     axum::Json(reply).into_response()
 }
 
-/// `/identity` of an API-key provider: the profile's `me` when the key is
-/// [`crate::CLIENT_SECRET`], where the profile's `credential` says, else 401.
+/// `/identity` of an API-key or basic provider: the profile's `me` when the key (or, by HTTP
+/// Basic, the password) is [`crate::CLIENT_SECRET`], where the profile's `credential` says,
+/// else 401.
 fn credential_check(
     shared: &Shared,
     placement: &str,
@@ -248,17 +249,20 @@ fn credential_check(
     RawQuery(query): RawQuery,
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let basic_user = || {
+    // HTTP Basic: an API key as the user (empty password), or a user's password.
+    let basic_secret = || {
         let encoded = header("authorization")?.strip_prefix("Basic ")?.to_owned();
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
-        Some(String::from_utf8(decoded).ok()?.split(':').next()?.to_owned())
+        let decoded =
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).ok()?).ok()?;
+        let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+        Some(if password.is_empty() { user } else { password }.to_owned())
     };
     let presented = match placement.split_once(':') {
         Some(("header", name)) => header(name),
         Some(("query", name)) => {
             form(query.unwrap_or_default().as_bytes()).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
         }
-        None if placement == "basic" => basic_user(),
+        None if placement == "basic" => basic_secret(),
         _ => bearer(headers).map(str::to_owned),
     };
     if presented.as_deref() != Some(crate::CLIENT_SECRET) {

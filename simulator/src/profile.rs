@@ -141,9 +141,9 @@ pub struct Profile {
     /// Client authentication at the token, introspection and revocation endpoints.
     #[serde(default)]
     pub client_auth: ClientAuth,
-    /// An API-key provider (no OAuth): where its identity endpoint takes the key — `bearer`,
-    /// `basic` (the key as the user), `header:<name>` or `query:<name>`. The key it accepts is
-    /// [`crate::CLIENT_SECRET`].
+    /// An API-key or basic provider (no OAuth): where its identity endpoint takes the key —
+    /// `bearer`, `basic` (the key as the user, or a user name and password), `header:<name>` or
+    /// `query:<name>`. The key (or password) it accepts is [`crate::CLIENT_SECRET`].
     #[serde(default)]
     pub credential: Option<String>,
     /// PKCE.

@@ -20,12 +20,13 @@ use kloudless_protocol::ReturnTo;
 /// notion of time, always handed to it.
 pub type Millis = u64;
 
-/// How often the shell checks whether the user closed the pop-up, in milliseconds.
-pub const POPUP_POLL_MS: Millis = 250;
+/// How often the shell checks whether the user closed the pop-up, in milliseconds (reading
+/// `window.closed` costs next to nothing).
+pub const POPUP_POLL_MS: Millis = 100;
 
 /// About how long after the pop-up reads as closed a result may still arrive, in milliseconds
 /// (longer while the server reports the pop-up's flow as under way: see [`progress`]).
-pub const POPUP_CLOSED_GRACE_MS: Millis = progress::RETRY_MS * (progress::GRACE_ATTEMPTS as Millis - 1);
+pub const POPUP_CLOSED_GRACE_MS: Millis = progress::GRACE_RETRY_MS * (progress::GRACE_ATTEMPTS as Millis - 1);
 
 /// Random bytes a flow needs: 16 for `state`, 16 for `request_id`.
 pub const RANDOM_BYTES: usize = 32;
@@ -73,6 +74,10 @@ pub enum Outcome {
     PassedThrough,
     /// `{error, error_description, state}` for this error (see [`Flow::state`]); never a token.
     Failed(Error),
+    /// The result message's `data` (`{error, error_description}`: a setup error, see
+    /// [`message::is_setup_error`]) with this flow's `state` added: the pop-up's error page
+    /// refused the request before any flow started.
+    Refused,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -211,13 +216,18 @@ impl Flow {
     }
 
     /// A message that [`Flow::accepts`] and the shell parsed: this flow's result starts the
-    /// verification (or, an error from the server, finishes the flow unchanged); any other
-    /// message is dropped, and says why.
+    /// verification (or, an error from the server, finishes the flow unchanged; a setup error,
+    /// which has no `state`, with [`Outcome::Refused`]); any other message is dropped, and
+    /// says why.
     pub fn on_message(&mut self, fields: &Fields) -> Result<Step, Dropped> {
         if !self.awaits_result() {
             return Ok(Step::Ignore);
         }
         let data = message::result_for(fields, &self.request_id)?;
+        if message::is_setup_error(data) {
+            self.phase = Phase::Done;
+            return Ok(Step::Finish(Outcome::Refused));
+        }
         if data.state.as_deref() != Some(self.state.as_str()) {
             return Ok(self.fail(Error::InvalidState));
         }
@@ -305,7 +315,8 @@ impl Flow {
     /// The status of the reply, at `now`, to the last [`Step::CheckProgress`] (`None` when the
     /// request failed). A flow under way at the server (or whose result is on its way back to
     /// this page) keeps the checks going, one [`progress::RETRY_MS`] after each reply, until
-    /// the server forgets it (10 minutes after its last page) or `flowTimeout`;
+    /// the server forgets it (10 minutes after its last page) or `flowTimeout`; a miss is
+    /// checked again [`progress::GRACE_RETRY_MS`] after its reply, and
     /// [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed`, and so,
     /// with its own description, does a result that went back to this page's URL and was not
     /// handed over.
@@ -319,7 +330,8 @@ impl Flow {
         if misses >= progress::GRACE_ATTEMPTS {
             return self.fail(Error::PopupClosed);
         }
-        let next = Some(now + progress::RETRY_MS);
+        let pause = if misses == 0 { progress::RETRY_MS } else { progress::GRACE_RETRY_MS };
+        let next = Some(now + pause);
         self.phase = Phase::AwaitingResult(Watch::Checking { misses, next });
         Step::Ignore
     }

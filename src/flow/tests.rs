@@ -30,7 +30,7 @@ fn result(id: &str, state: &str, token: Option<&str>) -> Fields {
     Fields {
         kind: Some("authentication".into()),
         id: Some(id.into()),
-        data: Some(Data { state: Some(state.into()), access_token: token.map(Into::into) }),
+        data: Some(Data { state: Some(state.into()), access_token: token.map(Into::into), error: None }),
     }
 }
 
@@ -150,7 +150,10 @@ fn a_wrong_state_is_invalid_state() {
     assert_eq!(f.on_message(&result(REQUEST, "guess", Some("tok"))), Ok(failed(Error::InvalidState)));
     assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
     let mut missing = flow();
-    let no_state = Fields { data: Some(Data { state: None, access_token: Some("tok".into()) }), ..success() };
+    let no_state = Fields {
+        data: Some(Data { state: None, access_token: Some("tok".into()), error: None }),
+        ..success()
+    };
     assert_eq!(missing.on_message(&no_state), Ok(failed(Error::InvalidState)));
 }
 
@@ -158,6 +161,38 @@ fn a_wrong_state_is_invalid_state() {
 fn a_server_error_passes_through_unchanged() {
     let mut f = flow();
     assert_eq!(f.on_message(&result(REQUEST, STATE, None)), Ok(Step::Finish(Outcome::PassedThrough)));
+}
+
+/// A result message for this request whose data has only `error` (and no `state`).
+fn stateless_error(error: &str) -> Fields {
+    Fields { data: Some(Data { error: Some(error.into()), ..Data::default() }), ..success() }
+}
+
+#[test]
+fn a_setup_error_without_state_ends_the_flow_at_once_as_refused() {
+    let mut f = flow();
+    assert_eq!(f.on_message(&stateless_error("untrusted_origin")), Ok(Step::Finish(Outcome::Refused)));
+    assert!(!f.awaits_result());
+    assert_eq!(f.on_message(&success()), Ok(Step::Ignore), "once");
+    assert_eq!(f.on_popup_closed(), Step::Ignore);
+    // Any other stateless error is a result without this flow's state.
+    let mut other = flow();
+    assert_eq!(other.on_message(&stateless_error("access_denied")), Ok(failed(Error::InvalidState)));
+    // A setup error's code from a flow that started (with its state) passes through.
+    let mut started = flow();
+    let with_state = Fields {
+        data: Some(Data {
+            state: Some(STATE.into()),
+            error: Some("invalid_scope".into()),
+            access_token: None,
+        }),
+        ..success()
+    };
+    assert_eq!(started.on_message(&with_state), Ok(Step::Finish(Outcome::PassedThrough)));
+    // And another request's setup error is not this flow's.
+    let mut mine = flow();
+    let theirs = Fields { id: Some("other".into()), ..stateless_error("invalid_client") };
+    assert_eq!(mine.on_message(&theirs), Err(Dropped::OtherRequest));
 }
 
 #[test]
@@ -214,12 +249,14 @@ fn check() -> Step {
 }
 
 /// The flow's step on a progress reply (at [`T0`]); when the reply only set the next check, the
-/// step when that check is due, which is exactly [`progress::RETRY_MS`] later.
+/// step when that check is due, which is exactly [`progress::RETRY_MS`] later after a flow under
+/// way (202), [`progress::GRACE_RETRY_MS`] after a miss.
 fn reply(f: &mut Flow, status: Option<u16>) -> Step {
+    let pause = if status == Some(202) { progress::RETRY_MS } else { progress::GRACE_RETRY_MS };
     match f.on_progress(status, T0) {
-        Step::Ignore if f.poll_timeout() == Some(T0 + progress::RETRY_MS) => {
-            assert_eq!(f.handle_timeout(T0 + progress::RETRY_MS - 1), Step::Ignore, "not before");
-            f.handle_timeout(T0 + progress::RETRY_MS)
+        Step::Ignore if f.poll_timeout() == Some(T0 + pause) => {
+            assert_eq!(f.handle_timeout(T0 + pause - 1), Step::Ignore, "not before");
+            f.handle_timeout(T0 + pause)
         }
         step => step,
     }
@@ -236,16 +273,28 @@ fn the_popup_matters_only_while_awaiting_the_result() {
 }
 
 #[test]
-fn a_closed_popup_is_a_hint_the_grace_period_is_four_checks_finding_nothing() {
+fn a_closed_popup_is_a_hint_the_grace_period_is_two_checks_finding_nothing() {
+    for (first, second) in [(Some(204), Some(204)), (Some(404), None), (None, Some(200))] {
+        let mut f = flow();
+        assert_eq!(f.on_popup_closed(), check());
+        assert_eq!(f.on_popup_closed(), Step::Ignore, "the checks start once");
+        assert_eq!(reply(&mut f, first), check());
+        assert_eq!(reply(&mut f, second), failed(Error::PopupClosed));
+        assert_eq!(reply(&mut f, Some(202)), Step::Ignore);
+        assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
+    }
+    // From the pop-up reading as closed to the callback: the grace period, plus the requests.
+    assert_eq!(POPUP_CLOSED_GRACE_MS, 100);
+    const { assert!(POPUP_POLL_MS + POPUP_CLOSED_GRACE_MS <= 200, "a closed pop-up is reported within 300 ms") };
+}
+
+#[test]
+fn a_result_posted_before_the_close_still_wins() {
     let mut f = flow();
-    assert_eq!(f.on_popup_closed(), check());
-    assert_eq!(f.on_popup_closed(), Step::Ignore, "the checks start once");
-    assert_eq!(reply(&mut f, Some(404)), check());
-    assert_eq!(reply(&mut f, None), check());
-    assert_eq!(reply(&mut f, Some(200)), check());
-    assert_eq!(reply(&mut f, Some(404)), failed(Error::PopupClosed));
-    assert_eq!(reply(&mut f, Some(202)), Step::Ignore);
-    assert_eq!(f.on_message(&success()), Ok(Step::Ignore));
+    f.on_popup_closed();
+    assert_eq!(reply(&mut f, Some(204)), check());
+    assert_eq!(f.on_message(&success()), Ok(verify()), "within the grace period");
+    assert_eq!(reply(&mut f, Some(204)), Step::Ignore);
 }
 
 #[test]
@@ -253,8 +302,7 @@ fn a_flow_under_way_at_the_server_keeps_the_checks_going_and_a_handed_over_resul
     let mut f = flow();
     f.on_popup_closed();
     for _ in 0..10 {
-        reply(&mut f, Some(404));
-        reply(&mut f, Some(404));
+        reply(&mut f, Some(204));
         assert_eq!(reply(&mut f, Some(202)), check());
     }
     assert_eq!(f.on_message(&result("other", STATE, Some("tok"))), Err(Dropped::OtherRequest));
@@ -318,7 +366,7 @@ fn the_flow_timeout_fires_exactly_once_at_its_deadline_in_any_phase() {
             }
         }
     }
-    assert_eq!(polls, 3, "at 250, 500 and 750 ms");
+    assert_eq!(polls, 9, "every 100 ms up to 900 ms");
     assert_eq!(waiting.poll_timeout(), None);
     assert_eq!(waiting.handle_timeout(deadline + 1), Step::Ignore, "once");
     assert_eq!(waiting.on_message(&success()), Ok(Step::Ignore));

@@ -271,7 +271,7 @@ impl Instance {
             let mut pending = self.pending.borrow_mut();
             let Some(pending) = pending.as_mut() else { return Ok(Step::Ignore) };
             let step = pending.flow.on_message(&fields)?;
-            if matches!(step, Step::Verify { .. } | Step::Finish(Outcome::PassedThrough)) {
+            if matches!(step, Step::Verify { .. } | Step::Finish(Outcome::PassedThrough | Outcome::Refused)) {
                 pending.data = value;
             }
             Ok(step)
@@ -353,6 +353,10 @@ impl Instance {
                 pending.data.clone()
             }
             Outcome::PassedThrough => pending.data.clone(),
+            Outcome::Refused => {
+                let _ = js_sys::Reflect::set(&pending.data, &"state".into(), &pending.flow.state().into());
+                pending.data.clone()
+            }
             Outcome::Failed(error) => failure(error, pending.flow.state()),
         }
     }

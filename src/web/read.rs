@@ -4,7 +4,7 @@
 
 use crate::message::{self, Data, Dropped, Fields};
 use js_sys::{Array, JsString, Reflect};
-use kloudless_protocol::fields::{ACCESS_TOKEN, DATA, ID, STATE, TYPE};
+use kloudless_protocol::fields::{ACCESS_TOKEN, DATA, ERROR, ID, STATE, TYPE};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -63,6 +63,7 @@ pub fn message(data: &JsValue) -> Result<(Fields, JsValue), Dropped> {
                 .ok()
                 .and_then(|token| token.as_string())
                 .filter(|token| !token.is_empty()),
+            error: scalar(object, ERROR),
         }),
     };
     Ok((fields, object.unwrap_or(JsValue::UNDEFINED)))

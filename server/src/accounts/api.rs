@@ -6,6 +6,7 @@
 //! answer 404 as if they did not exist. Server to server: no CORS.
 
 use crate::AppState;
+use crate::accounts::as_user;
 use crate::accounts::custom_properties;
 use crate::accounts::refresh::RefreshError;
 use crate::error::AppError;
@@ -268,19 +269,38 @@ pub async fn credentials(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    query: Result<StrictQuery, AppError>,
 ) -> impl IntoResponse {
     let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
-    (no_store, upstream_token(&app, &caller, &id).await)
+    (no_store, upstream_token(&app, &caller, &id, query).await)
 }
 
-/// [`credentials`]' reply.
-async fn upstream_token(app: &AppState, caller: &Caller, id: &str) -> Result<Json<Value>, AppError> {
+const BAD_CREDENTIALS_QUERY: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "Give at most as_user (the user of an organisation-wide account to act as), once.",
+);
+
+/// [`credentials`]' reply: on an organisation-wide account, the token of the user `as_user`
+/// names (default: its admin, [`as_user::tokens`]).
+async fn upstream_token(
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    query: Result<StrictQuery, AppError>,
+) -> Result<Json<Value>, AppError> {
     let Caller::App { client_id } = caller else { return Err(CREDENTIALS_NOT_ALLOWED) };
     if !app.config.app(client_id).is_some_and(|a| a.allow_credentials) {
         return Err(CREDENTIALS_NOT_ALLOWED);
     }
+    let params = query.and_then(StrictQuery::once_each).map_err(|_| BAD_CREDENTIALS_QUERY)?;
+    if params.iter().any(|(name, _)| name != "as_user") {
+        return Err(BAD_CREDENTIALS_QUERY);
+    }
     let account = find_account(app, caller, id).await?;
-    let tokens = crate::accounts::refresh::fresh_tokens(app, &account, None).await?;
+    let org = as_user::provider(app, &account);
+    let user = params.first().map(|(_, value)| as_user::user(value, org.is_some())).transpose()?;
+    let tokens = as_user::tokens(app, &account, org, user.as_deref(), None).await?;
     Ok(Json(json!({
         "access_token": tokens.access_token,
         "token_type": "Bearer",

@@ -5,6 +5,7 @@
 //! ([`keep_alive`]). One folder because they share the account lookup and the refresh rules.
 
 pub mod api;
+pub mod as_user;
 pub mod cooldown;
 pub mod custom_properties;
 pub mod keep_alive;

@@ -5,7 +5,8 @@
 //! and the call retried once. Only the API base's own origin and path can be reached: an
 //! absolute URL, a `..` segment (plain or percent-encoded), a backslash, an encoded slash or a
 //! redirect are refused. The headers in `X-Kloudless-Raw-Headers` are passed on too, once
-//! checked ([`crate::accounts::raw_headers`]).
+//! checked ([`crate::accounts::raw_headers`]). On an organisation-wide account, the call is made as
+//! the user `X-Kloudless-As-User` names ([`crate::accounts::as_user`]).
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -16,8 +17,8 @@
 
 use crate::AppState;
 use crate::accounts::api::find_account;
+use crate::accounts::as_user;
 use crate::accounts::raw_headers;
-use crate::accounts::refresh::fresh_tokens;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
 use crate::extract::Caller;
@@ -157,12 +158,17 @@ async fn call(
     close: Option<CloseHandle>,
 ) -> Result<Response, AppError> {
     let account = find_account(app, caller, id).await?;
-    let (api_base, placement) = services::find(&app.config.services, &account.service)
-        .and_then(|service| match &service.connect {
-            Connect::Upstream(upstream) => {
-                Some((upstream.entry.api_base.clone()?, upstream.entry.placement()))
-            }
-            _ => None,
+    let service = services::find(&app.config.services, &account.service);
+    let org = as_user::provider(app, &account);
+    let as_user = as_user::named(headers, org.is_some())?;
+    let (api_base, placement) = service
+        .and_then(|service| {
+            let entry = match &service.connect {
+                Connect::Upstream(upstream) => &upstream.entry,
+                Connect::Org(org) => &org.entry,
+                _ => return None,
+            };
+            Some((entry.api_base.clone()?, entry.placement()))
         })
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
@@ -182,7 +188,8 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
-    let mut tokens = fresh_tokens(app, &account, None).await?;
+    let as_user = as_user.as_deref();
+    let mut tokens = as_user::tokens(app, &account, org, as_user, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
     let url = target(&api_base, path).ok_or(BAD_URI)?;
     let mut retried = false;
@@ -199,7 +206,7 @@ async fn call(
         if reply.status() == reqwest::StatusCode::UNAUTHORIZED && !retried {
             // Refreshed once; a streamed body, already sent, is not sent again (SEND_AGAIN).
             retried = true;
-            tokens = fresh_tokens(app, &account, Some(&tokens.access_token)).await?;
+            tokens = as_user::tokens(app, &account, org, as_user, Some(&tokens.access_token)).await?;
             continue;
         }
         if reply.status().is_redirection() {

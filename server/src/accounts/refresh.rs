@@ -38,7 +38,7 @@ pub const MARGIN: Duration = Duration::from_secs(300);
 /// over after it (the first one died or hung).
 pub const LEASE: Duration = Duration::from_secs(30);
 /// How often a caller waiting on another instance's refresh looks again.
-const POLL: Duration = Duration::from_millis(100);
+pub(crate) const POLL: Duration = Duration::from_millis(100);
 
 /// Why no fresh access token could be had.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,14 +62,16 @@ pub enum RefreshError {
     Server,
 }
 
-/// The per-account in-process locks (one refresh at a time per account in this instance).
+/// The in-process locks, one per key (an account id: one refresh at a time per account in
+/// this instance; an account and a user: one mint at a time per user, [`super::as_user`]).
 #[derive(Debug, Default)]
-pub struct Locks(Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+pub struct Locks<K = i64>(Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>);
 
-impl Locks {
-    fn of(&self, account_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+impl<K: std::hash::Hash + Eq> Locks<K> {
+    /// The lock of `key`.
+    pub(crate) fn of(&self, key: K) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.entry(account_id).or_default().clone()
+        map.entry(key).or_default().clone()
     }
 }
 

@@ -14,12 +14,14 @@
 //! Every upstream failure (denied, unreachable, slow, a malformed reply) ends in a result that
 //! carries the upstream's error code and a description, on a readable page.
 
+pub mod org;
 mod stateless;
 
 use crate::AppState;
 use crate::clock::millis;
 use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
+use crate::i18n::{self, Locale};
 use crate::pages;
 use crate::pages::forms::{Field, FormError};
 use crate::popup::browser::{self, Browser};
@@ -56,7 +58,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(CALLBACK_PATH, get(callback))
         .route(&format!("{CALLBACK_PATH}/{{provider}}"), get(callback))
         // Its errors are pages ([`error::as_pages`]).
-        .layer(axum::middleware::map_response(error::as_pages))
+        .layer(axum::middleware::from_fn(error::as_pages))
 }
 
 /// What is kept (sealed) while the user is at the upstream.
@@ -159,7 +161,7 @@ pub async fn choose(
     let Some(typed) = hostname else { return Ok(form(&request.prefill, None)) };
     let host = typed.trim().to_ascii_lowercase();
     let refusal = if !guard::matches_pattern(&host, pattern) {
-        Some(format!("{host:?} is not a server name of the form {pattern}."))
+        Some(not_of_pattern(Locale::for_params(&request.params), &host, pattern))
     } else {
         guard::check_host(&host, app.config.allow_private_upstreams).await.err()
     };
@@ -169,6 +171,12 @@ pub async fn choose(
         }
         None => start(app, request, chosen, upstream, Some(&host), true).await,
     }
+}
+
+/// The form error for a typed `host` that does not match the entry's `pattern`, in `t`'s
+/// language.
+fn not_of_pattern(t: Locale, host: &str, pattern: &str) -> String {
+    t.format("form-error-hostname", &i18n::args([("host", host.into()), ("pattern", pattern.into())]))
 }
 
 /// Sends the user to `upstream`'s authorization URL for the validated `request`: by a redirect,
@@ -389,7 +397,7 @@ async fn save_account(
     let refused = |code: &str, description: &str| UpstreamError::new(code, description);
     let user_id = match sign_in::consume(&app.store, request).await.map_err(|e| storage(&e))? {
         Ok(user_id) => user_id,
-        Err(sign_in::InvalidToken(why)) => return Err(refused(codes::INVALID_SIGN_IN_TOKEN, why)),
+        Err(sign_in::InvalidToken(code, why)) => return Err(refused(code, why)),
     };
     // Stored under the id it was enabled by (an alias keeps accounts stored under it).
     let service = &chosen.service.config_id;
@@ -467,16 +475,16 @@ pub async fn credentials(
         Credential::ApiKey(key) => too_long(key),
         Credential::Basic { username, password } => too_long(username) || too_long(password),
     };
+    let t = Locale::for_params(&request.params);
     if bad {
-        return again(&format!("Fill in every field, with at most {MAX_CREDENTIAL} characters each."));
+        return again(&t.count("form-error-fill", "max", MAX_CREDENTIAL));
     }
     let hostname = match &entry.hostname_pattern {
         None => None,
         Some(pattern) => {
             let host = raw("hostname").trim().to_ascii_lowercase();
             if !guard::matches_pattern(&host, pattern) {
-                let reason = format!("{host:?} is not a server name of the form {pattern}.");
-                return refused(Field::Hostname, &reason);
+                return refused(Field::Hostname, &not_of_pattern(t, &host, pattern));
             }
             if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
                 return refused(Field::Hostname, &reason);
@@ -484,9 +492,15 @@ pub async fn credentials(
             Some(host)
         }
     };
-    let checked = match &chosen.service.connect {
-        Connect::Upstream(upstream) => traded(app, upstream, hostname.as_deref(), &credential).await,
-        _ => check_credential(app, entry, hostname.as_deref(), credential).await,
+    let host = hostname.as_deref();
+    let checked = match (&chosen.service.connect, &entry.check_url, &credential) {
+        (Connect::Upstream(upstream), _, Credential::Basic { username, password }) => {
+            traded(app, upstream, host, username, password).await
+        }
+        (Connect::Credentials(_), Some(check_url), _) => {
+            check_credential(app, entry, check_url, host, credential).await
+        }
+        _ => return again(&t.text("form-error-misconfigured")),
     };
     let (identity, kept, refreshable) = match checked {
         Ok(checked) => checked,
@@ -505,13 +519,10 @@ type Kept = (Identity, Vec<u8>, bool);
 async fn check_credential(
     app: &AppState,
     entry: &Entry,
+    check_url: &str,
     hostname: Option<&str>,
     credential: Credential,
 ) -> Result<Kept, UpstreamError> {
-    let check_url = entry
-        .check_url
-        .as_ref()
-        .ok_or_else(|| UpstreamError::new("server_error", "This service is not configured correctly."))?;
     let url = check_url.replace("{hostname}", hostname.unwrap_or("{hostname}"));
     let identity = app.http.check_credential(entry, &url, &credential).await?;
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname });
@@ -525,11 +536,9 @@ async fn traded(
     app: &AppState,
     upstream: &Upstream,
     hostname: Option<&str>,
-    credential: &Credential,
+    username: &str,
+    password: &str,
 ) -> Result<Kept, UpstreamError> {
-    let Credential::Basic { username, password } = credential else {
-        return Err(UpstreamError::new("invalid_request", "A user name and password are needed."));
-    };
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     let mut tokens = app.http.password_grant(upstream, &endpoints, username, password).await?;
     tokens.hostname = hostname.map(str::to_owned);

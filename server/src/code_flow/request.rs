@@ -12,13 +12,6 @@ use axum::response::{IntoResponse, Response};
 /// The `response_type` of the code flow.
 pub const RESPONSE_TYPE: &str = "code";
 
-/// The error of a request whose `response_type` is not one this server serves (RFC 6749
-/// §4.1.2.1).
-pub const UNSUPPORTED_RESPONSE_TYPE: &str = "unsupported_response_type";
-
-/// The error of a request whose `scope` matches no service (RFC 6749 §4.1.2.1).
-pub const INVALID_SCOPE: &str = "invalid_scope";
-
 /// The one PKCE method accepted.
 const S256: &str = "S256";
 
@@ -64,8 +57,9 @@ impl ErrorRedirect {
 /// redirect URI.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Invalid {
-    /// The error page's sentence.
-    Page(String),
+    /// The error page's code (a setup error, see [`kloudless_protocol::codes::SETUP_ERRORS`])
+    /// and sentence.
+    Page(&'static str, String),
     /// The way back to the redirect URI.
     Back(ErrorRedirect),
 }

@@ -3,6 +3,7 @@
 //! filters as the user types), the services the `scope` names first.
 
 use crate::config::App;
+use crate::i18n::{self, Around, Locale};
 use crate::pages::form_page;
 use crate::pages::look::Look;
 use crate::providers::icons;
@@ -55,7 +56,8 @@ struct Group<'a> {
     choices: Vec<Choice<'a>>,
 }
 
-/// The chooser page for `app`: the `allowed` services that match `search`.
+/// The chooser page for `app`: the `allowed` services that match `search`, in the flow's
+/// language ([`Locale::for_params`]).
 pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], search: &str) -> Response {
     let search: String = search.chars().take(MAX_SEARCH).collect();
     let named = named_in_scope(params);
@@ -63,13 +65,16 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     let mut groups: Vec<Group<'_>> = Vec::new();
     // The services the scope names by id come first, when the scope allows others too.
     let suggest = allowed.iter().any(|a| !named.contains(&a.service.id));
+    let t = Locale::for_params(params);
     for allowed in allowed {
         let service = &allowed.service;
+        // The category by its id and by its name in the page's language.
+        let category = format!("{} {}", service.category, category_name(t, &service.category));
         let choice = Choice {
             id: &service.id,
             name: &service.name,
             icon: ServiceIcon::of(service),
-            search_text: format!("{} {} {}", service.name, service.id, service.category).to_lowercase(),
+            search_text: format!("{} {} {category}", service.name, service.id).to_lowercase(),
         };
         if !words.iter().all(|word| choice.search_text.contains(word.as_str())) {
             continue;
@@ -83,6 +88,7 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
     groups.sort_by_key(|group| !group.category.is_empty());
     let look = Look::of(app);
     let body = Chooser {
+        t,
         look: &look,
         params,
         shown: groups.iter().map(|group| group.choices.len()).sum(),
@@ -91,7 +97,14 @@ pub fn chooser(app: &App, params: &[(String, String)], allowed: &[Allowed], sear
         search: &search,
         popup_path: POPUP_PATH,
     };
-    form_page(body.render(), "Connect an account", params, false, &look)
+    form_page(body.render(), &t.text("chooser-title"), params, false, &look)
+}
+
+/// The name of `category` (`""`: the services the scope names) in `t`'s language (its message
+/// `category-<id>`), or the category as the catalogue gives it when it has no message.
+fn category_name(t: Locale, category: &str) -> String {
+    let key = if category.is_empty() { "suggested" } else { category };
+    t.find(&format!("category-{key}")).unwrap_or_else(|| category.to_owned())
 }
 
 /// The names `scope`'s items start with (`box` in `box:admin`, `box.storage`), without `any` and
@@ -106,6 +119,7 @@ fn named_in_scope(params: &[(String, String)]) -> Vec<String> {
 #[derive(Template)]
 #[template(path = "chooser.html")]
 struct Chooser<'a> {
+    t: Locale,
     look: &'a Look<'a>,
     params: &'a [(String, String)],
     groups: Vec<Group<'a>>,
@@ -113,6 +127,39 @@ struct Chooser<'a> {
     total: usize,
     search: &'a str,
     popup_path: &'a str,
+}
+
+impl Chooser<'_> {
+    /// The heading of the group of `category` ([`category_name`]).
+    fn category_name(&self, category: &str) -> String {
+        category_name(self.t, category)
+    }
+
+    /// The heading, around the app's name.
+    fn heading(&self) -> Around {
+        self.t.around("chooser-heading", "app", i18n::args([]))
+    }
+
+    /// How many services are shown (of how many, when searched).
+    fn count(&self) -> String {
+        if self.search.is_empty() {
+            return self.t.count("chooser-count", "shown", self.shown);
+        }
+        let args = i18n::args([
+            ("shown", self.shown.into()),
+            ("total", self.total.into()),
+            ("search", self.search.into()),
+        ]);
+        self.t.format("chooser-count-matching", &args)
+    }
+
+    /// The count for the page's script, with `{shown}` and `{total}` to fill in as the user types.
+    fn count_template(&self) -> String {
+        self.t.format(
+            "chooser-count-typed",
+            &i18n::args([("shown", "{shown}".into()), ("total", "{total}".into())]),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -123,10 +170,15 @@ mod tests {
 
     /// The chooser's body for `scope` and `search`, over the demo services.
     async fn body(scope: &str, search: &str) -> String {
+        body_in("en", scope, search).await
+    }
+
+    /// [`body`] with the flow's `locale`.
+    async fn body_in(locale: &str, scope: &str, search: &str) -> String {
         let toml =
             "[[apps]]\nclient_id = \"a\"\ntrusted_domains = []\n[apps.branding]\nname = \"Acme <CRM>\"\n";
         let config = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
-        let params = vec![("scope".to_owned(), scope.to_owned())];
+        let params = vec![("scope".to_owned(), scope.to_owned()), ("locale".to_owned(), locale.to_owned())];
         let allowed = services::allowed(&services::demo(), &scope::parse(scope).unwrap());
         let page = chooser(&config.apps[0], &params, &allowed, search);
         let bytes = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
@@ -165,6 +217,25 @@ mod tests {
         let none = body("", "nothing").await;
         assert_eq!(none.matches("data-service=").count(), 0);
         assert!(none.contains("<p data-empty>No service matches"), "{none}");
+    }
+
+    #[tokio::test]
+    async fn a_category_is_found_by_its_name_in_the_pages_language() {
+        let page = body_in("de", "", "kalender").await;
+        assert!(page.contains("<h2>Kalender</h2>"), "{page}");
+        assert_eq!(page.matches("data-service=").count(), 2, "{page}");
+        assert!(page.contains("2 von 7 Diensten passen zu „kalender“"), "{page}");
+    }
+
+    #[test]
+    fn every_category_of_the_catalogue_and_the_demo_has_a_name() {
+        let catalogue = crate::providers::catalogue::catalogue().unwrap();
+        let demo = services::demo();
+        let categories = catalogue.iter().map(|e| &e.category).chain(demo.iter().map(|s| &s.category));
+        for category in categories {
+            let name = category_name(Locale::ENGLISH, category);
+            assert_ne!(&name, category, "server/locales/en/popup.ftl: category-{category}");
+        }
     }
 
     #[test]

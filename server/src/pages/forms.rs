@@ -1,8 +1,10 @@
 //! The pop-up's forms: the demo provider's connect page, a per-server provider's hostname form
 //! and an API-key or basic service's credentials form. After an error the form comes back
-//! with what was typed (never a secret) and the error tied to its field.
+//! with what was typed (never a secret) and the error tied to its field. Each in the flow's
+//! language ([`Locale::for_params`]).
 
 use crate::config::App;
+use crate::i18n::{self, Around, Locale};
 use crate::pages::form_page;
 use crate::pages::look::Look;
 use crate::popup::prefill::Prefill;
@@ -19,6 +21,10 @@ pub enum Field {
     Hostname,
     /// The API key or the password.
     Secret,
+    /// An organisation's domain.
+    Domain,
+    /// An organisation's admin address.
+    Admin,
     /// The form as a whole.
     Form,
 }
@@ -29,6 +35,8 @@ impl Field {
         match self {
             Field::Hostname => "hostname",
             Field::Secret => "secret",
+            Field::Domain => "domain",
+            Field::Admin => "admin",
             Field::Form => "form",
         }
     }
@@ -44,8 +52,18 @@ pub struct FormError<'a> {
 }
 
 /// The sentence of `error` when it is about `field` (by its template name).
-fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
+pub(super) fn error_at<'a>(error: Option<FormError<'a>>, field: &str) -> Option<&'a str> {
     error.filter(|error| error.field.as_str() == field).map(|error| error.message)
+}
+
+/// The hostname field's hint for the service `name`, with its `example`.
+fn hostname_hint(t: Locale, name: &str, example: &str) -> String {
+    t.format("hostname-hint", &i18n::args([("service", name.into()), ("example", example.into())]))
+}
+
+/// `key`, a form's opening sentence about the service `name`, around the app's name.
+pub(super) fn asks(t: Locale, key: &str, name: &str) -> Around {
+    t.around_with(key, "app", "service", name)
 }
 
 /// An example hostname for `pattern` (`*.service-now.com` gives `example.service-now.com`), for
@@ -58,8 +76,16 @@ pub fn example_hostname(pattern: &str) -> String {
 /// The connect page for one demo service: the account's name, connect and cancel.
 pub fn connect(app: &App, params: &[(String, String)], service: &Service, admin: bool) -> Response {
     let look = Look::of(app);
-    let body =
-        Connect { look: &look, name: &service.name, admin, params, id: &service.id, popup_path: POPUP_PATH };
+    let t = Locale::for_params(params);
+    let body = Connect {
+        t,
+        look: &look,
+        name: &service.name,
+        admin,
+        params,
+        id: &service.id,
+        popup_path: POPUP_PATH,
+    };
     form_page(body.render(), &service.name, params, false, &look)
 }
 
@@ -67,12 +93,20 @@ pub fn connect(app: &App, params: &[(String, String)], service: &Service, admin:
 #[derive(Template)]
 #[template(path = "connect.html")]
 struct Connect<'a> {
+    t: Locale,
     look: &'a Look<'a>,
     name: &'a str,
     admin: bool,
     params: &'a [(String, String)],
     id: &'a str,
     popup_path: &'a str,
+}
+
+impl Connect<'_> {
+    /// The opening sentence, around the app's name.
+    fn asks(&self) -> Around {
+        asks(self.t, if self.admin { "connect-asks-admin" } else { "connect-asks" }, self.name)
+    }
 }
 
 /// The form asking for a per-server provider's server (`pattern`, e.g. `*.service-now.com`),
@@ -88,6 +122,7 @@ pub fn hostname_form(
 ) -> Response {
     let look = Look::of(app);
     let form = HostnameForm {
+        t: Locale::for_params(params),
         look: &look,
         name: &service.name,
         params,
@@ -105,6 +140,7 @@ pub fn hostname_form(
 #[derive(Template)]
 #[template(path = "hostname_form.html")]
 struct HostnameForm<'a> {
+    t: Locale,
     look: &'a Look<'a>,
     name: &'a str,
     params: &'a [(String, String)],
@@ -123,6 +159,16 @@ impl HostnameForm<'_> {
     fn error_at(&self, field: &str) -> Option<&str> {
         error_at(self.error, field)
     }
+
+    /// The opening sentence, around the app's name.
+    fn asks(&self) -> Around {
+        asks(self.t, "hostname-asks", self.name)
+    }
+
+    /// The hostname field's hint.
+    fn hostname_hint(&self) -> String {
+        hostname_hint(self.t, self.name, &self.example)
+    }
 }
 
 /// The form for an API-key or basic service: the key, or a user name and password (and the
@@ -140,6 +186,7 @@ pub fn credentials_form(
 ) -> Response {
     let look = Look::of(app);
     let form = CredentialsForm {
+        t: Locale::for_params(params),
         look: &look,
         name: &service.name,
         params,
@@ -163,6 +210,7 @@ pub fn credentials_form(
 #[derive(Template)]
 #[template(path = "credentials_form.html")]
 struct CredentialsForm<'a> {
+    t: Locale,
     look: &'a Look<'a>,
     name: &'a str,
     params: &'a [(String, String)],
@@ -189,6 +237,17 @@ impl CredentialsForm<'_> {
     /// The error about `field`, if any.
     fn error_at(&self, field: &str) -> Option<&str> {
         error_at(self.error, field)
+    }
+
+    /// The opening sentence, around the app's name.
+    fn asks(&self) -> Around {
+        let key = if self.traded { "credentials-asks-traded" } else { "credentials-asks" };
+        asks(self.t, key, self.name)
+    }
+
+    /// The hostname field's hint.
+    fn hostname_hint(&self) -> String {
+        hostname_hint(self.t, self.name, &self.example)
     }
 }
 

@@ -9,14 +9,17 @@ pub mod chooser;
 pub mod errors;
 pub mod forms;
 pub mod look;
+pub mod org_form;
 pub mod settings;
 pub mod statics;
 
 pub use chooser::chooser;
-pub use errors::{error_page, not_shown};
+pub use errors::{error_page, not_shown, setup_error};
 pub use forms::{connect, credentials_form, hostname_form};
+pub use org_form::org_form;
 
 use crate::AppState;
+use crate::i18n::Locale;
 use crate::security;
 use askama::Template;
 use axum::Router;
@@ -100,6 +103,8 @@ fn page(status: StatusCode, body: &Frame<'_>) -> Response {
 #[derive(Template)]
 #[template(path = "page.html")]
 struct Frame<'a> {
+    /// `<html lang>`: the page's language.
+    lang: &'static str,
     title: &'a str,
     style: &'a Inline,
     body: &'a str,
@@ -117,8 +122,10 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
+    /// A frame for `body` titled `title`, in the request's language ([`Locale::current`]).
     fn new(title: &'a str, body: &'a str) -> Frame<'a> {
         Frame {
+            lang: Locale::current().tag(),
             title,
             style: &STYLE,
             body,
@@ -159,8 +166,12 @@ struct AbandonOnClose<'a> {
 /// closes the pop-up; on a code flow, its redirect URI's origin allowed as its forms' target.
 fn page_under_way(title: &str, body: &str, params: &[(String, String)], look: &Look<'_>) -> Response {
     let value = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let mut frame =
-        Frame { style: look.style(), img_src: look.img_src.as_deref(), ..Frame::new(title, body) };
+    let mut frame = Frame {
+        lang: Locale::for_params(params).tag(),
+        style: look.style(),
+        img_src: look.img_src.as_deref(),
+        ..Frame::new(title, body)
+    };
     if let (Some(_), Some(request_id)) = (value(RETURN_TO), value("request_id")) {
         frame.request = Some(request_id);
         frame.scripts.push(&ABANDON_ON_CLOSE);
@@ -196,7 +207,7 @@ fn form_page(
 /// this page moves on by a `Refresh` header instead, with a link for a browser that does not.
 /// No abandon beacon: leaving this page is the flow going on.
 pub fn handoff(name: &str, url: &str) -> Response {
-    let Ok(body) = (Handoff { name, url }).render() else {
+    let Ok(body) = (Handoff { t: Locale::current(), name, url }).render() else {
         return not_shown();
     };
     let mut response = page(StatusCode::OK, &Frame::new(name, &body));
@@ -210,6 +221,7 @@ pub fn handoff(name: &str, url: &str) -> Response {
 #[derive(Template)]
 #[template(path = "handoff.html")]
 struct Handoff<'a> {
+    t: Locale,
     name: &'a str,
     url: &'a str,
 }
@@ -237,6 +249,15 @@ static POST_RESULT: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostResul
 #[derive(Template)]
 #[template(path = "scripts/post_result.js", escape = "none")]
 struct PostResult;
+
+/// Posts a setup error's message to the opener, if there is one, with the target origin `'*'`
+/// (see [`errors::setup_error`]): it reads the JSON in `#kloudless-setup-error`.
+static POST_SETUP_ERROR: LazyLock<Inline> = LazyLock::new(|| Inline::script(PostSetupError.render()));
+
+/// [`POST_SETUP_ERROR`]'s template (`templates/scripts/post_setup_error.js`).
+#[derive(Template)]
+#[template(path = "scripts/post_setup_error.js", escape = "none")]
+struct PostSetupError;
 
 /// The result message for the flow `request_id`: [`MESSAGE_PREFIX`] and the envelope of `data`.
 pub fn message(request_id: &str, data: &OAuthResult) -> String {
@@ -273,10 +294,11 @@ struct Embedded<'a> {
     fragment: &'static str,
 }
 
-/// The result page: shows the outcome and hands `message` (the result `data`'s [`message`] for
-/// `request_id`) to the page at `origin`: posted to the opener, or, through `back`, a code for it brought to the
-/// app's return page in the URL fragment.
+/// The result page, in `t`'s language: shows the outcome and hands `message` (the result
+/// `data`'s [`message`] for `request_id`) to the page at `origin`: posted to the opener, or,
+/// through `back`, a code for it brought to the app's return page in the URL fragment.
 pub fn result(
+    t: Locale,
     request_id: &str,
     origin: &str,
     back: Option<Back<'_>>,
@@ -293,7 +315,6 @@ pub fn result(
         fragment: RETURN_FRAGMENT,
     };
     // A failure other than a denial says why (an upstream's error, in its words).
-    // A failure other than a denial says why (an upstream's error, in its words).
     let (text, next, detail, outcome) = match data {
         OAuthResult::Success { .. } => (CONNECTED, None, None, "success"),
         OAuthResult::Failure { error, .. } if error == codes::ACCESS_DENIED => {
@@ -306,30 +327,31 @@ pub fn result(
             "error",
         ),
     };
-    let body = ResultBody { text, next, detail, embedded: script_json(&embedded) };
+    let (text, next) = (t.text(text), next.map(|next| t.text(next)));
+    let body = ResultBody { t, text: &text, next: next.as_deref(), detail, embedded: script_json(&embedded) };
     let Ok(body) = body.render() else {
         return not_shown();
     };
-    let mut frame = Frame { result: Some(outcome), ..Frame::new(text, &body) };
+    let mut frame = Frame { lang: t.tag(), result: Some(outcome), ..Frame::new(&text, &body) };
     frame.scripts.push(&POST_RESULT);
     page(StatusCode::OK, &frame)
 }
 
-/// The result page's title after a connected account.
-const CONNECTED: &str = "Account connected. You can close this window.";
-/// The result page's title after the user cancelled, and what follows.
-const CANCELLED: &str = "You cancelled: no account was connected.";
-const CANCELLED_NEXT: &str = "You can close this window, and connect an account from the app later.";
-/// The result page's title after a failure, and what to do.
-const NOT_CONNECTED: &str = "The account could not be connected.";
-const NOT_CONNECTED_NEXT: &str = "Close this window and try again from the app. If it happens again, \
-     tell the app's support team and give them the details below.";
+/// The message of the result page's title after a connected account.
+const CONNECTED: &str = "result-connected";
+/// The messages of the result page's title after the user cancelled, and of what follows.
+const CANCELLED: &str = "result-cancelled";
+const CANCELLED_NEXT: &str = "result-cancelled-next";
+/// The messages of the result page's title after a failure, and of what to do.
+const NOT_CONNECTED: &str = "result-failed";
+const NOT_CONNECTED_NEXT: &str = "result-failed-next";
 
 /// [`result`]'s body (`templates/result.html`): the outcome, and the result as JSON for
 /// [`POST_RESULT`] (escaped by [`script_json`], so nothing in it ends the script element).
 #[derive(Template)]
 #[template(path = "result.html")]
 struct ResultBody<'a> {
+    t: Locale,
     text: &'a str,
     /// What to do next.
     next: Option<&'a str>,
@@ -394,6 +416,7 @@ mod tests {
         let scripts = [
             (&*ABANDON_ON_CLOSE, "abandon_on_close.js"),
             (&*POST_RESULT, "post_result.js"),
+            (&*POST_SETUP_ERROR, "post_setup_error.js"),
             (&*RELAY_SCRIPT, "relay.js"),
             (&*ENHANCE, "enhance.js"),
         ];
@@ -419,7 +442,7 @@ mod tests {
 
     /// The result page for `data`: its body and its policy.
     async fn result_page(data: &OAuthResult) -> (String, String) {
-        let page = result("r", "https://a.test", None, &message("r", data), data);
+        let page = result(Locale::ENGLISH, "r", "https://a.test", None, &message("r", data), data);
         assert_eq!(page.status(), StatusCode::OK);
         let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
         let body = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
@@ -439,7 +462,8 @@ mod tests {
         assert!(failed.contains("&#60;b&#62;expired&#60;/b&#62; (invalid_grant)"), "{failed}");
         assert!(csp.contains(&format!("script-src {} {};", ENHANCE.source, POST_RESULT.source)), "{csp}");
         let (denied, _) = result_page(&failure(codes::ACCESS_DENIED)).await;
-        assert!(denied.contains(CANCELLED) && !denied.contains("(access_denied)"), "{denied}");
+        assert!(denied.contains("You cancelled: no account was connected."), "{denied}");
+        assert!(!denied.contains("(access_denied)"), "{denied}");
         let connected = OAuthResult::Success {
             access_token: "t".into(),
             token_type: "Bearer".into(),

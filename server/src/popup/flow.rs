@@ -41,8 +41,8 @@ pub async fn admitted(
             request.browser = Some(hash.to_owned());
             Ok(Admission::Admitted(Box::new(request)))
         }
-        Err(sign_in::InvalidToken(description)) => {
-            let refused = failure(&request, codes::INVALID_SIGN_IN_TOKEN, description);
+        Err(sign_in::InvalidToken(code, description)) => {
+            let refused = failure(&request, code, description);
             Ok(Admission::Ended(deliver(app, &request, &refused).await))
         }
     }
@@ -80,7 +80,8 @@ pub async fn deliver(app: &AppState, request: &AuthRequest, data: &OAuthResult) 
         .as_ref()
         .zip(code.as_deref())
         .map(|(return_to, code)| pages::Back { return_to, code });
-    pages::result(&request.request_id, &request.origin, back, &message, data)
+    let locale = crate::i18n::Locale::for_params(&request.params);
+    pages::result(locale, &request.request_id, &request.origin, back, &message, data)
 }
 
 /// For a flow with a return page: a one-time code for its result `message` ([`returns`]), the

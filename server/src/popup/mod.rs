@@ -22,7 +22,7 @@ use std::sync::Arc;
 /// The pop-up's routes. The pop-up's own page renders its errors as pages ([`error::as_pages`]);
 /// the waiting page's calls get JSON.
 pub fn router() -> Router<Arc<AppState>> {
-    let as_pages = axum::middleware::map_response(error::as_pages);
+    let as_pages = axum::middleware::from_fn(error::as_pages);
     Router::new()
         .route(POPUP_PATH, get(oauth::show).post(oauth::submit).layer(as_pages))
         .route(PROGRESS_PATH, post(progress::status))

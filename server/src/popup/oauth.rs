@@ -2,6 +2,7 @@
 //! and hand the result to the page that asked — only if that page's origin is trusted.
 
 use crate::AppState;
+use crate::code_flow::request::Invalid;
 use crate::error::AppError;
 use crate::extract::{StrictForm, StrictQuery};
 use crate::pages;
@@ -64,8 +65,8 @@ pub async fn complete(
             let user_id =
                 match sign_in::consume(store, request).await.map_err(AppError::storage(NOT_SAVED))? {
                     Ok(user_id) => user_id,
-                    Err(sign_in::InvalidToken(why)) => {
-                        return Ok(failure(request, codes::INVALID_SIGN_IN_TOKEN, why));
+                    Err(sign_in::InvalidToken(code, why)) => {
+                        return Ok(failure(request, code, why));
                     }
                 };
             let scope = chosen.granted_scope();
@@ -130,7 +131,9 @@ pub async fn show(
     Ok(browser.set_cookie(&app.public_url, page))
 }
 
-/// The page [`show`] answers `query` with, for `browser` at the address `client`.
+/// The page [`show`] answers `query` with, for `browser` at the address `client`. A request
+/// refused on a page is a setup error, which that page also posts to the library
+/// ([`pages::setup_error`]).
 async fn first_page(
     app: &AppState,
     client: SocketAddr,
@@ -138,7 +141,13 @@ async fn first_page(
     query: Result<StrictQuery, AppError>,
 ) -> Result<Response, AppError> {
     let StrictQuery(params) = query?;
-    let request = validate(&app.config, &params)?;
+    let request = match validate(&app.config, &params) {
+        Err(Invalid::Page(error, description)) => {
+            let request_id = field(&params, "request_id").filter(|id| progress::is_request_id(id));
+            return Ok(pages::setup_error(error, &description, request_id));
+        }
+        validated => validated?,
+    };
     let mut request = match admitted(app, request, Some(browser)).await? {
         Admission::Admitted(request) => *request,
         Admission::Ended(result) => return Ok(result),
@@ -166,6 +175,7 @@ async fn first_page(
             let hostname = field(&params, "hostname");
             return crate::broker::choose(app, &request, chosen, upstream, hostname, via_form).await;
         }
+        Connect::Org(org) => return crate::broker::org::form(app, &request, chosen, org),
         Connect::Credentials(entry) => pages::credentials_form(
             app_config,
             &request.params,
@@ -196,6 +206,12 @@ pub async fn submit(
     {
         return crate::broker::credentials(&app, &request, chosen, &params).await;
     }
+    if field(&params, "action") == Some("connect")
+        && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
+        && let Connect::Org(org) = &chosen.service.connect
+    {
+        return crate::broker::org::check(&app, &request, chosen, org, &params).await;
+    }
     let data = complete(&app.store, &request, &params).await?;
     Ok(deliver(&app, &request, &data).await)
 }
@@ -203,7 +219,6 @@ pub async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::code_flow::request::Invalid;
     use crate::config::Config;
 
     fn config() -> Config {
@@ -250,13 +265,41 @@ mod tests {
         ];
         for (extra, expected) in cases {
             // An app without redirect URIs: every refusal is a page.
-            let Err(Invalid::Page(error)) = validate(&config(), &params(extra)) else { panic!("{extra:?}") };
+            let Err(Invalid::Page(_, error)) = validate(&config(), &params(extra)) else {
+                panic!("{extra:?}")
+            };
             assert!(error.to_lowercase().contains(&expected.to_lowercase()), "{error} / {expected}");
         }
         let mut repeated = params(&[]);
         repeated.push(("state".into(), "t".into()));
-        let Err(Invalid::Page(error)) = validate(&config(), &repeated) else { panic!("repeated") };
+        let Err(Invalid::Page(_, error)) = validate(&config(), &repeated) else { panic!("repeated") };
         assert!(error.contains("more than once"));
+    }
+
+    #[test]
+    fn each_setup_error_has_its_code() {
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[("client_id", "nope")], codes::INVALID_CLIENT),
+            (&[("client_id", "<none>")], codes::INVALID_CLIENT),
+            (&[("origin", "http://localhost:3001")], codes::UNTRUSTED_ORIGIN),
+            (&[("origin", "<none>")], codes::UNTRUSTED_ORIGIN),
+            (&[("scope", "unknown")], codes::INVALID_SCOPE),
+            (&[("state", "")], codes::INVALID_REQUEST),
+        ];
+        for (extra, expected) in cases {
+            let Err(Invalid::Page(code, _)) = validate(&config(), &params(extra)) else {
+                panic!("{extra:?}")
+            };
+            assert_eq!(code, expected, "{extra:?}");
+            assert!(codes::SETUP_ERRORS.contains(&code), "{code}: the library takes it");
+        }
+        let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                    return_urls = [\"http://localhost:3000/back\"]\n";
+        let with_returns = Config::from_toml(toml, "127.0.0.1:0".parse().unwrap(), "db".into()).unwrap();
+        let refused = validate(&with_returns, &params(&[("return_to", "http://localhost:3000/other")]));
+        let Err(Invalid::Page(code, why)) = refused else { panic!("{refused:?}") };
+        assert_eq!(code, codes::INVALID_RETURN_TO);
+        assert!(why.contains("return_urls"), "names the fix: {why}");
     }
 
     #[tokio::test]

@@ -189,14 +189,16 @@ const NOT_DELIVERED: AppError = AppError::fixed(
     codes::NOT_DELIVERED,
     "The result went back to the app's page, which did not hand it over.",
 );
-const NO_FLOW: AppError = AppError::fixed(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such flow under way.");
 const NOT_A_REQUEST_ID: AppError =
     AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id.");
 
 /// `POST /v1/oauth/progress` (form `client_id`, `request_id`), from the waiting page: 202 while
 /// the flow is under way (or its result is on its way back to the app's page), 410 when the
-/// result went back and was not handed over in time, 404 for nothing. Never a result. Only
-/// pages on an origin the app trusts may read the answer (CORS).
+/// result went back and was not handed over in time, 204 for nothing (no error status: every
+/// pop-up the user closes ends with such an answer, which must not show as a failed request in
+/// the page's console; libraries before it read any status but 202 and 410 as nothing, as
+/// they did the 404 this answered before). Never a result. Only pages on an origin the app
+/// trusts may read the answer (CORS).
 pub async fn status(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -225,7 +227,7 @@ async fn flow_status(progress: &Progress, request_id: &str, client_id: &str) -> 
     match progress.status(request_id, client_id, SystemTime::now()).await? {
         Status::UnderWay => Ok(StatusCode::ACCEPTED),
         Status::NotDelivered => Err(NOT_DELIVERED),
-        Status::Unknown => Err(NO_FLOW),
+        Status::Unknown => Ok(StatusCode::NO_CONTENT),
     }
 }
 

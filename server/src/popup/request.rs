@@ -32,8 +32,18 @@ const MAX_RETURN_TO: usize = 2048;
 pub const SEARCH: &str = "search";
 
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 8] =
-    ["service", "account", "action", "hostname", "api_key", "username", "password", SEARCH];
+const CONTROLS: [&str; 10] = [
+    "service",
+    "account",
+    "action",
+    "hostname",
+    "api_key",
+    "username",
+    "password",
+    "domain",
+    "admin_email",
+    SEARCH,
+];
 
 /// A pop-up request that passed every check.
 #[derive(Debug)]
@@ -97,17 +107,22 @@ fn required<'p>(params: &'p [(String, String)], key: &str, max: usize) -> Result
 
 /// Checks a pop-up request (or a code flow's): an unknown app is refused on an error page, and
 /// so is anything else wrong unless the request names one of its app's registered redirect URIs,
-/// where it goes back with the error instead ([`ErrorRedirect`], RFC 6749 §4.1.2.1).
+/// where it goes back with the error instead ([`ErrorRedirect`], RFC 6749 §4.1.2.1). Each
+/// refusal has its code, one of [`codes::SETUP_ERRORS`], and a sentence that names the fix.
 pub fn validate(config: &Config, params: &[(String, String)]) -> Result<AuthRequest, Invalid> {
-    let client_id = required(params, "client_id", 256).map_err(Invalid::Page)?;
-    let app = config
-        .app(client_id)
-        .ok_or_else(|| Invalid::Page(format!("There is no app with client_id {client_id}.")))?;
+    let client_id =
+        required(params, "client_id", 256).map_err(|why| Invalid::Page(codes::INVALID_CLIENT, why))?;
+    let app = config.app(client_id).ok_or_else(|| {
+        let why = format!(
+            "There is no app with client_id {client_id}: check the client_id option, and that baseUrl is this server."
+        );
+        Invalid::Page(codes::INVALID_CLIENT, why)
+    })?;
     checked(config, app, params).map_err(|(error, description)| match ErrorRedirect::target(app, params) {
         Some((redirect_uri, state)) => {
             Invalid::Back(ErrorRedirect { redirect_uri, state, error, description })
         }
-        None => Invalid::Page(description),
+        None => Invalid::Page(error, description),
     })
 }
 
@@ -133,7 +148,7 @@ fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<Au
                 code_flow::RESPONSE_TYPE
             );
             let error =
-                if given.is_some() { code_flow::UNSUPPORTED_RESPONSE_TYPE } else { codes::INVALID_REQUEST };
+                if given.is_some() { codes::UNSUPPORTED_RESPONSE_TYPE } else { codes::INVALID_REQUEST };
             return Err((error, why));
         }
     };
@@ -145,11 +160,11 @@ fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<Au
              {OOB_REDIRECT_URI} (the pop-up), or the response_type {} (the code flow).",
             code_flow::RESPONSE_TYPE
         );
-        return Err((code_flow::UNSUPPORTED_RESPONSE_TYPE, why));
+        return Err((codes::UNSUPPORTED_RESPONSE_TYPE, why));
     }
     let state = required(params, "state", 512).map_err(bad)?;
     let (request_id, origin, return_to) = match &code_flow {
-        None => pop_up(app, params).map_err(bad)?,
+        None => pop_up(app, params)?,
         // The code flow's pages are one browser's, identified by the state: no page waits
         // for a message, the browser itself goes back.
         Some(code) => (crate::store::hash(state), redirect_origin(&code.redirect_uri), None),
@@ -163,7 +178,7 @@ fn checked(config: &Config, app: &App, params: &[(String, String)]) -> Result<Au
     let custom_properties =
         custom_properties::from_param(single(params, custom_properties::PARAM).map_err(bad)?).map_err(bad)?;
     let scope = single(params, "scope").map_err(bad)?.unwrap_or("");
-    let invalid_scope = |why: String| (code_flow::INVALID_SCOPE, why);
+    let invalid_scope = |why: String| (codes::INVALID_SCOPE, why);
     let items = scope::parse(scope).map_err(|error| invalid_scope(error.to_string()))?;
     let allowed = services::allowed(&config.services, &items);
     if allowed.is_empty() {
@@ -215,24 +230,31 @@ fn nested_scopes_allowed(allowed: &Allowed) -> Result<(), String> {
 }
 
 /// The pop-up's own parameters, checked: its `request_id`, the `origin` of the page that opened
-/// it (a Trusted Domain of `app`) and its `return_to`, if any.
-fn pop_up(app: &App, params: &[(String, String)]) -> Result<(String, String, Option<ReturnTo>), String> {
+/// it (a Trusted Domain of `app`: else `untrusted_origin`) and its `return_to`, if any (one of
+/// the app's return pages: else `invalid_return_to`).
+fn pop_up(app: &App, params: &[(String, String)]) -> Result<(String, String, Option<ReturnTo>), Refusal> {
     let client_id = &app.client_id;
-    let request_id = required(params, "request_id", 128)?;
-    let origin_text = required(params, "origin", 512)?;
-    let origin = Origin::parse(origin_text)
-        .ok_or_else(|| format!("The origin {origin_text} is not a plain scheme://host[:port] origin."))?;
+    let request_id = required(params, "request_id", 128).map_err(bad)?;
+    let untrusted = |why: String| (codes::UNTRUSTED_ORIGIN, why);
+    let origin_text = required(params, "origin", 512).map_err(untrusted)?;
+    let origin = Origin::parse(origin_text).ok_or_else(|| {
+        untrusted(format!("The origin {origin_text} is not a plain scheme://host[:port] origin."))
+    })?;
     if !origin.is_trusted_by(&app.trusted_domains) {
-        return Err(format!("The origin {origin_text} is not a Trusted Domain of app {client_id}."));
+        return Err(untrusted(format!(
+            "The origin {origin_text} is not a Trusted Domain of app {client_id}: add it to the app's trusted_domains."
+        )));
     }
     if !progress::is_request_id(request_id) {
-        return Err("The parameter request_id must not hold control characters.".to_owned());
+        return Err(bad("The parameter request_id must not hold control characters.".to_owned()));
     }
     // Without registered return URLs the app gets postMessage only: `return_to` is ignored.
-    let return_to = single(params, RETURN_TO)?
+    let return_to = single(params, RETURN_TO)
+        .map_err(bad)?
         .filter(|_| !app.return_urls.is_empty())
         .map(|url| return_page(url, &origin.to_string(), &app.return_urls))
-        .transpose()?;
+        .transpose()
+        .map_err(|why| (codes::INVALID_RETURN_TO, why))?;
     Ok((request_id.to_owned(), origin.to_string(), return_to))
 }
 

@@ -22,6 +22,9 @@ pub enum Kind {
     /// OAuth app authenticated as for a code): the password is never stored, and the account
     /// refreshes as an OAuth 2.0 one (SugarCRM).
     Password,
+    /// An organisation-wide grant: the tenant's admin authorizes our service account once,
+    /// and the server mints each user's token itself ([`crate::providers::org`]).
+    ServiceAccount,
 }
 
 /// How the token endpoint authenticates our OAuth app. The default is HTTP Basic, which
@@ -145,7 +148,9 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
-    /// Where the identity sits in its reply.
+    /// Where the identity sits in its reply (default: the OpenID claims; a service-account
+    /// entry has none).
+    #[serde(default = "IdentityPaths::openid")]
     pub identity: IdentityPaths,
     /// The API's base URL, for the calls made later with the account's tokens.
     pub api_base: Option<String>,
@@ -408,6 +413,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         ],
         Kind::Password => &[("token_url", &entry.token_url), ("identity_url", &entry.identity_url)],
         Kind::ApiKey | Kind::Basic => &[("check_url", &entry.check_url)],
+        Kind::ServiceAccount => &[("token_url", &entry.token_url), ("api_base", &entry.api_base)],
     };
     for (field, value) in needed {
         if value.is_none() {
@@ -627,5 +633,32 @@ mod tests {
         let twice = format!("{base}{urls}{base}{urls}");
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());
+    }
+
+    #[test]
+    fn the_catalogue_holds_the_storage_mail_and_work_services_issue_23_names() {
+        let entries = catalogue().unwrap();
+        let entry = |id: &str| entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
+        for id in ["sharepoint", "onedrivebiz", "teams"] {
+            let url = entry(id).authorization_url.clone().unwrap();
+            assert!(url.contains("/organizations/"), "{id}: work and school accounts only");
+        }
+        for (id, pattern) in [
+            ("egnyte", "*.egnyte.com"),
+            ("zendesk", "*.zendesk.com"),
+            ("gitlab_self_managed", "gitlab.*.*"),
+            ("freshdesk", "*.freshdesk.com"),
+        ] {
+            assert_eq!(entry(id).hostname_pattern.as_deref(), Some(pattern), "{id}: per-server");
+        }
+        assert_eq!(entry("gitlab").hostname_pattern, None, "gitlab.com");
+        assert_eq!(entry("gmail").issuer.as_deref(), Some("https://accounts.google.com"));
+        assert_eq!(entry("outlook_mail").kind, Kind::Oauth2);
+        for id in ["bitbucket", "xero", "quickbooks", "zoom", "airtable"] {
+            assert_eq!(entry(id).client_auth, ClientAuth::ClientSecretBasic, "{id}: Basic, as its docs show");
+        }
+        assert_eq!(entry("freshdesk").placement(), Placement::Basic, "the API key as the Basic user");
+        assert_eq!(entry("alfresco").kind, Kind::Basic);
+        assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }

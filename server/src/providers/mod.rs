@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod client;
 pub mod guard;
 pub mod icons;
+pub mod org;
 pub mod raw_params;
 pub mod scope;
 pub mod services;
@@ -30,6 +31,9 @@ pub enum ConfigKind {
     ApiKey,
     /// A custom basic-authentication service, by the URL that checks a user name and password.
     Basic,
+    /// A custom organisation-wide service: a token endpoint taking RFC 7523 assertions signed
+    /// with a Google-format service account key ([`org`]), by its `token_url` and `api_base`.
+    ServiceAccount,
     /// A simulated service of the built-in demo provider.
     Demo,
 }
@@ -58,9 +62,13 @@ pub struct ProviderConfig {
     pub client_secret_env: Option<String>,
     /// …or the file that holds it (its first line).
     pub client_secret_file: Option<PathBuf>,
+    /// A `service_account` entry: the file holding the service account's JSON key.
+    pub key_file: Option<PathBuf>,
+    /// …or the environment variable that holds the JSON key.
+    pub key_env: Option<String>,
     /// `oauth2`: the authorization endpoint.
     pub authorization_url: Option<String>,
-    /// `oauth2`: the token endpoint.
+    /// `oauth2` / `service_account`: the token endpoint.
     pub token_url: Option<String>,
     /// `oauth2`: the identity endpoint (an OpenID userinfo by default paths).
     pub identity_url: Option<String>,
@@ -95,7 +103,8 @@ pub struct ProviderConfig {
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
-    /// `oauth2` / `oidc`: the API's base URL, the only place the pass-through API reaches.
+    /// `oauth2` / `oidc` / `service_account`: the API's base URL, the only place the
+    /// pass-through API reaches.
     pub api_base: Option<String>,
     /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
     /// ([`Entry::raw_params`]).
@@ -189,6 +198,16 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             catalogue::check(&entry)?;
             return Ok(credentials_service(entry, &config.id));
         }
+        Some(ConfigKind::ServiceAccount) => {
+            let what = "service_account";
+            let mut entry = custom_entry(config, custom_name(what)?, custom_category(what)?);
+            entry.kind = Kind::ServiceAccount;
+            entry.scopes = config.scopes.clone().ok_or("scopes are needed for a service_account provider")?;
+            entry.token_url = config.token_url.clone();
+            entry.api_base = config.api_base.clone();
+            catalogue::check(&entry)?;
+            return org_service(entry, config);
+        }
         Some(ConfigKind::Oidc) => {
             let url = config.issuer.clone().ok_or("issuer is needed for an oidc provider")?;
             http_url(&url).map_err(|e| format!("issuer: {e}"))?;
@@ -231,6 +250,9 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
                  custom provider"
                         .to_owned()
                 })?;
+            if entry.kind == Kind::ServiceAccount {
+                return org_service(entry, config);
+            }
             if !entry.has_tokens() {
                 if let Some(name) = &config.name {
                     entry.name = name.clone();
@@ -330,6 +352,36 @@ fn credentials_service(entry: Entry, config_id: &str) -> Service {
         icon: entry.icon.clone(),
         connect: Connect::Credentials(Arc::new(entry)),
     }
+}
+
+/// An organisation-wide service ([`org`]) enabled by `config`: its key read, its scopes the
+/// entry's unless `scopes` replaces them.
+fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, String> {
+    if config.client_id.is_some()
+        || config.client_secret.is_some()
+        || config.client_secret_env.is_some()
+        || config.client_secret_file.is_some()
+    {
+        return Err(
+            "a service_account service takes key_file or key_env, no client_id or client_secret".to_owned()
+        );
+    }
+    if let Some(name) = &config.name {
+        entry.name = name.clone();
+    }
+    if let Some(scopes) = &config.scopes {
+        entry.scopes = scopes.clone();
+    }
+    let credential = org::read_credential(config.key_file.as_deref(), config.key_env.as_deref())?;
+    Ok(Service {
+        id: entry.id.clone(),
+        aliases: entry.id_aliases.clone(),
+        config_id: config.id.clone(),
+        name: entry.name.clone(),
+        category: entry.category.clone(),
+        icon: entry.icon.clone(),
+        connect: Connect::Org(Arc::new(org::OrgProvider { entry, credential })),
+    })
 }
 
 /// The entry a custom provider describes: OpenID Connect's identity claims, `openid email
@@ -540,6 +592,24 @@ mod tests {
             ),
             ("id = \"pipedrive_token\"\nclient_id = \"c\"", "takes no client_id"),
             ("id = \"k\"\nkind = \"api_key\"\nname = \"K\"\ncategory = \"crm\"", "check_url is needed"),
+            (
+                "id = \"google_workspace\"\nclient_id = \"c\"\nkey_env = \"X\"",
+                "no client_id or client_secret",
+            ),
+            ("id = \"google_workspace\"", "a service account key is needed"),
+            (
+                "id = \"w\"\nkind = \"service_account\"\nname = \"W\"\ncategory = \"storage\"\nkey_env = \"X\"",
+                "scopes are needed",
+            ),
+            (
+                "id = \"w\"\nkind = \"service_account\"\nname = \"W\"\ncategory = \"storage\"\nscopes = [\"s\"]",
+                "token_url is needed",
+            ),
+            (
+                "id = \"google_workspace\"\nkey_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"",
+                "key_env: the environment variable KLOUDLESS_TEST_UNSET_VARIABLE is not set",
+            ),
+            ("id = \"google_workspace\"\nkey_file = \"/nonexistent/k.json\"\nkey_env = \"X\"", "only one of"),
             ("id = \"Bad Id\"\nkind = \"demo\"\nname = \"x\"\ncategory = \"y\"", "the id must be"),
         ];
         for (entry, expected) in cases {

@@ -41,6 +41,9 @@ pub enum Connect {
     /// A real upstream, with an API key or a user name and password typed in the pop-up and
     /// checked against the entry's `check_url`.
     Credentials(Arc<Entry>),
+    /// An organisation-wide provider: the tenant's admin authorizes our credential once, and
+    /// the server mints each user's token ([`crate::providers::org`]).
+    Org(Arc<crate::providers::org::OrgProvider>),
 }
 
 impl Connect {
@@ -51,7 +54,7 @@ impl Connect {
         match self {
             Connect::Credentials(_) => true,
             Connect::Upstream(upstream) => upstream.entry.kind == catalogue::Kind::Password,
-            Connect::Demo => false,
+            Connect::Demo | Connect::Org(_) => false,
         }
     }
 }

@@ -93,10 +93,11 @@ pub async fn mint(
 /// the app (`account_of_another_user`).
 pub const OTHER_USER: &str = "This account is already connected for another user of this app: nothing was changed. Sign in to the app as that user, or ask the app to remove the account first.";
 
-/// Why a flow's sign-in token does not admit it: it is missing (the app requires one) or cannot
-/// be used; the sentence says which. The flow then ends with an `invalid_sign_in_token` result.
+/// Why a flow's sign-in token does not admit it: its error code (`sign_in_token_required` when
+/// it is missing and the app requires one, else `invalid_sign_in_token`) and a sentence that
+/// says which. The flow then ends with that error as its result.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct InvalidToken(pub &'static str);
+pub struct InvalidToken(pub &'static str, pub &'static str);
 
 /// Admits the validated pop-up `request` in the browser whose cookie hashes to `browser`:
 /// without a `sign_in_token`, unless its app requires one; with one, only if the token is the
@@ -112,6 +113,7 @@ pub async fn admit(
     let Some(token) = &request.sign_in_token else {
         if app.config.app(&request.client_id).is_some_and(|a| a.require_sign_in_token) {
             return Ok(Err(InvalidToken(
+                codes::SIGN_IN_TOKEN_REQUIRED,
                 "This app requires a sign-in token from its backend (the sign_in_token option): none was given.",
             )));
         }
@@ -130,6 +132,7 @@ pub async fn admit(
         )
         .await?;
     Ok(admitted.map(Some).ok_or(InvalidToken(
+        codes::INVALID_SIGN_IN_TOKEN,
         "The sign-in token is unknown, expired, already used or not this app's: ask the app for a new one.",
     )))
 }
@@ -147,6 +150,7 @@ pub async fn consume(
     let consumed =
         store.consume_sign_in_token(token, &request.request_id, browser, millis(SystemTime::now())).await?;
     Ok(consumed.map(Some).ok_or(InvalidToken(
+        codes::INVALID_SIGN_IN_TOKEN,
         "The sign-in token was used already by this sign-in's result, or expired: ask the app for a new one.",
     )))
 }

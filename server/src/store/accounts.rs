@@ -205,6 +205,7 @@ impl Store {
         Ok(in_transaction!(self, tx => {
             sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM org_user_tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0
         }))
     }

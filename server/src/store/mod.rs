@@ -16,6 +16,7 @@ mod accounts;
 mod codes;
 mod flows;
 mod health;
+mod org_tokens;
 mod returns;
 mod schema;
 mod sign_in;
@@ -26,6 +27,7 @@ pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
 pub use flows::{Full, NewFlow, Stage};
 pub use health::{Health, RefreshFailure};
+pub use org_tokens::OrgUserToken;
 pub use returns::CodeFlow;
 pub use upstream::{IdleAccount, OpenAt, PendingAt, StoredTokens, UpstreamAccount};
 

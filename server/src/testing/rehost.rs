@@ -33,6 +33,10 @@ pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
             let entry = Arc::get_mut(entry).ok_or_else(shared)?;
             *entry = rehosted(entry, base)?;
         }
+        Connect::Org(org) => {
+            let org = Arc::get_mut(org).ok_or_else(shared)?;
+            org.entry = rehosted(&org.entry, base)?;
+        }
         Connect::Demo => return Err(format!("{id} is a demo service")),
     }
     Ok(())

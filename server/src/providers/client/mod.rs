@@ -8,6 +8,7 @@
 //! sentence for the user, never a token or a secret.
 
 mod credential;
+pub mod jwt_bearer;
 mod read;
 mod reply;
 

@@ -1,0 +1,186 @@
+//! Acting as a user of an organisation-wide account's tenant ([`crate::providers::org`]): the
+//! raw API's `X-Kloudless-As-User` names the user (an address of the tenant; without it, the
+//! admin who connected the account). The user's access token is minted by the server and
+//! cached sealed per (account, user), never returned by the raw API; only
+//! `GET …/credentials/?as_user=` returns one, to an app with `allow_credentials`.
+//!
+//! Single flight, as for refreshes ([`super::refresh`]): callers for one user queue on an
+//! in-process lock; across instances, the one minting holds a lease taken by compare-and-swap
+//! on the row's version ([`crate::store::Store::claim_org_mint`]) and the others poll until the
+//! token is saved. A token due within [`super::refresh::MARGIN`], or just refused by the API
+//! (401), is minted again. A token endpoint refusing our client (`unauthorized_client`: the
+//! tenant removed the delegation) makes the account inactive with that reason; a user the
+//! provider does not know (`invalid_grant`) is a 403 for that call only.
+
+use crate::AppState;
+use crate::accounts::refresh::{LEASE, POLL, due, fresh_tokens};
+use crate::clock::now_millis;
+use crate::error::AppError;
+use crate::providers::client::{Tokens, UpstreamError};
+use crate::providers::org::{OrgGrant, OrgProvider};
+use crate::providers::services::{self, Connect};
+use crate::store::Account;
+use axum::http::{HeaderMap, StatusCode};
+use kloudless_protocol::codes;
+use std::borrow::Cow;
+
+/// The header naming the user to act as.
+pub const AS_USER: &str = "x-kloudless-as-user";
+
+const NOT_ORG: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "X-Kloudless-As-User is only for organisation-wide accounts.",
+);
+const BAD_USER: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "X-Kloudless-As-User must be one address.",
+);
+const OUTSIDE: AppError = AppError::fixed(
+    StatusCode::FORBIDDEN,
+    "forbidden",
+    "The user is not a user of this account's organisation.",
+);
+const UNREADABLE: AppError = AppError::Server(Cow::Borrowed("The account's grant could not be read."));
+const BUSY: AppError =
+    AppError::Server(Cow::Borrowed("The user's token is being minted elsewhere for too long."));
+
+/// The organisation-wide provider of `account`, if it is of one.
+pub fn provider<'a>(app: &'a AppState, account: &Account) -> Option<&'a OrgProvider> {
+    match &services::find(&app.config.services, &account.service)?.connect {
+        Connect::Org(org) => Some(org.as_ref()),
+        _ => None,
+    }
+}
+
+/// The user named by `X-Kloudless-As-User`, if any ([`user`]); the header twice is refused.
+pub fn named(headers: &HeaderMap, org: bool) -> Result<Option<String>, AppError> {
+    let mut values = headers.get_all(AS_USER).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(BAD_USER);
+    }
+    user(value.to_str().map_err(|_| BAD_USER)?, org).map(Some)
+}
+
+/// The user `text` names (trimmed, lower case): refused when the account is not
+/// organisation-wide (`org` is `false`) or it is empty or too long for an address.
+pub fn user(text: &str, org: bool) -> Result<String, AppError> {
+    if !org {
+        return Err(NOT_ORG);
+    }
+    let user = text.trim().to_ascii_lowercase();
+    if user.is_empty() || user.len() > 320 {
+        return Err(BAD_USER);
+    }
+    Ok(user)
+}
+
+/// The access token to call with: the account's own ([`fresh_tokens`]), or for an
+/// organisation-wide account (`org`), that of the user acted as ([`user_tokens`]);
+/// `stale` is one the API just refused.
+pub async fn tokens(
+    app: &AppState,
+    account: &Account,
+    org: Option<&OrgProvider>,
+    user: Option<&str>,
+    stale: Option<&str>,
+) -> Result<Tokens, AppError> {
+    match org {
+        Some(org) => user_tokens(app, account, org, user, stale).await,
+        None => Ok(fresh_tokens(app, account, stale).await?),
+    }
+}
+
+/// The sealing owner of the account's secrets (its grant; with `\n` and a user, that user's token).
+fn owner(account: &Account, subject: &str) -> String {
+    crate::secrets::account_owner(&account.client_id, &account.service, subject)
+}
+
+/// The account's grant, opened; refused when the account is inactive.
+async fn grant(app: &AppState, account: &Account) -> Result<(OrgGrant, String), AppError> {
+    let subject = app.store.account_subject(account.id).await?.ok_or(UNREADABLE)?;
+    let stored = app.store.stored_tokens(account.id).await?.ok_or(UNREADABLE)?;
+    if let Some(reason) = stored.inactive_reason {
+        return Err(AppError::Inactive(reason));
+    }
+    let plain =
+        app.secrets.open(&stored.sealed, owner(account, &subject).as_bytes()).map_err(|_| UNREADABLE)?;
+    let grant = serde_json::from_slice(&plain).map_err(|_| UNREADABLE)?;
+    Ok((grant, subject))
+}
+
+/// The access token of `user` (default: the admin) under the organisation-wide `account` of
+/// `provider`: the cached one unless it is due or is `stale` (just refused), else a new one
+/// (see the module's documentation).
+pub async fn user_tokens(
+    app: &AppState,
+    account: &Account,
+    provider: &OrgProvider,
+    user: Option<&str>,
+    stale: Option<&str>,
+) -> Result<Tokens, AppError> {
+    let (grant, subject) = grant(app, account).await?;
+    let user = user.unwrap_or(&grant.admin).to_owned();
+    if !grant.holds(&user) {
+        return Err(OUTSIDE);
+    }
+    let owner = format!("{}\n{user}", owner(account, &subject));
+    let lock = app.org_locks.of((account.id, user.clone()));
+    let _one_at_a_time = lock.lock().await;
+    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    let deadline = now_millis() + 2 * lease_ms;
+    loop {
+        let row = app.store.org_user_token(account.id, &user).await?;
+        let version = row.as_ref().map_or(0, |row| row.version);
+        let now = now_millis();
+        if let Some(sealed) = row.and_then(|row| row.sealed) {
+            let plain = app.secrets.open(&sealed, owner.as_bytes()).map_err(|_| UNREADABLE)?;
+            let tokens: Tokens = serde_json::from_slice(&plain).map_err(|_| UNREADABLE)?;
+            if !due(&tokens, now) && stale != Some(tokens.access_token.as_str()) {
+                return Ok(tokens);
+            }
+        }
+        if !app.store.claim_org_mint(account.id, &user, version, now, now + lease_ms).await? {
+            if now > deadline {
+                return Err(BUSY);
+            }
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        let tokens = match provider.mint(&app.http, &user).await {
+            Ok(tokens) => tokens,
+            Err(error) => {
+                app.store.release_org_mint(account.id, &user).await?;
+                return Err(refused(app, account, error).await);
+            }
+        };
+        let plain = serde_json::to_vec(&tokens).map_err(|_| UNREADABLE)?;
+        let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|_| UNREADABLE)?;
+        if app.store.save_org_token(account.id, &user, version, &sealed).await? {
+            return Ok(tokens);
+        }
+        // Our lease ran out and another instance saved first: use what it saved.
+    }
+}
+
+/// The API error for a mint the token endpoint refused with `error`; `unauthorized_client`
+/// makes the account inactive first.
+async fn refused(app: &AppState, account: &Account, error: UpstreamError) -> AppError {
+    match error.code.as_str() {
+        "unauthorized_client" => {
+            let reason = format!("unauthorized_client: {}", error.description);
+            match app.store.deactivate(account.id, &reason).await {
+                Ok(()) => AppError::Inactive(reason),
+                Err(source) => AppError::Storage { source, page: "" },
+            }
+        }
+        "invalid_grant" => AppError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: format!("The service refused to act as this user: {}", error.description).into(),
+        },
+        _ => error.into(),
+    }
+}

@@ -1,0 +1,1 @@
+(function(){var o=window.opener;if(o)o.postMessage(JSON.parse(document.getElementById('kloudless-setup-error').textContent),'*')})();
