@@ -50,10 +50,11 @@ packages: dist
 	scripts/install-packages.sh
 
 # The server the end-to-end tests and the bench start (target/debug/authenticator-server), with
-# the test knobs (`--test-faults`, `--latency-ms`: the `test-support` feature). A release build
-# (`cargo build --release -p authenticator-server`, as bench-server does) has none.
+# the test knobs (`--test-faults`, `--latency-ms`, `--rehost`: the `test-support` feature), and
+# the quirk simulator e2e/quirks.test.mjs starts (target/debug/quirk-simulator). A release build
+# (`cargo build --release -p authenticator-server`, as bench-server does) has no knob.
 server:
-	cargo build -p authenticator-server --features test-support
+	cargo build -p authenticator-server --features test-support -p quirk-simulator
 
 # The same binary without the test knobs, as shipped.
 server-plain:

@@ -38,9 +38,11 @@ export function freshDatabase() {
  * only `make server`'s build has (the `test-support` feature; a plain build refuses the flag).
  * `config` is more TOML for the config file (e.g. a `[popup_flows]` table); `prelude` is TOML
  * placed before the apps (top-level keys such as `public_url`); `database` is its
- * `--database` (default: a fresh one, see freshDatabase). `stop()` resolves once it has exited.
+ * `--database` (default: a fresh one, see freshDatabase); `args` are more command-line arguments
+ * (test knobs such as `--rehost`, which only `make server`'s build has). `stop()` resolves once
+ * it has exited.
  */
-export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '', prelude = '', database = freshDatabase() } = {}) {
+export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '', prelude = '', database = freshDatabase(), args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-e2e-'));
   const config = join(dir, 'config.toml');
   const fault = ({ endpoint, kind, slow_ms: slow }) => `fault = { endpoint = ${JSON.stringify(endpoint)}, `
@@ -57,7 +59,7 @@ export async function startApi(apps, { listen = '127.0.0.1:0', config: extra = '
   if (!existsSync(serverBinary)) throw new Error(`${serverBinary} is missing: run make build`);
   const faults = apps.some((app) => app.fault) ? ['--test-faults'] : [];
   const child = spawn(serverBinary,
-    ['--listen', listen, '--database', database, '--config', config, ...faults],
+    ['--listen', listen, '--database', database, '--config', config, ...faults, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = [];
   child.stderr.on('data', (chunk) => stderr.push(chunk));

@@ -199,6 +199,7 @@ async fn start_with_upstream_account(revocation_url: &str, refresh: Option<&str>
         scope: None,
         hostname: None,
         instance_url: None,
+        site: None,
     };
     let acme = common::acme::start("", &endpoints, &tokens).await;
     let running = Running { server: acme.server, store: acme.store };

@@ -496,6 +496,7 @@ async fn start_download(
         scope: None,
         hostname: None,
         instance_url: None,
+        site: None,
     };
     common::acme::start_tuned(&format!("upstream_timeout_secs = {upstream}"), &endpoints, &tokens, tune).await
 }

@@ -99,3 +99,24 @@ async fn error_pages_follow_the_request_language() {
     let german = app.send(Method::GET, &path, &[("Accept-Language", "de")], b"").await;
     assert!(german.body.contains("<h1>Diese Verbindung konnte nicht starten</h1>"), "{}", german.body);
 }
+
+#[tokio::test]
+async fn a_password_entrys_form_says_in_each_language_that_the_password_is_not_kept() {
+    let toml = "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\n\
+                [apps.branding]\nname = \"Acme\"\n\
+                [[providers]]\nid = \"sugarcrm\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+    let app = TestServer::with(toml).browser(BROWSER).app().await;
+    let said = [
+        ("en", "in exchange for a token kept sealed on this server: your password is not kept."),
+        ("de", "Ihr Passwort wird nicht gespeichert."),
+        ("fr", "votre mot de passe n’est pas conservé."),
+        ("es", "tu contraseña no se guarda."),
+        ("ja", "パスワードは保存されません。"),
+    ];
+    for (locale, sentence) in said {
+        let form = page(&app, "sugarcrm", &[("locale", locale), ("service", "sugarcrm")], "").await;
+        assert_eq!((form.status, lang(&form)), (200, locale), "{}", form.body);
+        assert!(form.body.contains(sentence), "{locale}: {}", form.body);
+        assert!(!form.body.contains("to check it"), "{locale}: not the kept credential's sentence");
+    }
+}

@@ -193,6 +193,7 @@ fn tokens(access: &str) -> Tokens {
         scope: None,
         hostname: None,
         instance_url: None,
+        site: None,
     }
 }
 

@@ -213,6 +213,7 @@ fn expiring(refresh_token: &str, in_secs: i64) -> Tokens {
         scope: None,
         hostname: None,
         instance_url: None,
+        site: None,
     }
 }
 

@@ -152,6 +152,7 @@ async fn a_huge_token_reply_is_cut_at_the_limit_and_the_caller_told_why() {
         scope: None,
         hostname: None,
         instance_url: None,
+        site: None,
     };
     let running = common::acme::start("", &endpoints, &tokens).await;
     let reply = running

@@ -1,7 +1,7 @@
 //! The simulator's routes: authorization, token, identity, revocation, the API, and the
 //! `/_sim/` control routes for a test driving the binary.
 
-use crate::profile::{Identity, Pkce};
+use crate::profile::{Discovery, Identity, Pkce};
 use crate::token::{self, Form, authenticated, error, field};
 use crate::{Code, Shared};
 use axum::Router;
@@ -18,7 +18,9 @@ use serde_json::json;
 pub fn router(shared: Shared) -> Router {
     let coop = shared.lock().profile.coop;
     let with = |shared: &Shared| shared.clone();
-    let (a, t, i, r, api, counts, expire, revoke) = (
+    let (a, t, f, i, r, api, counts, expire, revoke, d) = (
+        with(&shared),
+        with(&shared),
         with(&shared),
         with(&shared),
         with(&shared),
@@ -30,7 +32,8 @@ pub fn router(shared: Shared) -> Router {
     );
     let router = Router::new()
         .route("/authorize", get(move |query: RawQuery| async move { authorize(&a, query) }))
-        .route("/token", post(move |headers: HeaderMap, body: Bytes| token::token(t, headers, form(&body))))
+        .route("/token", post(move |headers: HeaderMap, body: Bytes| token_request(t, headers, body, false)))
+        .route("/refresh", post(move |headers: HeaderMap, body: Bytes| token_request(f, headers, body, true)))
         .route(
             "/identity",
             any(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
@@ -51,6 +54,7 @@ pub fn router(shared: Shared) -> Router {
                 move |headers: HeaderMap, body: Bytes| async move { revocation(&r, &headers, &form(&body)) },
             ),
         )
+        .route("/.well-known/openid-configuration", get(move || async move { discovery(&d) }))
         .route("/_sim/counts", get(move || async move { axum::Json(counts.lock().counts.clone()) }))
         .route(
             "/_sim/expire",
@@ -73,8 +77,25 @@ pub fn router(shared: Shared) -> Router {
     }))
 }
 
+/// A request to `/token` (or, `at_refresh`, to `/refresh`): its parameters read from a JSON or
+/// form body.
+async fn token_request(shared: Shared, headers: HeaderMap, body: Bytes, at_refresh: bool) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let params = if json { json_form(&body) } else { form(&body) };
+    token::token(shared, headers, params, json, at_refresh).await
+}
+
 fn form(body: &[u8]) -> Form {
     form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A JSON object's string members as pairs (nothing for anything else).
+fn json_form(body: &[u8]) -> Form {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).unwrap_or_default();
+    object.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_owned()))).collect()
 }
 
 /// `GET /authorize`: approves at once (a redirect to `redirect_uri` with a code, `state` and the
@@ -111,10 +132,50 @@ fn authorize(shared: &Shared, RawQuery(query): RawQuery) -> Response {
     if let Some(value) = field(&query, "state") {
         back.push(("state", value.to_owned()));
     }
-    if let Some(issuer) = &state.profile.issuer {
-        back.push(("iss", issuer.clone()));
+    let host = state.base.trim_start_matches("http://").to_owned();
+    let (first_label, rest) = host.split_once('.').unwrap_or((&host, ""));
+    for (name, template) in &state.profile.callback_params {
+        let value = template
+            .replace("{base}", &state.base)
+            .replace("{host}", &host)
+            .replace("{first_label}", first_label)
+            .replace("{rest}", rest);
+        back.push((name.as_str(), value));
+    }
+    let iss = match state.profile.discovery {
+        Some(Discovery::Iss) => Some(state.base.clone()),
+        Some(Discovery::IssOmitted) => None,
+        None => state.profile.issuer.clone(),
+    };
+    if let Some(issuer) = iss {
+        back.push(("iss", issuer));
     }
     Redirect::to(&with_query(redirect_uri, &back)).into_response()
+}
+
+/// `GET /.well-known/openid-configuration`: the discovery document of a profile that has one
+/// (its base URL as the issuer, `iss` advertised), else 404.
+fn discovery(shared: &Shared) -> Response {
+    let state = shared.lock();
+    if state.profile.discovery.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let base = &state.base;
+    let methods = match state.profile.client_auth {
+        crate::profile::ClientAuth::Basic => json!(["client_secret_basic"]),
+        crate::profile::ClientAuth::Post => json!(["client_secret_post"]),
+        crate::profile::ClientAuth::Both => json!(["client_secret_basic", "client_secret_post"]),
+        crate::profile::ClientAuth::None => json!(["none"]),
+    };
+    axum::Json(json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "userinfo_endpoint": format!("{base}/identity"),
+        "token_endpoint_auth_methods_supported": methods,
+        "authorization_response_iss_parameter_supported": true,
+    }))
+    .into_response()
 }
 
 fn with_query(url: &str, pairs: &[(&str, String)]) -> String {
@@ -131,6 +192,15 @@ fn live(shared: &Shared, token: &str) -> bool {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+}
+
+/// The access token of a request to the API or the identity endpoint, where the profile takes
+/// it (its `token_header`, else `Authorization: Bearer`).
+fn presented<'h>(shared: &Shared, headers: &'h HeaderMap) -> Option<&'h str> {
+    match shared.lock().profile.token_header.clone() {
+        Some(name) => headers.get(name.as_str())?.to_str().ok(),
+        None => bearer(headers),
+    }
 }
 
 fn unauthorized() -> Response {
@@ -164,7 +234,7 @@ fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) 
         }
         me
     } else {
-        if !bearer(headers).is_some_and(|t| live(shared, t)) {
+        if !presented(shared, headers).is_some_and(|t| live(shared, t)) {
             return unauthorized();
         }
         me
@@ -261,12 +331,12 @@ fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
 
 /// Any other path: the API. 401 to a token that is not live (an API-key or basic provider: to a
 /// request without the credential, [`credential_ok`]), 429 with `Retry-After` while throttled,
-/// else a small JSON reply.
+/// the profile's sites at their path, 404 outside the sites' API prefix, else a small JSON reply.
 fn call_api(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     let credential = shared.lock().profile.credential.clone();
     let authorized = match &credential {
         Some(placement) => credential_ok(placement, method, uri, headers),
-        None => bearer(headers).is_some_and(|t| live(shared, t)),
+        None => presented(shared, headers).is_some_and(|t| live(shared, t)),
     };
     if !authorized {
         shared.lock().counts.api_unauthorized += 1;
@@ -276,6 +346,14 @@ fn call_api(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) ->
     if state.throttle > 0 {
         state.throttle -= 1;
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
+    }
+    if let Some(sites) = &state.profile.sites {
+        if uri.path() == sites.path {
+            return axum::Json(sites.reply.clone()).into_response();
+        }
+        if !uri.path().starts_with(&sites.api_prefix) {
+            return StatusCode::NOT_FOUND.into_response();
+        }
     }
     state.counts.api_calls += 1;
     axum::Json(json!({ "ok": true })).into_response()

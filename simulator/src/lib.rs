@@ -1,8 +1,11 @@
 //! The quirk simulator: one local OAuth 2.0 provider whose behaviour is a [`Profile`] — client
 //! authentication, token reply format, `expires_in`, refresh-token rotation, scope separator,
-//! error redirects with or without `state`, `iss`, identity by userinfo, a "me" endpoint or
-//! introspection, RFC 7009 revocation, an API that answers 401 to an expired token and 429 with
-//! `Retry-After`, `Cross-Origin-Opener-Policy` on its pages.
+//! error redirects with or without `state`, `iss` (and a discovery document advertising it),
+//! the account's server named in the authorization response, token requests that must be JSON or
+//! carry extra parameters, the password grant, identity by userinfo, a "me" endpoint or
+//! introspection, the access token in a header of its own, RFC 7009 revocation, an API that
+//! answers 401 to an expired token and 429 with `Retry-After`, `Cross-Origin-Opener-Policy` on
+//! its pages.
 //!
 //! Tests run it in-process ([`Simulator::start`]) and read what it saw ([`Counts`]: token
 //! requests by grant, refreshes, revocations, API calls), or start the `quirk-simulator` binary
@@ -10,7 +13,8 @@
 //! back with a code), so an HTTP client and a browser both get through it.
 //!
 //! Endpoints, at its base URL: `/authorize`, `/token`, `/identity` (userinfo, "me" or
-//! introspection, as the profile says), `/revoke`, and every other path is the API.
+//! introspection, as the profile says), `/revoke`, `/.well-known/openid-configuration` (where
+//! the profile has `discovery`), and every other path is the API.
 
 mod endpoints;
 pub mod profile;
@@ -27,6 +31,10 @@ use std::time::Duration;
 pub const CLIENT_ID: &str = "conformance-client";
 /// Its client secret.
 pub const CLIENT_SECRET: &str = "conformance-secret";
+/// The user name its password grant takes (a profile with `password_grant`).
+pub const USERNAME: &str = "ann";
+/// That user's password.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// What the simulator saw.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -35,6 +43,8 @@ pub struct Counts {
     pub authorizations: usize,
     /// Token requests with `grant_type=authorization_code`, answered or refused.
     pub code_grants: usize,
+    /// Token requests with `grant_type=password`, answered or refused.
+    pub password_grants: usize,
     /// Token requests with `grant_type=refresh_token`, answered or refused.
     pub refresh_attempts: usize,
     /// Refreshes answered with new tokens.

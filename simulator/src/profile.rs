@@ -80,6 +80,17 @@ pub enum Refresh {
     SingleUse,
 }
 
+/// How token requests must carry their parameters.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenBody {
+    /// `application/x-www-form-urlencoded` (RFC 6749).
+    #[default]
+    Form,
+    /// A JSON object only (as Atlassian documents its token requests).
+    Json,
+}
+
 /// How the account's identity is read.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
@@ -93,6 +104,32 @@ pub enum Identity {
     MePost,
     /// RFC 7662 token introspection: a form POST of `token`, the client authenticated.
     Introspect,
+}
+
+/// Whether the provider is an OpenID provider with a discovery document (OpenID Connect
+/// Discovery 1.0) at `/.well-known/openid-configuration`, naming its base URL as the issuer and
+/// advertising `authorization_response_iss_parameter_supported` (RFC 9207 §3).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Discovery {
+    /// Its authorization responses carry `iss` (its base URL), as advertised.
+    Iss,
+    /// It advertises `iss` but its authorization responses omit it (a broken or spoofed
+    /// provider: the client must refuse them).
+    IssOmitted,
+}
+
+/// The sites a token reaches, answered at an API path.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sites {
+    /// The API path (`/oauth/token/accessible-resources`).
+    pub path: String,
+    /// Its JSON reply.
+    pub reply: Value,
+    /// The path prefix the API answers under once a site is chosen (`/ex/jira/{id}`): other
+    /// API paths are 404.
+    pub api_prefix: String,
 }
 
 /// A provider's behaviour. Every field but `docs` has the default of a plain RFC 6749 provider.
@@ -142,6 +179,9 @@ pub struct Profile {
     /// The `iss` its authorization responses carry (RFC 9207), if any.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// Its discovery document, if it has one.
+    #[serde(default)]
+    pub discovery: Option<Discovery>,
     /// How the identity is read.
     #[serde(default)]
     pub identity: Identity,
@@ -154,6 +194,38 @@ pub struct Profile {
     /// Whether its token replies name the account's API server (`instance_url`, Salesforce).
     #[serde(default)]
     pub instance_url: bool,
+    /// Whether its token replies name the account's API server as `api_domain` (Zoho).
+    #[serde(default)]
+    pub api_domain: bool,
+    /// Parameters every token request must carry, with these values (else `invalid_request`).
+    #[serde(default)]
+    pub token_params: std::collections::BTreeMap<String, String>,
+    /// How token requests must carry their parameters.
+    #[serde(default)]
+    pub token_body: TokenBody,
+    /// An API path that names the sites a token reaches (Atlassian's
+    /// `/oauth/token/accessible-resources`), and its reply.
+    #[serde(default)]
+    pub sites: Option<Sites>,
+    /// Whether refresh requests go to an endpoint of their own (`/refresh`), the token endpoint
+    /// refusing them (`unsupported_grant_type`).
+    #[serde(default)]
+    pub separate_refresh: bool,
+    /// Whether its token endpoint takes the password grant (RFC 6749 §4.3) of
+    /// [`crate::USERNAME`] and [`crate::PASSWORD`].
+    #[serde(default)]
+    pub password_grant: bool,
+    /// The header its API and identity endpoint take the access token in (SugarCRM's
+    /// `OAuth-Token`), instead of `Authorization: Bearer`.
+    #[serde(default)]
+    pub token_header: Option<String>,
+    /// Parameters its authorization responses add, naming the account's server (Zoho's
+    /// `accounts-server`, ShareFile's `subdomain` and `apicp`): each a template over the
+    /// simulator's own address — `{base}` (`http://127.0.0.1:PORT`), `{host}`
+    /// (`127.0.0.1:PORT`), `{first_label}` (`127`) and `{rest}` (`0.0.1:PORT`), so that what
+    /// the client builds from them leads back to the simulator.
+    #[serde(default)]
+    pub callback_params: std::collections::BTreeMap<String, String>,
     /// Whether its pages send `Cross-Origin-Opener-Policy: same-origin`.
     #[serde(default)]
     pub coop: bool,
@@ -186,6 +258,19 @@ impl Profile {
     /// Reads a profile from TOML (a file, or a catalogue entry's `profile` table as text).
     pub fn from_toml(text: &str) -> Result<Profile, String> {
         toml::from_str(text).map_err(|e| format!("profile: {e}"))
+    }
+
+    /// The profile of the catalogue entry `id` (its `[provider.profile]`) in the catalogue's
+    /// text (`server/providers.toml`).
+    pub fn of_entry(catalogue: &str, id: &str) -> Result<Profile, String> {
+        let file: toml::Table = toml::from_str(catalogue).map_err(|e| format!("catalogue: {e}"))?;
+        let entries = file.get("provider").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+        let entry = entries
+            .into_iter()
+            .find(|entry| entry.get("id").and_then(toml::Value::as_str) == Some(id))
+            .ok_or_else(|| format!("the catalogue has no entry {id}"))?;
+        let profile = entry.get("profile").cloned().ok_or_else(|| format!("{id} has no profile"))?;
+        profile.try_into().map_err(|e| format!("{id}'s profile: {e}"))
     }
 
     /// Checks what serde cannot: a public client must use PKCE, and docs are cited.

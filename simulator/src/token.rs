@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §4.1.3 and §6) in the profile's ways, and the client
 //! authentication it shares with the introspection and revocation endpoints.
 
-use crate::profile::{ClientAuth, ExpiresIn, Pkce, Refresh, TokenReply};
+use crate::profile::{ClientAuth, ExpiresIn, Pkce, Refresh, TokenBody, TokenReply};
 use crate::{AccessToken, CLIENT_ID, CLIENT_SECRET, Grant, RefreshToken, Shared, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,14 +53,21 @@ pub fn authenticated(auth: ClientAuth, headers: &HeaderMap, form: &Form) -> bool
     }
 }
 
-/// `POST /token`.
-pub async fn token(shared: Shared, headers: HeaderMap, form: Form) -> Response {
+/// `POST /token` (`/refresh`: `at_refresh`): its parameters `form`, sent as JSON (`json`) or as
+/// a form. A profile with `separate_refresh` takes refreshes at `/refresh` only, and nothing
+/// else there.
+pub async fn token(shared: Shared, headers: HeaderMap, form: Form, json: bool, at_refresh: bool) -> Response {
     let delay = shared.lock().token_delay;
     tokio::time::sleep(delay).await;
     let mut state = shared.lock();
     let grant = field(&form, "grant_type").unwrap_or_default().to_owned();
+    let refreshing = grant == "refresh_token";
+    if at_refresh != (refreshing && state.profile.separate_refresh) {
+        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
     match grant.as_str() {
         "authorization_code" => state.counts.code_grants += 1,
+        "password" if state.profile.password_grant => state.counts.password_grants += 1,
         "refresh_token" => state.counts.refresh_attempts += 1,
         _ => return error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
@@ -68,6 +75,12 @@ pub async fn token(shared: Shared, headers: HeaderMap, form: Form) -> Response {
         true => axum::Json(json!({ "ok": false, "error": code })).into_response(),
         false => error(status, &code),
     };
+    let body_as_documented = json == (state.profile.token_body == TokenBody::Json);
+    let params_as_documented =
+        state.profile.token_params.iter().all(|(name, value)| field(&form, name) == Some(value.as_str()));
+    if !body_as_documented || !params_as_documented {
+        return refused(&state, Refusal(StatusCode::BAD_REQUEST, "invalid_request".to_owned()));
+    }
     if !authenticated(state.profile.client_auth, &headers, &form) {
         state.counts.bad_client_auth += 1;
         return refused(&state, Refusal(StatusCode::UNAUTHORIZED, "invalid_client".to_owned()));
@@ -78,6 +91,7 @@ pub async fn token(shared: Shared, headers: HeaderMap, form: Form) -> Response {
         .is_some_and(|v| v.contains("application/json"));
     let reply = match grant.as_str() {
         "authorization_code" => exchange(&mut state, &form),
+        "password" => password(&mut state, &form),
         _ => refresh(&mut state, &form),
     };
     match reply {
@@ -112,6 +126,16 @@ fn exchange(state: &mut State, form: &Form) -> Result<Map<String, Value>, Refusa
     let mut reply = issue(state, grant, true);
     reply.insert("scope".into(), json!(code.scope));
     Ok(reply)
+}
+
+/// The password grant: [`crate::USERNAME`] with [`crate::PASSWORD`] only.
+fn password(state: &mut State, form: &Form) -> Result<Map<String, Value>, Refusal> {
+    if field(form, "username") != Some(crate::USERNAME) || field(form, "password") != Some(crate::PASSWORD) {
+        return Err(invalid_grant());
+    }
+    state.grants.push(Grant::default());
+    let grant = state.grants.len() - 1;
+    Ok(issue(state, grant, true))
 }
 
 /// The refresh grant, rotating as the profile says.
@@ -167,6 +191,9 @@ fn issue(state: &mut State, grant: usize, with_refresh: bool) -> Map<String, Val
     }
     if state.profile.instance_url {
         reply.insert("instance_url".into(), json!(state.base));
+    }
+    if state.profile.api_domain {
+        reply.insert("api_domain".into(), json!(state.base));
     }
     reply
 }

@@ -32,6 +32,7 @@ category-database = Datenbanken
 category-helpdesk = Helpdesk
 category-meeting = Besprechungen
 category-project = Projektmanagement
+category-documents = Dokumente
 
 ## Jede Seite
 
@@ -49,6 +50,7 @@ connect-asks-admin = { $app } möchte Ihr { $service }-Konto mit Administratorre
 connect-demo-note = (Dies ist der eingebaute Demo-Anbieter: Jeder Kontoname funktioniert.)
 connect-account = Kontoname
 credentials-asks = { $app } möchte Ihr { $service }-Konto verwenden. Ihre Eingabe wird zur Prüfung an { $service } gesendet und auf diesem Server versiegelt gespeichert.
+credentials-asks-traded = { $app } möchte Ihr { $service }-Konto verwenden. Ihre Eingabe wird einmal an { $service } gesendet, im Tausch gegen ein Token, das auf diesem Server versiegelt gespeichert wird: Ihr Passwort wird nicht gespeichert.
 credentials-where-basic = Wo finde ich meine Anmeldedaten? (öffnet die Hilfe von { $service })
 credentials-where-key = Wo finde ich meinen API-Schlüssel? (öffnet die Hilfe von { $service })
 credentials-username = Benutzername

@@ -36,6 +36,7 @@ category-database = Databases
 category-helpdesk = Help desk
 category-meeting = Meetings
 category-project = Project management
+category-documents = Documents
 
 ## Every page
 
@@ -53,6 +54,7 @@ connect-asks-admin = { $app } asks to use your { $service } account with admin a
 connect-demo-note = (This is the built-in demo provider: any account name works.)
 connect-account = Account name
 credentials-asks = { $app } asks to use your { $service } account. What you type goes to { $service } to check it, and is kept sealed on this server.
+credentials-asks-traded = { $app } asks to use your { $service } account. What you type goes to { $service } once, in exchange for a token kept sealed on this server: your password is not kept.
 credentials-where-basic = Where to find your sign-in details (opens { $service }'s help)
 credentials-where-key = Where to find your API key (opens { $service }'s help)
 credentials-username = User name

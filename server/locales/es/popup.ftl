@@ -32,6 +32,7 @@ category-database = Bases de datos
 category-helpdesk = Soporte al cliente
 category-meeting = Reuniones
 category-project = Gestión de proyectos
+category-documents = Documentos
 
 ## Todas las páginas
 
@@ -49,6 +50,7 @@ connect-asks-admin = { $app } solicita usar tu cuenta de { $service } con acceso
 connect-demo-note = (Este es el proveedor de demostración integrado: cualquier nombre de cuenta sirve.)
 connect-account = Nombre de la cuenta
 credentials-asks = { $app } solicita usar tu cuenta de { $service }. Lo que escribas se envía a { $service } para comprobarlo y se guarda cifrado en este servidor.
+credentials-asks-traded = { $app } solicita usar tu cuenta de { $service }. Lo que escribas se envía una sola vez a { $service }, a cambio de un token que se guarda cifrado en este servidor: tu contraseña no se guarda.
 credentials-where-basic = Dónde encontrar tus datos de acceso (abre la ayuda de { $service })
 credentials-where-key = Dónde encontrar tu clave de API (abre la ayuda de { $service })
 credentials-username = Nombre de usuario

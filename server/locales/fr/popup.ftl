@@ -32,6 +32,7 @@ category-database = Bases de données
 category-helpdesk = Support client
 category-meeting = Réunions
 category-project = Gestion de projet
+category-documents = Documents
 
 ## Chaque page
 
@@ -49,6 +50,7 @@ connect-asks-admin = { $app } demande à utiliser votre compte { $service } avec
 connect-demo-note = (Ceci est le fournisseur de démonstration intégré : n’importe quel nom de compte convient.)
 connect-account = Nom du compte
 credentials-asks = { $app } demande à utiliser votre compte { $service }. Ce que vous saisissez est envoyé à { $service } pour vérification et conservé chiffré sur ce serveur.
+credentials-asks-traded = { $app } demande à utiliser votre compte { $service }. Ce que vous saisissez est envoyé une seule fois à { $service }, en échange d’un jeton conservé chiffré sur ce serveur : votre mot de passe n’est pas conservé.
 credentials-where-basic = Où trouver vos identifiants (ouvre l’aide de { $service })
 credentials-where-key = Où trouver votre clé d’API (ouvre l’aide de { $service })
 credentials-username = Nom d’utilisateur

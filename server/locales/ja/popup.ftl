@@ -29,6 +29,7 @@ category-database = データベース
 category-helpdesk = ヘルプデスク
 category-meeting = 会議
 category-project = プロジェクト管理
+category-documents = ドキュメント
 
 ## 全ページ共通
 
@@ -46,6 +47,7 @@ connect-asks-admin = { $app } があなたの { $service } アカウントを管
 connect-demo-note = (これは組み込みのデモ用プロバイダーです。どのアカウント名でも使えます。)
 connect-account = アカウント名
 credentials-asks = { $app } があなたの { $service } アカウントの利用を求めています。入力した内容は確認のため { $service } に送られ、このサーバーに暗号化して保存されます。
+credentials-asks-traded = { $app } があなたの { $service } アカウントの利用を求めています。入力した内容は { $service } に一度だけ送られ、このサーバーに暗号化して保存されるトークンと引き換えられます。パスワードは保存されません。
 credentials-where-basic = サインイン情報の確認方法({ $service } のヘルプが開きます)
 credentials-where-key = API キーの確認方法({ $service } のヘルプが開きます)
 credentials-username = ユーザー名

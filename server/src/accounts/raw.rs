@@ -25,6 +25,7 @@ use crate::accounts::raw_headers;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
 use crate::extract::Caller;
+use crate::providers::catalogue::Entry;
 use crate::providers::client::{Tokens, UpstreamError};
 use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
@@ -164,12 +165,15 @@ async fn call(
     let service = services::find(&app.config.services, &account.service);
     let org = as_user::provider(app, &account);
     let as_user = as_user::named(headers, org.is_some())?;
-    let (api_base, keyed) = service
-        .and_then(|service| match &service.connect {
-            Connect::Upstream(upstream) => Some((upstream.entry.api_base.clone()?, None)),
-            Connect::Org(org) => Some((org.entry.api_base.clone()?, None)),
-            Connect::Credentials(entry) => Some((entry.api_base.clone()?, Some(entry.clone()))),
-            Connect::Demo => None,
+    let (api_base, placement, keyed) = service
+        .and_then(|service| {
+            let (entry, keyed): (&Entry, bool) = match &service.connect {
+                Connect::Upstream(upstream) => (&upstream.entry, false),
+                Connect::Org(org) => (&org.entry, false),
+                Connect::Credentials(entry) => (entry, true),
+                Connect::Demo => return None,
+            };
+            Some((entry.api_base.clone()?, entry.placement(), keyed))
         })
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
@@ -189,14 +193,14 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
-    if let Some(entry) = keyed {
+    if keyed {
         // An API-key or basic account: its credential on each call (AWS: each call signed),
         // nothing to refresh.
         let kept = kept::open(app, &account).await?;
         let url = target(&kept.fill(&api_base).ok_or(NO_API)?, path).ok_or(BAD_URI)?;
         let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
         let request = app.http.raw_request(method, &url, &passed, body)?;
-        let request = kept.credential.authorize(request, &entry.placement(), kept.region.as_deref())?;
+        let request = kept.credential.authorize(request, &placement, kept.region.as_deref())?;
         let reply = tokio::select! {
             reply = app.http.send_raw(request) => reply,
             () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
@@ -218,7 +222,7 @@ async fn call(
     loop {
         let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
         let reply = tokio::select! {
-            reply = app.http.raw(method.clone(), &url, &tokens.access_token, &passed, body) => reply,
+            reply = app.http.raw(method.clone(), &url, (&placement, &tokens.access_token), &passed, body) => reply,
             () = sending.stalled(idle) => return Err(UpstreamError::timed_out("API").into()),
         };
         let reply = reply.map_err(|error| match sending.failure() {
@@ -238,11 +242,17 @@ async fn call(
     }
 }
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
-/// (a per-server provider) and of `{instance_url}` (its own API server, e.g. a Salesforce org's);
-/// `None` when the account does not name one it needs.
+/// (a per-server provider), of `{instance_url}` (its own API server, e.g. a Salesforce org's)
+/// and of `{site}` (its site, e.g. an Atlassian cloud id); `None` when the account does not name
+/// one it needs.
 fn account_api_base(template: &str, tokens: &Tokens) -> Option<String> {
     let mut base = template.to_owned();
-    for (placeholder, value) in [("{hostname}", &tokens.hostname), ("{instance_url}", &tokens.instance_url)] {
+    let filled = [
+        ("{hostname}", &tokens.hostname),
+        ("{instance_url}", &tokens.instance_url),
+        ("{site}", &tokens.site),
+    ];
+    for (placeholder, value) in filled {
         if base.contains(placeholder) {
             base = base.replace(placeholder, value.as_deref()?);
         }
@@ -292,6 +302,27 @@ fn pass_back(reply: reqwest::Response, idle: std::time::Duration, close: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_accounts_api_base_is_filled_with_its_server_and_site() {
+        let tokens = Tokens {
+            access_token: "a".into(),
+            refresh_token: None,
+            expires_at: None,
+            scope: None,
+            hostname: None,
+            instance_url: None,
+            site: Some("1324a887".into()),
+        };
+        let jira = "https://api.atlassian.com/ex/jira/{site}";
+        assert_eq!(
+            account_api_base(jira, &tokens).as_deref(),
+            Some("https://api.atlassian.com/ex/jira/1324a887")
+        );
+        let without = Tokens { site: None, ..tokens.clone() };
+        assert_eq!(account_api_base(jira, &without), None, "no site looked up: no API");
+        assert_eq!(account_api_base("https://{hostname}/api", &tokens), None, "no server");
+    }
 
     #[test]
     fn only_paths_under_the_api_base_are_reached() {

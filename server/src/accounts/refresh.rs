@@ -224,6 +224,7 @@ async fn obtain(
         if new.instance_url.is_none() {
             new.instance_url = tokens.instance_url.clone();
         }
+        new.site = tokens.site.clone();
         let plain = serde_json::to_vec(&new).map_err(|e| storage(&e))?;
         let sealed = app.secrets.seal(&plain, owner.as_bytes()).map_err(|e| storage(&e))?;
         if app.store.save_refreshed(account.id, stored.version, &sealed).await.map_err(|e| storage(&e))? {

@@ -123,7 +123,8 @@ async fn failed(app: &AppState, request: &AuthRequest, error: UpstreamError) -> 
 
 /// The chosen upstream: for a per-server provider, first the hostname form (again, with the
 /// reason, when the typed hostname does not match the entry's pattern or resolves to a refused
-/// address — no request is made to it then); then [`start`].
+/// address — no request is made to it then); then [`start`]. A password entry's is the
+/// credentials form ([`credentials`]).
 pub async fn choose(
     app: &AppState,
     request: &AuthRequest,
@@ -132,7 +133,24 @@ pub async fn choose(
     hostname: Option<&str>,
     via_form: bool,
 ) -> Result<Response, AppError> {
-    let Some(pattern) = &upstream.entry.hostname_pattern else {
+    if upstream.entry.kind == Kind::Password {
+        let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
+        let (params, prefill) = (&request.params, &request.prefill);
+        return Ok(pages::credentials_form(
+            app_config,
+            params,
+            prefill,
+            &chosen.service,
+            &upstream.entry,
+            None,
+        ));
+    }
+    let pattern = match &upstream.entry.hostname_pattern {
+        // Its server is named by its authorization response (Zoho, ShareFile), not typed.
+        Some(_) if upstream.entry.callback_hostname.is_some() => None,
+        pattern => pattern.as_ref(),
+    };
+    let Some(pattern) = pattern else {
         return start(app, request, chosen, upstream, None, via_form).await;
     };
     let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
@@ -202,6 +220,10 @@ pub async fn start(
         None if chosen.admin => &entry.admin_scopes,
         None => &entry.scopes,
     };
+    // A per-server provider's scopes may name its server (Dynamics 365's
+    // `https://{hostname}/user_impersonation`).
+    let scopes: Vec<String> =
+        scopes.iter().map(|scope| scope.replace("{hostname}", hostname.unwrap_or("{hostname}"))).collect();
     let raw = raw_params::accepted(&entry.id, &entry.raw_params, &request.raw);
     let url = client::authorization_url(
         upstream,
@@ -209,7 +231,7 @@ pub async fn start(
         &redirect,
         &state,
         pending.verifier.as_deref(),
-        scopes,
+        &scopes,
         &raw,
     );
     Ok(match url {
@@ -313,7 +335,15 @@ async fn finish<'p>(
     redirect_uri: &str,
     value: impl Fn(&str) -> Option<&'p str>,
 ) -> Result<OAuthResult, UpstreamError> {
-    let hostname = pending.hostname.as_deref();
+    // A server named by the answer (Zoho's data centre, a ShareFile account's) must be one of
+    // the provider's own: else nothing is exchanged.
+    let named = match value("error") {
+        None => upstream.entry.host_named_by(&value).transpose(),
+        Some(_) => Ok(None),
+    };
+    let named = named.map_err(|reason| UpstreamError::new("invalid_request", reason))?;
+    let hostname = pending.hostname.clone().or(named);
+    let hostname = hostname.as_deref();
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     endpoints.check_iss(value("iss"))?;
     if let Some(code) = value("error") {
@@ -333,7 +363,10 @@ async fn finish<'p>(
     };
     let verifier = pending.verifier.as_deref();
     let mut tokens = app.http.exchange(upstream, &endpoints, redirect_uri, code, verifier).await?;
-    tokens.hostname = pending.hostname.clone();
+    tokens.hostname = hostname.map(str::to_owned);
+    if let Some(lookup) = &upstream.entry.site_lookup {
+        tokens.site = Some(app.http.site(upstream, lookup, &tokens.access_token).await?);
+    }
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
     let refreshable = tokens.refresh_token.is_some();
@@ -402,17 +435,23 @@ async fn save_account(
 /// The longest API key, user name or password accepted.
 const MAX_CREDENTIAL: usize = 1024;
 
-/// `POST /v1/oauth` with `action=connect` for an API-key or basic service: checks the typed
-/// credential (and hostname, for a per-server entry) against the entry's `check_url`, then
-/// stores the account with the credential sealed and gives the result page. A refused or
-/// unchecked credential is the form again with the reason (400), nothing stored.
+/// `POST /v1/oauth` with `action=connect` for a service whose credential is typed in the
+/// pop-up: an API-key or basic one checks it (and the hostname, for a per-server entry) against
+/// the entry's `check_url`, and stores the account with the credential sealed; a password one
+/// trades it at the token endpoint for tokens ([`traded`]), which are stored, never the
+/// password. Then the result page. A refused or unchecked credential is the form again with the
+/// reason (400), nothing stored.
 pub async fn credentials(
     app: &AppState,
     request: &AuthRequest,
     chosen: &Allowed,
-    entry: &Entry,
     params: &[(String, String)],
 ) -> Result<Response, AppError> {
+    let entry = match &chosen.service.connect {
+        Connect::Credentials(entry) => entry.as_ref(),
+        Connect::Upstream(upstream) if upstream.entry.kind == Kind::Password => &upstream.entry,
+        _ => return Err(AppError::bad_request("This service is not connected with a typed credential.")),
+    };
     let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
     // Passwords are taken as typed (spaces included); the rest trimmed.
     let raw = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or("");
@@ -426,7 +465,7 @@ pub async fn credentials(
     };
     let again = |reason: &str| refused(Field::Form, reason);
     let credential = match entry.kind {
-        Kind::Basic => Credential::Basic {
+        Kind::Basic | Kind::Password => Credential::Basic {
             username: raw("username").trim().to_owned(),
             password: raw("password").to_owned(),
         },
@@ -441,7 +480,6 @@ pub async fn credentials(
     if bad {
         return again(&t.count("form-error-fill", "max", MAX_CREDENTIAL));
     }
-    let Some(check_url) = &entry.check_url else { return again(&t.text("form-error-misconfigured")) };
     let hostname = match &entry.hostname_pattern {
         None => None,
         Some(pattern) => {
@@ -467,19 +505,66 @@ pub async fn credentials(
             }
         },
     };
-    let mut url = check_url.clone();
-    for (placeholder, value) in [("{hostname}", &hostname), ("{region}", &region)] {
+    let host = hostname.as_deref();
+    let checked = match (&chosen.service.connect, &entry.check_url, &credential) {
+        (Connect::Upstream(upstream), _, Credential::Basic { username, password }) => {
+            traded(app, upstream, host, username, password).await
+        }
+        (Connect::Credentials(_), Some(check_url), _) => {
+            check_credential(app, entry, check_url, host, region.as_deref(), credential).await
+        }
+        _ => return again(&t.text("form-error-misconfigured")),
+    };
+    let (identity, kept, refreshable) = match checked {
+        Ok(checked) => checked,
+        Err(error) => return refused(Field::Secret, &error.description),
+    };
+    let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, &kept, refreshable);
+    let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;
+    Ok(deliver(app, request, &connected).await)
+}
+
+/// What an account keeps (sealed), and whether it holds a refresh token.
+type Kept = (Identity, Vec<u8>, bool);
+
+/// An API key or user name and password checked against the entry's `check_url` (on
+/// `hostname`, for a per-server entry): the identity, and the credential to keep.
+async fn check_credential(
+    app: &AppState,
+    entry: &Entry,
+    check_url: &str,
+    hostname: Option<&str>,
+    region: Option<&str>,
+    credential: Credential,
+) -> Result<Kept, UpstreamError> {
+    let mut url = check_url.to_owned();
+    for (placeholder, value) in [("{hostname}", hostname), ("{region}", region)] {
         if let Some(value) = value {
             url = url.replace(placeholder, value);
         }
     }
-    let identity = match app.http.check_credential(entry, &url, &credential, region.as_deref()).await {
-        Ok(identity) => identity,
-        Err(error) => return refused(Field::Secret, &error.description),
-    };
+    let identity = app.http.check_credential(entry, &url, &credential, region).await?;
     let kept = serde_json::json!({ "credential": credential, "hostname": hostname, "region": region });
-    let kept = kept.to_string();
-    let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, kept.as_bytes(), false);
-    let connected = saved.await.map_err(|error| AppError::Server(error.description.into()))?;
-    Ok(deliver(app, request, &connected).await)
+    Ok((identity, kept.to_string().into_bytes(), false))
+}
+
+/// A user name and password traded once at a password entry's token endpoint (on `hostname`,
+/// for a per-server entry) for tokens: the identity they name, and the tokens to keep — never
+/// the password.
+async fn traded(
+    app: &AppState,
+    upstream: &Upstream,
+    hostname: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<Kept, UpstreamError> {
+    let endpoints = app.http.endpoints(upstream, hostname).await?;
+    let mut tokens = app.http.password_grant(upstream, &endpoints, username, password).await?;
+    tokens.hostname = hostname.map(str::to_owned);
+    if let Some(lookup) = &upstream.entry.site_lookup {
+        tokens.site = Some(app.http.site(upstream, lookup, &tokens.access_token).await?);
+    }
+    let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
+    let refreshable = tokens.refresh_token.is_some();
+    Ok((identity, serde_json::to_vec(&tokens).unwrap_or_default(), refreshable))
 }

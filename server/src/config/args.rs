@@ -1,5 +1,5 @@
 //! The command line, parsed by clap: each flag with its range and default, `--help` generated
-//! from the doc comments below. The test knobs (`--test-faults`, `--latency-ms`) exist only with
+//! from the doc comments below. The test knobs (`--test-faults`, `--latency-ms`, `--rehost`) exist only with
 //! the `test-support` feature: the release binary refuses them as unknown arguments.
 
 use super::file::{DEFAULT_DATABASE, DEFAULT_LISTEN};
@@ -151,6 +151,11 @@ struct TestKnobs {
     #[arg(long, value_name = "MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=crate::testing::latency::MAX_LATENCY_MS))]
     latency_ms: u64,
+    /// FOR TESTS ONLY: the enabled catalogue entry ID re-hosted on the local test provider at
+    /// URL (the quirk simulator, `simulator/`), e.g. `--rehost github=http://127.0.0.1:9000`:
+    /// see [`crate::testing::rehost`]. Repeatable.
+    #[arg(long, value_name = "ID=URL")]
+    rehost: Vec<String>,
 }
 
 /// Without the `test-support` feature: no test knob.
@@ -204,8 +209,15 @@ impl Args {
         let file: File = toml::from_str(&text).map_err(|e| refused(ConfigError::from(e)))?;
         #[cfg(feature = "test-support")]
         let file = file.with_test_faults(self.knobs.test_faults);
-        let config =
+        #[allow(unused_mut)]
+        let mut config =
             Config::from_file(file, self.listen, Database::parse(&self.database)).map_err(refused)?;
+        #[cfg(feature = "test-support")]
+        for rehost in &self.knobs.rehost {
+            let (id, url) = rehost.split_once('=').unwrap_or((rehost, ""));
+            crate::testing::rehost::rehost(&mut config, id, url)
+                .map_err(|error| refused(ConfigError::at("--rehost", format!("{rehost}: {error}"))))?;
+        }
         Ok(Config {
             #[cfg(feature = "test-support")]
             latency: Duration::from_millis(self.knobs.latency_ms),

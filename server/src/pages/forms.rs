@@ -72,7 +72,8 @@ pub(super) fn asks(t: Locale, key: &str, name: &str) -> Around {
 /// An example hostname for `pattern` (`*.service-now.com` gives `example.service-now.com`), for
 /// the placeholder: a `*` port becomes 443, any other `*` the label `example`.
 pub fn example_hostname(pattern: &str) -> String {
-    pattern.replace(":*", ":443").replace('*', "example")
+    let first = pattern.split_whitespace().next().unwrap_or_default();
+    first.replace(":*", ":443").replace('*', "example")
 }
 
 /// The connect page for one demo service: the account's name, connect and cancel.
@@ -195,7 +196,8 @@ pub fn credentials_form(
         id: &service.id,
         pattern: entry.hostname_pattern.as_deref(),
         example: entry.hostname_pattern.as_deref().map(example_hostname).unwrap_or_default(),
-        basic: entry.kind == Kind::Basic,
+        basic: matches!(entry.kind, Kind::Basic | Kind::Password),
+        traded: entry.kind == Kind::Password,
         labels: entry.labels.as_ref(),
         region: entry.needs_region().then(|| filled.region.as_deref().unwrap_or("")),
         help: entry.help.as_deref(),
@@ -222,6 +224,8 @@ struct CredentialsForm<'a> {
     /// The hostname placeholder ([`example_hostname`]).
     example: String,
     basic: bool,
+    /// A password entry's: the password is traded for a token, not kept.
+    traded: bool,
     /// What the entry calls the user name and password, if not that.
     labels: Option<&'a FormLabels>,
     /// A regional entry's region field: what was typed or filled in (empty: nothing).
@@ -246,7 +250,8 @@ impl CredentialsForm<'_> {
 
     /// The opening sentence, around the app's name.
     fn asks(&self) -> Around {
-        asks(self.t, "credentials-asks", self.name)
+        let key = if self.traded { "credentials-asks-traded" } else { "credentials-asks" };
+        asks(self.t, key, self.name)
     }
 
     /// The hostname field's hint.
@@ -261,5 +266,6 @@ mod tests {
     fn example_hostnames_fill_the_pattern() {
         assert_eq!(super::example_hostname("*.service-now.com"), "example.service-now.com");
         assert_eq!(super::example_hostname("127.0.0.1:*"), "127.0.0.1:443");
+        assert_eq!(super::example_hostname("*.my.a.test *.b.test"), "example.my.a.test", "the first one");
     }
 }

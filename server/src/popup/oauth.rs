@@ -202,9 +202,9 @@ pub async fn submit(
     };
     if field(&params, "action") == Some("connect")
         && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))
-        && let Connect::Credentials(entry) = &chosen.service.connect
+        && chosen.service.connect.is_typed()
     {
-        return crate::broker::credentials(&app, &request, chosen, entry, &params).await;
+        return crate::broker::credentials(&app, &request, chosen, &params).await;
     }
     if field(&params, "action") == Some("connect")
         && let Some(chosen) = field(&params, "service").and_then(|id| request.service(id))

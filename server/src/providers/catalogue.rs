@@ -17,6 +17,11 @@ pub enum Kind {
     ApiKey,
     /// A user name and password the user types into the pop-up.
     Basic,
+    /// A user name and password the user types into the pop-up, traded once at the token
+    /// endpoint for tokens (RFC 6749 §4.3, the resource owner password credentials grant, our
+    /// OAuth app authenticated as for a code): the password is never stored, and the account
+    /// refreshes as an OAuth 2.0 one (SugarCRM).
+    Password,
     /// An organisation-wide grant: the tenant's admin authorizes our service account once,
     /// and the server mints each user's token itself ([`crate::providers::org`]).
     ServiceAccount,
@@ -33,6 +38,27 @@ pub enum ClientAuth {
     /// HTTP Basic authentication.
     #[default]
     ClientSecretBasic,
+}
+
+/// How a token request's parameters are sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenBody {
+    /// `application/x-www-form-urlencoded` (RFC 6749 §4.1.3).
+    #[default]
+    Form,
+    /// A JSON object of the same parameters (Atlassian's token endpoint documents this).
+    Json,
+}
+
+/// Where an account's site is looked up once it is connected (Atlassian's cloud id).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteLookup {
+    /// The URL, called (GET) with the account's access token.
+    pub url: String,
+    /// A JSON pointer to the site in its reply (`/0/id`: the first site's id).
+    pub id: String,
 }
 
 /// The method the identity endpoint is called with.
@@ -142,6 +168,8 @@ pub struct Entry {
     pub check: Option<CheckRequest>,
     /// API key / basic: how the credential is sent to `check_url`: `bearer`, `basic`,
     /// `header:<name>` or `query:<name>` (default: `bearer` for an API key, `basic` for basic).
+    /// OAuth 2.0 / password: how the access token is sent to the identity endpoint and the API:
+    /// `bearer` (default) or `header:<name>` (SugarCRM's `OAuth-Token`).
     pub credential: Option<String>,
     /// OAuth 2.0: the token revocation endpoint (RFC 7009), called when an account is
     /// disconnected; without one, disconnecting only forgets the tokens.
@@ -181,6 +209,35 @@ pub struct Entry {
     /// level: a JSON pointer (Slack's `oauth.v2.access`: `/authed_user`). Refresh replies are
     /// read at their top level.
     pub token_path: Option<String>,
+    /// OAuth 2.0: the access tokens' lifetime in seconds that the provider documents, for token
+    /// replies without `expires_in` (RFC 6749 §5.1: "If omitted, the authorization server
+    /// SHOULD ... document the default value"): such a token is refreshed before it is that old,
+    /// as well as on the API's 401.
+    pub default_expires_in: Option<u64>,
+    /// OAuth 2.0: where the account's site is looked up once it is connected, with its access
+    /// token: `{site}` in `api_base` (Atlassian: `/oauth/token/accessible-resources`, `/0/id`,
+    /// the cloud id of the first site the grant reaches).
+    pub site_lookup: Option<SiteLookup>,
+    /// OAuth 2.0: where refresh requests go, when the provider documents an endpoint of their own
+    /// (default: `token_url`); `{hostname}` in it as in `token_url`.
+    pub refresh_url: Option<String>,
+    /// OAuth 2.0: extra parameters sent with every token request (the code exchange and each
+    /// refresh), as the provider's documentation asks.
+    #[serde(default)]
+    pub token_params: BTreeMap<String, String>,
+    /// OAuth 2.0: how token requests carry their parameters (default: a form).
+    #[serde(default)]
+    pub token_body: TokenBody,
+    /// OAuth 2.0: where the account's server (`{hostname}` in the URLs) comes from when the
+    /// provider names it in its authorization response rather than the user typing it: a
+    /// template over the callback's parameters, e.g. `{subdomain}.{apicp}` (ShareFile) or
+    /// `{accounts-server}` (Zoho's data centre: an URL, of which the host is taken). The result
+    /// must match `hostname_pattern`, else the answer is refused with nothing exchanged.
+    pub callback_hostname: Option<String>,
+    /// OAuth 2.0: the token reply's field naming the account's own API server, read as
+    /// `{instance_url}` (default `instance_url`, Salesforce's; Zoho's is `api_domain`).
+    #[serde(default = "instance_url")]
+    pub instance_url_field: String,
     /// How the provider behaves, as its documentation says (client authentication, token
     /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
     /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
@@ -301,6 +358,52 @@ impl Entry {
             || self.check_url.as_deref().is_some_and(|url| url.contains("{region}"))
     }
 
+    /// The account's server its provider names in an authorization response
+    /// ([`Entry::callback_hostname`] filled with the callback's parameters, `param`; of an URL,
+    /// its host and port), which must match the entry's pattern; `None` for an entry whose
+    /// server is typed or fixed. The error says why the answer is not to be used.
+    pub fn host_named_by<'p>(
+        &self,
+        param: impl Fn(&str) -> Option<&'p str>,
+    ) -> Option<Result<String, String>> {
+        let template = self.callback_hostname.as_ref()?;
+        let mut filled = String::new();
+        let mut rest = template.as_str();
+        while let Some((before, after)) = rest.split_once('{') {
+            let Some((name, tail)) = after.split_once('}') else { break };
+            let Some(value) = param(name).filter(|v| !v.is_empty() && v.len() <= 253) else {
+                return Some(Err(format!("The service's answer does not name its server ({name}).")));
+            };
+            filled.push_str(before);
+            filled.push_str(value);
+            rest = tail;
+        }
+        filled.push_str(rest);
+        let host = match url::Url::parse(&filled) {
+            Ok(url)
+                if matches!(url.scheme(), "https" | "http") && url.path() == "/" && url.query().is_none() =>
+            {
+                let host = url.host_str().unwrap_or_default();
+                url.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}"))
+            }
+            _ => filled,
+        }
+        .to_ascii_lowercase();
+        let pattern = self.hostname_pattern.as_deref().unwrap_or_default();
+        Some(match crate::providers::guard::matches_pattern(&host, pattern) {
+            true => Ok(host),
+            false => Err(format!(
+                "The service's answer names {host:?} as its server, which is not one of {pattern}, so it was not used."
+            )),
+        })
+    }
+
+    /// Whether accounts hold OAuth 2.0 tokens of our OAuth app (a code or a password traded for
+    /// them), rather than a credential the user typed.
+    pub fn has_tokens(&self) -> bool {
+        matches!(self.kind, Kind::Oauth2 | Kind::Password)
+    }
+
     /// How the credential is sent (checked by [`check`]).
     pub fn placement(&self) -> Placement {
         match (&self.credential, self.kind) {
@@ -317,6 +420,10 @@ fn space() -> String {
 
 fn scope() -> String {
     "scope".to_owned()
+}
+
+fn instance_url() -> String {
+    "instance_url".to_owned()
 }
 
 fn yes() -> bool {
@@ -378,6 +485,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             ("token_url", &entry.token_url),
             ("identity_url", &entry.identity_url),
         ],
+        Kind::Password => &[("token_url", &entry.token_url), ("identity_url", &entry.identity_url)],
         Kind::ApiKey | Kind::Basic => &[("check_url", &entry.check_url)],
         Kind::ServiceAccount => &[("token_url", &entry.token_url), ("api_base", &entry.api_base)],
     };
@@ -389,17 +497,20 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     let urls = [
         &entry.authorization_url,
         &entry.token_url,
+        &entry.refresh_url,
         &entry.identity_url,
         &entry.api_base,
         &entry.check_url,
         &entry.revocation_url,
         &entry.issuer,
+        &entry.site_lookup.as_ref().map(|lookup| lookup.url.clone()),
     ];
     for url in urls.into_iter().flatten() {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
             .replace("{instance_url}", "https://instance.example")
+            .replace("{site}", "site")
             .replace("{access_token}", "t");
         match url::Url::parse(&probe) {
             Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {}
@@ -408,6 +519,26 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if url.contains("{hostname}") && entry.hostname_pattern.is_none() {
             return Err(format!("{url:?} holds {{hostname}} but the entry has no hostname_pattern"));
         }
+    }
+    let scopes = entry.scopes.iter().chain(&entry.admin_scopes);
+    if scopes.into_iter().any(|scope| scope.contains("{hostname}"))
+        && (entry.hostname_pattern.is_none() || entry.callback_hostname.is_some())
+    {
+        return Err("a scope may hold {hostname} only where the user types the server".to_owned());
+    }
+    if let Some(template) = &entry.callback_hostname {
+        if entry.hostname_pattern.is_none() {
+            return Err("callback_hostname needs a hostname_pattern its result must match".to_owned());
+        }
+        if !template.contains('{') {
+            return Err("callback_hostname must name a callback parameter, as {name}".to_owned());
+        }
+    }
+    if entry.api_base.as_deref().is_some_and(|api| api.contains("{site}")) != entry.site_lookup.is_some() {
+        return Err("{site} in api_base and site_lookup go together".to_owned());
+    }
+    if entry.site_lookup.as_ref().is_some_and(|lookup| !lookup.id.starts_with('/')) {
+        return Err("site_lookup.id must be a JSON pointer (starting with /)".to_owned());
     }
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
@@ -433,6 +564,12 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     {
         return Err("aws_sigv4 needs kind = \"basic\" (the access key id and secret)".to_owned());
     }
+    if let Some(credential) = &entry.credential {
+        let placement = Placement::parse(credential)?;
+        if entry.has_tokens() && !matches!(placement, Placement::Bearer | Placement::Header(_)) {
+            return Err("an access token is sent as bearer or header:<name>".to_owned());
+        }
+    }
     Ok(())
 }
 
@@ -455,11 +592,31 @@ mod tests {
             "github",
             "slack",
             "servicenow",
+            "salesforce_sandbox",
+            "salesforce_mydomain",
+            "zoho",
+            "sharefile",
+            "jira",
+            "confluence",
+            "dynamics",
         ] {
             let entry = entries.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id}"));
             assert_eq!(entry.kind, Kind::Oauth2, "{id}");
             assert!(entry.docs.starts_with("https://"), "{id}: checked against the docs");
         }
+        let sugar = entries.iter().find(|e| e.id == "sugarcrm").unwrap();
+        assert_eq!(
+            (sugar.kind, sugar.token_body),
+            (Kind::Password, TokenBody::Json),
+            "the password grant, JSON"
+        );
+        assert_eq!(sugar.placement(), Placement::Header("OAuth-Token".into()));
+        let zoho = entries.iter().find(|e| e.id == "zoho").unwrap();
+        assert_eq!(zoho.instance_url_field, "api_domain");
+        assert!(crate::providers::guard::matches_pattern(
+            "accounts.zoho.com.au",
+            zoho.hostname_pattern.as_deref().unwrap()
+        ));
         let pipedrive = entries.iter().find(|e| e.kind == Kind::ApiKey).unwrap();
         assert_eq!(pipedrive.placement(), Placement::Query("api_token".into()));
         assert_eq!(Placement::parse("header:X-Api-Key"), Ok(Placement::Header("X-Api-Key".into())));
@@ -515,6 +672,40 @@ mod tests {
     }
 
     #[test]
+    fn a_server_named_in_the_callback_must_match_the_entrys_pattern() {
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
+                    identity = { id = \"/sub\" }\nauthorization_url = \"https://a.test/a\"\n\
+                    token_url = \"https://{hostname}/t\"\nidentity_url = \"https://{hostname}/me\"\n";
+        let entry = |extra: &str| parse(&format!("{base}{extra}")).map(|mut entries| entries.remove(0));
+        let zoho = entry("hostname_pattern = \"accounts.zoho.* accounts.zoho.com.*\"\ncallback_hostname = \"{accounts-server}\"\n")
+            .unwrap();
+        let named = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        };
+        let eu = zoho.host_named_by(named(&[("accounts-server", "https://accounts.zoho.eu")]));
+        assert_eq!(eu, Some(Ok("accounts.zoho.eu".to_owned())));
+        let au = zoho.host_named_by(named(&[("accounts-server", "https://accounts.zoho.com.au")]));
+        assert_eq!(au, Some(Ok("accounts.zoho.com.au".to_owned())));
+        for evil in ["https://evil.test", "https://accounts.zoho.eu.evil.test", "https://accounts.zoho.eu/x"]
+        {
+            let refused = zoho.host_named_by(move |_: &str| Some(evil)).unwrap().unwrap_err();
+            assert!(refused.contains("not one of"), "{evil}: {refused}");
+        }
+        assert!(zoho.host_named_by(|_: &str| None).unwrap().unwrap_err().contains("(accounts-server)"));
+        let sharefile =
+            entry("hostname_pattern = \"*.sharefile.com\"\ncallback_hostname = \"{subdomain}.{apicp}\"\n")
+                .unwrap();
+        let acme = sharefile.host_named_by(named(&[("subdomain", "acme"), ("apicp", "sharefile.com")]));
+        assert_eq!(acme, Some(Ok("acme.sharefile.com".to_owned())));
+        let evil = sharefile.host_named_by(named(&[("subdomain", "acme"), ("apicp", "evil.test")]));
+        assert!(evil.unwrap().is_err());
+        assert_eq!(entry("hostname_pattern = \"*.a.test\"\n").unwrap().host_named_by(|_: &str| None), None);
+        let fixed_urls =
+            format!("{}callback_hostname = \"{{subdomain}}\"\n", base.replace("{hostname}", "a.test"));
+        assert!(parse(&fixed_urls).unwrap_err().contains("needs a hostname_pattern"));
+    }
+
+    #[test]
     fn a_broken_entry_is_refused_with_its_reason() {
         let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\nkind = \"oauth2\"\n\
                     identity = { id = \"/sub\" }\n";
@@ -527,6 +718,11 @@ mod tests {
         let ftp = urls.replace("https", "ftp");
         assert!(parse(&format!("{base}{ftp}")).unwrap_err().contains("not an http(s) URL"));
         assert!(parse(&format!("{base}{urls}colour = 1\n")).is_err());
+        let site = "site_lookup = { url = \"https://a.test/sites\", id = \"/0/id\" }\n";
+        let api = "api_base = \"https://a.test/ex/{site}\"\n";
+        assert!(parse(&format!("{base}{urls}{site}{api}")).is_ok());
+        assert!(parse(&format!("{base}{urls}{api}")).unwrap_err().contains("go together"));
+        assert!(parse(&format!("{base}{urls}{site}")).unwrap_err().contains("go together"));
         let twice = format!("{base}{urls}{base}{urls}");
         assert!(parse(&twice).unwrap_err().contains("appears twice"));
         assert!(parse(&format!("{}{urls}", base.replace("\"x\"", "\"X Y\""))).is_err());

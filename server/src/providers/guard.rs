@@ -80,9 +80,15 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), String> {
 }
 
 /// Whether `host` (a hostname, optionally `:port`, as typed in the pop-up) matches `pattern`,
-/// where `*` stands for one DNS label or a port number (`*.service-now.com`, `127.0.0.1:*`).
-/// Compared in lowercase; anything but letters, digits, `-`, `.` and one `:` never matches.
+/// where `*` stands for one DNS label or a port number (`*.service-now.com`, `127.0.0.1:*`);
+/// a pattern of several, separated by spaces, is matched by matching any of them (Zoho's data
+/// centres: `accounts.zoho.* accounts.zoho.com.* accounts.zohocloud.ca`). Compared in
+/// lowercase; anything but letters, digits, `-`, `.` and one `:` never matches.
 pub fn matches_pattern(host: &str, pattern: &str) -> bool {
+    pattern.split_whitespace().any(|one| matches_one(host, one))
+}
+
+fn matches_one(host: &str, pattern: &str) -> bool {
     let host = host.to_ascii_lowercase();
     if host.is_empty()
         || host.len() > 253
@@ -230,6 +236,13 @@ mod tests {
         assert!(matches_pattern("acme.service-now.com", "*.service-now.com"));
         assert!(matches_pattern("ACME.Service-Now.com", "*.service-now.com"));
         assert!(matches_pattern("127.0.0.1:8443", "127.0.0.1:*"));
+        let zoho = "accounts.zoho.* accounts.zoho.com.* accounts.zohocloud.ca";
+        for host in ["accounts.zoho.eu", "accounts.zoho.com.au", "accounts.zohocloud.ca"] {
+            assert!(matches_pattern(host, zoho), "{host}");
+        }
+        for host in ["accounts.zoho.evil.test", "accounts.zohocloud.ca.evil.test", "evil.test"] {
+            assert!(!matches_pattern(host, zoho), "{host}");
+        }
         for bad in [
             "service-now.com",
             "a.b.service-now.com",

@@ -76,7 +76,9 @@ pub struct ProviderConfig {
     /// the entry's, or `GET` for custom providers).
     pub identity_method: Option<catalogue::Method>,
     /// `oauth2`: when its URLs hold `{hostname}` (a per-server provider), the pattern the
-    /// hostname typed in the pop-up must match (`*` is one DNS label or a port).
+    /// hostname typed in the pop-up must match (`*` is one DNS label or a port; several,
+    /// separated by spaces: any). A per-server catalogue entry's, replaced (a self-hosted
+    /// server's name).
     pub hostname_pattern: Option<String>,
     /// `api_key` / `basic`: the endpoint that checks the credential.
     pub check_url: Option<String>,
@@ -251,7 +253,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             if entry.kind == Kind::ServiceAccount {
                 return org_service(entry, config);
             }
-            if entry.kind != Kind::Oauth2 {
+            if !entry.has_tokens() {
                 if let Some(name) = &config.name {
                     entry.name = name.clone();
                 }
@@ -267,6 +269,13 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             }
             if let Some(category) = &config.category {
                 entry.category = category.clone();
+            }
+            if let Some(pattern) = &config.hostname_pattern {
+                if entry.hostname_pattern.is_none() || entry.callback_hostname.is_some() {
+                    return Err("hostname_pattern: this entry's server is not typed in the pop-up".to_owned());
+                }
+                // A self-hosted server of a per-server entry (SugarCRM's own host).
+                entry.hostname_pattern = Some(pattern.clone());
             }
             for field in [
                 &config.issuer,
@@ -411,6 +420,13 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         help: None,
         labels: None,
         token_path: None,
+        default_expires_in: None,
+        refresh_url: None,
+        site_lookup: None,
+        token_params: Default::default(),
+        token_body: Default::default(),
+        callback_hostname: None,
+        instance_url_field: "instance_url".to_owned(),
         profile: None,
     }
 }
@@ -538,6 +554,16 @@ mod tests {
             .replace("{hostname}", "intranet.test")
             .replace("issuer = \"https://intranet.test\"", "issuer = \"https://{hostname}\"");
         assert!(load(&unpatterned).unwrap_err().contains("no hostname_pattern"));
+    }
+
+    #[test]
+    fn a_per_server_entrys_pattern_may_name_a_self_hosted_server() {
+        let sugar = "[[providers]]\nid = \"sugarcrm\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        let own = format!("{sugar}hostname_pattern = \"crm.acme.test\"\n");
+        let Connect::Upstream(upstream) = &load(&own).unwrap()[0].connect else { panic!() };
+        assert_eq!(upstream.entry.hostname_pattern.as_deref(), Some("crm.acme.test"));
+        let fixed = "[[providers]]\nid = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\nhostname_pattern = \"x.test\"\n";
+        assert!(load(fixed).unwrap_err().contains("not typed in the pop-up"));
     }
 
     #[test]

@@ -46,6 +46,19 @@ pub enum Connect {
     Org(Arc<crate::providers::org::OrgProvider>),
 }
 
+impl Connect {
+    /// Whether the user types the account's credential in the pop-up: an API key or a user name
+    /// and password, checked ([`Connect::Credentials`]) or traded for tokens (a password
+    /// entry's [`Connect::Upstream`]).
+    pub fn is_typed(&self) -> bool {
+        match self {
+            Connect::Credentials(_) => true,
+            Connect::Upstream(upstream) => upstream.entry.kind == catalogue::Kind::Password,
+            Connect::Demo | Connect::Org(_) => false,
+        }
+    }
+}
+
 /// The demo provider's simulated services (id, name, category): what a configuration without
 /// `[[providers]]` offers, as before the broker existed.
 pub const DEMO: [(&str, &str, &str); 7] = [

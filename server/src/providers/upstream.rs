@@ -69,10 +69,12 @@ impl PartialEq for Upstream {
 /// An upstream's endpoints, with `{hostname}` filled in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoints {
-    /// The authorization endpoint.
+    /// The authorization endpoint (empty for a password entry, which has none).
     pub authorization: String,
     /// The token endpoint.
     pub token: String,
+    /// Where refresh requests go: the token endpoint, or the entry's `refresh_url`.
+    pub refresh: String,
     /// The identity endpoint.
     pub identity: String,
     /// The token revocation endpoint (RFC 7009), if the provider has one.

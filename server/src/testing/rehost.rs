@@ -12,11 +12,11 @@ use std::sync::Arc;
 pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
 
 /// Points the enabled catalogue entry `id` at the provider at `base` (`http://127.0.0.1:PORT`),
-/// which serves `/authorize`, `/token`, `/identity` (an API-key entry's `check_url` too),
-/// `/revoke` and the API at every other path:
+/// which serves `/authorize`, `/token` (`/refresh` for a `refresh_url`), `/identity` (an
+/// API-key entry's `check_url` too), `/revoke` and the API at every other path:
 /// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
-/// to the token reply to name; a per-server entry's URLs keep `{hostname}`, its pattern
-/// becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
+/// to the token reply to name; a per-server entry's URLs that hold `{hostname}` keep it, its
+/// pattern becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
 pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
     let service = config
         .services
@@ -44,24 +44,32 @@ pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
 
 /// `entry` with its URLs at `base` (see [`rehost`]).
 fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
-    let host = if entry.hostname_pattern.is_some() { "http://{hostname}" } else { base };
     let moved = |url: &Option<String>, path: &str| -> Result<Option<String>, String> {
         let Some(url) = url else { return Ok(None) };
+        let host = if url.contains("{hostname}") { "http://{hostname}" } else { base };
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
-            .replace("{instance_url}", "https://i.example");
-        let parsed = url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
-        let path = if path.is_empty() { parsed.path().trim_end_matches('/') } else { path };
+            .replace("{instance_url}", "https://i.example")
+            .replace("{site}", "site");
+        url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
+        // The URL's own path, placeholders ({site}) kept.
+        let own = url.split('?').next().unwrap_or_default().splitn(4, '/').nth(3).unwrap_or_default();
+        let own = format!("/{}", own.trim_end_matches('/'));
+        let path = if path.is_empty() { own.trim_end_matches('/') } else { path };
         let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
         Ok(Some(format!("{host}{path}{query}")))
     };
     let mut moved_entry = entry.clone();
     moved_entry.authorization_url = moved(&entry.authorization_url, "/authorize")?;
     moved_entry.token_url = moved(&entry.token_url, "/token")?;
+    moved_entry.refresh_url = moved(&entry.refresh_url, "/refresh")?;
     moved_entry.identity_url = moved(&entry.identity_url, "/identity")?;
     moved_entry.revocation_url = moved(&entry.revocation_url, "/revoke")?;
     moved_entry.check_url = moved(&entry.check_url, "/identity")?;
+    if let Some(lookup) = &mut moved_entry.site_lookup {
+        lookup.url = moved(&Some(lookup.url.clone()), "")?.unwrap_or_default();
+    }
     if !entry.api_base.as_deref().is_some_and(|api| api.starts_with("{instance_url}")) {
         moved_entry.api_base = moved(&entry.api_base, "")?;
     }

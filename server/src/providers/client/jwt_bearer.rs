@@ -4,14 +4,21 @@
 
 use super::reply::TokenReply;
 use super::{Http, Tokens, UpstreamError, now, read_limited};
+use crate::providers::catalogue::Entry;
 
 /// The grant type of RFC 7523 §2.1.
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 impl Http {
-    /// Exchanges `assertion` at `token_url`. A refusal is the error the endpoint names
-    /// (`unauthorized_client`, `invalid_grant`, …) with its description.
-    pub async fn jwt_bearer(&self, token_url: &str, assertion: &str) -> Result<Tokens, UpstreamError> {
+    /// Exchanges `assertion` at `token_url` for `entry`'s provider, its reply read as the entry
+    /// says. A refusal is the error the endpoint names (`unauthorized_client`, `invalid_grant`,
+    /// …) with its description.
+    pub async fn jwt_bearer(
+        &self,
+        entry: &Entry,
+        token_url: &str,
+        assertion: &str,
+    ) -> Result<Tokens, UpstreamError> {
         let what = "token endpoint";
         let url = self.check(token_url, what)?;
         let form = [("grant_type", GRANT_TYPE), ("assertion", assertion)];
@@ -29,6 +36,6 @@ impl Http {
                 ),
             ));
         };
-        reply.tokens(None, now(), refused)
+        reply.tokens(entry, false, now(), refused)
     }
 }

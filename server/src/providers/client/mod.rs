@@ -17,7 +17,7 @@ pub use credential::Credential;
 pub use read::{Limited, ReadError, read_limited};
 use reply::TokenReply;
 
-use super::catalogue::{ClientAuth, Method};
+use super::catalogue::{ClientAuth, Method, Placement, SiteLookup, TokenBody};
 use super::guard;
 use super::upstream::{Endpoints, Upstream};
 use oauth2::basic::{
@@ -26,8 +26,8 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, StandardRevocableToken,
-    TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, StandardRevocableToken, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -129,6 +129,10 @@ pub struct Tokens {
     /// `instance_url`, an `https://` origin): its `{instance_url}` in the API base.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_url: Option<String>,
+    /// The account's site, looked up once after connecting (the entry's `site_lookup`:
+    /// Atlassian's cloud id): its `{site}` in the API base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// The `oauth2` client of a token endpoint (no other endpoint set: `HasTokenUrl` says whether
@@ -224,14 +228,19 @@ impl Http {
                 match (url.contains("{hostname}"), hostname) {
                     (false, _) => Ok(url),
                     (true, Some(host)) => Ok(url.replace("{hostname}", host)),
+                    // Named by the authorization response: filled once it comes back.
+                    (true, None) if entry.callback_hostname.is_some() => Ok(url),
                     (true, None) => {
                         Err(UpstreamError::new("invalid_request", "The server's hostname is needed."))
                     }
                 }
             };
+            // A password entry has none: its user types the password in the pop-up.
+            let authorization = entry.authorization_url.as_ref().map(|_| fill(&entry.authorization_url));
             return Ok(Endpoints {
-                authorization: fill(&entry.authorization_url)?,
+                authorization: authorization.transpose()?.unwrap_or_default(),
                 token: fill(&entry.token_url)?,
+                refresh: fill(entry.refresh_url.as_ref().map_or(&entry.token_url, |_| &entry.refresh_url))?,
                 identity: fill(&entry.identity_url)?,
                 revocation: entry.revocation_url.as_ref().map(|_| fill(&entry.revocation_url)).transpose()?,
                 issuer: entry.issuer.as_ref().map(|_| fill(&entry.issuer)).transpose()?,
@@ -271,6 +280,7 @@ impl Http {
         Ok(Endpoints {
             authorization: field("authorization_endpoint").ok_or_else(malformed)?,
             token: field("token_endpoint").ok_or_else(malformed)?,
+            refresh: field("token_endpoint").ok_or_else(malformed)?,
             identity: field("userinfo_endpoint").ok_or_else(malformed)?,
             revocation: field("revocation_endpoint"),
             issuer: named,
@@ -345,13 +355,17 @@ impl Http {
         if let Some(verifier) = verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
         }
-        let reply = request.request_async(&Limited(self.client.clone())).await;
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to issue a token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
-        reply.tokens(upstream.entry.token_path.as_deref(), now(), refused)
+        reply.tokens(&upstream.entry, true, now(), refused)
     }
 
-    /// Exchanges a refresh token for new tokens at the token endpoint. The reply's refresh
+    /// Exchanges a refresh token for new tokens at the refresh endpoint (the token endpoint but
+    /// where the entry names a `refresh_url`). The reply's refresh
     /// token, if any, is in the result (a rotated one); the caller keeps the old one otherwise.
     pub async fn refresh(
         &self,
@@ -360,29 +374,70 @@ impl Http {
         refresh_token: &str,
     ) -> Result<Tokens, UpstreamError> {
         let what = "token endpoint";
-        self.check(&endpoints.token, what)?;
-        let client = token_client(upstream, endpoints)?;
+        self.check(&endpoints.refresh, what)?;
+        let client = token_client(upstream, endpoints)?
+            .set_token_uri(TokenUrl::new(endpoints.refresh.clone()).map_err(|_| bad_config())?);
         let refresh = oauth2::RefreshToken::new(refresh_token.to_owned());
-        let reply =
-            client.exchange_refresh_token(&refresh).request_async(&Limited(self.client.clone())).await;
+        let mut request = client.exchange_refresh_token(&refresh);
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to refresh the token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
-        reply.tokens(None, now(), refused)
+        reply.tokens(&upstream.entry, false, now(), refused)
+    }
+
+    /// Trades a user name and `password` typed in the pop-up for tokens (RFC 6749 §4.3, the
+    /// resource owner password credentials grant), with the entry's scopes and token
+    /// parameters; the password goes to the token endpoint only and is not kept.
+    pub async fn password_grant(
+        &self,
+        upstream: &Upstream,
+        endpoints: &Endpoints,
+        username: &str,
+        password: &str,
+    ) -> Result<Tokens, UpstreamError> {
+        let what = "token endpoint";
+        self.check(&endpoints.token, what)?;
+        let client = token_client(upstream, endpoints)?;
+        let (username, password) = (
+            ResourceOwnerUsername::new(username.to_owned()),
+            ResourceOwnerPassword::new(password.to_owned()),
+        );
+        let mut request = client.exchange_password(&username, &password);
+        for scope in &upstream.entry.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        for (name, value) in &upstream.entry.token_params {
+            request = request.add_extra_param(name.clone(), value.clone());
+        }
+        let reply = request.request_async(&self.token_http(upstream)).await;
+        let refused = "The service refused this user name and password.";
+        let reply = reply.map_err(|error| token_error(error, what, refused))?;
+        reply.tokens(&upstream.entry, false, now(), refused)
+    }
+
+    /// The HTTP client of `upstream`'s token requests: bounded replies, the body in the entry's
+    /// `token_body` format.
+    fn token_http(&self, upstream: &Upstream) -> Limited {
+        Limited { client: self.client.clone(), json: upstream.entry.token_body == TokenBody::Json }
     }
 
     /// Calls the provider's API (the pass-through API): `method` on `url` (checked by the
-    /// caller to be under the provider's API base) with the upstream `access_token`, the
+    /// caller to be under the provider's API base) with the upstream `access_token` (sent as
+    /// `placement` says: [`with_token`]), the
     /// request's content type and length, and `body`. Nothing bounds the call's total time:
     /// the caller bounds its stalls ([`crate::accounts::relay`]).
     pub async fn raw(
         &self,
         method: reqwest::Method,
         url: &str,
-        access_token: &str,
+        (placement, access_token): (&Placement, &str),
         passed: &reqwest::header::HeaderMap,
         body: reqwest::Body,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let request = self.raw_request(method, url, passed, body)?.bearer_auth(access_token);
+        let request = with_token(self.raw_request(method, url, passed, body)?, placement, access_token);
         request.send().await.map_err(|e| UpstreamError::unreachable("API", &e))
     }
 
@@ -404,6 +459,35 @@ impl Http {
         self.streaming.execute(request).await.map_err(|e| UpstreamError::unreachable("API", &e))
     }
 
+    /// The account's site, by `lookup` with its access token: the first value at its JSON
+    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id), kept
+    /// only if it is a plain path segment (letters, digits, `-`, `_`, `.`).
+    pub async fn site(
+        &self,
+        upstream: &Upstream,
+        lookup: &SiteLookup,
+        access_token: &str,
+    ) -> Result<String, UpstreamError> {
+        let what = "site lookup";
+        self.check(&lookup.url, what)?;
+        let request = with_token(self.client.get(&lookup.url), &upstream.entry.placement(), access_token);
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::unreachable(what, &e))?;
+        let reply = self.json(response, what).await?;
+        let plain = |s: &&str| {
+            (1..=128).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && *s != "."
+                && *s != ".."
+        };
+        reply.pointer(&lookup.id).and_then(Value::as_str).filter(plain).map(str::to_owned).ok_or_else(|| {
+            UpstreamError::new("server_error", "The service names no site this account can reach.")
+        })
+    }
+
     /// Reads who the account is, with its access token.
     pub async fn identity(
         &self,
@@ -415,9 +499,10 @@ impl Http {
         let encoded: String = form_urlencoded::byte_serialize(access_token.as_bytes()).collect();
         let url = endpoints.identity.replace("{access_token}", &encoded);
         self.check(&url, what)?;
+        let placement = upstream.entry.placement();
         let request = match upstream.entry.identity_method {
-            Method::Get => self.client.get(&url).bearer_auth(access_token),
-            Method::Post => self.client.post(&url).bearer_auth(access_token),
+            Method::Get => with_token(self.client.get(&url), &placement, access_token),
+            Method::Post => with_token(self.client.post(&url), &placement, access_token),
             Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
         let response = request
@@ -540,6 +625,19 @@ fn token_error(
             "server_error",
             "The service's token endpoint gave a reply that could not be read.",
         ),
+    }
+}
+
+/// `request` carrying an upstream access token as its entry says ([`Placement`]: its
+/// `credential`): a header of its own (SugarCRM's `OAuth-Token`), else `Authorization: Bearer`.
+fn with_token(
+    request: reqwest::RequestBuilder,
+    placement: &Placement,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    match placement {
+        Placement::Header(name) => request.header(name.as_str(), token),
+        _ => request.bearer_auth(token),
     }
 }
 

@@ -41,8 +41,21 @@ pub async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Re
 }
 
 /// The `oauth2` crate's HTTP client for the token endpoint: reqwest, with the reply read by
-/// [`read_limited`] (the crate's own reqwest client reads it whole).
-pub struct Limited(pub reqwest::Client);
+/// [`read_limited`] (the crate's own reqwest client reads it whole), and the crate's form body
+/// sent as a JSON object of the same parameters where the provider asks for one.
+pub struct Limited {
+    /// The client.
+    pub client: reqwest::Client,
+    /// Whether the body goes as JSON ([`crate::providers::catalogue::TokenBody::Json`]).
+    pub json: bool,
+}
+
+/// A form body (`a=1&b=2`) as the JSON object `{"a":"1","b":"2"}`.
+pub fn form_as_json(form: &[u8]) -> Vec<u8> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        form_urlencoded::parse(form).map(|(k, v)| (k.into_owned(), v.into_owned().into())).collect();
+    serde_json::to_vec(&object).unwrap_or_default()
+}
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Limited {
     type Error = ReadError;
@@ -52,8 +65,17 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Limited {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
+            let mut request = request;
+            if self.json {
+                let body = form_as_json(request.body());
+                *request.body_mut() = body;
+                request.headers_mut().insert(
+                    oauth2::http::header::CONTENT_TYPE,
+                    oauth2::http::HeaderValue::from_static("application/json"),
+                );
+            }
             let request = reqwest::Request::try_from(request).map_err(ReadError::Http)?;
-            let response = self.0.execute(request).await.map_err(ReadError::Http)?;
+            let response = self.client.execute(request).await.map_err(ReadError::Http)?;
             let (status, headers) = (response.status(), response.headers().clone());
             let mut reply = oauth2::HttpResponse::new(read_limited(response).await?);
             *reply.status_mut() = status;

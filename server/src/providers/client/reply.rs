@@ -5,6 +5,7 @@
 //! `instance_url` kept as an origin.
 
 use super::{Tokens, UpstreamError, sanitize};
+use crate::providers::catalogue::Entry;
 use oauth2::basic::BasicTokenType;
 use oauth2::{AccessToken, RefreshToken, Scope, TokenResponse};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -82,12 +83,21 @@ fn lifetime(value: Option<&Value>) -> Option<u64> {
 }
 
 impl TokenReply {
-    /// The tokens the reply gives at `now` (seconds since the Unix epoch): those of the object
-    /// at `path` (a JSON pointer), or of the top level without one; `instance_url` from the
-    /// top level. A reply without an access token there is the error it names (`error`, with
+    /// The tokens the reply gives at `now` (seconds since the Unix epoch), read as `entry`
+    /// says: those of the object at its `token_path` (a JSON pointer) when `nested` (the code
+    /// exchange), else of the top level; without `expires_in`, the entry's documented
+    /// `default_expires_in`; the API server from the top level's `instance_url_field`. A reply
+    /// without an access token there is the error it names (`error`, with
     /// `error_description`, else `refused`), or an unreadable reply.
-    pub fn tokens(&self, path: Option<&str>, now: u64, refused: &str) -> Result<Tokens, UpstreamError> {
+    pub fn tokens(
+        &self,
+        entry: &Entry,
+        nested: bool,
+        now: u64,
+        refused: &str,
+    ) -> Result<Tokens, UpstreamError> {
         let top = Value::Object(self.fields.clone());
+        let path = entry.token_path.as_deref().filter(|_| nested);
         let at = path.map_or(Some(&top), |pointer| top.pointer(pointer));
         let text =
             |name: &str| at.and_then(|v| v.get(name)).and_then(Value::as_str).filter(|t| !t.is_empty());
@@ -95,10 +105,17 @@ impl TokenReply {
         Ok(Tokens {
             access_token: access_token.to_owned(),
             refresh_token: text("refresh_token").map(str::to_owned),
-            expires_at: lifetime(at.and_then(|v| v.get("expires_in"))).map(|secs| now.saturating_add(secs)),
+            expires_at: lifetime(at.and_then(|v| v.get("expires_in")))
+                .or(entry.default_expires_in)
+                .map(|secs| now.saturating_add(secs)),
             scope: text("scope").map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
             hostname: None,
-            instance_url: self.fields.get("instance_url").and_then(Value::as_str).and_then(api_origin),
+            site: None,
+            instance_url: self
+                .fields
+                .get(&entry.instance_url_field)
+                .and_then(Value::as_str)
+                .and_then(api_origin),
         })
     }
 

@@ -1,8 +1,15 @@
 //! The upstream client's tests.
 
 use super::*;
-use crate::providers::catalogue::IdentityPaths;
+use crate::providers::catalogue::{self, Entry, IdentityPaths};
 use serde_json::json;
+
+/// A catalogue entry (GitHub's: no token path, no default lifetime) changed by `edit`.
+fn entry_with(edit: impl FnOnce(&mut Entry)) -> Entry {
+    let mut entry = catalogue::catalogue().unwrap().into_iter().find(|e| e.id == "github").unwrap();
+    edit(&mut entry);
+    entry
+}
 
 #[test]
 fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
@@ -13,7 +20,8 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
         }))
         .unwrap()
     };
-    let kept = |url: &str| reply(url).tokens(None, 0, "").unwrap().instance_url;
+    let plain_entry = entry_with(|_| {});
+    let kept = |url: &str| reply(url).tokens(&plain_entry, true, 0, "").unwrap().instance_url;
     assert_eq!(kept("https://acme.my.salesforce.com").as_deref(), Some("https://acme.my.salesforce.com"));
     assert_eq!(kept("https://acme.my.salesforce.com/").as_deref(), Some("https://acme.my.salesforce.com"));
     for bad in
@@ -23,13 +31,51 @@ fn a_token_replys_instance_url_is_kept_as_an_origin_only() {
     }
     let plain: TokenReply =
         serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
-    assert_eq!(plain.tokens(None, 0, "").unwrap().instance_url, None, "most providers name none");
+    assert_eq!(
+        plain.tokens(&plain_entry, true, 0, "").unwrap().instance_url,
+        None,
+        "most providers name none"
+    );
+    let zoho = entry_with(|e| e.instance_url_field = "api_domain".into());
+    let api_domain: TokenReply = serde_json::from_value(json!({
+        "access_token": "a", "token_type": "Bearer", "api_domain": "https://www.zohoapis.eu", "expires_in": 3600
+    }))
+    .unwrap();
+    let named = api_domain.tokens(&zoho, true, 0, "").unwrap().instance_url;
+    assert_eq!(named.as_deref(), Some("https://www.zohoapis.eu"), "Zoho's data centre's API server");
+    assert_eq!(api_domain.tokens(&plain_entry, true, 0, "").unwrap().instance_url, None);
+}
+
+#[test]
+fn a_reply_without_expires_in_lasts_the_documented_default_lifetime() {
+    let reply: TokenReply =
+        serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer" })).unwrap();
+    let documented = entry_with(|e| e.default_expires_in = Some(7200));
+    assert_eq!(reply.tokens(&documented, true, 1000, "").unwrap().expires_at, Some(8200));
+    assert_eq!(
+        reply.tokens(&entry_with(|_| {}), true, 1000, "").unwrap().expires_at,
+        None,
+        "none documented"
+    );
+    let said: TokenReply =
+        serde_json::from_value(json!({ "access_token": "a", "token_type": "Bearer", "expires_in": 60 }))
+            .unwrap();
+    assert_eq!(said.tokens(&documented, true, 1000, "").unwrap().expires_at, Some(1060), "the reply wins");
+}
+
+#[test]
+fn a_json_token_body_carries_the_forms_parameters() {
+    let json: serde_json::Value =
+        serde_json::from_slice(&read::form_as_json(b"grant_type=authorization_code&code=a%2Bb&platform=x"))
+            .unwrap();
+    assert_eq!(json, json!({ "grant_type": "authorization_code", "code": "a+b", "platform": "x" }));
 }
 
 #[test]
 fn a_token_reply_is_read_as_its_provider_writes_it() {
     let read = |reply: serde_json::Value, path: Option<&str>| {
-        serde_json::from_value::<TokenReply>(reply).unwrap().tokens(path, 1000, "refused")
+        let entry = entry_with(|e| e.token_path = path.map(str::to_owned));
+        serde_json::from_value::<TokenReply>(reply).unwrap().tokens(&entry, true, 1000, "refused")
     };
     let string = read(json!({ "access_token": "a", "token_type": "Bearer", "expires_in": "3599" }), None);
     assert_eq!(string.unwrap().expires_at, Some(4599), "expires_in as a string of digits");
@@ -58,6 +104,7 @@ fn iss_must_be_the_known_issuer_and_is_required_where_advertised() {
     let endpoints = |issuer: Option<&str>, iss_required| Endpoints {
         authorization: "https://as.test/auth".into(),
         token: "https://as.test/token".into(),
+        refresh: "https://as.test/token".into(),
         identity: "https://as.test/me".into(),
         revocation: None,
         issuer: issuer.map(str::to_owned),
@@ -142,4 +189,31 @@ fn discovery_chooses_basic_unless_only_post_is_listed() {
     assert_eq!(of(post), Ok(ClientAuth::ClientSecretPost));
     let neither = json!({ "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"] });
     assert_eq!(of(neither).unwrap_err().code, "server_error");
+}
+
+#[tokio::test]
+async fn refreshes_go_to_the_refresh_url_where_an_entry_names_one() {
+    let upstream = |refresh_url: Option<&str>| Upstream {
+        entry: entry_with(|e| {
+            e.token_url = Some("https://{hostname}/token".into());
+            e.hostname_pattern = Some("*.a.test".into());
+            e.refresh_url = refresh_url.map(str::to_owned);
+        }),
+        client_id: "c".into(),
+        client_secret: crate::providers::upstream::Secret::new("s".into()),
+        issuer: None,
+        discover_client_auth: false,
+        discovered: tokio::sync::OnceCell::new(),
+    };
+    let http = Http::new(Duration::from_secs(1), false).unwrap();
+    let separate =
+        http.endpoints(&upstream(Some("https://{hostname}/refresh")), Some("x.a.test")).await.unwrap();
+    assert_eq!(
+        (separate.token.as_str(), separate.refresh.as_str()),
+        ("https://x.a.test/token", "https://x.a.test/refresh")
+    );
+    let same = http.endpoints(&upstream(None), Some("x.a.test")).await.unwrap();
+    assert_eq!(same.refresh, same.token, "by default, the token endpoint");
+    let ftp = entry_with(|e| e.refresh_url = Some("ftp://a.test/r".into()));
+    assert!(catalogue::check(&ftp).unwrap_err().contains("not an http(s) URL"));
 }

@@ -84,7 +84,7 @@ impl OrgProvider {
                     tracing::error!("{}: {e}", self.entry.id);
                     unconfigured()
                 })?;
-                http.jwt_bearer(token_url, &assertion).await
+                http.jwt_bearer(&self.entry, token_url, &assertion).await
             }
         }
     }
