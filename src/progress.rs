@@ -28,8 +28,16 @@ pub const GRACE_RETRY_MS: u64 = 100;
 /// the pop-up posted before it closed is queued on this page before the first check is even
 /// sent, and one on its way back to the app's return page reads as under way; so the grace
 /// period only covers a message still crossing between processes, and a closed pop-up reaches
-/// the callback about 100 ms (plus two requests' own time) after it reads as closed.
+/// the callback about 100 ms (plus two requests' own time) after it reads as closed — or, when
+/// it reads so within [`FIRST_PAGE_MS`] of the launch, about that long after the launch.
 pub const GRACE_ATTEMPTS: u8 = 2;
+
+/// How long after the launch a check that finds nothing does not count, in milliseconds: a
+/// pop-up cut by COOP on a page before the server's (an SSO gateway, a redirecting proxy) reads
+/// as closed before its first request may have reached the server, which then knows nothing of
+/// the flow yet. Meanwhile the checks go on every [`RETRY_MS`]; an ordinary close, which comes
+/// after the user has seen the pop-up, is not slowed.
+pub const FIRST_PAGE_MS: u64 = 3_000;
 
 /// `{baseUrl}/v1/oauth/progress`, where the flow's progress is asked for.
 pub fn url(base_url: &str) -> String {

@@ -113,6 +113,8 @@ pub struct Flow {
     phase: Phase,
     /// When the flow times out, if it does.
     deadline: Option<Millis>,
+    /// When it was launched.
+    launched: Millis,
 }
 
 impl Flow {
@@ -136,6 +138,7 @@ impl Flow {
             request_id: hex(request_id),
             phase: Phase::AwaitingResult(Watch::Polling { next: now + POPUP_POLL_MS }),
             deadline: (flow_timeout_ms > 0).then(|| now + Millis::from(flow_timeout_ms)),
+            launched: now,
         }
     }
 
@@ -317,14 +320,18 @@ impl Flow {
     /// this page) keeps the checks going, one [`progress::RETRY_MS`] after each reply, until
     /// the server forgets it (10 minutes after its last page) or `flowTimeout`; a miss is
     /// checked again [`progress::GRACE_RETRY_MS`] after its reply, and
-    /// [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed`, and so,
+    /// [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed` (a check
+    /// within [`progress::FIRST_PAGE_MS`] of the launch that finds nothing is no miss), and so,
     /// with its own description, does a result that went back to this page's URL and was not
     /// handed over.
     pub fn on_progress(&mut self, status: Option<u16>, now: Millis) -> Step {
         let Phase::AwaitingResult(Watch::Checking { misses, .. }) = self.phase else { return Step::Ignore };
+        let early = now < self.launched + progress::FIRST_PAGE_MS;
         let misses = match progress::found(status) {
             Found::UnderWay => 0,
             Found::NotDelivered => return self.fail(Error::ResultNotHandedOver),
+            // Its first page may not have reached the server yet.
+            Found::Nothing if early => misses,
             Found::Nothing => misses + 1,
         };
         if misses >= progress::GRACE_ATTEMPTS {

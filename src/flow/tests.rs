@@ -248,18 +248,44 @@ fn check() -> Step {
     }
 }
 
-/// The flow's step on a progress reply (at [`T0`]); when the reply only set the next check, the
-/// step when that check is due, which is exactly [`progress::RETRY_MS`] later after a flow under
-/// way (202), [`progress::GRACE_RETRY_MS`] after a miss.
+/// When the progress replies of most tests come: once a pop-up's first page can have reached the
+/// server ([`progress::FIRST_PAGE_MS`] after the launch at [`T0`]).
+const LATER: Millis = T0 + progress::FIRST_PAGE_MS;
+
+/// The flow's step on a progress reply (at [`LATER`]); when the reply only set the next check,
+/// the step when that check is due, which is exactly [`progress::RETRY_MS`] later after a flow
+/// under way (202), [`progress::GRACE_RETRY_MS`] after a miss.
 fn reply(f: &mut Flow, status: Option<u16>) -> Step {
     let pause = if status == Some(202) { progress::RETRY_MS } else { progress::GRACE_RETRY_MS };
-    match f.on_progress(status, T0) {
-        Step::Ignore if f.poll_timeout() == Some(T0 + pause) => {
-            assert_eq!(f.handle_timeout(T0 + pause - 1), Step::Ignore, "not before");
-            f.handle_timeout(T0 + pause)
+    match f.on_progress(status, LATER) {
+        Step::Ignore if f.poll_timeout() == Some(LATER + pause) => {
+            assert_eq!(f.handle_timeout(LATER + pause - 1), Step::Ignore, "not before");
+            f.handle_timeout(LATER + pause)
         }
         step => step,
     }
+}
+
+/// A pop-up cut by COOP on a page before the server's reads as closed while the server knows
+/// nothing of its flow yet: a check finding nothing within [`progress::FIRST_PAGE_MS`] of the
+/// launch is no miss, the checks go on, and the flow delivers once its first page arrives.
+#[test]
+fn finding_nothing_before_the_first_page_can_have_arrived_is_no_miss() {
+    let mut f = flow();
+    assert_eq!(f.on_popup_closed(), check());
+    for at in [T0 + 100, T0 + 1_000, LATER - 1] {
+        assert_eq!(f.on_progress(Some(204), at), Step::Ignore, "at {at}");
+        assert_eq!(f.poll_timeout(), Some(at + progress::RETRY_MS));
+        assert_eq!(f.handle_timeout(at + progress::RETRY_MS), check());
+    }
+    assert_eq!(reply(&mut f, Some(202)), check(), "its first page arrived");
+    assert_eq!(f.on_message(&success()), Ok(verify()));
+    // Found nothing early, then nothing twice after: closed.
+    let mut closed = flow();
+    closed.on_popup_closed();
+    assert_eq!(closed.on_progress(Some(204), T0 + 100), Step::Ignore);
+    assert_eq!(reply(&mut closed, Some(204)), check());
+    assert_eq!(reply(&mut closed, Some(204)), failed(Error::PopupClosed));
 }
 
 #[test]
