@@ -318,8 +318,11 @@ mod tests {
             "[[apps]]\nclient_id = \"app\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n"
         );
         let (_dir, state) = state(&apps).await;
-        let (id, token) =
-            state.store.connect("box:normal.storage", "app", "box", "ann", false, None).await.unwrap();
+        let (id, token) = state
+            .store
+            .connect("box:normal.storage", "app", "box", "ann", false, Default::default())
+            .await
+            .unwrap();
         let router = Router::new()
             .route(
                 "/",

@@ -44,10 +44,19 @@ async fn an_api_key_lists_its_own_apps_accounts_in_pages_and_a_token_only_its_ac
     let running = start().await;
     let mut mine = Vec::new();
     for name in ["ann", "bob", "cy"] {
-        mine.push(running.store.connect("box:normal.storage", "a", "box", name, false, None).await.unwrap());
+        mine.push(
+            running
+                .store
+                .connect("box:normal.storage", "a", "box", name, false, Default::default())
+                .await
+                .unwrap(),
+        );
     }
-    let (theirs, _) =
-        running.store.connect("box:normal.storage", "b", "box", "ann", false, None).await.unwrap();
+    let (theirs, _) = running
+        .store
+        .connect("box:normal.storage", "b", "box", "ann", false, Default::default())
+        .await
+        .unwrap();
     let key_a = format!("APIKey {KEY_A}");
 
     let (status, first) = call(&running, "GET", "/v1/accounts/?page_size=2", &key_a).await;
@@ -81,12 +90,21 @@ async fn an_api_key_lists_its_own_apps_accounts_in_pages_and_a_token_only_its_ac
 #[tokio::test]
 async fn an_app_never_sees_another_apps_account_and_a_token_only_its_own() {
     let running = start().await;
-    let (mine, my_token) =
-        running.store.connect("box:normal.storage", "a", "box", "ann", true, None).await.unwrap();
-    let (other, _) =
-        running.store.connect("box:normal.storage", "a", "box", "bob", false, None).await.unwrap();
-    let (theirs, _) =
-        running.store.connect("box:normal.storage", "b", "box", "ann", false, None).await.unwrap();
+    let (mine, my_token) = running
+        .store
+        .connect("box:normal.storage", "a", "box", "ann", true, Default::default())
+        .await
+        .unwrap();
+    let (other, _) = running
+        .store
+        .connect("box:normal.storage", "a", "box", "bob", false, Default::default())
+        .await
+        .unwrap();
+    let (theirs, _) = running
+        .store
+        .connect("box:normal.storage", "b", "box", "ann", false, Default::default())
+        .await
+        .unwrap();
     let key_a = format!("APIKey {KEY_A}");
 
     let (status, account) = call(&running, "GET", &format!("/v1/accounts/{mine}/"), &key_a).await;
@@ -120,7 +138,7 @@ async fn deleting_an_account_removes_its_tokens_and_sealed_secrets() {
         login: "ann@x.test",
         admin: false,
         sealed,
-        user_id: None,
+        app: Default::default(),
         refreshable: true,
     };
     let (gone, token) =
@@ -257,8 +275,11 @@ async fn an_account_without_a_refresh_token_has_its_access_token_revoked_and_a_f
 #[tokio::test]
 async fn replies_have_the_kloudless_v1_shapes() {
     let running = start().await;
-    let (id, token) =
-        running.store.connect("box:normal.storage", "a", "box", "ann", true, None).await.unwrap();
+    let (id, token) = running
+        .store
+        .connect("box:normal.storage", "a", "box", "ann", true, Default::default())
+        .await
+        .unwrap();
     let key_a = format!("APIKey {KEY_A}");
     let bearer = format!("Bearer {token}");
     let keys = |value: &Value| value.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();

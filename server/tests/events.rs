@@ -137,7 +137,7 @@ async fn connect_upstream(store: &Store, subject: &str) -> i64 {
         login: subject,
         admin: false,
         sealed: b"sealed",
-        user_id: None,
+        app: Default::default(),
         refreshable: true,
     };
     store.connect_upstream("acme:normal.storage", account).await.unwrap().0

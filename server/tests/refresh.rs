@@ -232,7 +232,7 @@ async fn connect(store: &Store, subject: &str, refresh_token: &str, in_secs: i64
         login: "ann",
         admin: false,
         sealed: &sealed,
-        user_id: None,
+        app: Default::default(),
         refreshable: true,
     };
     store.connect_upstream("acme:normal.storage", account).await.unwrap().0

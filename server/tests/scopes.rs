@@ -265,8 +265,10 @@ async fn kloudless_ids_and_the_catalogues_old_ones_reach_the_same_service() {
     }
     // An account stored under the old id shows the Kloudless id.
     let store = authenticator_server::store::Store::open(server.database()).await.unwrap();
-    let (id, _) =
-        store.connect("onedrive:normal.storage", "app", "onedrive", "ann", false, None).await.unwrap();
+    let (id, _) = store
+        .connect("onedrive:normal.storage", "app", "onedrive", "ann", false, Default::default())
+        .await
+        .unwrap();
     let (status, account) =
         call(&server, Method::GET, &format!("/v1/accounts/{id}/"), &format!("APIKey {KEY}"), None).await;
     assert_eq!(status, 200, "{account}");

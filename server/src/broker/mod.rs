@@ -411,19 +411,16 @@ async fn save_account(
         login: &identity.login,
         admin: chosen.admin,
         sealed: &sealed,
-        user_id: user_id.as_deref(),
+        app: request.app_data(user_id.as_deref()),
         refreshable,
     };
-    let (id, token) = match app.store.connect_upstream(&scope, account).await {
+    let (_, token) = match app.store.connect_upstream(&scope, account).await {
         Ok(connected) => connected,
         Err(store::Error::OtherUser) => {
             return Err(refused(codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
         }
         Err(error) => return Err(storage(&error)),
     };
-    if let Some(properties) = &request.custom_properties {
-        app.store.set_custom_properties(id, properties).await.map_err(|error| storage(&error))?;
-    }
     Ok(OAuthResult::Success {
         access_token: token,
         token_type: "Bearer".to_owned(),

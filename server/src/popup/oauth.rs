@@ -77,19 +77,11 @@ pub async fn complete(
                     &chosen.service.id,
                     name,
                     chosen.admin,
-                    user_id.as_deref(),
+                    request.app_data(user_id.as_deref()),
                 )
                 .await;
             let token = match connected {
-                Ok((id, token)) => {
-                    if let Some(properties) = &request.custom_properties {
-                        store
-                            .set_custom_properties(id, properties)
-                            .await
-                            .map_err(AppError::storage(NOT_SAVED))?;
-                    }
-                    token
-                }
+                Ok((_, token)) => token,
                 Err(store::Error::OtherUser) => {
                     return Ok(failure(request, codes::ACCOUNT_OF_ANOTHER_USER, sign_in::OTHER_USER));
                 }

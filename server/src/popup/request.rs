@@ -10,6 +10,7 @@ use crate::popup::prefill::{EXTRA_DATA, Prefill};
 use crate::popup::progress;
 use crate::providers::services::{self, Allowed, Connect};
 use crate::providers::{raw_params, scope};
+use crate::store::AppData;
 use kloudless_protocol::{
     OOB_REDIRECT_URI, RESERVED_PARAMS, RESPONSE_TYPE, RETURN_TO, ReturnTo, SIGN_IN_TOKEN, codes,
     is_sign_in_token,
@@ -83,6 +84,12 @@ pub struct AuthRequest {
 }
 
 impl AuthRequest {
+    /// What connecting an account through this request attaches to it for the app: the end
+    /// user it was admitted for (`user_id`) and its custom properties.
+    pub fn app_data<'a>(&'a self, user_id: Option<&'a str>) -> AppData<'a> {
+        AppData { user_id, custom_properties: self.custom_properties.as_deref() }
+    }
+
     /// The allowed service with this id.
     pub fn service(&self, id: &str) -> Option<&Allowed> {
         self.allowed.iter().find(|a| a.service.answers_to(id))

@@ -10,6 +10,16 @@ use sha2::{Digest, Sha256};
 pub(super) const INSERT_TOKEN: &str =
     "INSERT INTO tokens (hash, account_id, client_id, scope, created) VALUES ($1, $2, $3, $4, $5)";
 
+/// What the pop-up request connecting an account attaches to it for the app; `None` keeps what
+/// the account has.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AppData<'a> {
+    /// The app's end user the flow was admitted for ([`crate::sign_in`]).
+    pub user_id: Option<&'a str>,
+    /// The app's own data to keep on it, checked ([`crate::accounts::custom_properties`]).
+    pub custom_properties: Option<&'a str>,
+}
+
 /// What a token grants.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Grant {
@@ -22,10 +32,10 @@ pub struct Grant {
 }
 
 impl Store {
-    /// Connects an account (the same app, service and name give the same account) and issues a
-    /// fresh token for it, in one transaction. Returns the account id and the token. `user_id`:
-    /// the app's end user the flow was admitted for ([`crate::sign_in`]), kept when `None`; an
-    /// account recorded for another end user is refused ([`Error::OtherUser`]), nothing changed.
+    /// Connects an account (the same app, service and name give the same account) with what the
+    /// request attaches to it for the app (`app`), and issues a fresh token for it, in one
+    /// transaction. Returns the account id and the token. An account recorded for another end
+    /// user of the app is refused ([`Error::OtherUser`]), nothing changed.
     pub async fn connect(
         &self,
         grant_scope: &str,
@@ -33,15 +43,17 @@ impl Store {
         service: &str,
         name: &str,
         admin: bool,
-        user_id: Option<&str>,
+        app: AppData<'_>,
     ) -> Result<(i64, String), Error> {
         let token = new_token()?;
         let now = now_millis();
         let account_id = in_transaction!(self, tx => {
             let connected: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "INSERT INTO accounts (client_id, service, name, admin, user_id, created) VALUES ($1, $2, $3, $4, $6, $5)
+                "INSERT INTO accounts (client_id, service, name, admin, user_id, created, custom_properties)
+                 VALUES ($1, $2, $3, $4, $6, $5, $7)
                  ON CONFLICT (client_id, service, name) DO UPDATE SET admin = excluded.admin, modified = $5,
-                   user_id = COALESCE(excluded.user_id, accounts.user_id)
+                   user_id = COALESCE(excluded.user_id, accounts.user_id),
+                   custom_properties = COALESCE(excluded.custom_properties, accounts.custom_properties)
                  WHERE accounts.user_id IS NULL OR excluded.user_id IS NULL OR accounts.user_id = excluded.user_id
                  RETURNING id, modified",
             )
@@ -50,7 +62,8 @@ impl Store {
             .bind(name)
             .bind(admin)
             .bind(now)
-            .bind(user_id)
+            .bind(app.user_id)
+            .bind(app.custom_properties)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((account_id, modified)) = connected else { return Err(Error::OtherUser) };
@@ -174,10 +187,14 @@ mod tests {
     #[tokio::test]
     async fn tokens_are_bound_and_accounts_reused() {
         let (_dir, store) = testing::store().await;
-        let (id, token) =
-            store.connect("box:normal.storage", "app", "box", "a@example.com", false, None).await.unwrap();
-        let (again, token2) =
-            store.connect("box:admin.storage", "app", "box", "a@example.com", true, None).await.unwrap();
+        let (id, token) = store
+            .connect("box:normal.storage", "app", "box", "a@example.com", false, AppData::default())
+            .await
+            .unwrap();
+        let (again, token2) = store
+            .connect("box:admin.storage", "app", "box", "a@example.com", true, AppData::default())
+            .await
+            .unwrap();
         assert_eq!(id, again);
         assert_ne!(token, token2);
         assert_eq!(token.len(), 64);
@@ -190,17 +207,50 @@ mod tests {
         assert!(account.admin);
         assert_eq!(account.created.len(), "2025-01-01T00:00:00Z".len(), "{}", account.created);
         assert!(account.created.ends_with('Z') && account.created.as_bytes()[10] == b'T');
-        let (other, _) =
-            store.connect("box:normal.storage", "other", "box", "a@example.com", false, None).await.unwrap();
+        let (other, _) = store
+            .connect("box:normal.storage", "other", "box", "a@example.com", false, AppData::default())
+            .await
+            .unwrap();
         assert_ne!(other, id, "accounts are per app");
         assert_eq!(store.grant("nope").await.unwrap(), None);
         assert_eq!(store.account(9999).await.unwrap(), None);
         assert_eq!(account.custom_properties, None);
         assert!(store.set_custom_properties(id, r#"{"crm_id":7}"#).await.unwrap());
-        store.connect("box:normal.storage", "app", "box", "a@example.com", false, None).await.unwrap();
+        store
+            .connect("box:normal.storage", "app", "box", "a@example.com", false, AppData::default())
+            .await
+            .unwrap();
         let again = store.account(id).await.unwrap().unwrap();
         assert_eq!(again.custom_properties.as_deref(), Some(r#"{"crm_id":7}"#), "a reconnection keeps them");
         assert!(!store.set_custom_properties(9999, "{}").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn custom_properties_given_at_connect_are_in_the_connected_event() {
+        let (_dir, store) = testing::store().await;
+        let app = AppData { user_id: None, custom_properties: Some(r#"{"crm_id":7}"#) };
+        let (id, _) = store.connect("box:normal.storage", "app", "box", "a", false, app).await.unwrap();
+        let app = AppData { custom_properties: Some(r#"{"crm_id":8}"#), ..app };
+        store.connect("box:normal.storage", "app", "box", "a", false, app).await.unwrap();
+        let events = store.app_events("app", 0, 10).await.unwrap();
+        let properties: Vec<_> = events
+            .iter()
+            .map(|event| {
+                let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
+                (event.kind.clone(), payload["account"]["custom_properties"].as_str().map(str::to_owned))
+            })
+            .collect();
+        assert_eq!(
+            properties,
+            [
+                ("account.connected".to_owned(), Some(r#"{"crm_id":7}"#.to_owned())),
+                ("account.reconnected".to_owned(), Some(r#"{"crm_id":8}"#.to_owned())),
+            ]
+        );
+        let kept = store.connect("box:normal.storage", "app", "box", "a", false, AppData::default()).await;
+        assert_eq!(kept.unwrap().0, id);
+        let account = store.account(id).await.unwrap().unwrap();
+        assert_eq!(account.custom_properties.as_deref(), Some(r#"{"crm_id":8}"#), "kept without new ones");
     }
 
     #[tokio::test]
@@ -208,10 +258,18 @@ mod tests {
         let (_dir, store) = testing::store().await;
         let mut ids = Vec::new();
         for name in ["a", "b", "c"] {
-            ids.push(store.connect("box:normal.storage", "app", "box", name, false, None).await.unwrap().0);
+            ids.push(
+                store
+                    .connect("box:normal.storage", "app", "box", name, false, AppData::default())
+                    .await
+                    .unwrap()
+                    .0,
+            );
         }
-        let (other, other_token) =
-            store.connect("box:normal.storage", "other", "box", "a", false, None).await.unwrap();
+        let (other, other_token) = store
+            .connect("box:normal.storage", "other", "box", "a", false, AppData::default())
+            .await
+            .unwrap();
         let (total, page) = store.app_accounts("app", 2, 0).await.unwrap();
         assert_eq!((total, page.iter().map(|a| a.id).collect::<Vec<_>>()), (3, ids[..2].to_vec()));
         let (_, rest) = store.app_accounts("app", 2, 2).await.unwrap();
@@ -226,7 +284,8 @@ mod tests {
     #[tokio::test]
     async fn only_hashes_are_stored() {
         let (dir, store) = testing::store().await;
-        let (_, token) = store.connect("box:normal.storage", "app", "box", "a", false, None).await.unwrap();
+        let (_, token) =
+            store.connect("box:normal.storage", "app", "box", "a", false, AppData::default()).await.unwrap();
         let text = testing::everything(&store, dir.path()).await;
         assert!(!text.contains(&token));
         assert!(text.contains(&hash(&token)));

@@ -131,7 +131,8 @@ mod tests {
 
     /// A code for a fresh token of account "a" of app "app", expiring at `expires`.
     async fn minted(store: &Store, code_hash: &str, expires: i64) -> (String, AuthorizationCode) {
-        let (account_id, token) = store.connect("box", "app", "box", "a", false, None).await.unwrap();
+        let (account_id, token) =
+            store.connect("box", "app", "box", "a", false, Default::default()).await.unwrap();
         let code = AuthorizationCode {
             client_id: "app".into(),
             redirect_uri: "https://app.test/cb".into(),

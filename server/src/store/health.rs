@@ -105,7 +105,7 @@ mod tests {
             login: "ann",
             admin: false,
             sealed: b"s1",
-            user_id: None,
+            app: Default::default(),
             refreshable: true,
         };
         let (id, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();

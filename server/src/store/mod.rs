@@ -25,7 +25,7 @@ mod sign_in;
 mod upstream;
 
 pub use account::Account;
-pub use accounts::Grant;
+pub use accounts::{AppData, Grant};
 pub(crate) use accounts::{hash, new_token};
 pub use codes::{AuthorizationCode, Presented};
 pub use events::{AfterAttempt, Delivery, Event, EventKind};

@@ -102,7 +102,8 @@ mod tests {
     #[tokio::test]
     async fn one_caller_holds_a_users_lease_and_saves_over_its_version_only() {
         let (_dir, store) = testing::store().await;
-        let (account, _) = store.connect("acme:admin.storage", "app", "acme", "a", true, None).await.unwrap();
+        let (account, _) =
+            store.connect("acme:admin.storage", "app", "acme", "a", true, Default::default()).await.unwrap();
         assert_eq!(store.org_user_token(account, "ann@acme.test").await.unwrap(), None);
         assert!(store.claim_org_mint(account, "ann@acme.test", 0, 100, 200).await.unwrap());
         assert!(!store.claim_org_mint(account, "ann@acme.test", 0, 150, 250).await.unwrap(), "leased");

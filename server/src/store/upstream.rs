@@ -3,7 +3,7 @@
 //! connected through an upstream with their sealed tokens. Sealing is the caller's
 //! ([`crate::secrets`]): these queries only ever see ciphertext.
 
-use super::accounts::{INSERT_TOKEN, hash, new_token};
+use super::accounts::{AppData, INSERT_TOKEN, hash, new_token};
 use super::events::{EventKind, record_event};
 use super::health::{HEALTH_COLUMNS, HEALTHY, Health};
 use super::{Error, Store, in_transaction, on_pool};
@@ -24,8 +24,8 @@ pub struct UpstreamAccount<'a> {
     pub admin: bool,
     /// The upstream tokens, sealed.
     pub sealed: &'a [u8],
-    /// The app's end user the flow was admitted for ([`crate::sign_in`]); kept when `None`.
-    pub user_id: Option<&'a str>,
+    /// What the request attaches to it for the app.
+    pub app: AppData<'a>,
     /// Whether they include a refresh token (for the sweep keeping idle grants alive).
     pub refreshable: bool,
 }
@@ -132,7 +132,7 @@ impl Store {
     /// whose name, admin flag and tokens are brought up to date — and issues a fresh token of
     /// ours for it, in one transaction. Returns the account id and our token. An account
     /// recorded for another end user of the app is refused ([`Error::OtherUser`]), nothing
-    /// changed; without a `user_id`, the recorded one is kept.
+    /// changed.
     pub async fn connect_upstream(
         &self,
         grant_scope: &str,
@@ -150,25 +150,28 @@ impl Store {
                     .await?;
             let kind = if existing.is_some() { EventKind::Reconnected } else { EventKind::Connected };
             let account_id = match existing {
-                Some((_, Some(recorded))) if account.user_id.is_some_and(|user| user != recorded) => {
+                Some((_, Some(recorded))) if account.app.user_id.is_some_and(|user| user != recorded) => {
                     return Err(Error::OtherUser);
                 }
                 Some((id, _)) => {
                     sqlx::query("UPDATE accounts SET login = $2, admin = $3, modified = $4, inactive_reason = NULL,
-                       user_id = COALESCE($5, user_id) WHERE id = $1")
+                       user_id = COALESCE($5, user_id), custom_properties = COALESCE($6, custom_properties)
+                       WHERE id = $1")
                     .bind(id)
                     .bind(account.login)
                     .bind(account.admin)
                     .bind(now)
-                    .bind(account.user_id)
+                    .bind(account.app.user_id)
+                    .bind(account.app.custom_properties)
                     .execute(&mut *tx)
                     .await?;
                     id
                 }
                 None => {
                     let (id,): (i64,) = sqlx::query_as(
-                        "INSERT INTO accounts (client_id, service, name, admin, subject, login, user_id, created)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                        "INSERT INTO accounts (client_id, service, name, admin, subject, login, user_id, created,
+                           custom_properties)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                     )
                     .bind(account.client_id)
                     .bind(account.service)
@@ -176,8 +179,9 @@ impl Store {
                     .bind(account.admin)
                     .bind(account.subject)
                     .bind(account.login)
-                    .bind(account.user_id)
+                    .bind(account.app.user_id)
                     .bind(now)
+                    .bind(account.app.custom_properties)
                     .fetch_one(&mut *tx)
                     .await?;
                     id
@@ -412,7 +416,7 @@ mod tests {
             login,
             admin: false,
             sealed,
-            user_id: None,
+            app: AppData::default(),
             refreshable: true,
         }
     }
@@ -442,7 +446,10 @@ mod tests {
     #[tokio::test]
     async fn an_account_recorded_for_one_user_is_refused_to_another_and_kept_without_one() {
         let (_dir, store) = testing::store().await;
-        let of = |user_id| UpstreamAccount { user_id, ..account("u1", "a@x.test", b"s1") };
+        let of = |user_id| UpstreamAccount {
+            app: AppData { user_id, custom_properties: None },
+            ..account("u1", "a@x.test", b"s1")
+        };
         let (id, _) = store.connect_upstream("acme:normal.storage", of(Some("ann"))).await.unwrap();
         let taken = UpstreamAccount { sealed: b"s2", ..of(Some("eve")) };
         assert!(matches!(store.connect_upstream("acme:normal.storage", taken).await, Err(Error::OtherUser)));

@@ -201,7 +201,8 @@ mod tests {
     #[tokio::test]
     async fn accounts_are_visible_to_their_own_tokens_only() {
         let (_dir, store) = crate::store::testing::store().await;
-        let (id, token) = store.connect("box:admin.storage", "app", "box", "ann", true, None).await.unwrap();
+        let (id, token) =
+            store.connect("box:admin.storage", "app", "box", "ann", true, Default::default()).await.unwrap();
         let grant = store.grant(&token).await.unwrap().unwrap();
         let me = account_info(&store, &services::demo(), &grant, Some("me")).await.unwrap();
         assert_eq!(me, account_info(&store, &services::demo(), &grant, Some(&id.to_string())).await.unwrap());

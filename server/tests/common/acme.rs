@@ -62,7 +62,7 @@ pub async fn start_tuned(
         login: "ann@x.test",
         admin: false,
         sealed: &sealed,
-        user_id: None,
+        app: Default::default(),
         refreshable: tokens.refresh_token.is_some(),
     };
     let (account, _) = store.connect_upstream("acme:normal.storage", account).await.unwrap();

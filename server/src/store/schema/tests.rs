@@ -202,15 +202,17 @@ async fn a_database_of_the_previous_release_reads_back_the_same_with_its_times()
                 login: "ann@x.test",
                 admin: false,
                 sealed: b"new",
-                user_id: None,
+                app: Default::default(),
                 refreshable: true,
             },
         )
         .await
         .unwrap();
     assert_eq!(again, upstream, "the migrated account is connected again");
-    let (new, _) =
-        store.connect("box:normal.storage", "app", "box", "b@example.com", false, None).await.unwrap();
+    let (new, _) = store
+        .connect("box:normal.storage", "app", "box", "b@example.com", false, Default::default())
+        .await
+        .unwrap();
     assert!(new > upstream, "new accounts take new ids");
 }
 
@@ -246,7 +248,7 @@ async fn a_database_that_ran_the_first_text_of_0003_starts_and_gains_its_column(
         login: "ann@x.test",
         admin: false,
         sealed: b"s",
-        user_id: None,
+        app: Default::default(),
         refreshable: true,
     };
     assert_eq!(store.connect_upstream("acme:normal.storage", account).await.unwrap().0, id);
