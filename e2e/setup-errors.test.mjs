@@ -76,10 +76,9 @@ for (const [name, options, code, fix] of [
 test('an ordinary close reaches the callback with no failed request and no console error', async () => {
   const { context, page, noise } = await openApp();
   const popup = await clickForPopup(page);
-  // The user reads the chooser before closing it: a pop-up reading as closed within the first
-  // seconds may be one cut by COOP before its first page reached the server, and is waited for.
+  // Closed on the chooser, whose beacon tells the server at once (a pop-up closed before its
+  // first page reached the server may be one cut by COOP, and is waited for).
   await popup.waitForSelector('[data-service]');
-  await sleep(3000);
   await page.evaluate(() => { window.calledAt = []; const push = window.results.push.bind(window.results); window.results.push = (r) => { window.calledAt.push(performance.now()); return push(r); }; });
   const closedAt = await page.evaluate(() => performance.now());
   await popup.close();

@@ -14,7 +14,7 @@
 //! (`POST {baseUrl}/v1/oauth/progress`), and keeps waiting while it is under way.
 
 use crate::popup::{api_url, encode_component};
-use kloudless_protocol::{PROGRESS_PATH, REDEEM_PATH};
+use kloudless_protocol::{PROGRESS_PATH, REDEEM_PATH, progress_status};
 pub use kloudless_protocol::{RETURN_CHANNEL, RETURN_FRAGMENT};
 
 /// Pause between a reply that finds the flow under way and the next check, in milliseconds.
@@ -28,15 +28,16 @@ pub const GRACE_RETRY_MS: u64 = 100;
 /// the pop-up posted before it closed is queued on this page before the first check is even
 /// sent, and one on its way back to the app's return page reads as under way; so the grace
 /// period only covers a message still crossing between processes, and a closed pop-up reaches
-/// the callback about 100 ms (plus two requests' own time) after it reads as closed — or, when
-/// it reads so within [`FIRST_PAGE_MS`] of the launch, about that long after the launch.
+/// the callback about 100 ms (plus two requests' own time) after it reads as closed — unless
+/// the server has not heard of it within [`FIRST_PAGE_MS`] of the launch (a pop-up closed on
+/// one of the flow's pages reads as [`Found::Closed`] at once).
 pub const GRACE_ATTEMPTS: u8 = 2;
 
 /// How long after the launch a check that finds nothing does not count, in milliseconds: a
 /// pop-up cut by COOP on a page before the server's (an SSO gateway, a redirecting proxy) reads
 /// as closed before its first request may have reached the server, which then knows nothing of
-/// the flow yet. Meanwhile the checks go on every [`RETRY_MS`]; an ordinary close, which comes
-/// after the user has seen the pop-up, is not slowed.
+/// the flow yet. Meanwhile the checks go on every [`RETRY_MS`]. An ordinary close, on a page
+/// of the flow, is not slowed: its beacon makes the server answer [`Found::Closed`].
 pub const FIRST_PAGE_MS: u64 = 3_000;
 
 /// `{baseUrl}/v1/oauth/progress`, where the flow's progress is asked for.
@@ -86,17 +87,20 @@ pub enum Found {
     UnderWay,
     /// The result went back to this page's URL, and no page there handed it over in time.
     NotDelivered,
-    /// Nothing (unknown, expired, abandoned, a server without the channel, or no reply).
+    /// The user closed the pop-up on one of the flow's pages.
+    Closed,
+    /// Nothing (unknown, not yet opened, expired, a server without the channel, or no reply).
     Nothing,
 }
 
-/// Reads a progress reply's status (`None`: no reply): 202 is a flow under way, 410 a result
-/// not delivered, anything else nothing (the server answers an unknown flow with 204, older
-/// servers with 404).
+/// Reads a progress reply's status (`None`: no reply) per [`progress_status`]: anything but a
+/// flow under way, a closed pop-up or a result not delivered is nothing (older servers answer
+/// 404 for nothing, and nothing for a closed pop-up too).
 pub fn found(status: Option<u16>) -> Found {
     match status {
-        Some(202) => Found::UnderWay,
-        Some(410) => Found::NotDelivered,
+        Some(progress_status::UNDER_WAY) => Found::UnderWay,
+        Some(progress_status::CLOSED) => Found::Closed,
+        Some(progress_status::NOT_DELIVERED) => Found::NotDelivered,
         _ => Found::Nothing,
     }
 }
@@ -134,6 +138,7 @@ mod tests {
     fn replies_are_read_by_status() {
         assert_eq!(found(Some(202)), Found::UnderWay);
         assert_eq!(found(Some(410)), Found::NotDelivered);
+        assert_eq!(found(Some(205)), Found::Closed);
         for other in [Some(200), Some(204), Some(404), Some(500), None] {
             assert_eq!(found(other), Found::Nothing);
         }

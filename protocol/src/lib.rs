@@ -42,6 +42,23 @@ pub const SIGN_IN_TOKENS_PATH: &str = "/v1/sign_in_tokens";
 /// Where the page asks how far a pop-up flow is (the second channel).
 pub const PROGRESS_PATH: &str = "/v1/oauth/progress";
 
+/// The progress check's answers, by HTTP status: none is an error status, as every pop-up the
+/// user closes ends with such an answer, which must not show as a failed request in the page's
+/// console. Older servers answered [`progress_status::NOTHING`] for a closed pop-up too, and
+/// 404 for nothing; a library reads every other status as nothing.
+pub mod progress_status {
+    /// The user is in the pop-up, or its result is on its way back to the app's page.
+    pub const UNDER_WAY: u16 = 202;
+    /// Nothing is known of the flow: never opened (its first page has not reached the server
+    /// yet), finished, expired, or another app's.
+    pub const NOTHING: u16 = 204;
+    /// The user closed the pop-up on one of the flow's pages (its beacon reached the server):
+    /// no result will come.
+    pub const CLOSED: u16 = 205;
+    /// The result went back to the app's return page, which did not hand it over in time.
+    pub const NOT_DELIVERED: u16 = 410;
+}
+
 /// Where the pop-up's beacon abandons a flow when the user closes it.
 pub const ABANDON_PATH: &str = "/v1/oauth/progress/abandon";
 

@@ -1165,8 +1165,8 @@ async fn closing_the_popup_abandons_its_flow() {
     let text = [("Content-Type", "text/plain")];
     let beacon = running.send(Method::POST, "/v1/oauth/progress/abandon", &text, b"req1").await;
     assert_eq!(beacon.status, 204);
-    let unknown = progress(running, APP_ORIGIN, &form).await;
-    assert_eq!(unknown.status, 204, "no error status for a flow that is over");
+    let closed = progress(running, APP_ORIGIN, &form).await;
+    assert_eq!(closed.status, 205, "closed by the user, and no error status for a flow that is over");
     let bad = running.send(Method::POST, "/v1/oauth/progress/abandon", &[], b"").await;
     assert_eq!(bad.status, 400);
 }

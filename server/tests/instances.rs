@@ -114,11 +114,11 @@ async fn a_flow_opened_through_one_instance_is_finished_and_verified_through_the
         assert_eq!(status, 200, "{body}");
         assert!(body.contains("\"client_id\":\"app\""), "{body}");
     }
-    // Abandoned through one, unknown through the other.
+    // Abandoned through one, closed through the other.
     assert_eq!(open(&b, HOME, "r2").await, 200);
     let beacon = (Method::POST, "/v1/oauth/progress/abandon");
     assert_eq!(send(&a, HOME, beacon, Some("text/plain"), "r2").await.0, 204);
-    assert_eq!(progress(&b, "r2").await, 204);
+    assert_eq!(progress(&b, "r2").await, 205);
     a.stop().await;
     b.stop().await;
 }

@@ -321,7 +321,8 @@ impl Flow {
     /// the server forgets it (10 minutes after its last page) or `flowTimeout`; a miss is
     /// checked again [`progress::GRACE_RETRY_MS`] after its reply, and
     /// [`progress::GRACE_ATTEMPTS`] misses in a row end the flow with `popup_closed` (a check
-    /// within [`progress::FIRST_PAGE_MS`] of the launch that finds nothing is no miss), and so,
+    /// within [`progress::FIRST_PAGE_MS`] of the launch that finds nothing at all, not even a
+    /// closed pop-up, is no miss), and so,
     /// with its own description, does a result that went back to this page's URL and was not
     /// handed over.
     pub fn on_progress(&mut self, status: Option<u16>, now: Millis) -> Step {
@@ -332,7 +333,7 @@ impl Flow {
             Found::NotDelivered => return self.fail(Error::ResultNotHandedOver),
             // Its first page may not have reached the server yet.
             Found::Nothing if early => misses,
-            Found::Nothing => misses + 1,
+            Found::Nothing | Found::Closed => misses + 1,
         };
         if misses >= progress::GRACE_ATTEMPTS {
             return self.fail(Error::PopupClosed);

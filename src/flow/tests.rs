@@ -288,6 +288,19 @@ fn finding_nothing_before_the_first_page_can_have_arrived_is_no_miss() {
     assert_eq!(reply(&mut closed, Some(204)), failed(Error::PopupClosed));
 }
 
+/// A pop-up the user closed on one of the flow's pages (its beacon reached the server) is
+/// closed however early: two checks [`progress::GRACE_RETRY_MS`] apart end the flow.
+#[test]
+fn a_popup_closed_on_a_page_of_the_flow_ends_it_however_early() {
+    let mut f = flow();
+    assert_eq!(f.on_popup_closed(), check());
+    let at = T0 + 100;
+    assert_eq!(f.on_progress(Some(205), at), Step::Ignore);
+    assert_eq!(f.poll_timeout(), Some(at + progress::GRACE_RETRY_MS));
+    assert_eq!(f.handle_timeout(at + progress::GRACE_RETRY_MS), check());
+    assert_eq!(f.on_progress(Some(205), at + 150), failed(Error::PopupClosed));
+}
+
 #[test]
 fn the_popup_matters_only_while_awaiting_the_result() {
     let mut blocked = flow();

@@ -33,7 +33,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kloudless_protocol::codes;
+use kloudless_protocol::{codes, progress_status};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -52,7 +52,9 @@ pub enum Status {
     /// The result's code went back to the app's return page longer ago than the return window,
     /// and nobody redeemed it: that page did not hand it over.
     NotDelivered,
-    /// Nothing is known (never opened, abandoned, expired or another app's).
+    /// The user closed the pop-up on one of the flow's pages ([`Progress::abandon`]).
+    Closed,
+    /// Nothing is known (never opened, expired or another app's).
     Unknown,
 }
 
@@ -162,7 +164,8 @@ impl Progress {
             Some(Stage::UnderWay) => Status::UnderWay,
             Some(Stage::Returned(at)) if millis(now) < at.saturating_add(window) => Status::UnderWay,
             Some(Stage::Returned(_)) => Status::NotDelivered,
-            Some(Stage::Abandoned) | None => Status::Unknown,
+            Some(Stage::Abandoned) => Status::Closed,
+            None => Status::Unknown,
         })
     }
 
@@ -192,13 +195,10 @@ const NOT_DELIVERED: AppError = AppError::fixed(
 const NOT_A_REQUEST_ID: AppError =
     AppError::fixed(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, "The body must be a request id.");
 
-/// `POST /v1/oauth/progress` (form `client_id`, `request_id`), from the waiting page: 202 while
-/// the flow is under way (or its result is on its way back to the app's page), 410 when the
-/// result went back and was not handed over in time, 204 for nothing (no error status: every
-/// pop-up the user closes ends with such an answer, which must not show as a failed request in
-/// the page's console; libraries before it read any status but 202 and 410 as nothing, as
-/// they did the 404 this answered before). Never a result. Only pages on an origin the app
-/// trusts may read the answer (CORS).
+/// `POST /v1/oauth/progress` (form `client_id`, `request_id`), from the waiting page: where the
+/// flow is, as a status of [`progress_status`] (202 under way, 205 closed by the user, 410 not
+/// delivered, 204 nothing). Never a result. Only pages on an origin the app trusts may read the
+/// answer (CORS).
 pub async fn status(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -224,11 +224,13 @@ pub async fn status(
 
 /// [`status`]'s answer for the flow `request_id` of app `client_id`.
 async fn flow_status(progress: &Progress, request_id: &str, client_id: &str) -> Result<StatusCode, AppError> {
-    match progress.status(request_id, client_id, SystemTime::now()).await? {
-        Status::UnderWay => Ok(StatusCode::ACCEPTED),
-        Status::NotDelivered => Err(NOT_DELIVERED),
-        Status::Unknown => Ok(StatusCode::NO_CONTENT),
-    }
+    let status = match progress.status(request_id, client_id, SystemTime::now()).await? {
+        Status::UnderWay => progress_status::UNDER_WAY,
+        Status::NotDelivered => return Err(NOT_DELIVERED),
+        Status::Closed => progress_status::CLOSED,
+        Status::Unknown => progress_status::NOTHING,
+    };
+    Ok(StatusCode::from_u16(status).unwrap_or(StatusCode::NO_CONTENT))
 }
 
 /// `POST /v1/oauth/progress/abandon` (body: the request id), the pop-up's beacon when the user
@@ -285,9 +287,10 @@ mod tests {
         let status = async || progress.status("r", "app", now).await.unwrap();
         progress.open("r", "app", HOME, "b", now).await.unwrap().unwrap();
         progress.abandon("r", now).await.unwrap();
-        assert_eq!(status().await, Status::Unknown);
+        assert_eq!(status().await, Status::Closed);
+        assert_eq!(progress.status("r", "other", now).await.unwrap(), Status::Unknown, "another app's");
         progress.open("r", "other", HOME, "b", now).await.unwrap().unwrap();
-        assert_eq!(status().await, Status::Unknown, "not by another app");
+        assert_eq!(status().await, Status::Closed, "not taken back by another app");
         progress.open("r", "app", HOME, "b", now).await.unwrap().unwrap();
         assert_eq!(status().await, Status::UnderWay);
         progress.returned("r", "app", "b", now).await.unwrap();
@@ -358,8 +361,8 @@ mod tests {
         progress.open("r", "app", HOME, "b2", now).await.unwrap().unwrap();
         assert_eq!(
             progress.status("r", "app", now).await.unwrap(),
-            Status::Unknown,
-            "not by another browser"
+            Status::Closed,
+            "not taken back by another browser"
         );
         progress.open("r", "app", HOME, "b1", now).await.unwrap().unwrap();
         progress.returned("r", "app", "b2", now).await.unwrap();
