@@ -358,3 +358,167 @@ fn a_webhook_at_a_private_address_is_refused_at_start_up_unless_allowed() {
     let webhook: &Webhook = allowed.apps[0].webhook.as_ref().unwrap();
     assert_eq!(webhook.url.as_str(), "https://10.1.2.3/hook");
 }
+
+/// A keyed upstream: `GET /me` (the check) and `GET /api/files` (the API) take
+/// `Bearer <key>` for the key it accepts now; it counts the checks, and can refuse the next
+/// API calls whatever the key (a passing refusal), and its check can be down (503).
+#[derive(Default)]
+struct Keyed {
+    accepted: Mutex<String>,
+    checks: std::sync::atomic::AtomicUsize,
+    refuse_next: std::sync::atomic::AtomicUsize,
+    check_down: std::sync::atomic::AtomicBool,
+}
+
+/// Starts [`Keyed`] on 127.0.0.1, accepting `right-key`: its address and state.
+async fn keyed_upstream() -> (std::net::SocketAddr, Arc<Keyed>) {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::atomic::Ordering;
+    let state = Arc::new(Keyed::default());
+    *state.accepted.lock().unwrap() = "right-key".into();
+    let takes = |keyed: &Keyed, headers: &HeaderMap| {
+        let given = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        given == format!("Bearer {}", keyed.accepted.lock().unwrap())
+    };
+    let (me, api) = (state.clone(), state.clone());
+    let router = axum::Router::new()
+        .route(
+            "/me",
+            axum::routing::get(move |headers: HeaderMap| async move {
+                me.checks.fetch_add(1, Ordering::SeqCst);
+                // A check takes a moment, so that concurrent refusals find it under way.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if me.check_down.load(Ordering::SeqCst) {
+                    return Err(StatusCode::SERVICE_UNAVAILABLE);
+                }
+                match takes(&me, &headers) {
+                    true => {
+                        Ok(axum::Json(serde_json::json!({ "sub": "key.user", "email": "key.user@x.test" })))
+                    }
+                    false => Err(StatusCode::UNAUTHORIZED),
+                }
+            }),
+        )
+        .route(
+            "/api/files",
+            axum::routing::get(move |headers: HeaderMap| async move {
+                let passing =
+                    api.refuse_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                match passing.is_err() && takes(&api, &headers) {
+                    true => (StatusCode::OK, "[]"),
+                    false => (StatusCode::UNAUTHORIZED, "{\"error\":\"bad key\"}"),
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (addr, state)
+}
+
+/// The binding cookie of the one browser the pop-up tests connect from.
+const BROWSER: &str =
+    "__Host-kloudless-browser=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// A server with [`config`] and the API-key service `keyed` at `upstream`, and an account of
+/// app `a` connected there through the pop-up's form with `right-key`: the server and the
+/// account's id.
+async fn with_keyed_account(url: &str, upstream: std::net::SocketAddr) -> (TestServer, i64) {
+    let toml = format!(
+        "public_url = \"https://auth.example.test\"\n{}[[providers]]\nid = \"keyed\"\nkind = \"api_key\"\nname = \"Keyed\"\ncategory = \"crm\"\n\
+         check_url = \"http://{upstream}/me\"\napi_base = \"http://{upstream}/api\"\n",
+        config(url)
+    );
+    let server = TestServer::with(&toml).browser(BROWSER).start().await;
+    let origin = "http://localhost:3000";
+    let page = server.get(&format!("/v1/oauth?{}", common::popup_query("a", origin, "keyed", &[])));
+    assert_eq!(Reply::of(page).await.status, 200);
+    let extra = [("service", "keyed"), ("action", "connect"), ("api_key", "right-key")];
+    let form = server
+        .post("/v1/oauth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(common::popup_query("a", origin, "keyed", &extra));
+    let reply = Reply::of(form).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let accounts = get(&server, "/v1/accounts/", KEY_A).await.json();
+    let id = accounts["objects"][0]["id"].as_i64().unwrap();
+    (server, id)
+}
+
+/// A pass-through call of app `a` to `/files` on the account `id`: the reply.
+async fn raw_call(server: &TestServer, id: i64) -> Reply {
+    let request = server
+        .get(&format!("/v1/accounts/{id}/raw"))
+        .header("authorization", format!("APIKey {KEY_A}"))
+        .header("x-kloudless-raw-uri", "/files");
+    Reply::of(request).await
+}
+
+#[tokio::test]
+async fn a_key_the_upstream_stops_taking_makes_one_check_and_one_credentials_invalid_event() {
+    use std::sync::atomic::Ordering;
+    let (url, inbox) = receiver().await;
+    let (upstream, keyed) = keyed_upstream().await;
+    let (server, id) = with_keyed_account(&url, upstream).await;
+    assert_eq!(keyed.checks.swap(0, Ordering::SeqCst), 1, "connecting checked the key once");
+    assert_eq!(raw_call(&server, id).await.status, 200);
+    *keyed.accepted.lock().unwrap() = "rotated-key".into();
+    let calls = (0..20).map(|_| raw_call(&server, id));
+    let replies = futures_util::future::join_all(calls).await;
+    for reply in &replies {
+        assert!(matches!(reply.status, 401), "{} {}", reply.status, reply.body);
+    }
+    assert!(replies.iter().any(|reply| reply.body.contains("bad key")), "the upstream's own 401 passed back");
+    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "20 refusals, one check");
+    let account = get(&server, &format!("/v1/accounts/{id}/"), KEY_A).await.json();
+    assert_eq!(account["active"], false, "{account}");
+    let after = raw_call(&server, id).await;
+    assert_eq!(after.status, 401);
+    assert!(
+        after.body.contains("account_inactive") && after.body.contains("credentials_invalid"),
+        "{}",
+        after.body
+    );
+    let kinds = [("account.connected".to_owned(), id), ("credentials.invalid".to_owned(), id)];
+    assert_eq!(listed(&server, KEY_A).await, kinds, "one event, not account.inactive besides");
+    let event = &get(&server, "/v1/events", KEY_A).await.json()["objects"][1];
+    assert!(event["reason"].as_str().unwrap().starts_with("credentials_invalid: "), "{event}");
+    assert_eq!(event["metadata"]["active"], false, "{event}");
+    until(&inbox, |inbox| inbox.delivered().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let delivered: Vec<String> = inbox.lock().unwrap().delivered().into_iter().map(|got| got.kind).collect();
+    assert_eq!(delivered, ["account.connected", "credentials.invalid"]);
+    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "an inactive account is not checked again");
+}
+
+#[tokio::test]
+async fn a_passing_refusal_whose_check_passes_changes_nothing() {
+    use std::sync::atomic::Ordering;
+    let (url, _inbox) = receiver().await;
+    let (upstream, keyed) = keyed_upstream().await;
+    let (server, id) = with_keyed_account(&url, upstream).await;
+    keyed.checks.store(0, Ordering::SeqCst);
+    keyed.refuse_next.store(1, Ordering::SeqCst);
+    assert_eq!(raw_call(&server, id).await.status, 401, "the upstream's refusal passed back");
+    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "checked");
+    assert_eq!(raw_call(&server, id).await.status, 200, "still usable");
+    let account = get(&server, &format!("/v1/accounts/{id}/"), KEY_A).await.json();
+    assert_eq!(account["active"], true, "{account}");
+    assert_eq!(listed(&server, KEY_A).await, [("account.connected".to_owned(), id)], "no event");
+}
+
+#[tokio::test]
+async fn a_check_the_upstream_cannot_answer_does_not_make_the_account_inactive() {
+    use std::sync::atomic::Ordering;
+    let (url, _inbox) = receiver().await;
+    let (upstream, keyed) = keyed_upstream().await;
+    let (server, id) = with_keyed_account(&url, upstream).await;
+    keyed.checks.store(0, Ordering::SeqCst);
+    *keyed.accepted.lock().unwrap() = "rotated-key".into();
+    keyed.check_down.store(true, Ordering::SeqCst);
+    assert_eq!(raw_call(&server, id).await.status, 401);
+    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "checked");
+    let account = get(&server, &format!("/v1/accounts/{id}/"), KEY_A).await.json();
+    assert_eq!(account["active"], true, "an outage is not an invalid key: {account}");
+    assert_eq!(listed(&server, KEY_A).await, [("account.connected".to_owned(), id)], "no event");
+}

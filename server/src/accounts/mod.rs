@@ -1,7 +1,7 @@
 //! The account API for an app's backend and what keeps accounts usable: the accounts themselves
 //! ([`api`], with the app's [`custom_properties`]), the pass-through calls to their providers
 //! ([`raw`], streamed by [`relay`], with the caller's [`raw_headers`] and an API-key or basic
-//! account's [`kept`] credential), the upstream token refresh
+//! account's [`kept`] credential, checked again when refused: [`recheck`]), the upstream token refresh
 //! ([`refresh`], backing off by [`cooldown`] when it fails) and the idle accounts' sweep
 //! ([`keep_alive`]). One folder because they share the account lookup and the refresh rules.
 
@@ -13,6 +13,7 @@ pub mod keep_alive;
 pub mod kept;
 pub mod raw;
 pub mod raw_headers;
+pub mod recheck;
 pub mod refresh;
 pub mod relay;
 pub mod settings;

@@ -238,6 +238,12 @@ pub struct Entry {
     /// `{instance_url}` (default `instance_url`, Salesforce's; Zoho's is `api_domain`).
     #[serde(default = "instance_url")]
     pub instance_url_field: String,
+    /// API key / basic: the statuses of the API's replies that may mean the credential no longer
+    /// works, after which the account's check is run again ([`crate::accounts::recheck`]);
+    /// default 401 only. S3 answers a bad key or signature with 403 (`InvalidAccessKeyId`,
+    /// `SignatureDoesNotMatch`), as it does a key without the permission.
+    #[serde(default = "unauthorized")]
+    pub bad_credential_statuses: Vec<u16>,
     /// How the provider behaves, as its documentation says (client authentication, token
     /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
     /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
@@ -420,6 +426,10 @@ fn space() -> String {
 
 fn scope() -> String {
     "scope".to_owned()
+}
+
+fn unauthorized() -> Vec<u16> {
+    vec![401]
 }
 
 fn instance_url() -> String {

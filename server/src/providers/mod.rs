@@ -103,8 +103,8 @@ pub struct ProviderConfig {
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
-    /// `oauth2` / `oidc` / `service_account`: the API's base URL, the only place the
-    /// pass-through API reaches.
+    /// `oauth2` / `oidc` / `service_account` / `api_key` / `basic`: the API's base URL, the only
+    /// place the pass-through API reaches.
     pub api_base: Option<String>,
     /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
     /// ([`Entry::raw_params`]).
@@ -192,6 +192,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             );
             entry.credential = config.credential.clone();
             entry.hostname_pattern = config.hostname_pattern.clone();
+            entry.api_base = config.api_base.clone();
             if let Some(identity) = &config.identity {
                 entry.identity = identity.clone();
             }
@@ -427,6 +428,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         token_body: Default::default(),
         callback_hostname: None,
         instance_url_field: "instance_url".to_owned(),
+        bad_credential_statuses: vec![401],
         profile: None,
     }
 }
