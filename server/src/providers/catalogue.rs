@@ -238,6 +238,11 @@ pub struct Entry {
     /// `{instance_url}` (default `instance_url`, Salesforce's; Zoho's is `api_domain`).
     #[serde(default = "instance_url")]
     pub instance_url_field: String,
+    /// OAuth 2.0: the signed notices the provider sends when a user revokes our app's grant
+    /// ([`crate::providers::notice`]), where it documents them: the accounts they name are
+    /// deleted ([`crate::accounts::revocations`]) once the operator configures the provider's
+    /// `revocation_secret`.
+    pub revocation_notice: Option<super::notice::RevocationNotice>,
     /// API key / basic: the statuses of the API's replies that may mean the credential no longer
     /// works, after which the account's check is run again ([`crate::accounts::recheck`]);
     /// default 401 only. S3 answers a bad key or signature with 403 (`InvalidAccessKeyId`,
