@@ -558,6 +558,19 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
     }
+    if let Some(notice) = &entry.revocation_notice {
+        if entry.kind != Kind::Oauth2 {
+            return Err("revocation_notice is for oauth2 entries".to_owned());
+        }
+        let place = |text: &str| text.starts_with('/') || text.starts_with("header:");
+        if !notice.users.starts_with('/') || !place(&notice.id) || !notice.when.keys().all(|key| place(key)) {
+            return Err("revocation_notice: users is a JSON pointer; id and when's keys JSON pointers or header:<name>"
+                .to_owned());
+        }
+    }
+    if entry.bad_credential_statuses.iter().any(|status| !(400..500).contains(status)) {
+        return Err("bad_credential_statuses must be 4xx statuses".to_owned());
+    }
     if entry.identity.id.is_empty() && !matches!(entry.kind, Kind::Basic | Kind::ServiceAccount) {
         return Err("identity.id is needed".to_owned());
     }
@@ -747,6 +760,14 @@ mod tests {
         assert!(parse(&basic.replace("basic", "api_key")).unwrap_err().contains("identity.id is needed"));
         let bad_method = format!("{basic}check = {{ method = \"PROP FIND\" }}\n");
         assert!(parse(&bad_method).unwrap_err().contains("not an HTTP method"));
+        let notice = "revocation_notice = { signature = \"slack_v0\", users = \"/u\", id = \"/id\" }\n";
+        assert!(parse(&format!("{base}{urls}{notice}")).is_ok());
+        assert!(parse(&format!("{basic}{notice}")).unwrap_err().contains("for oauth2 entries"));
+        let loose = notice.replace("\"/id\"", "\"id\"");
+        assert!(parse(&format!("{base}{urls}{loose}")).unwrap_err().contains("revocation_notice:"));
+        let unknown = notice.replace("slack_v0", "md5");
+        assert!(parse(&format!("{base}{urls}{unknown}")).is_err());
+        assert!(parse(&format!("{basic}bad_credential_statuses = [200]\n")).unwrap_err().contains("4xx"));
     }
 
     #[test]
