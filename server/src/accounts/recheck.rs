@@ -26,20 +26,6 @@ pub const COOLDOWN: Duration = Duration::from_secs(60);
 /// error).
 pub const REASON: &str = "credentials_invalid";
 
-/// What a check of the account's credential found.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Checked {
-    /// Another caller checked within the [`COOLDOWN`], or is checking.
-    Skipped,
-    /// The upstream took the credential: nothing changed.
-    Valid,
-    /// The upstream refused it: the account is now inactive with this reason.
-    Invalid(String),
-    /// The check could not be made (unreachable, an error other than a refusal, the database):
-    /// nothing changed.
-    Unknown,
-}
-
 /// Whether `status`, an upstream reply to a pass-through call with the account's credential,
 /// may mean the credential no longer works.
 pub fn refused(entry: &Entry, status: u16) -> bool {
@@ -48,35 +34,31 @@ pub fn refused(entry: &Entry, status: u16) -> bool {
 
 /// Checks `account`'s credential (`kept`) again at `entry`'s `check_url`, unless another
 /// check holds the account's lease; makes the account inactive if the upstream refuses it.
-pub async fn check(app: &AppState, account: &Account, entry: &Entry, kept: &Kept) -> Checked {
+/// What goes wrong on our side is logged: the caller passes the upstream's reply back either
+/// way.
+pub async fn check(app: &AppState, account: &Account, entry: &Entry, kept: &Kept) {
     let now = now_millis();
     let until = now.saturating_add(i64::try_from(COOLDOWN.as_millis()).unwrap_or(i64::MAX));
     match app.store.claim_credential_check(account.id, now, until).await {
         Ok(true) => {}
-        Ok(false) => return Checked::Skipped,
+        Ok(false) => return,
         Err(error) => {
             tracing::error!("storage error while claiming a credential check: {error}");
-            return Checked::Unknown;
+            return;
         }
     }
-    let Some(url) = entry.check_url.as_deref().and_then(|url| kept.fill(url)) else {
-        return Checked::Unknown;
-    };
+    let Some(url) = entry.check_url.as_deref().and_then(|url| kept.fill(url)) else { return };
     let checked = app.http.check_credential(entry, &url, &kept.credential, kept.region.as_deref()).await;
     let error = match checked {
-        Ok(_) => return Checked::Valid,
+        Ok(_) => return,
         Err(error) if error.code == "access_denied" => error,
         Err(error) => {
             tracing::warn!("account {}: its credential could not be checked ({})", account.id, error.code);
-            return Checked::Unknown;
+            return;
         }
     };
     let reason = format!("{REASON}: {}", error.description);
-    match app.store.invalidate_credentials(account.id, &reason).await {
-        Ok(()) => Checked::Invalid(reason),
-        Err(error) => {
-            tracing::error!("storage error while making an account inactive: {error}");
-            Checked::Unknown
-        }
+    if let Err(error) = app.store.invalidate_credentials(account.id, &reason).await {
+        tracing::error!("storage error while making an account inactive: {error}");
     }
 }
