@@ -472,13 +472,15 @@ async fn a_key_the_upstream_stops_taking_makes_one_check_and_one_credentials_inv
     assert_eq!(keyed.checks.swap(0, Ordering::SeqCst), 1, "connecting checked the key once");
     assert_eq!(raw_call(&server, id).await.status, 200);
     *keyed.accepted.lock().unwrap() = "rotated-key".into();
-    let calls = (0..20).map(|_| raw_call(&server, id));
+    // 20 calls at once, half through a second instance on the same database.
+    let second = server.another().await;
+    let calls = (0..20).map(|n| raw_call(if n % 2 == 0 { &server } else { &second }, id));
     let replies = futures_util::future::join_all(calls).await;
     for reply in &replies {
         assert!(matches!(reply.status, 401), "{} {}", reply.status, reply.body);
     }
     assert!(replies.iter().any(|reply| reply.body.contains("bad key")), "the upstream's own 401 passed back");
-    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "20 refusals, one check");
+    assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "20 refusals on two instances, one check");
     let account = get(&server, &format!("/v1/accounts/{id}/"), KEY_A).await.json();
     assert_eq!(account["active"], false, "{account}");
     let after = raw_call(&server, id).await;
@@ -498,6 +500,7 @@ async fn a_key_the_upstream_stops_taking_makes_one_check_and_one_credentials_inv
     let delivered: Vec<String> = inbox.lock().unwrap().delivered().into_iter().map(|got| got.kind).collect();
     assert_eq!(delivered, ["account.connected", "credentials.invalid"]);
     assert_eq!(keyed.checks.load(Ordering::SeqCst), 1, "an inactive account is not checked again");
+    second.stop().await;
 }
 
 #[tokio::test]
