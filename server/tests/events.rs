@@ -663,3 +663,18 @@ async fn slacks_signed_tokens_revoked_deletes_its_users_accounts_and_its_challen
     let unknown = Reply::of(server.post("/v1/upstream/gdrive/revocations").body("{}")).await;
     assert_eq!(unknown.status, 404, "a provider without notices: {}", unknown.body);
 }
+
+#[tokio::test]
+async fn an_account_deleted_twice_at_once_gives_one_event() {
+    let (url, _inbox) = receiver().await;
+    let (server, store) = start(&url).await;
+    for n in 0..5 {
+        let id = connect_upstream(&store, &format!("user{n}")).await;
+        let deletions = (0..8).map(|_| store.delete_account_because(id, Some("revoked_upstream")));
+        let results = futures_util::future::join_all(deletions).await;
+        let existed = results.into_iter().map(Result::unwrap).filter(|existed| *existed).count();
+        assert_eq!(existed, 1, "one deletion found it");
+    }
+    let events = listed(&server, KEY_A).await;
+    assert_eq!(events.iter().filter(|(kind, _)| kind == "account.deleted").count(), 5, "{events:?}");
+}
