@@ -287,6 +287,8 @@ async fn sweep_expired(state: &AppState) {
     sweep("return codes", state.store.sweep_return_codes(millis)).await;
     sweep("authorization codes", state.store.sweep_authorization_codes(codes_kept)).await;
     sweep("events", state.store.sweep_events(millis.saturating_sub(events::KEPT_MS))).await;
+    let notices_kept = millis.saturating_sub(accounts::revocations::KEPT_MS);
+    sweep("revocation notices", state.store.sweep_notices(notices_kept)).await;
 }
 
 /// Runs one sweep of expired `what`; a storage error is logged, and the next tick tries again.

@@ -185,9 +185,16 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     let account = find_account(&app, &caller, &id).await?;
-    revoke_upstream(&app, &account).await?;
-    app.store.delete_account(account.id).await?;
+    disconnect(&app, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disconnects `account`: revokes its upstream grant ([`revoke_upstream`]), then deletes it
+/// with everything kept for it, adding `account.deleted` with `reason`. Returns whether it
+/// still existed.
+pub async fn disconnect(app: &AppState, account: &Account, reason: Option<&str>) -> Result<bool, AppError> {
+    revoke_upstream(app, account).await?;
+    Ok(app.store.delete_account_because(account.id, reason).await?)
 }
 
 /// Revokes an OAuth account's upstream grant — its refresh token, else its access token — at

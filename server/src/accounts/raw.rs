@@ -8,7 +8,8 @@
 //! checked ([`crate::accounts::raw_headers`]). On an organisation-wide account, the call is made as
 //! the user `X-Kloudless-As-User` names ([`crate::accounts::as_user`]). An API-key or basic
 //! account's calls carry its [`kept`] credential instead, as its entry sends it (AWS: each call
-//! signed), with nothing to refresh.
+//! signed), with nothing to refresh; when the upstream refuses it, the account's check is run
+//! again ([`recheck`]), and an account made inactive so answers 401 `account_inactive`.
 //!
 //! Both bodies are streamed ([`crate::accounts::relay`]): the request body up to the configured maximum
 //! (`raw_max_body_bytes`; over it, 413), the reply as it arrives. A request body of at most
@@ -22,6 +23,7 @@ use crate::accounts::api::find_account;
 use crate::accounts::as_user;
 use crate::accounts::kept;
 use crate::accounts::raw_headers;
+use crate::accounts::recheck;
 use crate::accounts::relay::{self, BodyError, Outgoing};
 use crate::error::AppError;
 use crate::extract::Caller;
@@ -167,10 +169,10 @@ async fn call(
     let as_user = as_user::named(headers, org.is_some())?;
     let (api_base, placement, keyed) = service
         .and_then(|service| {
-            let (entry, keyed): (&Entry, bool) = match &service.connect {
-                Connect::Upstream(upstream) => (&upstream.entry, false),
-                Connect::Org(org) => (&org.entry, false),
-                Connect::Credentials(entry) => (entry, true),
+            let (entry, keyed): (&Entry, Option<&Entry>) = match &service.connect {
+                Connect::Upstream(upstream) => (&upstream.entry, None),
+                Connect::Org(org) => (&org.entry, None),
+                Connect::Credentials(entry) => (entry, Some(entry)),
                 Connect::Demo => return None,
             };
             Some((entry.api_base.clone()?, entry.placement(), keyed))
@@ -193,9 +195,12 @@ async fn call(
         passed.insert(reqwest::header::CONTENT_LENGTH, len.into());
     }
     let idle = app.config.upstream_timeout;
-    if keyed {
+    if let Some(entry) = keyed {
         // An API-key or basic account: its credential on each call (AWS: each call signed),
-        // nothing to refresh.
+        // nothing to refresh; checked again when the upstream refuses it.
+        if let Some(reason) = &account.inactive_reason {
+            return Err(AppError::Inactive(reason.clone()));
+        }
         let kept = kept::open(app, &account).await?;
         let url = target(&kept.fill(&api_base).ok_or(NO_API)?, path).ok_or(BAD_URI)?;
         let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;
@@ -211,6 +216,9 @@ async fn call(
         })?;
         if reply.status().is_redirection() {
             return Err(REDIRECTED);
+        }
+        if recheck::refused(entry, reply.status().as_u16()) {
+            recheck::check(app, &account, entry, &kept).await;
         }
         return Ok(pass_back(reply, idle, close));
     }

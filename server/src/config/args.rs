@@ -90,9 +90,11 @@ struct Args {
     /// own {public_url}/v1/oauth/callback/{id}: register that redirect URI with it),
     /// allow_private_upstreams = false, upstream_timeout_secs = 10, raw_max_body_bytes =
     /// 104857600 (the pass-through API's largest request body), and [[providers]] entries: a
-    /// catalogue id with client_id and client_secret | client_secret_env | client_secret_file,
-    /// or a custom provider (kind = "oidc" with issuer, "oauth2" with its URLs and optionally the
-    /// issuer its responses name as iss, "api_key" or "basic" with check_url, or "demo");
+    /// catalogue id with client_id and client_secret | client_secret_env | client_secret_file
+    /// (GitHub, Slack: and revocation_secret | _env | _file, to take their revocation notices
+    /// at /v1/upstream/{id}/revocations), or a custom provider (kind = "oidc" with issuer,
+    /// "oauth2" with its URLs and optionally the issuer its responses name as iss, "api_key" or
+    /// "basic" with check_url and optionally api_base, or "demo");
     /// without [[providers]], the demo provider's simulated services. See the README's
     /// "Connecting real services".
     #[arg(long, value_name = "FILE", verbatim_doc_comment)]

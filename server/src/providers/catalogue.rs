@@ -238,6 +238,17 @@ pub struct Entry {
     /// `{instance_url}` (default `instance_url`, Salesforce's; Zoho's is `api_domain`).
     #[serde(default = "instance_url")]
     pub instance_url_field: String,
+    /// OAuth 2.0: the signed notices the provider sends when a user revokes our app's grant
+    /// ([`crate::providers::notice`]), where it documents them: the accounts they name are
+    /// deleted ([`crate::accounts::revocations`]) once the operator configures the provider's
+    /// `revocation_secret`.
+    pub revocation_notice: Option<super::notice::RevocationNotice>,
+    /// API key / basic: the statuses of the API's replies that may mean the credential no longer
+    /// works, after which the account's check is run again ([`crate::accounts::recheck`]);
+    /// default 401 only. S3 answers a bad key or signature with 403 (`InvalidAccessKeyId`,
+    /// `SignatureDoesNotMatch`), as it does a key without the permission.
+    #[serde(default = "unauthorized")]
+    pub bad_credential_statuses: Vec<u16>,
     /// How the provider behaves, as its documentation says (client authentication, token
     /// reply, rotation, expiry, …): the quirk simulator's profile that the conformance tests
     /// (`server/tests/conformance.rs`) run this entry against. Kept as TOML here: only the
@@ -422,6 +433,10 @@ fn scope() -> String {
     "scope".to_owned()
 }
 
+fn unauthorized() -> Vec<u16> {
+    vec![401]
+}
+
 fn instance_url() -> String {
     "instance_url".to_owned()
 }
@@ -542,6 +557,19 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     }
     if entry.token_path.as_deref().is_some_and(|path| !path.starts_with('/')) {
         return Err("token_path must be a JSON pointer (starting with /)".to_owned());
+    }
+    if let Some(notice) = &entry.revocation_notice {
+        if entry.kind != Kind::Oauth2 {
+            return Err("revocation_notice is for oauth2 entries".to_owned());
+        }
+        let place = |text: &str| text.starts_with('/') || text.starts_with("header:");
+        if !notice.users.starts_with('/') || !place(&notice.id) || !notice.when.keys().all(|key| place(key)) {
+            return Err("revocation_notice: users is a JSON pointer; id and when's keys JSON pointers or header:<name>"
+                .to_owned());
+        }
+    }
+    if entry.bad_credential_statuses.iter().any(|status| !(400..500).contains(status)) {
+        return Err("bad_credential_statuses must be 4xx statuses".to_owned());
     }
     if entry.identity.id.is_empty() && !matches!(entry.kind, Kind::Basic | Kind::ServiceAccount) {
         return Err("identity.id is needed".to_owned());
@@ -732,6 +760,14 @@ mod tests {
         assert!(parse(&basic.replace("basic", "api_key")).unwrap_err().contains("identity.id is needed"));
         let bad_method = format!("{basic}check = {{ method = \"PROP FIND\" }}\n");
         assert!(parse(&bad_method).unwrap_err().contains("not an HTTP method"));
+        let notice = "revocation_notice = { signature = \"slack_v0\", users = \"/u\", id = \"/id\" }\n";
+        assert!(parse(&format!("{base}{urls}{notice}")).is_ok());
+        assert!(parse(&format!("{basic}{notice}")).unwrap_err().contains("for oauth2 entries"));
+        let loose = notice.replace("\"/id\"", "\"id\"");
+        assert!(parse(&format!("{base}{urls}{loose}")).unwrap_err().contains("revocation_notice:"));
+        let unknown = notice.replace("slack_v0", "md5");
+        assert!(parse(&format!("{base}{urls}{unknown}")).is_err());
+        assert!(parse(&format!("{basic}bad_credential_statuses = [200]\n")).unwrap_err().contains("4xx"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod client;
 pub mod guard;
 pub mod icons;
+pub mod notice;
 pub mod org;
 pub mod raw_params;
 pub mod scope;
@@ -103,8 +104,8 @@ pub struct ProviderConfig {
     /// `oauth2` / `oidc`: the token revocation endpoint (RFC 7009) called when an account is
     /// disconnected (an `oidc` provider's is otherwise discovered as `revocation_endpoint`).
     pub revocation_url: Option<String>,
-    /// `oauth2` / `oidc` / `service_account`: the API's base URL, the only place the
-    /// pass-through API reaches.
+    /// `oauth2` / `oidc` / `service_account` / `api_key` / `basic`: the API's base URL, the only
+    /// place the pass-through API reaches.
     pub api_base: Option<String>,
     /// The `raw[…]` parameters passed on to the authorization URL, replacing the entry's
     /// ([`Entry::raw_params`]).
@@ -114,6 +115,14 @@ pub struct ProviderConfig {
     pub allowed_scopes: Option<Vec<String>>,
     /// The logo: a bundled icon's slug ([`icons`]), replacing the entry's.
     pub icon: Option<String>,
+    /// A catalogue entry with a `revocation_notice` (GitHub, Slack): the secret its revocation
+    /// notices are signed with (GitHub: the app's webhook secret; Slack: its signing secret),
+    /// in the file itself; without one, no notice is taken.
+    pub revocation_secret: Option<String>,
+    /// …or the environment variable that holds it.
+    pub revocation_secret_env: Option<String>,
+    /// …or the file that holds it (its first line).
+    pub revocation_secret_file: Option<PathBuf>,
 }
 
 /// Resolves the operator's `[[providers]]` against the built-in catalogue into the services the
@@ -128,6 +137,12 @@ pub fn resolve(entries: &[ProviderConfig]) -> Result<Vec<Service>, String> {
     for (i, entry) in entries.iter().enumerate() {
         let service = resolve_one(entry, &catalogue)
             .and_then(|service| with_icon(service, entry.icon.as_deref()))
+            .and_then(|service| match &service.connect {
+                // Only an upstream's entry can describe notices (checked when it is built).
+                Connect::Upstream(_) => Ok(service),
+                _ if revocation_secret(entry)?.is_some() => Err(NO_NOTICES.to_owned()),
+                _ => Ok(service),
+            })
             .map_err(|e| format!("providers[{i}] ({}): {e}", entry.id))?;
         if resolved.iter().any(|other| other.id == service.id) {
             return Err(format!("providers[{i}]: the id {:?} appears twice", entry.id));
@@ -192,6 +207,7 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             );
             entry.credential = config.credential.clone();
             entry.hostname_pattern = config.hostname_pattern.clone();
+            entry.api_base = config.api_base.clone();
             if let Some(identity) = &config.identity {
                 entry.identity = identity.clone();
             }
@@ -322,10 +338,15 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
     }
     let client_id = config.client_id.clone().filter(|c| !c.is_empty()).ok_or("client_id is needed")?;
     let client_secret = client_secret(config)?;
+    let revocation_secret = revocation_secret(config)?;
+    if revocation_secret.is_some() && entry.revocation_notice.is_none() {
+        return Err(NO_NOTICES.to_owned());
+    }
     let upstream = Upstream {
         entry: entry.clone(),
         client_id,
         client_secret,
+        revocation_secret,
         discover_client_auth: issuer.is_some() && config.client_auth.is_none(),
         issuer,
         discovered: tokio::sync::OnceCell::new(),
@@ -427,6 +448,8 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         token_body: Default::default(),
         callback_hostname: None,
         instance_url_field: "instance_url".to_owned(),
+        bad_credential_statuses: vec![401],
+        revocation_notice: None,
         profile: None,
     }
 }
@@ -447,6 +470,24 @@ fn client_secret(config: &ProviderConfig) -> Result<Secret, String> {
         return Err("the client secret is empty".to_owned());
     }
     Ok(Secret::new(text))
+}
+
+/// Why a `revocation_secret` is refused for a provider whose entry has no `revocation_notice`.
+const NO_NOTICES: &str = "revocation_secret: this provider sends no revocation notices this server reads";
+
+/// The secret of the provider's revocation notices, if one of `revocation_secret`,
+/// `revocation_secret_env` and `revocation_secret_file` gives it.
+fn revocation_secret(config: &ProviderConfig) -> Result<Option<Secret>, String> {
+    let text = read_secret(
+        "revocation_secret",
+        config.revocation_secret.as_deref(),
+        config.revocation_secret_env.as_deref(),
+        config.revocation_secret_file.as_deref(),
+    )?;
+    match text {
+        Some(text) if text.is_empty() => Err("the revocation secret is empty".to_owned()),
+        text => Ok(text.map(Secret::new)),
+    }
 }
 
 /// A secret given by at most one of `{field}` (inline), `{field}_env` (an environment
@@ -593,6 +634,15 @@ mod tests {
                 "authorization_url is needed",
             ),
             ("id = \"pipedrive_token\"\nclient_id = \"c\"", "takes no client_id"),
+            (
+                "id = \"gdrive\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrevocation_secret = \"s3cr3t\"",
+                "sends no revocation notices",
+            ),
+            ("id = \"pipedrive_token\"\nrevocation_secret = \"s3cr3t\"", "sends no revocation notices"),
+            (
+                "id = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrevocation_secret_env = \"KLOUDLESS_TEST_UNSET_VARIABLE\"",
+                "revocation_secret_env: the environment variable KLOUDLESS_TEST_UNSET_VARIABLE is not set",
+            ),
             ("id = \"k\"\nkind = \"api_key\"\nname = \"K\"\ncategory = \"crm\"", "check_url is needed"),
             (
                 "id = \"google_workspace\"\nclient_id = \"c\"\nkey_env = \"X\"",

@@ -48,6 +48,9 @@ pub struct Upstream {
     pub client_id: String,
     /// Our OAuth app's client secret there.
     pub client_secret: Secret,
+    /// The secret its revocation notices are signed with, where the operator configured one
+    /// (its entry describes the notices: [`Entry::revocation_notice`]).
+    pub revocation_secret: Option<Secret>,
     /// An OpenID Connect issuer whose `/.well-known/openid-configuration` gives the endpoints.
     pub issuer: Option<String>,
     /// Whether the discovery document chooses the token endpoint's client authentication (an
@@ -62,6 +65,7 @@ impl PartialEq for Upstream {
         self.entry == other.entry
             && self.client_id == other.client_id
             && self.client_secret == other.client_secret
+            && self.revocation_secret == other.revocation_secret
             && self.issuer == other.issuer
     }
 }

@@ -154,15 +154,51 @@ impl Store {
         Ok(row.and_then(|(subject,)| subject))
     }
 
+    /// The accounts, in every app, of the upstream user `subject` at any of `services` (a
+    /// service's id and its aliases).
+    pub async fn accounts_of_subject(&self, services: &[&str], subject: &str) -> Result<Vec<Account>, Error> {
+        let mut found = Vec::new();
+        for service in services {
+            let rows: Vec<AccountRow> = on_pool!(self, pool => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{ACCOUNT_COLUMNS} WHERE service = $1 AND subject = $2 ORDER BY id"
+                )))
+                .bind(*service)
+                .bind(subject)
+                .fetch_all(pool)
+                .await?
+            });
+            found.extend(rows.into_iter().map(Account::from));
+        }
+        Ok(found)
+    }
+
     /// Deletes an account with everything kept for it — our tokens and its sealed upstream
-    /// credentials — in one transaction. Returns whether it existed.
+    /// credentials — in one transaction, adding `account.deleted` to the outbox. Returns
+    /// whether it existed.
     pub async fn delete_account(&self, id: i64) -> Result<bool, Error> {
+        self.delete_account_because(id, None).await
+    }
+
+    /// [`Store::delete_account`], the event's reason `reason` (`revoked_upstream`). Two
+    /// deletions of one account at once add one event: the first statement locks the account's
+    /// row, and the second finds it gone.
+    pub async fn delete_account_because(&self, id: i64, reason: Option<&str>) -> Result<bool, Error> {
         Ok(in_transaction!(self, tx => {
-            record_event!(tx, EventKind::Deleted, id, None::<&str>);
-            sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM org_user_tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0
+            let exists = sqlx::query("UPDATE accounts SET modified = modified WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if exists {
+                record_event!(tx, EventKind::Deleted, id, reason);
+                sqlx::query("DELETE FROM tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM upstream_credentials WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM org_user_tokens WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM accounts WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            exists
         }))
     }
 }

@@ -21,19 +21,25 @@ pub enum EventKind {
     Recovered,
     /// The account stopped working (its reason in the event).
     Inactive,
-    /// The account was deleted.
+    /// The account was deleted (by the app, or by its upstream's revocation notice:
+    /// [`crate::accounts::revocations`]).
     Deleted,
+    /// An API-key or basic account's credential stopped working: the upstream refused a call
+    /// and the account's check then failed too ([`crate::accounts::recheck`]). The account is
+    /// inactive (its reason in the event); no `account.inactive` is added besides.
+    CredentialsInvalid,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Connected,
         EventKind::Reconnected,
         EventKind::RefreshFailed,
         EventKind::Recovered,
         EventKind::Inactive,
         EventKind::Deleted,
+        EventKind::CredentialsInvalid,
     ];
 
     /// Its `type` in the API and the webhook's body.
@@ -45,6 +51,7 @@ impl EventKind {
             EventKind::Recovered => "account.recovered",
             EventKind::Inactive => "account.inactive",
             EventKind::Deleted => "account.deleted",
+            EventKind::CredentialsInvalid => "credentials.invalid",
         }
     }
 }

@@ -18,6 +18,7 @@ mod codes;
 mod events;
 mod flows;
 mod health;
+mod notices;
 mod org_tokens;
 mod returns;
 mod schema;

@@ -288,6 +288,26 @@ impl Store {
         }))
     }
 
+    /// Claims the check of an API-key or basic account's credential at `now` until `until`
+    /// ([`crate::accounts::recheck`]): a compare-and-swap on the lease an OAuth account's
+    /// refresh takes (such an account has nothing to refresh), kept until it runs out so that
+    /// it is also the cooldown between checks. Returns whether this caller is to check.
+    pub async fn claim_credential_check(&self, account_id: i64, now: i64, until: i64) -> Result<bool, Error> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE upstream_credentials SET refreshing_until = $3
+                 WHERE account_id = $1 AND (refreshing_until IS NULL OR refreshing_until <= $2)",
+            )
+            .bind(account_id)
+            .bind(now)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
     /// Saves refreshed tokens (access and, rotated or kept, refresh token together) over
     /// `version`, stamped as issued now, releases the lease and clears the refresh health, in
     /// one transaction; when refreshes had failed, adds `account.recovered` to the outbox.
@@ -334,6 +354,18 @@ impl Store {
     /// the lease: nothing refreshes it again until the user connects it again. An account
     /// that was active adds `account.inactive` to the outbox, in the same transaction.
     pub async fn deactivate(&self, account_id: i64, reason: &str) -> Result<(), Error> {
+        self.deactivate_as(account_id, reason, EventKind::Inactive).await
+    }
+
+    /// Marks an API-key or basic account inactive with `reason` (its credential's check failed)
+    /// as [`Store::deactivate`] does, adding `credentials.invalid` rather than
+    /// `account.inactive`: one event for one change, of the type an app filters on.
+    pub async fn invalidate_credentials(&self, account_id: i64, reason: &str) -> Result<(), Error> {
+        self.deactivate_as(account_id, reason, EventKind::CredentialsInvalid).await
+    }
+
+    /// Marks the account inactive with `reason`; an account that was active adds `kind`.
+    async fn deactivate_as(&self, account_id: i64, reason: &str, kind: EventKind) -> Result<(), Error> {
         in_transaction!(self, tx => {
             let was_active = sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1 AND inactive_reason IS NULL")
                 .bind(account_id)
@@ -343,7 +375,7 @@ impl Store {
                 .rows_affected()
                 == 1;
             if was_active {
-                record_event!(tx, EventKind::Inactive, account_id, Some(reason));
+                record_event!(tx, kind, account_id, Some(reason));
             } else {
                 sqlx::query("UPDATE accounts SET inactive_reason = $2 WHERE id = $1")
                     .bind(account_id)

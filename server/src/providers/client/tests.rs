@@ -201,6 +201,7 @@ async fn refreshes_go_to_the_refresh_url_where_an_entry_names_one() {
         }),
         client_id: "c".into(),
         client_secret: crate::providers::upstream::Secret::new("s".into()),
+        revocation_secret: None,
         issuer: None,
         discover_client_auth: false,
         discovered: tokio::sync::OnceCell::new(),
