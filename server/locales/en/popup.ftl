@@ -126,3 +126,7 @@ org-docs = How this access works (opens { $service }'s documentation)
 org-domain = Domain
 org-admin = Administrator address
 org-check = Check
+org-tenant = Your organisation's domain or tenant ID
+org-give-tenant = Give your organisation's domain or tenant ID below and press Continue: you then sign in as an administrator and grant access for the whole organisation.
+org-continue = Continue
+org-error-tenant = Give your organisation's domain (such as contoso.onmicrosoft.com) or its tenant ID.

@@ -119,3 +119,7 @@ org-docs = Cómo funciona este acceso (abre la documentación de { $service })
 org-domain = Dominio
 org-admin = Dirección de administrador
 org-check = Comprobar
+org-tenant = Dominio o ID de inquilino de su organización
+org-give-tenant = Indique abajo el dominio o el ID de inquilino de su organización y pulse Continuar: después inicia sesión como administrador y concede el acceso para toda la organización.
+org-continue = Continuar
+org-error-tenant = Indique el dominio de su organización (como contoso.onmicrosoft.com) o su ID de inquilino.

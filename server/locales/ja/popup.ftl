@@ -116,3 +116,7 @@ org-docs = このアクセスのしくみ（{ $service } のドキュメント�
 org-domain = ドメイン
 org-admin = 管理者のメールアドレス
 org-check = 確認
+org-tenant = 組織のドメインまたはテナント ID
+org-give-tenant = 下に組織のドメインまたはテナント ID を入力して「続行」を押してください。管理者としてサインインし、組織全体へのアクセスを許可します。
+org-continue = 続行
+org-error-tenant = 組織のドメイン（contoso.onmicrosoft.com など）またはテナント ID を入力してください。

@@ -459,6 +459,19 @@ impl Http {
         self.streaming.execute(request).await.map_err(|e| UpstreamError::unreachable("API", &e))
     }
 
+    /// `GET url` (an API's, checked against the SSRF guard) with a bearer `access_token`: its
+    /// JSON reply; a status other than 2xx is an error naming `what` and the status.
+    pub async fn get_json(&self, url: &str, access_token: &str, what: &str) -> Result<Value, UpstreamError> {
+        self.check(url, what)?;
+        let request = self.client.get(url).bearer_auth(access_token);
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::unreachable(what, &e))?;
+        self.json(response, what).await
+    }
+
     /// The account's site, by `lookup` with its access token: the first value at its JSON
     /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id), kept
     /// only if it is a plain path segment (letters, digits, `-`, `_`, `.`).

@@ -22,11 +22,18 @@
 //! - **Revocation**: a token endpoint refusing the client itself (`unauthorized_client`: the
 //!   delegation was removed) makes the account inactive with that reason.
 //!
-//! Microsoft 365 (admin consent, then the client-credentials grant per tenant) and Box (JWT app
-//! authorization with `box_subject_type`) fit as further [`OrgCredential`] variants: each mints
-//! differently, the rest (pop-up shape, grant, cache, raw API) is shared.
+//! **Microsoft 365** ([`microsoft`]) differs in three places: the operator gives our Entra
+//! app's `client_id` and client secret (no key); in the pop-up the admin names the tenant and
+//! is sent to Microsoft's admin-consent endpoint (the entry's `authorization_url`, which only
+//! consent-flow entries have), whose answer comes back to the provider's callback; and its
+//! tokens are the tenant's (client-credentials grant), cached once per tenant, acting as a user
+//! being a rewrite of the raw path ([`microsoft::as_user_path`]).
+//!
+//! Box (JWT app authorization with `box_subject_type`) fits as a further [`OrgCredential`]
+//! variant.
 
 pub mod google;
+pub mod microsoft;
 
 use super::catalogue::Entry;
 use super::client::{Http, Tokens, UpstreamError};
@@ -47,6 +54,8 @@ pub struct OrgProvider {
 pub enum OrgCredential {
     /// A Google Cloud service account with domain-wide delegation.
     Google(google::ServiceAccountKey),
+    /// Our multi-tenant Microsoft Entra app, consented to per tenant.
+    Microsoft(microsoft::AppCredential),
 }
 
 impl OrgCredential {
@@ -54,7 +63,14 @@ impl OrgCredential {
     pub fn client_id(&self) -> &str {
         match self {
             OrgCredential::Google(key) => &key.client_id,
+            OrgCredential::Microsoft(app) => &app.client_id,
         }
+    }
+
+    /// Whether the tenant's admin grants access by the provider's admin-consent page (the
+    /// pop-up sends them there) rather than in its console (the pop-up checks by minting).
+    pub fn consents(&self) -> bool {
+        matches!(self, OrgCredential::Microsoft(_))
     }
 
     /// Where the tenant's admin authorizes us, in the console's own words.
@@ -65,13 +81,30 @@ impl OrgCredential {
                 "In the Google Admin console, go to Menu → Security → Access and data control → API \
                  controls, select Manage Domain Wide Delegation, then click Add new."
             }
+            // https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent and the
+            // dialog's words: https://learn.microsoft.com/en-us/security/zero-trust/develop/permissions-require-admin-consent
+            OrgCredential::Microsoft(_) => {
+                "Microsoft asks you to sign in as an administrator of your organisation, then shows \
+                 the Permissions requested for your organisation: review them and select Accept."
+            }
         }
     }
 }
 
 impl OrgProvider {
-    /// Mints the access token of `user` (an address of the tenant, checked by the caller).
-    pub async fn mint(&self, http: &Http, user: &str) -> Result<Tokens, UpstreamError> {
+    /// Whom a token of `grant`'s tenant is minted for, and cached under, to act as `user`
+    /// (default: the admin): the user (Google), or the tenant itself (Microsoft: app-only
+    /// tokens are the tenant's).
+    pub fn minted_for<'a>(&self, grant: &'a OrgGrant, user: Option<&'a str>) -> &'a str {
+        match &self.credential {
+            OrgCredential::Google(_) => user.unwrap_or(&grant.admin),
+            OrgCredential::Microsoft(_) => &grant.domain,
+        }
+    }
+
+    /// Mints the access token of `subject` ([`OrgProvider::minted_for`]): a user of the tenant
+    /// (checked by the caller), or the tenant.
+    pub async fn mint(&self, http: &Http, subject: &str) -> Result<Tokens, UpstreamError> {
         let unconfigured = || UpstreamError::new("server_error", "The service is not fully configured.");
         let token_url = self.entry.token_url.as_deref().ok_or_else(unconfigured)?;
         let now = std::time::SystemTime::now()
@@ -80,12 +113,32 @@ impl OrgProvider {
             .unwrap_or_default();
         match &self.credential {
             OrgCredential::Google(key) => {
-                let assertion = key.assertion(user, &self.entry.scopes, token_url, now).map_err(|e| {
+                let assertion = key.assertion(subject, &self.entry.scopes, token_url, now).map_err(|e| {
                     tracing::error!("{}: {e}", self.entry.id);
                     unconfigured()
                 })?;
                 http.jwt_bearer(&self.entry, token_url, &assertion).await
             }
+            OrgCredential::Microsoft(app) => {
+                if !microsoft::is_tenant(subject) {
+                    return Err(UpstreamError::new(
+                        "invalid_request",
+                        "The tenant is not a tenant id or domain.",
+                    ));
+                }
+                let token_url = microsoft::for_tenant(token_url, subject);
+                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes).await
+            }
+        }
+    }
+
+    /// Whether a mint's refusal `error` means the tenant took its authorization back (the
+    /// account becomes inactive): Google's `unauthorized_client` (the delegation removed), or
+    /// Microsoft's [`microsoft::consent_revoked`].
+    pub fn revoked(&self, error: &UpstreamError) -> bool {
+        match &self.credential {
+            OrgCredential::Google(_) => error.code == "unauthorized_client",
+            OrgCredential::Microsoft(_) => microsoft::consent_revoked(error),
         }
     }
 }
@@ -93,16 +146,25 @@ impl OrgProvider {
 /// What an organisation-wide account keeps (sealed): the tenant and the admin who connected it.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct OrgGrant {
-    /// The tenant: a domain, lower case.
+    /// The tenant: a domain, lower case (Google), or a tenant id (Microsoft).
     pub domain: String,
-    /// The admin's address, the user acted as when the API names none.
+    /// The admin's address, the user acted as when the API names none (Google; empty for
+    /// Microsoft, whose tokens are the tenant's).
     pub admin: String,
+    /// The tenant's verified domains, lower case (Microsoft: its users' addresses are at these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_domains: Vec<String>,
 }
 
 impl OrgGrant {
-    /// Whether `user` (an address) is a user of the tenant: its domain, compared without case.
+    /// Whether `user` (an address) is a user of the tenant: its domain, compared without case,
+    /// is the tenant's or one of its verified domains.
     pub fn holds(&self, user: &str) -> bool {
-        domain_of(user).is_some_and(|domain| domain.eq_ignore_ascii_case(&self.domain))
+        domain_of(user).is_some_and(|domain| {
+            std::iter::once(&self.domain)
+                .chain(&self.verified_domains)
+                .any(|tenant| domain.eq_ignore_ascii_case(tenant))
+        })
     }
 }
 
@@ -157,8 +219,16 @@ mod tests {
 
     #[test]
     fn a_tenant_holds_its_own_addresses_only() {
-        let grant = OrgGrant { domain: "acme.test".into(), admin: "root@acme.test".into() };
+        let grant =
+            OrgGrant { domain: "acme.test".into(), admin: "root@acme.test".into(), verified_domains: vec![] };
         assert!(grant.holds("ann@acme.test") && grant.holds("Bob@ACME.test"));
+        let tenant = OrgGrant {
+            domain: "aaaabbbb-0000-cccc-1111-dddd2222eeee".into(),
+            admin: String::new(),
+            verified_domains: vec!["contoso.test".into(), "contoso.onmicrosoft.test".into()],
+        };
+        assert!(tenant.holds("ann@contoso.test") && tenant.holds("bob@Contoso.onmicrosoft.test"));
+        assert!(!tenant.holds("eve@evil.test") && !tenant.holds("x@aaaabbbb-0000-cccc-1111-dddd2222eeee"));
         for outside in ["eve@evil.test", "eve@sub.acme.test", "acme.test", "@acme.test", "a@b@acme.test", ""]
         {
             assert!(!grant.holds(outside), "{outside}");

@@ -1,0 +1,197 @@
+//! Microsoft 365 app-only access: our multi-tenant Entra app, granted to a whole tenant by its
+//! admin through the admin-consent endpoint
+//! (<https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent>), then a token
+//! per tenant by the client-credentials grant
+//! (<https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow>):
+//! `POST /{tenant}/oauth2/v2.0/token` with `grant_type=client_credentials`, our client id and
+//! secret (`client_secret_post`) and the `/.default` scope. Graph app-only tokens are the
+//! tenant's, not a user's: acting as a user is addressing that user's resources, a raw path
+//! under `/{version}/me/…` being rewritten to `/{version}/users/{user}/…` ([`as_user_path`]).
+
+use super::super::client::UpstreamError;
+use super::super::upstream::Secret;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+/// The placeholder of the tenant in the catalogue's `authorization_url` (the admin-consent
+/// endpoint) and `token_url`.
+pub const TENANT: &str = "{tenant}";
+
+/// Our Entra app: its client id and secret (never printed).
+pub struct AppCredential {
+    /// The application (client) id the tenant's admin consents to.
+    pub client_id: String,
+    /// The client secret.
+    pub secret: Secret,
+}
+
+impl std::fmt::Debug for AppCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredential").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+/// Two configurations compare apps by their client id (the configuration's tests).
+impl PartialEq for AppCredential {
+    fn eq(&self, other: &AppCredential) -> bool {
+        self.client_id == other.client_id
+    }
+}
+
+/// Whether `text` names a tenant as the admin-consent and token endpoints take it: a tenant id
+/// (a GUID) or one of its domains (`contoso.onmicrosoft.com`, `contoso.com`). The generic
+/// `common` / `organizations` are not: the account is one tenant's.
+pub fn is_tenant(text: &str) -> bool {
+    is_guid(text) || super::is_domain(text)
+}
+
+/// Whether `text` is a GUID in its 8-4-4-4-12 hexadecimal form.
+pub fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `template` (an endpoint of the catalogue entry) for `tenant` (checked by [`is_tenant`]).
+pub fn for_tenant(template: &str, tenant: &str) -> String {
+    template.replace(TENANT, tenant)
+}
+
+/// Whether the token endpoint's refusal `error` means the tenant took its consent back (the
+/// account becomes inactive), rather than our own secret being wrong or expired (the operator's
+/// to fix: `AADSTS7000215`, `AADSTS7000222`), per
+/// <https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes>: the app
+/// is no longer in the tenant (`AADSTS700016`, `unauthorized_client`) or its service principal
+/// was deleted (`AADSTS7000229`, `invalid_client`).
+pub fn consent_revoked(error: &UpstreamError) -> bool {
+    let ours = ["AADSTS7000215", "AADSTS7000222"].iter().any(|code| error.description.starts_with(code));
+    match error.code.as_str() {
+        "unauthorized_client" => true,
+        "invalid_client" => !ours,
+        _ => false,
+    }
+}
+
+/// The characters escaped in a user's address put in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'@').remove(b'.').remove(b'-').remove(b'_');
+
+/// The raw `path` as `user`: `/{version}/me` and what follows it become
+/// `/{version}/users/{user}…` (Graph's own alias: `/me` is the signed-in user, which an
+/// app-only token has none of). `None` when the path is not under `/{version}/me`: acting as
+/// a user means nothing there.
+pub fn as_user_path(path: &str, user: &str) -> Option<String> {
+    let rest = path.strip_prefix('/')?;
+    let (version, rest) = rest.split_once('/')?;
+    let tail = rest.strip_prefix("me")?;
+    if !(tail.is_empty() || tail.starts_with(['/', '?'])) || version.is_empty() {
+        return None;
+    }
+    Some(format!("/{version}/users/{}{tail}", utf8_percent_encode(user, SEGMENT)))
+}
+
+/// A tenant as Graph's `GET /v1.0/organization` describes it
+/// (<https://learn.microsoft.com/en-us/graph/api/organization-get>, application permission
+/// `Organization.Read.All`).
+#[derive(Debug, PartialEq)]
+pub struct Organization {
+    /// The tenant id, lower case.
+    pub id: String,
+    /// Its display name.
+    pub name: Option<String>,
+    /// Its verified domains, lower case, the default one first.
+    pub verified_domains: Vec<String>,
+}
+
+impl Organization {
+    /// Reads the tenant from `GET /v1.0/organization`'s reply (its `value`'s one item).
+    pub fn read(reply: &Value) -> Result<Organization, UpstreamError> {
+        let unreadable =
+            || UpstreamError::new("server_error", "The service did not describe the organisation.");
+        let organization = reply.pointer("/value/0").ok_or_else(unreadable)?;
+        let text = |value: &Value, name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+        let id = text(organization, "id").filter(|id| is_guid(id)).ok_or_else(unreadable)?;
+        let domains =
+            organization.get("verifiedDomains").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut verified: Vec<(bool, String)> = domains
+            .iter()
+            .filter_map(|domain| {
+                let name = text(domain, "name")?.to_ascii_lowercase();
+                let default = domain.get("isDefault").and_then(Value::as_bool).unwrap_or(false);
+                super::is_domain(&name).then_some((!default, name))
+            })
+            .collect();
+        verified.sort();
+        Ok(Organization {
+            id: id.to_ascii_lowercase(),
+            name: text(organization, "displayName").map(|name| super::super::client::sanitize(&name, 200)),
+            verified_domains: verified.into_iter().map(|(_, name)| name).collect(),
+        })
+    }
+
+    /// Whether `typed` (a tenant as the admin typed it, lower case) names this tenant: its id
+    /// or one of its verified domains.
+    pub fn is(&self, typed: &str) -> bool {
+        self.id == typed || self.verified_domains.iter().any(|domain| domain == typed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenants_are_guids_or_domains() {
+        assert!(is_tenant("aaaabbbb-0000-cccc-1111-dddd2222eeee") && is_tenant("contoso.onmicrosoft.com"));
+        for not in ["common", "organizations", "aaaabbbb-0000-cccc-1111-dddd2222eee", "a/b.test", ""] {
+            assert!(!is_tenant(not), "{not}");
+        }
+    }
+
+    #[test]
+    fn paths_under_me_become_the_users() {
+        let as_ann = |path| as_user_path(path, "ann@contoso.test");
+        assert_eq!(as_ann("/v1.0/me/drive/root").as_deref(), Some("/v1.0/users/ann@contoso.test/drive/root"));
+        assert_eq!(as_ann("/beta/me").as_deref(), Some("/beta/users/ann@contoso.test"));
+        assert_eq!(as_ann("/v1.0/me?$select=id").as_deref(), Some("/v1.0/users/ann@contoso.test?$select=id"));
+        assert_eq!(
+            as_user_path("/v1.0/me/drive", "a/b#c@contoso.test").as_deref(),
+            Some("/v1.0/users/a%2Fb%23c@contoso.test/drive")
+        );
+        for elsewhere in ["/v1.0/users", "/v1.0/messages", "/me/drive", "/v1.0/meetings", "//me"] {
+            assert_eq!(as_ann(elsewhere), None, "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn the_organisation_is_read_with_its_default_domain_first() {
+        let reply = serde_json::json!({ "value": [{
+            "id": "AAAABBBB-0000-cccc-1111-dddd2222eeee",
+            "displayName": "Contoso",
+            "verifiedDomains": [
+                { "name": "contoso.onmicrosoft.test", "isDefault": false },
+                { "name": "Contoso.test", "isDefault": true },
+                { "name": "not a domain", "isDefault": false },
+            ],
+        }]});
+        let organization = Organization::read(&reply).unwrap();
+        assert_eq!(organization.id, "aaaabbbb-0000-cccc-1111-dddd2222eeee");
+        assert_eq!(organization.verified_domains, ["contoso.test", "contoso.onmicrosoft.test"]);
+        assert!(organization.is("contoso.test") && organization.is("aaaabbbb-0000-cccc-1111-dddd2222eeee"));
+        assert!(!organization.is("evil.test"));
+        assert!(Organization::read(&serde_json::json!({ "value": [] })).is_err());
+        assert!(Organization::read(&serde_json::json!({ "value": [{ "id": "x" }] })).is_err());
+    }
+
+    #[test]
+    fn only_the_tenants_refusals_mean_revoked_consent() {
+        let refusal = |code: &str, description: &str| UpstreamError::new(code, description);
+        assert!(consent_revoked(&refusal("invalid_client", "AADSTS7000229: missing service principal")));
+        assert!(consent_revoked(&refusal("unauthorized_client", "AADSTS700016: not found in the directory")));
+        assert!(!consent_revoked(&refusal("invalid_client", "AADSTS7000215: Invalid client secret")));
+        assert!(!consent_revoked(&refusal("invalid_client", "AADSTS7000222: expired secret")));
+        assert!(!consent_revoked(&refusal("temporarily_unavailable", "")));
+    }
+}
