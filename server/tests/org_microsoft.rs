@@ -245,6 +245,7 @@ async fn the_admin_consents_for_the_tenant_through_the_popup_and_a_refusal_store
         let refused = submit(&server, bad).await;
         assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
         assert!(refused.body.contains("tenant ID"), "{}", refused.body);
+        assert_eq!(refused.body.matches("name=\"tenant\"").count(), 1, "typed once, never carried as hidden");
     }
     assert!(entra.consents.lock().unwrap().is_empty(), "refused before leaving the pop-up");
 

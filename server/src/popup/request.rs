@@ -32,7 +32,7 @@ const MAX_RETURN_TO: usize = 2048;
 pub const SEARCH: &str = "search";
 
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 10] = [
+const CONTROLS: [&str; 11] = [
     "service",
     "account",
     "action",
@@ -42,6 +42,7 @@ const CONTROLS: [&str; 10] = [
     "password",
     "domain",
     "admin_email",
+    "tenant",
     SEARCH,
 ];
 
