@@ -42,6 +42,12 @@ pub struct Entra {
     deny: Mutex<bool>,
     /// Whether the tenant deleted our app (tokens refused, issued ones no longer good).
     revoked: Mutex<bool>,
+    /// The users list's queries.
+    listed: Mutex<Vec<HashMap<String, String>>>,
+    /// The base a users page's `@odata.nextLink` is on (default: the double's own).
+    next_link_base: Mutex<Option<String>>,
+    /// The double's own base URL.
+    base: Mutex<String>,
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -129,6 +135,47 @@ async fn organization(State(entra): State<Arc<Entra>>, headers: HeaderMap) -> Re
     .into_response()
 }
 
+/// `GET /v1.0/users`: five users, `$top` per page, paged by `$skiptoken` in `@odata.nextLink`.
+async fn users(State(entra): State<Arc<Entra>>, headers: HeaderMap, uri: Uri) -> Response {
+    if !bearer(&headers).starts_with(&format!("at-{TENANT}-")) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    entra.listed.lock().unwrap().push(query.clone());
+    let top: usize = query.get("$top").and_then(|t| t.parse().ok()).unwrap_or(100);
+    let skip: usize = match query.get("$skiptoken") {
+        None => 0,
+        Some(token) => match token.strip_prefix("skip-").and_then(|n| n.parse().ok()) {
+            Some(skip) => skip,
+            None => return error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid skip token"),
+        },
+    };
+    let all = ["ann", "bob", "carol", "dave", "erin"];
+    let value: Vec<Value> = all
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(top)
+        .map(|(i, name)| {
+            json!({ "id": format!("id-{name}"), "displayName": name, "mail": null,
+            "userPrincipalName": format!("{name}@contoso.test"), "accountEnabled": i != 3 })
+        })
+        .collect();
+    let mut page = json!({ "value": value });
+    if skip + top < all.len() {
+        let base = entra
+            .next_link_base
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| entra.base.lock().unwrap().clone());
+        page["@odata.nextLink"] =
+            json!(format!("{base}/v1.0/users?$top={top}&$skiptoken=skip-{}", skip + top));
+    }
+    Json(page).into_response()
+}
+
 fn bearer(headers: &HeaderMap) -> String {
     let value = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     value.trim_start_matches("Bearer ").to_owned()
@@ -147,10 +194,12 @@ pub async fn entra() -> (Arc<Entra>, String) {
     let entra = Arc::new(Entra::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    *entra.base.lock().unwrap() = base.clone();
     let router = Router::new()
         .route("/{tenant}/v2.0/adminconsent", get(consent))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v1.0/organization", get(organization))
+        .route("/v1.0/users", get(users))
         .fallback(graph)
         .with_state(entra.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -301,8 +350,8 @@ async fn raw_calls_act_as_users_of_the_tenant_through_one_tenant_token() {
     }
     assert_eq!(minted(&entra), 2, "20 concurrent calls, one token request after the consent's");
 
-    let app_only = raw_as(&server, account, "/v1.0/users?$top=5", None).await;
-    assert_eq!(app_only.json()["path"], "/v1.0/users", "{}", app_only.body);
+    let app_only = raw_as(&server, account, "/v1.0/groups?$top=5", None).await;
+    assert_eq!(app_only.json()["path"], "/v1.0/groups", "{}", app_only.body);
     let outside = raw_as(&server, account, "/v1.0/me/drive", Some("eve@evil.test")).await;
     assert_eq!(outside.status, 403, "{}", outside.body);
     let not_mine =
@@ -326,4 +375,72 @@ async fn raw_calls_act_as_users_of_the_tenant_through_one_tenant_token() {
     let shown = &accounts(&server).await["objects"][0];
     assert_eq!(shown["active"], false);
     assert!(shown["inactive_reason"].as_str().unwrap().contains("AADSTS7000229"), "{shown}");
+}
+
+/// `GET /v1/accounts/{account}/users` with `query`.
+async fn users_of(server: &TestServer, account: i64, query: &str) -> Reply {
+    let path = format!("/v1/accounts/{account}/users{query}");
+    Reply::of(server.get(&path).header("Authorization", format!("APIKey {KEY}"))).await
+}
+
+#[tokio::test]
+async fn the_tenants_users_are_listed_in_pages_whose_cursor_steers_nowhere() {
+    let (entra, base) = entra().await;
+    let server = server(&base).await;
+    assert_eq!(connect(&server, "contoso.test").await.status, 200);
+    let account = accounts(&server).await["objects"][0]["id"].as_i64().unwrap();
+
+    let mut emails = Vec::new();
+    let mut query = "?page_size=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = users_of(&server, account, &query).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page = page.json();
+        assert_eq!(
+            (page["type"].as_str(), page["api"].as_str(), page["page_size"].as_i64()),
+            (Some("object_list"), Some("meta"), Some(2))
+        );
+        for user in page["objects"].as_array().unwrap() {
+            emails.push(user["email"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(page["count"].as_u64().unwrap() as usize, page["objects"].as_array().unwrap().len());
+        pages += 1;
+        let Some(next) = page["next_page"].as_str() else { break };
+        assert!(!next.contains("http") && !next.contains("skip-"), "opaque: {next}");
+        query = format!("?page_size=2&page={next}");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(emails, ["ann", "bob", "carol", "dave", "erin"].map(|n| format!("{n}@contoso.test")));
+    let first = users_of(&server, account, "").await.json();
+    assert_eq!(
+        first["objects"][3],
+        json!({ "id": "id-dave", "email": "dave@contoso.test", "name": "dave", "active": false })
+    );
+    assert_eq!(first["next_page"], Value::Null);
+    assert_eq!(
+        entra.listed.lock().unwrap()[0]["$select"],
+        "id,displayName,mail,userPrincipalName,accountEnabled"
+    );
+    assert_eq!(minted(&entra), 2, "the tenant's token, minted once after the consent's");
+
+    // A cursor holding a URL is a token value only: the request stays on Graph.
+    use base64::Engine;
+    let steer = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("http://127.0.0.1:9/steal");
+    let steered = users_of(&server, account, &format!("?page={steer}")).await;
+    assert_eq!(steered.status, 502, "{}", steered.body);
+    assert_eq!(entra.listed.lock().unwrap().last().unwrap()["$skiptoken"], "http://127.0.0.1:9/steal");
+    for bad in
+        ["?page=not%20a%20cursor", "?page_size=0", "?page_size=501", "?other=1", "?page_size=2&page_size=3"]
+    {
+        assert_eq!(users_of(&server, account, bad).await.status, 400, "{bad}");
+    }
+    // A next link on another host is not followed, nor turned into a cursor.
+    *entra.next_link_base.lock().unwrap() = Some("https://evil.test".to_owned());
+    assert_eq!(users_of(&server, account, "?page_size=2").await.status, 502);
+    let elsewhere = Reply::of(
+        server.get(&format!("/v1/accounts/{account}/users")).header("Authorization", "APIKey nope"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 401);
 }

@@ -126,7 +126,7 @@ fn owner(account: &Account, subject: &str) -> String {
 }
 
 /// The account's grant, opened; refused when the account is inactive.
-async fn grant(app: &AppState, account: &Account) -> Result<(OrgGrant, String), AppError> {
+pub async fn grant(app: &AppState, account: &Account) -> Result<(OrgGrant, String), AppError> {
     let subject = app.store.account_subject(account.id).await?.ok_or(UNREADABLE)?;
     let stored = app.store.stored_tokens(account.id).await?.ok_or(UNREADABLE)?;
     if let Some(reason) = stored.inactive_reason {

@@ -1,7 +1,8 @@
 //! The account API for an app's backend and what keeps accounts usable: the accounts themselves
 //! ([`api`], with the app's [`custom_properties`]), the pass-through calls to their providers
 //! ([`raw`], streamed by [`relay`], with the caller's [`raw_headers`] and an API-key or basic
-//! account's [`kept`] credential), the upstream token refresh
+//! account's [`kept`] credential), an organisation-wide account's users ([`org_users`],
+//! acting as one of them: [`as_user`]), the upstream token refresh
 //! ([`refresh`], backing off by [`cooldown`] when it fails) and the idle accounts' sweep
 //! ([`keep_alive`]). One folder because they share the account lookup and the refresh rules.
 
@@ -11,6 +12,7 @@ pub mod cooldown;
 pub mod custom_properties;
 pub mod keep_alive;
 pub mod kept;
+pub mod org_users;
 pub mod raw;
 pub mod raw_headers;
 pub mod refresh;
@@ -31,4 +33,5 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(&format!("{ACCOUNTS_PATH}/{{id}}"), get(api::get).patch(api::update).delete(api::delete))
         .route(&format!("{ACCOUNTS_PATH}/{{id}}/raw"), any(raw::raw))
         .route(&format!("{ACCOUNTS_PATH}/{{id}}/credentials"), get(api::credentials))
+        .route(&format!("{ACCOUNTS_PATH}/{{id}}/users"), get(org_users::list))
 }

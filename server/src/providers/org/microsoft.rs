@@ -138,6 +138,56 @@ impl Organization {
     }
 }
 
+/// What Graph's list of users is asked for
+/// (<https://learn.microsoft.com/en-us/graph/api/user-list>, application permission
+/// `User.Read.All`).
+const USER_FIELDS: &str = "id,displayName,mail,userPrincipalName,accountEnabled";
+
+/// Graph's list of the tenant's users (`$top` at most 999), after the page token `after` (the
+/// `$skiptoken` of the previous page's `@odata.nextLink`), under the API base `base`.
+pub fn users_url(base: &str, size: u32, after: Option<&str>) -> Option<String> {
+    let mut url = url::Url::parse(&format!("{base}/v1.0/users")).ok()?;
+    url.query_pairs_mut().append_pair("$top", &size.min(999).to_string()).append_pair("$select", USER_FIELDS);
+    if let Some(after) = after {
+        url.query_pairs_mut().append_pair("$skiptoken", after);
+    }
+    Some(url.into())
+}
+
+/// A page of Graph's users: `value[]` (`id`, `mail` or else `userPrincipalName`,
+/// `displayName`, `accountEnabled`) and the next page's `$skiptoken`, taken from
+/// `@odata.nextLink` only when that link is on the API base `base` (Graph's paging:
+/// <https://learn.microsoft.com/en-us/graph/paging>); `None` when it is not one.
+pub fn users_page(reply: &Value, base: Option<&str>) -> Option<super::UsersPage> {
+    let text = |value: &Value, name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let users = reply
+        .get("value")?
+        .as_array()?
+        .iter()
+        .map(|user| {
+            Some(super::OrgUser {
+                id: text(user, "id")?,
+                email: text(user, "mail").or_else(|| text(user, "userPrincipalName"))?.to_ascii_lowercase(),
+                name: text(user, "displayName"),
+                active: user.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let next = match text(reply, "@odata.nextLink") {
+        None => None,
+        Some(link) => {
+            let link = url::Url::parse(&link).ok()?;
+            let base = url::Url::parse(base?).ok()?;
+            if link.origin() != base.origin() {
+                return None;
+            }
+            let token = link.query_pairs().find(|(name, _)| name == "$skiptoken")?.1.into_owned();
+            Some(token).filter(|token| !token.is_empty() && token.len() <= super::MAX_PAGE_TOKEN)
+        }
+    };
+    Some(super::UsersPage { users, next })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +233,33 @@ mod tests {
         assert!(!organization.is("evil.test"));
         assert!(Organization::read(&serde_json::json!({ "value": [] })).is_err());
         assert!(Organization::read(&serde_json::json!({ "value": [{ "id": "x" }] })).is_err());
+    }
+
+    #[test]
+    fn graph_pages_give_their_skiptoken_only_from_the_api_base() {
+        let base = Some("https://graph.microsoft.com");
+        let reply = |link: &str| {
+            serde_json::json!({ "value": [
+                { "id": "1", "mail": "Ann@Contoso.test", "displayName": "Ann", "accountEnabled": true },
+                { "id": "2", "mail": null, "userPrincipalName": "bob@contoso.test", "accountEnabled": false },
+            ], "@odata.nextLink": link })
+        };
+        let page = users_page(&reply("https://graph.microsoft.com/v1.0/users?$top=2&$skiptoken=X%2BY"), base);
+        let page = page.unwrap();
+        assert_eq!(page.next.as_deref(), Some("X+Y"));
+        assert_eq!(
+            (page.users[0].email.as_str(), page.users[1].email.as_str()),
+            ("ann@contoso.test", "bob@contoso.test")
+        );
+        assert!(page.users[0].active && !page.users[1].active);
+        assert_eq!(users_page(&reply("https://evil.test/v1.0/users?$skiptoken=X"), base), None);
+        assert_eq!(users_page(&reply("https://graph.microsoft.com/v1.0/users"), base), None);
+        let url = users_url("https://graph.microsoft.com", 5000, Some("a&b=c")).unwrap();
+        assert!(url.starts_with("https://graph.microsoft.com/v1.0/users?"), "{url}");
+        assert!(
+            url.contains("top=999&") && url.ends_with("skiptoken=a%26b%3Dc"),
+            "the token a value only: {url}"
+        );
     }
 
     #[test]

@@ -143,6 +143,55 @@ impl OrgProvider {
     }
 }
 
+/// A user of a tenant, as the users listing gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OrgUser {
+    /// The provider's id of the user.
+    pub id: String,
+    /// The user's address (what `X-Kloudless-As-User` takes).
+    pub email: String,
+    /// The display name, if any.
+    pub name: Option<String>,
+    /// Whether the user may sign in (not suspended or disabled).
+    pub active: bool,
+}
+
+/// One page of a tenant's users, and the provider's token for the next page, if any.
+#[derive(Debug, PartialEq)]
+pub struct UsersPage {
+    /// The users.
+    pub users: Vec<OrgUser>,
+    /// The provider's page token of the next page (never a URL).
+    pub next: Option<String>,
+}
+
+/// The longest provider page token taken or given.
+pub const MAX_PAGE_TOKEN: usize = 2048;
+
+impl OrgProvider {
+    /// The URL of the page of `grant`'s users after the provider's page token `after` (none:
+    /// the first), `size` per page: always on the entry's API base, the token only a query
+    /// value. `None` when the entry has no API base.
+    pub fn users_url(&self, grant: &OrgGrant, size: u32, after: Option<&str>) -> Option<String> {
+        let base = self.entry.api_base.as_deref()?;
+        match &self.credential {
+            OrgCredential::Google(_) => google::users_url(base, &grant.domain, size, after),
+            OrgCredential::Microsoft(_) => microsoft::users_url(base, size, after),
+        }
+    }
+
+    /// Reads a page of users from the provider's reply to [`OrgProvider::users_url`].
+    pub fn users_page(&self, reply: &serde_json::Value) -> Result<UsersPage, UpstreamError> {
+        let page = match &self.credential {
+            OrgCredential::Google(_) => google::users_page(reply),
+            OrgCredential::Microsoft(_) => microsoft::users_page(reply, self.entry.api_base.as_deref()),
+        };
+        page.ok_or_else(|| {
+            UpstreamError::new("server_error", "The service's list of users could not be read.")
+        })
+    }
+}
+
 /// What an organisation-wide account keeps (sealed): the tenant and the admin who connected it.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct OrgGrant {
