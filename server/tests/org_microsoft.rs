@@ -30,6 +30,10 @@ const CLIENT_ID: &str = "11112222-aaaa-3333-bbbb-4444cccc5555";
 const SECRET: &str = "s3cr3t-of-our-entra-app";
 const TENANT: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
 const SCOPE: &str = "https://graph.microsoft.com/.default";
+/// The key pair and self-signed certificate of the `private_key_jwt` tests (throw-away).
+const PUBLIC_KEY: &str = include_str!("fixtures/org_test_key.pub.pem");
+const CERTIFICATE: &str = include_str!("fixtures/org_test_cert.pem");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// The Entra and Graph doubles: what they were asked, and how they answer.
 #[derive(Default)]
@@ -48,6 +52,51 @@ pub struct Entra {
     next_link_base: Mutex<Option<String>>,
     /// The double's own base URL.
     base: Mutex<String>,
+    /// The `jti` of every client assertion verified.
+    assertions: Mutex<Vec<String>>,
+}
+
+/// The certificate's SHA-256 thumbprint, base64url, as Entra matches `x5t#S256`.
+fn thumbprint() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let body: String = CERTIFICATE.lines().filter(|line| !line.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+}
+
+#[derive(serde::Deserialize)]
+struct AssertionClaims {
+    sub: String,
+    jti: String,
+    nbf: u64,
+    exp: u64,
+}
+
+/// Whether `assertion` is our client's, for `token_url`, as Entra checks a certificate
+/// credential: PS256, `typ` JWT, `x5t#S256` of the uploaded certificate, signed by its key,
+/// `aud` the token endpoint, `iss` = `sub` = the client id, a `jti`, at most 10 minutes.
+fn verified(entra: &Entra, assertion: &str, token_url: &str) -> Result<(), String> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let header = jsonwebtoken::decode_header(assertion).map_err(|e| e.to_string())?;
+    if header.alg != Algorithm::PS256
+        || header.typ.as_deref() != Some("JWT")
+        || header.x5t_s256 != Some(thumbprint())
+    {
+        return Err(format!("AADSTS700027: unexpected header {header:?}"));
+    }
+    let mut validation = Validation::new(Algorithm::PS256);
+    validation.set_audience(&[token_url]);
+    validation.set_issuer(&[CLIENT_ID]);
+    validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+    let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+    let decoded = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation);
+    let claims = decoded.map_err(|e| format!("AADSTS700027: {e}"))?.claims;
+    if claims.sub != CLIENT_ID || claims.jti.is_empty() || claims.exp.saturating_sub(claims.nbf) > 600 {
+        return Err("AADSTS700023: bad claims".to_owned());
+    }
+    entra.assertions.lock().unwrap().push(claims.jti);
+    Ok(())
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {
@@ -89,12 +138,23 @@ async fn token(State(entra): State<Arc<Entra>>, Path(tenant): Path<String>, body
     if field("grant_type") != Some("client_credentials") || field("scope") != Some(SCOPE) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", "AADSTS900144: grant_type or scope");
     }
-    if field("client_id") != Some(CLIENT_ID) || field("client_secret") != Some(SECRET) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "AADSTS7000215: Invalid client secret provided.",
-        );
+    let token_url = format!("{}/{tenant}/oauth2/v2.0/token", entra.base.lock().unwrap());
+    let client = if field("client_id") != Some(CLIENT_ID) {
+        Err("AADSTS700016: Application not found in the directory.".to_owned())
+    } else {
+        match (field("client_secret"), field("client_assertion")) {
+            (Some(SECRET), None) => Ok(()),
+            (None, Some(assertion))
+                if field("client_assertion_type")
+                    == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") =>
+            {
+                verified(&entra, assertion, &token_url)
+            }
+            _ => Err("AADSTS7000215: Invalid client secret provided.".to_owned()),
+        }
+    };
+    if let Err(description) = client {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client", &description);
     }
     let count = {
         let mut minted = entra.minted.lock().unwrap();
@@ -214,6 +274,22 @@ async fn server(base: &str) -> TestServer {
          [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
          allow_credentials = true\n[[providers]]\nid = \"microsoft_365\"\nclient_id = \"{CLIENT_ID}\"\n\
          client_secret = \"{SECRET}\"\n"
+    );
+    let base = base.to_owned();
+    TestServer::with(&toml)
+        .browser(BROWSER)
+        .tune(move |config| rehost(config, "microsoft_365", &base).unwrap())
+        .start()
+        .await
+}
+
+/// A server as [`server`] makes, our app authenticated by its certificate instead of a secret.
+async fn server_with_certificate(base: &str) -> TestServer {
+    let toml = format!(
+        "public_url = \"{PUBLIC}\"\nallow_private_upstreams = true\n\
+         [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
+         [[providers]]\nid = \"microsoft_365\"\nclient_id = \"{CLIENT_ID}\"\n\
+         key_file = \"{FIXTURES}/org_test_key.pem\"\ncertificate_file = \"{FIXTURES}/org_test_cert.pem\"\n"
     );
     let base = base.to_owned();
     TestServer::with(&toml)
@@ -443,4 +519,53 @@ async fn the_tenants_users_are_listed_in_pages_whose_cursor_steers_nowhere() {
     )
     .await;
     assert_eq!(elsewhere.status, 401);
+}
+
+#[tokio::test]
+async fn a_certificate_signs_our_client_assertions_instead_of_a_secret() {
+    let (entra, base) = entra().await;
+    let server = server_with_certificate(&base).await;
+    let connected = connect(&server, "contoso.test").await;
+    assert_eq!(connected.status, 200, "{}", connected.body);
+    let account = accounts(&server).await["objects"][0]["id"].as_i64().unwrap();
+    let raw = raw_as(&server, account, "/v1.0/me/drive", Some("ann@contoso.test")).await;
+    assert_eq!(raw.json()["called_with"], format!("at-{TENANT}-2"), "{}", raw.body);
+    let assertions = entra.assertions.lock().unwrap().clone();
+    assert_eq!(assertions.len(), 2, "each token request with a verified assertion");
+    assert_ne!(assertions[0], assertions[1], "a new jti each time");
+}
+
+#[test]
+fn a_bad_certificate_or_a_secret_beside_it_stops_the_start_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\ns3cr3t\n-----END CERTIFICATE-----\n").unwrap();
+    let entry = |extra: &str| {
+        format!(
+            "[[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\n\
+             [[providers]]\nid = \"microsoft_365\"\nclient_id = \"{CLIENT_ID}\"\n{extra}"
+        )
+    };
+    let key = format!("key_file = \"{FIXTURES}/org_test_key.pem\"\n");
+    let certificate = format!("certificate_file = \"{FIXTURES}/org_test_cert.pem\"\n");
+    let cases = [
+        (
+            format!("{key}certificate_file = \"{}\"\n", bad.display()),
+            "certificate_file: the certificate is not one X.509",
+        ),
+        (
+            format!("key_file = \"{FIXTURES}/org_test_cert.pem\"\n{certificate}"),
+            "key_file: the key is not an RSA private key",
+        ),
+        (format!("client_secret = \"s3cr3t\"\n{key}{certificate}"), "not both"),
+        (key.clone(), "not both"),
+    ];
+    for (extra, expected) in cases {
+        let listen = "127.0.0.1:0".parse().unwrap();
+        let error =
+            authenticator_server::config::Config::from_toml(&entry(&extra), listen, "db".into()).unwrap_err();
+        let error = error.to_string();
+        assert!(error.contains("providers[0] (microsoft_365)") && error.contains(expected), "{error}");
+        assert!(!error.contains("s3cr3t") && !error.contains("PRIVATE KEY"), "{error}");
+    }
 }

@@ -64,8 +64,13 @@ pub struct ProviderConfig {
     pub client_secret_file: Option<PathBuf>,
     /// A `service_account` entry: the file holding the service account's JSON key.
     pub key_file: Option<PathBuf>,
-    /// …or the environment variable that holds the JSON key.
+    /// …or the environment variable that holds the JSON key. An admin-consent
+    /// `service_account` entry (Microsoft 365): the certificate's private key (PEM).
     pub key_env: Option<String>,
+    /// An admin-consent `service_account` entry (Microsoft 365): the certificate uploaded to
+    /// the app registration (PEM), whose key (`key_file` / `key_env`) signs our client
+    /// assertions instead of a client secret.
+    pub certificate_file: Option<PathBuf>,
     /// `oauth2`: the authorization endpoint. `service_account`: the admin-consent endpoint
     /// (`{tenant}` in it), which makes it a consent-flow provider ([`org::microsoft`]).
     pub authorization_url: Option<String>,
@@ -373,20 +378,30 @@ fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, Str
         entry.scopes = scopes.clone();
     }
     let credential = if entry.authorization_url.is_some() {
-        if key_given {
-            return Err(
-                "an admin-consent service takes client_id and a client secret, no key_file or key_env"
-                    .to_owned(),
-            );
-        }
         let client_id = config.client_id.clone().filter(|id| !id.trim().is_empty());
         let client_id = client_id.ok_or("client_id is needed: our app's application (client) id")?;
-        org::OrgCredential::Microsoft(org::microsoft::AppCredential {
-            client_id,
-            secret: client_secret(config)?,
-        })
+        let auth = match (key_given, &config.certificate_file) {
+            (false, None) => org::microsoft::ClientAuth::Secret(client_secret(config)?),
+            (true, Some(certificate)) if !secret_given => {
+                let (field, key) = org::read_key(config.key_file.as_deref(), config.key_env.as_deref())?;
+                let pem = std::fs::read_to_string(certificate).map_err(|e| {
+                    format!("certificate_file: cannot read {}: {}", certificate.display(), e.kind())
+                })?;
+                let certificate = org::microsoft::Certificate::parse(&key, &pem).map_err(|e| {
+                    let at = if e.starts_with("the key") { field } else { "certificate_file" };
+                    format!("{at}: {e}")
+                })?;
+                org::microsoft::ClientAuth::Certificate(certificate)
+            }
+            _ => {
+                return Err("an admin-consent service takes a client secret, or a certificate \
+                            (certificate_file with key_file or key_env), not both"
+                    .to_owned());
+            }
+        };
+        org::OrgCredential::Microsoft(org::microsoft::AppCredential { client_id, auth })
     } else {
-        if config.client_id.is_some() || secret_given {
+        if config.client_id.is_some() || secret_given || config.certificate_file.is_some() {
             return Err("a service_account service takes key_file or key_env, no client_id or client_secret"
                 .to_owned());
         }

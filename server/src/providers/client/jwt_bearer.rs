@@ -6,10 +6,12 @@
 use super::reply::TokenReply;
 use super::{Http, Tokens, UpstreamError, now, read_limited};
 use crate::providers::catalogue::Entry;
-use crate::providers::org::microsoft::AppCredential;
+use crate::providers::org::microsoft::{AppCredential, ClientAuth};
 
 /// The grant type of RFC 7523 §2.1.
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The client assertion type of RFC 7523 §2.2 (`private_key_jwt`).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 impl Http {
     /// Exchanges `assertion` at `token_url` for `entry`'s provider, its reply read as the entry
@@ -24,9 +26,10 @@ impl Http {
         self.grant(entry, token_url, &[("grant_type", GRANT_TYPE), ("assertion", assertion)]).await
     }
 
-    /// The client-credentials grant at `token_url` for `scopes`, our client authenticated by
-    /// `client_secret_post` (Microsoft's documented form:
-    /// <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret>).
+    /// The client-credentials grant at `token_url` for `scopes` (at `now`), our client
+    /// authenticated by `client_secret_post` or by a certificate's assertion
+    /// (`private_key_jwt`), the two forms Microsoft documents:
+    /// <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token>.
     /// A refusal is as for [`Http::jwt_bearer`].
     pub async fn client_credentials(
         &self,
@@ -34,14 +37,26 @@ impl Http {
         token_url: &str,
         app: &AppCredential,
         scopes: &[String],
+        now: u64,
     ) -> Result<Tokens, UpstreamError> {
         let scope = scopes.join(" ");
-        let form = [
+        let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", app.client_id.as_str()),
-            ("client_secret", app.secret.expose()),
             ("scope", scope.as_str()),
         ];
+        let assertion;
+        match &app.auth {
+            ClientAuth::Secret(secret) => form.push(("client_secret", secret.expose())),
+            ClientAuth::Certificate(certificate) => {
+                assertion = certificate.assertion(&app.client_id, token_url, now).map_err(|e| {
+                    tracing::error!("{}: {e}", entry.id);
+                    UpstreamError::new("server_error", "The service is not fully configured.")
+                })?;
+                form.push(("client_assertion_type", CLIENT_ASSERTION_TYPE));
+                form.push(("client_assertion", &assertion));
+            }
+        }
         self.grant(entry, token_url, &form).await
     }
 

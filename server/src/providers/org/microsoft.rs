@@ -17,12 +17,99 @@ use serde_json::Value;
 /// endpoint) and `token_url`.
 pub const TENANT: &str = "{tenant}";
 
-/// Our Entra app: its client id and secret (never printed).
+/// Our Entra app: its client id and how it authenticates (never printed).
 pub struct AppCredential {
     /// The application (client) id the tenant's admin consents to.
     pub client_id: String,
-    /// The client secret.
-    pub secret: Secret,
+    /// A client secret, or a certificate.
+    pub auth: ClientAuth,
+}
+
+/// How our app authenticates at the token endpoint.
+pub enum ClientAuth {
+    /// `client_secret_post`: the client secret in the form.
+    Secret(Secret),
+    /// `private_key_jwt`: an assertion signed with the certificate's key ([`Certificate`]).
+    Certificate(Certificate),
+}
+
+/// How long a certificate assertion is good for: Microsoft asks for "5-10 minutes after nbf" at
+/// most.
+pub const ASSERTION_SECS: u64 = 600;
+/// How far `nbf` / `iat` are set back against a server clock ahead of Microsoft's.
+pub const SKEW_SECS: u64 = 30;
+
+/// The certificate uploaded to the app registration and its private key: what signs our client
+/// assertions (<https://learn.microsoft.com/en-us/entra/identity-platform/certificate-credentials>:
+/// PS256, `typ` JWT, `x5t#S256` the base64url SHA-256 thumbprint of the certificate's DER;
+/// `aud` the token endpoint, `iss` = `sub` = our client id, a unique `jti`, `nbf`, `iat`, `exp`).
+pub struct Certificate {
+    /// The private key.
+    key: jsonwebtoken::EncodingKey,
+    /// The certificate's SHA-256 thumbprint, base64url.
+    pub thumbprint: String,
+}
+
+/// A client assertion's claims.
+#[derive(serde::Serialize)]
+struct AssertionClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    sub: &'a str,
+    jti: String,
+    nbf: u64,
+    iat: u64,
+    exp: u64,
+}
+
+impl Certificate {
+    /// Reads the private key (`key_pem`, RSA in PEM) and the certificate (`certificate_pem`, one
+    /// `CERTIFICATE` block in PEM). Errors say which is wrong, never a value.
+    pub fn parse(key_pem: &str, certificate_pem: &str) -> Result<Certificate, String> {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let not_a_key = || "the key is not an RSA private key in PEM".to_owned();
+        // The PEM parser takes a certificate's block as a key too: a private key's label first.
+        if !key_pem.contains("PRIVATE KEY-----") {
+            return Err(not_a_key());
+        }
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).map_err(|_| not_a_key())?;
+        let not_one = || "the certificate is not one X.509 certificate in PEM".to_owned();
+        let body = certificate_pem
+            .trim()
+            .strip_prefix("-----BEGIN CERTIFICATE-----")
+            .and_then(|rest| rest.strip_suffix("-----END CERTIFICATE-----"))
+            .ok_or_else(not_one)?;
+        let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(base64).map_err(|_| not_one())?;
+        // A DER SEQUENCE, at least.
+        if der.first() != Some(&0x30) {
+            return Err(not_one());
+        }
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
+        Ok(Certificate { key, thumbprint })
+    }
+
+    /// The signed client assertion of `client_id` for `token_url`, at `now` (seconds since the
+    /// epoch).
+    pub fn assertion(&self, client_id: &str, token_url: &str, now: u64) -> Result<String, String> {
+        let mut jti = [0u8; 16];
+        getrandom::fill(&mut jti).map_err(|e| format!("no randomness: {e}"))?;
+        let nbf = now.saturating_sub(SKEW_SECS);
+        let claims = AssertionClaims {
+            aud: token_url,
+            iss: client_id,
+            sub: client_id,
+            jti: hex::encode(jti),
+            nbf,
+            iat: nbf,
+            exp: nbf + ASSERTION_SECS,
+        };
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.typ = Some("JWT".to_owned());
+        header.x5t_s256 = Some(self.thumbprint.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| format!("cannot sign: {e}"))
+    }
 }
 
 impl std::fmt::Debug for AppCredential {

@@ -127,7 +127,7 @@ impl OrgProvider {
                     ));
                 }
                 let token_url = microsoft::for_tenant(token_url, subject);
-                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes).await
+                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes, now).await
             }
         }
     }
@@ -244,7 +244,15 @@ pub fn is_domain(text: &str) -> bool {
 /// whole file) and `key_env` (a variable holding the JSON). Errors name the field, the file or
 /// the variable, never a value.
 pub fn read_credential(key_file: Option<&Path>, key_env: Option<&str>) -> Result<OrgCredential, String> {
-    let (field, text) = match (key_file, key_env) {
+    let (field, text) = read_key(key_file, key_env)?;
+    let key = google::ServiceAccountKey::parse(&text).map_err(|e| format!("{field}: {e}"))?;
+    Ok(OrgCredential::Google(key))
+}
+
+/// The text of exactly one of `key_file` (the whole file) and `key_env` (a variable), with the
+/// field it came from. Errors name the field, the file or the variable, never a value.
+pub fn read_key(key_file: Option<&Path>, key_env: Option<&str>) -> Result<(&'static str, String), String> {
+    Ok(match (key_file, key_env) {
         (Some(path), None) => (
             "key_file",
             std::fs::read_to_string(path)
@@ -257,9 +265,7 @@ pub fn read_credential(key_file: Option<&Path>, key_env: Option<&str>) -> Result
         ),
         (None, None) => return Err("a service account key is needed: key_file or key_env".to_owned()),
         _ => return Err("give only one of key_file and key_env".to_owned()),
-    };
-    let key = google::ServiceAccountKey::parse(&text).map_err(|e| format!("{field}: {e}"))?;
-    Ok(OrgCredential::Google(key))
+    })
 }
 
 #[cfg(test)]
