@@ -119,6 +119,7 @@ org-docs = So funktioniert dieser Zugriff (öffnet die Dokumentation von { $serv
 org-domain = Domain
 org-admin = Administratoradresse
 org-check = Prüfen
+org-consent-steps = Microsoft bittet Sie, sich als Administrator Ihrer Organisation anzumelden, und zeigt dann die angeforderten Berechtigungen für Ihre Organisation: Prüfen Sie sie und wählen Sie Akzeptieren.
 org-tenant = Domain oder Mandanten-ID Ihrer Organisation
 org-give-tenant = Geben Sie unten die Domain oder Mandanten-ID Ihrer Organisation ein und klicken Sie auf Weiter: Sie melden sich dann als Administrator an und erteilen den Zugriff für die ganze Organisation.
 org-continue = Weiter

@@ -126,6 +126,7 @@ org-docs = How this access works (opens { $service }'s documentation)
 org-domain = Domain
 org-admin = Administrator address
 org-check = Check
+org-consent-steps = Microsoft asks you to sign in as an administrator of your organisation, then shows the Permissions requested for your organisation: review them and select Accept.
 org-tenant = Your organisation's domain or tenant ID
 org-give-tenant = Give your organisation's domain or tenant ID below and press Continue: you then sign in as an administrator and grant access for the whole organisation.
 org-continue = Continue

@@ -119,6 +119,7 @@ org-docs = Cómo funciona este acceso (abre la documentación de { $service })
 org-domain = Dominio
 org-admin = Dirección de administrador
 org-check = Comprobar
+org-consent-steps = Microsoft le pide que inicie sesión como administrador de su organización y luego muestra los permisos solicitados para su organización: revíselos y seleccione Aceptar.
 org-tenant = Dominio o ID de inquilino de su organización
 org-give-tenant = Indique abajo el dominio o el ID de inquilino de su organización y pulse Continuar: después inicia sesión como administrador y concede el acceso para toda la organización.
 org-continue = Continuar

@@ -119,6 +119,7 @@ org-docs = Comment fonctionne cet accès (ouvre la documentation de { $service }
 org-domain = Domaine
 org-admin = Adresse de l’administrateur
 org-check = Vérifier
+org-consent-steps = Microsoft vous demande de vous connecter en tant qu'administrateur de votre organisation, puis affiche les autorisations demandées pour votre organisation : vérifiez-les et sélectionnez Accepter.
 org-tenant = Domaine ou ID de locataire de votre organisation
 org-give-tenant = Indiquez ci-dessous le domaine ou l'ID de locataire de votre organisation, puis appuyez sur Continuer : vous vous connectez alors en tant qu'administrateur et accordez l'accès pour toute l'organisation.
 org-continue = Continuer

@@ -116,6 +116,7 @@ org-docs = このアクセスのしくみ（{ $service } のドキュメント�
 org-domain = ドメイン
 org-admin = 管理者のメールアドレス
 org-check = 確認
+org-consent-steps = Microsoft から組織の管理者としてサインインするよう求められ、組織に対して要求されているアクセス許可が表示されます。内容を確認して [承諾] を選択してください。
 org-tenant = 組織のドメインまたはテナント ID
 org-give-tenant = 下に組織のドメインまたはテナント ID を入力して「続行」を押してください。管理者としてサインインし、組織全体へのアクセスを許可します。
 org-continue = 続行

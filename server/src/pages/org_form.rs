@@ -63,8 +63,8 @@ struct OrgForm<'a> {
     name: &'a str,
     params: &'a [(String, String)],
     id: &'a str,
-    /// Where to authorize us in the provider's admin console.
-    console: &'a str,
+    /// Where to authorize us in the provider's admin console (none: its consent page).
+    console: Option<&'a str>,
     client_id: &'a str,
     /// Whether the admin grants access on the provider's consent page (the form asks the
     /// tenant only, and sends them there).

@@ -73,20 +73,16 @@ impl OrgCredential {
         matches!(self, OrgCredential::Microsoft(_))
     }
 
-    /// Where the tenant's admin authorizes us, in the console's own words.
-    pub fn console_steps(&self) -> &'static str {
+    /// Where the tenant's admin authorizes us, in the console's own words; `None` for a
+    /// consent-flow provider, whose consent page the pop-up describes in the page's language.
+    pub fn console_steps(&self) -> Option<&'static str> {
         match self {
             // https://support.google.com/a/answer/162106
-            OrgCredential::Google(_) => {
+            OrgCredential::Google(_) => Some(
                 "In the Google Admin console, go to Menu → Security → Access and data control → API \
-                 controls, select Manage Domain Wide Delegation, then click Add new."
-            }
-            // https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent and the
-            // dialog's words: https://learn.microsoft.com/en-us/security/zero-trust/develop/permissions-require-admin-consent
-            OrgCredential::Microsoft(_) => {
-                "Microsoft asks you to sign in as an administrator of your organisation, then shows \
-                 the Permissions requested for your organisation: review them and select Accept."
-            }
+                 controls, select Manage Domain Wide Delegation, then click Add new.",
+            ),
+            OrgCredential::Microsoft(_) => None,
         }
     }
 }
