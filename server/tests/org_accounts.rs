@@ -32,7 +32,8 @@ const CLIENT_EMAIL: &str = "sync@our-project.iam.gserviceaccount.test";
 const CLIENT_ID: &str = "109876543210987654321";
 const KEY_ID: &str = "0123abcd";
 const SCOPES: &str = "https://www.googleapis.com/auth/drive https://www.googleapis.com/auth/calendar \
-                      https://www.googleapis.com/auth/gmail.modify";
+                      https://www.googleapis.com/auth/gmail.modify \
+                      https://www.googleapis.com/auth/admin.directory.user.readonly";
 
 /// The local token endpoint and API: who it knows, what it was asked.
 #[derive(Default)]
@@ -107,6 +108,38 @@ async fn token(State(google): State<Arc<Google>>, body: String) -> Response {
         .into_response()
 }
 
+/// `GET /admin/directory/v1/users`: the Directory API's users of `domain`, `maxResults` per
+/// page, paged by `pageToken`; the admin's token only (a user's is refused as Google does).
+async fn directory(State(google): State<Arc<Google>>, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !token.starts_with("Bearer at-root@acme.test-") {
+        return error(StatusCode::FORBIDDEN, "forbidden", "Not Authorized to access this resource/api");
+    }
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    if query.get("domain").map(String::as_str) != Some("acme.test") {
+        return error(StatusCode::BAD_REQUEST, "invalid", "Bad domain");
+    }
+    let size: usize = query.get("maxResults").and_then(|n| n.parse().ok()).unwrap_or(100);
+    let skip: usize =
+        query.get("pageToken").map_or(0, |t| t.trim_start_matches("tok").parse().unwrap_or(usize::MAX));
+    let all: Vec<&String> = google.users.iter().collect();
+    let users: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(size)
+        .map(|email| {
+            json!({ "id": format!("id-{email}"), "primaryEmail": email,
+            "name": { "fullName": email.split('@').next() }, "suspended": email.starts_with("bob") })
+        })
+        .collect();
+    let mut page = json!({ "kind": "admin#directory#users", "users": users });
+    if skip.saturating_add(size) < all.len() {
+        page["nextPageToken"] = json!(format!("tok{}", skip + size));
+    }
+    Json(page).into_response()
+}
+
 /// Any other path: the API, answering with the token it was called with.
 async fn api(headers: HeaderMap) -> Json<Value> {
     let token = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -120,7 +153,11 @@ async fn google(users: &[&str]) -> (Arc<Google>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     *google.token_url.lock().unwrap() = format!("{base}/token");
-    let router = Router::new().route("/token", post(token)).fallback(api).with_state(google.clone());
+    let router = Router::new()
+        .route("/token", post(token))
+        .route("/admin/directory/v1/users", axum::routing::get(directory))
+        .fallback(api)
+        .with_state(google.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (google, base)
 }
@@ -309,6 +346,33 @@ async fn a_users_token_is_sealed_at_rest_and_returned_only_by_credentials_as_use
     assert_eq!(credentials("?as_user=eve@evil.test").await.status, 403);
     assert_eq!(credentials("?user=ann@acme.test").await.status, 400);
     assert_eq!(credentials("?as_user=a@acme.test&as_user=b@acme.test").await.status, 400);
+}
+
+#[tokio::test]
+async fn the_domains_users_are_listed_in_pages_as_the_admin() {
+    let (google, base) = google(&["root@acme.test", "ann@acme.test", "bob@acme.test"]).await;
+    let (server, _keys) = server(&base).await;
+    assert_eq!(check(&server, "acme.test", "root@acme.test").await.status, 200);
+    let account = accounts(&server).await["objects"][0]["id"].as_i64().unwrap();
+    let list = |query: String| {
+        let path = format!("/v1/accounts/{account}/users{query}");
+        Reply::of(server.get(&path).header("Authorization", format!("APIKey {KEY}")))
+    };
+    let first = list("?page_size=2".into()).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert_eq!(
+        first["objects"][0],
+        json!({ "id": "id-ann@acme.test", "email": "ann@acme.test", "name": "ann", "active": true })
+    );
+    assert_eq!(first["objects"][1]["active"], false, "bob is suspended");
+    let next = first["next_page"].as_str().unwrap();
+    assert!(!next.contains("tok"), "opaque: {next}");
+    let second = list(format!("?page_size=2&page={next}")).await.json();
+    assert_eq!(second["objects"].as_array().unwrap().len(), 1);
+    assert_eq!(second["objects"][0]["email"], "root@acme.test");
+    assert_eq!((second["page"].as_str(), second["next_page"].as_str()), (Some(next), None));
+    assert_eq!(minted(&google, "root@acme.test"), 2, "the admin's token, minted once for the listing");
 }
 
 #[test]

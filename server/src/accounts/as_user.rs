@@ -11,13 +11,17 @@
 //! (401), is minted again. A token endpoint refusing our client (`unauthorized_client`: the
 //! tenant removed the delegation) makes the account inactive with that reason; a user the
 //! provider does not know (`invalid_grant`) is a 403 for that call only.
+//!
+//! Microsoft 365's tokens are the tenant's: one is cached per account (keyed by the tenant id)
+//! and every user shares it; acting as a user (one of the tenant's verified domains) rewrites
+//! the raw path under `/{version}/me` to that user's ([`path`]).
 
 use crate::AppState;
 use crate::accounts::refresh::{LEASE, POLL, due, fresh_tokens};
 use crate::clock::now_millis;
 use crate::error::AppError;
 use crate::providers::client::{Tokens, UpstreamError};
-use crate::providers::org::{OrgGrant, OrgProvider};
+use crate::providers::org::{OrgCredential, OrgGrant, OrgProvider, microsoft};
 use crate::providers::services::{self, Connect};
 use crate::store::Account;
 use axum::http::{HeaderMap, StatusCode};
@@ -77,6 +81,29 @@ pub fn user(text: &str, org: bool) -> Result<String, AppError> {
     Ok(user)
 }
 
+const NOT_UNDER_ME: AppError = AppError::fixed(
+    StatusCode::BAD_REQUEST,
+    codes::INVALID_REQUEST,
+    "With X-Kloudless-As-User, a Microsoft 365 raw path is under /{version}/me/ (such as \
+     /v1.0/me/drive/root), which is the user's.",
+);
+
+/// The raw `path` to call as `user` under `org`'s account: Microsoft 365's `/{version}/me…`
+/// rewritten to that user's ([`microsoft::as_user_path`]; another path is refused then),
+/// anything else as given (a Google user's token is the user's own).
+pub fn path<'a>(
+    org: Option<&OrgProvider>,
+    path: &'a str,
+    user: Option<&str>,
+) -> Result<Cow<'a, str>, AppError> {
+    match (org.map(|org| &org.credential), user) {
+        (Some(OrgCredential::Microsoft(_)), Some(user)) => {
+            microsoft::as_user_path(path, user).map(Cow::Owned).ok_or(NOT_UNDER_ME)
+        }
+        _ => Ok(Cow::Borrowed(path)),
+    }
+}
+
 /// The access token to call with: the account's own ([`fresh_tokens`]), or for an
 /// organisation-wide account (`org`), that of the user acted as ([`user_tokens`]);
 /// `stale` is one the API just refused.
@@ -99,7 +126,7 @@ fn owner(account: &Account, subject: &str) -> String {
 }
 
 /// The account's grant, opened; refused when the account is inactive.
-async fn grant(app: &AppState, account: &Account) -> Result<(OrgGrant, String), AppError> {
+pub async fn grant(app: &AppState, account: &Account) -> Result<(OrgGrant, String), AppError> {
     let subject = app.store.account_subject(account.id).await?.ok_or(UNREADABLE)?;
     let stored = app.store.stored_tokens(account.id).await?.ok_or(UNREADABLE)?;
     if let Some(reason) = stored.inactive_reason {
@@ -122,10 +149,10 @@ pub async fn user_tokens(
     stale: Option<&str>,
 ) -> Result<Tokens, AppError> {
     let (grant, subject) = grant(app, account).await?;
-    let user = user.unwrap_or(&grant.admin).to_owned();
-    if !grant.holds(&user) {
+    if user.is_some_and(|user| !grant.holds(user)) {
         return Err(OUTSIDE);
     }
+    let user = provider.minted_for(&grant, user).to_owned();
     let owner = format!("{}\n{user}", owner(account, &subject));
     let lock = app.org_locks.of((account.id, user.clone()));
     let _one_at_a_time = lock.lock().await;
@@ -153,7 +180,7 @@ pub async fn user_tokens(
             Ok(tokens) => tokens,
             Err(error) => {
                 app.store.release_org_mint(account.id, &user).await?;
-                return Err(refused(app, account, error).await);
+                return Err(refused(app, account, provider, error).await);
             }
         };
         let plain = serde_json::to_vec(&tokens).map_err(|_| UNREADABLE)?;
@@ -165,17 +192,22 @@ pub async fn user_tokens(
     }
 }
 
-/// The API error for a mint the token endpoint refused with `error`; `unauthorized_client`
-/// makes the account inactive first.
-async fn refused(app: &AppState, account: &Account, error: UpstreamError) -> AppError {
+/// The API error for a mint the token endpoint refused with `error`; one meaning the tenant
+/// took its authorization back ([`OrgProvider::revoked`]) makes the account inactive first.
+async fn refused(
+    app: &AppState,
+    account: &Account,
+    provider: &OrgProvider,
+    error: UpstreamError,
+) -> AppError {
+    if provider.revoked(&error) {
+        let reason = format!("{}: {}", error.code, error.description);
+        return match app.store.deactivate(account.id, &reason).await {
+            Ok(()) => AppError::Inactive(reason),
+            Err(source) => AppError::Storage { source, page: "" },
+        };
+    }
     match error.code.as_str() {
-        "unauthorized_client" => {
-            let reason = format!("unauthorized_client: {}", error.description);
-            match app.store.deactivate(account.id, &reason).await {
-                Ok(()) => AppError::Inactive(reason),
-                Err(source) => AppError::Storage { source, page: "" },
-            }
-        }
         "invalid_grant" => AppError::Refused {
             status: StatusCode::FORBIDDEN,
             code: "forbidden",

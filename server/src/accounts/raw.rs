@@ -225,7 +225,8 @@ async fn call(
     let as_user = as_user.as_deref();
     let mut tokens = as_user::tokens(app, &account, org, as_user, None).await?;
     let api_base = account_api_base(&api_base, &tokens).ok_or(NO_API)?;
-    let url = target(&api_base, path).ok_or(BAD_URI)?;
+    let path = as_user::path(org, path, as_user)?;
+    let url = target(&api_base, &path).ok_or(BAD_URI)?;
     let mut retried = false;
     loop {
         let (body, sending) = outgoing.send(max).ok_or(SEND_AGAIN)?;

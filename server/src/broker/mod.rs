@@ -193,27 +193,9 @@ pub async fn start(
         Ok(endpoints) => endpoints,
         Err(error) => return Ok(failed(app, request, error).await),
     };
-    let not_started = || AppError::Server(NOT_STARTED.into());
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|_| not_started())?;
-    let state = hex::encode(bytes);
-    let hash = state_hash(&state);
     let verifier = upstream.entry.pkce.then(client::new_verifier);
-    let redirect = redirect_uri(app, &chosen.service.config_id);
-    let pending = Pending {
-        service: chosen.service.id.clone(),
-        params: request.params.clone(),
-        verifier,
-        hostname: hostname.map(str::to_owned),
-        redirect_uri: Some(redirect.clone()),
-        browser: request.browser.clone(),
-    };
-    let plain = serde_json::to_vec(&pending).unwrap_or_default();
-    let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
-    let expires = millis(SystemTime::now() + STATE_LIFETIME);
-    let at = store::PendingAt { service: &chosen.service.config_id, browser: request.browser.as_deref() };
-    let kept = app.store.put_upstream_state(&hash, at, &sealed, expires).await;
-    kept.map_err(AppError::storage(NOT_STARTED))?;
+    let (state, pending) = keep_pending(app, request, chosen, verifier, hostname).await?;
+    let redirect = pending.redirect_uri.clone().unwrap_or_default();
     let entry = &upstream.entry;
     let scopes = match &chosen.upstream_scopes {
         Some(nested) => nested,
@@ -242,6 +224,39 @@ pub async fn start(
         }
         Err(error) => failed(app, request, error).await,
     })
+}
+
+/// Keeps the pending `request` (PKCE `verifier`, typed `hostname`: the server, or an
+/// organisation-wide provider's tenant) sealed under a new single-use state, for
+/// [`STATE_LIFETIME`], bound to the request's browser: the state, and what was kept (its
+/// `redirect_uri`: the chosen provider's [`redirect_uri`]).
+async fn keep_pending(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    verifier: Option<String>,
+    hostname: Option<&str>,
+) -> Result<(String, Pending), AppError> {
+    let not_started = || AppError::Server(NOT_STARTED.into());
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| not_started())?;
+    let state = hex::encode(bytes);
+    let hash = state_hash(&state);
+    let pending = Pending {
+        service: chosen.service.id.clone(),
+        params: request.params.clone(),
+        verifier,
+        hostname: hostname.map(str::to_owned),
+        redirect_uri: Some(redirect_uri(app, &chosen.service.config_id)),
+        browser: request.browser.clone(),
+    };
+    let plain = serde_json::to_vec(&pending).unwrap_or_default();
+    let sealed = app.secrets.seal(&plain, hash.as_bytes()).map_err(|_| not_started())?;
+    let expires = millis(SystemTime::now() + STATE_LIFETIME);
+    let at = store::PendingAt { service: &chosen.service.config_id, browser: request.browser.as_deref() };
+    let kept = app.store.put_upstream_state(&hash, at, &sealed, expires).await;
+    kept.map_err(AppError::storage(NOT_STARTED))?;
+    Ok((state, pending))
 }
 
 /// `GET /v1/oauth/callback/{provider}` (and the bare `/v1/oauth/callback`, for states made before
@@ -287,10 +302,16 @@ pub async fn callback(
     let chosen = request
         .service(&pending.service)
         .ok_or(AppError::bad_request("The service is no longer allowed for this request."))?;
-    let Connect::Upstream(upstream) = &chosen.service.connect else {
-        return Err(AppError::bad_request("The service is no longer connected through an upstream."));
+    let finished = match &chosen.service.connect {
+        Connect::Upstream(upstream) => {
+            finish(&app, &request, chosen, upstream, &pending, redirect_uri, value).await
+        }
+        Connect::Org(org) if org.credential.consents() => {
+            org::consented(&app, &request, chosen, org, &pending, value).await
+        }
+        _ => return Err(AppError::bad_request("The service is no longer connected through an upstream.")),
     };
-    Ok(match finish(&app, &request, chosen, upstream, &pending, redirect_uri, value).await {
+    Ok(match finished {
         Ok(data) => deliver(&app, &request, &data).await,
         Err(error) => failed(&app, &request, error).await,
     })
@@ -346,14 +367,8 @@ async fn finish<'p>(
     let hostname = hostname.as_deref();
     let endpoints = app.http.endpoints(upstream, hostname).await?;
     endpoints.check_iss(value("iss"))?;
-    if let Some(code) = value("error") {
-        let code = client::sanitize(code, 64);
-        let description = value("error_description")
-            .map(|d| client::sanitize(d, 300))
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| "The service did not grant access.".to_owned());
-        let code = if code.is_empty() { "access_denied" } else { &code };
-        return Err(UpstreamError::new(code, description));
+    if let Some(error) = answered_error(&value) {
+        return Err(error);
     }
     let Some(code) = value("code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
         return Err(UpstreamError::new(
@@ -371,6 +386,18 @@ async fn finish<'p>(
     let plain = serde_json::to_vec(&tokens).unwrap_or_default();
     let refreshable = tokens.refresh_token.is_some();
     save_account(app, request, chosen, hostname, &identity, &plain, refreshable).await
+}
+
+/// The error an upstream's answer names (`error`, sanitized, with its `error_description`),
+/// if it names one.
+fn answered_error<'p>(value: &impl Fn(&str) -> Option<&'p str>) -> Option<UpstreamError> {
+    let code = client::sanitize(value("error")?, 64);
+    let description = value("error_description")
+        .map(|d| client::sanitize(d, 300))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "The service did not grant access.".to_owned());
+    let code = if code.is_empty() { "access_denied" } else { &code };
+    Some(UpstreamError::new(code, description))
 }
 
 /// Stores the account `identity` names (on `hostname`'s server, for a per-server provider) with

@@ -1,7 +1,9 @@
 //! The pop-up's form for an organisation-wide service ([`crate::providers::org`]): what the
 //! tenant's admin authorizes in the provider's console (our client id and the exact scopes),
-//! then the domain and the admin's address, checked by minting the admin's token. After an
-//! error the form comes back with what was typed and the error tied to its field.
+//! then the domain and the admin's address, checked by minting the admin's token; for a
+//! consent-flow provider (Microsoft 365), our client id and the tenant, the admin being sent to
+//! the provider's consent page. After an error the form comes back with what was typed and the
+//! error tied to its field.
 
 use super::forms::{FormError, asks, error_at};
 use crate::config::App;
@@ -41,6 +43,7 @@ pub fn org_form(
         id: &service.id,
         console: org.credential.console_steps(),
         client_id: org.credential.client_id(),
+        consent: org.credential.consents(),
         scopes: org.entry.scopes.join(","),
         docs: &org.entry.docs,
         domain: typed.domain.as_deref(),
@@ -60,9 +63,12 @@ struct OrgForm<'a> {
     name: &'a str,
     params: &'a [(String, String)],
     id: &'a str,
-    /// Where to authorize us in the provider's admin console.
-    console: &'a str,
+    /// Where to authorize us in the provider's admin console (none: its consent page).
+    console: Option<&'a str>,
     client_id: &'a str,
+    /// Whether the admin grants access on the provider's consent page (the form asks the
+    /// tenant only, and sends them there).
+    consent: bool,
     /// The scopes as the console takes them (comma-separated).
     scopes: String,
     docs: &'a str,

@@ -33,7 +33,7 @@ const MAX_RETURN_TO: usize = 2048;
 pub const SEARCH: &str = "search";
 
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 10] = [
+const CONTROLS: [&str; 11] = [
     "service",
     "account",
     "action",
@@ -43,6 +43,7 @@ const CONTROLS: [&str; 10] = [
     "password",
     "domain",
     "admin_email",
+    "tenant",
     SEARCH,
 ];
 

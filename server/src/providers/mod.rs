@@ -65,9 +65,15 @@ pub struct ProviderConfig {
     pub client_secret_file: Option<PathBuf>,
     /// A `service_account` entry: the file holding the service account's JSON key.
     pub key_file: Option<PathBuf>,
-    /// …or the environment variable that holds the JSON key.
+    /// …or the environment variable that holds the JSON key. An admin-consent
+    /// `service_account` entry (Microsoft 365): the certificate's private key (PEM).
     pub key_env: Option<String>,
-    /// `oauth2`: the authorization endpoint.
+    /// An admin-consent `service_account` entry (Microsoft 365): the certificate uploaded to
+    /// the app registration (PEM), whose key (`key_file` / `key_env`) signs our client
+    /// assertions instead of a client secret.
+    pub certificate_file: Option<PathBuf>,
+    /// `oauth2`: the authorization endpoint. `service_account`: the admin-consent endpoint
+    /// (`{tenant}` in it), which makes it a consent-flow provider ([`org::microsoft`]).
     pub authorization_url: Option<String>,
     /// `oauth2` / `service_account`: the token endpoint.
     pub token_url: Option<String>,
@@ -221,6 +227,8 @@ fn resolve_one(config: &ProviderConfig, catalogue: &[Entry]) -> Result<Service, 
             entry.scopes = config.scopes.clone().ok_or("scopes are needed for a service_account provider")?;
             entry.token_url = config.token_url.clone();
             entry.api_base = config.api_base.clone();
+            // An admin-consent endpoint: a Microsoft 365-like tenant (see [`org_service`]).
+            entry.authorization_url = config.authorization_url.clone();
             catalogue::check(&entry)?;
             return org_service(entry, config);
         }
@@ -377,23 +385,49 @@ fn credentials_service(entry: Entry, config_id: &str) -> Service {
 
 /// An organisation-wide service ([`org`]) enabled by `config`: its key read, its scopes the
 /// entry's unless `scopes` replaces them.
+/// An entry with an admin-consent `authorization_url` (Microsoft 365) takes our app's
+/// `client_id` and client secret; any other, a key.
 fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, String> {
-    if config.client_id.is_some()
-        || config.client_secret.is_some()
+    let secret_given = config.client_secret.is_some()
         || config.client_secret_env.is_some()
-        || config.client_secret_file.is_some()
-    {
-        return Err(
-            "a service_account service takes key_file or key_env, no client_id or client_secret".to_owned()
-        );
-    }
+        || config.client_secret_file.is_some();
+    let key_given = config.key_file.is_some() || config.key_env.is_some();
     if let Some(name) = &config.name {
         entry.name = name.clone();
     }
     if let Some(scopes) = &config.scopes {
         entry.scopes = scopes.clone();
     }
-    let credential = org::read_credential(config.key_file.as_deref(), config.key_env.as_deref())?;
+    let credential = if entry.authorization_url.is_some() {
+        let client_id = config.client_id.clone().filter(|id| !id.trim().is_empty());
+        let client_id = client_id.ok_or("client_id is needed: our app's application (client) id")?;
+        let auth = match (key_given, &config.certificate_file) {
+            (false, None) => org::microsoft::ClientAuth::Secret(client_secret(config)?),
+            (true, Some(certificate)) if !secret_given => {
+                let (field, key) = org::read_key(config.key_file.as_deref(), config.key_env.as_deref())?;
+                let pem = std::fs::read_to_string(certificate).map_err(|e| {
+                    format!("certificate_file: cannot read {}: {}", certificate.display(), e.kind())
+                })?;
+                let certificate = org::microsoft::Certificate::parse(&key, &pem).map_err(|e| {
+                    let at = if e.starts_with("the key") { field } else { "certificate_file" };
+                    format!("{at}: {e}")
+                })?;
+                org::microsoft::ClientAuth::Certificate(certificate)
+            }
+            _ => {
+                return Err("an admin-consent service takes a client secret, or a certificate \
+                            (certificate_file with key_file or key_env), not both"
+                    .to_owned());
+            }
+        };
+        org::OrgCredential::Microsoft(org::microsoft::AppCredential { client_id, auth })
+    } else {
+        if config.client_id.is_some() || secret_given || config.certificate_file.is_some() {
+            return Err("a service_account service takes key_file or key_env, no client_id or client_secret"
+                .to_owned());
+        }
+        org::read_credential(config.key_file.as_deref(), config.key_env.as_deref())?
+    };
     Ok(Service {
         id: entry.id.clone(),
         aliases: entry.id_aliases.clone(),

@@ -16,7 +16,7 @@ pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
 /// API-key entry's `check_url` too), `/revoke` and the API at every other path:
 /// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
 /// to the token reply to name; a per-server entry's URLs that hold `{hostname}` keep it, its
-/// pattern becoming [`LOCAL_PATTERN`]. Everything else of the entry is kept.
+/// pattern becoming [`LOCAL_PATTERN`]; a URL holding `{tenant}` keeps its own path. Everything else of the entry is kept.
 pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
     let service = config
         .services
@@ -56,7 +56,8 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
         // The URL's own path, placeholders ({site}) kept.
         let own = url.split('?').next().unwrap_or_default().splitn(4, '/').nth(3).unwrap_or_default();
         let own = format!("/{}", own.trim_end_matches('/'));
-        let path = if path.is_empty() { own.trim_end_matches('/') } else { path };
+        // A URL naming the tenant (Microsoft 365's) keeps its path, where the tenant is.
+        let path = if path.is_empty() || url.contains("{tenant}") { own.trim_end_matches('/') } else { path };
         let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
         Ok(Some(format!("{host}{path}{query}")))
     };

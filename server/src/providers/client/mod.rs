@@ -160,6 +160,9 @@ pub struct Identity {
     pub name: Option<String>,
 }
 
+/// The error code of an API call whose token was refused (401), by [`Http::get_json`].
+pub const INVALID_TOKEN: &str = "invalid_token";
+
 /// The HTTP client for upstream calls.
 #[derive(Clone, Debug)]
 pub struct Http {
@@ -457,6 +460,26 @@ impl Http {
     /// Sends a pass-through call made by [`Http::raw_request`] and authorized.
     pub async fn send_raw(&self, request: reqwest::Request) -> Result<reqwest::Response, UpstreamError> {
         self.streaming.execute(request).await.map_err(|e| UpstreamError::unreachable("API", &e))
+    }
+
+    /// `GET url` (an API's, checked against the SSRF guard) with a bearer `access_token`: its
+    /// JSON reply; a status other than 2xx is an error naming `what` and the status, a 401 the
+    /// code [`INVALID_TOKEN`] (the token is to be minted again).
+    pub async fn get_json(&self, url: &str, access_token: &str, what: &str) -> Result<Value, UpstreamError> {
+        self.check(url, what)?;
+        let request = self.client.get(url).bearer_auth(access_token);
+        let response = request
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::unreachable(what, &e))?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(UpstreamError::new(
+                INVALID_TOKEN,
+                format!("The service's {what} refused the token."),
+            ));
+        }
+        self.json(response, what).await
     }
 
     /// The account's site, by `lookup` with its access token: the first value at its JSON

@@ -119,6 +119,47 @@ impl ServiceAccountKey {
     }
 }
 
+/// The Directory API's list of `domain`'s users
+/// (<https://developers.google.com/workspace/admin/directory/reference/rest/v1/users/list>:
+/// `domain`, `maxResults` at most 500, `pageToken`), under the API base `base`.
+pub fn users_url(base: &str, domain: &str, size: u32, after: Option<&str>) -> Option<String> {
+    let mut url = url::Url::parse(&format!("{base}/admin/directory/v1/users")).ok()?;
+    url.query_pairs_mut()
+        .append_pair("domain", domain)
+        .append_pair("maxResults", &size.min(500).to_string())
+        .append_pair("orderBy", "email");
+    if let Some(after) = after {
+        url.query_pairs_mut().append_pair("pageToken", after);
+    }
+    Some(url.into())
+}
+
+/// A page of the Directory API's users: `users[]` (`id`, `primaryEmail`, `name.fullName`,
+/// `suspended`) and `nextPageToken`; `None` when it is not one.
+pub fn users_page(reply: &serde_json::Value) -> Option<super::UsersPage> {
+    let text = |value: &serde_json::Value, pointer: &str| {
+        value.pointer(pointer).and_then(serde_json::Value::as_str).map(str::to_owned)
+    };
+    let listed = match reply.get("users") {
+        None => Vec::new(),
+        Some(users) => users.as_array()?.clone(),
+    };
+    let users = listed
+        .iter()
+        .map(|user| {
+            Some(super::OrgUser {
+                id: text(user, "/id")?,
+                email: text(user, "/primaryEmail")?.to_ascii_lowercase(),
+                name: text(user, "/name/fullName"),
+                active: !user.get("suspended").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let next = text(reply, "/nextPageToken")
+        .filter(|token| !token.is_empty() && token.len() <= super::MAX_PAGE_TOKEN);
+    Some(super::UsersPage { users, next })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,11 +22,18 @@
 //! - **Revocation**: a token endpoint refusing the client itself (`unauthorized_client`: the
 //!   delegation was removed) makes the account inactive with that reason.
 //!
-//! Microsoft 365 (admin consent, then the client-credentials grant per tenant) and Box (JWT app
-//! authorization with `box_subject_type`) fit as further [`OrgCredential`] variants: each mints
-//! differently, the rest (pop-up shape, grant, cache, raw API) is shared.
+//! **Microsoft 365** ([`microsoft`]) differs in three places: the operator gives our Entra
+//! app's `client_id` and client secret (no key); in the pop-up the admin names the tenant and
+//! is sent to Microsoft's admin-consent endpoint (the entry's `authorization_url`, which only
+//! consent-flow entries have), whose answer comes back to the provider's callback; and its
+//! tokens are the tenant's (client-credentials grant), cached once per tenant, acting as a user
+//! being a rewrite of the raw path ([`microsoft::as_user_path`]).
+//!
+//! Box (JWT app authorization with `box_subject_type`) fits as a further [`OrgCredential`]
+//! variant.
 
 pub mod google;
+pub mod microsoft;
 
 use super::catalogue::Entry;
 use super::client::{Http, Tokens, UpstreamError};
@@ -47,6 +54,8 @@ pub struct OrgProvider {
 pub enum OrgCredential {
     /// A Google Cloud service account with domain-wide delegation.
     Google(google::ServiceAccountKey),
+    /// Our multi-tenant Microsoft Entra app, consented to per tenant.
+    Microsoft(microsoft::AppCredential),
 }
 
 impl OrgCredential {
@@ -54,24 +63,44 @@ impl OrgCredential {
     pub fn client_id(&self) -> &str {
         match self {
             OrgCredential::Google(key) => &key.client_id,
+            OrgCredential::Microsoft(app) => &app.client_id,
         }
     }
 
-    /// Where the tenant's admin authorizes us, in the console's own words.
-    pub fn console_steps(&self) -> &'static str {
+    /// Whether the tenant's admin grants access by the provider's admin-consent page (the
+    /// pop-up sends them there) rather than in its console (the pop-up checks by minting).
+    pub fn consents(&self) -> bool {
+        matches!(self, OrgCredential::Microsoft(_))
+    }
+
+    /// Where the tenant's admin authorizes us, in the console's own words; `None` for a
+    /// consent-flow provider, whose consent page the pop-up describes in the page's language.
+    pub fn console_steps(&self) -> Option<&'static str> {
         match self {
             // https://support.google.com/a/answer/162106
-            OrgCredential::Google(_) => {
+            OrgCredential::Google(_) => Some(
                 "In the Google Admin console, go to Menu → Security → Access and data control → API \
-                 controls, select Manage Domain Wide Delegation, then click Add new."
-            }
+                 controls, select Manage Domain Wide Delegation, then click Add new.",
+            ),
+            OrgCredential::Microsoft(_) => None,
         }
     }
 }
 
 impl OrgProvider {
-    /// Mints the access token of `user` (an address of the tenant, checked by the caller).
-    pub async fn mint(&self, http: &Http, user: &str) -> Result<Tokens, UpstreamError> {
+    /// Whom a token of `grant`'s tenant is minted for, and cached under, to act as `user`
+    /// (default: the admin): the user (Google), or the tenant itself (Microsoft: app-only
+    /// tokens are the tenant's).
+    pub fn minted_for<'a>(&self, grant: &'a OrgGrant, user: Option<&'a str>) -> &'a str {
+        match &self.credential {
+            OrgCredential::Google(_) => user.unwrap_or(&grant.admin),
+            OrgCredential::Microsoft(_) => &grant.domain,
+        }
+    }
+
+    /// Mints the access token of `subject` ([`OrgProvider::minted_for`]): a user of the tenant
+    /// (checked by the caller), or the tenant.
+    pub async fn mint(&self, http: &Http, subject: &str) -> Result<Tokens, UpstreamError> {
         let unconfigured = || UpstreamError::new("server_error", "The service is not fully configured.");
         let token_url = self.entry.token_url.as_deref().ok_or_else(unconfigured)?;
         let now = std::time::SystemTime::now()
@@ -80,29 +109,107 @@ impl OrgProvider {
             .unwrap_or_default();
         match &self.credential {
             OrgCredential::Google(key) => {
-                let assertion = key.assertion(user, &self.entry.scopes, token_url, now).map_err(|e| {
+                let assertion = key.assertion(subject, &self.entry.scopes, token_url, now).map_err(|e| {
                     tracing::error!("{}: {e}", self.entry.id);
                     unconfigured()
                 })?;
                 http.jwt_bearer(&self.entry, token_url, &assertion).await
             }
+            OrgCredential::Microsoft(app) => {
+                if !microsoft::is_tenant(subject) {
+                    return Err(UpstreamError::new(
+                        "invalid_request",
+                        "The tenant is not a tenant id or domain.",
+                    ));
+                }
+                let token_url = microsoft::for_tenant(token_url, subject);
+                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes, now).await
+            }
         }
+    }
+
+    /// Whether a mint's refusal `error` means the tenant took its authorization back (the
+    /// account becomes inactive): Google's `unauthorized_client` (the delegation removed), or
+    /// Microsoft's [`microsoft::consent_revoked`].
+    pub fn revoked(&self, error: &UpstreamError) -> bool {
+        match &self.credential {
+            OrgCredential::Google(_) => error.code == "unauthorized_client",
+            OrgCredential::Microsoft(_) => microsoft::consent_revoked(error),
+        }
+    }
+}
+
+/// A user of a tenant, as the users listing gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OrgUser {
+    /// The provider's id of the user.
+    pub id: String,
+    /// The user's address (what `X-Kloudless-As-User` takes).
+    pub email: String,
+    /// The display name, if any.
+    pub name: Option<String>,
+    /// Whether the user may sign in (not suspended or disabled).
+    pub active: bool,
+}
+
+/// One page of a tenant's users, and the provider's token for the next page, if any.
+#[derive(Debug, PartialEq)]
+pub struct UsersPage {
+    /// The users.
+    pub users: Vec<OrgUser>,
+    /// The provider's page token of the next page (never a URL).
+    pub next: Option<String>,
+}
+
+/// The longest provider page token taken or given.
+pub const MAX_PAGE_TOKEN: usize = 2048;
+
+impl OrgProvider {
+    /// The URL of the page of `grant`'s users after the provider's page token `after` (none:
+    /// the first), `size` per page: always on the entry's API base, the token only a query
+    /// value. `None` when the entry has no API base.
+    pub fn users_url(&self, grant: &OrgGrant, size: u32, after: Option<&str>) -> Option<String> {
+        let base = self.entry.api_base.as_deref()?;
+        match &self.credential {
+            OrgCredential::Google(_) => google::users_url(base, &grant.domain, size, after),
+            OrgCredential::Microsoft(_) => microsoft::users_url(base, size, after),
+        }
+    }
+
+    /// Reads a page of users from the provider's reply to [`OrgProvider::users_url`].
+    pub fn users_page(&self, reply: &serde_json::Value) -> Result<UsersPage, UpstreamError> {
+        let page = match &self.credential {
+            OrgCredential::Google(_) => google::users_page(reply),
+            OrgCredential::Microsoft(_) => microsoft::users_page(reply, self.entry.api_base.as_deref()),
+        };
+        page.ok_or_else(|| {
+            UpstreamError::new("server_error", "The service's list of users could not be read.")
+        })
     }
 }
 
 /// What an organisation-wide account keeps (sealed): the tenant and the admin who connected it.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct OrgGrant {
-    /// The tenant: a domain, lower case.
+    /// The tenant: a domain, lower case (Google), or a tenant id (Microsoft).
     pub domain: String,
-    /// The admin's address, the user acted as when the API names none.
+    /// The admin's address, the user acted as when the API names none (Google; empty for
+    /// Microsoft, whose tokens are the tenant's).
     pub admin: String,
+    /// The tenant's verified domains, lower case (Microsoft: its users' addresses are at these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verified_domains: Vec<String>,
 }
 
 impl OrgGrant {
-    /// Whether `user` (an address) is a user of the tenant: its domain, compared without case.
+    /// Whether `user` (an address) is a user of the tenant: its domain, compared without case,
+    /// is the tenant's or one of its verified domains.
     pub fn holds(&self, user: &str) -> bool {
-        domain_of(user).is_some_and(|domain| domain.eq_ignore_ascii_case(&self.domain))
+        domain_of(user).is_some_and(|domain| {
+            std::iter::once(&self.domain)
+                .chain(&self.verified_domains)
+                .any(|tenant| domain.eq_ignore_ascii_case(tenant))
+        })
     }
 }
 
@@ -133,7 +240,15 @@ pub fn is_domain(text: &str) -> bool {
 /// whole file) and `key_env` (a variable holding the JSON). Errors name the field, the file or
 /// the variable, never a value.
 pub fn read_credential(key_file: Option<&Path>, key_env: Option<&str>) -> Result<OrgCredential, String> {
-    let (field, text) = match (key_file, key_env) {
+    let (field, text) = read_key(key_file, key_env)?;
+    let key = google::ServiceAccountKey::parse(&text).map_err(|e| format!("{field}: {e}"))?;
+    Ok(OrgCredential::Google(key))
+}
+
+/// The text of exactly one of `key_file` (the whole file) and `key_env` (a variable), with the
+/// field it came from. Errors name the field, the file or the variable, never a value.
+pub fn read_key(key_file: Option<&Path>, key_env: Option<&str>) -> Result<(&'static str, String), String> {
+    Ok(match (key_file, key_env) {
         (Some(path), None) => (
             "key_file",
             std::fs::read_to_string(path)
@@ -146,9 +261,7 @@ pub fn read_credential(key_file: Option<&Path>, key_env: Option<&str>) -> Result
         ),
         (None, None) => return Err("a service account key is needed: key_file or key_env".to_owned()),
         _ => return Err("give only one of key_file and key_env".to_owned()),
-    };
-    let key = google::ServiceAccountKey::parse(&text).map_err(|e| format!("{field}: {e}"))?;
-    Ok(OrgCredential::Google(key))
+    })
 }
 
 #[cfg(test)]
@@ -157,8 +270,16 @@ mod tests {
 
     #[test]
     fn a_tenant_holds_its_own_addresses_only() {
-        let grant = OrgGrant { domain: "acme.test".into(), admin: "root@acme.test".into() };
+        let grant =
+            OrgGrant { domain: "acme.test".into(), admin: "root@acme.test".into(), verified_domains: vec![] };
         assert!(grant.holds("ann@acme.test") && grant.holds("Bob@ACME.test"));
+        let tenant = OrgGrant {
+            domain: "aaaabbbb-0000-cccc-1111-dddd2222eeee".into(),
+            admin: String::new(),
+            verified_domains: vec!["contoso.test".into(), "contoso.onmicrosoft.test".into()],
+        };
+        assert!(tenant.holds("ann@contoso.test") && tenant.holds("bob@Contoso.onmicrosoft.test"));
+        assert!(!tenant.holds("eve@evil.test") && !tenant.holds("x@aaaabbbb-0000-cccc-1111-dddd2222eeee"));
         for outside in ["eve@evil.test", "eve@sub.acme.test", "acme.test", "@acme.test", "a@b@acme.test", ""]
         {
             assert!(!grant.holds(outside), "{outside}");
