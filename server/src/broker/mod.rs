@@ -18,6 +18,8 @@ pub mod org;
 mod stateless;
 
 use crate::AppState;
+use crate::accounts;
+use crate::accounts::kept::Kept as KeptCredential;
 use crate::clock::millis;
 use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
@@ -28,8 +30,8 @@ use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
-use crate::providers::catalogue::{self, Entry, Kind};
-use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::catalogue::{self, Entry, Kind, Placement};
+use crate::providers::client::{self, Credential, Identity, UpstreamError, azure};
 use crate::providers::services::{Allowed, Connect};
 use crate::providers::upstream::Upstream;
 use crate::providers::{guard, raw_params};
@@ -464,11 +466,14 @@ pub async fn credentials(
         Ok(pages::credentials_form(app_config, &request.params, &filled, &chosen.service, entry, error))
     };
     let again = |reason: &str| refused(Field::Form, reason);
+    // An Azure storage account's name is the first label of its host: lowercase.
+    let azure = entry.placement() == Placement::AzureSharedKey;
+    let username = match azure {
+        true => raw("username").trim().to_ascii_lowercase(),
+        false => raw("username").trim().to_owned(),
+    };
     let credential = match entry.kind {
-        Kind::Basic | Kind::Password => Credential::Basic {
-            username: raw("username").trim().to_owned(),
-            password: raw("password").to_owned(),
-        },
+        Kind::Basic | Kind::Password => Credential::Basic { username, password: raw("password").to_owned() },
         _ => Credential::ApiKey(raw("api_key").trim().to_owned()),
     };
     let too_long = |text: &str| text.is_empty() || text.chars().count() > MAX_CREDENTIAL;
@@ -480,17 +485,38 @@ pub async fn credentials(
     if bad {
         return again(&t.count("form-error-fill", "max", MAX_CREDENTIAL));
     }
-    let hostname = match &entry.hostname_pattern {
-        None => None,
+    if let (true, Credential::Basic { username, password }) = (azure, &credential) {
+        if !azure::is_account_name(username) {
+            let account = i18n::args([("account", username.as_str().into())]);
+            return refused(Field::Form, &t.format("form-error-account", &account));
+        }
+        if !azure::is_key(password) {
+            return refused(Field::Secret, &t.text("form-error-account-key"));
+        }
+    }
+    let (hostname, path) = match &entry.hostname_pattern {
+        None => (None, None),
         Some(pattern) => {
-            let host = raw("hostname").trim().to_ascii_lowercase();
+            let typed = raw("hostname").trim();
+            let scheme = entry.check_url.as_deref().and_then(|url| url.split_once("://")).map(|(s, _)| s);
+            let (host, path) = match entry.server_path {
+                false => (typed.to_ascii_lowercase(), None),
+                true => match split_server(typed, scheme.unwrap_or("https")) {
+                    Some(split) => split,
+                    None => {
+                        let example = pages::forms::example_hostname(pattern);
+                        let args = i18n::args([("server", typed.into()), ("example", example.into())]);
+                        return refused(Field::Hostname, &t.format("form-error-server-path", &args));
+                    }
+                },
+            };
             if !guard::matches_pattern(&host, pattern) {
                 return refused(Field::Hostname, &not_of_pattern(t, &host, pattern));
             }
             if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
                 return refused(Field::Hostname, &reason);
             }
-            Some(host)
+            (Some(host), path)
         }
     };
     let region = match entry.needs_region() {
@@ -511,12 +537,26 @@ pub async fn credentials(
             traded(app, upstream, host, username, password).await
         }
         (Connect::Credentials(_), Some(check_url), _) => {
-            check_credential(app, entry, check_url, host, region.as_deref(), credential).await
+            let kept = KeptCredential { credential, hostname: hostname.clone(), path, region };
+            let Some(url) = kept.fill(check_url) else { return again(&t.text("form-error-misconfigured")) };
+            if entry.placement() == Placement::AzureSharedKey {
+                // The account's own host, named by the account typed: guarded as a typed server is.
+                if let Err(reason) =
+                    guard::check_host(&host_of(&url), app.config.allow_private_upstreams).await
+                {
+                    return refused(Field::Form, &reason);
+                }
+            }
+            check_credential(app, entry, &url, kept).await
         }
         _ => return again(&t.text("form-error-misconfigured")),
     };
     let (identity, kept, refreshable) = match checked {
         Ok(checked) => checked,
+        Err(error) if error.code == "access_denied" => {
+            let service = i18n::args([("service", chosen.service.name.as_str().into())]);
+            return refused(Field::Secret, &t.format("form-error-refused", &service));
+        }
         Err(error) => return refused(Field::Secret, &error.description),
     };
     let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, &kept, refreshable);
@@ -527,26 +567,54 @@ pub async fn credentials(
 /// What an account keeps (sealed), and whether it holds a refresh token.
 type Kept = (Identity, Vec<u8>, bool);
 
-/// An API key or user name and password checked against the entry's `check_url` (on
-/// `hostname`, for a per-server entry): the identity, and the credential to keep.
+/// An API key or user name and password checked at `url` (the entry's `check_url` filled
+/// with what `kept` names): the identity, and the credential to keep.
 async fn check_credential(
     app: &AppState,
     entry: &Entry,
-    check_url: &str,
-    hostname: Option<&str>,
-    region: Option<&str>,
-    credential: Credential,
+    url: &str,
+    kept: KeptCredential,
 ) -> Result<Kept, UpstreamError> {
-    let mut url = check_url.to_owned();
-    for (placeholder, value) in [("{hostname}", hostname), ("{region}", region)] {
-        if let Some(value) = value {
-            url = url.replace(placeholder, value);
-        }
-    }
-    let identity = app.http.check_credential(entry, &url, &credential, region).await?;
-    let kept = serde_json::json!({ "credential": credential, "hostname": hostname, "region": region });
-    Ok((identity, kept.to_string().into_bytes(), false))
+    let identity = app.http.check_credential(entry, url, &kept.credential, kept.region.as_deref()).await?;
+    let sealed = serde_json::to_vec(&kept)
+        .map_err(|_| UpstreamError::new("server_error", "The credential could not be kept."))?;
+    Ok((identity, sealed, false))
 }
+
+/// A typed server address, for an entry whose service may be under a path
+/// ([`Entry::server_path`]): its host (`name[:port]`, lowercased, matched against the pattern by
+/// the caller) and the path (kept as typed, without a final `/`; `None` at the root). A
+/// `scheme://` may lead, and must be the entry's own (`https`; a re-hosted test entry's
+/// `http`). `None` for anything else: user info, a query or fragment, or a path that could
+/// leave itself (a `.` or `..` segment, plain or encoded, an encoded `/` or `\`: the same rules
+/// as a pass-through path's, [`accounts::raw::target`]).
+fn split_server(typed: &str, scheme: &str) -> Option<(String, Option<String>)> {
+    let rest = match typed.split_once("://") {
+        Some((given, rest)) => given.eq_ignore_ascii_case(scheme).then_some(rest)?,
+        None => typed,
+    };
+    if rest.contains(['@', '?', '#']) || rest.len() > MAX_SERVER_PATH {
+        return None;
+    }
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = host.to_ascii_lowercase();
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Some((host, None));
+    }
+    accounts::raw::target(&format!("{scheme}://{host}"), path)?;
+    Some((host, Some(path.to_owned())))
+}
+
+/// The host (`name[:port]`) of `url`; empty when it has none.
+fn host_of(url: &str) -> String {
+    let Ok(url) = url::Url::parse(url) else { return String::new() };
+    let name = url.host_str().unwrap_or_default();
+    url.port().map_or_else(|| name.to_owned(), |port| format!("{name}:{port}"))
+}
+
+/// The longest server address with a path taken (in bytes).
+const MAX_SERVER_PATH: usize = 1024;
 
 /// A user name and password traded once at a password entry's token endpoint (on `hostname`,
 /// for a per-server entry) for tokens: the identity they name, and the tokens to keep — never

@@ -159,6 +159,12 @@ pub struct Entry {
     /// When a URL holds `{hostname}`: the pattern the typed hostname must match (`*` is one
     /// DNS label).
     pub hostname_pattern: Option<String>,
+    /// Per-server basic: the server may be typed with the path the service is under
+    /// (`dav.example.org/remote.php/webdav`, or as an `https://` URL); the path is kept with the
+    /// account and `{hostname}` is the server and that path, so the check and every
+    /// pass-through call stay under it.
+    #[serde(default)]
+    pub server_path: bool,
     /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
     /// identity).
     pub check_url: Option<String>,
@@ -309,10 +315,14 @@ pub enum Placement {
     /// entry's user name is the access key id, its password the secret access key, and the
     /// account's `{region}` the signing region.
     AwsSigV4(String),
+    /// Azure Storage's Shared Key (`azure_shared_key`): a basic entry's user name is the
+    /// storage account's name (`{account}` in its URLs), its password the account key.
+    AzureSharedKey,
 }
 
 impl Placement {
-    /// Reads `bearer`, `basic`, `header:<name>` or `query:<name>`.
+    /// Reads `bearer`, `basic`, `header:<name>`, `query:<name>`, `aws_sigv4:<service>` or
+    /// `azure_shared_key`.
     pub fn parse(text: &str) -> Result<Placement, String> {
         let named = |name: &str| {
             (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
@@ -321,6 +331,7 @@ impl Placement {
         match text.split_once(':') {
             None if text == "bearer" => Some(Placement::Bearer),
             None if text == "basic" => Some(Placement::Basic),
+            None if text == "azure_shared_key" => Some(Placement::AzureSharedKey),
             Some(("header", name)) => named(name).map(Placement::Header),
             Some(("query", name)) => named(name).map(Placement::Query),
             Some(("aws_sigv4", service)) => named(service).map(Placement::AwsSigV4),
@@ -328,7 +339,7 @@ impl Placement {
         }
         .ok_or_else(|| {
             format!(
-                "credential {text:?} is not bearer, basic, header:<name>, query:<name> or aws_sigv4:<service>"
+                "credential {text:?} is not bearer, basic, header:<name>, query:<name>, aws_sigv4:<service> or azure_shared_key"
             )
         })
     }
@@ -526,6 +537,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
     {
         return Err("a scope may hold {hostname} only where the user types the server".to_owned());
     }
+    if entry.server_path && (entry.hostname_pattern.is_none() || entry.kind != Kind::Basic) {
+        return Err("server_path is for a basic entry whose server is typed (hostname_pattern)".to_owned());
+    }
     if let Some(template) = &entry.callback_hostname {
         if entry.hostname_pattern.is_none() {
             return Err("callback_hostname needs a hostname_pattern its result must match".to_owned());
@@ -559,10 +573,16 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         }
     }
     if let Some(credential) = &entry.credential
-        && let Placement::AwsSigV4(_) = Placement::parse(credential)?
+        && let Placement::AwsSigV4(_) | Placement::AzureSharedKey = Placement::parse(credential)?
         && entry.kind != Kind::Basic
     {
-        return Err("aws_sigv4 needs kind = \"basic\" (the access key id and secret)".to_owned());
+        return Err(format!("{credential} needs kind = \"basic\" (the key's name and secret)"));
+    }
+    let urls = [&entry.check_url, &entry.api_base];
+    if urls.iter().any(|url| url.as_deref().is_some_and(|url| url.contains("{account}")))
+        && entry.placement() != Placement::AzureSharedKey
+    {
+        return Err("{account} is the storage account of azure_shared_key only".to_owned());
     }
     if let Some(credential) = &entry.credential {
         let placement = Placement::parse(credential)?;

@@ -50,6 +50,7 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
+            .replace("{account}", "account")
             .replace("{instance_url}", "https://i.example")
             .replace("{site}", "site");
         url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
