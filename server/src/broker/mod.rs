@@ -636,3 +636,43 @@ async fn traded(
     let refreshable = tokens.refresh_token.is_some();
     Ok((identity, serde_json::to_vec(&tokens).unwrap_or_default(), refreshable))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_server;
+
+    #[test]
+    fn a_server_is_split_into_its_host_and_the_path_it_is_under() {
+        let split = |typed: &str| split_server(typed, "https");
+        let some = |host: &str, path: Option<&str>| Some((host.to_owned(), path.map(str::to_owned)));
+        assert_eq!(split("dav.example.org"), some("dav.example.org", None));
+        assert_eq!(split("Dav.Example.org/"), some("dav.example.org", None));
+        assert_eq!(
+            split("https://Cloud.example.org/remote.php/dav/files/Ann/"),
+            some("cloud.example.org", Some("/remote.php/dav/files/Ann")),
+            "the host lowercased, the path as typed"
+        );
+        assert_eq!(
+            split("cloud.example.org:8443/dav%20root"),
+            some("cloud.example.org:8443", Some("/dav%20root"))
+        );
+        for refused in [
+            "http://dav.example.org/dav",
+            "ftp://dav.example.org",
+            "ann:pw@dav.example.org/dav",
+            "dav.example.org/dav?user=ann",
+            "dav.example.org/dav#x",
+            "dav.example.org/a/../b",
+            "dav.example.org/a/./b",
+            "dav.example.org/%2E%2E/b",
+            "dav.example.org/a%2Fb",
+            "dav.example.org/a\\b",
+            "dav.example.org/a b",
+            "dav.example.org//dav",
+        ] {
+            assert_eq!(split(refused), None, "{refused}");
+        }
+        assert_eq!(split_server("http://127.0.0.1:8080/dav", "http"), some("127.0.0.1:8080", Some("/dav")));
+        assert_eq!(split(&format!("dav.example.org/{}", "a".repeat(1024))), None, "too long");
+    }
+}

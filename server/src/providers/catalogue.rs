@@ -520,6 +520,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
+            .replace("{account}", "account")
             .replace("{instance_url}", "https://instance.example")
             .replace("{site}", "site")
             .replace("{access_token}", "t");
@@ -675,6 +676,28 @@ mod tests {
     }
 
     #[test]
+    fn signed_credentials_an_account_host_and_a_server_path_are_for_basic_entries_only() {
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\n";
+        let basic = format!("{base}kind = \"basic\"\n");
+        let azure =
+            "credential = \"azure_shared_key\"\ncheck_url = \"https://{account}.blob.test/?comp=list\"\n";
+        assert!(parse(&format!("{basic}{azure}")).is_ok());
+        let keyed = format!("{base}kind = \"api_key\"\nidentity = {{ id = \"/id\" }}\n{azure}");
+        assert!(parse(&keyed).unwrap_err().contains("azure_shared_key needs kind = \"basic\""));
+        let unsigned = format!("{basic}check_url = \"https://{{account}}.blob.test/\"\n");
+        assert!(
+            parse(&unsigned)
+                .unwrap_err()
+                .contains("{account} is the storage account of azure_shared_key only")
+        );
+        let dav = "check_url = \"https://{hostname}/\"\nserver_path = true\n";
+        assert!(parse(&format!("{basic}hostname_pattern = \"*.*.*\"\n{dav}")).is_ok());
+        assert!(parse(&format!("{basic}{dav}")).unwrap_err().contains("no hostname_pattern"));
+        let fixed = format!("{basic}check_url = \"https://dav.test/\"\nserver_path = true\n");
+        assert!(parse(&fixed).unwrap_err().contains("server_path is for a basic entry"));
+    }
+
+    #[test]
     fn the_issuer_is_stated_where_the_provider_documents_rfc_9207() {
         let entries = catalogue().unwrap();
         let issuer = |id: &str| entries.iter().find(|e| e.id == id).and_then(|e| e.issuer.clone());
@@ -788,6 +811,17 @@ mod tests {
         assert!(s3.needs_region() && s3.labels.is_some());
         assert!(["us-east-1", "eu-central-2", "us-gov-west-1"].into_iter().all(is_region));
         assert!(!["", "useast1", "US-EAST-1", "us-east-1.evil.test", "-us-1"].into_iter().any(is_region));
+        let azure = entry("azure_blob");
+        assert_eq!((azure.kind, azure.placement()), (Kind::Basic, Placement::AzureSharedKey));
+        assert!(
+            azure
+                .check_url
+                .as_deref()
+                .unwrap()
+                .starts_with("https://{account}.blob.core.windows.net/?comp=list")
+        );
+        assert!(!azure.needs_region() && azure.identity.id.is_empty(), "the account is the storage account");
+        assert!(webdav.server_path && !azure.server_path);
         assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }
