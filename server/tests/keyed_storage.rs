@@ -216,6 +216,14 @@ async fn connect_dav(server: &TestServer, typed: String, password: &str) -> (u16
 async fn a_webdav_server_under_a_path_is_reached_under_it() {
     let dav = webdav_server().await;
     let (server, host) = webdav(&dav).await;
+    // The form's server field takes a server with its path.
+    let query = common::popup_query("a", "http://localhost:3000", "webdav", &[]);
+    let form = Reply::of(server.get(&format!("/v1/oauth?{query}"))).await;
+    assert!(
+        form.body.contains("name=\"hostname\"") && form.body.contains("maxlength=\"1024\""),
+        "{}",
+        form.body
+    );
     // At the host's root there is no DAV collection (404); a wrong password is refused.
     let (status, page) = connect_dav(&server, host.clone(), "pw d").await;
     assert_eq!(status, 400, "{page}");

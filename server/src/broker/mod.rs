@@ -30,7 +30,7 @@ use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
-use crate::providers::catalogue::{self, Entry, Kind, Placement};
+use crate::providers::catalogue::{self, Entry, Kind, MAX_SERVER_PATH, Placement};
 use crate::providers::client::{self, Credential, Identity, UpstreamError, azure};
 use crate::providers::services::{Allowed, Connect};
 use crate::providers::upstream::Upstream;
@@ -585,7 +585,8 @@ async fn check_credential(
 /// ([`Entry::server_path`]): its host (`name[:port]`, lowercased, matched against the pattern by
 /// the caller) and the path (kept as typed, without a final `/`; `None` at the root). A
 /// `scheme://` may lead, and must be the entry's own (`https`; a re-hosted test entry's
-/// `http`). `None` for anything else: user info, a query or fragment, or a path that could
+/// `http`). `None` for anything else: user info (an `@` before the path), a query or fragment,
+/// or a path that could
 /// leave itself (a `.` or `..` segment, plain or encoded, an encoded `/` or `\`: the same rules
 /// as a pass-through path's, [`accounts::raw::target`]).
 fn split_server(typed: &str, scheme: &str) -> Option<(String, Option<String>)> {
@@ -593,10 +594,14 @@ fn split_server(typed: &str, scheme: &str) -> Option<(String, Option<String>)> {
         Some((given, rest)) => given.eq_ignore_ascii_case(scheme).then_some(rest)?,
         None => typed,
     };
-    if rest.contains(['@', '?', '#']) || rest.len() > MAX_SERVER_PATH {
+    if rest.contains(['?', '#']) || rest.len() > MAX_SERVER_PATH {
         return None;
     }
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // User info is before the host; an `@` in the path is the path's (a Nextcloud user id).
+    if host.contains('@') {
+        return None;
+    }
     let host = host.to_ascii_lowercase();
     let path = path.trim_end_matches('/');
     if path.is_empty() {
@@ -612,9 +617,6 @@ fn host_of(url: &str) -> String {
     let name = url.host_str().unwrap_or_default();
     url.port().map_or_else(|| name.to_owned(), |port| format!("{name}:{port}"))
 }
-
-/// The longest server address with a path taken (in bytes).
-const MAX_SERVER_PATH: usize = 1024;
 
 /// A user name and password traded once at a password entry's token endpoint (on `hostname`,
 /// for a per-server entry) for tokens: the identity they name, and the tokens to keep — never
@@ -656,10 +658,15 @@ mod tests {
             split("cloud.example.org:8443/dav%20root"),
             some("cloud.example.org:8443", Some("/dav%20root"))
         );
+        assert_eq!(
+            split("cloud.example.org/remote.php/dav/files/ann@example.org"),
+            some("cloud.example.org", Some("/remote.php/dav/files/ann@example.org"))
+        );
         for refused in [
             "http://dav.example.org/dav",
             "ftp://dav.example.org",
             "ann:pw@dav.example.org/dav",
+            "https://ann@dav.example.org",
             "dav.example.org/dav?user=ann",
             "dav.example.org/dav#x",
             "dav.example.org/a/../b",

@@ -252,6 +252,9 @@ pub struct Entry {
     pub profile: Option<toml::Table>,
 }
 
+/// The longest server address with a path taken ([`Entry::server_path`]), in bytes.
+pub const MAX_SERVER_PATH: usize = 1024;
+
 /// What a basic entry's form calls its two fields.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
