@@ -7,7 +7,9 @@
 mod common;
 
 use authenticator_server::config::Config;
+use authenticator_server::providers::catalogue::Entry;
 use authenticator_server::providers::services::Connect;
+use authenticator_server::testing::rehost::rehost;
 use common::npm::NpmServer;
 use common::{Reply, TestServer};
 use std::sync::Arc;
@@ -24,27 +26,21 @@ const ACCOUNT_KEY: &str =
 /// Where the WebDAV server's root is mounted.
 const MOUNT: &str = "/remote.php/dav/files/ann";
 
-/// A server with app `a` and the catalogue entry `id`, whose URLs `tune` points at a local
+/// A server with app `a` and the catalogue entry `id`, `tune` pointing its URLs at a local
 /// server (private addresses allowed, as for every local test upstream).
-async fn server(
-    id: &str,
-    tune: impl FnOnce(&mut authenticator_server::providers::catalogue::Entry),
-) -> TestServer {
+async fn server(id: &str, tune: impl FnOnce(&mut Config)) -> TestServer {
     let toml = format!(
         "public_url = \"https://auth.example.test\"\nallow_private_upstreams = true\n\
          [[apps]]\nclient_id = \"a\"\ntrusted_domains = [\"localhost:3000\"]\napi_key = \"{KEY}\"\n\
          [[providers]]\nid = \"{id}\"\n"
     );
-    let id = id.to_owned();
-    TestServer::with(&toml)
-        .browser(BROWSER)
-        .tune(move |config: &mut Config| {
-            let service = config.services.iter_mut().find(|service| service.id == id).unwrap();
-            let Connect::Credentials(entry) = &mut service.connect else { panic!("{id} is keyed") };
-            tune(Arc::get_mut(entry).unwrap());
-        })
-        .start()
-        .await
+    TestServer::with(&toml).browser(BROWSER).tune(tune).start().await
+}
+
+/// The (only) enabled entry of `config`, to change.
+fn entry_of(config: &mut Config) -> &mut Entry {
+    let Connect::Credentials(entry) = &mut config.services[0].connect else { panic!("a keyed entry") };
+    Arc::get_mut(entry).unwrap()
 }
 
 /// The credentials form of `id` posted with `fields`, in `locale`: its status and page.
@@ -100,12 +96,16 @@ async fn azurite() -> NpmServer {
     .await
 }
 
-/// The Azure entry at Azurite: path-style, the account in the path.
+/// The Azure entry re-hosted at Azurite (as `--rehost azure_blob=…` does): path-style, the
+/// account in the path.
 async fn azure_server(azurite: &NpmServer) -> TestServer {
-    let base = format!("http://127.0.0.1:{}/{{account}}", azurite.port);
-    server("azure_blob", move |entry| {
-        entry.check_url = Some(format!("{base}/?comp=list&maxresults=1"));
-        entry.api_base = Some(base);
+    let base = format!("http://127.0.0.1:{}", azurite.port);
+    server("azure_blob", |config| {
+        rehost(config, "azure_blob", &base).unwrap();
+        let entry = entry_of(config);
+        let check = entry.check_url.as_deref();
+        assert_eq!(check, Some(format!("{base}/{{account}}/?comp=list&maxresults=1")).as_deref());
+        assert_eq!(entry.api_base.as_deref(), Some(format!("{base}/{{account}}")).as_deref());
     })
     .await
 }
@@ -197,7 +197,8 @@ async fn webdav_server() -> NpmServer {
 
 /// The WebDAV entry at `dav` (its URLs as the catalogue's, on http: a re-hosted test entry's).
 async fn webdav(dav: &NpmServer) -> (TestServer, String) {
-    let server = server("webdav", |entry| {
+    let server = server("webdav", |config| {
+        let entry = entry_of(config);
         entry.hostname_pattern = Some("127.0.0.1:*".into());
         entry.check_url = Some("http://{hostname}/".into());
         entry.api_base = Some("http://{hostname}".into());
