@@ -485,30 +485,15 @@ pub async fn credentials(
     if bad {
         return again(&t.count("form-error-fill", "max", MAX_CREDENTIAL));
     }
-    if let (true, Credential::Basic { username, password }) = (azure, &credential) {
-        if !azure::is_account_name(username) {
-            let account = i18n::args([("account", username.as_str().into())]);
-            return refused(Field::Form, &t.format("form-error-account", &account));
-        }
-        if !azure::is_key(password) {
-            return refused(Field::Secret, &t.text("form-error-account-key"));
-        }
+    if let (true, Some((field, reason))) = (azure, refused_account(&credential, t)) {
+        return refused(field, &reason);
     }
     let (hostname, path) = match &entry.hostname_pattern {
         None => (None, None),
         Some(pattern) => {
-            let typed = raw("hostname").trim();
-            let scheme = entry.check_url.as_deref().and_then(|url| url.split_once("://")).map(|(s, _)| s);
-            let (host, path) = match entry.server_path {
-                false => (typed.to_ascii_lowercase(), None),
-                true => match split_server(typed, scheme.unwrap_or("https")) {
-                    Some(split) => split,
-                    None => {
-                        let example = pages::forms::example_hostname(pattern);
-                        let args = i18n::args([("server", typed.into()), ("example", example.into())]);
-                        return refused(Field::Hostname, &t.format("form-error-server-path", &args));
-                    }
-                },
+            let (host, path) = match typed_server(entry, pattern, raw("hostname").trim(), t) {
+                Ok(server) => server,
+                Err(reason) => return refused(Field::Hostname, &reason),
             };
             if !guard::matches_pattern(&host, pattern) {
                 return refused(Field::Hostname, &not_of_pattern(t, &host, pattern));
@@ -579,6 +564,40 @@ async fn check_credential(
     let sealed = serde_json::to_vec(&kept)
         .map_err(|_| UpstreamError::new("server_error", "The credential could not be kept."))?;
     Ok((identity, sealed, false))
+}
+
+/// Why an Azure storage account's name or key typed (`credential`) cannot be used, in `t`'s
+/// language: a name that cannot be its host's first label, a key that is not base64.
+fn refused_account(credential: &Credential, t: Locale) -> Option<(Field, String)> {
+    let Credential::Basic { username, password } = credential else { return None };
+    if !azure::is_account_name(username) {
+        let account = i18n::args([("account", username.as_str().into())]);
+        return Some((Field::Form, t.format("form-error-account", &account)));
+    }
+    (!azure::is_key(password)).then(|| (Field::Secret, t.text("form-error-account-key")))
+}
+
+/// The server `typed` for a per-server `entry` whose hostnames match `pattern`: its host
+/// (lowercased) and, for an entry whose service may be under a path, that path
+/// ([`split_server`], in the scheme of the entry's check URL); or the form's error, in `t`'s
+/// language.
+fn typed_server(
+    entry: &Entry,
+    pattern: &str,
+    typed: &str,
+    t: Locale,
+) -> Result<(String, Option<String>), String> {
+    if !entry.server_path {
+        return Ok((typed.to_ascii_lowercase(), None));
+    }
+    let scheme = entry.check_url.as_deref().and_then(|url| url.split_once("://")).map(|(scheme, _)| scheme);
+    split_server(typed, scheme.unwrap_or("https")).ok_or_else(|| {
+        let example = pages::forms::example_hostname(pattern);
+        t.format(
+            "form-error-server-path",
+            &i18n::args([("server", typed.into()), ("example", example.into())]),
+        )
+    })
 }
 
 /// A typed server address, for an entry whose service may be under a path
