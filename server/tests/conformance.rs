@@ -13,10 +13,11 @@ mod common;
 
 use authenticator_server::accounts::cooldown;
 use authenticator_server::accounts::refresh::MARGIN;
-use authenticator_server::providers::catalogue::{self, Entry, Kind};
+use authenticator_server::providers::catalogue::{self, Entry, Kind, Placement};
 use authenticator_server::providers::client::read_identity;
 use authenticator_server::providers::services::Connect;
 use authenticator_server::testing::rehost::rehost;
+use base64::Engine;
 use common::{Reply, TestServer};
 use quirk_simulator::profile::{ExpiresIn, Refresh};
 use quirk_simulator::{CLIENT_ID, CLIENT_SECRET, Counts, PASSWORD, Profile, Simulator, USERNAME};
@@ -252,8 +253,12 @@ async fn refused_password(run: &Run) -> Outcome {
 /// a per-server entry, a region for a regional one): a wrong key (or password) is refused with the form again, nothing
 /// connected; the one the simulator takes connects the provider's user.
 async fn connect_with_key(server: &TestServer, sim: &Simulator, entry: &Entry) -> Result<i64, String> {
-    let wrong = format!("{CLIENT_SECRET}-wrong");
-    for (secret, good) in [(wrong.as_str(), false), (CLIENT_SECRET, true)] {
+    let mut secrets = [format!("{CLIENT_SECRET}-wrong"), CLIENT_SECRET.to_owned()];
+    if entry.placement() == Placement::AzureSharedKey {
+        // An account key is typed as base64.
+        secrets = secrets.map(|secret| base64::engine::general_purpose::STANDARD.encode(secret));
+    }
+    for (secret, good) in [(secrets[0].as_str(), false), (secrets[1].as_str(), true)] {
         let mut fields = vec![("service", entry.id.as_str()), ("action", "connect")];
         match entry.kind {
             Kind::Basic => fields.extend([("username", "ann"), ("password", secret)]),

@@ -262,7 +262,8 @@ fn credential_check(
 
 /// Whether the request carries the key (or, by HTTP Basic, the password)
 /// [`crate::CLIENT_SECRET`] as `placement` says — or, for `aws_sigv4:<service>`, an AWS
-/// Signature V4 made with it as the secret access key ([`crate::sigv4::verify`]).
+/// Signature V4 made with it as the secret access key ([`crate::sigv4::verify`]); for
+/// `azure_shared_key`, an Azure Shared Key signature keyed with it ([`crate::shared_key::verify`]).
 fn credential_ok(placement: &str, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let presented = match placement.split_once(':') {
@@ -272,6 +273,7 @@ fn credential_ok(placement: &str, method: &Method, uri: &Uri, headers: &HeaderMa
             .into_iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v),
+        None if placement == "azure_shared_key" => return crate::shared_key::verify(method, uri, headers),
         None if placement == "basic" => basic_password(headers),
         _ => bearer(headers).map(str::to_owned),
     };

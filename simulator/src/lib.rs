@@ -18,6 +18,7 @@
 
 mod endpoints;
 pub mod profile;
+mod shared_key;
 mod sigv4;
 mod token;
 

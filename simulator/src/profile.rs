@@ -142,8 +142,9 @@ pub struct Profile {
     #[serde(default)]
     pub client_auth: ClientAuth,
     /// An API-key or basic provider (no OAuth): where its identity endpoint takes the key —
-    /// `bearer`, `basic` (the key as the user, or a user name and password), `header:<name>` or
-    /// `query:<name>`. The key (or password) it accepts is [`crate::CLIENT_SECRET`].
+    /// `bearer`, `basic` (the key as the user, or a user name and password), `header:<name>`,
+    /// `query:<name>`, `aws_sigv4:<service>` or `azure_shared_key` (a signature). The key (or
+    /// password; Azure's account key is its base64) it accepts is [`crate::CLIENT_SECRET`].
     #[serde(default)]
     pub credential: Option<String>,
     /// A WebDAV server (RFC 4918): its check is `PROPFIND` with `Depth: 0` under the

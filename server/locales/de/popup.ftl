@@ -68,6 +68,10 @@ hostname-continue = Weiter
 form-error-hostname = „{ $host }“ ist kein Servername der Form { $pattern }.
 form-error-fill = Füllen Sie jedes Feld aus, mit höchstens { $max } Zeichen.
 form-error-misconfigured = Dieser Dienst ist nicht richtig eingerichtet.
+form-error-refused = { $service } hat diese Zugangsdaten abgelehnt.
+form-error-account = „{ $account }“ ist kein Speicherkontoname: 3 bis 24 Kleinbuchstaben und Ziffern.
+form-error-account-key = Der Kontoschlüssel ist ungültig: Fügen Sie ihn so ein, wie das Portal ihn anzeigt (Base64).
+form-error-server-path = „{ $server }“ ist keine Serveradresse: ein Servername, dann ein Pfad, falls der Dienst darunter liegt, etwa { $example }/remote.php/webdav (kein Benutzername, keine Abfrage, kein Fragment; nur https).
 
 ## Die Weiterleitung zur Anmeldeseite eines Dienstes
 

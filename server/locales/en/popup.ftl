@@ -72,6 +72,10 @@ hostname-continue = Continue
 form-error-hostname = “{ $host }” is not a server name of the form { $pattern }.
 form-error-fill = Fill in every field, with at most { $max } characters each.
 form-error-misconfigured = This service is not configured correctly.
+form-error-refused = { $service } refused these credentials.
+form-error-account = “{ $account }” is not a storage account name: 3 to 24 lowercase letters and digits.
+form-error-account-key = The account key is not valid: paste it as the portal shows it (base64).
+form-error-server-path = “{ $server }” is not a server address: a server name, then a path if the service is under one, such as { $example }/remote.php/webdav (no user name, query or fragment; https only).
 
 ## The hand-off to a service's sign-in page
 

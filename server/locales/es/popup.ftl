@@ -68,6 +68,10 @@ hostname-continue = Continuar
 form-error-hostname = «{ $host }» no es un nombre de servidor de la forma { $pattern }.
 form-error-fill = Rellena todos los campos, con { $max } caracteres como máximo cada uno.
 form-error-misconfigured = Este servicio no está bien configurado.
+form-error-refused = { $service } rechazó estas credenciales.
+form-error-account = «{ $account }» no es un nombre de cuenta de almacenamiento: de 3 a 24 letras minúsculas y dígitos.
+form-error-account-key = La clave de la cuenta no es válida: péguela tal como la muestra el portal (base64).
+form-error-server-path = «{ $server }» no es una dirección de servidor: un nombre de servidor y, si el servicio está bajo una ruta, la ruta, por ejemplo { $example }/remote.php/webdav (sin nombre de usuario, consulta ni fragmento; solo https).
 
 ## El paso a la página de inicio de sesión de un servicio
 

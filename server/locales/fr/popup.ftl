@@ -68,6 +68,10 @@ hostname-continue = Continuer
 form-error-hostname = « { $host } » n’est pas un nom de serveur de la forme { $pattern }.
 form-error-fill = Remplissez chaque champ, avec { $max } caractères au plus.
 form-error-misconfigured = Ce service n’est pas configuré correctement.
+form-error-refused = { $service } a refusé ces identifiants.
+form-error-account = « { $account } » n’est pas un nom de compte de stockage : de 3 à 24 lettres minuscules et chiffres.
+form-error-account-key = La clé du compte n’est pas valide : collez-la telle que le portail l’affiche (base64).
+form-error-server-path = « { $server } » n’est pas une adresse de serveur : un nom de serveur, puis un chemin si le service se trouve sous l’un d’eux, par exemple { $example }/remote.php/webdav (sans nom d’utilisateur, requête ni fragment ; https uniquement).
 
 ## Le passage à la page de connexion d’un service
 

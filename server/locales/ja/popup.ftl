@@ -65,6 +65,10 @@ hostname-continue = 続ける
 form-error-hostname = 「{ $host }」は { $pattern } の形式のサーバー名ではありません。
 form-error-fill = すべての欄を { $max } 文字以内で入力してください。
 form-error-misconfigured = このサービスは正しく設定されていません。
+form-error-refused = { $service } はこの認証情報を拒否しました。
+form-error-account = 「{ $account }」はストレージ アカウント名ではありません（小文字の英字と数字で 3～24 文字）。
+form-error-account-key = アカウント キーが無効です。ポータルに表示されたとおり（Base64）に貼り付けてください。
+form-error-server-path = 「{ $server }」はサーバーのアドレスではありません。サーバー名と、サービスがパスの下にある場合はそのパスを入力してください（例: { $example }/remote.php/webdav。ユーザー名、クエリ、フラグメントは不可。https のみ）。
 
 ## サービスのサインインページへの移動
 

@@ -18,6 +18,8 @@ pub mod org;
 mod stateless;
 
 use crate::AppState;
+use crate::accounts;
+use crate::accounts::kept::Kept as KeptCredential;
 use crate::clock::millis;
 use crate::error::{self, AppError};
 use crate::extract::StrictQuery;
@@ -28,8 +30,8 @@ use crate::popup::browser::{self, Browser};
 use crate::popup::flow::{Admission, NOT_STARTED, admitted, deliver};
 use crate::popup::prefill::Prefill;
 use crate::popup::request::{AuthRequest, STATE_LIFETIME, validate};
-use crate::providers::catalogue::{self, Entry, Kind};
-use crate::providers::client::{self, Credential, Identity, UpstreamError};
+use crate::providers::catalogue::{self, Entry, Kind, MAX_SERVER_PATH, Placement};
+use crate::providers::client::{self, Credential, Identity, UpstreamError, azure};
 use crate::providers::services::{Allowed, Connect};
 use crate::providers::upstream::Upstream;
 use crate::providers::{guard, raw_params};
@@ -488,11 +490,14 @@ pub async fn credentials(
         Ok(pages::credentials_form(app_config, &request.params, &filled, &chosen.service, entry, error))
     };
     let again = |reason: &str| refused(Field::Form, reason);
+    // An Azure storage account's name is the first label of its host: lowercase.
+    let azure = entry.placement() == Placement::AzureSharedKey;
+    let username = match azure {
+        true => raw("username").trim().to_ascii_lowercase(),
+        false => raw("username").trim().to_owned(),
+    };
     let credential = match entry.kind {
-        Kind::Basic | Kind::Password => Credential::Basic {
-            username: raw("username").trim().to_owned(),
-            password: raw("password").to_owned(),
-        },
+        Kind::Basic | Kind::Password => Credential::Basic { username, password: raw("password").to_owned() },
         _ => Credential::ApiKey(raw("api_key").trim().to_owned()),
     };
     let too_long = |text: &str| text.is_empty() || text.chars().count() > MAX_CREDENTIAL;
@@ -504,17 +509,23 @@ pub async fn credentials(
     if bad {
         return again(&t.count("form-error-fill", "max", MAX_CREDENTIAL));
     }
-    let hostname = match &entry.hostname_pattern {
-        None => None,
+    if let (true, Some((field, reason))) = (azure, refused_account(&credential, t)) {
+        return refused(field, &reason);
+    }
+    let (hostname, path) = match &entry.hostname_pattern {
+        None => (None, None),
         Some(pattern) => {
-            let host = raw("hostname").trim().to_ascii_lowercase();
+            let (host, path) = match typed_server(entry, pattern, raw("hostname").trim(), t) {
+                Ok(server) => server,
+                Err(reason) => return refused(Field::Hostname, &reason),
+            };
             if !guard::matches_pattern(&host, pattern) {
                 return refused(Field::Hostname, &not_of_pattern(t, &host, pattern));
             }
             if let Err(reason) = guard::check_host(&host, app.config.allow_private_upstreams).await {
                 return refused(Field::Hostname, &reason);
             }
-            Some(host)
+            (Some(host), path)
         }
     };
     let region = match entry.needs_region() {
@@ -535,12 +546,26 @@ pub async fn credentials(
             traded(app, upstream, host, username, password).await
         }
         (Connect::Credentials(_), Some(check_url), _) => {
-            check_credential(app, entry, check_url, host, region.as_deref(), credential).await
+            let kept = KeptCredential { credential, hostname: hostname.clone(), path, region };
+            let Some(url) = kept.fill(check_url) else { return again(&t.text("form-error-misconfigured")) };
+            if entry.placement() == Placement::AzureSharedKey {
+                // The account's own host, named by the account typed: guarded as a typed server is.
+                if let Err(reason) =
+                    guard::check_host(&host_of(&url), app.config.allow_private_upstreams).await
+                {
+                    return refused(Field::Form, &reason);
+                }
+            }
+            check_credential(app, entry, &url, kept).await
         }
         _ => return again(&t.text("form-error-misconfigured")),
     };
     let (identity, kept, refreshable) = match checked {
         Ok(checked) => checked,
+        Err(error) if error.code == "access_denied" => {
+            let service = i18n::args([("service", chosen.service.name.as_str().into())]);
+            return refused(Field::Secret, &t.format("form-error-refused", &service));
+        }
         Err(error) => return refused(Field::Secret, &error.description),
     };
     let saved = save_account(app, request, chosen, hostname.as_deref(), &identity, &kept, refreshable);
@@ -551,25 +576,89 @@ pub async fn credentials(
 /// What an account keeps (sealed), and whether it holds a refresh token.
 type Kept = (Identity, Vec<u8>, bool);
 
-/// An API key or user name and password checked against the entry's `check_url` (on
-/// `hostname`, for a per-server entry): the identity, and the credential to keep.
+/// An API key or user name and password checked at `url` (the entry's `check_url` filled
+/// with what `kept` names): the identity, and the credential to keep.
 async fn check_credential(
     app: &AppState,
     entry: &Entry,
-    check_url: &str,
-    hostname: Option<&str>,
-    region: Option<&str>,
-    credential: Credential,
+    url: &str,
+    kept: KeptCredential,
 ) -> Result<Kept, UpstreamError> {
-    let mut url = check_url.to_owned();
-    for (placeholder, value) in [("{hostname}", hostname), ("{region}", region)] {
-        if let Some(value) = value {
-            url = url.replace(placeholder, value);
-        }
+    let identity = app.http.check_credential(entry, url, &kept.credential, kept.region.as_deref()).await?;
+    let sealed = serde_json::to_vec(&kept)
+        .map_err(|_| UpstreamError::new("server_error", "The credential could not be kept."))?;
+    Ok((identity, sealed, false))
+}
+
+/// Why an Azure storage account's name or key typed (`credential`) cannot be used, in `t`'s
+/// language: a name that cannot be its host's first label, a key that is not base64.
+fn refused_account(credential: &Credential, t: Locale) -> Option<(Field, String)> {
+    let Credential::Basic { username, password } = credential else { return None };
+    if !azure::is_account_name(username) {
+        let account = i18n::args([("account", username.as_str().into())]);
+        return Some((Field::Form, t.format("form-error-account", &account)));
     }
-    let identity = app.http.check_credential(entry, &url, &credential, region).await?;
-    let kept = serde_json::json!({ "credential": credential, "hostname": hostname, "region": region });
-    Ok((identity, kept.to_string().into_bytes(), false))
+    (!azure::is_key(password)).then(|| (Field::Secret, t.text("form-error-account-key")))
+}
+
+/// The server `typed` for a per-server `entry` whose hostnames match `pattern`: its host
+/// (lowercased) and, for an entry whose service may be under a path, that path
+/// ([`split_server`], in the scheme of the entry's check URL); or the form's error, in `t`'s
+/// language.
+fn typed_server(
+    entry: &Entry,
+    pattern: &str,
+    typed: &str,
+    t: Locale,
+) -> Result<(String, Option<String>), String> {
+    if !entry.server_path {
+        return Ok((typed.to_ascii_lowercase(), None));
+    }
+    let scheme = entry.check_url.as_deref().and_then(|url| url.split_once("://")).map(|(scheme, _)| scheme);
+    split_server(typed, scheme.unwrap_or("https")).ok_or_else(|| {
+        let example = pages::forms::example_hostname(pattern);
+        t.format(
+            "form-error-server-path",
+            &i18n::args([("server", typed.into()), ("example", example.into())]),
+        )
+    })
+}
+
+/// A typed server address, for an entry whose service may be under a path
+/// ([`Entry::server_path`]): its host (`name[:port]`, lowercased, matched against the pattern by
+/// the caller) and the path (kept as typed, without a final `/`; `None` at the root). A
+/// `scheme://` may lead, and must be the entry's own (`https`; a re-hosted test entry's
+/// `http`). `None` for anything else: user info (an `@` before the path), a query or fragment,
+/// or a path that could
+/// leave itself (a `.` or `..` segment, plain or encoded, an encoded `/` or `\`: the same rules
+/// as a pass-through path's, [`accounts::raw::target`]).
+fn split_server(typed: &str, scheme: &str) -> Option<(String, Option<String>)> {
+    let rest = match typed.split_once("://") {
+        Some((given, rest)) => given.eq_ignore_ascii_case(scheme).then_some(rest)?,
+        None => typed,
+    };
+    if rest.contains(['?', '#']) || rest.len() > MAX_SERVER_PATH {
+        return None;
+    }
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // User info is before the host; an `@` in the path is the path's (a Nextcloud user id).
+    if host.contains('@') {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Some((host, None));
+    }
+    accounts::raw::target(&format!("{scheme}://{host}"), path)?;
+    Some((host, Some(path.to_owned())))
+}
+
+/// The host (`name[:port]`) of `url`; empty when it has none.
+fn host_of(url: &str) -> String {
+    let Ok(url) = url::Url::parse(url) else { return String::new() };
+    let name = url.host_str().unwrap_or_default();
+    url.port().map_or_else(|| name.to_owned(), |port| format!("{name}:{port}"))
 }
 
 /// A user name and password traded once at a password entry's token endpoint (on `hostname`,
@@ -591,4 +680,49 @@ async fn traded(
     let identity = app.http.identity(upstream, &endpoints, &tokens.access_token).await?;
     let refreshable = tokens.refresh_token.is_some();
     Ok((identity, serde_json::to_vec(&tokens).unwrap_or_default(), refreshable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_server;
+
+    #[test]
+    fn a_server_is_split_into_its_host_and_the_path_it_is_under() {
+        let split = |typed: &str| split_server(typed, "https");
+        let some = |host: &str, path: Option<&str>| Some((host.to_owned(), path.map(str::to_owned)));
+        assert_eq!(split("dav.example.org"), some("dav.example.org", None));
+        assert_eq!(split("Dav.Example.org/"), some("dav.example.org", None));
+        assert_eq!(
+            split("https://Cloud.example.org/remote.php/dav/files/Ann/"),
+            some("cloud.example.org", Some("/remote.php/dav/files/Ann")),
+            "the host lowercased, the path as typed"
+        );
+        assert_eq!(
+            split("cloud.example.org:8443/dav%20root"),
+            some("cloud.example.org:8443", Some("/dav%20root"))
+        );
+        assert_eq!(
+            split("cloud.example.org/remote.php/dav/files/ann@example.org"),
+            some("cloud.example.org", Some("/remote.php/dav/files/ann@example.org"))
+        );
+        for refused in [
+            "http://dav.example.org/dav",
+            "ftp://dav.example.org",
+            "ann:pw@dav.example.org/dav",
+            "https://ann@dav.example.org",
+            "dav.example.org/dav?user=ann",
+            "dav.example.org/dav#x",
+            "dav.example.org/a/../b",
+            "dav.example.org/a/./b",
+            "dav.example.org/%2E%2E/b",
+            "dav.example.org/a%2Fb",
+            "dav.example.org/a\\b",
+            "dav.example.org/a b",
+            "dav.example.org//dav",
+        ] {
+            assert_eq!(split(refused), None, "{refused}");
+        }
+        assert_eq!(split_server("http://127.0.0.1:8080/dav", "http"), some("127.0.0.1:8080", Some("/dav")));
+        assert_eq!(split(&format!("dav.example.org/{}", "a".repeat(1024))), None, "too long");
+    }
 }

@@ -8,7 +8,7 @@ use crate::i18n::{self, Around, Locale};
 use crate::pages::form_page;
 use crate::pages::look::Look;
 use crate::popup::prefill::Prefill;
-use crate::providers::catalogue::{Entry, FormLabels, Kind};
+use crate::providers::catalogue::{Entry, FormLabels, Kind, MAX_SERVER_PATH};
 use crate::providers::services::Service;
 use askama::Template;
 use axum::response::Response;
@@ -68,6 +68,9 @@ fn hostname_hint(t: Locale, name: &str, example: &str) -> String {
 pub(super) fn asks(t: Locale, key: &str, name: &str) -> Around {
     t.around_with(key, "app", "service", name)
 }
+
+/// The longest host name typed (DNS's limit).
+const MAX_HOSTNAME: usize = 253;
 
 /// An example hostname for `pattern` (`*.service-now.com` gives `example.service-now.com`), for
 /// the placeholder: a `*` port becomes 443, any other `*` the label `example`.
@@ -131,6 +134,7 @@ pub fn hostname_form(
         params,
         id: &service.id,
         example: example_hostname(pattern),
+        hostname_max: MAX_HOSTNAME,
         hostname: filled.hostname.as_deref(),
         error,
         error_name: "hostname",
@@ -150,6 +154,8 @@ struct HostnameForm<'a> {
     id: &'a str,
     /// The placeholder ([`example_hostname`]).
     example: String,
+    /// The server field's `maxlength`.
+    hostname_max: usize,
     hostname: Option<&'a str>,
     error: Option<FormError<'a>>,
     /// The error's `data-error`, for the tests.
@@ -196,6 +202,7 @@ pub fn credentials_form(
         id: &service.id,
         pattern: entry.hostname_pattern.as_deref(),
         example: entry.hostname_pattern.as_deref().map(example_hostname).unwrap_or_default(),
+        hostname_max: if entry.server_path { MAX_SERVER_PATH } else { MAX_HOSTNAME },
         basic: matches!(entry.kind, Kind::Basic | Kind::Password),
         traded: entry.kind == Kind::Password,
         labels: entry.labels.as_ref(),
@@ -223,6 +230,8 @@ struct CredentialsForm<'a> {
     pattern: Option<&'a str>,
     /// The hostname placeholder ([`example_hostname`]).
     example: String,
+    /// The server field's `maxlength`: a server with its path is longer than a host name.
+    hostname_max: usize,
     basic: bool,
     /// A password entry's: the password is traded for a token, not kept.
     traded: bool,

@@ -159,6 +159,12 @@ pub struct Entry {
     /// When a URL holds `{hostname}`: the pattern the typed hostname must match (`*` is one
     /// DNS label).
     pub hostname_pattern: Option<String>,
+    /// Per-server basic: the server may be typed with the path the service is under
+    /// (`dav.example.org/remote.php/webdav`, or as an `https://` URL); the path is kept with the
+    /// account and `{hostname}` is the server and that path, so the check and every
+    /// pass-through call stay under it.
+    #[serde(default)]
+    pub server_path: bool,
     /// API key / basic: the endpoint that checks the credential (and whose JSON reply holds the
     /// identity).
     pub check_url: Option<String>,
@@ -257,6 +263,9 @@ pub struct Entry {
     pub profile: Option<toml::Table>,
 }
 
+/// The longest server address with a path taken ([`Entry::server_path`]), in bytes.
+pub const MAX_SERVER_PATH: usize = 1024;
+
 /// What a basic entry's form calls its two fields.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -320,10 +329,14 @@ pub enum Placement {
     /// entry's user name is the access key id, its password the secret access key, and the
     /// account's `{region}` the signing region.
     AwsSigV4(String),
+    /// Azure Storage's Shared Key (`azure_shared_key`): a basic entry's user name is the
+    /// storage account's name (`{account}` in its URLs), its password the account key.
+    AzureSharedKey,
 }
 
 impl Placement {
-    /// Reads `bearer`, `basic`, `header:<name>` or `query:<name>`.
+    /// Reads `bearer`, `basic`, `header:<name>`, `query:<name>`, `aws_sigv4:<service>` or
+    /// `azure_shared_key`.
     pub fn parse(text: &str) -> Result<Placement, String> {
         let named = |name: &str| {
             (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
@@ -332,6 +345,7 @@ impl Placement {
         match text.split_once(':') {
             None if text == "bearer" => Some(Placement::Bearer),
             None if text == "basic" => Some(Placement::Basic),
+            None if text == "azure_shared_key" => Some(Placement::AzureSharedKey),
             Some(("header", name)) => named(name).map(Placement::Header),
             Some(("query", name)) => named(name).map(Placement::Query),
             Some(("aws_sigv4", service)) => named(service).map(Placement::AwsSigV4),
@@ -339,7 +353,7 @@ impl Placement {
         }
         .ok_or_else(|| {
             format!(
-                "credential {text:?} is not bearer, basic, header:<name>, query:<name> or aws_sigv4:<service>"
+                "credential {text:?} is not bearer, basic, header:<name>, query:<name>, aws_sigv4:<service> or azure_shared_key"
             )
         })
     }
@@ -524,6 +538,7 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
+            .replace("{account}", "account")
             .replace("{instance_url}", "https://instance.example")
             .replace("{site}", "site")
             .replace("{access_token}", "t");
@@ -540,6 +555,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         && (entry.hostname_pattern.is_none() || entry.callback_hostname.is_some())
     {
         return Err("a scope may hold {hostname} only where the user types the server".to_owned());
+    }
+    if entry.server_path && (entry.hostname_pattern.is_none() || entry.kind != Kind::Basic) {
+        return Err("server_path is for a basic entry whose server is typed (hostname_pattern)".to_owned());
     }
     if let Some(template) = &entry.callback_hostname {
         if entry.hostname_pattern.is_none() {
@@ -587,10 +605,16 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         }
     }
     if let Some(credential) = &entry.credential
-        && let Placement::AwsSigV4(_) = Placement::parse(credential)?
+        && let Placement::AwsSigV4(_) | Placement::AzureSharedKey = Placement::parse(credential)?
         && entry.kind != Kind::Basic
     {
-        return Err("aws_sigv4 needs kind = \"basic\" (the access key id and secret)".to_owned());
+        return Err(format!("{credential} needs kind = \"basic\" (the key's name and secret)"));
+    }
+    let urls = [&entry.check_url, &entry.api_base];
+    if urls.iter().any(|url| url.as_deref().is_some_and(|url| url.contains("{account}")))
+        && entry.placement() != Placement::AzureSharedKey
+    {
+        return Err("{account} is the storage account of azure_shared_key only".to_owned());
     }
     if let Some(credential) = &entry.credential {
         let placement = Placement::parse(credential)?;
@@ -680,6 +704,28 @@ mod tests {
         let clash = format!("{base}{}", base.replace("id = \"x\"", "id = \"y\"\nid_aliases = [\"x\"]"));
         assert!(parse(&clash).unwrap_err().contains("\"x\" appears twice"));
         assert!(parse(&format!("{base}id_aliases = [\"Not An Id\"]\n")).unwrap_err().contains("id_aliases"));
+    }
+
+    #[test]
+    fn signed_credentials_an_account_host_and_a_server_path_are_for_basic_entries_only() {
+        let base = "[[provider]]\nid = \"x\"\nname = \"X\"\ncategory = \"storage\"\n";
+        let basic = format!("{base}kind = \"basic\"\n");
+        let azure =
+            "credential = \"azure_shared_key\"\ncheck_url = \"https://{account}.blob.test/?comp=list\"\n";
+        assert!(parse(&format!("{basic}{azure}")).is_ok());
+        let keyed = format!("{base}kind = \"api_key\"\nidentity = {{ id = \"/id\" }}\n{azure}");
+        assert!(parse(&keyed).unwrap_err().contains("azure_shared_key needs kind = \"basic\""));
+        let unsigned = format!("{basic}check_url = \"https://{{account}}.blob.test/\"\n");
+        assert!(
+            parse(&unsigned)
+                .unwrap_err()
+                .contains("{account} is the storage account of azure_shared_key only")
+        );
+        let dav = "check_url = \"https://{hostname}/\"\nserver_path = true\n";
+        assert!(parse(&format!("{basic}hostname_pattern = \"*.*.*\"\n{dav}")).is_ok());
+        assert!(parse(&format!("{basic}{dav}")).unwrap_err().contains("no hostname_pattern"));
+        let fixed = format!("{basic}check_url = \"https://dav.test/\"\nserver_path = true\n");
+        assert!(parse(&fixed).unwrap_err().contains("server_path is for a basic entry"));
     }
 
     #[test]
@@ -804,6 +850,17 @@ mod tests {
         assert!(s3.needs_region() && s3.labels.is_some());
         assert!(["us-east-1", "eu-central-2", "us-gov-west-1"].into_iter().all(is_region));
         assert!(!["", "useast1", "US-EAST-1", "us-east-1.evil.test", "-us-1"].into_iter().any(is_region));
+        let azure = entry("azure_blob");
+        assert_eq!((azure.kind, azure.placement()), (Kind::Basic, Placement::AzureSharedKey));
+        assert!(
+            azure
+                .check_url
+                .as_deref()
+                .unwrap()
+                .starts_with("https://{account}.blob.core.windows.net/?comp=list")
+        );
+        assert!(!azure.needs_region() && azure.identity.id.is_empty(), "the account is the storage account");
+        assert!(webdav.server_path && !azure.server_path);
         assert!(entries.iter().all(|e| e.docs.starts_with("https://")));
     }
 }

@@ -463,6 +463,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         identity: IdentityPaths::openid(),
         api_base: None,
         hostname_pattern: None,
+        server_path: false,
         check_url: None,
         check: None,
         credential: None,

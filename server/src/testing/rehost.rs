@@ -16,7 +16,10 @@ pub const LOCAL_PATTERN: &str = "127.0.0.1:*";
 /// API-key entry's `check_url` too), `/revoke` and the API at every other path:
 /// each URL keeps its query (and the API base its path); an `{instance_url}` API base is left
 /// to the token reply to name; a per-server entry's URLs that hold `{hostname}` keep it, its
-/// pattern becoming [`LOCAL_PATTERN`]; a URL holding `{tenant}` keeps its own path. Everything else of the entry is kept.
+/// pattern becoming [`LOCAL_PATTERN`]; a URL holding `{tenant}` keeps its own path; an
+/// `{account}` URL (Azure Storage's, `https://{account}.blob.core.windows.net/…`) becomes
+/// path-style, `{base}/{account}/…` with its own path and query, as Azurite (Microsoft's
+/// emulator) serves an account. Everything else of the entry is kept.
 pub fn rehost(config: &mut Config, id: &str, base: &str) -> Result<(), String> {
     let service = config
         .services
@@ -50,15 +53,21 @@ fn rehosted(entry: &Entry, base: &str) -> Result<Entry, String> {
         let probe = url
             .replace("{hostname}", "host.example")
             .replace("{region}", "us-east-1")
+            .replace("{account}", "account")
             .replace("{instance_url}", "https://i.example")
             .replace("{site}", "site");
         url::Url::parse(&probe).map_err(|e| format!("{url}: {e}"))?;
         // The URL's own path, placeholders ({site}) kept.
         let own = url.split('?').next().unwrap_or_default().splitn(4, '/').nth(3).unwrap_or_default();
         let own = format!("/{}", own.trim_end_matches('/'));
+        let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
+        if url.contains("{account}") {
+            // Path-style, as Azurite serves an account: its own path and query under it.
+            let own = if path.is_empty() { own.trim_end_matches('/') } else { own.as_str() };
+            return Ok(Some(format!("{base}/{{account}}{own}{query}")));
+        }
         // A URL naming the tenant (Microsoft 365's) keeps its path, where the tenant is.
         let path = if path.is_empty() || url.contains("{tenant}") { own.trim_end_matches('/') } else { path };
-        let query = url.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
         Ok(Some(format!("{host}{path}{query}")))
     };
     let mut moved_entry = entry.clone();

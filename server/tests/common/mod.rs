@@ -8,12 +8,14 @@
 //! - [`fresh_database`] (the unit tests' too): an SQLite file in the test's folder or, when
 //!   `KLOUDLESS_TEST_DATABASE` names a PostgreSQL server (`postgres://user@host:port`, as
 //!   `make test` sets it for its PostgreSQL run), a fresh database there;
-//! - [`Reply`], a reply read whole, and ways to look into the database.
+//! - [`Reply`], a reply read whole, and ways to look into the database;
+//! - [`npm::NpmServer`]: a real server from a pinned npm package (Azurite, webdav-server).
 
 #![allow(dead_code)] // each test file uses some of these
 
 pub mod acme;
 mod database;
+pub mod npm;
 
 use authenticator_server::config::Config;
 use authenticator_server::store::{Database, Store};

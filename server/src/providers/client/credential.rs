@@ -2,6 +2,7 @@
 //! against a credential entry's `check_url`.
 
 use super::aws::{self, AwsKey};
+use super::azure;
 use super::{Http, Identity, UpstreamError, read_identity};
 use crate::providers::catalogue::{CheckRequest, Placement};
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,8 @@ impl std::fmt::Debug for Credential {
 
 impl Credential {
     /// `request` with this credential sent as `placement` says: a bearer token, HTTP Basic, a
-    /// header, a query parameter, or (a key id and secret) an AWS Signature V4 for `region`.
+    /// header, a query parameter, or (a key's name and secret) an AWS Signature V4 for `region`
+    /// or an Azure Storage Shared Key signature.
     pub fn authorize(
         &self,
         request: reqwest::RequestBuilder,
@@ -47,7 +49,7 @@ impl Credential {
                 request.basic_auth(username, Some(password))
             }
             (Placement::Header(name), _) => request.header(name.as_str(), secret),
-            (Placement::Query(_) | Placement::AwsSigV4(_), _) => request,
+            (Placement::Query(_) | Placement::AwsSigV4(_) | Placement::AzureSharedKey, _) => request,
         };
         let unusable = || UpstreamError::new("server_error", "The request to the service could not be made.");
         let mut request = request.build().map_err(|_| unusable())?;
@@ -60,7 +62,12 @@ impl Credential {
                 let key = AwsKey { access_key_id: username, secret: password, region, service };
                 aws::sign_request(&mut request, &key)?;
             }
-            (Placement::AwsSigV4(_), Credential::ApiKey(_)) => return Err(unusable()),
+            (Placement::AzureSharedKey, Credential::Basic { username, password }) => {
+                azure::sign_request(&mut request, username, password)?;
+            }
+            (Placement::AwsSigV4(_) | Placement::AzureSharedKey, Credential::ApiKey(_)) => {
+                return Err(unusable());
+            }
             _ => {}
         }
         Ok(request)

@@ -8,6 +8,7 @@
 //! sentence for the user, never a token or a secret.
 
 mod aws;
+pub mod azure;
 mod credential;
 pub mod jwt_bearer;
 mod read;
