@@ -128,3 +128,6 @@ org-tenant = Domain oder Mandanten-ID Ihrer Organisation
 org-give-tenant = Geben Sie unten die Domain oder Mandanten-ID Ihrer Organisation ein und klicken Sie auf Weiter: Sie melden sich dann als Administrator an und erteilen den Zugriff für die ganze Organisation.
 org-continue = Weiter
 org-error-tenant = Geben Sie die Domain Ihrer Organisation (etwa contoso.onmicrosoft.com) oder ihre Mandanten-ID an.
+org-enterprise = Enterprise-ID
+org-give-enterprise = Geben Sie unten die ID Ihres Unternehmens ein (Admin Console → Konto und Abrechnung: Enterprise-ID) und drücken Sie dann Prüfen.
+org-error-enterprise = Geben Sie die ID Ihres Unternehmens ein: nur Ziffern, wie die Admin Console sie unter Konto und Abrechnung zeigt.

@@ -135,3 +135,6 @@ org-tenant = Your organisation's domain or tenant ID
 org-give-tenant = Give your organisation's domain or tenant ID below and press Continue: you then sign in as an administrator and grant access for the whole organisation.
 org-continue = Continue
 org-error-tenant = Give your organisation's domain (such as contoso.onmicrosoft.com) or its tenant ID.
+org-enterprise = Enterprise ID
+org-give-enterprise = Give your enterprise's ID below (Admin Console → Account & Billing: Enterprise ID), then press Check.
+org-error-enterprise = Give your enterprise's ID: digits only, as the Admin Console shows it under Account & Billing.

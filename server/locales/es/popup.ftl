@@ -128,3 +128,6 @@ org-tenant = Dominio o ID de inquilino de su organización
 org-give-tenant = Indique abajo el dominio o el ID de inquilino de su organización y pulse Continuar: después inicia sesión como administrador y concede el acceso para toda la organización.
 org-continue = Continuar
 org-error-tenant = Indique el dominio de su organización (como contoso.onmicrosoft.com) o su ID de inquilino.
+org-enterprise = ID de empresa
+org-give-enterprise = Indique abajo el ID de su empresa (Admin Console → Cuenta y facturación: ID de empresa) y pulse Comprobar.
+org-error-enterprise = Indique el ID de su empresa: solo dígitos, tal como lo muestra la Admin Console en Cuenta y facturación.

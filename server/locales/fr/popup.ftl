@@ -128,3 +128,6 @@ org-tenant = Domaine ou ID de locataire de votre organisation
 org-give-tenant = Indiquez ci-dessous le domaine ou l'ID de locataire de votre organisation, puis appuyez sur Continuer : vous vous connectez alors en tant qu'administrateur et accordez l'accès pour toute l'organisation.
 org-continue = Continuer
 org-error-tenant = Indiquez le domaine de votre organisation (par exemple contoso.onmicrosoft.com) ou son ID de locataire.
+org-enterprise = ID d'entreprise
+org-give-enterprise = Indiquez ci-dessous l'ID de votre entreprise (Admin Console → Compte et facturation : ID d'entreprise), puis appuyez sur Vérifier.
+org-error-enterprise = Indiquez l'ID de votre entreprise : des chiffres seulement, tel que l'Admin Console l'affiche sous Compte et facturation.

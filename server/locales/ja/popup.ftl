@@ -125,3 +125,6 @@ org-tenant = 組織のドメインまたはテナント ID
 org-give-tenant = 下に組織のドメインまたはテナント ID を入力して「続行」を押してください。管理者としてサインインし、組織全体へのアクセスを許可します。
 org-continue = 続行
 org-error-tenant = 組織のドメイン（contoso.onmicrosoft.com など）またはテナント ID を入力してください。
+org-enterprise = 企業 ID
+org-give-enterprise = 下に企業 ID（管理コンソール → アカウントと請求：企業 ID）を入力し、「確認」を押してください。
+org-error-enterprise = 企業 ID を入力してください。管理コンソールの「アカウントと請求」に表示される数字のみです。

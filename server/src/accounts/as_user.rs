@@ -12,6 +12,10 @@
 //! tenant removed the delegation) makes the account inactive with that reason; a user the
 //! provider does not know (`invalid_grant`) is a 403 for that call only.
 //!
+//! Box's are the user's (a Box user id; whether it is the enterprise's, Box checks when
+//! minting: `invalid_grant` is a 403) or the enterprise's, keyed apart
+//! ([`crate::providers::org::box_enterprise::Subject::key`]).
+//!
 //! Microsoft 365's tokens are the tenant's: one is cached per account (keyed by the tenant id)
 //! and every user shares it; acting as a user (one of the tenant's verified domains) rewrites
 //! the raw path under `/{version}/me` to that user's ([`path`]).
@@ -149,10 +153,10 @@ pub async fn user_tokens(
     stale: Option<&str>,
 ) -> Result<Tokens, AppError> {
     let (grant, subject) = grant(app, account).await?;
-    if user.is_some_and(|user| !grant.holds(user)) {
+    if user.is_some_and(|user| !provider.holds(&grant, user)) {
         return Err(OUTSIDE);
     }
-    let user = provider.minted_for(&grant, user).to_owned();
+    let user = provider.minted_for(&grant, user);
     let owner = format!("{}\n{user}", owner(account, &subject));
     let lock = app.org_locks.of((account.id, user.clone()));
     let _one_at_a_time = lock.lock().await;
@@ -180,7 +184,7 @@ pub async fn user_tokens(
             Ok(tokens) => tokens,
             Err(error) => {
                 app.store.release_org_mint(account.id, &user).await?;
-                return Err(refused(app, account, provider, error).await);
+                return Err(refused(app, account, provider, &user, error).await);
             }
         };
         let plain = serde_json::to_vec(&tokens).map_err(|_| UNREADABLE)?;
@@ -192,15 +196,17 @@ pub async fn user_tokens(
     }
 }
 
-/// The API error for a mint the token endpoint refused with `error`; one meaning the tenant
-/// took its authorization back ([`OrgProvider::revoked`]) makes the account inactive first.
+/// The API error for a mint for `subject` the token endpoint refused with `error`; one meaning
+/// the tenant took its authorization back ([`OrgProvider::revoked`]) makes the account
+/// inactive first.
 async fn refused(
     app: &AppState,
     account: &Account,
     provider: &OrgProvider,
+    subject: &str,
     error: UpstreamError,
 ) -> AppError {
-    if provider.revoked(&error) {
+    if provider.revoked(&error, subject) {
         let reason = format!("{}: {}", error.code, error.description);
         return match app.store.deactivate(account.id, &reason).await {
             Ok(()) => AppError::Inactive(reason),

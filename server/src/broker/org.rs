@@ -8,6 +8,9 @@
 //! kept as for any upstream sign-in ([`super::keep_pending`]); its answer comes back to the
 //! provider's callback ([`consented`]), which proves the consent by minting the tenant's token
 //! and reading the tenant (its id and verified domains) before storing the account.
+//!
+//! Box ([`crate::providers::org::box_enterprise`]) asks only the enterprise id, proven by
+//! minting the enterprise's token.
 
 use super::{Pending, answered_error, keep_pending, save_account};
 use crate::AppState;
@@ -19,6 +22,7 @@ use crate::pages::org_form::OrgTyped;
 use crate::popup::flow::{NOT_STARTED, deliver};
 use crate::popup::request::AuthRequest;
 use crate::providers::client::{Identity, UpstreamError};
+use crate::providers::org::box_enterprise;
 use crate::providers::org::microsoft::{self, Organization};
 use crate::providers::org::{OrgGrant, OrgProvider, domain_of, is_domain};
 use crate::providers::services::Allowed;
@@ -66,6 +70,9 @@ pub async fn check(
         }
         return to_consent(app, request, chosen, org, &tenant).await;
     }
+    if org.credential.enterprise() {
+        return enterprise(app, request, chosen, org, typed("enterprise_id").unwrap_or_default()).await;
+    }
     if !is_domain(&domain) {
         return refused(Field::Domain, "Give your organisation's domain name, such as example.com.");
     }
@@ -82,6 +89,39 @@ pub async fn check(
     let plain = serde_json::to_vec(&grant).map_err(|_| AppError::Server(NOT_STARTED.into()))?;
     let identity = Identity { subject: domain.clone(), login: domain, name: None };
     // The account is the tenant's: an admin account, whatever the scope asked.
+    let admin_choice = Allowed { service: chosen.service.clone(), admin: true, upstream_scopes: None };
+    let saved = save_account(app, request, &admin_choice, None, &identity, &plain, false).await;
+    let connected = saved.map_err(|error| AppError::Server(error.description.into()))?;
+    Ok(deliver(app, request, &connected).await)
+}
+
+/// Box's check: the typed enterprise id proven by minting the enterprise's token (its Service
+/// Account's), then the enterprise's admin account stored (subject and login: the id).
+async fn enterprise(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    org: &OrgProvider,
+    id: String,
+) -> Result<Response, AppError> {
+    let app_config = app.config.app(&request.client_id).ok_or(AppError::Server(NOT_STARTED.into()))?;
+    let filled = OrgTyped { domain: Some(id.clone()), admin: None };
+    let refused = |field: Field, message: &str| {
+        let error = Some(FormError { field, message });
+        Ok(pages::org_form(app_config, &request.params, &filled, &chosen.service, org, error))
+    };
+    if !box_enterprise::is_id(&id) {
+        let message = Locale::for_params(&request.params).text("org-error-enterprise");
+        return refused(Field::Domain, &message);
+    }
+    let grant = OrgGrant { domain: id.clone(), admin: String::new(), verified_domains: Vec::new() };
+    if let Err(error) = org.mint(&app.http, &org.minted_for(&grant, None)).await {
+        let message =
+            format!("{} refused the check ({}): {}", chosen.service.name, error.code, error.description);
+        return refused(Field::Form, &message);
+    }
+    let plain = serde_json::to_vec(&grant).map_err(|_| AppError::Server(NOT_STARTED.into()))?;
+    let identity = Identity { subject: id.clone(), login: id, name: None };
     let admin_choice = Allowed { service: chosen.service.clone(), admin: true, upstream_scopes: None };
     let saved = save_account(app, request, &admin_choice, None, &identity, &plain, false).await;
     let connected = saved.map_err(|error| AppError::Server(error.description.into()))?;

@@ -2,7 +2,7 @@
 //! tenant's admin authorizes in the provider's console (our client id and the exact scopes),
 //! then the domain and the admin's address, checked by minting the admin's token; for a
 //! consent-flow provider (Microsoft 365), our client id and the tenant, the admin being sent to
-//! the provider's consent page. After an error the form comes back with what was typed and the
+//! the provider's consent page; for Box, our client id and the enterprise id. After an error the form comes back with what was typed and the
 //! error tied to its field.
 
 use super::forms::{FormError, asks, error_at};
@@ -44,6 +44,7 @@ pub fn org_form(
         console: org.credential.console_steps(),
         client_id: org.credential.client_id(),
         consent: org.credential.consents(),
+        enterprise: org.credential.enterprise(),
         scopes: org.entry.scopes.join(","),
         docs: &org.entry.docs,
         domain: typed.domain.as_deref(),
@@ -69,6 +70,8 @@ struct OrgForm<'a> {
     /// Whether the admin grants access on the provider's consent page (the form asks the
     /// tenant only, and sends them there).
     consent: bool,
+    /// Whether the form asks a Box enterprise id (no scopes: they are set on the app).
+    enterprise: bool,
     /// The scopes as the console takes them (comma-separated).
     scopes: String,
     docs: &'a str,

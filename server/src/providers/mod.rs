@@ -386,7 +386,9 @@ fn credentials_service(entry: Entry, config_id: &str) -> Service {
 /// An organisation-wide service ([`org`]) enabled by `config`: its key read, its scopes the
 /// entry's unless `scopes` replaces them.
 /// An entry with an admin-consent `authorization_url` (Microsoft 365) takes our app's
-/// `client_id` and client secret; any other, a key.
+/// `client_id` and client secret (or certificate); one whose client authenticates by
+/// `client_secret_post` (Box's Client Credentials Grant), our app's `client_id` and client
+/// secret; any other, a key (Google Workspace).
 fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, String> {
     let secret_given = config.client_secret.is_some()
         || config.client_secret_env.is_some()
@@ -421,6 +423,15 @@ fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, Str
             }
         };
         org::OrgCredential::Microsoft(org::microsoft::AppCredential { client_id, auth })
+    } else if entry.client_auth == ClientAuth::ClientSecretPost {
+        // Box's Client Credentials Grant: our app's client id and secret in the form.
+        let client_id = config.client_id.clone().filter(|id| !id.trim().is_empty());
+        let client_id = client_id.ok_or("client_id is needed: our app's client id")?;
+        if key_given || config.certificate_file.is_some() {
+            return Err("a client-credentials service takes client_id and a client secret, no key".to_owned());
+        }
+        let auth = org::microsoft::ClientAuth::Secret(client_secret(config)?);
+        org::OrgCredential::Box(org::microsoft::AppCredential { client_id, auth })
     } else {
         if config.client_id.is_some() || secret_given || config.certificate_file.is_some() {
             return Err("a service_account service takes key_file or key_env, no client_id or client_secret"
@@ -697,6 +708,11 @@ mod tests {
                 "key_env: the environment variable KLOUDLESS_TEST_UNSET_VARIABLE is not set",
             ),
             ("id = \"google_workspace\"\nkey_file = \"/nonexistent/k.json\"\nkey_env = \"X\"", "only one of"),
+            (
+                "id = \"box_enterprise\"\nclient_id = \"c\"\nclient_secret = \"s3cr3t\"\nkey_env = \"X\"",
+                "no key",
+            ),
+            ("id = \"box_enterprise\"\nclient_secret = \"s3cr3t\"", "client_id is needed"),
             ("id = \"Bad Id\"\nkind = \"demo\"\nname = \"x\"\ncategory = \"y\"", "the id must be"),
         ];
         for (entry, expected) in cases {

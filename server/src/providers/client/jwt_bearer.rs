@@ -26,8 +26,9 @@ impl Http {
         self.grant(entry, token_url, &[("grant_type", GRANT_TYPE), ("assertion", assertion)]).await
     }
 
-    /// The client-credentials grant at `token_url` for `scopes` (at `now`), our client
-    /// authenticated by `client_secret_post` or by a certificate's assertion
+    /// The client-credentials grant at `token_url` for `scopes` (none: no `scope`) with the
+    /// provider's `extra` parameters (Box's `box_subject_type` and `box_subject_id`), at `now`,
+    /// our client authenticated by `client_secret_post` or by a certificate's assertion
     /// (`private_key_jwt`), the two forms Microsoft documents:
     /// <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token>.
     /// A refusal is as for [`Http::jwt_bearer`].
@@ -37,14 +38,15 @@ impl Http {
         token_url: &str,
         app: &AppCredential,
         scopes: &[String],
+        extra: &[(&str, &str)],
         now: u64,
     ) -> Result<Tokens, UpstreamError> {
         let scope = scopes.join(" ");
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", app.client_id.as_str()),
-            ("scope", scope.as_str()),
-        ];
+        let mut form = vec![("grant_type", "client_credentials"), ("client_id", app.client_id.as_str())];
+        if !scope.is_empty() {
+            form.push(("scope", scope.as_str()));
+        }
+        form.extend_from_slice(extra);
         let assertion;
         match &app.auth {
             ClientAuth::Secret(secret) => form.push(("client_secret", secret.expose())),

@@ -29,9 +29,13 @@
 //! tokens are the tenant's (client-credentials grant), cached once per tenant, acting as a user
 //! being a rewrite of the raw path ([`microsoft::as_user_path`]).
 //!
-//! Box (JWT app authorization with `box_subject_type`) fits as a further [`OrgCredential`]
-//! variant.
+//! **Box** ([`box_enterprise`]) takes our app's `client_id` and client secret as Microsoft
+//! does, but its admin authorizes the app in the Admin Console (no consent page): the pop-up
+//! asks the enterprise id and proves it by minting the enterprise's token (client-credentials
+//! grant, `box_subject_type=enterprise`); acting as a user mints that user's token
+//! (`box_subject_type=user`), cached per (account, user) as Google's are. Users are Box ids.
 
+pub mod box_enterprise;
 pub mod google;
 pub mod microsoft;
 
@@ -56,6 +60,8 @@ pub enum OrgCredential {
     Google(google::ServiceAccountKey),
     /// Our multi-tenant Microsoft Entra app, consented to per tenant.
     Microsoft(microsoft::AppCredential),
+    /// Our Box app (Client Credentials Grant), authorized per enterprise; a client secret only.
+    Box(microsoft::AppCredential),
 }
 
 impl OrgCredential {
@@ -63,7 +69,7 @@ impl OrgCredential {
     pub fn client_id(&self) -> &str {
         match self {
             OrgCredential::Google(key) => &key.client_id,
-            OrgCredential::Microsoft(app) => &app.client_id,
+            OrgCredential::Microsoft(app) | OrgCredential::Box(app) => &app.client_id,
         }
     }
 
@@ -82,19 +88,44 @@ impl OrgCredential {
                 "In the Google Admin console, go to Menu → Security → Access and data control → API \
                  controls, select Manage Domain Wide Delegation, then click Add new.",
             ),
+            // https://support.box.com/hc/en-us/articles/360043697014-Authorizing-Apps-in-the-Box-App-Approval-Process
+            OrgCredential::Box(_) => Some(
+                "In the Box Admin Console, go to Apps → Custom Apps Manager, click Add App, enter the \
+                 client ID below, then Authorize.",
+            ),
             OrgCredential::Microsoft(_) => None,
         }
+    }
+
+    /// Whether the tenant is a Box enterprise (the pop-up asks its enterprise id).
+    pub fn enterprise(&self) -> bool {
+        matches!(self, OrgCredential::Box(_))
     }
 }
 
 impl OrgProvider {
     /// Whom a token of `grant`'s tenant is minted for, and cached under, to act as `user`
-    /// (default: the admin): the user (Google), or the tenant itself (Microsoft: app-only
-    /// tokens are the tenant's).
-    pub fn minted_for<'a>(&self, grant: &'a OrgGrant, user: Option<&'a str>) -> &'a str {
+    /// (default: the admin): the user (Google), the tenant itself (Microsoft: app-only
+    /// tokens are the tenant's), or the user or else the enterprise (Box: a
+    /// [`box_enterprise::Subject::key`]).
+    pub fn minted_for(&self, grant: &OrgGrant, user: Option<&str>) -> String {
         match &self.credential {
-            OrgCredential::Google(_) => user.unwrap_or(&grant.admin),
-            OrgCredential::Microsoft(_) => &grant.domain,
+            OrgCredential::Google(_) => user.unwrap_or(&grant.admin).to_owned(),
+            OrgCredential::Microsoft(_) => grant.domain.clone(),
+            OrgCredential::Box(_) => match user {
+                Some(user) => box_enterprise::Subject::User(user).key(),
+                None => box_enterprise::Subject::Enterprise(&grant.domain).key(),
+            },
+        }
+    }
+
+    /// Whether `user` (as `X-Kloudless-As-User` gave it) may be a user of `grant`'s tenant: an
+    /// address at one of its domains, or for Box a user id (whose enterprise Box checks when
+    /// minting).
+    pub fn holds(&self, grant: &OrgGrant, user: &str) -> bool {
+        match &self.credential {
+            OrgCredential::Box(_) => box_enterprise::is_id(user),
+            _ => grant.holds(user),
         }
     }
 
@@ -123,18 +154,25 @@ impl OrgProvider {
                     ));
                 }
                 let token_url = microsoft::for_tenant(token_url, subject);
-                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes, now).await
+                http.client_credentials(&self.entry, &token_url, app, &self.entry.scopes, &[], now).await
+            }
+            OrgCredential::Box(app) => {
+                let subject = box_enterprise::Subject::of_key(subject)
+                    .ok_or_else(|| UpstreamError::new("invalid_request", "The user is not a Box user id."))?;
+                http.client_credentials(&self.entry, token_url, app, &[], &subject.params(), now).await
             }
         }
     }
 
-    /// Whether a mint's refusal `error` means the tenant took its authorization back (the
-    /// account becomes inactive): Google's `unauthorized_client` (the delegation removed), or
-    /// Microsoft's [`microsoft::consent_revoked`].
-    pub fn revoked(&self, error: &UpstreamError) -> bool {
+    /// Whether a mint's refusal `error` for `subject` ([`OrgProvider::minted_for`]) means the
+    /// tenant took its authorization back (the account becomes inactive): Google's
+    /// `unauthorized_client` (the delegation removed), Microsoft's
+    /// [`microsoft::consent_revoked`], or Box's [`box_enterprise::revoked`].
+    pub fn revoked(&self, error: &UpstreamError, subject: &str) -> bool {
         match &self.credential {
             OrgCredential::Google(_) => error.code == "unauthorized_client",
             OrgCredential::Microsoft(_) => microsoft::consent_revoked(error),
+            OrgCredential::Box(_) => box_enterprise::revoked(error, box_enterprise::Subject::of_key(subject)),
         }
     }
 }
@@ -173,6 +211,7 @@ impl OrgProvider {
         match &self.credential {
             OrgCredential::Google(_) => google::users_url(base, &grant.domain, size, after),
             OrgCredential::Microsoft(_) => microsoft::users_url(base, size, after),
+            OrgCredential::Box(_) => box_enterprise::users_url(base, size, after),
         }
     }
 
@@ -181,6 +220,7 @@ impl OrgProvider {
         let page = match &self.credential {
             OrgCredential::Google(_) => google::users_page(reply),
             OrgCredential::Microsoft(_) => microsoft::users_page(reply, self.entry.api_base.as_deref()),
+            OrgCredential::Box(_) => box_enterprise::users_page(reply),
         };
         page.ok_or_else(|| {
             UpstreamError::new("server_error", "The service's list of users could not be read.")
@@ -191,10 +231,11 @@ impl OrgProvider {
 /// What an organisation-wide account keeps (sealed): the tenant and the admin who connected it.
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct OrgGrant {
-    /// The tenant: a domain, lower case (Google), or a tenant id (Microsoft).
+    /// The tenant: a domain, lower case (Google), a tenant id (Microsoft) or an enterprise id
+    /// (Box).
     pub domain: String,
     /// The admin's address, the user acted as when the API names none (Google; empty for
-    /// Microsoft, whose tokens are the tenant's).
+    /// Microsoft and Box, whose default tokens are the tenant's).
     pub admin: String,
     /// The tenant's verified domains, lower case (Microsoft: its users' addresses are at these).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
