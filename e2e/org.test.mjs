@@ -9,6 +9,9 @@
 // `authorization_url`), whose local Entra double serves the consent page (Accept / Cancel links
 // back to the callback, as Microsoft's answers are documented) and issues client-credentials
 // tokens per tenant; the admin types the tenant, consents, and the app acts as two users.
+// Box likewise: a custom provider of the `box_enterprise` entry's shape (`client_secret_post`),
+// whose local double mints enterprise and user tokens by the Client Credentials Grant
+// (`box_subject_type`, `box_subject_id`); the admin types the enterprise id and presses Check.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -30,6 +33,34 @@ const tenant = 'aaaabbbb-0000-cccc-1111-dddd2222eeee';
 const m365Client = '11112222-aaaa-3333-bbbb-4444cccc5555';
 const m365Secret = 'e2e-entra-secret';
 const m365Minted = [];
+const boxClient = 'h5z4c7jqyn95dh3n06tv92x3ceztj0qi';
+const boxSecret = 'e2e-box-secret';
+const enterprise = '575619';
+const boxMinted = [];
+let boxDouble;
+
+/** The Box double: the Client Credentials Grant's tokens, and the API. */
+function startBox() {
+  return createServer(async (req, res) => {
+    const reply = (status, body) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method !== 'POST' || req.url !== '/oauth2/token') {
+      return reply(200, { called_with: (req.headers.authorization ?? '').replace('Bearer ', ''), path: req.url });
+    }
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const form = new URLSearchParams(body);
+    if (form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== boxClient
+      || form.get('client_secret') !== boxSecret) {
+      return reply(400, { error: 'invalid_client', error_description: 'The client credentials are invalid' });
+    }
+    const subject = `${form.get('box_subject_type')}-${form.get('box_subject_id')}`;
+    boxMinted.push(subject);
+    if (![`enterprise-${enterprise}`, 'user-11', 'user-12'].includes(subject)) {
+      return reply(400, { error: 'invalid_grant', error_description: 'Grant credentials are invalid' });
+    }
+    return reply(200, { access_token: `at-${subject}`, expires_in: 3600, restricted_to: [], token_type: 'bearer' });
+  });
+}
 
 /** The Entra and Graph double: consent page, client-credentials tokens, organization, Graph. */
 function startEntra() {
@@ -93,6 +124,9 @@ before(async () => {
   entra = startEntra();
   await new Promise((resolve) => entra.listen(0, '127.0.0.1', resolve));
   const entraBase = `http://127.0.0.1:${entra.address().port}`;
+  boxDouble = startBox();
+  await new Promise((resolve) => boxDouble.listen(0, '127.0.0.1', resolve));
+  const boxBase = `http://127.0.0.1:${boxDouble.address().port}`;
   tokenUrl = `${base}/token`;
   const dir = mkdtempSync(join(tmpdir(), 'kloudless-org-'));
   const keyFile = join(dir, 'service-account.json');
@@ -108,7 +142,10 @@ before(async () => {
       + '[[providers]]\nid = "m365"\nkind = "service_account"\nname = "M365"\ncategory = "storage"\n'
       + `authorization_url = "${entraBase}/{tenant}/v2.0/adminconsent"\ntoken_url = "${entraBase}/{tenant}/oauth2/v2.0/token"\n`
       + `api_base = "${entraBase}"\nscopes = ["https://graph.microsoft.com/.default"]\n`
-      + `client_id = "${m365Client}"\nclient_secret = "${m365Secret}"\n`,
+      + `client_id = "${m365Client}"\nclient_secret = "${m365Secret}"\n`
+      + '[[providers]]\nid = "boxent"\nkind = "service_account"\nname = "Box Enterprise"\ncategory = "storage"\n'
+      + `token_url = "${boxBase}/oauth2/token"\napi_base = "${boxBase}"\nscopes = ["root_readwrite"]\nclient_auth = "client_secret_post"\n`
+      + `client_id = "${boxClient}"\nclient_secret = "${boxSecret}"\n`,
   });
   browser = await launchBrowser();
 });
@@ -119,6 +156,7 @@ after(async () => {
   app?.stop();
   google?.close();
   entra?.close();
+  boxDouble?.close();
 });
 
 test('the admin connects the domain in the pop-up; the app then acts as a user of it', async () => {
@@ -201,4 +239,40 @@ test('a Microsoft 365 admin consents for the tenant; a refusal is shown; the app
   }
   assert.equal(m365Minted.length, 2, 'one token at the consent, one shared by both users');
   assert.equal((await raw('eve@evil.test')).status, 403);
+});
+
+test('a Box admin connects the enterprise by its id; the app acts as two users with their own tokens', async () => {
+  const { context, page } = await openAppAt(browser, app, api, 'boxent');
+  const popup = await clickForPopup(page);
+  assert.equal(await popup.textContent('[data-field="client-id"]'), boxClient);
+  assert.match(await popup.textContent('ol.steps'), /Enterprise ID/);
+  // Not an id: the form again, nothing minted.
+  await popup.fill('#enterprise_id', 'acme.test');
+  await popup.click('[data-action="connect"]');
+  await popup.waitForSelector('#domain-error');
+  assert.match(await popup.textContent('#domain-error'), /digits only/);
+  assert.equal(boxMinted.length, 0);
+  // An enterprise that has not authorized the app: Box's code on the page.
+  await popup.fill('#enterprise_id', '999999');
+  await popup.click('[data-action="connect"]');
+  await popup.waitForSelector('#form-error');
+  assert.match(await popup.textContent('#form-error'), /invalid_grant/);
+  await popup.fill('#enterprise_id', enterprise);
+  await popup.click('[data-action="connect"]');
+  const result = await onlyResult(page);
+  assert.equal(result.token_type, 'Bearer', JSON.stringify(result));
+  assert.equal(result.account.account, enterprise);
+  assert.equal(result.account.admin, true);
+  await context.close();
+
+  const raw = (user) => fetch(`${api.baseUrl}/v1/accounts/${result.account.id}/raw`, {
+    headers: { authorization: `APIKey ${apiKey}`, 'x-kloudless-raw-uri': '/2.0/folders/0', 'x-kloudless-as-user': user },
+  });
+  for (const user of ['11', '12']) {
+    const reply = await raw(user);
+    assert.equal(reply.status, 200);
+    assert.deepEqual(await reply.json(), { called_with: `at-user-${user}`, path: '/2.0/folders/0' });
+  }
+  assert.equal((await raw('999')).status, 403, 'a user Box refuses');
+  assert.equal((await raw('eve@evil.test')).status, 403, 'not a Box id');
 });

@@ -236,6 +236,11 @@ async fn the_admin_connects_the_enterprise_through_the_popup_and_a_refusal_store
         let refused = connect(&server, bad).await;
         assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
         assert!(refused.body.contains("digits only"), "{}", refused.body);
+        assert_eq!(
+            refused.body.matches("name=\"enterprise_id\"").count(),
+            1,
+            "typed once, never carried as hidden"
+        );
     }
     assert!(double.minted.lock().unwrap().is_empty(), "refused before any token request");
 

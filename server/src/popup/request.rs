@@ -33,7 +33,7 @@ const MAX_RETURN_TO: usize = 2048;
 pub const SEARCH: &str = "search";
 
 /// Parameters the pop-up's own forms add.
-const CONTROLS: [&str; 11] = [
+const CONTROLS: [&str; 12] = [
     "service",
     "account",
     "action",
@@ -44,6 +44,7 @@ const CONTROLS: [&str; 11] = [
     "domain",
     "admin_email",
     "tenant",
+    "enterprise_id",
     SEARCH,
 ];
 

@@ -400,6 +400,9 @@ fn org_service(mut entry: Entry, config: &ProviderConfig) -> Result<Service, Str
     if let Some(scopes) = &config.scopes {
         entry.scopes = scopes.clone();
     }
+    if let Some(auth) = config.client_auth {
+        entry.client_auth = auth;
+    }
     let credential = if entry.authorization_url.is_some() {
         let client_id = config.client_id.clone().filter(|id| !id.trim().is_empty());
         let client_id = client_id.ok_or("client_id is needed: our app's application (client) id")?;
