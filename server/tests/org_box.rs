@@ -225,7 +225,7 @@ async fn the_admin_connects_the_enterprise_through_the_popup_and_a_refusal_store
         form.body
     );
     assert!(
-        form.body.contains("Custom Apps Manager") && form.body.contains("Enterprise ID"),
+        form.body.contains("Platform Apps Manager") && form.body.contains("Enterprise ID"),
         "{}",
         form.body
     );

@@ -86,8 +86,20 @@ pub async fn check(
         return refused(Field::Form, &message);
     }
     let grant = OrgGrant { domain: domain.clone(), admin, verified_domains: Vec::new() };
-    let plain = serde_json::to_vec(&grant).map_err(|_| AppError::Server(NOT_STARTED.into()))?;
-    let identity = Identity { subject: domain.clone(), login: domain, name: None };
+    store(app, request, chosen, &grant, domain).await
+}
+
+/// Stores the checked tenant's admin account (`grant` sealed; subject and login: the tenant
+/// as `login` names it) and ends the flow as any connect does.
+async fn store(
+    app: &AppState,
+    request: &AuthRequest,
+    chosen: &Allowed,
+    grant: &OrgGrant,
+    login: String,
+) -> Result<Response, AppError> {
+    let plain = serde_json::to_vec(grant).map_err(|_| AppError::Server(NOT_STARTED.into()))?;
+    let identity = Identity { subject: grant.domain.clone(), login, name: None };
     // The account is the tenant's: an admin account, whatever the scope asked.
     let admin_choice = Allowed { service: chosen.service.clone(), admin: true, upstream_scopes: None };
     let saved = save_account(app, request, &admin_choice, None, &identity, &plain, false).await;
@@ -120,12 +132,7 @@ async fn enterprise(
             format!("{} refused the check ({}): {}", chosen.service.name, error.code, error.description);
         return refused(Field::Form, &message);
     }
-    let plain = serde_json::to_vec(&grant).map_err(|_| AppError::Server(NOT_STARTED.into()))?;
-    let identity = Identity { subject: id.clone(), login: id, name: None };
-    let admin_choice = Allowed { service: chosen.service.clone(), admin: true, upstream_scopes: None };
-    let saved = save_account(app, request, &admin_choice, None, &identity, &plain, false).await;
-    let connected = saved.map_err(|error| AppError::Server(error.description.into()))?;
-    Ok(deliver(app, request, &connected).await)
+    store(app, request, chosen, &grant, id).await
 }
 
 /// Sends the admin to `org`'s admin-consent page for `tenant` (checked), by the hand-off page:

@@ -88,10 +88,11 @@ impl OrgCredential {
                 "In the Google Admin console, go to Menu → Security → Access and data control → API \
                  controls, select Manage Domain Wide Delegation, then click Add new.",
             ),
-            // https://support.box.com/hc/en-us/articles/360043697014-Authorizing-Apps-in-the-Box-App-Approval-Process
+            // https://developer.box.com/guides/authorization/platform-app-approval/ (formerly
+            // Apps → Custom Apps Manager → Add App).
             OrgCredential::Box(_) => Some(
-                "In the Box Admin Console, go to Apps → Custom Apps Manager, click Add App, enter the \
-                 client ID below, then Authorize.",
+                "In the Box Admin Console, go to Integrations → Platform Apps Manager → Server \
+                 Authentication Apps, click Add Platform App, enter the client ID below, then Authorize.",
             ),
             OrgCredential::Microsoft(_) => None,
         }
