@@ -204,6 +204,10 @@ pub struct Profile {
     /// How token requests must carry their parameters.
     #[serde(default)]
     pub token_body: TokenBody,
+    /// Headers its API and identity endpoint require on every request, with these values (else
+    /// 400, as Notion answers a request without `Notion-Version`).
+    #[serde(default)]
+    pub api_headers: std::collections::BTreeMap<String, String>,
     /// An API path that names the sites a token reaches (Atlassian's
     /// `/oauth/token/accessible-resources`), and its reply.
     #[serde(default)]

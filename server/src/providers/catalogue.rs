@@ -231,6 +231,12 @@ pub struct Entry {
     /// refresh), as the provider's documentation asks.
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// Headers every call to the provider's API carries, as its documentation requires
+    /// (Notion's `Notion-Version`): each raw call, and an OAuth 2.0 entry's identity request.
+    /// A raw call's own `X-Kloudless-Raw-Headers` of the same name replace them (an app may pin
+    /// another API version). Neither `Authorization` nor `Host`: the server sets those.
+    #[serde(default)]
+    pub api_headers: BTreeMap<String, String>,
     /// OAuth 2.0: how token requests carry their parameters (default: a form).
     #[serde(default)]
     pub token_body: TokenBody,
@@ -451,6 +457,14 @@ fn unauthorized() -> Vec<u16> {
     vec![401]
 }
 
+/// Whether every name and value in `headers` parses as an HTTP header's.
+fn valid_headers(headers: &BTreeMap<String, String>) -> bool {
+    headers.iter().all(|(name, value)| {
+        reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && reqwest::header::HeaderValue::from_str(value).is_ok()
+    })
+}
+
 fn instance_url() -> String {
     "instance_url".to_owned()
 }
@@ -596,13 +610,15 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if reqwest::Method::from_bytes(check.method.as_bytes()).is_err() {
             return Err(format!("check.method {:?} is not an HTTP method", check.method));
         }
-        let header = |(name, value): (&String, &String)| {
-            reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && reqwest::header::HeaderValue::from_str(value).is_ok()
-        };
-        if !check.headers.iter().all(header) {
+        if !valid_headers(&check.headers) {
             return Err("check.headers must be valid header names and values".to_owned());
         }
+    }
+    let server_set = |name: &String| matches!(name.to_ascii_lowercase().as_str(), "authorization" | "host");
+    if !valid_headers(&entry.api_headers) || entry.api_headers.keys().any(server_set) {
+        return Err(
+            "api_headers must be valid header names and values, neither Authorization nor Host".to_owned()
+        );
     }
     if let Some(credential) = &entry.credential
         && let Placement::AwsSigV4(_) | Placement::AzureSharedKey = Placement::parse(credential)?
@@ -814,6 +830,17 @@ mod tests {
         let unknown = notice.replace("slack_v0", "md5");
         assert!(parse(&format!("{base}{urls}{unknown}")).is_err());
         assert!(parse(&format!("{basic}bad_credential_statuses = [200]\n")).unwrap_err().contains("4xx"));
+        let version = "api_headers = { \"Notion-Version\" = \"2025-09-03\" }\n";
+        assert!(parse(&format!("{base}{urls}{version}")).is_ok());
+        for bad in [
+            "{ Authorization = \"Bearer x\" }",
+            "{ HOST = \"a.test\" }",
+            "{ \"a b\" = \"1\" }",
+            "{ A = \"\\n\" }",
+        ] {
+            let headers = format!("api_headers = {bad}\n");
+            assert!(parse(&format!("{base}{urls}{headers}")).unwrap_err().contains("api_headers"), "{bad}");
+        }
     }
 
     #[test]

@@ -529,6 +529,16 @@ impl Http {
             Method::Post => with_token(self.client.post(&url), &placement, access_token),
             Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
+        // The API's own headers (Notion-Version) go to its "who am I" endpoint too, not to an
+        // introspection endpoint, which is the authorization server's.
+        let request = match upstream.entry.identity_method {
+            Method::Introspect => request,
+            Method::Get | Method::Post => upstream
+                .entry
+                .api_headers
+                .iter()
+                .fold(request, |request, (name, value)| request.header(name.as_str(), value.as_str())),
+        };
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
