@@ -44,7 +44,7 @@ pub fn router(shared: Shared) -> Router {
                 match credential {
                     Some(_) if webdav => propfind(&i, &method, &headers),
                     Some(placement) => credential_check(&i, &placement, &method, &uri, &headers),
-                    None => identity(&i, &method, &headers, &form(&body)),
+                    None => identity(&i, &method, &headers, &body),
                 }
             }),
         )
@@ -209,11 +209,22 @@ fn unauthorized() -> Response {
 }
 
 /// `/identity`: the profile's `me` reply to the method it takes.
-fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) -> Response {
-    let (kind, auth, me) = {
+fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, body: &[u8]) -> Response {
+    let (kind, auth, me, query) = {
         let state = shared.lock();
-        (state.profile.identity, state.profile.client_auth, state.profile.me.clone())
+        (
+            state.profile.identity,
+            state.profile.client_auth,
+            state.profile.me.clone(),
+            state.profile.identity_body.clone(),
+        )
     };
+    let form = &form(body);
+    if let Some(query) = query.filter(|_| kind == Identity::MePost)
+        && serde_json::from_slice::<serde_json::Value>(body).ok() != Some(query)
+    {
+        return error(StatusCode::BAD_REQUEST, "invalid_query");
+    }
     let expected = match kind {
         Identity::Userinfo | Identity::MeGet => Method::GET,
         Identity::MePost | Identity::Introspect => Method::POST,

@@ -186,6 +186,10 @@ pub struct Profile {
     /// How the identity is read.
     #[serde(default)]
     pub identity: Identity,
+    /// `me_post`: the JSON body its identity endpoint requires (a GraphQL query: Linear's
+    /// `viewer`, monday.com's `me`), any other body refused with 400; none: any body.
+    #[serde(default)]
+    pub identity_body: Option<Value>,
     /// The identity reply (introspection adds `"active": true`); default: OpenID claims.
     #[serde(default = "openid_claims")]
     pub me: Value,

@@ -150,6 +150,10 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
+    /// `identity_method = "POST"`: the JSON body sent, where the endpoint takes a query (a
+    /// GraphQL API's `{ "query": "{ viewer { id } }" }`: Linear, monday.com); none: no body.
+    #[serde(default)]
+    pub identity_body: Option<serde_json::Value>,
     /// Where the identity sits in its reply (a basic entry without it: the user name typed; a
     /// service-account entry has none).
     #[serde(default)]
@@ -614,6 +618,9 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err("check.headers must be valid header names and values".to_owned());
         }
     }
+    if entry.identity_body.is_some() && entry.identity_method != Method::Post {
+        return Err("identity_body is sent with identity_method = \"POST\" only".to_owned());
+    }
     let server_set = |name: &String| matches!(name.to_ascii_lowercase().as_str(), "authorization" | "host");
     if !valid_headers(&entry.api_headers) || entry.api_headers.keys().any(server_set) {
         return Err(
@@ -830,6 +837,9 @@ mod tests {
         let unknown = notice.replace("slack_v0", "md5");
         assert!(parse(&format!("{base}{urls}{unknown}")).is_err());
         assert!(parse(&format!("{basic}bad_credential_statuses = [200]\n")).unwrap_err().contains("4xx"));
+        let query = "identity_body = { query = \"{ viewer { id } }\" }\n";
+        assert!(parse(&format!("{base}{urls}identity_method = \"POST\"\n{query}")).is_ok());
+        assert!(parse(&format!("{base}{urls}{query}")).unwrap_err().contains("identity_body"));
         let version = "api_headers = { \"Notion-Version\" = \"2025-09-03\" }\n";
         assert!(parse(&format!("{base}{urls}{version}")).is_ok());
         for bad in [

@@ -526,7 +526,10 @@ impl Http {
         let placement = upstream.entry.placement();
         let request = match upstream.entry.identity_method {
             Method::Get => with_token(self.client.get(&url), &placement, access_token),
-            Method::Post => with_token(self.client.post(&url), &placement, access_token),
+            Method::Post => match &upstream.entry.identity_body {
+                Some(query) => with_token(self.client.post(&url), &placement, access_token).json(query),
+                None => with_token(self.client.post(&url), &placement, access_token),
+            },
             Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
         };
         // The API's own headers (Notion-Version) go to its "who am I" endpoint too, not to an
