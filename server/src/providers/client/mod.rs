@@ -484,7 +484,8 @@ impl Http {
     }
 
     /// The account's site, by `lookup` with its access token: the first value at its JSON
-    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id), kept
+    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id; Basecamp's
+    /// `authorization.json`: `/accounts/0/id`, a number), kept
     /// only if it is a plain path segment (letters, digits, `-`, `_`, `.`).
     pub async fn site(
         &self,
@@ -501,13 +502,19 @@ impl Http {
             .await
             .map_err(|e| UpstreamError::unreachable(what, &e))?;
         let reply = self.json(response, what).await?;
-        let plain = |s: &&str| {
+        let plain = |s: &String| {
             (1..=128).contains(&s.len())
                 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-                && *s != "."
-                && *s != ".."
+                && s != "."
+                && s != ".."
         };
-        reply.pointer(&lookup.id).and_then(Value::as_str).filter(plain).map(str::to_owned).ok_or_else(|| {
+        // A string (Atlassian's cloud id) or a number (Basecamp's account id).
+        let site = match reply.pointer(&lookup.id) {
+            Some(Value::String(site)) => Some(site.clone()),
+            Some(Value::Number(site)) => Some(site.to_string()),
+            _ => None,
+        };
+        site.filter(plain).ok_or_else(|| {
             UpstreamError::new("server_error", "The service names no site this account can reach.")
         })
     }
