@@ -208,6 +208,10 @@ pub struct Profile {
     /// How token requests must carry their parameters.
     #[serde(default)]
     pub token_body: TokenBody,
+    /// Whether its token endpoint takes no client secret but `client_id` and `hash`, the hex
+    /// SHA-256 of the secret, `|` and the grant (the code, or the refresh token): Smartsheet's.
+    #[serde(default)]
+    pub secret_hash: bool,
     /// Headers its API and identity endpoint require on every request, with these values (else
     /// 400, as Notion answers a request without `Notion-Version`).
     #[serde(default)]

@@ -235,6 +235,11 @@ pub struct Entry {
     /// refresh), as the provider's documentation asks.
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// OAuth 2.0: the client proves it holds its secret without sending it (Smartsheet's): each
+    /// token request carries `client_id` and `hash`, the hex SHA-256 of the secret, `|` and the
+    /// request's grant (the code, or the refresh token), never the secret itself.
+    #[serde(default)]
+    pub secret_hash: bool,
     /// Headers every call to the provider's API carries, as its documentation requires
     /// (Notion's `Notion-Version`): each raw call, and an OAuth 2.0 entry's identity request.
     /// A raw call's own `X-Kloudless-Raw-Headers` of the same name replace them (an app may pin
@@ -618,6 +623,11 @@ pub fn check(entry: &Entry) -> Result<(), String> {
             return Err("check.headers must be valid header names and values".to_owned());
         }
     }
+    if entry.secret_hash && (entry.revocation_url.is_some() || entry.identity_method == Method::Introspect) {
+        return Err(
+            "secret_hash: the secret goes nowhere, so neither revocation nor introspection".to_owned()
+        );
+    }
     if entry.identity_body.is_some() && entry.identity_method != Method::Post {
         return Err("identity_body is sent with identity_method = \"POST\" only".to_owned());
     }
@@ -840,6 +850,9 @@ mod tests {
         let query = "identity_body = { query = \"{ viewer { id } }\" }\n";
         assert!(parse(&format!("{base}{urls}identity_method = \"POST\"\n{query}")).is_ok());
         assert!(parse(&format!("{base}{urls}{query}")).unwrap_err().contains("identity_body"));
+        assert!(parse(&format!("{base}{urls}secret_hash = true\n")).is_ok());
+        let revoked = "secret_hash = true\nrevocation_url = \"https://a.test/r\"\n";
+        assert!(parse(&format!("{base}{urls}{revoked}")).unwrap_err().contains("secret_hash"));
         let version = "api_headers = { \"Notion-Version\" = \"2025-09-03\" }\n";
         assert!(parse(&format!("{base}{urls}{version}")).is_ok());
         for bad in [

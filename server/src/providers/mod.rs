@@ -482,6 +482,7 @@ fn custom_entry(config: &ProviderConfig, name: String, category: String) -> Entr
         token_params: Default::default(),
         api_headers: Default::default(),
         identity_body: None,
+        secret_hash: false,
         token_body: Default::default(),
         callback_hostname: None,
         instance_url_field: "instance_url".to_owned(),

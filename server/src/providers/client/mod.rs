@@ -362,6 +362,9 @@ impl Http {
         for (name, value) in &upstream.entry.token_params {
             request = request.add_extra_param(name.clone(), value.clone());
         }
+        if upstream.entry.secret_hash {
+            request = request.add_extra_param("hash", secret_hash(upstream, code));
+        }
         let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to issue a token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
@@ -385,6 +388,9 @@ impl Http {
         let mut request = client.exchange_refresh_token(&refresh);
         for (name, value) in &upstream.entry.token_params {
             request = request.add_extra_param(name.clone(), value.clone());
+        }
+        if upstream.entry.secret_hash {
+            request = request.add_extra_param("hash", secret_hash(upstream, refresh_token));
         }
         let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to refresh the token.";
@@ -727,10 +733,22 @@ fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClien
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
     };
-    Ok(TokenClient::<EndpointNotSet>::new(ClientId::new(upstream.client_id.clone()))
-        .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
-        .set_auth_type(auth_type)
-        .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
+    let client = TokenClient::<EndpointNotSet>::new(ClientId::new(upstream.client_id.clone()));
+    // An entry proving its secret by a hash sends it nowhere: client_id alone, in the body.
+    let client = match upstream.entry.secret_hash {
+        true => client.set_auth_type(AuthType::RequestBody),
+        false => client
+            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+            .set_auth_type(auth_type),
+    };
+    Ok(client.set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
+}
+
+/// The `hash` of an entry with `secret_hash` for a token request whose grant is `grant` (the
+/// code, or the refresh token): the hex SHA-256 of the client secret, `|` and the grant.
+fn secret_hash(upstream: &Upstream, grant: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!("{}|{grant}", upstream.client_secret.expose())))
 }
 
 #[cfg(test)]
