@@ -745,7 +745,8 @@ async fn two_openid_providers_at_once_are_never_mixed_up() {
 
 /// A provider whose refreshes go to an endpoint of their own (`refresh_url`; the simulator's
 /// `separate_refresh`, its token endpoint refusing them): an entry naming it refreshes there,
-/// once, on the API's 401 — shown on HubSpot's entry given one (no catalogue entry needs it yet).
+/// once, on the API's 401 — shown on HubSpot's entry given one (Figma's, which documents one, runs
+/// in the matrix).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_url_takes_the_refreshes() {
     let (entry, profile) = entries().into_iter().find(|(entry, _)| entry.id == "hubspot").unwrap();

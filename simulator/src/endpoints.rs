@@ -44,7 +44,7 @@ pub fn router(shared: Shared) -> Router {
                 match credential {
                     Some(_) if webdav => propfind(&i, &method, &headers),
                     Some(placement) => credential_check(&i, &placement, &method, &uri, &headers),
-                    None => identity(&i, &method, &headers, &form(&body)),
+                    None => identity(&i, &method, &headers, &body),
                 }
             }),
         )
@@ -209,17 +209,33 @@ fn unauthorized() -> Response {
 }
 
 /// `/identity`: the profile's `me` reply to the method it takes.
-fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, form: &Form) -> Response {
-    let (kind, auth, me) = {
+fn identity(shared: &Shared, method: &Method, headers: &HeaderMap, body: &[u8]) -> Response {
+    let (kind, auth, me, query) = {
         let state = shared.lock();
-        (state.profile.identity, state.profile.client_auth, state.profile.me.clone())
+        (
+            state.profile.identity,
+            state.profile.client_auth,
+            state.profile.me.clone(),
+            state.profile.identity_body.clone(),
+        )
     };
+    let form = &form(body);
+    if let Some(query) = query.filter(|_| kind == Identity::MePost)
+        && serde_json::from_slice::<serde_json::Value>(body).ok() != Some(query)
+    {
+        return error(StatusCode::BAD_REQUEST, "invalid_query");
+    }
     let expected = match kind {
         Identity::Userinfo | Identity::MeGet => Method::GET,
         Identity::MePost | Identity::Introspect => Method::POST,
     };
     if *method != expected {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    if kind != Identity::Introspect
+        && let Some(missing) = without_api_headers(shared, headers)
+    {
+        return missing;
     }
     let reply = if kind == Identity::Introspect {
         if !authenticated(auth, headers, form) {
@@ -331,6 +347,17 @@ fn revocation(shared: &Shared, headers: &HeaderMap, form: &Form) -> Response {
     StatusCode::OK.into_response()
 }
 
+/// A 400 `missing_header` when the request lacks one of the profile's `api_headers` (or
+/// carries another value), as Notion refuses a request without `Notion-Version`; else `None`.
+fn without_api_headers(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let required = shared.lock().profile.api_headers.clone();
+    let sent = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    required
+        .iter()
+        .any(|(name, value)| sent(name) != Some(value.as_str()))
+        .then(|| error(StatusCode::BAD_REQUEST, "missing_header"))
+}
+
 /// Any other path: the API. 401 to a token that is not live (an API-key or basic provider: to a
 /// request without the credential, [`credential_ok`]), 429 with `Retry-After` while throttled,
 /// the profile's sites at their path, 404 outside the sites' API prefix, else a small JSON reply.
@@ -343,6 +370,9 @@ fn call_api(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) ->
     if !authorized {
         shared.lock().counts.api_unauthorized += 1;
         return unauthorized();
+    }
+    if let Some(missing) = without_api_headers(shared, headers) {
+        return missing;
     }
     let mut state = shared.lock();
     if state.throttle > 0 {

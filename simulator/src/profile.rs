@@ -186,6 +186,10 @@ pub struct Profile {
     /// How the identity is read.
     #[serde(default)]
     pub identity: Identity,
+    /// `me_post`: the JSON body its identity endpoint requires (a GraphQL query: Linear's
+    /// `viewer`, monday.com's `me`), any other body refused with 400; none: any body.
+    #[serde(default)]
+    pub identity_body: Option<Value>,
     /// The identity reply (introspection adds `"active": true`); default: OpenID claims.
     #[serde(default = "openid_claims")]
     pub me: Value,
@@ -204,6 +208,14 @@ pub struct Profile {
     /// How token requests must carry their parameters.
     #[serde(default)]
     pub token_body: TokenBody,
+    /// Whether its token endpoint takes no client secret but `client_id` and `hash`, the hex
+    /// SHA-256 of the secret, `|` and the grant (the code, or the refresh token): Smartsheet's.
+    #[serde(default)]
+    pub secret_hash: bool,
+    /// Headers its API and identity endpoint require on every request, with these values (else
+    /// 400, as Notion answers a request without `Notion-Version`).
+    #[serde(default)]
+    pub api_headers: std::collections::BTreeMap<String, String>,
     /// An API path that names the sites a token reaches (Atlassian's
     /// `/oauth/token/accessible-resources`), and its reply.
     #[serde(default)]

@@ -53,6 +53,20 @@ pub fn authenticated(auth: ClientAuth, headers: &HeaderMap, form: &Form) -> bool
     }
 }
 
+/// Whether a token request proves the client by its `hash` (a `secret_hash` profile):
+/// `client_id`, no secret anywhere, and `hash` the hex SHA-256 of the secret, `|` and the grant
+/// (the code, or the refresh token).
+fn hashed(headers: &HeaderMap, form: &Form) -> bool {
+    use sha2::Digest;
+    let grant = field(form, "code").or_else(|| field(form, "refresh_token")).unwrap_or_default();
+    let digest = sha2::Sha256::digest(format!("{CLIENT_SECRET}|{grant}"));
+    let expected: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    field(form, "client_id") == Some(CLIENT_ID)
+        && field(form, "client_secret").is_none()
+        && !headers.contains_key(header::AUTHORIZATION)
+        && field(form, "hash") == Some(expected.as_str())
+}
+
 /// `POST /token` (`/refresh`: `at_refresh`): its parameters `form`, sent as JSON (`json`) or as
 /// a form. A profile with `separate_refresh` takes refreshes at `/refresh` only, and nothing
 /// else there.
@@ -81,7 +95,11 @@ pub async fn token(shared: Shared, headers: HeaderMap, form: Form, json: bool, a
     if !body_as_documented || !params_as_documented {
         return refused(&state, Refusal(StatusCode::BAD_REQUEST, "invalid_request".to_owned()));
     }
-    if !authenticated(state.profile.client_auth, &headers, &form) {
+    let client_known = match state.profile.secret_hash {
+        true => hashed(&headers, &form),
+        false => authenticated(state.profile.client_auth, &headers, &form),
+    };
+    if !client_known {
         state.counts.bad_client_auth += 1;
         return refused(&state, Refusal(StatusCode::UNAUTHORIZED, "invalid_client".to_owned()));
     }

@@ -33,6 +33,7 @@ category-helpdesk = Helpdesk
 category-meeting = Besprechungen
 category-project = Projektmanagement
 category-documents = Dokumente
+category-design = Design
 
 ## Jede Seite
 

@@ -37,6 +37,7 @@ category-helpdesk = Help desk
 category-meeting = Meetings
 category-project = Project management
 category-documents = Documents
+category-design = Design
 
 ## Every page
 

@@ -33,6 +33,7 @@ category-helpdesk = Soporte al cliente
 category-meeting = Reuniones
 category-project = Gestión de proyectos
 category-documents = Documentos
+category-design = Diseño
 
 ## Todas las páginas
 

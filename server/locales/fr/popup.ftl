@@ -33,6 +33,7 @@ category-helpdesk = Support client
 category-meeting = Réunions
 category-project = Gestion de projet
 category-documents = Documents
+category-design = Design
 
 ## Chaque page
 

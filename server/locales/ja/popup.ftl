@@ -30,6 +30,7 @@ category-helpdesk = ヘルプデスク
 category-meeting = 会議
 category-project = プロジェクト管理
 category-documents = ドキュメント
+category-design = デザイン
 
 ## 全ページ共通
 

@@ -33,9 +33,10 @@ use crate::providers::services::{self, Connect};
 use crate::serve::CloseHandle;
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kloudless_protocol::codes;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The header naming the path to call under the provider's API base.
@@ -167,7 +168,7 @@ async fn call(
     let service = services::find(&app.config.services, &account.service);
     let org = as_user::provider(app, &account);
     let as_user = as_user::named(headers, org.is_some())?;
-    let (api_base, placement, keyed) = service
+    let (api_base, api_headers, placement, keyed) = service
         .and_then(|service| {
             let (entry, keyed): (&Entry, Option<&Entry>) = match &service.connect {
                 Connect::Upstream(upstream) => (&upstream.entry, None),
@@ -175,12 +176,13 @@ async fn call(
                 Connect::Credentials(entry) => (entry, Some(entry)),
                 Connect::Demo => return None,
             };
-            Some((entry.api_base.clone()?, entry.placement(), keyed))
+            Some((entry.api_base.clone()?, entry.api_headers.clone(), entry.placement(), keyed))
         })
         .ok_or(NO_API)?;
     let path = headers.get(RAW_URI).and_then(|v| v.to_str().ok()).ok_or(BAD_URI)?;
     let method = method(headers)?;
     let mut passed = raw_headers::parse(headers)?;
+    with_api_headers(&mut passed, &api_headers);
     let max = app.config.accounts.raw_max_body;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
@@ -250,6 +252,19 @@ async fn call(
         return Ok(pass_back(reply, idle, close));
     }
 }
+/// The entry's `api_headers` added to the caller's `passed` headers, those the caller gave
+/// (`X-Kloudless-Raw-Headers`) winning: an app may ask for another API version.
+fn with_api_headers(passed: &mut HeaderMap, api_headers: &BTreeMap<String, String>) {
+    for (name, value) in api_headers {
+        // Both parse: the catalogue checks them (catalogue::check).
+        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+        else {
+            continue;
+        };
+        passed.entry(name).or_insert(value);
+    }
+}
+
 /// The account's API base: the provider's, with the account's server in place of `{hostname}`
 /// (a per-server provider), of `{instance_url}` (its own API server, e.g. a Salesforce org's)
 /// and of `{site}` (its site, e.g. an Atlassian cloud id); `None` when the account does not name
@@ -311,6 +326,23 @@ fn pass_back(reply: reqwest::Response, idle: std::time::Duration, close: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entrys_api_headers_are_sent_unless_the_caller_gives_its_own() {
+        let api_headers = BTreeMap::from([
+            ("Notion-Version".to_owned(), "2025-09-03".to_owned()),
+            ("X-Other".to_owned(), "1".to_owned()),
+        ]);
+        let mut passed = HeaderMap::new();
+        passed.insert("notion-version", HeaderValue::from_static("2022-06-28"));
+        with_api_headers(&mut passed, &api_headers);
+        assert_eq!(passed["notion-version"], "2022-06-28");
+        assert_eq!(passed.get_all("notion-version").iter().count(), 1);
+        assert_eq!(passed["x-other"], "1");
+        let mut none = HeaderMap::new();
+        with_api_headers(&mut none, &api_headers);
+        assert_eq!(none["notion-version"], "2025-09-03");
+    }
 
     #[test]
     fn an_accounts_api_base_is_filled_with_its_server_and_site() {

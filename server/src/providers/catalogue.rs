@@ -150,6 +150,10 @@ pub struct Entry {
     /// Its method.
     #[serde(default)]
     pub identity_method: Method,
+    /// `identity_method = "POST"`: the JSON body sent, where the endpoint takes a query (a
+    /// GraphQL API's `{ "query": "{ viewer { id } }" }`: Linear, monday.com); none: no body.
+    #[serde(default)]
+    pub identity_body: Option<serde_json::Value>,
     /// Where the identity sits in its reply (a basic entry without it: the user name typed; a
     /// service-account entry has none).
     #[serde(default)]
@@ -231,6 +235,17 @@ pub struct Entry {
     /// refresh), as the provider's documentation asks.
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
+    /// OAuth 2.0: the client proves it holds its secret without sending it (Smartsheet's): each
+    /// token request carries `client_id` and `hash`, the hex SHA-256 of the secret, `|` and the
+    /// request's grant (the code, or the refresh token), never the secret itself.
+    #[serde(default)]
+    pub secret_hash: bool,
+    /// Headers every call to the provider's API carries, as its documentation requires
+    /// (Notion's `Notion-Version`): each raw call, and an OAuth 2.0 entry's identity request.
+    /// A raw call's own `X-Kloudless-Raw-Headers` of the same name replace them (an app may pin
+    /// another API version). Neither `Authorization` nor `Host`: the server sets those.
+    #[serde(default)]
+    pub api_headers: BTreeMap<String, String>,
     /// OAuth 2.0: how token requests carry their parameters (default: a form).
     #[serde(default)]
     pub token_body: TokenBody,
@@ -451,6 +466,14 @@ fn unauthorized() -> Vec<u16> {
     vec![401]
 }
 
+/// Whether every name and value in `headers` parses as an HTTP header's.
+fn valid_headers(headers: &BTreeMap<String, String>) -> bool {
+    headers.iter().all(|(name, value)| {
+        reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && reqwest::header::HeaderValue::from_str(value).is_ok()
+    })
+}
+
 fn instance_url() -> String {
     "instance_url".to_owned()
 }
@@ -596,13 +619,23 @@ pub fn check(entry: &Entry) -> Result<(), String> {
         if reqwest::Method::from_bytes(check.method.as_bytes()).is_err() {
             return Err(format!("check.method {:?} is not an HTTP method", check.method));
         }
-        let header = |(name, value): (&String, &String)| {
-            reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && reqwest::header::HeaderValue::from_str(value).is_ok()
-        };
-        if !check.headers.iter().all(header) {
+        if !valid_headers(&check.headers) {
             return Err("check.headers must be valid header names and values".to_owned());
         }
+    }
+    if entry.secret_hash && (entry.revocation_url.is_some() || entry.identity_method == Method::Introspect) {
+        return Err(
+            "secret_hash: the secret goes nowhere, so neither revocation nor introspection".to_owned()
+        );
+    }
+    if entry.identity_body.is_some() && entry.identity_method != Method::Post {
+        return Err("identity_body is sent with identity_method = \"POST\" only".to_owned());
+    }
+    let server_set = |name: &String| matches!(name.to_ascii_lowercase().as_str(), "authorization" | "host");
+    if !valid_headers(&entry.api_headers) || entry.api_headers.keys().any(server_set) {
+        return Err(
+            "api_headers must be valid header names and values, neither Authorization nor Host".to_owned()
+        );
     }
     if let Some(credential) = &entry.credential
         && let Placement::AwsSigV4(_) | Placement::AzureSharedKey = Placement::parse(credential)?
@@ -814,6 +847,23 @@ mod tests {
         let unknown = notice.replace("slack_v0", "md5");
         assert!(parse(&format!("{base}{urls}{unknown}")).is_err());
         assert!(parse(&format!("{basic}bad_credential_statuses = [200]\n")).unwrap_err().contains("4xx"));
+        let query = "identity_body = { query = \"{ viewer { id } }\" }\n";
+        assert!(parse(&format!("{base}{urls}identity_method = \"POST\"\n{query}")).is_ok());
+        assert!(parse(&format!("{base}{urls}{query}")).unwrap_err().contains("identity_body"));
+        assert!(parse(&format!("{base}{urls}secret_hash = true\n")).is_ok());
+        let revoked = "secret_hash = true\nrevocation_url = \"https://a.test/r\"\n";
+        assert!(parse(&format!("{base}{urls}{revoked}")).unwrap_err().contains("secret_hash"));
+        let version = "api_headers = { \"Notion-Version\" = \"2025-09-03\" }\n";
+        assert!(parse(&format!("{base}{urls}{version}")).is_ok());
+        for bad in [
+            "{ Authorization = \"Bearer x\" }",
+            "{ HOST = \"a.test\" }",
+            "{ \"a b\" = \"1\" }",
+            "{ A = \"\\n\" }",
+        ] {
+            let headers = format!("api_headers = {bad}\n");
+            assert!(parse(&format!("{base}{urls}{headers}")).unwrap_err().contains("api_headers"), "{bad}");
+        }
     }
 
     #[test]

@@ -362,6 +362,9 @@ impl Http {
         for (name, value) in &upstream.entry.token_params {
             request = request.add_extra_param(name.clone(), value.clone());
         }
+        if upstream.entry.secret_hash {
+            request = request.add_extra_param("hash", secret_hash(upstream, code));
+        }
         let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to issue a token.";
         let reply = reply.map_err(|error| token_error(error, what, refused))?;
@@ -385,6 +388,9 @@ impl Http {
         let mut request = client.exchange_refresh_token(&refresh);
         for (name, value) in &upstream.entry.token_params {
             request = request.add_extra_param(name.clone(), value.clone());
+        }
+        if upstream.entry.secret_hash {
+            request = request.add_extra_param("hash", secret_hash(upstream, refresh_token));
         }
         let reply = request.request_async(&self.token_http(upstream)).await;
         let refused = "The service refused to refresh the token.";
@@ -484,7 +490,8 @@ impl Http {
     }
 
     /// The account's site, by `lookup` with its access token: the first value at its JSON
-    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id), kept
+    /// pointer (Atlassian's `/oauth/token/accessible-resources`: `/0/id`, the cloud id; Basecamp's
+    /// `authorization.json`: `/accounts/0/id`, a number), kept
     /// only if it is a plain path segment (letters, digits, `-`, `_`, `.`).
     pub async fn site(
         &self,
@@ -501,13 +508,19 @@ impl Http {
             .await
             .map_err(|e| UpstreamError::unreachable(what, &e))?;
         let reply = self.json(response, what).await?;
-        let plain = |s: &&str| {
+        let plain = |s: &String| {
             (1..=128).contains(&s.len())
                 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-                && *s != "."
-                && *s != ".."
+                && s != "."
+                && s != ".."
         };
-        reply.pointer(&lookup.id).and_then(Value::as_str).filter(plain).map(str::to_owned).ok_or_else(|| {
+        // A string (Atlassian's cloud id) or a number (Basecamp's account id).
+        let site = match reply.pointer(&lookup.id) {
+            Some(Value::String(site)) => Some(site.clone()),
+            Some(Value::Number(site)) => Some(site.to_string()),
+            _ => None,
+        };
+        site.filter(plain).ok_or_else(|| {
             UpstreamError::new("server_error", "The service names no site this account can reach.")
         })
     }
@@ -526,8 +539,21 @@ impl Http {
         let placement = upstream.entry.placement();
         let request = match upstream.entry.identity_method {
             Method::Get => with_token(self.client.get(&url), &placement, access_token),
-            Method::Post => with_token(self.client.post(&url), &placement, access_token),
+            Method::Post => match &upstream.entry.identity_body {
+                Some(query) => with_token(self.client.post(&url), &placement, access_token).json(query),
+                None => with_token(self.client.post(&url), &placement, access_token),
+            },
             Method::Introspect => self.token_form(upstream, endpoints, &url, access_token, "access_token"),
+        };
+        // The API's own headers (Notion-Version) go to its "who am I" endpoint too, not to an
+        // introspection endpoint, which is the authorization server's.
+        let request = match upstream.entry.identity_method {
+            Method::Introspect => request,
+            Method::Get | Method::Post => upstream
+                .entry
+                .api_headers
+                .iter()
+                .fold(request, |request, (name, value)| request.header(name.as_str(), value.as_str())),
         };
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
@@ -707,10 +733,22 @@ fn token_client(upstream: &Upstream, endpoints: &Endpoints) -> Result<TokenClien
         ClientAuth::ClientSecretPost => AuthType::RequestBody,
         ClientAuth::ClientSecretBasic => AuthType::BasicAuth,
     };
-    Ok(TokenClient::<EndpointNotSet>::new(ClientId::new(upstream.client_id.clone()))
-        .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
-        .set_auth_type(auth_type)
-        .set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
+    let client = TokenClient::<EndpointNotSet>::new(ClientId::new(upstream.client_id.clone()));
+    // An entry proving its secret by a hash sends it nowhere: client_id alone, in the body.
+    let client = match upstream.entry.secret_hash {
+        true => client.set_auth_type(AuthType::RequestBody),
+        false => client
+            .set_client_secret(ClientSecret::new(upstream.client_secret.expose().to_owned()))
+            .set_auth_type(auth_type),
+    };
+    Ok(client.set_token_uri(TokenUrl::new(endpoints.token.clone()).map_err(|_| bad_config())?))
+}
+
+/// The `hash` of an entry with `secret_hash` for a token request whose grant is `grant` (the
+/// code, or the refresh token): the hex SHA-256 of the client secret, `|` and the grant.
+fn secret_hash(upstream: &Upstream, grant: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!("{}|{grant}", upstream.client_secret.expose())))
 }
 
 #[cfg(test)]
